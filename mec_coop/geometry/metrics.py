@@ -1,0 +1,84 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""3D pose accuracy metrics: MPJPE, PA-MPJPE, PCK and per-joint errors.
+
+All functions take predictions and ground truth of shape ``(..., J, 3)`` in metres. Joints that
+were not estimated are NaN in ``pred`` (as :func:`triangulate` returns them); they are excluded
+from the means and counted by :func:`coverage`, so a metric never silently treats them as zero.
+"""
+
+import numpy as np
+
+
+def _check(pred, gt):
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    if pred.shape != gt.shape or pred.shape[-1] != 3:
+        raise ValueError(f'pred and gt must share a shape (..., J, 3): {pred.shape}, {gt.shape}')
+    if not np.all(np.isfinite(gt)):
+        raise ValueError('ground truth has non-finite coordinates')
+    return pred, gt
+
+
+def joint_errors(pred, gt):
+    """Euclidean error of each joint ``(..., J)``; NaN where the prediction is missing."""
+    pred, gt = _check(pred, gt)
+    return np.linalg.norm(pred - gt, axis=-1)
+
+
+def per_joint_mpjpe(pred, gt):
+    """Mean error of each joint over all leading dimensions, ``(J,)``."""
+    e = joint_errors(pred, gt)
+    with np.errstate(invalid='ignore'):
+        return np.nanmean(e.reshape(-1, e.shape[-1]), axis=0)
+
+
+def mpjpe(pred, gt):
+    """Mean per-joint position error over all estimated joints (metres); NaN if none."""
+    e = joint_errors(pred, gt)
+    return float(np.nanmean(e)) if np.any(np.isfinite(e)) else float('nan')
+
+
+def coverage(pred):
+    """Fraction of joints that were estimated (finite)."""
+    return float(np.mean(np.all(np.isfinite(np.asarray(pred)), axis=-1)))
+
+
+def pck(pred, gt, threshold=0.15):
+    """Percentage of correct keypoints: share of joints within ``threshold`` metres.
+
+    Missing joints count as incorrect, so PCK also reflects coverage.
+    """
+    e = joint_errors(pred, gt)
+    with np.errstate(invalid='ignore'):
+        return float(np.mean(np.nan_to_num(e, nan=np.inf) <= threshold))
+
+
+def procrustes_align(pred, gt):
+    """Similarity transform (scale, rotation, translation) of ``pred`` onto ``gt``, per pose.
+
+    Uses only the estimated joints of each pose; poses with fewer than 3 stay NaN.
+    """
+    pred, gt = _check(pred, gt)
+    flat_p = pred.reshape(-1, *pred.shape[-2:])
+    flat_g = gt.reshape(-1, *gt.shape[-2:])
+    out = np.full_like(flat_p, np.nan)
+    for i, (p, g) in enumerate(zip(flat_p, flat_g)):
+        ok = np.all(np.isfinite(p), axis=-1)
+        if ok.sum() < 3:
+            continue
+        mp, mg = p[ok].mean(0), g[ok].mean(0)
+        p0, g0 = p[ok] - mp, g[ok] - mg
+        u, s, vt = np.linalg.svd(p0.T @ g0)
+        d = np.sign(np.linalg.det(u @ vt))
+        s[-1] *= d
+        u[:, -1] *= d
+        rot = u @ vt
+        scale = s.sum() / np.sum(p0 ** 2)
+        out[i, ok] = scale * p0 @ rot + mg
+    return out.reshape(pred.shape)
+
+
+def pa_mpjpe(pred, gt):
+    """MPJPE after Procrustes alignment of each pose (scale, rotation, translation)."""
+    return mpjpe(procrustes_align(pred, gt), gt)

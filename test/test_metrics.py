@@ -1,0 +1,52 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""MPJPE, PA-MPJPE, PCK and per-joint errors against hand-computed values."""
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from mec_coop.geometry import metrics
+
+
+@pytest.fixture
+def gt():
+    return np.random.default_rng(0).uniform(-0.5, 0.5, (10, 17, 3)) + (0, 0, 1)
+
+
+def test_mpjpe_of_constant_offset(gt):
+    pred = gt + (0.03, 0.04, 0.0)
+    assert metrics.mpjpe(pred, gt) == pytest.approx(0.05)
+    np.testing.assert_allclose(metrics.per_joint_mpjpe(pred, gt), 0.05)
+
+
+def test_pa_mpjpe_removes_similarity_transform(gt):
+    rot = Rotation.from_euler('xyz', (10, -20, 30), degrees=True).as_matrix()
+    pred = 1.1 * gt @ rot.T + (0.5, -0.2, 0.1)
+    assert metrics.mpjpe(pred, gt) > 0.2
+    assert metrics.pa_mpjpe(pred, gt) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_missing_joints_are_excluded_and_counted(gt):
+    pred = gt + (0.01, 0.0, 0.0)
+    pred[:, :5] = np.nan
+    assert metrics.mpjpe(pred, gt) == pytest.approx(0.01)
+    assert metrics.coverage(pred) == pytest.approx(12 / 17)
+    # PCK counts a missing joint as wrong.
+    assert metrics.pck(pred, gt, threshold=0.05) == pytest.approx(12 / 17)
+    assert np.isnan(metrics.mpjpe(np.full_like(gt, np.nan), gt))
+
+
+def test_pck_threshold(gt):
+    pred = gt.copy()
+    pred[:, :, 0] += np.linspace(0.005, 0.305, 17)
+    assert metrics.pck(pred, gt, threshold=0.15) == pytest.approx(8 / 17)
+
+
+def test_shape_mismatch_and_bad_ground_truth_raise(gt):
+    with pytest.raises(ValueError, match='share a shape'):
+        metrics.mpjpe(gt[:, :15], gt)
+    bad = gt.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match='ground truth'):
+        metrics.mpjpe(gt, bad)
