@@ -44,3 +44,8 @@ def ros_domain(tmp_path, monkeypatch):
     monkeypatch.setenv('ROS_HOME', str(tmp_path / 'ros_home'))
     monkeypatch.setenv('ROS_LOG_DIR', str(tmp_path / 'ros_log'))
     return domain
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    return ROOT

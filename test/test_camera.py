@@ -66,8 +66,8 @@ def test_undistort_keeps_nan_and_shape():
     ({'width': 0}, 'image size'),
 ])
 def test_invalid_cameras_are_rejected(kwargs, match):
-    args = dict(name='bad', width=640, height=480, K=np.diag([500.0, 500.0, 1.0]),
-                R=np.eye(3), t=np.zeros(3))
+    args = {'name': 'bad', 'width': 640, 'height': 480, 'K': np.diag([500.0, 500.0, 1.0]),
+            'R': np.eye(3), 't': np.zeros(3)}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         PinholeCamera(**args)

@@ -1,6 +1,6 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Weighted DLT triangulation: exactness, efficiency vs the Cramér-Rao bound, outliers, bad input."""
+"""Weighted DLT triangulation: exactness, efficiency (Cramér-Rao), outliers, bad input."""
 
 import numpy as np
 import pytest

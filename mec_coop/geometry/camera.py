@@ -1,6 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Pinhole camera with lens distortion, in the ROS optical-frame convention.
+"""
+Pinhole camera with lens distortion, in the ROS optical-frame convention.
 
 Camera frame: x right, y down, z forward (REP 103 ``*_optical_frame``). Extrinsics map world points
 into the camera frame, ``X_cam = R @ X_world + t``. Distortion follows OpenCV / ROS CameraInfo:
@@ -97,7 +98,8 @@ class PinholeCamera:
         return np.asarray(points_world, dtype=np.float64) @ self.R.T + self.t
 
     def project(self, points_world):
-        """Pixels ``(..., 2)`` of world points ``(..., 3)``, distortion applied.
+        """
+        Pixels ``(..., 2)`` of world points ``(..., 3)``, distortion applied.
 
         Points at or behind the camera plane give NaN pixels.
         """
@@ -121,7 +123,8 @@ class PinholeCamera:
         return np.stack([xd, yd], axis=-1)
 
     def undistort_pixels(self, pixels):
-        """Ideal (distortion-free) pixels ``(..., 2)`` for measured pixels ``(..., 2)``.
+        """
+        Ideal (distortion-free) pixels ``(..., 2)`` for measured pixels ``(..., 2)``.
 
         The result is consistent with :attr:`P`. NaN inputs stay NaN.
         """

@@ -1,6 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Conversions between :class:`PinholeCamera` and ROS ``sensor_msgs/CameraInfo`` + TF.
+"""
+Conversions between :class:`PinholeCamera` and ROS ``sensor_msgs/CameraInfo`` + TF.
 
 Calibration travels the ROS way: intrinsics and distortion in ``CameraInfo`` (``frame_id`` is
 the camera's optical frame) and extrinsics as a ``geometry_msgs/TransformStamped`` from the world
@@ -45,7 +46,8 @@ def camera_to_ros(camera, world_frame='world', stamp=None):
 
 
 def camera_from_ros(info, transform):
-    """:class:`PinholeCamera` from a ``CameraInfo`` and the world->optical-frame transform.
+    """
+    :class:`PinholeCamera` from a ``CameraInfo`` and the world->optical-frame transform.
 
     Raises ``ValueError`` with the reason when the two do not describe one valid camera.
     """

@@ -1,6 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""3D pose accuracy metrics: MPJPE, PA-MPJPE, PCK and per-joint errors.
+"""
+3D pose accuracy metrics: MPJPE, PA-MPJPE, PCK and per-joint errors.
 
 All functions take predictions and ground truth of shape ``(..., J, 3)`` in metres. Joints that
 were not estimated are NaN in ``pred`` (as :func:`triangulate` returns them); they are excluded
@@ -45,7 +46,8 @@ def coverage(pred):
 
 
 def pck(pred, gt, threshold=0.15):
-    """Percentage of correct keypoints: share of joints within ``threshold`` metres.
+    """
+    Percentage of correct keypoints: share of joints within ``threshold`` metres.
 
     Missing joints count as incorrect, so PCK also reflects coverage.
     """
@@ -55,7 +57,8 @@ def pck(pred, gt, threshold=0.15):
 
 
 def procrustes_align(pred, gt):
-    """Similarity transform (scale, rotation, translation) of ``pred`` onto ``gt``, per pose.
+    """
+    Similarity transform (scale, rotation, translation) of ``pred`` onto ``gt``, per pose.
 
     Uses only the estimated joints of each pose; poses with fewer than 3 stay NaN.
     """

@@ -1,6 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Batched, confidence-weighted DLT triangulation with outlier-view rejection.
+"""
+Batched, confidence-weighted DLT triangulation with outlier-view rejection.
 
 Paper A eqs. (1)-(2): each view of a joint adds the rows ``x p3 - p1`` and ``y p3 - p2`` of a 3x4
 projection matrix to ``A``, and the joint is the right null vector of ``A``. Here all joints of all
@@ -49,22 +50,21 @@ def check_projections(projections):
 
 def triangulate(projections, points, weights=None, min_views=2, outlier_threshold_px=30.0,
                 refine=True):
-    """Triangulate all joints of one or many frames.
+    """
+    Triangulate all joints of one or many frames.
 
-    Args:
-        projections: ``(V, 3, 4)`` projection matrices mapping world points to *undistorted*
-            pixels (use :meth:`PinholeCamera.undistort_pixels` first for lenses with distortion).
-        points: ``(..., V, J, 2)`` pixel coordinates; NaN marks a missing keypoint.
-        weights: ``(..., V, J)`` non-negative confidences (default 1); 0 or NaN excludes a view.
-        min_views: a joint needs at least this many agreeing views (>= 2).
-        outlier_threshold_px: a view whose reprojection error under the solution of the *other*
-            views exceeds this is rejected (leave-one-view-out, worst first) while more than
-            ``min_views`` remain; a joint whose remaining views still disagree by more than this
-            is flagged invalid. ``None`` disables rejection and the check.
-        refine: re-weight rows by 1/depth after a first solve (see module docstring).
-
-    Returns:
-        :class:`Triangulation`. Joints without enough agreeing views are flagged, never guessed.
+    :param projections: ``(V, 3, 4)`` projection matrices mapping world points to *undistorted*
+        pixels (use :meth:`PinholeCamera.undistort_pixels` first for lenses with distortion).
+    :param points: ``(..., V, J, 2)`` pixel coordinates; NaN marks a missing keypoint.
+    :param weights: ``(..., V, J)`` non-negative confidences (default 1); 0 or NaN excludes a view.
+    :param min_views: a joint needs at least this many agreeing views (>= 2).
+    :param outlier_threshold_px: a view whose reprojection error under the solution of the *other*
+        views exceeds this is rejected (leave-one-view-out, worst first) while more than
+        ``min_views`` remain; a joint whose remaining views still disagree by more than this is
+        flagged invalid. ``None`` disables rejection and the check.
+    :param refine: re-weight rows by 1/depth after a first solve (see the module docstring).
+    :return: :class:`Triangulation`. Joints without enough agreeing views are flagged, never
+        guessed.
     """
     P = check_projections(projections)
     V = P.shape[0]
@@ -164,7 +164,8 @@ def _reprojection_errors(P, X, x, used):
 
 
 def _leave_one_out(P, x, contrib, scale, used, joints):
-    """For each joint in ``joints``, the view least consistent with the others.
+    """
+    For each joint in ``joints``, the view least consistent with the others.
 
     Returns ``(view, predicted_error, Xh_without_view, degenerate_without_view)``, where
     ``predicted_error`` is the view's reprojection error under the solution of the other views.
@@ -202,7 +203,8 @@ def triangulate_cameras(cameras, pixels, weights=None, **kwargs):
 
 
 def crlb_covariance(projections, point, sigma_px):
-    """Cramér-Rao lower bound ``(3, 3)`` on the covariance of a triangulated point.
+    """
+    Cramér-Rao lower bound ``(3, 3)`` on the covariance of a triangulated point.
 
     For i.i.d. Gaussian pixel noise of standard deviation ``sigma_px`` in each view, the Fisher
     information is ``sum_v J_v^T J_v / sigma^2`` with ``J_v`` the 2x3 Jacobian of the projection.
