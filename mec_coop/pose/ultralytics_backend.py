@@ -56,6 +56,8 @@ class UltralyticsPose(PoseBackend):
             ('+flip' if self.flip_tta else '')
         self._model = YOLO(self.weights, task='pose')
         self._threads_set = False
+        # The first call builds the graph and takes 10x longer: keep it out of measured delays.
+        self._run(np.zeros((self.imgsz, self.imgsz, 3), np.uint8))
 
     def _run(self, image):
         result = self._model.predict(image, imgsz=self.imgsz, conf=self.conf, device=self.device,
