@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def per_joint_loop(P, x):
-    """Reference: one unweighted DLT (SVD of the 2V x 4 matrix) per joint and frame."""
+    """Triangulate with one unweighted DLT (SVD of the 2V x 4 matrix) per joint and frame."""
     out = np.empty(x.shape[:1] + x.shape[2:3] + (3,))
     for f in range(x.shape[0]):
         for j in range(x.shape[2]):
@@ -89,7 +89,8 @@ def accuracy(sigmas, frames):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--frames', type=int, default=2000)
-    parser.add_argument('--out', default=str(ROOT / 'results' / 'benchmarks' / 'triangulation.json'))
+    parser.add_argument('--out',
+                        default=str(ROOT / 'results' / 'benchmarks' / 'triangulation.json'))
     args = parser.parse_args()
 
     speed_rows = speed((2, 4, 8, 16), args.frames)

@@ -74,8 +74,9 @@ def run_demo(num_cameras=4, duration_s=20.0, fps=2.0, seed=0, imgsz=320, out_dir
         f'PA-MPJPE {summary["pa_mpjpe_mm"]:.1f} mm, PCK@150mm {summary["pck_150mm"]:.3f}, '
         f'joints estimated {summary["joint_coverage"]:.3f}\n'
         f'[demo] delay (slowest camera inference + triangulation) p50 '
-        f'{summary["delay_s"]["p50"] * 1000:.0f} ms, p95 {summary["delay_s"]["p95"] * 1000:.0f} ms,'
-        f' p99 {summary["delay_s"]["p99"] * 1000:.0f} ms\n'
+        f'{summary["delay_s"]["p50"] * 1000:.0f} ms, '
+        f'p95 {summary["delay_s"]["p95"] * 1000:.0f} ms, '
+        f'p99 {summary["delay_s"]["p99"] * 1000:.0f} ms\n'
         f'[demo] wrote {out / "summary.json"}\n')
     return summary
 

@@ -35,7 +35,9 @@ def test_colcon_build_installs_interfaces_and_python_package(repo_root, tmp_path
         env=env, capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     install = tmp_path / 'ws' / 'install' / 'mec_coop'
-    assert (install / 'share' / 'ament_index' / 'resource_index' / 'packages' / 'mec_coop').exists()
+    index = install / 'share' / 'ament_index' / 'resource_index'
+    assert (index / 'packages' / 'mec_coop').exists()
+    assert (index / 'rosidl_interfaces' / 'mec_coop').exists()
     assert (install / 'share' / 'mec_coop' / 'package.xml').exists()
     for folder in ('launch', 'config', 'rviz'):
         if (repo_root / folder).is_dir():
