@@ -1,0 +1,83 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Dual-threshold routing of a camera frame (paper A, Sec. II) and the paper's schemes as presets.
+
+A camera with mean joint confidence ``c`` sends its 2D keypoints when ``c >= theta_high``,
+offloads the image to the edge when ``theta_low <= c < theta_high`` and drops the frame when
+``c < theta_low``. The edge keeps its own result for an offloaded image when its confidence is
+``>= theta_server``.
+"""
+
+from dataclasses import dataclass
+import enum
+import math
+
+
+class Route(enum.Enum):
+    """What a camera does with one frame."""
+
+    KEYPOINTS = 'keypoints'
+    OFFLOAD = 'offload'
+    DROP = 'drop'
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Camera thresholds ``theta_low <= theta_high`` and the edge threshold, all in [0, 1]."""
+
+    theta_low: float
+    theta_high: float
+    theta_server: float = 0.3
+
+    def __post_init__(self):
+        problem = threshold_problem(self.theta_low, self.theta_high, self.theta_server)
+        if problem:
+            raise ValueError(problem)
+
+    def route(self, confidence):
+        """Route of a frame whose camera-model mean joint confidence is ``confidence``."""
+        if not math.isfinite(confidence):
+            return Route.DROP
+        if confidence >= self.theta_high:
+            return Route.KEYPOINTS
+        if confidence >= self.theta_low:
+            return Route.OFFLOAD
+        return Route.DROP
+
+    def edge_accepts(self, confidence):
+        """Whether the edge uses its own result of an offloaded frame."""
+        return math.isfinite(confidence) and confidence >= self.theta_server
+
+
+def threshold_problem(theta_low, theta_high, theta_server=0.0):
+    """Reason why a threshold set is invalid, or ``''`` when it is valid."""
+    for name, value in (('theta_low', theta_low), ('theta_high', theta_high),
+                        ('theta_server', theta_server)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value)):
+            return f'{name} must be a finite number, got {value!r}'
+        # theta_high may exceed 1: "never confident enough", i.e. offload everything above low.
+        upper = 1.01 if name == 'theta_high' else 1.0
+        if not 0.0 <= value <= upper:
+            return f'{name} must be in [0, {upper:g}], got {value}'
+    if theta_low > theta_high:
+        return f'theta_low ({theta_low}) must not exceed theta_high ({theta_high})'
+    return ''
+
+
+# The schemes of paper A (Sec. V, eqs. (20)-(25)) as threshold presets. Device-centric keeps
+# one threshold (low = high), server-centric offloads every frame (low = 0, high above any
+# confidence), cascade never drops at the camera (low = 0).
+MODES = {
+    'device_centric': {'theta_low': 0.5, 'theta_high': 0.5},
+    'server_centric': {'theta_low': 0.0, 'theta_high': 1.01},
+    'cascade': {'theta_low': 0.0, 'theta_high': 0.7},
+    'cooperative': {'theta_low': 0.3, 'theta_high': 0.7},
+}
+
+
+def mode_thresholds(mode, theta_server=0.3):
+    """:class:`Thresholds` of a named scheme (see :data:`MODES`)."""
+    if mode not in MODES:
+        raise ValueError(f'unknown mode {mode!r}; choose one of {sorted(MODES)}')
+    return Thresholds(theta_server=theta_server, **MODES[mode])

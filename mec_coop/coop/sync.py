@@ -1,0 +1,97 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Approximate-time grouping of per-camera results of one capture instant.
+
+Each camera reports every frame once (keypoints, an empty result for a dropped frame, or later
+the edge's result of an offloaded frame). A group collects reports whose capture stamps lie
+within ``max_gap_s`` (less than half the frame period) of the group's first stamp; it is
+released when every expected camera has reported or ``timeout_s`` after it was opened. Reports for released instants are *late*, reports
+older than the camera's previous one are *out of order*: both are dropped and counted, because
+ApproximateTime-style synchronisers cannot tell a user about them.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Group:
+    """Reports of one capture instant: ``camera -> (stamp, item)``."""
+
+    anchor: float
+    opened_at: float
+    reports: dict = field(default_factory=dict)
+
+
+@dataclass
+class SyncStats:
+    groups: int = 0
+    complete: int = 0
+    timed_out: int = 0
+    late: int = 0
+    out_of_order: int = 0
+    duplicate: int = 0
+
+
+class ViewSynchronizer:
+    """Group reports of ``cameras`` by capture stamp (seconds); see the module docstring."""
+
+    def __init__(self, cameras, max_gap_s=0.05, timeout_s=1.0):
+        if max_gap_s <= 0 or timeout_s <= 0:
+            raise ValueError(f'max_gap_s and timeout_s must be > 0, got {max_gap_s}, {timeout_s}')
+        self.cameras = set(cameras)
+        self.max_gap_s = float(max_gap_s)
+        self.timeout_s = float(timeout_s)
+        self.stats = SyncStats()
+        self._open = []
+        self._released_until = float('-inf')
+        self._last_stamp = {}
+
+    def set_cameras(self, cameras):
+        """Change the expected cameras (e.g. one stopped publishing); applies to open groups."""
+        self.cameras = set(cameras)
+
+    def add(self, camera, stamp, item, now):
+        """Add one report; return ``(accepted, released_groups)``."""
+        if stamp < self._last_stamp.get(camera, float('-inf')):
+            self.stats.out_of_order += 1
+            return False, self.poll(now)
+        if stamp <= self._released_until:
+            self.stats.late += 1
+            return False, self.poll(now)
+        group = min((g for g in self._open if abs(g.anchor - stamp) <= self.max_gap_s),
+                    key=lambda g: abs(g.anchor - stamp), default=None)
+        if group is None:
+            group = Group(anchor=stamp, opened_at=now)
+            self._open.append(group)
+        elif camera in group.reports:
+            self.stats.duplicate += 1
+            return False, self.poll(now)
+        self._last_stamp[camera] = stamp
+        group.reports[camera] = (stamp, item)
+        return True, self.poll(now)
+
+    def poll(self, now):
+        """Release the groups that are complete or timed out, oldest first."""
+        released = []
+        for group in sorted(self._open, key=lambda g: g.anchor):
+            complete = self.cameras <= set(group.reports)
+            if complete or now - group.opened_at >= self.timeout_s:
+                released.append(group)
+                self.stats.groups += 1
+                self.stats.complete += complete
+                self.stats.timed_out += not complete
+        if released:
+            done = {id(g) for g in released}
+            self._open = [g for g in self._open if id(g) not in done]
+            # Anything at or before the newest released instant can no longer be grouped.
+            self._released_until = max(self._released_until,
+                                       max(g.anchor for g in released) + self.max_gap_s)
+            # Older open groups would otherwise be released after a newer one: release them too.
+            stale = [g for g in self._open if g.anchor < self._released_until]
+            for group in stale:
+                self._open.remove(group)
+                self.stats.groups += 1
+                self.stats.timed_out += 1
+            released = sorted(released + stale, key=lambda g: g.anchor)
+        return released

@@ -1,0 +1,112 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Routing thresholds, the TDMA uplink model and view synchronisation."""
+
+import math
+
+import pytest
+
+from mec_coop.coop.routing import mode_thresholds, Route, threshold_problem, Thresholds
+from mec_coop.coop.sync import ViewSynchronizer
+from mec_coop.coop.uplink import LinkBudget, TdmaUplink
+
+
+def test_dual_threshold_routes():
+    th = Thresholds(theta_low=0.3, theta_high=0.7, theta_server=0.4)
+    assert th.route(0.9) is Route.KEYPOINTS
+    assert th.route(0.7) is Route.KEYPOINTS
+    assert th.route(0.5) is Route.OFFLOAD
+    assert th.route(0.3) is Route.OFFLOAD
+    assert th.route(0.1) is Route.DROP
+    assert th.route(math.nan) is Route.DROP
+    assert th.edge_accepts(0.4) and not th.edge_accepts(0.39) and not th.edge_accepts(math.nan)
+
+
+@pytest.mark.parametrize('args,reason', [
+    ((0.8, 0.2), 'must not exceed theta_high'),
+    ((-0.1, 0.5), 'theta_low must be in'),
+    ((0.1, 1.5), 'theta_high must be in'),
+    ((0.1, 0.5, math.nan), 'theta_server must be a finite number'),
+])
+def test_invalid_thresholds_have_a_reason(args, reason):
+    assert reason in threshold_problem(*args)
+    with pytest.raises(ValueError, match=reason):
+        Thresholds(*args)
+
+
+def test_mode_presets_behave_as_the_paper_schemes():
+    assert {mode_thresholds('device_centric').route(c) for c in (0.1, 0.6)} == {
+        Route.DROP, Route.KEYPOINTS}
+    assert {mode_thresholds('server_centric').route(c) for c in (0.0, 0.5, 1.0)} == {
+        Route.OFFLOAD}
+    assert Route.DROP not in {mode_thresholds('cascade').route(c) for c in (0.0, 0.5, 1.0)}
+    with pytest.raises(ValueError, match='unknown mode'):
+        mode_thresholds('magic')
+
+
+def test_airtime_follows_the_shannon_rate_of_table_one():
+    link = TdmaUplink(LinkBudget())
+    link.configure('cam0', share=0.25, gain_db=-100.0)
+    # P g / (N0 B) = 1 W * 1e-10 / (10^-19.5 W/Hz * 1e6 Hz) = 10^3.5
+    rate = 0.25 * 1e6 * math.log2(1.0 + 10 ** 3.5)
+    assert link.rate_bps('cam0') == pytest.approx(rate)
+    d = link.send('cam0', 32 * 1024, now=10.0)
+    assert d.airtime_s == pytest.approx(8 * 32 * 1024 / rate)
+    assert d.queueing_s == 0.0 and d.done_at == pytest.approx(10.0 + d.airtime_s)
+
+
+def test_messages_of_one_camera_queue_and_cameras_are_independent():
+    link = TdmaUplink()
+    link.configure('cam0', share=0.5)
+    link.configure('cam1', share=0.5)
+    first = link.send('cam0', 20_000, now=0.0)
+    second = link.send('cam0', 20_000, now=0.0)
+    other = link.send('cam1', 20_000, now=0.0)
+    assert second.queueing_s == pytest.approx(first.airtime_s)
+    assert other.queueing_s == 0.0
+    assert link.backlog_s('cam0', 0.0) == pytest.approx(2 * first.airtime_s)
+
+
+def test_shares_must_sum_to_at_most_one():
+    link = TdmaUplink()
+    link.configure('cam0', share=0.6)
+    with pytest.raises(ValueError, match='sum to'):
+        link.configure('cam1', share=0.5)
+    with pytest.raises(ValueError, match=r'must be in \(0, 1\]'):
+        link.configure('cam1', share=0.0)
+    with pytest.raises(KeyError, match='no TDMA share'):
+        link.send('cam9', 10, 0.0)
+
+
+def test_sync_releases_complete_groups_immediately():
+    sync = ViewSynchronizer(['a', 'b', 'c'], max_gap_s=0.02, timeout_s=1.0)
+    assert sync.add('a', 1.000, 'a1', now=1.0) == (True, [])
+    assert sync.add('b', 1.010, 'b1', now=1.0) == (True, [])
+    ok, groups = sync.add('c', 0.995, 'c1', now=1.05)
+    assert ok and len(groups) == 1
+    assert {cam: item for cam, (_, item) in groups[0].reports.items()} == {
+        'a': 'a1', 'b': 'b1', 'c': 'c1'}
+    assert sync.stats.complete == 1
+
+
+def test_sync_times_out_and_counts_late_out_of_order_and_duplicates():
+    sync = ViewSynchronizer(['a', 'b'], max_gap_s=0.02, timeout_s=0.3)
+    sync.add('a', 1.0, 'a1', now=1.0)
+    assert sync.add('a', 1.0, 'again', now=1.01)[0] is False
+    assert sync.stats.duplicate == 1
+    assert sync.poll(now=1.2) == []
+    (group,) = sync.poll(now=1.31)
+    assert set(group.reports) == {'a'} and sync.stats.timed_out == 1
+    assert sync.add('b', 1.005, 'b1', now=1.4)[0] is False      # its instant was released
+    assert sync.stats.late == 1
+    sync.add('a', 2.0, 'a2', now=2.0)
+    assert sync.add('a', 1.5, 'old', now=2.0)[0] is False       # older than a's last report
+    assert sync.stats.out_of_order == 1
+
+
+def test_sync_with_a_camera_removed_completes_without_it():
+    sync = ViewSynchronizer(['a', 'b'], max_gap_s=0.02, timeout_s=5.0)
+    sync.add('a', 1.0, 'a1', now=1.0)
+    sync.set_cameras(['a'])
+    (group,) = sync.poll(now=1.0)
+    assert set(group.reports) == {'a'}
