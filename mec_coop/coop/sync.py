@@ -6,9 +6,10 @@ Approximate-time grouping of per-camera results of one capture instant.
 Each camera reports every frame once (keypoints, an empty result for a dropped frame, or later
 the edge's result of an offloaded frame). A group collects reports whose capture stamps lie
 within ``max_gap_s`` (less than half the frame period) of the group's first stamp; it is
-released when every expected camera has reported or ``timeout_s`` after it was opened. Reports for released instants are *late*, reports
-older than the camera's previous one are *out of order*: both are dropped and counted, because
-ApproximateTime-style synchronisers cannot tell a user about them.
+released when every expected camera has reported or ``timeout_s`` after it was opened. Reports
+for released instants are *late*, reports older than the camera's previous one are *out of
+order*: both are dropped and counted, because ApproximateTime-style synchronisers cannot tell a
+user about them.
 """
 
 from dataclasses import dataclass, field

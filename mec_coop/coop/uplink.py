@@ -79,11 +79,11 @@ class TdmaUplink:
         return ''
 
     def rate_bps(self, camera):
-        """Current uplink rate of ``camera`` (``tau_n R_n``)."""
+        """Return the current uplink rate of ``camera`` in bit/s (``tau_n R_n``)."""
         return self._share[camera] * self.budget.spectral_rate_bps(self._gain_db[camera])
 
     def send(self, camera, num_bytes, now):
-        """Schedule a message of ``num_bytes`` submitted at ``now``; return its :class:`Delivery`."""
+        """Schedule ``num_bytes`` submitted at ``now``; return its :class:`Delivery`."""
         if camera not in self._share:
             raise KeyError(f'camera {camera!r} has no TDMA share configured')
         start = max(now, self._busy_until[camera])
