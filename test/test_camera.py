@@ -102,3 +102,43 @@ def test_camera_from_ros_rejects_inconsistent_messages():
     tf.transform.rotation.w = 3.0
     with pytest.raises(ValueError, match='non-unit quaternion'):
         camera_from_ros(info, tf)
+
+
+def test_transform_tree_resolves_a_chain_to_the_camera_pose():
+    from scipy.spatial.transform import Rotation
+
+    from mec_coop.geometry.camera_info import camera_from_info
+    from mec_coop.geometry.transforms import TransformTree
+
+    cam = _camera(dist=DIST)
+    info, tf = camera_to_ros(cam)
+    # world -> rig (rotated, shifted) -> cam0_optical: the composition must give the same pose.
+    r_rig = Rotation.from_euler('z', 30, degrees=True)
+    t_rig = np.array([1.0, 2.0, 0.5])
+    r_wc = Rotation.from_matrix(cam.R.T)
+    tree = TransformTree()
+    tree.add('world', 'rig', t_rig, r_rig.as_quat())
+    tree.add('rig', 'cam0_optical', r_rig.inv().apply(cam.center - t_rig),
+             (r_rig.inv() * r_wc).as_quat())
+    R, t = tree.lookup('world', 'cam0_optical')
+    np.testing.assert_allclose(camera_from_info(info, R, t).P, cam.P, atol=1e-9)
+    with pytest.raises(LookupError, match='no transform'):
+        tree.lookup('world', 'unknown_frame')
+    with pytest.raises(ValueError, match='invalid transform'):
+        tree.add('world', 'bad', (0, 0, 0), (0, 0, 0, 0))
+
+
+def test_codec_round_trip_and_corrupt_data():
+    from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
+
+    image = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    data = encode_jpeg(image, 95)
+    assert decode_compressed(data, 'jpeg').shape == (48, 64, 3)
+    with pytest.raises(ImageDecodeError, match='corrupt JPEG'):
+        decode_compressed(data[: len(data) // 2], 'jpeg')
+    with pytest.raises(ImageDecodeError, match='empty'):
+        decode_compressed(b'', 'jpeg')
+    with pytest.raises(ImageDecodeError, match='unsupported'):
+        decode_compressed(data, 'theora')
+    with pytest.raises(ValueError, match='quality'):
+        encode_jpeg(image, 0)

@@ -55,22 +55,33 @@ def camera_from_ros(info, transform):
             transform.child_frame_id != info.header.frame_id:
         raise ValueError(f'transform child frame {transform.child_frame_id!r} is not the '
                          f'CameraInfo frame {info.header.frame_id!r}')
-    if info.width == 0 or info.height == 0:
-        raise ValueError(f'CameraInfo of {info.header.frame_id!r} is uncalibrated (size 0)')
-    if len(info.k) != 9 or info.k[0] == 0.0:
-        raise ValueError(f'CameraInfo of {info.header.frame_id!r} has no intrinsics (K is zero)')
     q = transform.transform.rotation
     quat = np.array([q.x, q.y, q.z, q.w])
     norm = np.linalg.norm(quat)
     if not np.isfinite(norm) or abs(norm - 1.0) > 1e-3:
         raise ValueError(f'transform to {transform.child_frame_id!r} has a non-unit quaternion '
                          f'{quat.tolist()}')
-    r_wc = Rotation.from_quat(quat / norm).as_matrix()
     tr = transform.transform.translation
-    center = np.array([tr.x, tr.y, tr.z])
-    R = r_wc.T
+    return camera_from_info(info, Rotation.from_quat(quat / norm).as_matrix(),
+                            np.array([tr.x, tr.y, tr.z]), transform.child_frame_id)
+
+
+def camera_from_info(info, rotation_world_camera, position, name=''):
+    """
+    :class:`PinholeCamera` from a ``CameraInfo`` and the camera's pose in the world.
+
+    :param rotation_world_camera: 3x3 rotation of the optical frame in the world frame.
+    :param position: optical centre in the world frame.
+    :raises ValueError: when the CameraInfo is uncalibrated or invalid.
+    """
+    if info.width == 0 or info.height == 0:
+        raise ValueError(f'CameraInfo of {info.header.frame_id!r} is uncalibrated (size 0)')
+    if len(info.k) != 9 or info.k[0] == 0.0:
+        raise ValueError(f'CameraInfo of {info.header.frame_id!r} has no intrinsics (K is zero)')
+    R = np.asarray(rotation_world_camera, dtype=np.float64).T
+    center = np.asarray(position, dtype=np.float64)
     return PinholeCamera(
-        name=info.header.frame_id or transform.child_frame_id,
+        name=info.header.frame_id or name,
         width=int(info.width), height=int(info.height),
         K=np.asarray(info.k, dtype=np.float64).reshape(3, 3),
         R=R, t=-R @ center,
