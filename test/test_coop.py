@@ -46,7 +46,7 @@ def test_mode_presets_behave_as_the_paper_schemes():
 
 def test_airtime_follows_the_shannon_rate_of_table_one():
     link = TdmaUplink(LinkBudget())
-    link.configure('cam0', share=0.25, gain_db=-100.0)
+    link.configure({'cam0': 0.25}, {'cam0': -100.0})
     # P g / (N0 B) = 1 W * 1e-10 / (10^-19.5 W/Hz * 1e6 Hz) = 10^3.5
     rate = 0.25 * 1e6 * math.log2(1.0 + 10 ** 3.5)
     assert link.rate_bps('cam0') == pytest.approx(rate)
@@ -57,8 +57,7 @@ def test_airtime_follows_the_shannon_rate_of_table_one():
 
 def test_messages_of_one_camera_queue_and_cameras_are_independent():
     link = TdmaUplink()
-    link.configure('cam0', share=0.5)
-    link.configure('cam1', share=0.5)
+    link.configure({'cam0': 0.5, 'cam1': 0.5})
     first = link.send('cam0', 20_000, now=0.0)
     second = link.send('cam0', 20_000, now=0.0)
     other = link.send('cam1', 20_000, now=0.0)
@@ -69,11 +68,16 @@ def test_messages_of_one_camera_queue_and_cameras_are_independent():
 
 def test_shares_must_sum_to_at_most_one():
     link = TdmaUplink()
-    link.configure('cam0', share=0.6)
+    link.configure({'cam0': 0.6})
     with pytest.raises(ValueError, match='sum to'):
-        link.configure('cam1', share=0.5)
+        link.configure({'cam1': 0.5})
     with pytest.raises(ValueError, match=r'must be in \(0, 1\]'):
-        link.configure('cam1', share=0.0)
+        link.configure({'cam1': 0.0})
+    with pytest.raises(ValueError, match='gains must be finite'):
+        link.configure(gains_db={'cam0': float('nan')})
+    # Moving airtime between cameras in one change is valid although each step alone is not.
+    link.configure({'cam0': 0.3, 'cam1': 0.7})
+    assert link.rate_bps('cam1') > link.rate_bps('cam0')
     with pytest.raises(KeyError, match='no TDMA share'):
         link.send('cam9', 10, 0.0)
 

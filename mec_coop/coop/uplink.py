@@ -54,18 +54,30 @@ class TdmaUplink:
         self._gain_db = {}
         self._busy_until = {}
 
-    def configure(self, camera, share=None, gain_db=None):
-        """Set a camera's airtime share and/or channel gain; shares must sum to at most 1."""
-        share = self._share.get(camera, 0.0) if share is None else float(share)
-        gain_db = self._gain_db.get(camera, -100.0) if gain_db is None else float(gain_db)
-        problem = self.share_problem({**self._share, camera: share})
-        if problem:
-            raise ValueError(problem)
-        if not math.isfinite(gain_db):
-            raise ValueError(f'channel gain of {camera!r} must be finite, got {gain_db}')
-        self._share[camera] = share
-        self._gain_db[camera] = gain_db
-        self._busy_until.setdefault(camera, -math.inf)
+    def configure(self, shares=None, gains_db=None, budget=None):
+        """
+        Update airtime shares and/or channel gains (dicts by camera) as one change.
+
+        Queued airtime is kept: a new share applies to messages submitted from now on. A camera
+        new to the link gets a gain of -100 dB unless one is given.
+
+        :raises ValueError: when the resulting shares do not sum to at most 1 or a gain is not
+            finite; nothing is changed then.
+        """
+        new_share = {**self._share, **{c: float(s) for c, s in (shares or {}).items()}}
+        new_gain = {c: -100.0 for c in new_share}
+        new_gain.update(self._gain_db)
+        new_gain.update({c: float(g) for c, g in (gains_db or {}).items()})
+        problem = self.share_problem(new_share)
+        bad_gain = [c for c, g in new_gain.items() if not math.isfinite(g)]
+        if problem or bad_gain or set(new_gain) - set(new_share):
+            raise ValueError(problem or f'channel gains must be finite and belong to cameras '
+                             f'with a share: {bad_gain or sorted(set(new_gain) - set(new_share))}')
+        self._share, self._gain_db = new_share, new_gain
+        for camera in new_share:
+            self._busy_until.setdefault(camera, -math.inf)
+        if budget is not None:
+            self.budget = budget
 
     @staticmethod
     def share_problem(shares):

@@ -1,0 +1,229 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Camera node: the small pose model and the dual-threshold routing of paper A.
+
+Subscribes ``image/compressed`` (``sensor_msgs/CompressedImage``) or ``image``
+(``sensor_msgs/Image``, via cv_bridge). For each frame it publishes exactly one of
+``keypoints`` (route keypoints, or an empty drop notice) and ``offload`` (the JPEG for the edge),
+plus the frame's mean joint confidence on ``confidence`` and health on ``/diagnostics``.
+
+The model runs in a worker thread behind a one-frame slot (newest frame wins), so the executor
+keeps serving parameter updates and diagnostics while a frame is being inferred.
+"""
+
+import threading
+
+from cv_bridge import CvBridge
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rclpy.node import Node
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Float32
+
+from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
+from mec_coop.coop.routing import Route, threshold_problem, Thresholds
+from mec_coop.msg import OffloadRequest, PoseKeypoints2D
+from mec_coop.nodes.common import (diagnostic, diagnostic_array, float_param, from_stamp,
+                                   int_param, LogOnce, persons_to_msgs, proposed_values,
+                                   QOS_IMAGES, QOS_RELIABLE, spin_node, text_param, verdict)
+
+ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
+               Route.OFFLOAD: PoseKeypoints2D.ROUTE_OFFLOAD,
+               Route.DROP: PoseKeypoints2D.ROUTE_DROP}
+
+
+class CameraNode(Node):
+    """One camera: small model, dual thresholds, keypoints / offload / drop."""
+
+    def __init__(self, pose_backend=None):
+        super().__init__('camera')
+        self.declare_parameter('camera_id', '', text_param(
+            'Camera name used in diagnostics; default: the node namespace', read_only=True))
+        self.declare_parameter('theta_low', 0.3, float_param(
+            'Below this mean joint confidence the frame is dropped', 0.0, 1.0))
+        self.declare_parameter('theta_high', 0.7, float_param(
+            'At or above this the keypoints are sent; between the thresholds the image is '
+            'offloaded (1.01 = offload everything above theta_low)', 0.0, 1.01))
+        self.declare_parameter('jpeg_quality', 90, int_param('JPEG quality of offloads', 1, 100))
+        self.declare_parameter('weights', '', text_param(
+            'Pose weights path or name; empty: bundled yolo11n-pose', read_only=True))
+        self.declare_parameter('imgsz', 320, int_param('Model input size', 64, 2048, 32,
+                                                       read_only=True))
+        self.declare_parameter('device', 'cpu', text_param('torch device', read_only=True))
+        self.declare_parameter('threads', 0, int_param('torch CPU threads (0: default)', 0, 64,
+                                                       read_only=True))
+        self.declare_parameter('input_transport', 'compressed', text_param(
+            "'compressed' (image/compressed) or 'raw' (image, via cv_bridge)", read_only=True))
+        self.declare_parameter('max_age_s', 2.0, float_param(
+            'Frames older than this (capture stamp vs now) are dropped as stale', 0.01, 60.0))
+        self.add_on_set_parameters_callback(self._validate)
+        self.add_post_set_parameters_callback(self._apply)
+        self._apply([])
+
+        self.camera_id = self.get_parameter('camera_id').value or \
+            self.get_namespace().strip('/').replace('/', '_') or self.get_name()
+        if pose_backend is None:
+            from mec_coop.pose.ultralytics_backend import UltralyticsPose
+            pose_backend = UltralyticsPose(
+                weights=self.get_parameter('weights').value or None,
+                imgsz=self.get_parameter('imgsz').value,
+                device=self.get_parameter('device').value,
+                threads=self.get_parameter('threads').value or None)
+        self._model = pose_backend
+        self._bridge = CvBridge()
+        self._problems = LogOnce(self.get_logger())
+        self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
+                       'stale': 0, 'out_of_order': 0, 'bad_input': 0}
+        self._last_inference_s = 0.0
+        self._last_stamp = float('-inf')
+
+        self._pub_kp = self.create_publisher(PoseKeypoints2D, 'keypoints', QOS_RELIABLE)
+        self._pub_off = self.create_publisher(OffloadRequest, 'offload', QOS_RELIABLE)
+        self._pub_conf = self.create_publisher(Float32, 'confidence', QOS_RELIABLE)
+        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        transport = self.get_parameter('input_transport').value
+        if transport == 'raw':
+            self.create_subscription(Image, 'image', self._on_image, QOS_IMAGES)
+        elif transport == 'compressed':
+            self.create_subscription(CompressedImage, 'image/compressed', self._on_image,
+                                     QOS_IMAGES)
+        else:
+            raise ValueError(f"input_transport must be 'compressed' or 'raw', got {transport!r}")
+        self.create_timer(1.0, self._publish_diagnostics)
+
+        self._slot = None
+        self._wake = threading.Condition()
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name='camera-inference', daemon=True)
+        self._worker.start()
+        self.get_logger().info(f'{self.camera_id}: model {self._model.name}, thresholds '
+                               f'[{self.theta_low}, {self.theta_high}]')
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _validate(self, parameters):
+        values = proposed_values(self, parameters, ('theta_low', 'theta_high'))
+        return verdict(threshold_problem(values['theta_low'], values['theta_high']))
+
+    def _apply(self, _parameters):
+        # Read as one snapshot, so the worker never sees a half-applied update.
+        self._settings = (Thresholds(self.get_parameter('theta_low').value,
+                                     self.get_parameter('theta_high').value),
+                          self.get_parameter('jpeg_quality').value,
+                          self.get_parameter('max_age_s').value)
+
+    @property
+    def theta_low(self):
+        return self._settings[0].theta_low
+
+    @property
+    def theta_high(self):
+        return self._settings[0].theta_high
+
+    # -- frames -------------------------------------------------------------------------------
+    def _on_image(self, msg):
+        with self._wake:
+            if self._slot is not None:
+                self.counts['replaced'] += 1
+            self._slot = msg
+            self._wake.notify()
+
+    def _work(self):
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._slot is not None or not self._running)
+                if not self._running:
+                    return
+                msg, self._slot = self._slot, None
+            try:
+                self._process(msg)
+            except Exception as exc:  # noqa: B902 - one bad frame must not stop the camera
+                self._problems('process', f'{self.camera_id}: frame failed: {exc!r}')
+                self.counts['bad_input'] += 1
+
+    def _decode(self, msg):
+        if isinstance(msg, CompressedImage):
+            return decode_compressed(msg.data, msg.format)
+        if msg.encoding not in ('bgr8', 'rgb8', 'mono8', 'bgra8', 'rgba8'):
+            raise ImageDecodeError(f'unsupported Image encoding {msg.encoding!r} '
+                                   '(use bgr8, rgb8, mono8, bgra8 or rgba8)')
+        return self._bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
+
+    def _process(self, msg):
+        thresholds, quality, max_age = self._settings
+        stamp = from_stamp(msg.header.stamp)
+        now = self.get_clock().now().nanoseconds * 1e-9
+        if stamp <= self._last_stamp:
+            self.counts['out_of_order'] += 1
+            self._problems('out_of_order', f'{self.camera_id}: frame stamped {stamp:.3f} is not '
+                           f'newer than the previous one ({self._last_stamp:.3f}); dropped')
+            return
+        if now - stamp > max_age:
+            self.counts['stale'] += 1
+            self._problems('stale', f'{self.camera_id}: frame {now - stamp:.2f} s old '
+                           f'(max_age_s {max_age}); dropped')
+            return
+        try:
+            image = self._decode(msg)
+        except (ImageDecodeError, ValueError, TypeError) as exc:
+            self.counts['bad_input'] += 1
+            self._problems(f'decode:{type(exc).__name__}', f'{self.camera_id}: {exc}')
+            return
+        self._last_stamp = stamp
+        self.counts['frames'] += 1
+        estimate = self._model.predict(image)
+        self._last_inference_s = estimate.inference_time_s
+        confidence = estimate.frame_confidence()
+        route = thresholds.route(confidence)
+        self.counts[route.value] += 1
+        self._pub_conf.publish(Float32(data=float(confidence)))
+        if route is Route.OFFLOAD:
+            self._pub_off.publish(self._offload(msg, image, confidence, estimate, quality))
+            return
+        out = PoseKeypoints2D(header=msg.header, sequence=self.counts['frames'],
+                              source=PoseKeypoints2D.SOURCE_CAMERA, model_name=self._model.name,
+                              inference_time_s=float(estimate.inference_time_s),
+                              image_width=image.shape[1], image_height=image.shape[0],
+                              route=ROUTE_CODES[route], frame_confidence=float(confidence),
+                              selected_person=-1)
+        if route is Route.KEYPOINTS:
+            out.people = persons_to_msgs(estimate)
+            out.selected_person = estimate.best()
+        self._pub_kp.publish(out)
+
+    def _offload(self, msg, image, confidence, estimate, quality):
+        data = encode_jpeg(image, quality)
+        out = OffloadRequest(header=msg.header, sequence=self.counts['frames'],
+                             camera_confidence=float(confidence),
+                             device_inference_time_s=float(estimate.inference_time_s),
+                             jpeg_quality=int(quality), width=image.shape[1],
+                             height=image.shape[0],
+                             compression_ratio=len(data) / float(image.size))
+        out.image.header = msg.header
+        out.image.format = 'jpeg'
+        out.image.data = data
+        return out
+
+    def _publish_diagnostics(self):
+        bad = self.counts['bad_input'] + self.counts['out_of_order'] + self.counts['stale']
+        level = DiagnosticStatus.OK if not bad else DiagnosticStatus.WARN
+        status = diagnostic(
+            f'mec_coop/camera/{self.camera_id}', self.camera_id, level,
+            f'{self.counts["frames"]} frames, {bad} rejected',
+            {**self.counts, 'theta_low': self.theta_low, 'theta_high': self.theta_high,
+             'inference_time_s': f'{self._last_inference_s:.4f}', 'model': self._model.name})
+        self._pub_diag.publish(diagnostic_array(self, [status]))
+
+    def close(self):
+        """Stop the worker thread (called before the node is destroyed)."""
+        with self._wake:
+            self._running = False
+            self._wake.notify()
+        self._worker.join(timeout=5.0)
+
+
+def main(args=None):
+    spin_node(CameraNode, args)
+
+
+if __name__ == '__main__':
+    main()

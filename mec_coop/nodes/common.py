@@ -1,0 +1,139 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""QoS profiles, parameter descriptors, message conversions and diagnostics shared by the nodes."""
+
+import sys
+
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import numpy as np
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
+                       ReliabilityPolicy)
+
+from mec_coop.msg import Keypoint2D, Person2D
+
+# Images: newest only, loss is fine (sensor-data QoS, depth 1).
+QOS_IMAGES = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                        reliability=qos_profile_sensor_data.reliability,
+                        durability=DurabilityPolicy.VOLATILE)
+# Keypoints, offload requests, skeletons: every message matters.
+QOS_RELIABLE = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=20,
+                          reliability=ReliabilityPolicy.RELIABLE)
+# Calibration and static TF: late joiners must still get the last message.
+QOS_LATCHED = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                         reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+QOS_TF_STATIC = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
+                           reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def float_param(description, lo, hi, step=0.0, read_only=False):
+    """Descriptor of a double parameter limited to ``[lo, hi]``."""
+    return ParameterDescriptor(
+        description=description, read_only=read_only,
+        floating_point_range=[FloatingPointRange(from_value=float(lo), to_value=float(hi),
+                                                 step=float(step))])
+
+
+def int_param(description, lo, hi, step=1, read_only=False):
+    """Descriptor of an integer parameter limited to ``[lo, hi]``."""
+    return ParameterDescriptor(
+        description=description, read_only=read_only,
+        integer_range=[IntegerRange(from_value=int(lo), to_value=int(hi), step=int(step))])
+
+
+def text_param(description, read_only=False):
+    return ParameterDescriptor(description=description, read_only=read_only)
+
+
+def proposed_values(node, parameters, names):
+    """Values of ``names`` after applying ``parameters`` (the set being changed together)."""
+    values = {name: node.get_parameter(name).value for name in names}
+    values.update({p.name: p.value for p in parameters if p.name in values})
+    return values
+
+
+def verdict(reason):
+    """:class:`SetParametersResult` rejecting with ``reason``, or accepting when it is empty."""
+    return SetParametersResult(successful=not reason, reason=reason)
+
+
+def to_stamp(seconds):
+    sec = int(np.floor(seconds))
+    return Time(sec=sec, nanosec=int(round((seconds - sec) * 1e9)) % 1_000_000_000)
+
+
+def from_stamp(stamp):
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def persons_to_msgs(estimate):
+    """``Person2D`` messages of a :class:`~mec_coop.pose.backend.PoseEstimate`."""
+    people = []
+    for i in range(estimate.num_people):
+        person = Person2D(box=[float(v) for v in estimate.boxes[i]],
+                          box_score=float(estimate.box_scores[i]),
+                          mean_confidence=float(estimate.mean_confidence[i]))
+        person.keypoints = [Keypoint2D(x=float(x), y=float(y), confidence=float(c))
+                            for (x, y), c in zip(estimate.keypoints[i], estimate.confidences[i])]
+        people.append(person)
+    return people
+
+
+def person_arrays(person):
+    """``(pixels (17, 2), confidences (17,))`` of a ``Person2D`` message."""
+    kp = np.array([(k.x, k.y, k.confidence) for k in person.keypoints], dtype=np.float64)
+    return kp[:, :2], kp[:, 2]
+
+
+def diagnostic(name, hardware_id, level, message, values):
+    """One ``DiagnosticStatus`` with ``values`` (a dict) as key/value pairs."""
+    return DiagnosticStatus(level=level, name=name, hardware_id=hardware_id, message=message,
+                            values=[KeyValue(key=str(k), value=str(v)) for k, v in values.items()])
+
+
+def diagnostic_array(node, statuses):
+    msg = DiagnosticArray(status=list(statuses))
+    msg.header.stamp = node.get_clock().now().to_msg()
+    return msg
+
+
+class LogOnce:
+    """Log each distinct problem once (then only count it), so bad input cannot flood the log."""
+
+    def __init__(self, logger):
+        self._logger = logger
+        self._seen = set()
+        self.counts = {}
+
+    def __call__(self, key, message):
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if key not in self._seen:
+            self._seen.add(key)
+            self._logger.warning(f'{message} (logged once; counted in diagnostics)')
+
+
+def spin_node(node_class, args=None, executor_class=None):
+    """Run one node until Ctrl-C or an external shutdown, then clean up in the safe order."""
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    executor = (executor_class or rclpy.executors.SingleThreadedExecutor)()
+    try:
+        node = node_class()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            close = getattr(node, 'close', None)
+            if close:
+                close()
+            node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,125 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Uplink emulator node: the wireless camera -> base-station hop of paper A, eq. (16).
+
+For every camera in ``cameras`` it forwards ``<cam>/keypoints`` and ``<cam>/offload`` to
+``edge/<cam>/keypoints`` and ``edge/<cam>/offload`` after the message's airtime over the
+camera's TDMA share (plus queueing behind the camera's earlier messages), and writes both times
+into the message. Message sizes are the real serialized (CDR) sizes. ``enabled: false`` forwards
+at once, for real networks. Shares and channel gains are parameters (``tdma_share.<cam>``,
+``channel_gain_db.<cam>``) that the allocator, or a user with ``ros2 param set``, changes live.
+"""
+
+import heapq
+import itertools
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.serialization import serialize_message
+
+from mec_coop.coop.uplink import LinkBudget, TdmaUplink
+from mec_coop.msg import OffloadRequest, PoseKeypoints2D
+from mec_coop.nodes.common import (diagnostic, diagnostic_array, float_param, proposed_values,
+                                   QOS_RELIABLE, spin_node, verdict)
+
+LINK_PARAMS = ('bandwidth_hz', 'tx_power_dbm', 'noise_dbm_per_hz')
+
+
+class UplinkNode(Node):
+    """TDMA uplink emulator between camera nodes and the edge node."""
+
+    def __init__(self):
+        super().__init__('uplink')
+        self.declare_parameter('cameras', ['cam0', 'cam1', 'cam2', 'cam3'], ParameterDescriptor(
+            description='Camera names (topic namespaces)', read_only=True))
+        self.declare_parameter('enabled', True, ParameterDescriptor(
+            description='Emulate airtime and queueing; false forwards immediately'))
+        self.declare_parameter('bandwidth_hz', 1e6, float_param('Uplink bandwidth B', 1e3, 1e10))
+        self.declare_parameter('tx_power_dbm', 30.0, float_param('Transmit power P', -30, 60))
+        self.declare_parameter('noise_dbm_per_hz', -165.0, float_param('Noise density N0',
+                                                                       -220, -100))
+        self.cameras = list(self.get_parameter('cameras').value)
+        for cam in self.cameras:
+            self.declare_parameter(f'tdma_share.{cam}', 1.0 / len(self.cameras), float_param(
+                f'Airtime share tau of {cam} (shares sum to at most 1)', 0.0, 1.0))
+            self.declare_parameter(f'channel_gain_db.{cam}', -100.0, float_param(
+                f'Channel power gain g of {cam}', -200.0, 0.0))
+        self.link = TdmaUplink()
+        self.add_on_set_parameters_callback(self._validate)
+        self.add_post_set_parameters_callback(self._apply)
+        self._apply([])
+
+        self._queue = []
+        self._order = itertools.count()
+        self.stats = {cam: {'messages': 0, 'bytes': 0, 'airtime_s': 0.0, 'max_queueing_s': 0.0}
+                      for cam in self.cameras}
+        for cam in self.cameras:
+            for kind, cls in (('keypoints', PoseKeypoints2D), ('offload', OffloadRequest)):
+                pub = self.create_publisher(cls, f'edge/{cam}/{kind}', QOS_RELIABLE)
+                self.create_subscription(
+                    cls, f'{cam}/{kind}',
+                    lambda msg, cam=cam, pub=pub: self._on_message(cam, pub, msg), QOS_RELIABLE)
+        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_timer(0.002, self._deliver)
+        self.create_timer(1.0, self._publish_diagnostics)
+
+    def _share_names(self):
+        return [f'tdma_share.{cam}' for cam in self.cameras]
+
+    def _validate(self, parameters):
+        values = proposed_values(self, parameters, self._share_names())
+        return verdict(TdmaUplink.share_problem(
+            {name.split('.', 1)[1]: value for name, value in values.items()}))
+
+    def _apply(self, _parameters):
+        self.link.configure(
+            shares={cam: self.get_parameter(f'tdma_share.{cam}').value for cam in self.cameras},
+            gains_db={cam: self.get_parameter(f'channel_gain_db.{cam}').value
+                      for cam in self.cameras},
+            budget=LinkBudget(*(self.get_parameter(p).value for p in LINK_PARAMS)))
+        self.enabled = self.get_parameter('enabled').value
+
+    def _on_message(self, cam, pub, msg):
+        now = time.monotonic()
+        size = len(serialize_message(msg))
+        stats = self.stats[cam]
+        stats['messages'] += 1
+        stats['bytes'] += size
+        if not self.enabled:
+            pub.publish(msg)
+            return
+        delivery = self.link.send(cam, size, now)
+        msg.uplink_airtime_s = float(delivery.airtime_s)
+        msg.uplink_queueing_s = float(delivery.queueing_s)
+        stats['airtime_s'] += delivery.airtime_s
+        stats['max_queueing_s'] = max(stats['max_queueing_s'], delivery.queueing_s)
+        heapq.heappush(self._queue, (delivery.done_at, next(self._order), pub, msg))
+
+    def _deliver(self):
+        now = time.monotonic()
+        while self._queue and self._queue[0][0] <= now:
+            _, _, pub, msg = heapq.heappop(self._queue)
+            pub.publish(msg)
+
+    def _publish_diagnostics(self):
+        statuses = []
+        now = time.monotonic()
+        for cam in self.cameras:
+            backlog = self.link.backlog_s(cam, now)
+            level = DiagnosticStatus.OK if backlog < 1.0 else DiagnosticStatus.WARN
+            statuses.append(diagnostic(
+                f'mec_coop/uplink/{cam}', cam, level, f'backlog {backlog:.3f} s',
+                {**self.stats[cam], 'tdma_share': self.get_parameter(f'tdma_share.{cam}').value,
+                 'rate_bps': f'{self.link.rate_bps(cam):.0f}', 'enabled': self.enabled}))
+        self._pub_diag.publish(diagnostic_array(self, statuses))
+
+
+def main(args=None):
+    spin_node(UplinkNode, args)
+
+
+if __name__ == '__main__':
+    main()
