@@ -3,97 +3,109 @@
 """
 Command line entry point: ``python -m mec_coop.cli <command>``.
 
-``demo``: the virtual rig with N cameras, the real camera pose model (yolo11n-pose at imgsz 320)
-on every rendered view, confidence-weighted DLT triangulation, and MPJPE / PCK / delay against
-the rig's ground truth. It runs in one process without ROS; the ROS node graph is separate.
+``run CONFIG``: start the node graph of a config (``config/*.yaml``) as processes, the same graph
+the launch files start, until Ctrl-C or ``--duration``.
+``demo``: the main job. The virtual rig with 4 cameras through camera nodes, the uplink emulator
+and the edge, for a bounded time; prints MPJPE, PCK, delay percentiles against the requirement,
+offload ratio and routes, and writes ``summary.json`` and ``skeleton.mcap`` to ``--out``.
 """
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 import time
 
-import numpy as np
-
-from mec_coop.geometry import metrics
-from mec_coop.geometry.triangulation import triangulate_cameras
+from mec_coop.graph import build_graph, load_config
+from mec_coop.runner import GraphProcesses
 
 
-def run_demo(num_cameras=4, duration_s=20.0, fps=2.0, seed=0, imgsz=320, out_dir='results/demo',
-             stream=sys.stdout):
-    """Run the offline virtual-rig demo; return and write its summary."""
-    from mec_coop.pose.ultralytics_backend import UltralyticsPose
-    from mec_coop.rig.virtual_rig import VirtualRig
-
-    rig = VirtualRig(num_cameras=num_cameras, seed=seed)
-    model = UltralyticsPose(imgsz=imgsz)
-    frames = int(round(duration_s * fps))
-    preds, gts, delays, confidences = [], [], [], []
-    for k in range(frames):
-        frame = rig.frame(k / fps)
-        pixels = np.full((num_cameras, 17, 2), np.nan)
-        weights = np.zeros((num_cameras, 17))
-        inference = []
-        for v, image in enumerate(frame.images):
-            est = model.predict(image)
-            inference.append(est.inference_time_s)
-            best = est.best()
-            confidences.append(est.frame_confidence())
-            if best >= 0:
-                pixels[v], weights[v] = est.keypoints[best], est.confidences[best]
-        start = time.perf_counter()
-        result = triangulate_cameras(rig.cameras, pixels, weights)
-        # Cameras infer in parallel on their own devices: the slowest one bounds the frame.
-        delays.append(max(inference) + time.perf_counter() - start)
-        preds.append(result.points)
-        gts.append(frame.joints_world[0])
-        err = metrics.mpjpe(result.points, frame.joints_world[0])
-        stream.write(f'\r[demo] frame {k + 1}/{frames} action={frame.actions[0]:<11} '
-                     f'positive views {int(frame.positive.sum())}/{num_cameras} '
-                     f'MPJPE {1000 * err:7.1f} mm ')
-        stream.flush()
-    stream.write('\n')
-    pred, gt = np.array(preds), np.array(gts)
-    delays = np.array(delays)
-    summary = {
-        'cameras': num_cameras, 'frames': frames, 'fps': fps, 'seed': seed,
-        'camera_model': model.name,
-        'mpjpe_mm': 1000 * metrics.mpjpe(pred, gt),
-        'pa_mpjpe_mm': 1000 * metrics.pa_mpjpe(pred, gt),
-        'pck_150mm': metrics.pck(pred, gt, 0.15),
-        'joint_coverage': metrics.coverage(pred),
-        'delay_s': {f'p{q}': float(np.percentile(delays, q)) for q in (50, 95, 99)},
-        'mean_camera_confidence': float(np.mean(confidences)),
-    }
+def run_graph(config, duration_s=None, out_dir='results/run', stream=sys.stdout):
+    """Run a graph; return the evaluator's summary when the graph has one."""
     out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / 'summary.json').write_text(json.dumps(summary, indent=2))
+    config.setdefault('evaluator', {})['output_dir'] = str(out)
+    specs = build_graph(config)
+    summary_path = out / 'summary.json'
+    if summary_path.exists():
+        summary_path.unlink()
+    with GraphProcesses(specs, out / 'logs') as graph:
+        stream.write(f'[run] started {len(specs)} nodes: '
+                     f'{", ".join(s.fully_qualified_name for s in specs)}; '
+                     f'logs in {out / "logs"}\n')
+        start = time.monotonic()
+        try:
+            while duration_s is None or time.monotonic() - start < duration_s:
+                failed = graph.failed()
+                if failed:
+                    label = next(iter(failed))
+                    raise RuntimeError(f'node {label} exited with {failed[label]}:\n'
+                                       f'{graph.log_tail(label)}')
+                elapsed = time.monotonic() - start
+                total = f'/{duration_s:.0f}' if duration_s else ''
+                stream.write(f'\r[run] {elapsed:5.0f}{total} s  {_progress(out)}')
+                stream.flush()
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass
+        stream.write('\n[run] stopping nodes...\n')
+    return json.loads(summary_path.read_text()) if summary_path.exists() else None
+
+
+def _progress(out):
+    """Last status line of the evaluator log (it logs MPJPE and delay periodically)."""
+    log = out / 'logs' / 'evaluator.log'
+    if not log.exists():
+        return ''
+    lines = [ln for ln in log.read_text().splitlines() if 'instants' in ln]
+    return lines[-1].split(']: ')[-1][:110] if lines else 'waiting for the first skeletons'
+
+
+def print_summary(summary, stream=sys.stdout):
+    delay = summary.get('delay_s', {})
+    req = summary['delay_requirement_s']
     stream.write(
-        f'[demo] {num_cameras} cameras, {frames} frames: MPJPE {summary["mpjpe_mm"]:.1f} mm, '
-        f'PA-MPJPE {summary["pa_mpjpe_mm"]:.1f} mm, PCK@150mm {summary["pck_150mm"]:.3f}, '
-        f'joints estimated {summary["joint_coverage"]:.3f}\n'
-        f'[demo] delay (slowest camera inference + triangulation) p50 '
-        f'{summary["delay_s"]["p50"] * 1000:.0f} ms, '
-        f'p95 {summary["delay_s"]["p95"] * 1000:.0f} ms, '
-        f'p99 {summary["delay_s"]["p99"] * 1000:.0f} ms\n'
-        f'[demo] wrote {out / "summary.json"}\n')
-    return summary
+        f"MPJPE            {summary['mpjpe_mm']:.1f} mm  "
+        f"(PA-MPJPE {summary['pa_mpjpe_mm']:.1f} mm)\n"
+        f"PCK@150mm        {summary['pck_150mm']:.3f}  (joints estimated "
+        f"{summary['joint_coverage']:.3f})\n"
+        f"skeletons        {summary['matched']} of {summary['ground_truth_frames']} ground-truth "
+        f"instants ({summary['skeleton_rate']:.2f})\n"
+        f"delay p50/95/99  {delay.get('p50', float('nan')):.3f} / "
+        f"{delay.get('p95', float('nan')):.3f} / {delay.get('p99', float('nan')):.3f} s  "
+        f"(requirement {req} s, met by {summary.get('delay_within_requirement', 0.0):.0%})\n"
+        f"routes           {summary['routes']}  offload ratio {summary['offload_ratio']:.3f}\n")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='mec_coop', description=__doc__.split('\n\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
-    demo = sub.add_parser('demo', help='virtual-rig demo printing MPJPE and delay')
+    run = sub.add_parser('run', help='start the node graph of a config')
+    run.add_argument('config', help='config path or name in config/ (e.g. virtual_rig)')
+    run.add_argument('--duration', type=float, default=None, help='seconds (default: Ctrl-C)')
+    demo = sub.add_parser('demo', help='the virtual-rig main job, printing MPJPE and delay')
+    demo.add_argument('--duration', type=float, default=90.0, help='seconds of running time')
     demo.add_argument('--cameras', type=int, default=4)
-    demo.add_argument('--duration', type=float, default=20.0, help='seconds of rig time')
-    demo.add_argument('--fps', type=float, default=2.0)
-    demo.add_argument('--seed', type=int, default=0)
-    demo.add_argument('--imgsz', type=int, default=320)
-    demo.add_argument('--out', default='results/demo')
+    for p in (run, demo):
+        p.add_argument('--set', action='append', default=[], metavar='SECTION.KEY=VALUE',
+                       help='override a config value (repeatable)')
+        p.add_argument('--out', default=None, help='output folder')
     args = parser.parse_args(argv)
-    if args.command == 'demo':
-        run_demo(args.cameras, args.duration, args.fps, args.seed, args.imgsz, args.out)
+    os.environ.setdefault('YOLO_OFFLINE', '1')
+    os.environ.setdefault('YOLO_AUTOINSTALL', 'false')
+    if args.command == 'run':
+        out = args.out or 'results/run'
+        summary = run_graph(load_config(args.config, args.set), args.duration, out)
+    else:
+        out = args.out or 'results/demo'
+        config = load_config('virtual_rig', [f'graph.cameras={args.cameras}'] + args.set)
+        summary = run_graph(config, args.duration, out)
+        if summary is None:
+            sys.stderr.write(f'[demo] no summary was written; see the logs in {out}/logs\n')
+            return 1
+    if summary:
+        print_summary(summary)
+        print(f'[run] wrote {out}/summary.json and {out}/skeleton.mcap')
     return 0
 
 

@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.linter
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PY_DIRS = ['mec_coop', 'test', 'benchmarks', 'scripts', 'launch', 'nodes', 'setup.py']
+PY_DIRS = ['mec_coop', 'test', 'benchmarks', 'scripts', 'launch', 'setup.py']
 HEADER = ('# Copyright 2026 mec_coop maintainers\n'
           '# SPDX-License-Identifier: AGPL-3.0-or-later\n')
 
@@ -27,8 +27,6 @@ def _python_files():
     for path in _existing(PY_DIRS):
         path = pathlib.Path(path)
         files += [path] if path.is_file() else sorted(path.rglob('*.py'))
-    files += [p for p in (ROOT / 'nodes').glob('*') if p.is_file()] if (ROOT / 'nodes').is_dir() \
-        else []
     return sorted(set(files))
 
 

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-SOURCES = ['CMakeLists.txt', 'package.xml', 'setup.py', 'LICENSE', 'msg', 'mec_coop', 'nodes',
+SOURCES = ['CMakeLists.txt', 'package.xml', 'setup.py', 'LICENSE', 'msg', 'mec_coop', 'cmake',
            'launch', 'config', 'rviz']
 
 
@@ -39,6 +39,8 @@ def test_colcon_build_installs_interfaces_and_python_package(repo_root, tmp_path
     assert (index / 'packages' / 'mec_coop').exists()
     assert (index / 'rosidl_interfaces' / 'mec_coop').exists()
     assert (install / 'share' / 'mec_coop' / 'package.xml').exists()
+    nodes = sorted(p.stem for p in (repo_root / 'mec_coop' / 'nodes').glob('*_node.py'))
+    assert nodes and all(os.access(install / 'lib' / 'mec_coop' / n, os.X_OK) for n in nodes)
     for folder in ('launch', 'config', 'rviz'):
         if (repo_root / folder).is_dir():
             assert (install / 'share' / 'mec_coop' / folder).is_dir()

@@ -1,0 +1,89 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Scoring a running pipeline against the rig's ground truth.
+
+Skeletons are matched to ground truth by capture stamp (the edge stamps a skeleton with the
+earliest capture stamp it used, the rig stamps ground truth with the capture stamp of the
+frame). A ground-truth instant without a skeleton counts as missed: it lowers the skeleton
+rate, while MPJPE, PA-MPJPE and PCK are over the matched instants.
+"""
+
+import collections
+
+import numpy as np
+
+from mec_coop.geometry import metrics
+
+ROUTES = ('keypoints', 'offload', 'drop')
+
+
+class PipelineScore:
+    """Accumulates ground truth, skeletons, routes and delays; :meth:`summary` scores them."""
+
+    def __init__(self, stamp_tolerance_s=0.01):
+        self.stamp_tolerance_s = stamp_tolerance_s
+        self._truth = {}
+        self._estimates = {}
+        self._delays = []
+        self.routes = collections.Counter()
+
+    def add_truth(self, stamp, joints):
+        """Ground truth ``(17, 3)`` (first person) of the instant ``stamp`` (seconds)."""
+        self._truth[round(stamp, 3)] = np.asarray(joints, dtype=np.float64)
+
+    def add_skeleton(self, stamp, joints, end_to_end_s):
+        """Estimated joints ``(17, 3)`` (NaN where invalid) and the skeleton's measured delay."""
+        self._estimates[round(stamp, 3)] = np.asarray(joints, dtype=np.float64)
+        self._delays.append(float(end_to_end_s))
+
+    def add_route(self, route):
+        if route not in ROUTES:
+            raise ValueError(f'unknown route {route!r}')
+        self.routes[route] += 1
+
+    def _match(self):
+        pairs = []
+        for stamp, est in self._estimates.items():
+            if stamp in self._truth:
+                pairs.append((self._truth[stamp], est))
+                continue
+            near = [s for s in self._truth if abs(s - stamp) <= self.stamp_tolerance_s]
+            if near:
+                pairs.append((self._truth[min(near, key=lambda s: abs(s - stamp))], est))
+        return pairs
+
+    def summary(self, delay_requirement_s=0.5, last_truth_stamp=None):
+        """
+        Metrics as a JSON-ready dict.
+
+        :param last_truth_stamp: ignore ground truth after this stamp (frames still in flight
+            when the run ended).
+        """
+        pairs = self._match()
+        truth = [s for s in self._truth if last_truth_stamp is None or s <= last_truth_stamp]
+        delays = np.array(self._delays)
+        routed = sum(self.routes.values())
+        out = {
+            'ground_truth_frames': len(truth),
+            'skeletons': len(self._estimates),
+            'matched': len(pairs),
+            'skeleton_rate': len(pairs) / len(truth) if truth else 0.0,
+            'routes': {r: self.routes[r] for r in ROUTES},
+            'offload_ratio': self.routes['offload'] / routed if routed else 0.0,
+            'delay_requirement_s': delay_requirement_s,
+        }
+        if pairs:
+            gt, est = (np.array(a) for a in zip(*pairs))
+            out.update(mpjpe_mm=1000 * metrics.mpjpe(est, gt),
+                       pa_mpjpe_mm=1000 * metrics.pa_mpjpe(est, gt),
+                       pck_150mm=metrics.pck(est, gt, 0.15),
+                       joint_coverage=metrics.coverage(est))
+        else:
+            out.update(mpjpe_mm=float('nan'), pa_mpjpe_mm=float('nan'), pck_150mm=0.0,
+                       joint_coverage=0.0)
+        if delays.size:
+            out['delay_s'] = {f'p{q}': float(np.percentile(delays, q)) for q in (50, 95, 99)}
+            out['delay_s']['mean'] = float(delays.mean())
+            out['delay_within_requirement'] = float(np.mean(delays <= delay_requirement_s))
+        return out

@@ -1,0 +1,116 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The node graph of a deployment, described once and started two ways.
+
+A YAML file in ``config/`` describes a rig (source, cameras, scheme, uplink emulation) and the
+parameters of each node kind; :func:`build_graph` turns it into :class:`NodeSpec` entries. The
+launch files in ``launch/`` turn those into ``launch_ros`` nodes (for ``ros2 launch``), and
+:mod:`mec_coop.runner` starts the very same entries as processes where ``ros2 launch`` is not
+available. Both therefore run one graph.
+"""
+
+import copy
+from dataclasses import dataclass, field
+import pathlib
+
+import yaml
+
+from mec_coop.coop.routing import MODES
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / 'config'
+SOURCES = ('virtual', 'recorded', 'external')
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node: executable in ``lib/mec_coop`` (module ``mec_coop.nodes.<executable>``)."""
+
+    executable: str
+    name: str
+    namespace: str = ''
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def fully_qualified_name(self):
+        namespace = self.namespace.strip('/')
+        return f'/{namespace}/{self.name}' if namespace else f'/{self.name}'
+
+
+def load_config(path, overrides=()):
+    """
+    Read a graph YAML and apply ``section.key=value`` overrides (values parsed as YAML).
+
+    A bare name is looked up in the package's ``config/`` folder (``virtual_rig`` ->
+    ``config/virtual_rig.yaml``).
+    """
+    path = pathlib.Path(path)
+    if not path.suffix and not path.exists():
+        path = CONFIG_DIR / f'{path}.yaml'
+    config = yaml.safe_load(path.read_text()) or {}
+    for item in overrides:
+        key, sep, value = item.partition('=')
+        if not sep or '.' not in key:
+            raise ValueError(f'override {item!r} must look like section.key=value')
+        section, name = key.split('.', 1)
+        config.setdefault(section, {})[name] = yaml.safe_load(value)
+    return config
+
+
+def camera_names(config):
+    """Camera names of a config: ``graph.cameras`` is a count (``cam0``..) or a list of names."""
+    cameras = config.get('graph', {}).get('cameras', 4)
+    if isinstance(cameras, int):
+        if not 2 <= cameras <= 16:
+            raise ValueError(f'graph.cameras must be 2..16, got {cameras}')
+        return [f'cam{i}' for i in range(cameras)]
+    names = [str(c) for c in cameras]
+    if len(set(names)) != len(names) or len(names) < 2:
+        raise ValueError(f'graph.cameras needs at least 2 distinct names, got {names}')
+    return names
+
+
+def build_graph(config):
+    """List the :class:`NodeSpec` of a config (``config/virtual_rig.yaml`` shows the keys)."""
+    config = copy.deepcopy(config)
+    graph = config.get('graph', {})
+    source = graph.get('source', 'virtual')
+    if source not in SOURCES:
+        raise ValueError(f'graph.source must be one of {SOURCES}, got {source!r}')
+    mode = graph.get('mode', 'cooperative')
+    if mode != 'custom' and mode not in MODES:
+        raise ValueError(f"graph.mode must be 'custom' or one of {sorted(MODES)}, got {mode!r}")
+    cameras = camera_names(config)
+    uplink = bool(graph.get('uplink', True))
+
+    specs = []
+    if source == 'virtual':
+        specs.append(NodeSpec('rig_node', 'rig', parameters={
+            **config.get('rig', {}), 'num_cameras': len(cameras)}))
+    elif source == 'recorded':
+        specs.append(NodeSpec('recorded_rig_node', 'rig', parameters={
+            **config.get('recorded_rig', {}), 'cameras': cameras}))
+    camera = dict(config.get('camera', {}))
+    if mode != 'custom':
+        camera.update(MODES[mode])
+    for cam in cameras:
+        specs.append(NodeSpec('camera_node', 'camera', cam, {**camera, 'camera_id': cam}))
+    if uplink:
+        specs.append(NodeSpec('uplink_node', 'uplink', parameters={
+            **config.get('uplink', {}), 'cameras': cameras}))
+    specs.append(NodeSpec('edge_node', 'edge', parameters={
+        **config.get('edge', {}), 'cameras': cameras,
+        'input_namespace': 'edge' if uplink else ''}))
+    if graph.get('evaluator', source == 'virtual'):
+        specs.append(NodeSpec('evaluator_node', 'evaluator', parameters={
+            **config.get('evaluator', {}), 'cameras': cameras}))
+    if graph.get('allocator', False):
+        specs.append(NodeSpec('allocator_node', 'allocator', parameters={
+            **config.get('allocator', {}), 'cameras': cameras}))
+    return specs
+
+
+def ros_params_file(spec):
+    """Render the ``--params-file`` content of a spec (ROS 2 parameter YAML)."""
+    return yaml.safe_dump({spec.fully_qualified_name: {'ros__parameters': spec.parameters}},
+                          sort_keys=True)

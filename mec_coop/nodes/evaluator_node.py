@@ -1,0 +1,118 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Evaluator node: scores the running pipeline against the virtual rig's ground truth.
+
+Subscribes ``ground_truth``, ``skeleton`` and each camera's ``<cam>/keypoints`` and
+``<cam>/offload`` (for the route counts), prints a status line every ``status_period_s``, and on
+shutdown writes ``<output_dir>/summary.json`` and, with ``record``, an MCAP recording of the
+skeleton, its markers and the ground truth (``<output_dir>/skeleton.mcap``).
+"""
+
+import json
+import pathlib
+
+import numpy as np
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.serialization import serialize_message
+from visualization_msgs.msg import MarkerArray
+
+from mec_coop.coop.evaluation import PipelineScore
+from mec_coop.coop.recording import McapRecorder
+from mec_coop.msg import GroundTruth, OffloadRequest, PoseKeypoints2D, Skeleton3D
+from mec_coop.nodes.common import (float_param, from_stamp, QOS_RELIABLE, spin_node,
+                                   text_param)
+
+ROUTE_NAMES = {PoseKeypoints2D.ROUTE_KEYPOINTS: 'keypoints',
+               PoseKeypoints2D.ROUTE_DROP: 'drop'}
+
+
+class EvaluatorNode(Node):
+    """MPJPE, PCK, delay and routes of the pipeline, printed live and written on shutdown."""
+
+    def __init__(self):
+        super().__init__('evaluator')
+        self.declare_parameter('cameras', ['cam0', 'cam1', 'cam2', 'cam3'], ParameterDescriptor(
+            description='Camera names (topic namespaces)', read_only=True))
+        self.declare_parameter('output_dir', 'results/run', text_param(
+            'Where summary.json and skeleton.mcap are written', read_only=True))
+        self.declare_parameter('record', True, ParameterDescriptor(
+            description='Record skeleton, markers and ground truth to MCAP', read_only=True))
+        self.declare_parameter('delay_requirement_s', 0.5, float_param(
+            'Delay bound the delays are checked against', 0.01, 60.0))
+        self.declare_parameter('status_period_s', 5.0, float_param('Status line period',
+                                                                   0.1, 3600.0))
+        self.score = PipelineScore()
+        self.out_dir = pathlib.Path(self.get_parameter('output_dir').value)
+        self.recorder = McapRecorder(self.out_dir / 'skeleton.mcap') \
+            if self.get_parameter('record').value else None
+        self._last_truth = None
+        self.truth_sequence = {}
+        self.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
+        self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
+        self.create_subscription(MarkerArray, 'skeleton/markers',
+                                 lambda m: self._record('/skeleton/markers', m), QOS_RELIABLE)
+        for cam in self.get_parameter('cameras').value:
+            self.create_subscription(PoseKeypoints2D, f'{cam}/keypoints', self._on_keypoints,
+                                     QOS_RELIABLE)
+            self.create_subscription(OffloadRequest, f'{cam}/offload',
+                                     lambda _m: self.score.add_route('offload'), QOS_RELIABLE)
+        self.create_timer(self.get_parameter('status_period_s').value, self._status)
+
+    def _record(self, topic, msg):
+        if self.recorder is not None:
+            stamp = self.get_clock().now().nanoseconds
+            self.recorder.write(topic, _type_name(msg), serialize_message(msg), stamp)
+
+    def _on_truth(self, msg):
+        joints = np.array([(p.x, p.y, p.z) for p in msg.joints]).reshape(-1, 17, 3)
+        if len(joints):
+            stamp = from_stamp(msg.header.stamp)
+            self.score.add_truth(stamp, joints[0])
+            self.truth_sequence[round(stamp, 3)] = msg.sequence
+            self._last_truth = stamp
+        self._record('/ground_truth', msg)
+
+    def _on_skeleton(self, msg):
+        joints = np.array([(j.position.x, j.position.y, j.position.z) if j.valid
+                           else (np.nan,) * 3 for j in msg.joints])
+        self.score.add_skeleton(from_stamp(msg.header.stamp), joints, msg.latency.end_to_end_s)
+        self._record('/skeleton', msg)
+
+    def _on_keypoints(self, msg):
+        if msg.route in ROUTE_NAMES:
+            self.score.add_route(ROUTE_NAMES[msg.route])
+
+    def summary(self):
+        # The newest second of ground truth may still be in flight through the pipeline.
+        last = None if self._last_truth is None else self._last_truth - 1.0
+        return self.score.summary(self.get_parameter('delay_requirement_s').value, last)
+
+    def _status(self):
+        s = self.summary()
+        delay = s.get('delay_s', {})
+        self.get_logger().info(
+            f"{s['matched']}/{s['ground_truth_frames']} instants, MPJPE {s['mpjpe_mm']:.1f} mm, "
+            f"PCK@150 {s['pck_150mm']:.2f}, delay p50 {delay.get('p50', float('nan')):.3f} s, "
+            f"routes {s['routes']}")
+
+    def close(self):
+        """Write the summary and finish the recording."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / 'summary.json').write_text(json.dumps(self.summary(), indent=2))
+        if self.recorder is not None:
+            self.recorder.close()
+
+
+def _type_name(msg):
+    module = type(msg).__module__.split('.')
+    return f'{module[0]}/msg/{type(msg).__name__}'
+
+
+def main(args=None):
+    spin_node(EvaluatorNode, args)
+
+
+if __name__ == '__main__':
+    main()
