@@ -89,7 +89,8 @@ def triangulate(projections, points, weights=None, min_views=2, outlier_threshol
     scale = w[..., None] / (np.linalg.norm(rows, axis=-1) + 1e-300)
     Xh, degenerate = _solve(contrib, scale ** 2)
     if refine:
-        depth = np.abs(np.einsum('vi,...ji->...vj', P[:, 2, :], Xh / Xh[..., 3:4]))
+        with np.errstate(divide='ignore', invalid='ignore'):
+            depth = np.abs(np.einsum('vi,...ji->...vj', P[:, 2, :], Xh / Xh[..., 3:4]))
         depth = np.where(np.isfinite(depth) & (depth > 1e-9), depth, 1.0)
         scale = (w / depth)[..., None] * np.ones(2)
         Xh, degenerate = _solve(contrib, scale ** 2)

@@ -35,8 +35,8 @@ ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
 class CameraNode(Node):
     """One camera: small model, dual thresholds, keypoints / offload / drop."""
 
-    def __init__(self, pose_backend=None):
-        super().__init__('camera')
+    def __init__(self, pose_backend=None, **node_kwargs):
+        super().__init__('camera', **node_kwargs)
         self.declare_parameter('camera_id', '', text_param(
             'Camera name used in diagnostics; default: the node namespace', read_only=True))
         self.declare_parameter('theta_low', 0.3, float_param(
@@ -152,15 +152,15 @@ class CameraNode(Node):
         thresholds, quality, max_age = self._settings
         stamp = from_stamp(msg.header.stamp)
         now = self.get_clock().now().nanoseconds * 1e-9
-        if stamp <= self._last_stamp:
-            self.counts['out_of_order'] += 1
-            self._problems('out_of_order', f'{self.camera_id}: frame stamped {stamp:.3f} is not '
-                           f'newer than the previous one ({self._last_stamp:.3f}); dropped')
-            return
         if now - stamp > max_age:
             self.counts['stale'] += 1
             self._problems('stale', f'{self.camera_id}: frame {now - stamp:.2f} s old '
                            f'(max_age_s {max_age}); dropped')
+            return
+        if stamp <= self._last_stamp:
+            self.counts['out_of_order'] += 1
+            self._problems('out_of_order', f'{self.camera_id}: frame stamped {stamp:.3f} is not '
+                           f'newer than the previous one ({self._last_stamp:.3f}); dropped')
             return
         try:
             image = self._decode(msg)

@@ -48,8 +48,8 @@ Report = collections.namedtuple(
 class EdgeNode(Node):
     """Large model, view sync and 3D skeleton for a rig of cameras."""
 
-    def __init__(self, pose_backend=None):
-        super().__init__('edge')
+    def __init__(self, pose_backend=None, **node_kwargs):
+        super().__init__('edge', **node_kwargs)
         self.declare_parameter('cameras', ['cam0', 'cam1', 'cam2', 'cam3'], ParameterDescriptor(
             description='Camera names (topic namespaces)', read_only=True))
         self.declare_parameter('world_frame', 'world', text_param('Fixed frame of the skeleton',

@@ -31,8 +31,8 @@ ROUTE_NAMES = {PoseKeypoints2D.ROUTE_KEYPOINTS: 'keypoints',
 class EvaluatorNode(Node):
     """MPJPE, PCK, delay and routes of the pipeline, printed live and written on shutdown."""
 
-    def __init__(self):
-        super().__init__('evaluator')
+    def __init__(self, **node_kwargs):
+        super().__init__('evaluator', **node_kwargs)
         self.declare_parameter('cameras', ['cam0', 'cam1', 'cam2', 'cam3'], ParameterDescriptor(
             description='Camera names (topic namespaces)', read_only=True))
         self.declare_parameter('output_dir', 'results/run', text_param(

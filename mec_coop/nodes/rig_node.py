@@ -30,8 +30,8 @@ from mec_coop.nodes.common import (float_param, int_param, QOS_IMAGES, QOS_LATCH
 class RigNode(Node):
     """Publishes the virtual rig's camera streams, calibration and ground truth."""
 
-    def __init__(self):
-        super().__init__('rig')
+    def __init__(self, **node_kwargs):
+        super().__init__('rig', **node_kwargs)
         self.declare_parameter('num_cameras', 4, int_param('Cameras (paper layout)', 2, 16,
                                                            read_only=True))
         self.declare_parameter('num_people', 1, int_param('Humanoids in the room', 0, 8,

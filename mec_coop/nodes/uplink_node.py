@@ -31,8 +31,8 @@ LINK_PARAMS = ('bandwidth_hz', 'tx_power_dbm', 'noise_dbm_per_hz')
 class UplinkNode(Node):
     """TDMA uplink emulator between camera nodes and the edge node."""
 
-    def __init__(self):
-        super().__init__('uplink')
+    def __init__(self, **node_kwargs):
+        super().__init__('uplink', **node_kwargs)
         self.declare_parameter('cameras', ['cam0', 'cam1', 'cam2', 'cam3'], ParameterDescriptor(
             description='Camera names (topic namespaces)', read_only=True))
         self.declare_parameter('enabled', True, ParameterDescriptor(

@@ -1,0 +1,284 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Camera, uplink and edge nodes over real DDS, driven message by message.
+
+The nodes run in this process on a multi-threaded executor; the test talks to them through
+topics and parameter calls exactly as other processes would. The pose model is the real
+yolo11n-pose (at a small input size, to keep the suite fast).
+"""
+
+import dataclasses
+import threading
+import time
+
+from cv_bridge import CvBridge
+from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
+import pytest
+import rclpy
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from tf2_msgs.msg import TFMessage
+
+from mec_coop.coop.codec import encode_jpeg
+from mec_coop.geometry.camera_info import camera_to_ros
+from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D, PoseKeypoints2D, Skeleton3D
+from mec_coop.nodes.common import (QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC,
+                                   to_stamp)
+from mec_coop.rig.layout import make_cameras
+
+pytestmark = [pytest.mark.dds, pytest.mark.model]
+
+
+class Harness:
+    """An rclpy context with an executor thread and a test node for publishing/subscribing."""
+
+    def __init__(self, domain):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, domain_id=domain)
+        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.node = rclpy.create_node('harness', context=self.context)
+        self.executor.add_node(self.node)
+        self.nodes = [self.node]
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def add(self, node):
+        self.executor.add_node(node)
+        self.nodes.append(node)
+        return node
+
+    def collect(self, cls, topic, qos=QOS_RELIABLE):
+        box = []
+        self.node.create_subscription(cls, topic, box.append, qos)
+        return box
+
+    def wait_for(self, predicate, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self):
+        self.executor.shutdown()
+        self.thread.join(timeout=10)
+        for node in self.nodes[1:]:
+            getattr(node, 'close', lambda: None)()
+        for node in self.nodes:
+            node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+@pytest.fixture
+def harness(ros_domain):
+    h = Harness(ros_domain)
+    yield h
+    h.close()
+
+
+@pytest.fixture(scope='module')
+def small_model():
+    from mec_coop.pose.ultralytics_backend import UltralyticsPose
+    return UltralyticsPose(imgsz=320)
+
+
+@pytest.fixture(scope='module')
+def person_image():
+    import importlib.resources
+
+    import cv2
+    return cv2.imread(str(importlib.resources.files('ultralytics') / 'assets' / 'zidane.jpg'))
+
+
+def make_camera_node(harness, small_model, **params):
+    from mec_coop.nodes.camera_node import CameraNode
+    node = CameraNode(pose_backend=small_model, context=harness.context, namespace='cam0',
+                      parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    return harness.add(node)
+
+
+def _publish_frame(harness, pub, image, stamp_s):
+    msg = CompressedImage(format='jpeg', data=encode_jpeg(image, 90))
+    msg.header.stamp = to_stamp(stamp_s)
+    msg.header.frame_id = 'cam0_optical_frame'
+    pub.publish(msg)
+
+
+def _now(harness):
+    return harness.node.get_clock().now().nanoseconds * 1e-9
+
+
+def test_camera_routes_by_thresholds_and_updates_take_effect_next_frame(
+        harness, small_model, person_image):
+    node = make_camera_node(harness, small_model, theta_low=0.1, theta_high=0.2)
+    kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
+    off = harness.collect(OffloadRequest, '/cam0/offload')
+    pub = harness.node.create_publisher(CompressedImage, '/cam0/image/compressed', QOS_IMAGES)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(kp) == 1)
+    assert kp[0].route == PoseKeypoints2D.ROUTE_KEYPOINTS and kp[0].people
+    confidence = kp[0].frame_confidence
+    assert 0.2 <= confidence <= 1.0
+    assert kp[0].people[kp[0].selected_person].mean_confidence == pytest.approx(confidence)
+
+    # An update that breaks theta_low <= theta_high is rejected with a reason, atomically.
+    result = node.set_parameters_atomically([Parameter('theta_low', value=0.95),
+                                             Parameter('theta_high', value=0.9)])
+    assert not result.successful and 'must not exceed' in result.reason
+    assert (node.theta_low, node.theta_high) == (0.1, 0.2)
+    # Moving both together is valid: the very next frame is offloaded.
+    assert node.set_parameters_atomically([Parameter('theta_low', value=0.05),
+                                           Parameter('theta_high', value=1.01)]).successful
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(off) == 1)
+    assert off[0].camera_confidence == pytest.approx(confidence, abs=1e-6)
+    assert off[0].image.format == 'jpeg' and 0 < off[0].compression_ratio < 1
+    # Above everything: dropped, announced with an empty keypoint message.
+    assert node.set_parameters_atomically([Parameter('theta_low', value=1.0),
+                                           Parameter('theta_high', value=1.0)]).successful
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(kp) == 2)
+    assert kp[1].route == PoseKeypoints2D.ROUTE_DROP and not kp[1].people
+    assert node.counts['keypoints'] == node.counts['offload'] == node.counts['drop'] == 1
+    result = node.set_parameters([Parameter('jpeg_quality', value=0)])
+    assert not result[0].successful
+
+
+def test_camera_survives_bad_input_and_reports_it(harness, small_model, person_image):
+    node = make_camera_node(harness, small_model, theta_low=0.0, theta_high=0.0)
+    kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
+    diags = harness.collect(DiagnosticArray, '/diagnostics', 10)
+    pub = harness.node.create_publisher(CompressedImage, '/cam0/image/compressed', QOS_IMAGES)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    corrupt = CompressedImage(format='jpeg', data=encode_jpeg(person_image, 90)[:5000])
+    corrupt.header.stamp = to_stamp(_now(harness))
+    pub.publish(corrupt)
+    assert harness.wait_for(lambda: node.counts['bad_input'] == 1)
+    stamp = _now(harness)
+    _publish_frame(harness, pub, person_image, stamp)
+    assert harness.wait_for(lambda: len(kp) == 1)
+    _publish_frame(harness, pub, person_image, stamp - 0.5)      # older than the last one
+    assert harness.wait_for(lambda: node.counts['out_of_order'] == 1)
+    _publish_frame(harness, pub, person_image, _now(harness) - 10.0)   # stale
+    assert harness.wait_for(lambda: node.counts['stale'] == 1)
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(kp) == 2)                # still working
+    assert harness.wait_for(lambda: any(
+        s.name == 'mec_coop/camera/cam0' and {v.key: v.value for v in s.values}.get(
+            'bad_input') == '1' for d in diags for s in d.status))
+
+
+def test_raw_image_input_with_a_wrong_encoding(harness, small_model, person_image):
+    node = make_camera_node(harness, small_model, input_transport='raw', theta_low=0.0,
+                            theta_high=0.0)
+    kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
+    pub = harness.node.create_publisher(Image, '/cam0/image', QOS_IMAGES)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    bridge = CvBridge()
+    depth = bridge.cv2_to_imgmsg(np.zeros((48, 64), np.float32), encoding='32FC1')
+    depth.header.stamp = to_stamp(_now(harness))
+    pub.publish(depth)
+    assert harness.wait_for(lambda: node.counts['bad_input'] == 1)
+    good = bridge.cv2_to_imgmsg(person_image, encoding='bgr8')
+    good.header.stamp = to_stamp(_now(harness))
+    pub.publish(good)
+    assert harness.wait_for(lambda: len(kp) == 1 and kp[0].people)
+
+
+def _keypoint_msg(cam, pixels, stamp, conf=0.9):
+    person = Person2D(box=[0.0, 0.0, 1.0, 1.0], box_score=0.9, mean_confidence=conf)
+    person.keypoints = [Keypoint2D(x=float(x), y=float(y), confidence=conf) for x, y in pixels]
+    msg = PoseKeypoints2D(route=PoseKeypoints2D.ROUTE_KEYPOINTS, people=[person],
+                          selected_person=0, frame_confidence=conf, inference_time_s=0.05)
+    msg.header.stamp = to_stamp(stamp)
+    msg.header.frame_id = f'{cam.name}_optical_frame'
+    return msg
+
+
+@pytest.fixture
+def edge_setup(harness, small_model):
+    from mec_coop.nodes.edge_node import EdgeNode
+    cams = make_cameras(3)
+    names = [c.name for c in cams]
+    node = harness.add(EdgeNode(pose_backend=small_model, context=harness.context,
+                                parameter_overrides=[
+                                    Parameter('cameras', value=names),
+                                    Parameter('input_namespace', value=''),
+                                    Parameter('camera_timeout_s', value=1.0)]))
+    tf_pub = harness.node.create_publisher(TFMessage, '/tf_static', QOS_TF_STATIC)
+    transforms = []
+    for cam in cams:
+        optical = dataclasses.replace(cam, name=f'{cam.name}_optical_frame')
+        info, tf = camera_to_ros(optical)
+        transforms.append(tf)
+        if cam.name != 'cam2':  # cam2 never publishes its CameraInfo
+            pub = harness.node.create_publisher(CameraInfo, f'/{cam.name}/camera_info',
+                                                QOS_LATCHED)
+            pub.publish(info)
+    tf_pub.publish(TFMessage(transforms=transforms))
+    pubs = {c.name: harness.node.create_publisher(PoseKeypoints2D, f'/{c.name}/keypoints',
+                                                  QOS_RELIABLE) for c in cams}
+    assert harness.wait_for(lambda: all(p.get_subscription_count() for p in pubs.values()))
+    skeletons = harness.collect(Skeleton3D, '/skeleton')
+    return node, cams, pubs, skeletons
+
+
+def test_edge_triangulates_and_copes_with_missing_calibration_and_silence(harness, edge_setup):
+    node, cams, pubs, skeletons = edge_setup
+    gt = np.random.default_rng(0).uniform((-0.5, -0.5, 0.1), (0.5, 0.5, 1.8), (17, 3))
+    stamp = _now(harness)
+    for cam in cams:
+        pubs[cam.name].publish(_keypoint_msg(cam, cam.project(gt), stamp))
+    assert harness.wait_for(lambda: len(skeletons) == 1)
+    sk = skeletons[0]
+    est = np.array([(j.position.x, j.position.y, j.position.z) for j in sk.joints])
+    assert np.max(np.linalg.norm(est - gt, axis=1)) < 1e-3
+    assert sorted(sk.camera_ids) == ['cam0', 'cam1']     # cam2 has no CameraInfo
+    assert all(j.valid and j.num_views == 2 for j in sk.joints)
+    assert sk.latency.device_inference_s == pytest.approx(0.05)
+    assert sk.latency.end_to_end_s > 0
+    assert node.counts['cam2']['no_calibration'] >= 1
+    # A late report for the released instant is dropped and counted.
+    pubs['cam0'].publish(_keypoint_msg(cams[0], cams[0].project(gt), stamp))
+    assert harness.wait_for(lambda: node.counts['cam0']['late'] == 1)
+    # cam1 and cam2 go silent: after camera_timeout_s the edge stops waiting for them.
+    for k in range(1, 4):
+        for cam in cams[:1]:
+            pubs[cam.name].publish(_keypoint_msg(cam, cam.project(gt), stamp + k))
+        time.sleep(0.6)
+    assert harness.wait_for(lambda: node._silent == {'cam1', 'cam2'}, timeout=5)
+    # With one calibrated view left no skeleton can be made, but instants keep being closed.
+    assert harness.wait_for(lambda: node.totals['too_few_views'] >= 2, timeout=5)
+    assert len(skeletons) == 1
+
+
+def test_uplink_delays_by_airtime_and_applies_new_shares(harness):
+    from mec_coop.nodes.uplink_node import UplinkNode
+    node = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
+        Parameter('cameras', value=['cam0', 'cam1']),
+        Parameter('bandwidth_hz', value=1e4)]))     # slow link: airtime in the 100 ms range
+    out = harness.collect(OffloadRequest, '/edge/cam0/offload')
+    pub = harness.node.create_publisher(OffloadRequest, '/cam0/offload', QOS_RELIABLE)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    msg = OffloadRequest()
+    msg.image.data = bytes(2000)
+    sent = time.monotonic()
+    pub.publish(msg)
+    assert harness.wait_for(lambda: len(out) == 1)
+    expected = 8 * 2000 / (0.5 * 1e4 * np.log2(1 + 10 ** 5.5))  # > 2000 B with the header
+    assert out[0].uplink_airtime_s >= expected
+    assert time.monotonic() - sent >= out[0].uplink_airtime_s * 0.9
+    bad = node.set_parameters_atomically([Parameter('tdma_share.cam0', value=0.8)])
+    assert not bad.successful and 'sum to' in bad.reason
+    assert node.set_parameters_atomically([Parameter('tdma_share.cam0', value=0.8),
+                                           Parameter('tdma_share.cam1', value=0.2)]).successful
+    pub.publish(msg)
+    assert harness.wait_for(lambda: len(out) == 2)
+    assert out[1].uplink_airtime_s == pytest.approx(out[0].uplink_airtime_s * 0.5 / 0.8,
+                                                    rel=1e-3)
