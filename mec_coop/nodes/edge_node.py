@@ -346,7 +346,9 @@ class EdgeNode(Node):
         self._pub_diag.publish(diagnostic_array(self, statuses))
 
     def close(self):
-        """Stop the worker thread (called before the node is destroyed)."""
+        """Stop the worker thread and log the totals (called before the node is destroyed)."""
+        self.get_logger().info(f'totals: {dict(self.totals)}; per camera: '
+                               f'{ {cam: dict(c) for cam, c in self.counts.items()} }')
         with self._wake:
             self._running = False
             self._wake.notify()
