@@ -5,8 +5,10 @@ Edge node: the large model for offloaded frames, view synchronisation and triang
 
 Inputs per camera ``<cam>``: ``<input_namespace>/<cam>/keypoints`` (camera results and drop
 notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``<cam>/camera_info``
-and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``) and
-``skeleton/markers`` (``visualization_msgs/MarkerArray`` for RViz); health on ``/diagnostics``.
+and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``),
+``skeleton/markers`` (``visualization_msgs/MarkerArray`` for RViz), ``<cam>/edge_result``
+(``PoseKeypoints2D`` of the large model on each offloaded frame, source EDGE, with its confidence:
+the allocator's server-side samples) and health on ``/diagnostics``.
 
 The large model runs in a worker thread fed by a bounded queue (oldest dropped when full);
 triangulation runs in a 100 Hz timer on the executor, so slow inference never blocks the
@@ -37,7 +39,8 @@ from mec_coop.geometry.triangulation import triangulate_cameras
 from mec_coop.msg import (Joint3D, LatencyBreakdown, OffloadRequest, PoseKeypoints2D,
                           Skeleton3D)
 from mec_coop.nodes.common import (diagnostic, diagnostic_array, float_param, from_stamp,
-                                   int_param, LogOnce, person_arrays, QOS_IMAGES, QOS_RELIABLE,
+                                   int_param, LogOnce, person_arrays, persons_to_msgs,
+                                   QOS_IMAGES, QOS_RELIABLE,
                                    QOS_TF_STATIC, spin_node, text_param, to_stamp, verdict)
 
 # One camera's contribution to a capture instant.
@@ -118,6 +121,8 @@ class EdgeNode(Node):
             self.create_subscription(CameraInfo, f'{cam}/camera_info',
                                      lambda m, c=cam: self._on_camera_info(c, m), QOS_IMAGES)
         self.create_subscription(TFMessage, '/tf_static', self._on_tf, QOS_TF_STATIC)
+        self._pub_result = {cam: self.create_publisher(PoseKeypoints2D, f'{cam}/edge_result',
+                                                       QOS_RELIABLE) for cam in self.cameras}
         self._pub_skeleton = self.create_publisher(Skeleton3D, 'skeleton', QOS_RELIABLE)
         self._pub_markers = self.create_publisher(MarkerArray, 'skeleton/markers', QOS_RELIABLE)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -229,6 +234,13 @@ class EdgeNode(Node):
         accepted = confidence >= self.get_parameter(f'theta_server.{cam}').value
         self.counts[cam]['edge_accepted' if accepted else 'edge_rejected'] += 1
         best = estimate.best()
+        self._pub_result[cam].publish(PoseKeypoints2D(
+            header=msg.header, sequence=msg.sequence, source=PoseKeypoints2D.SOURCE_EDGE,
+            model_name=self._model.name, inference_time_s=float(estimate.inference_time_s),
+            image_width=image.shape[1], image_height=image.shape[0],
+            people=persons_to_msgs(estimate), selected_person=best,
+            route=PoseKeypoints2D.ROUTE_KEYPOINTS if accepted else PoseKeypoints2D.ROUTE_DROP,
+            frame_confidence=float(confidence)))
         pixels, weights = (estimate.keypoints[best], estimate.confidences[best]) \
             if accepted else (None, None)
         self._add(cam, from_stamp(msg.header.stamp),
