@@ -5,6 +5,9 @@ Command line entry point: ``python -m mec_coop.cli <command>``.
 
 ``run CONFIG``: start the node graph of a config (``config/*.yaml``) as processes, the same graph
 the launch files start, until Ctrl-C or ``--duration``.
+``rig-export``: virtual-rig views as a YOLO-pose dataset.
+``rig-confidence``: camera- and edge-model confidences on labelled rig views (the allocator's
+CDF samples, ``samples.npz``) with a plot of the four distributions.
 ``demo``: the main job. The virtual rig with 4 cameras through camera nodes, the uplink emulator
 and the edge, for a bounded time; prints MPJPE, PCK, delay percentiles against the requirement,
 offload ratio and routes, and writes ``summary.json`` and ``skeleton.mcap`` to ``--out``.
@@ -77,6 +80,32 @@ def print_summary(summary, stream=sys.stdout):
         f"routes           {summary['routes']}  offload ratio {summary['offload_ratio']:.3f}\n")
 
 
+def rig_tool(args):
+    """Run ``rig-export`` or ``rig-confidence``."""
+    from mec_coop.rig import datasets
+    from mec_coop.rig.virtual_rig import VirtualRig
+
+    rig = VirtualRig(num_cameras=args.cameras, seed=args.seed)
+    times = [k / args.fps for k in range(args.frames)]
+    out = pathlib.Path(args.out)
+    if args.command == 'rig-export':
+        count = datasets.export_yolo_pose(rig, times, out)
+        print(f'wrote {count} labelled views to {out} (data.yaml)')
+        return 0
+    from mec_coop.pose.ultralytics_backend import UltralyticsPose
+    small, large = UltralyticsPose(imgsz=args.camera_imgsz), UltralyticsPose(imgsz=args.edge_imgsz)
+    samples = datasets.confidence_samples(rig, times, small, large)
+    out.mkdir(parents=True, exist_ok=True)
+    datasets.save_samples(out / 'samples.npz', samples)
+    datasets.plot_confidence_pdfs(samples, out / 'confidence_pdfs.png', small.name, large.name)
+    stats = datasets.sample_statistics(samples)
+    (out / 'statistics.json').write_text(json.dumps(stats, indent=2))
+    for key, value in stats.items():
+        print(f'{key:>36}: {value}')
+    print(f'wrote {out}/samples.npz, confidence_pdfs.png, statistics.json')
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='mec_coop', description=__doc__.split('\n\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
@@ -90,9 +119,22 @@ def main(argv=None):
         p.add_argument('--set', action='append', default=[], metavar='SECTION.KEY=VALUE',
                        help='override a config value (repeatable)')
         p.add_argument('--out', default=None, help='output folder')
+    for name, helptext in (('rig-export', 'write rig views as a YOLO-pose dataset'),
+                           ('rig-confidence', 'labelled confidence samples of both models')):
+        rig = sub.add_parser(name, help=helptext)
+        rig.add_argument('--frames', type=int, default=60, help='rig frames (all cameras each)')
+        rig.add_argument('--cameras', type=int, default=4)
+        rig.add_argument('--fps', type=float, default=2.0, help='rig time step = 1 / fps')
+        rig.add_argument('--seed', type=int, default=0)
+        rig.add_argument('--out', default=f'results/{name}')
+        if name == 'rig-confidence':
+            rig.add_argument('--camera-imgsz', type=int, default=320)
+            rig.add_argument('--edge-imgsz', type=int, default=960)
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_AUTOINSTALL', 'false')
+    if args.command in ('rig-export', 'rig-confidence'):
+        return rig_tool(args)
     if args.command == 'run':
         out = args.out or 'results/run'
         summary = run_graph(load_config(args.config, args.set), args.duration, out)
