@@ -1,6 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Room, furniture and camera placement of the virtual rig (paper, Sec. V).
+"""
+Room, furniture and camera placement of the virtual rig (paper, Sec. V).
 
 World frame: z up, origin at the centre of the room's floor, metres. The paper's room is a
 10 x 10 x 3 m box with cameras at the corners and along the edges, all aimed at the centre.
@@ -49,21 +50,10 @@ class Box:
     color: tuple
 
     def footprint_hits(self, a, b, clearance=0.0):
-        """Whether the floor segment ``a -> b`` (2D) passes within ``clearance`` of the footprint."""
+        """Whether the floor segment ``a -> b`` (2D) comes within ``clearance`` of the box."""
         lo = np.asarray(self.lo[:2]) - clearance
         hi = np.asarray(self.hi[:2]) + clearance
-        return segment_hits_rect(np.asarray(a, float), np.asarray(b, float), lo, hi)
-
-    def segment_hits(self, a, b):
-        """Whether the 3D segment ``a -> b`` crosses the box (slab test)."""
-        a = np.asarray(a, dtype=np.float64)
-        return bool(segments_hit_box(a[None], np.asarray(b, dtype=np.float64)[None],
-                                     self.lo, self.hi)[0])
-
-
-def segment_hits_rect(a, b, lo, hi):
-    """Whether the segment ``a -> b`` meets the axis-aligned rectangle (or box) ``[lo, hi]``."""
-    return bool(segments_hit_box(a[None], b[None], lo, hi)[0])
+        return bool(segments_hit_box(np.atleast_2d(a), np.atleast_2d(b), lo, hi)[0])
 
 
 def segments_hit_box(a, b, lo, hi):
@@ -87,7 +77,8 @@ def segments_hit_box(a, b, lo, hi):
 
 
 def default_furniture(room=Room()):
-    """Fixed furniture and a partition wall, scaled to the room (so the layout is reproducible).
+    """
+    Return fixed furniture and a partition wall, scaled to the room (a reproducible layout).
 
     Sized to occlude people partly (table, sofa) or fully (cabinet, partition wall) in some views.
     """
@@ -113,7 +104,8 @@ def default_furniture(room=Room()):
 
 
 def camera_positions(num_cameras, room=Room(), mount_height=2.8, inset=0.15):
-    """Mount points ``(N, 3)``: 4 corners, then 4 edge midpoints, then 8 quarter points.
+    """
+    Mount points ``(N, 3)``: 4 corners, then 4 edge midpoints, then 8 quarter points.
 
     Corners go counter-clockwise so that any two consecutive cameras look at the centre from
     directions 90 degrees apart; later groups keep the ring balanced as N grows.
@@ -132,7 +124,8 @@ def camera_positions(num_cameras, room=Room(), mount_height=2.8, inset=0.15):
 
 def make_cameras(num_cameras=4, room=Room(), width=1280, height=720, hfov_deg=90.0,
                  distortion=None, mount_height=2.8, aim_height=1.0):
-    """Cameras ``cam0..`` at :func:`camera_positions`, aimed at ``(0, 0, aim_height)``.
+    """
+    Cameras ``cam0..`` at :func:`camera_positions`, aimed at ``(0, 0, aim_height)``.
 
     ``distortion``: plumb_bob coefficients ``(k1, k2, p1, p2, k3)`` shared by all cameras, or None.
     """
