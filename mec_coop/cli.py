@@ -10,7 +10,8 @@ the launch files start, until Ctrl-C or ``--duration``.
 CDF samples, ``samples.npz``) with a plot of the four distributions.
 ``demo``: the main job. The virtual rig with 4 cameras through camera nodes, the uplink emulator
 and the edge, for a bounded time; prints MPJPE, PCK, delay percentiles against the requirement,
-offload ratio and routes, and writes ``summary.json`` and ``skeleton.mcap`` to ``--out``.
+offload ratio and routes, and writes ``summary.json``, ``skeleton.mcap`` and
+``skeleton_reprojected.png`` to ``--out``.
 """
 
 import argparse
@@ -62,6 +63,46 @@ def _progress(out):
         return ''
     lines = [ln for ln in log.read_text().splitlines() if 'instants' in ln]
     return lines[-1].split(']: ')[-1][:110] if lines else 'waiting for the first skeletons'
+
+
+def write_run_picture(config, out, instants=3):
+    """
+    Write a PNG of a few matched instants of a virtual-rig run.
+
+    Every camera's view shows the estimated skeleton (green) and the ground truth (red)
+    projected into it. Returns the path, or None when the run matched no instant.
+    """
+    import cv2
+    import numpy as np
+
+    from mec_coop.rig import overlay
+    from mec_coop.rig.virtual_rig import VirtualRig
+
+    path = pathlib.Path(out) / 'matched.npz'
+    if not path.exists():
+        return None
+    data = np.load(path)
+    valid = np.all(np.isfinite(data['estimate']), axis=-1).sum(axis=-1)
+    order = [i for i in np.argsort(-valid, kind='stable') if np.isfinite(data['rig_time'][i])]
+    chosen = sorted(order[:instants], key=lambda i: data['rig_time'][i])
+    rig_spec = next(s for s in build_graph(config) if s.executable == 'rig_node')
+    rig = VirtualRig.from_parameters(rig_spec.parameters)
+    views = []
+    for i in chosen:
+        frame = rig.frame(float(data['rig_time'][i]))
+        for v, cam in enumerate(rig.cameras):
+            image = frame.image(v).copy()
+            overlay.draw_skeleton(image, cam.project(data['truth'][i]), color=(40, 40, 230))
+            overlay.draw_skeleton(image, cam.project(data['estimate'][i]), color=(40, 220, 40))
+            error = np.nanmean(np.linalg.norm(data['estimate'][i] - data['truth'][i], axis=-1))
+            overlay.label(image, f't={data["rig_time"][i]:.1f}s {cam.name} '
+                          f'MPJPE {1000 * error:.0f} mm')
+            views.append(image)
+    if not views:
+        return None
+    picture = pathlib.Path(out) / 'skeleton_reprojected.png'
+    cv2.imwrite(str(picture), overlay.tile(views, columns=len(rig.cameras)))
+    return picture
 
 
 def print_summary(summary, stream=sys.stdout):
@@ -145,6 +186,9 @@ def main(argv=None):
         if summary is None:
             sys.stderr.write(f'[demo] no summary was written; see the logs in {out}/logs\n')
             return 1
+        picture = write_run_picture(config, out)
+        if picture:
+            print(f'[demo] wrote {picture} (green: estimate, red: ground truth)')
     if summary:
         print_summary(summary)
         print(f'[run] wrote {out}/summary.json and {out}/skeleton.mcap')

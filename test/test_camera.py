@@ -142,3 +142,10 @@ def test_codec_round_trip_and_corrupt_data():
         decode_compressed(data, 'theora')
     with pytest.raises(ValueError, match='quality'):
         encode_jpeg(image, 0)
+
+
+def test_backproject_inverts_project_at_the_true_depth():
+    cam = _camera(dist=DIST)
+    X = np.random.default_rng(4).uniform(-1, 1, (30, 3)) + (0, 0, 1)
+    depth = cam.to_camera(X)[:, 2]
+    np.testing.assert_allclose(cam.backproject(cam.project(X), depth), X, atol=1e-6)

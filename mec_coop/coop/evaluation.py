@@ -42,16 +42,15 @@ class PipelineScore:
             raise ValueError(f'unknown route {route!r}')
         self.routes[route] += 1
 
-    def _match(self):
-        pairs = []
-        for stamp, est in self._estimates.items():
-            if stamp in self._truth:
-                pairs.append((self._truth[stamp], est))
-                continue
+    def matched(self):
+        """``(truth stamp, ground truth (17, 3), estimate (17, 3))`` of each matched instant."""
+        out = []
+        for stamp, est in sorted(self._estimates.items()):
             near = [s for s in self._truth if abs(s - stamp) <= self.stamp_tolerance_s]
             if near:
-                pairs.append((self._truth[min(near, key=lambda s: abs(s - stamp))], est))
-        return pairs
+                truth_stamp = min(near, key=lambda s: abs(s - stamp))
+                out.append((truth_stamp, self._truth[truth_stamp], est))
+        return out
 
     def summary(self, delay_requirement_s=0.5, last_truth_stamp=None):
         """
@@ -60,7 +59,7 @@ class PipelineScore:
         :param last_truth_stamp: ignore ground truth after this stamp (frames still in flight
             when the run ended).
         """
-        pairs = self._match()
+        pairs = [(gt, est) for _, gt, est in self.matched()]
         truth = [s for s in self._truth if last_truth_stamp is None or s <= last_truth_stamp]
         delays = np.array(self._delays)
         routed = sum(self.routes.values())

@@ -141,6 +141,14 @@ class PinholeCamera:
             out[ok] = und.reshape(-1, 2)
         return out.reshape(pixels.shape)
 
+    def backproject(self, pixels, depth):
+        """World points ``(..., 3)`` at camera-frame ``depth`` along the rays of ``pixels``."""
+        ideal = self.undistort_pixels(pixels)
+        rays = np.concatenate([(ideal - self.K[:2, 2]) / np.diag(self.K)[:2],
+                               np.ones(ideal.shape[:-1] + (1,))], axis=-1)
+        points_cam = rays * np.asarray(depth, dtype=np.float64)[..., None]
+        return (points_cam - self.t) @ self.R
+
     def in_image(self, pixels):
         """Boolean mask of pixels ``(..., 2)`` inside the image."""
         pixels = np.asarray(pixels)

@@ -6,7 +6,8 @@ Evaluator node: scores the running pipeline against the virtual rig's ground tru
 Subscribes ``ground_truth``, ``skeleton`` and each camera's ``<cam>/keypoints`` and
 ``<cam>/offload`` (for the route counts), prints a status line every ``status_period_s``, and on
 shutdown writes ``<output_dir>/summary.json`` and, with ``record``, an MCAP recording of the
-skeleton, its markers and the ground truth (``<output_dir>/skeleton.mcap``).
+skeleton, its markers and the ground truth (``<output_dir>/skeleton.mcap``), and the matched
+instants with their rig times (``<output_dir>/matched.npz``, for pictures of the run).
 """
 
 import json
@@ -48,7 +49,7 @@ class EvaluatorNode(Node):
         self.recorder = McapRecorder(self.out_dir / 'skeleton.mcap') \
             if self.get_parameter('record').value else None
         self._last_truth = None
-        self.truth_sequence = {}
+        self.rig_time = {}
         self.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
         self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
         self.create_subscription(MarkerArray, 'skeleton/markers',
@@ -70,7 +71,7 @@ class EvaluatorNode(Node):
         if len(joints):
             stamp = from_stamp(msg.header.stamp)
             self.score.add_truth(stamp, joints[0])
-            self.truth_sequence[round(stamp, 3)] = msg.sequence
+            self.rig_time[round(stamp, 3)] = msg.rig_time_s
             self._last_truth = stamp
         self._record('/ground_truth', msg)
 
@@ -101,6 +102,12 @@ class EvaluatorNode(Node):
         """Write the summary and finish the recording."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / 'summary.json').write_text(json.dumps(self.summary(), indent=2))
+        matched = self.score.matched()
+        if matched:
+            stamps, truth, estimates = zip(*matched)
+            np.savez(self.out_dir / 'matched.npz', truth=np.array(truth),
+                     estimate=np.array(estimates),
+                     rig_time=np.array([self.rig_time.get(s, np.nan) for s in stamps]))
         if self.recorder is not None:
             self.recorder.close()
 

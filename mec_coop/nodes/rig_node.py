@@ -43,12 +43,8 @@ class RigNode(Node):
         self.declare_parameter('world_frame', 'world', text_param('Fixed frame', read_only=True))
 
         from mec_coop.rig.virtual_rig import VirtualRig  # renderer setup is heavy
-        self.rig = VirtualRig(num_cameras=self.get_parameter('num_cameras').value,
-                              width=self.get_parameter('width').value,
-                              height=self.get_parameter('height').value,
-                              seed=self.get_parameter('seed').value,
-                              num_people=self.get_parameter('num_people').value,
-                              occluders=self.get_parameter('occluders').value)
+        self.rig = VirtualRig.from_parameters(
+            {name: p.value for name, p in self.get_parameters_by_prefix('').items()})
         self.streams = CameraStreams(self, self.rig.cameras,
                                      self.get_parameter('world_frame').value)
         self._pub_gt = self.create_publisher(GroundTruth, 'ground_truth', QOS_RELIABLE)

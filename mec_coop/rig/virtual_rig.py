@@ -123,6 +123,13 @@ class VirtualRig:
         self.renderers = [ViewRenderer(cam, room, self.boxes, (seed, v))
                           for v, cam in enumerate(self.cameras)]
 
+    @classmethod
+    def from_parameters(cls, parameters):
+        """Rig from a parameter dict (the rig node's parameters); unknown keys are ignored."""
+        keys = ('num_cameras', 'width', 'height', 'seed', 'num_people', 'occluders', 'hfov_deg',
+                'negative_fraction')
+        return cls(**{k: parameters[k] for k in keys if k in parameters})
+
     def frame(self, t):
         """:class:`RigFrame` at time ``t`` seconds."""
         return RigFrame(self, t, [person.pose(t) for person in self.people])
