@@ -134,7 +134,8 @@ def rig_tool(args):
         print(f'wrote {count} labelled views to {out} (data.yaml)')
         return 0
     from mec_coop.pose.ultralytics_backend import UltralyticsPose
-    small, large = UltralyticsPose(imgsz=args.camera_imgsz), UltralyticsPose(imgsz=args.edge_imgsz)
+    small = UltralyticsPose(imgsz=args.camera_imgsz, conf=args.detection_threshold)
+    large = UltralyticsPose(imgsz=args.edge_imgsz, conf=args.detection_threshold)
     samples = datasets.confidence_samples(rig, times, small, large)
     out.mkdir(parents=True, exist_ok=True)
     datasets.save_samples(out / 'samples.npz', samples)
@@ -171,6 +172,8 @@ def main(argv=None):
         if name == 'rig-confidence':
             rig.add_argument('--camera-imgsz', type=int, default=320)
             rig.add_argument('--edge-imgsz', type=int, default=960)
+            rig.add_argument('--detection-threshold', type=float, default=0.05,
+                             help='minimum box score (the nodes default to 0.05 as well)')
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_AUTOINSTALL', 'false')

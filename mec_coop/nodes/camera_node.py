@@ -49,6 +49,9 @@ class CameraNode(Node):
             'Pose weights path or name; empty: bundled yolo11n-pose', read_only=True))
         self.declare_parameter('imgsz', 320, int_param('Model input size', 64, 2048, 32,
                                                        read_only=True))
+        self.declare_parameter('detection_threshold', 0.05, float_param(
+            'Minimum person box score the model reports; low, so that uncertain people reach '
+            'the confidence thresholds instead of vanishing', 0.001, 1.0, read_only=True))
         self.declare_parameter('device', 'cpu', text_param('torch device', read_only=True))
         self.declare_parameter('threads', 0, int_param('torch CPU threads (0: default)', 0, 64,
                                                        read_only=True))
@@ -67,6 +70,7 @@ class CameraNode(Node):
             pose_backend = UltralyticsPose(
                 weights=self.get_parameter('weights').value or None,
                 imgsz=self.get_parameter('imgsz').value,
+                conf=self.get_parameter('detection_threshold').value,
                 device=self.get_parameter('device').value,
                 threads=self.get_parameter('threads').value or None)
         self._model = pose_backend

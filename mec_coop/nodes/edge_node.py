@@ -66,6 +66,9 @@ class EdgeNode(Node):
                                                        read_only=True))
         self.declare_parameter('flip_tta', False, ParameterDescriptor(
             description='Flip test-time augmentation on the edge', read_only=True))
+        self.declare_parameter('detection_threshold', 0.05, float_param(
+            'Minimum person box score the model reports; low, so that uncertain people reach '
+            'the confidence thresholds instead of vanishing', 0.001, 1.0, read_only=True))
         self.declare_parameter('device', 'cpu', text_param('torch device', read_only=True))
         self.declare_parameter('threads', 0, int_param('torch CPU threads (0: default)', 0, 64,
                                                        read_only=True))
@@ -93,6 +96,7 @@ class EdgeNode(Node):
             pose_backend = UltralyticsPose(
                 weights=self.get_parameter('weights').value or None,
                 imgsz=self.get_parameter('imgsz').value,
+                conf=self.get_parameter('detection_threshold').value,
                 flip_tta=self.get_parameter('flip_tta').value,
                 device=self.get_parameter('device').value,
                 threads=self.get_parameter('threads').value or None)
