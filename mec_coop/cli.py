@@ -6,6 +6,7 @@ Command line entry point: ``python -m mec_coop.cli <command>``.
 ``run CONFIG``: start the node graph of a config (``config/*.yaml``) as processes, the same graph
 the launch files start, until Ctrl-C or ``--duration``.
 ``rig-export``: virtual-rig views as a YOLO-pose dataset.
+``rig-views``: a PNG grid of every camera's view with the ground truth projected into it.
 ``rig-confidence``: camera- and edge-model confidences on labelled rig views (the allocator's
 CDF samples, ``samples.npz``) with a plot of the four distributions.
 ``demo``: the main job. The virtual rig with 4 cameras through camera nodes, the uplink emulator
@@ -133,6 +134,25 @@ def rig_tool(args):
         count = datasets.export_yolo_pose(rig, times, out)
         print(f'wrote {count} labelled views to {out} (data.yaml)')
         return 0
+    if args.command == 'rig-views':
+        import cv2
+
+        from mec_coop.rig import overlay
+        frame = rig.frame(times[-1])
+        views = []
+        for v, cam in enumerate(rig.cameras):
+            image = frame.image(v).copy()
+            for p in range(frame.keypoints_2d.shape[1]):
+                kp, seen = frame.keypoints_2d[v, p], frame.visibility[v, p]
+                overlay.draw_skeleton(image, kp, frame.in_image[v, p], color=(40, 40, 230))
+                overlay.draw_skeleton(image, kp, seen, color=(40, 220, 40))
+            overlay.label(image, f'{cam.name} t={frame.stamp:.1f}s '
+                          f'{"positive" if frame.positive[v] else "negative"} {frame.actions}')
+            views.append(image)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out), overlay.tile(views, columns=4))
+        print(f'wrote {out} (green: visible joints, red: occluded)')
+        return 0
     from mec_coop.pose.ultralytics_backend import UltralyticsPose
     small = UltralyticsPose(imgsz=args.camera_imgsz, conf=args.detection_threshold)
     large = UltralyticsPose(imgsz=args.edge_imgsz, conf=args.detection_threshold)
@@ -162,6 +182,7 @@ def main(argv=None):
                        help='override a config value (repeatable)')
         p.add_argument('--out', default=None, help='output folder')
     for name, helptext in (('rig-export', 'write rig views as a YOLO-pose dataset'),
+                           ('rig-views', 'PNG of all views with projected ground truth'),
                            ('rig-confidence', 'labelled confidence samples of both models')):
         rig = sub.add_parser(name, help=helptext)
         rig.add_argument('--frames', type=int, default=60, help='rig frames (all cameras each)')
@@ -177,7 +198,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_AUTOINSTALL', 'false')
-    if args.command in ('rig-export', 'rig-confidence'):
+    if args.command in ('rig-export', 'rig-views', 'rig-confidence'):
         return rig_tool(args)
     if args.command == 'run':
         out = args.out or 'results/run'
