@@ -53,7 +53,12 @@ def load_config(path, overrides=()):
         if not sep or '.' not in key:
             raise ValueError(f'override {item!r} must look like section.key=value')
         section, name = key.split('.', 1)
-        config.setdefault(section, {})[name] = yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
+        # ROS parameters are typed: `rig.fps=10` must stay a double where the file has 2.0.
+        if isinstance(config.get(section, {}).get(name), float) and isinstance(parsed, int) \
+                and not isinstance(parsed, bool):
+            parsed = float(parsed)
+        config.setdefault(section, {})[name] = parsed
     return config
 
 
@@ -105,8 +110,10 @@ def build_graph(config):
         specs.append(NodeSpec('evaluator_node', 'evaluator', parameters={
             **config.get('evaluator', {}), 'cameras': cameras}))
     if graph.get('allocator', False):
+        # Without the uplink emulator there is no node to take the TDMA shares.
         specs.append(NodeSpec('allocator_node', 'allocator', parameters={
-            **config.get('allocator', {}), 'cameras': cameras}))
+            **config.get('allocator', {}), 'cameras': cameras,
+            **({} if uplink else {'uplink_node': ''})}))
     return specs
 
 

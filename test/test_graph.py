@@ -43,6 +43,8 @@ def test_overrides_camera_lists_and_no_uplink():
     specs = _by_name(build_graph(config))
     assert '/uplink' not in specs and specs['/edge'].parameters['input_namespace'] == ''
     assert specs['/left/camera'].parameters['imgsz'] == 640
+    fps = load_config('virtual_rig', ['rig.fps=10'])['rig']['fps']
+    assert fps == 10.0 and isinstance(fps, float)
     with pytest.raises(ValueError, match='section.key=value'):
         load_config('virtual_rig', ['imgsz=3'])
     with pytest.raises(ValueError, match='graph.mode'):

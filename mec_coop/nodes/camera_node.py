@@ -141,6 +141,8 @@ class CameraNode(Node):
             try:
                 self._process(msg)
             except Exception as exc:  # noqa: B902 - one bad frame must not stop the camera
+                if not self.context.ok():
+                    return  # shutting down: the frame in hand has nowhere to go
                 self._problems('process', f'{self.camera_id}: frame failed: {exc!r}')
                 self.counts['bad_input'] += 1
 

@@ -223,6 +223,8 @@ class EdgeNode(Node):
             try:
                 self._infer(cam, msg)
             except Exception as exc:  # noqa: B902 - one bad frame must not stop the edge
+                if not self.context.ok():
+                    return  # shutting down: the frame in hand has nowhere to go
                 self._problems(f'infer:{cam}', f'{cam}: offloaded frame failed: {exc!r}')
                 self.counts[cam]['bad_input'] += 1
 
