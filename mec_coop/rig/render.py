@@ -151,34 +151,32 @@ class ViewRenderer:
                                               + _CIRCLE[None, :, 1:] * rings[:, None, 2]))
         world = np.concatenate([q.reshape(-1, 3) for q in pts])
         depth_all = (world - cam_centre) @ cam_forward
-        pix = cam.project(world)
-        n_s, n_r = len(sph_c) * _N, len(rings) * _N
-        layer_len = n_s + n_r
-        sph_idx = np.repeat(sph_part, _N)
-        ring_idx = np.repeat(ring_part, _N)
+        # Parts reaching behind the camera are culled below; clipping keeps fixed point in range.
+        pix = np.clip(np.nan_to_num(cam.project(world), nan=-1e5), -1e5, 1e5).astype(np.float32)
+        n_s = len(sph_c) * _N
+        layer_len = n_s + len(rings) * _N
+        # Each part's samples are contiguous: its spheres, then (after all spheres) its rings.
+        sph_end = np.cumsum([len(p.radii) for p in parts]) * _N
+        ring_end = n_s + np.cumsum([len(p.rings) for p in parts]) * _N
         part_depth = (part_centre - cam_centre) @ cam_forward
+        normals = _unit(np.stack([-wv * view + wl * light for _, _, (wv, wl) in _LAYERS], axis=1))
+        shade = (AMBIENT + KEY * np.maximum(0.0, normals @ LIGHT)
+                 + FILL * np.maximum(0.0, -np.einsum('plk,pk->pl', normals, view)))
         items = []
         w, h = cam.width, cam.height
         for i, part in enumerate(parts):
-            sel = np.concatenate([np.flatnonzero(sph_idx == i),
-                                  n_s + np.flatnonzero(ring_idx == i)])
+            sel = np.r_[sph_end[i - 1] if i else 0:sph_end[i],
+                        ring_end[i - 1] if i else n_s:ring_end[i]]
             if np.min(depth_all[sel]) < 0.1:
                 continue
-            polys = []
-            for k in range(len(_LAYERS)):
-                xy = pix[k * layer_len + sel]
-                polys.append(_fixed_hull(xy))
+            polys = [_fixed_hull(pix[k * layer_len + sel]) for k in range(len(_LAYERS))]
             outer = polys[0].reshape(-1, 2) / (1 << _SHIFT)
             if (outer[:, 0].max() < 0 or outer[:, 1].max() < 0 or outer[:, 0].min() > w
                     or outer[:, 1].min() > h):
                 continue
             base = np.asarray(colors[part.material], dtype=np.float64)
-            layer_colors = []
-            for _, _, (wv, wl) in _LAYERS:
-                normal = _unit(-wv * view[i] + wl * light[i])
-                shade = (AMBIENT + KEY * max(0.0, float(normal @ LIGHT))
-                         + FILL * max(0.0, float(-normal @ view[i])))
-                layer_colors.append(tuple(float(c) for c in np.clip(base * shade, 0, 255)))
+            layer_colors = [tuple(float(c) for c in color)
+                            for color in np.clip(shade[i][:, None] * base, 0, 255)]
             face = self._face(body, view[i]) if part.face else None
             items.append(DrawItem(person, float(part_depth[i]), polys, layer_colors, face))
         return items
@@ -217,7 +215,7 @@ class ViewRenderer:
         pix = self.camera.project(pts)
         if not np.all(np.isfinite(pix)) or np.min(self.camera.to_camera(pts)[:, 2]) < 0.1:
             return None
-        return _fixed_hull(pix)
+        return _fixed_hull(pix.astype(np.float32))
 
     # ---- drawing --------------------------------------------------------------------------
     def render(self, geometry):
@@ -277,7 +275,6 @@ class ViewRenderer:
 
 
 def _fixed_hull(xy):
-    xy = np.clip(np.nan_to_num(xy, nan=-1e5), -1e5, 1e5).astype(np.float32)
     hull = cv2.convexHull(xy.reshape(-1, 1, 2))
     return np.round(hull * (1 << _SHIFT)).astype(np.int32)
 
