@@ -1,0 +1,209 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Score laws of the allocator from data: a samples file, and run-time samples with ground truth.
+
+The accuracy model (PAPERS_MATH.md A.3) needs, per camera, the laws of the device model's mean
+joint confidence on positive and negative images (``X^+``, ``X^-``), those of the server model
+(``Y^+``, ``Y^-``) and the positive share ``pi``. :class:`CameraScores` holds them as sliding
+windows (:class:`~mec_coop.alloc.model.EmpiricalCdf`) that start from a prior (the [ASSUMPTION]
+Beta laws or a samples file) and take labelled run-time scores; :class:`StampJoin` labels the
+scores by pairing them with the ground truth of the same camera and capture stamp.
+
+Known bias of run-time samples: the server only sees the frames a camera offloads, so ``Y^+``
+and ``Y^-`` learn the server scores of *uncertain* frames, whereas (7)-(8) use the unconditional
+laws (independence of device and server scores given the class, A.3).
+"""
+
+import collections
+
+import numpy as np
+
+from mec_coop.alloc.model import ASSUMED_BETA, ASSUMED_PI, CameraModel, EmpiricalCdf
+
+LAWS = ('x_pos', 'x_neg', 'y_pos', 'y_neg')
+# Which law a labelled sample feeds: (source, positive) -> law.
+_LAW_OF = {('device', True): 'x_pos', ('device', False): 'x_neg',
+           ('server', True): 'y_pos', ('server', False): 'y_neg'}
+SOURCES = ('device', 'server')
+
+
+class CameraScores:
+    """
+    Sliding-window score laws and positive share of one camera.
+
+    ``pi`` is estimated from the labels of the camera's own frames (one per device sample). The
+    prior counts as ``prior_labels`` labels at ``prior_pi``; real labels replace prior weight
+    one for one once the window is full, the expected effect of pushing random prior labels out
+    (as :meth:`EmpiricalCdf.from_beta` does for scores).
+
+    :param laws: dict law name -> :class:`EmpiricalCdf` (all of :data:`LAWS`).
+    :param prior_pi: positive share of the prior.
+    :param prior_labels: weight of ``prior_pi`` in labels.
+    :param window: keep this many newest labels (``None``: all), as the CDF windows.
+    """
+
+    def __init__(self, laws, prior_pi, prior_labels, window=None):
+        missing = set(LAWS) - set(laws)
+        if missing:
+            raise ValueError(f'score laws missing: {sorted(missing)}')
+        if not 0.0 <= prior_pi <= 1.0:
+            raise ValueError(f'pi must be in [0, 1], got {prior_pi}')
+        self.laws = dict(laws)
+        self.prior_pi = float(prior_pi)
+        self.prior_labels = max(int(prior_labels), 0)
+        self.window = window
+        self._labels = collections.deque(maxlen=window)
+        self.added = collections.Counter()
+
+    @classmethod
+    def assumed(cls, window=None, num_points=4096):
+        """
+        Start from the [ASSUMPTION] Beta laws and ``pi`` of PAPERS_MATH.md A.3.
+
+        :param window: sliding window of every law (``None``: keep all samples).
+        :param num_points: pseudo-samples per law.
+        :return: :class:`CameraScores`.
+        """
+        laws = {name: EmpiricalCdf.from_beta(a, b, num_points, window=window)
+                for name, (a, b) in ASSUMED_BETA.items()}
+        return cls(laws, ASSUMED_PI, 2 * num_points, window)
+
+    @classmethod
+    def from_samples(cls, samples, window=None):
+        """
+        Start from observed scores: dict with the arrays of :data:`LAWS` and optionally ``pi``.
+
+        Without ``pi`` the share of positives is ``len(x_pos) / (len(x_pos) + len(x_neg))``,
+        which holds when the device samples are all frames of a representative recording.
+
+        :param samples: mapping law name -> scores, optional ``'pi'``.
+        :param window: sliding window of every law (``None``: keep all samples).
+        :return: :class:`CameraScores`.
+        """
+        laws = {name: EmpiricalCdf(samples[name], window=window) for name in LAWS}
+        count = laws['x_pos'].size + laws['x_neg'].size
+        pi = float(samples['pi']) if 'pi' in samples else laws['x_pos'].size / count
+        return cls(laws, pi, count, window)
+
+    def add(self, source, positive, score):
+        """
+        Add one labelled score.
+
+        :param source: ``'device'`` (camera model, ``X``) or ``'server'`` (edge model, ``Y``).
+        :param positive: ground-truth label of the frame.
+        :param score: the model's mean joint confidence.
+        """
+        law = _LAW_OF[(source, bool(positive))]
+        self.laws[law].update([float(score)])
+        self.added[law] += 1
+        if source == 'device':
+            self._labels.append(bool(positive))
+
+    @property
+    def pi(self):
+        """Return the current positive share (prior and labels, see the class docstring)."""
+        real = len(self._labels)
+        prior = self.prior_labels if self.window is None else \
+            max(0, min(self.prior_labels, self.window - real))
+        if prior + real == 0:
+            return self.prior_pi
+        return (prior * self.prior_pi + sum(self._labels)) / (prior + real)
+
+    def camera_model(self, gain_db):
+        """Return the :class:`CameraModel` of the current laws (shares the CDF objects)."""
+        return CameraModel(pi=self.pi, gain_db=gain_db, **self.laws)
+
+
+def load_samples(path, cameras):
+    """
+    Read per-camera score samples from an ``.npz`` file.
+
+    Keys are ``<camera>/<law>`` (and ``<camera>/pi``) for per-camera samples, or the bare law
+    names (and ``pi``) for samples pooled over all cameras; a per-camera key wins over the pooled
+    one. Laws are those of :data:`LAWS`; ``pi`` is optional.
+
+    :param path: the ``.npz`` file.
+    :param cameras: camera names.
+    :return: dict camera -> dict of arrays (and ``pi`` when present).
+    :raises ValueError: when a camera lacks a law or a law has no finite score.
+    """
+    with np.load(path) as data:
+        files = set(data.files)
+        result = {}
+        for cam in cameras:
+            samples = {}
+            for name in LAWS + ('pi',):
+                key = f'{cam}/{name}' if f'{cam}/{name}' in files else name
+                if key in files:
+                    samples[name] = np.asarray(data[key], dtype=float)
+            missing = [name for name in LAWS if name not in samples]
+            if missing:
+                raise ValueError(f'{path}: no samples of {missing} for {cam} (keys '
+                                 f'{cam}/<law> or <law>, laws {LAWS})')
+            empty = [name for name in LAWS
+                     if not np.isfinite(samples[name]).all() or samples[name].size == 0]
+            if empty:
+                raise ValueError(f'{path}: {cam} has empty or non-finite samples in {empty}')
+            result[cam] = samples
+    return result
+
+
+class StampJoin:
+    """
+    Pair score samples with ground-truth labels of the same camera and capture stamp.
+
+    Either side may arrive first. Up to ``max_pending`` capture stamps are remembered on each
+    side; older ones are forgotten, and samples forgotten before their label came are counted
+    in ``unlabelled``.
+
+    :param max_pending: capture stamps kept per side.
+    """
+
+    def __init__(self, max_pending=256):
+        self.max_pending = int(max_pending)
+        self._labels = collections.OrderedDict()
+        self._waiting = collections.OrderedDict()
+        self.unlabelled = 0
+
+    def add_labels(self, stamp, labels):
+        """
+        Record the labels of one capture instant.
+
+        :param stamp: capture stamp key (any hashable, identical to the samples').
+        :param labels: dict camera -> positive.
+        :return: the samples now labelled, as ``(camera, source, score, positive)`` tuples.
+        """
+        self._labels[stamp] = dict(labels)
+        while len(self._labels) > self.max_pending:
+            self._labels.popitem(last=False)
+        joined = []
+        for camera, source, score in self._waiting.pop(stamp, ()):
+            if camera in labels:
+                joined.append((camera, source, score, bool(labels[camera])))
+            else:
+                self.unlabelled += 1
+        return joined
+
+    def add_sample(self, stamp, camera, source, score):
+        """
+        Record one score; return it labelled (a one-element list) when its label is known.
+
+        :param stamp: capture stamp key.
+        :param camera: camera name.
+        :param source: one of :data:`SOURCES`.
+        :param score: mean joint confidence.
+        :return: list of ``(camera, source, score, positive)``, empty while the label is due.
+        """
+        if source not in SOURCES:
+            raise ValueError(f'source must be one of {SOURCES}, got {source!r}')
+        labels = self._labels.get(stamp)
+        if labels is not None:
+            if camera in labels:
+                return [(camera, source, score, bool(labels[camera]))]
+            self.unlabelled += 1
+            return []
+        self._waiting.setdefault(stamp, []).append((camera, source, score))
+        while len(self._waiting) > self.max_pending:
+            self.unlabelled += len(self._waiting.popitem(last=False)[1])
+        return []

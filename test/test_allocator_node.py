@@ -1,0 +1,169 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Allocator node over real DDS: live tuning of real camera, edge and uplink nodes.
+
+The nodes run in this process on a multi-threaded executor (the harness of ``test_nodes``); the
+allocator reaches the others only through their parameter services, as across processes.
+"""
+
+import time
+
+import numpy as np
+import pytest
+from rclpy.parameter import Parameter
+from test_nodes import harness, small_model  # noqa: F401 - fixtures shared with the node tests
+
+from mec_coop.msg import AllocationState, GroundTruth, OffloadRequest, PoseKeypoints2D
+from mec_coop.nodes.common import QOS_LATCHED, QOS_RELIABLE, to_stamp
+
+pytestmark = [pytest.mark.dds]
+
+CAMERAS = ['cam0', 'cam1']
+FLOAT32 = 1e-6
+
+
+def make_allocator(h, **params):
+    from mec_coop.nodes.allocator_node import AllocatorNode
+    params = {'cameras': CAMERAS, 'resolve_period_s': 0.0, **params}
+    return h.add(AllocatorNode(context=h.context, parameter_overrides=[
+        Parameter(k, value=v) for k, v in params.items()]))
+
+
+def applied_values(cameras, edge, uplink):
+    """Read back what the nodes run with: per camera (low, high, server, share)."""
+    return [(cameras[cam].theta_low, cameras[cam].theta_high,
+             edge.get_parameter(f'theta_server.{cam}').value,
+             uplink.get_parameter(f'tdma_share.{cam}').value) for cam in CAMERAS]
+
+
+def state_values(state):
+    return [(c.theta_low, c.theta_high, c.theta_server, c.tdma_share) for c in state.cameras]
+
+
+def matches(cameras, edge, uplink, state):
+    return np.allclose(applied_values(cameras, edge, uplink), state_values(state), atol=FLOAT32)
+
+
+@pytest.mark.model
+def test_allocator_tunes_real_nodes_live(harness, small_model):  # noqa: F811
+    from mec_coop.nodes.camera_node import CameraNode
+    from mec_coop.nodes.edge_node import EdgeNode
+    from mec_coop.nodes.uplink_node import UplinkNode
+    cameras = {cam: harness.add(CameraNode(pose_backend=small_model, context=harness.context,
+                                           namespace=cam)) for cam in CAMERAS}
+    listed = [Parameter('cameras', value=CAMERAS)]
+    edge = harness.add(EdgeNode(pose_backend=small_model, context=harness.context,
+                                parameter_overrides=listed))
+    uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=listed))
+    states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
+    allocator = make_allocator(harness, delay_requirement_s=1.0,
+                               **{'channel_gain_db.cam0': -95.0, 'channel_gain_db.cam1': -105.0})
+
+    # Start-up: the first solution reaches every node.
+    assert harness.wait_for(lambda: states and matches(cameras, edge, uplink, states[-1]))
+    relaxed = states[-1]
+    assert relaxed.feasible and relaxed.solver == 'proposed'
+    assert relaxed.delay_requirement_s == pytest.approx(1.0)
+    assert relaxed.predicted_delay_s <= 1.0
+    assert sum(c.tdma_share for c in relaxed.cameras) == pytest.approx(1.0, abs=1e-5)
+    assert relaxed.solve_time_s < 0.5
+
+    # A user tightens the requirement: new thresholds and shares are pushed.
+    assert allocator.set_parameters([Parameter('delay_requirement_s', value=0.2)])[0].successful
+    assert harness.wait_for(lambda: states[-1].delay_requirement_s == pytest.approx(0.2)
+                            and matches(cameras, edge, uplink, states[-1]))
+    tight = states[-1]
+    assert tight.feasible and tight.predicted_delay_s <= 0.2 + FLOAT32
+    assert state_values(tight) != state_values(relaxed)
+    assert tight.predicted_accuracy < relaxed.predicted_accuracy
+
+    # Invalid settings are rejected with a reason and change nothing.
+    count = len(states)
+    bad = allocator.set_parameters([Parameter('solver', value='nonsense')])[0]
+    assert not bad.successful and 'solver must be one of' in bad.reason
+    bad = allocator.set_parameters([Parameter('delay_requirement_s', value=-0.5)])[0]
+    assert not bad.successful and 'out of range' in bad.reason
+    assert allocator.get_parameter('solver').value == 'proposed'
+    assert allocator.get_parameter('delay_requirement_s').value == pytest.approx(0.2)
+
+    # Below the fixed delay terms (0.1355 s with Table I) nothing is feasible: reported, and
+    # the solver's no-offload fallback is applied.
+    assert allocator.set_parameters([Parameter('delay_requirement_s', value=0.1)])[0].successful
+    assert harness.wait_for(lambda: len(states) > count
+                            and states[-1].delay_requirement_s == pytest.approx(0.1)
+                            and matches(cameras, edge, uplink, states[-1]))
+    infeasible = states[-1]
+    assert not infeasible.feasible
+    assert infeasible.min_delay_s == pytest.approx(0.1355, abs=1e-3)
+    assert infeasible.predicted_delay_s > 0.1
+    assert all(c.theta_low == c.theta_high for c in infeasible.cameras)   # nothing offloaded
+
+    # Another solver by name, live.
+    assert allocator.set_parameters([Parameter('solver', value='server_centric')])[0].successful
+    assert harness.wait_for(lambda: states[-1].solver == 'server_centric'
+                            and matches(cameras, edge, uplink, states[-1]))
+    assert all(cameras[cam].theta_low == 0.0 for cam in CAMERAS)
+    counts = allocator._targets['uplink'].counts
+    assert counts['rejected'] == counts['failed'] == 0
+
+
+def _labelled_frame(pubs, stamp, truth_first):
+    """Publish one capture instant: cam0 positive and confident, cam1 negative."""
+    truth = GroundTruth(camera_ids=[f'{cam}_optical_frame' for cam in CAMERAS],
+                        positive=[True, False])
+    truth.header.stamp = to_stamp(stamp)
+    kp = PoseKeypoints2D(route=PoseKeypoints2D.ROUTE_KEYPOINTS, frame_confidence=0.95)
+    kp.header.stamp = to_stamp(stamp)
+    off = OffloadRequest(camera_confidence=0.4)
+    off.header.stamp = to_stamp(stamp)
+    edge = PoseKeypoints2D(source=PoseKeypoints2D.SOURCE_EDGE, frame_confidence=0.02)
+    edge.header.stamp = to_stamp(stamp)
+    samples = [(pubs['kp0'], kp), (pubs['off1'], off), (pubs['edge1'], edge)]
+    for pub, msg in ([(pubs['truth'], truth)] + samples if truth_first
+                     else samples + [(pubs['truth'], truth)]):
+        pub.publish(msg)
+
+
+def test_online_update_and_late_nodes(harness):  # noqa: F811
+    from mec_coop.nodes.uplink_node import UplinkNode
+    allocator = make_allocator(harness, online_update=True, cdf_window=20)
+    states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
+    assert harness.wait_for(lambda: len(states) == 1)
+    # No other node runs yet: pushes wait, without blocking anything.
+    assert harness.wait_for(lambda: allocator._targets['uplink'].counts['unavailable'] >= 2)
+    assert not allocator._targets['uplink'].delivered
+
+    node = harness.node
+    pubs = {'truth': node.create_publisher(GroundTruth, '/ground_truth', QOS_RELIABLE),
+            'kp0': node.create_publisher(PoseKeypoints2D, '/cam0/keypoints', QOS_RELIABLE),
+            'off1': node.create_publisher(OffloadRequest, '/cam1/offload', QOS_RELIABLE),
+            'edge1': node.create_publisher(PoseKeypoints2D, '/cam1/edge_result', QOS_RELIABLE)}
+    assert harness.wait_for(lambda: all(p.get_subscription_count() for p in pubs.values()))
+    for k in range(30):   # labels before and after their samples
+        _labelled_frame(pubs, 1000.0 + 0.5 * k, truth_first=k % 2 == 0)
+        time.sleep(0.05)  # paced like a rig: a burst beyond the QoS depth may lose messages
+    assert harness.wait_for(lambda: len(allocator._labelled) == 90)   # joined, not yet used
+    # A parameter change re-solves with the new samples.
+    assert allocator.set_parameters([Parameter('segments', value=10)])[0].successful
+    assert harness.wait_for(lambda: allocator.sample_counts['labelled'] == 90
+                            and allocator.last.settings['segments'] == 10)
+    scores = allocator.last.scores
+    assert scores['cam0'][0] == pytest.approx(1.0)   # window of 20 real labels, all positive
+    assert scores['cam1'][0] == pytest.approx(0.0)
+    assert scores['cam0'][1] == {'x_pos': 30}
+    assert scores['cam1'][1] == {'x_neg': 30, 'y_neg': 30}
+    assert allocator._join.unlabelled == 0
+
+    # The uplink starts late: the shares reach it on the next retry, without a new solve.
+    solves = allocator.solves
+    assert harness.wait_for(lambda: len(states) == solves)
+    last = states[-1]
+    # cam1 sees only negatives that its camera model scores low: it gets the minimum share.
+    assert last.cameras[1].tdma_share == pytest.approx(0.01, abs=FLOAT32)
+    uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
+        Parameter('cameras', value=CAMERAS)]))
+    assert harness.wait_for(lambda: allocator._targets['uplink'].delivered)
+    assert [uplink.get_parameter(f'tdma_share.{cam}').value for cam in CAMERAS] == \
+        pytest.approx([c.tdma_share for c in last.cameras], abs=FLOAT32)
+    assert allocator.solves == solves
