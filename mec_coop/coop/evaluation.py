@@ -59,8 +59,11 @@ class PipelineScore:
         :param last_truth_stamp: ignore ground truth after this stamp (frames still in flight
             when the run ended).
         """
-        pairs = [(gt, est) for _, gt, est in self.matched()]
-        truth = [s for s in self._truth if last_truth_stamp is None or s <= last_truth_stamp]
+        def counted(stamp):
+            return last_truth_stamp is None or stamp <= last_truth_stamp
+
+        pairs = [(gt, est) for stamp, gt, est in self.matched() if counted(stamp)]
+        truth = [s for s in self._truth if counted(s)]
         delays = np.array(self._delays)
         routed = sum(self.routes.values())
         out = {

@@ -1,0 +1,28 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Scoring a pipeline run against ground truth."""
+
+import numpy as np
+import pytest
+
+from mec_coop.coop.evaluation import PipelineScore
+
+
+def test_summary_matches_by_stamp_and_ignores_instants_still_in_flight():
+    score = PipelineScore(stamp_tolerance_s=0.01)
+    gt = np.zeros((17, 3))
+    for k in range(10):
+        score.add_truth(k * 0.5, gt)
+    for k in (0, 1, 2, 9):
+        score.add_skeleton(k * 0.5 + 0.004, gt + (0.03, 0.04, 0.0), end_to_end_s=0.1 * (k + 1))
+    score.add_skeleton(20.0, gt, end_to_end_s=0.1)   # no ground truth: not matched
+    for route in ('keypoints', 'keypoints', 'offload', 'drop'):
+        score.add_route(route)
+    s = score.summary(delay_requirement_s=0.25, last_truth_stamp=4.0)
+    assert s['ground_truth_frames'] == 9 and s['matched'] == 3
+    assert s['skeleton_rate'] == pytest.approx(3 / 9)
+    assert s['mpjpe_mm'] == pytest.approx(50.0)
+    assert s['offload_ratio'] == pytest.approx(0.25)
+    assert s['delay_within_requirement'] == pytest.approx(2 / 5)
+    with pytest.raises(ValueError, match='unknown route'):
+        score.add_route('teleport')
