@@ -23,9 +23,10 @@ from std_msgs.msg import Float32
 from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
 from mec_coop.coop.routing import Route, threshold_problem, Thresholds
 from mec_coop.msg import OffloadRequest, PoseKeypoints2D
-from mec_coop.nodes.common import (diagnostic, diagnostic_array, float_param, from_stamp,
-                                   int_param, LogOnce, persons_to_msgs, proposed_values,
-                                   QOS_IMAGES, QOS_RELIABLE, spin_node, text_param, verdict)
+from mec_coop.nodes.common import (declare_pose_model, diagnostic, diagnostic_array,
+                                   float_param, from_stamp, int_param, load_pose_model, LogOnce,
+                                   persons_to_msgs, proposed_values, QOS_IMAGES, QOS_RELIABLE,
+                                   spin_node, text_param, verdict)
 
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
                Route.OFFLOAD: PoseKeypoints2D.ROUTE_OFFLOAD,
@@ -45,16 +46,7 @@ class CameraNode(Node):
             'At or above this the keypoints are sent; between the thresholds the image is '
             'offloaded (1.01 = offload everything above theta_low)', 0.0, 1.01))
         self.declare_parameter('jpeg_quality', 90, int_param('JPEG quality of offloads', 1, 100))
-        self.declare_parameter('weights', '', text_param(
-            'Pose weights path or name; empty: bundled yolo11n-pose', read_only=True))
-        self.declare_parameter('imgsz', 320, int_param('Model input size', 64, 2048, 32,
-                                                       read_only=True))
-        self.declare_parameter('detection_threshold', 0.05, float_param(
-            'Minimum person box score the model reports; low, so that uncertain people reach '
-            'the confidence thresholds instead of vanishing', 0.001, 1.0, read_only=True))
-        self.declare_parameter('device', 'cpu', text_param('torch device', read_only=True))
-        self.declare_parameter('threads', 0, int_param('torch CPU threads (0: default)', 0, 64,
-                                                       read_only=True))
+        declare_pose_model(self, 320, 'Camera')
         self.declare_parameter('input_transport', 'compressed', text_param(
             "'compressed' (image/compressed) or 'raw' (image, via cv_bridge)", read_only=True))
         self.declare_parameter('max_age_s', 2.0, float_param(
@@ -65,15 +57,7 @@ class CameraNode(Node):
 
         self.camera_id = self.get_parameter('camera_id').value or \
             self.get_namespace().strip('/').replace('/', '_') or self.get_name()
-        if pose_backend is None:
-            from mec_coop.pose.ultralytics_backend import UltralyticsPose
-            pose_backend = UltralyticsPose(
-                weights=self.get_parameter('weights').value or None,
-                imgsz=self.get_parameter('imgsz').value,
-                conf=self.get_parameter('detection_threshold').value,
-                device=self.get_parameter('device').value,
-                threads=self.get_parameter('threads').value or None)
-        self._model = pose_backend
+        self._model = pose_backend or load_pose_model(self)
         self._bridge = CvBridge()
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,

@@ -51,6 +51,30 @@ def text_param(description, read_only=False):
     return ParameterDescriptor(description=description, read_only=read_only)
 
 
+def declare_pose_model(node, imgsz, role):
+    """Declare the read-only parameters of a node's pose model (``role``: camera or edge)."""
+    node.declare_parameter('weights', '', text_param(
+        f'{role} model weights path or name; empty: bundled yolo11n-pose', read_only=True))
+    node.declare_parameter('imgsz', imgsz, int_param(f'{role} model input size', 64, 2048, 32,
+                                                     read_only=True))
+    node.declare_parameter('detection_threshold', 0.05, float_param(
+        'Minimum person box score the model reports; low, so that uncertain people reach '
+        'the confidence thresholds instead of vanishing', 0.001, 1.0, read_only=True))
+    node.declare_parameter('device', 'cpu', text_param('torch device', read_only=True))
+    node.declare_parameter('threads', 0, int_param('torch CPU threads (0: default)', 0, 64,
+                                                   read_only=True))
+
+
+def load_pose_model(node, **options):
+    """Load the Ultralytics backend that :func:`declare_pose_model`'s parameters describe."""
+    from mec_coop.pose.ultralytics_backend import UltralyticsPose  # torch: only when needed
+    return UltralyticsPose(weights=node.get_parameter('weights').value or None,
+                           imgsz=node.get_parameter('imgsz').value,
+                           conf=node.get_parameter('detection_threshold').value,
+                           device=node.get_parameter('device').value,
+                           threads=node.get_parameter('threads').value or None, **options)
+
+
 def proposed_values(node, parameters, names):
     """Values of ``names`` after applying ``parameters`` (the set being changed together)."""
     values = {name: node.get_parameter(name).value for name in names}

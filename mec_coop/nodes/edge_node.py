@@ -38,9 +38,9 @@ from mec_coop.geometry.transforms import TransformTree
 from mec_coop.geometry.triangulation import triangulate_cameras
 from mec_coop.msg import (Joint3D, LatencyBreakdown, OffloadRequest, PoseKeypoints2D,
                           Skeleton3D)
-from mec_coop.nodes.common import (diagnostic, diagnostic_array, float_param, from_stamp,
-                                   int_param, LogOnce, person_arrays, persons_to_msgs,
-                                   QOS_IMAGES, QOS_RELIABLE,
+from mec_coop.nodes.common import (declare_pose_model, diagnostic, diagnostic_array,
+                                   float_param, from_stamp, int_param, load_pose_model, LogOnce,
+                                   person_arrays, persons_to_msgs, QOS_IMAGES, QOS_RELIABLE,
                                    QOS_TF_STATIC, spin_node, text_param, to_stamp, verdict)
 
 # One camera's contribution to a capture instant.
@@ -60,18 +60,9 @@ class EdgeNode(Node):
         self.declare_parameter('input_namespace', 'edge', text_param(
             "Namespace of the camera results: 'edge' behind the uplink emulator, '' on a real "
             'network', read_only=True))
-        self.declare_parameter('weights', '', text_param(
-            'Large-model weights path or name; empty: bundled yolo11n-pose', read_only=True))
-        self.declare_parameter('imgsz', 960, int_param('Large-model input size', 64, 2048, 32,
-                                                       read_only=True))
+        declare_pose_model(self, 960, 'Edge')
         self.declare_parameter('flip_tta', False, ParameterDescriptor(
             description='Flip test-time augmentation on the edge', read_only=True))
-        self.declare_parameter('detection_threshold', 0.05, float_param(
-            'Minimum person box score the model reports; low, so that uncertain people reach '
-            'the confidence thresholds instead of vanishing', 0.001, 1.0, read_only=True))
-        self.declare_parameter('device', 'cpu', text_param('torch device', read_only=True))
-        self.declare_parameter('threads', 0, int_param('torch CPU threads (0: default)', 0, 64,
-                                                       read_only=True))
         self.declare_parameter('max_gap_s', 0.05, float_param(
             'Capture stamps of one instant differ by at most this (< half the frame period)',
             0.001, 1.0))
@@ -91,16 +82,8 @@ class EdgeNode(Node):
                 f'Edge-model confidence needed to use an offloaded frame of {cam}', 0.0, 1.0))
         self.add_on_set_parameters_callback(self._validate)
 
-        if pose_backend is None:
-            from mec_coop.pose.ultralytics_backend import UltralyticsPose
-            pose_backend = UltralyticsPose(
-                weights=self.get_parameter('weights').value or None,
-                imgsz=self.get_parameter('imgsz').value,
-                conf=self.get_parameter('detection_threshold').value,
-                flip_tta=self.get_parameter('flip_tta').value,
-                device=self.get_parameter('device').value,
-                threads=self.get_parameter('threads').value or None)
-        self._model = pose_backend
+        self._model = pose_backend or load_pose_model(
+            self, flip_tta=self.get_parameter('flip_tta').value)
         self._problems = LogOnce(self.get_logger())
         self._lock = threading.Lock()
         self._sync = ViewSynchronizer(self.cameras, self.get_parameter('max_gap_s').value,
