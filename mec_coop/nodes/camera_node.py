@@ -12,8 +12,6 @@ The model runs in a worker thread behind a one-frame slot (newest frame wins), s
 keeps serving parameter updates and diagnostics while a frame is being inferred.
 """
 
-import threading
-
 from cv_bridge import CvBridge
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
@@ -24,9 +22,9 @@ from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
 from mec_coop.coop.routing import Route, threshold_problem, Thresholds
 from mec_coop.msg import OffloadRequest, PoseKeypoints2D
 from mec_coop.nodes.common import (declare_pose_model, diagnostic, diagnostic_array,
-                                   float_param, from_stamp, int_param, load_pose_model, LogOnce,
-                                   persons_to_msgs, proposed_values, QOS_IMAGES, QOS_RELIABLE,
-                                   spin_node, text_param, verdict)
+                                   float_param, from_stamp, int_param, JobQueue, load_pose_model,
+                                   LogOnce, persons_to_msgs, proposed_values, QOS_IMAGES,
+                                   QOS_RELIABLE, spin_node, text_param, verdict)
 
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
                Route.OFFLOAD: PoseKeypoints2D.ROUTE_OFFLOAD,
@@ -79,11 +77,7 @@ class CameraNode(Node):
             raise ValueError(f"input_transport must be 'compressed' or 'raw', got {transport!r}")
         self.create_timer(1.0, self._publish_diagnostics)
 
-        self._slot = None
-        self._wake = threading.Condition()
-        self._running = True
-        self._worker = threading.Thread(target=self._work, name='camera-inference', daemon=True)
-        self._worker.start()
+        self._frames = JobQueue(self._process, self._on_failure, self.context, 'camera-inference')
         self.get_logger().info(f'{self.camera_id}: model {self._model.name}, thresholds '
                                f'[{self.theta_low}, {self.theta_high}]')
 
@@ -109,26 +103,13 @@ class CameraNode(Node):
 
     # -- frames -------------------------------------------------------------------------------
     def _on_image(self, msg):
-        with self._wake:
-            if self._slot is not None:
-                self.counts['replaced'] += 1
-            self._slot = msg
-            self._wake.notify()
+        # The newest frame wins: a frame still waiting for the model is replaced.
+        if self._frames.submit(msg, limit=1):
+            self.counts['replaced'] += 1
 
-    def _work(self):
-        while True:
-            with self._wake:
-                self._wake.wait_for(lambda: self._slot is not None or not self._running)
-                if not self._running:
-                    return
-                msg, self._slot = self._slot, None
-            try:
-                self._process(msg)
-            except Exception as exc:  # noqa: B902 - one bad frame must not stop the camera
-                if not self.context.ok():
-                    return  # shutting down: the frame in hand has nowhere to go
-                self._problems('process', f'{self.camera_id}: frame failed: {exc!r}')
-                self.counts['bad_input'] += 1
+    def _on_failure(self, _msg, exc):
+        self._problems('process', f'{self.camera_id}: frame failed: {exc!r}')
+        self.counts['bad_input'] += 1
 
     def _decode(self, msg):
         if isinstance(msg, CompressedImage):
@@ -205,10 +186,7 @@ class CameraNode(Node):
 
     def close(self):
         """Stop the worker thread (called before the node is destroyed)."""
-        with self._wake:
-            self._running = False
-            self._wake.notify()
-        self._worker.join(timeout=5.0)
+        self._frames.stop()
 
 
 def main(args=None):

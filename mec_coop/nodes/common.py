@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """QoS profiles, parameter descriptors, message conversions and diagnostics shared by the nodes."""
 
+import collections
 import sys
+import threading
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -140,6 +142,60 @@ class LogOnce:
         if key not in self._seen:
             self._seen.add(key)
             self._logger.warning(f'{message} (logged once; counted in diagnostics)')
+
+
+class JobQueue:
+    """
+    Run ``handler(job)`` in a worker thread for jobs that callbacks submit.
+
+    Heavy work (model inference) thus never blocks the executor. At most ``limit`` jobs wait;
+    submitting to a full queue drops the oldest (newest-frame-wins with ``limit=1``). A job that
+    raises is passed to ``on_error(job, exc)`` and the worker goes on, unless the node's context
+    is shutting down (the result would have nowhere to go).
+    """
+
+    def __init__(self, handler, on_error, context, name):
+        self._handler = handler
+        self._on_error = on_error
+        self._context = context
+        self._jobs = collections.deque()
+        self._wake = threading.Condition()
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job, limit):
+        """Queue ``job``; return True when the oldest waiting job was dropped for it."""
+        with self._wake:
+            dropped = len(self._jobs) >= limit
+            if dropped:
+                self._jobs.popleft()
+            self._jobs.append(job)
+            self._wake.notify()
+        return dropped
+
+    def __len__(self):
+        return len(self._jobs)
+
+    def _loop(self):
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._jobs or not self._running)
+                if not self._running:
+                    return
+                job = self._jobs.popleft()
+            try:
+                self._handler(job)
+            except Exception as exc:  # noqa: B902 - one bad job must not stop the worker
+                if not self._context.ok():
+                    return
+                self._on_error(job, exc)
+
+    def stop(self, timeout=5.0):
+        with self._wake:
+            self._running = False
+            self._wake.notify()
+        self._thread.join(timeout=timeout)
 
 
 def spin_node(node_class, args=None, executor_class=None):

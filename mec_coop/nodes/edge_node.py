@@ -39,9 +39,10 @@ from mec_coop.geometry.triangulation import triangulate_cameras
 from mec_coop.msg import (Joint3D, LatencyBreakdown, OffloadRequest, PoseKeypoints2D,
                           Skeleton3D)
 from mec_coop.nodes.common import (declare_pose_model, diagnostic, diagnostic_array,
-                                   float_param, from_stamp, int_param, load_pose_model, LogOnce,
-                                   person_arrays, persons_to_msgs, QOS_IMAGES, QOS_RELIABLE,
-                                   QOS_TF_STATIC, spin_node, text_param, to_stamp, verdict)
+                                   float_param, from_stamp, int_param, JobQueue, load_pose_model,
+                                   LogOnce, person_arrays, persons_to_msgs, QOS_IMAGES,
+                                   QOS_RELIABLE, QOS_TF_STATIC, spin_node, text_param, to_stamp,
+                                   verdict)
 
 # One camera's contribution to a capture instant.
 Report = collections.namedtuple(
@@ -116,11 +117,8 @@ class EdgeNode(Node):
         self.create_timer(0.01, self._release)
         self.create_timer(1.0, self._publish_diagnostics)
 
-        self._jobs = collections.deque()
-        self._wake = threading.Condition()
-        self._running = True
-        self._worker = threading.Thread(target=self._work, name='edge-inference', daemon=True)
-        self._worker.start()
+        self._offloads = JobQueue(lambda job: self._infer(*job), self._on_failure, self.context,
+                                  'edge-inference')
         self.get_logger().info(f'edge: cameras {self.cameras}, model {self._model.name}')
 
     # -- parameters ---------------------------------------------------------------------------
@@ -189,27 +187,13 @@ class EdgeNode(Node):
         self._add(cam, from_stamp(msg.header.stamp), report)
 
     def _on_offload(self, cam, msg):
-        with self._wake:
-            if len(self._jobs) >= self.get_parameter('queue_size').value:
-                self._jobs.popleft()
-                self.counts[cam]['edge_queue_overflow'] += 1
-            self._jobs.append((cam, msg))
-            self._wake.notify()
+        if self._offloads.submit((cam, msg), self.get_parameter('queue_size').value):
+            self.counts[cam]['edge_queue_overflow'] += 1
 
-    def _work(self):
-        while True:
-            with self._wake:
-                self._wake.wait_for(lambda: self._jobs or not self._running)
-                if not self._running:
-                    return
-                cam, msg = self._jobs.popleft()
-            try:
-                self._infer(cam, msg)
-            except Exception as exc:  # noqa: B902 - one bad frame must not stop the edge
-                if not self.context.ok():
-                    return  # shutting down: the frame in hand has nowhere to go
-                self._problems(f'infer:{cam}', f'{cam}: offloaded frame failed: {exc!r}')
-                self.counts[cam]['bad_input'] += 1
+    def _on_failure(self, job, exc):
+        cam = job[0]
+        self._problems(f'infer:{cam}', f'{cam}: offloaded frame failed: {exc!r}')
+        self.counts[cam]['bad_input'] += 1
 
     def _infer(self, cam, msg):
         try:
@@ -342,7 +326,7 @@ class EdgeNode(Node):
             'mec_coop/edge', 'edge', DiagnosticStatus.OK, f'{self.totals["skeletons"]} skeletons',
             {**self.totals, 'groups': stats.groups, 'complete': stats.complete,
              'timed_out': stats.timed_out, 'late': stats.late,
-             'out_of_order': stats.out_of_order, 'queued_offloads': len(self._jobs),
+             'out_of_order': stats.out_of_order, 'queued_offloads': len(self._offloads),
              'model': self._model.name}))
         self._pub_diag.publish(diagnostic_array(self, statuses))
 
@@ -350,10 +334,7 @@ class EdgeNode(Node):
         """Stop the worker thread and log the totals (called before the node is destroyed)."""
         self.get_logger().info(f'totals: {dict(self.totals)}; per camera: '
                                f'{ {cam: dict(c) for cam, c in self.counts.items()} }')
-        with self._wake:
-            self._running = False
-            self._wake.notify()
-        self._worker.join(timeout=5.0)
+        self._offloads.stop()
 
 
 def skeleton_markers(skeleton, color=(0.1, 0.8, 0.2)):
