@@ -30,8 +30,9 @@ import time
 import matplotlib
 import numpy as np
 
-from mec_coop.alloc import model, solvers
-from mec_coop.alloc.model import CameraModel, SystemParams
+from mec_coop.alloc import baselines, model, plan, scores
+from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.scores import CameraModel
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402, I100 (the backend must be chosen first)
@@ -55,7 +56,7 @@ VARIANTS = {
 
 def timed(name, options, cameras, params, repeats):
     """Run a solver ``repeats`` times; return the last result and the median solve time."""
-    runs = [solvers.SOLVERS[name](cameras, params, **options) for _ in range(repeats)]
+    runs = [plan.SOLVERS[name](cameras, params, **options) for _ in range(repeats)]
     return runs[-1], float(np.median([r.solve_time_s for r in runs]))
 
 
@@ -64,7 +65,7 @@ def paper_point(repeats):
     rows = []
     for delay_req in (0.2, 0.3, 0.5, 0.7, 1.0):
         params = SystemParams(delay_req_s=delay_req)
-        best = solvers.exhaustive(cameras, params)
+        best = baselines.exhaustive(cameras, params)
         runs = {**VARIANTS, 'device_centric': ('device_centric', {}),
                 'server_centric': ('server_centric', {})}
         for label, (name, options) in runs.items():
@@ -88,7 +89,7 @@ def paper_point(repeats):
 
 def binding(rng, cameras, params, fraction=None, segments=20):
     """Return ``params`` with D_req inside the binding range (at ``fraction``, or random)."""
-    lowest, highest = solvers.requirement_range(cameras, params, segments=segments)
+    lowest, highest = baselines.requirement_range(cameras, params, segments=segments)
     share = rng.uniform() if fraction is None else fraction
     return replace(params, delay_req_s=lowest + share * (highest - lowest))
 
@@ -97,7 +98,7 @@ def growth_n(sizes, repeats, seed=0):
     rng = np.random.default_rng(seed)
     rows = []
     for num in sizes:
-        cameras = model.synthetic_cameras(rng, num)
+        cameras = scores.synthetic_cameras(rng, num)
         params = binding(rng, cameras, SystemParams(), fraction=0.5)
         for label, (name, options) in VARIANTS.items():
             result, median = timed(name, options, cameras, params, repeats)
@@ -128,13 +129,13 @@ def gaps(settings, seed=1):
     for num, segments, trials in settings:
         found = {label: [] for label in VARIANTS if label != 'cascade'}
         for _ in range(trials):
-            cameras = model.synthetic_cameras(rng, num)
+            cameras = scores.synthetic_cameras(rng, num)
             params = binding(rng, cameras, SystemParams(
                 tx_model=str(rng.choice(model.TX_MODELS))), segments=segments)
-            best = solvers.exhaustive(cameras, params, segments=segments)
+            best = baselines.exhaustive(cameras, params, segments=segments)
             for label in found:
                 name, options = VARIANTS[label]
-                result = solvers.SOLVERS[name](cameras, params, segments=segments, **options)
+                result = plan.SOLVERS[name](cameras, params, segments=segments, **options)
                 found[label].append((best.accuracy - result.accuracy) / best.accuracy)
         for label, values in found.items():
             values = np.array(values)

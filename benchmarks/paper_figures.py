@@ -40,8 +40,9 @@ import matplotlib
 import numpy as np
 from scipy import stats
 
-from mec_coop.alloc import model, solvers
-from mec_coop.alloc.model import ASSUMED_BETA, ASSUMED_PI, CameraModel, SystemParams
+from mec_coop.alloc import model, plan, tables
+from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.scores import ASSUMED_BETA, ASSUMED_PI, CameraModel
 from mec_coop.geometry.triangulation import triangulate
 from mec_coop.rig.humanoid import Humanoid
 from mec_coop.rig.layout import make_cameras
@@ -125,7 +126,7 @@ def draw_cameras(rng, num, gain_mean_db):
 
 
 def evaluate(name, cameras, params, surrogate):
-    result = solvers.SOLVERS[name](cameras, params)
+    result = plan.SOLVERS[name](cameras, params)
     thresholds = (result.theta_low, result.theta_high, result.theta_server)
     return {'accuracy': result.accuracy, 'delay_s': result.delay_s,
             'feasible': result.feasible, 'solve_time_s': result.solve_time_s,
@@ -166,7 +167,7 @@ def sweep(label, values, setup, args, schemes=SCHEMES, exhaustive_draws=0):
 def fig6(args):
     cameras = [CameraModel.assumed(g) for g in PROTOTYPE_GAINS_DB]
     surrogates = [Surrogate(4, args.frames, seed=d) for d in range(args.draws)]
-    grid = solvers.threshold_grid(20)
+    grid = tables.threshold_grid(20)
     ones = np.ones(len(cameras))
     dev_acc = [np.mean([model.device_centric_accuracy(c, t) for c in cameras]) for t in grid]
     srv_acc = [np.mean([model.server_centric_accuracy(c, t) for c in cameras]) for t in grid]
@@ -404,9 +405,9 @@ def claims(res):
         f'accuracy loss {gap.min():.4f}…{gap.max():.4f}')
     if 'exhaustive' in s:
         draws = f8['exhaustive'][0]['draws']
-        paired = [solvers.SOLVERS['proposed'](draw_cameras(np.random.default_rng((d, 4)), 4,
-                                                           -100.0),
-                                              replace(SystemParams(), delay_req_s=x)).accuracy
+        paired = [plan.SOLVERS['proposed'](draw_cameras(np.random.default_rng((d, 4)), 4,
+                                                        -100.0),
+                                           replace(SystemParams(), delay_req_s=x)).accuracy
                   for x in req for d in range(draws)]
         gap = s['exhaustive']['accuracy'] - np.mean(np.reshape(paired, (req.size, draws)), 1)
         add('8', 'exhaustive search only negligibly better; 0.015 s vs > 300 s per point',
@@ -506,12 +507,11 @@ def measured(requirements, duration, cameras):
         label = scheme if req is None else f'{scheme}_{req:g}s'
         out = RESULTS / 'paper_measured' / label
         overrides = [f'graph.cameras={cameras}', 'evaluator.record=false',
-                     f'evaluator.delay_requirement_s={req or 0.5}']
+                     f'graph.delay_requirement_s={req or 0.5}']
         if req is None:
             overrides.append(f'graph.mode={scheme}')
         else:
-            overrides += ['graph.allocator=true', 'allocator.solver=proposed',
-                          f'allocator.delay_requirement_s={req}']
+            overrides += ['graph.allocator=true', 'allocator.solver=proposed']
         print(f'[measured] {label}: {duration:.0f} s')
         summary = run_graph(load_config('virtual_rig', overrides), duration, out) or {}
         rows.append({'scheme': scheme, 'delay_requirement_s': req or 0.5,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Launch the graph of config/virtual_rig.yaml (see mec_coop/graph.py)."""
 
-from mec_coop.launch_graph import graph_launch_description
+from mec_coop.ros.launch_graph import graph_launch_description
 
 
 def generate_launch_description():

@@ -124,6 +124,7 @@ def print_summary(summary, stream=sys.stdout):
 
 def rig_tool(args):
     """Run ``rig-export`` or ``rig-confidence``."""
+    from mec_coop.alloc.scores import save_samples
     from mec_coop.rig import datasets
     from mec_coop.rig.virtual_rig import VirtualRig
 
@@ -158,7 +159,8 @@ def rig_tool(args):
     large = UltralyticsPose(imgsz=args.edge_imgsz, conf=args.detection_threshold)
     samples = datasets.confidence_samples(rig, times, small, large)
     out.mkdir(parents=True, exist_ok=True)
-    datasets.save_samples(out / 'samples.npz', samples)
+    save_samples(out / 'samples.npz', samples['device'], samples['server'],
+                 samples['positive'], camera_index=samples['camera_index'], time=samples['time'])
     datasets.plot_confidence_pdfs(samples, out / 'confidence_pdfs.png', small.name, large.name)
     stats = datasets.sample_statistics(samples)
     (out / 'statistics.json').write_text(json.dumps(stats, indent=2))

@@ -87,6 +87,13 @@ def build_graph(config):
         raise ValueError(f"graph.mode must be 'custom' or one of {sorted(MODES)}, got {mode!r}")
     cameras = camera_names(config)
     uplink = bool(graph.get('uplink', True))
+    allocator = bool(graph.get('allocator', False))
+    for section in ('allocator', 'evaluator'):
+        if 'delay_requirement_s' in config.get(section, {}):
+            raise ValueError(f'{section}.delay_requirement_s: the delay requirement is set once, '
+                             'as graph.delay_requirement_s')
+    # One owner: the allocator when it runs (it publishes it), else the evaluator scores with it.
+    requirement = {'delay_requirement_s': float(graph.get('delay_requirement_s', 0.5))}
 
     specs = []
     if source == 'virtual':
@@ -108,11 +115,12 @@ def build_graph(config):
         'input_namespace': 'edge' if uplink else ''}))
     if graph.get('evaluator', source == 'virtual'):
         specs.append(NodeSpec('evaluator_node', 'evaluator', parameters={
-            **config.get('evaluator', {}), 'cameras': cameras}))
-    if graph.get('allocator', False):
+            **config.get('evaluator', {}), 'cameras': cameras,
+            **({} if allocator else requirement)}))
+    if allocator:
         # Without the uplink emulator there is no node to take the TDMA shares.
         specs.append(NodeSpec('allocator_node', 'allocator', parameters={
-            **config.get('allocator', {}), 'cameras': cameras,
+            **config.get('allocator', {}), 'cameras': cameras, **requirement,
             **({} if uplink else {'uplink_node': ''})}))
     return specs
 

@@ -1,11 +1,18 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Test isolation: own ROS domain, ROS_HOME and log dir, offline Ultralytics, source tree first."""
+"""
+Shared fixtures of the test suite.
+
+Test isolation (own ROS domain, ROS_HOME and log dir, offline Ultralytics, source tree first),
+an in-process rclpy harness and the real small pose model.
+"""
 
 import itertools
 import os
 import pathlib
 import sys
+import threading
+import time
 
 import pytest
 
@@ -49,3 +56,78 @@ def ros_domain(tmp_path, monkeypatch):
 @pytest.fixture(scope='session')
 def repo_root():
     return ROOT
+
+
+class Harness:
+    """An rclpy context with an executor thread and a test node for publishing/subscribing."""
+
+    def __init__(self, domain):
+        import rclpy
+        from rclpy.executors import MultiThreadedExecutor
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, domain_id=domain)
+        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.node = rclpy.create_node('harness', context=self.context)
+        self.executor.add_node(self.node)
+        self.nodes = [self.node]
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def add(self, node):
+        """Spin ``node``; a lifecycle node with ``autostart`` is brought to active first."""
+        from rclpy.lifecycle import LifecycleNode
+
+        from mec_coop.ros.runtime import bring_up
+        if isinstance(node, LifecycleNode) and node.get_parameter('autostart').value:
+            bring_up(node)
+        self.executor.add_node(node)
+        self.nodes.append(node)
+        return node
+
+    def collect(self, cls, topic, qos=None):
+        from mec_coop.ros.qos import QOS_RELIABLE
+        box = []
+        self.node.create_subscription(cls, topic, box.append, qos or QOS_RELIABLE)
+        return box
+
+    def wait_for(self, predicate, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self):
+        import rclpy
+        self.executor.shutdown()
+        self.thread.join(timeout=10)
+        for node in self.nodes[1:]:
+            getattr(node, 'close', lambda: None)()
+        for node in self.nodes:
+            node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+@pytest.fixture
+def harness(ros_domain):
+    """Run a :class:`Harness` on the test's own ROS domain."""
+    h = Harness(ros_domain)
+    yield h
+    h.close()
+
+
+@pytest.fixture(scope='session')
+def small_model():
+    """Load the real yolo11n-pose at the camera setting (imgsz 320)."""
+    from mec_coop.pose.ultralytics_backend import UltralyticsPose
+    return UltralyticsPose(imgsz=320)
+
+
+@pytest.fixture(scope='session')
+def person_image():
+    """Read Ultralytics' zidane.jpg (two people, BGR)."""
+    import importlib.resources
+
+    import cv2
+    return cv2.imread(str(importlib.resources.files('ultralytics') / 'assets' / 'zidane.jpg'))

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from mec_coop.alloc import model, solvers
-from mec_coop.alloc.model import CameraModel, EmpiricalCdf, SystemParams
+from mec_coop.alloc import baselines, model, plan, scores, solvers, tables
+from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.scores import CameraModel, EmpiricalCdf
 from mec_coop.coop.routing import Thresholds
 
 
@@ -22,7 +23,7 @@ def random_params(rng):
 def binding_params(rng, cameras, segments):
     """Draw parameters whose D_req lies between the smallest delay and the free optimum's."""
     params = random_params(rng)
-    lowest, highest = solvers.requirement_range(cameras, params, segments=segments)
+    lowest, highest = baselines.requirement_range(cameras, params, segments=segments)
     return replace(params, delay_req_s=rng.uniform(lowest, highest))
 
 
@@ -75,7 +76,7 @@ def test_confusion_entries_partition_all_images():
 
 
 def test_accuracy_special_cases_match_closed_forms():
-    camera = model.synthetic_cameras(np.random.default_rng(3), 1)[0]
+    camera = scores.synthetic_cameras(np.random.default_rng(3), 1)[0]
     theta, server = np.meshgrid(np.linspace(0, 1, 21), np.linspace(0, 1, 21), indexing='ij')
     np.testing.assert_allclose(model.accuracy(camera, theta, theta, server),
                                model.device_centric_accuracy(camera, theta), atol=1e-12)
@@ -95,7 +96,7 @@ def test_accuracy_special_cases_match_closed_forms():
 @pytest.mark.parametrize('combine', model.UPLINK_COMBINES)
 def test_delay_special_cases_match_closed_forms(tx_model, combine):
     rng = np.random.default_rng(4)
-    cameras = model.synthetic_cameras(rng, 3)
+    cameras = scores.synthetic_cameras(rng, 3)
     params = SystemParams(tx_model=tx_model, uplink_combine=combine)
     theta = rng.uniform(0, 1, (50, 3))
     tau = rng.dirichlet(np.ones(3), 50)
@@ -131,7 +132,7 @@ def test_delay_table_a4_is_reproduced(num, gain_db, per_second, per_frame, devic
     for tx_model, expected in (('per_second', per_second), ('per_frame', per_frame)):
         delay = model.server_centric_delay(cameras, SystemParams(tx_model=tx_model), equal)
         assert delay == pytest.approx(expected, abs=0.0015 if expected < 1 else 0.006)
-    best = solvers.device_centric(cameras)
+    best = baselines.device_centric(cameras)
     assert model.device_centric_delay(cameras, SystemParams(), best.theta_low, equal) \
         == pytest.approx(device, abs=0.0006)
 
@@ -140,15 +141,16 @@ def test_best_single_scheme_accuracies_of_a3():
     """A.3 quotes 0.886 (device-centric) and 0.984 (server-centric): optima over theta."""
     cameras = [CameraModel.assumed()]
     # The quoted values are the optima over continuous thresholds (a fine grid here) ...
-    fine = {name: solvers.SOLVERS[name](cameras, segments=1000).accuracy
+    fine = {name: plan.SOLVERS[name](cameras, segments=1000).accuracy
             for name in ('device_centric', 'server_centric')}
     assert fine['device_centric'] == pytest.approx(0.886, abs=5e-4)
     assert fine['server_centric'] == pytest.approx(0.984, abs=5e-4)
     # ... on the K = 20 grid the device-centric optimum (theta = 0.4) is 0.885.
-    coarse = solvers.device_centric(cameras, segments=20)
+    coarse = baselines.device_centric(cameras, segments=20)
     assert coarse.accuracy == pytest.approx(0.885, abs=5e-4)
     assert coarse.theta_low[0] == coarse.theta_high[0] == pytest.approx(0.4)
-    assert solvers.server_centric(cameras, segments=20).accuracy == pytest.approx(0.984, abs=5e-4)
+    srv = baselines.server_centric(cameras, segments=20)
+    assert srv.accuracy == pytest.approx(0.984, abs=5e-4)
 
 
 # --- shares (39) ---------------------------------------------------------------------------------
@@ -182,8 +184,8 @@ def test_max_combine_equalises_terms_and_idle_cameras_get_no_share():
 # --- solver internals ----------------------------------------------------------------------------
 
 def test_pair_table_profiles_the_server_threshold_exactly():
-    camera = model.synthetic_cameras(np.random.default_rng(6), 1)[0]
-    table = solvers.PairTable([camera], SystemParams(), 'cooperative', 10)
+    camera = scores.synthetic_cameras(np.random.default_rng(6), 1)[0]
+    table = tables.PairTable([camera], SystemParams(), 'cooperative', 10)
     brute = model.accuracy(camera, table.low[:, None], table.high[:, None], table.grid)
     np.testing.assert_allclose(table.acc[0], brute.max(axis=1), atol=1e-12)
     np.testing.assert_allclose(
@@ -193,12 +195,12 @@ def test_pair_table_profiles_the_server_threshold_exactly():
 @pytest.mark.parametrize('combine', model.UPLINK_COMBINES)
 def test_incremental_delays_match_the_model(combine):
     rng = np.random.default_rng(7)
-    cameras = model.synthetic_cameras(rng, 4)
+    cameras = scores.synthetic_cameras(rng, 4)
     params = SystemParams(uplink_combine=combine)
-    table = solvers.PairTable(cameras, params, 'cooperative', 8)
+    table = tables.PairTable(cameras, params, 'cooperative', 8)
     idx = rng.integers(0, table.low.size, 4)
     for tau in (None, rng.dirichlet(np.ones(4))):
-        airtime = solvers.Airtime(table, params, tau)
+        airtime = tables.Airtime(table, params, tau)
         grid = airtime.candidates(idx)
         for camera in range(4):
             moved = np.tile(idx, (table.low.size, 1))
@@ -216,10 +218,10 @@ def test_incremental_delays_match_the_model(combine):
 
 def test_undominated_pruning_keeps_the_optimum():
     rng = np.random.default_rng(8)
-    cameras = model.synthetic_cameras(rng, 2)
+    cameras = scores.synthetic_cameras(rng, 2)
     params = SystemParams(delay_req_s=0.25)
-    full = solvers.exhaustive(cameras, params, segments=8, prune=False)
-    pruned = solvers.exhaustive(cameras, params, segments=8)
+    full = baselines.exhaustive(cameras, params, segments=8, prune=False)
+    pruned = baselines.exhaustive(cameras, params, segments=8)
     assert pruned.accuracy == pytest.approx(full.accuracy, abs=1e-12)
     assert pruned.min_delay_s == pytest.approx(full.min_delay_s)
     assert pruned.iterations < full.iterations
@@ -244,11 +246,11 @@ def _check_allocation(result, cameras, params):
     assert np.all(np.diff(result.history) >= 0.0)
 
 
-@pytest.mark.parametrize('name', sorted(solvers.SOLVERS))
+@pytest.mark.parametrize('name', sorted(plan.SOLVERS))
 def test_every_solver_shares_the_interface(name, paper_cameras):
     params = SystemParams()
-    result = solvers.SOLVERS[name](paper_cameras, params, segments=10)
-    assert isinstance(result, solvers.Allocation) and result.solver == name
+    result = plan.SOLVERS[name](paper_cameras, params, segments=10)
+    assert isinstance(result, tables.Allocation) and result.solver == name
     _check_allocation(result, paper_cameras, params)
     assert all(isinstance(t, Thresholds) for t in result.thresholds())
     json.dumps(result.as_dict())
@@ -257,9 +259,9 @@ def test_every_solver_shares_the_interface(name, paper_cameras):
 def test_scheme_shapes(paper_cameras):
     params = SystemParams()
     assert np.all(solvers.cascade(paper_cameras, params).theta_low == 0.0)
-    dev = solvers.device_centric(paper_cameras, params)
+    dev = baselines.device_centric(paper_cameras, params)
     np.testing.assert_array_equal(dev.theta_low, dev.theta_high)
-    srv = solvers.server_centric(paper_cameras, params)
+    srv = baselines.server_centric(paper_cameras, params)
     assert not srv.feasible and srv.min_delay_s == pytest.approx(srv.delay_s)
     np.testing.assert_allclose(solvers.proposed_fixed_tau(paper_cameras, params).tau, 0.25)
 
@@ -268,9 +270,9 @@ def test_scheme_shapes(paper_cameras):
 def test_proposed_matches_exhaustive_on_random_instances(num, segments, trials):
     rng = np.random.default_rng(num)
     for _ in range(trials):
-        cameras = model.synthetic_cameras(rng, num)
+        cameras = scores.synthetic_cameras(rng, num)
         params = binding_params(rng, cameras, segments)
-        best = solvers.exhaustive(cameras, params, segments=segments)
+        best = baselines.exhaustive(cameras, params, segments=segments)
         result = solvers.proposed(cameras, params, segments=segments)
         _check_allocation(result, cameras, params)
         assert result.feasible == best.feasible
@@ -284,7 +286,7 @@ def test_paper_operating_points(paper_cameras):
     """A.11 prototype: about 0.96 at D_req = 0.5 s; saturation at 0.15/0.85, 0.77 s."""
     tight = solvers.proposed(paper_cameras, SystemParams(delay_req_s=0.5))
     assert tight.feasible and tight.delay_s <= 0.5 and tight.accuracy >= 0.96
-    reference = solvers.exhaustive(paper_cameras, SystemParams(delay_req_s=0.5), segments=10)
+    reference = baselines.exhaustive(paper_cameras, SystemParams(delay_req_s=0.5), segments=10)
     coarse = solvers.proposed(paper_cameras, SystemParams(delay_req_s=0.5), segments=10)
     assert coarse.accuracy >= reference.accuracy - 1e-3
     loose = solvers.proposed(paper_cameras, SystemParams(delay_req_s=1.0))
@@ -293,7 +295,7 @@ def test_paper_operating_points(paper_cameras):
     assert loose.delay_s == pytest.approx(0.77, abs=0.01)
     # Device-centric < cascade < proposed <= server-centric accuracy (Fig. 8 ordering).
     params = SystemParams(delay_req_s=0.5)
-    acc = {name: solvers.SOLVERS[name](paper_cameras, params).accuracy
+    acc = {name: plan.SOLVERS[name](paper_cameras, params).accuracy
            for name in ('device_centric', 'cascade', 'proposed', 'server_centric')}
     assert acc['device_centric'] < acc['cascade'] < acc['proposed'] <= acc['server_centric']
 
@@ -305,7 +307,7 @@ def test_paper_operating_points(paper_cameras):
 def test_objective_history_never_decreases(options):
     rng = np.random.default_rng(9)
     for _ in range(8):
-        cameras, params = model.synthetic_cameras(rng, 4), random_params(rng)
+        cameras, params = scores.synthetic_cameras(rng, 4), random_params(rng)
         result = solvers.algorithm1(cameras, params, segments=10, **options)
         assert np.all(np.diff(result.history) >= 0.0), result.history
         assert result.history[-1] == pytest.approx(result.accuracy)
@@ -320,7 +322,7 @@ def test_infeasible_requirement_is_reported(paper_cameras):
     assert floor > params.delay_req_s
     for name in ('proposed', 'proposed_fixed_tau', 'cascade', 'exhaustive'):
         options = {'segments': 10} if name == 'exhaustive' else {}
-        result = solvers.SOLVERS[name](paper_cameras, params, **options)
+        result = plan.SOLVERS[name](paper_cameras, params, **options)
         assert not result.feasible
         assert result.delay_s > params.delay_req_s
         assert result.min_delay_s == pytest.approx(floor, abs=2e-3)
@@ -332,25 +334,25 @@ def test_infeasible_requirement_is_reported(paper_cameras):
 
 def test_min_delay_is_the_brute_force_minimum():
     rng = np.random.default_rng(10)
-    cameras = model.synthetic_cameras(rng, 2)
+    cameras = scores.synthetic_cameras(rng, 2)
     params = SystemParams(delay_req_s=0.01)
-    brute = solvers.exhaustive(cameras, params, segments=6, prune=False)
+    brute = baselines.exhaustive(cameras, params, segments=6, prune=False)
     assert not brute.feasible
     assert solvers.proposed(cameras, params, segments=6).min_delay_s \
         == pytest.approx(brute.min_delay_s)
 
 
 def test_requirement_range_brackets_the_binding_requirements():
-    cameras = model.synthetic_cameras(np.random.default_rng(11), 3)
-    lowest, highest = solvers.requirement_range(cameras, segments=8)
-    unconstrained = solvers.exhaustive(cameras, SystemParams(delay_req_s=np.inf), segments=8)
-    at_top = solvers.exhaustive(cameras, SystemParams(delay_req_s=highest), segments=8)
+    cameras = scores.synthetic_cameras(np.random.default_rng(11), 3)
+    lowest, highest = baselines.requirement_range(cameras, segments=8)
+    unconstrained = baselines.exhaustive(cameras, SystemParams(delay_req_s=np.inf), segments=8)
+    at_top = baselines.exhaustive(cameras, SystemParams(delay_req_s=highest), segments=8)
     assert at_top.accuracy == pytest.approx(unconstrained.accuracy)
     assert at_top.delay_s == pytest.approx(highest)
-    below = solvers.exhaustive(cameras, SystemParams(delay_req_s=0.999 * highest), segments=8)
+    below = baselines.exhaustive(cameras, SystemParams(delay_req_s=0.999 * highest), segments=8)
     assert below.accuracy < unconstrained.accuracy
-    assert not solvers.exhaustive(cameras, SystemParams(delay_req_s=lowest - 1e-6),
-                                  segments=8).feasible
+    assert not baselines.exhaustive(cameras, SystemParams(delay_req_s=lowest - 1e-6),
+                                    segments=8).feasible
 
 
 def test_invalid_arguments_are_rejected(paper_cameras):
@@ -363,4 +365,4 @@ def test_invalid_arguments_are_rejected(paper_cameras):
     with pytest.raises(ValueError):
         solvers.proposed([])
     with pytest.raises(ValueError):
-        solvers.exhaustive(paper_cameras, segments=20, prune=False)
+        baselines.exhaustive(paper_cameras, segments=20, prune=False)

@@ -5,8 +5,8 @@
 import numpy as np
 import pytest
 
-from mec_coop.alloc.model import ASSUMED_PI
-from mec_coop.alloc.online import CameraScores, load_samples, StampJoin
+from mec_coop.alloc.online import CameraScores, StampJoin
+from mec_coop.alloc.scores import ASSUMED_PI, load_samples
 
 
 def test_join_pairs_samples_and_labels_in_either_order():

@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from test_nodes import harness, small_model  # noqa: F401 - fixtures shared with the node tests
 
 from mec_coop.msg import AllocationState, GroundTruth, OffloadRequest, PoseKeypoints2D
-from mec_coop.nodes.common import QOS_LATCHED, QOS_RELIABLE, to_stamp
+from mec_coop.ros.conversions import to_stamp
+from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
 
 pytestmark = [pytest.mark.dds]
 
@@ -46,7 +46,7 @@ def matches(cameras, edge, uplink, state):
 
 
 @pytest.mark.model
-def test_allocator_tunes_real_nodes_live(harness, small_model):  # noqa: F811
+def test_allocator_tunes_real_nodes_live(harness, small_model):
     from mec_coop.nodes.camera_node import CameraNode
     from mec_coop.nodes.edge_node import EdgeNode
     from mec_coop.nodes.uplink_node import UplinkNode
@@ -55,19 +55,23 @@ def test_allocator_tunes_real_nodes_live(harness, small_model):  # noqa: F811
     listed = [Parameter('cameras', value=CAMERAS)]
     edge = harness.add(EdgeNode(pose_backend=small_model, context=harness.context,
                                 parameter_overrides=listed))
-    uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=listed))
+    # The uplink owns the link: the allocator plans with the gains it publishes.
+    uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=listed + [
+        Parameter('channel_gain_db.cam0', value=-95.0),
+        Parameter('channel_gain_db.cam1', value=-105.0)]))
     states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
-    allocator = make_allocator(harness, delay_requirement_s=1.0,
-                               **{'channel_gain_db.cam0': -95.0, 'channel_gain_db.cam1': -105.0})
+    allocator = make_allocator(harness, delay_requirement_s=1.0)
 
-    # Start-up: the first solution reaches every node.
-    assert harness.wait_for(lambda: states and matches(cameras, edge, uplink, states[-1]))
+    # Start-up: the solution with the uplink's link state reaches every node.
+    assert harness.wait_for(lambda: states and states[-1].cameras[0].channel_gain_db == -95.0
+                            and matches(cameras, edge, uplink, states[-1]))
     relaxed = states[-1]
     assert relaxed.feasible and relaxed.solver == 'proposed'
     assert relaxed.delay_requirement_s == pytest.approx(1.0)
     assert relaxed.predicted_delay_s <= 1.0
     assert sum(c.tdma_share for c in relaxed.cameras) == pytest.approx(1.0, abs=1e-5)
     assert relaxed.solve_time_s < 0.5
+    assert [c.channel_gain_db for c in relaxed.cameras] == [-95.0, -105.0]
 
     # A user tightens the requirement: new thresholds and shares are pushed.
     assert allocator.set_parameters([Parameter('delay_requirement_s', value=0.2)])[0].successful
@@ -104,8 +108,14 @@ def test_allocator_tunes_real_nodes_live(harness, small_model):  # noqa: F811
     assert harness.wait_for(lambda: states[-1].solver == 'server_centric'
                             and matches(cameras, edge, uplink, states[-1]))
     assert all(cameras[cam].theta_low == 0.0 for cam in CAMERAS)
-    counts = allocator._targets['uplink'].counts
+    counts = allocator.pusher.targets['uplink'].counts
     assert counts['rejected'] == counts['failed'] == 0
+
+    # A better channel set on the uplink (its owner) changes the plan: less delay predicted.
+    before = states[-1]
+    assert uplink.set_parameters([Parameter('channel_gain_db.cam1', value=-80.0)])[0].successful
+    assert harness.wait_for(lambda: states[-1].cameras[1].channel_gain_db == -80.0)
+    assert states[-1].predicted_delay_s < before.predicted_delay_s
 
 
 def _labelled_frame(pubs, stamp, truth_first):
@@ -125,14 +135,14 @@ def _labelled_frame(pubs, stamp, truth_first):
         pub.publish(msg)
 
 
-def test_online_update_and_late_nodes(harness):  # noqa: F811
+def test_online_update_and_late_nodes(harness):
     from mec_coop.nodes.uplink_node import UplinkNode
     allocator = make_allocator(harness, online_update=True, cdf_window=20)
     states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
     assert harness.wait_for(lambda: len(states) == 1)
     # No other node runs yet: pushes wait, without blocking anything.
-    assert harness.wait_for(lambda: allocator._targets['uplink'].counts['unavailable'] >= 2)
-    assert not allocator._targets['uplink'].delivered
+    assert harness.wait_for(lambda: allocator.pusher.targets['uplink'].counts['unavailable'] >= 2)
+    assert not allocator.pusher.targets['uplink'].delivered
 
     node = harness.node
     pubs = {'truth': node.create_publisher(GroundTruth, '/ground_truth', QOS_RELIABLE),
@@ -143,27 +153,27 @@ def test_online_update_and_late_nodes(harness):  # noqa: F811
     for k in range(30):   # labels before and after their samples
         _labelled_frame(pubs, 1000.0 + 0.5 * k, truth_first=k % 2 == 0)
         time.sleep(0.05)  # paced like a rig: a burst beyond the QoS depth may lose messages
-    assert harness.wait_for(lambda: len(allocator._labelled) == 90)   # joined, not yet used
+    assert harness.wait_for(lambda: len(allocator.labeller._labelled) == 90)  # joined, unused
     # A parameter change re-solves with the new samples.
     assert allocator.set_parameters([Parameter('segments', value=10)])[0].successful
-    assert harness.wait_for(lambda: allocator.sample_counts['labelled'] == 90
-                            and allocator.last.settings['segments'] == 10)
+    assert harness.wait_for(lambda: allocator.labeller.counts['labelled'] == 90
+                            and allocator.last.settings.segments == 10)
     scores = allocator.last.scores
     assert scores['cam0'][0] == pytest.approx(1.0)   # window of 20 real labels, all positive
     assert scores['cam1'][0] == pytest.approx(0.0)
     assert scores['cam0'][1] == {'x_pos': 30}
     assert scores['cam1'][1] == {'x_neg': 30, 'y_neg': 30}
-    assert allocator._join.unlabelled == 0
+    assert allocator.labeller.join.unlabelled == 0
 
-    # The uplink starts late: the shares reach it on the next retry, without a new solve.
+    # The uplink starts late: the pending shares reach it (its link state also triggers a plan).
     solves = allocator.solves
     assert harness.wait_for(lambda: len(states) == solves)
-    last = states[-1]
     # cam1 sees only negatives that its camera model scores low: it gets the minimum share.
-    assert last.cameras[1].tdma_share == pytest.approx(0.01, abs=FLOAT32)
+    assert states[-1].cameras[1].tdma_share == pytest.approx(0.01, abs=FLOAT32)
     uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
         Parameter('cameras', value=CAMERAS)]))
-    assert harness.wait_for(lambda: allocator._targets['uplink'].delivered)
-    assert [uplink.get_parameter(f'tdma_share.{cam}').value for cam in CAMERAS] == \
-        pytest.approx([c.tdma_share for c in last.cameras], abs=FLOAT32)
-    assert allocator.solves == solves
+    assert harness.wait_for(
+        lambda: allocator.pusher.targets['uplink'].delivered and len(states) == allocator.solves
+        and [uplink.get_parameter(f'tdma_share.{cam}').value for cam in CAMERAS]
+        == pytest.approx([c.tdma_share for c in states[-1].cameras], abs=FLOAT32))
+    assert states[-1].cameras[1].tdma_share == pytest.approx(0.01, abs=FLOAT32)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mec_coop.geometry.camera import PinholeCamera
-from mec_coop.geometry.camera_info import camera_from_ros, camera_to_ros
+from mec_coop.ros.camera_info import camera_from_ros, camera_to_ros
 
 DIST = (-0.28, 0.09, 0.0012, -0.0008, -0.012)
 
@@ -107,7 +107,7 @@ def test_camera_from_ros_rejects_inconsistent_messages():
 def test_transform_tree_resolves_a_chain_to_the_camera_pose():
     from scipy.spatial.transform import Rotation
 
-    from mec_coop.geometry.camera_info import camera_from_info
+    from mec_coop.ros.camera_info import camera_from_info
     from mec_coop.geometry.transforms import TransformTree
 
     cam = _camera(dist=DIST)

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from mec_coop.coop.routing import mode_thresholds, Route, threshold_problem, Thresholds
-from mec_coop.coop.sync import ViewSynchronizer
 from mec_coop.coop.uplink import LinkBudget, TdmaUplink
+from mec_coop.fusion.sync import Verdict, ViewSynchronizer
 
 
 def test_dual_threshold_routes():
@@ -84,10 +84,10 @@ def test_shares_must_sum_to_at_most_one():
 
 def test_sync_releases_complete_groups_immediately():
     sync = ViewSynchronizer(['a', 'b', 'c'], max_gap_s=0.02, timeout_s=1.0)
-    assert sync.add('a', 1.000, 'a1', now=1.0) == (True, [])
-    assert sync.add('b', 1.010, 'b1', now=1.0) == (True, [])
-    ok, groups = sync.add('c', 0.995, 'c1', now=1.05)
-    assert ok and len(groups) == 1
+    assert sync.add('a', 1.000, 'a1', now=1.0) == (Verdict.ACCEPTED, [])
+    assert sync.add('b', 1.010, 'b1', now=1.0) == (Verdict.ACCEPTED, [])
+    verdict, groups = sync.add('c', 0.995, 'c1', now=1.05)
+    assert verdict is Verdict.ACCEPTED and len(groups) == 1
     assert {cam: item for cam, (_, item) in groups[0].reports.items()} == {
         'a': 'a1', 'b': 'b1', 'c': 'c1'}
     assert sync.stats.complete == 1
@@ -96,15 +96,15 @@ def test_sync_releases_complete_groups_immediately():
 def test_sync_times_out_and_counts_late_out_of_order_and_duplicates():
     sync = ViewSynchronizer(['a', 'b'], max_gap_s=0.02, timeout_s=0.3)
     sync.add('a', 1.0, 'a1', now=1.0)
-    assert sync.add('a', 1.0, 'again', now=1.01)[0] is False
+    assert sync.add('a', 1.0, 'again', now=1.01)[0] is Verdict.DUPLICATE
     assert sync.stats.duplicate == 1
     assert sync.poll(now=1.2) == []
     (group,) = sync.poll(now=1.31)
     assert set(group.reports) == {'a'} and sync.stats.timed_out == 1
-    assert sync.add('b', 1.005, 'b1', now=1.4)[0] is False      # its instant was released
+    assert sync.add('b', 1.005, 'b1', now=1.4)[0] is Verdict.LATE  # released
     assert sync.stats.late == 1
     sync.add('a', 2.0, 'a2', now=2.0)
-    assert sync.add('a', 1.5, 'old', now=2.0)[0] is False       # older than a's last report
+    assert sync.add('a', 1.5, 'old', now=2.0)[0] is Verdict.OUT_OF_ORDER
     assert sync.stats.out_of_order == 1
 
 

@@ -5,7 +5,7 @@
 import numpy as np
 import pytest
 
-from mec_coop.coop.evaluation import PipelineScore
+from mec_coop.eval.evaluation import PipelineScore
 
 
 def test_summary_matches_by_stamp_and_ignores_instants_still_in_flight():

@@ -20,7 +20,7 @@ from rclpy.parameter_client import AsyncParameterClient
 
 from mec_coop.graph import build_graph, load_config
 from mec_coop.msg import AllocationState, Skeleton3D
-from mec_coop.nodes.common import QOS_LATCHED, QOS_RELIABLE
+from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
 from mec_coop.runner import GraphProcesses
 
 pytestmark = [pytest.mark.dds, pytest.mark.model]
@@ -67,7 +67,7 @@ def _delays_since(probe, start):
 def test_delay_requirement_change_reaches_cameras_and_moves_the_delay(tmp_path):
     domain = (int(os.environ['ROS_DOMAIN_ID']) + 120) % 200 + 1
     config = load_config('virtual_rig', [
-        'graph.allocator=true', 'allocator.delay_requirement_s=0.25',
+        'graph.allocator=true', 'graph.delay_requirement_s=0.25',
         # Solve only on parameter changes, so the checked state is the one in force.
         'allocator.resolve_period_s=0.0', 'edge.imgsz=640', f'evaluator.output_dir={tmp_path}',
         'evaluator.record=false'])

@@ -9,89 +9,24 @@ yolo11n-pose (at a small input size, to keep the suite fast).
 """
 
 import dataclasses
-import threading
 import time
 
 from cv_bridge import CvBridge
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
-import rclpy
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
 
 from mec_coop.coop.codec import encode_jpeg
-from mec_coop.geometry.camera_info import camera_to_ros
 from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D, PoseKeypoints2D, Skeleton3D
-from mec_coop.nodes.common import (QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC,
-                                   to_stamp)
 from mec_coop.rig.layout import make_cameras
+from mec_coop.ros.camera_info import camera_to_ros
+from mec_coop.ros.conversions import to_stamp
+from mec_coop.ros.qos import QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC
 
 pytestmark = [pytest.mark.dds, pytest.mark.model]
-
-
-class Harness:
-    """An rclpy context with an executor thread and a test node for publishing/subscribing."""
-
-    def __init__(self, domain):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=domain)
-        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
-        self.node = rclpy.create_node('harness', context=self.context)
-        self.executor.add_node(self.node)
-        self.nodes = [self.node]
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def add(self, node):
-        self.executor.add_node(node)
-        self.nodes.append(node)
-        return node
-
-    def collect(self, cls, topic, qos=QOS_RELIABLE):
-        box = []
-        self.node.create_subscription(cls, topic, box.append, qos)
-        return box
-
-    def wait_for(self, predicate, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.02)
-        return False
-
-    def close(self):
-        self.executor.shutdown()
-        self.thread.join(timeout=10)
-        for node in self.nodes[1:]:
-            getattr(node, 'close', lambda: None)()
-        for node in self.nodes:
-            node.destroy_node()
-        rclpy.shutdown(context=self.context)
-
-
-@pytest.fixture
-def harness(ros_domain):
-    h = Harness(ros_domain)
-    yield h
-    h.close()
-
-
-@pytest.fixture(scope='module')
-def small_model():
-    from mec_coop.pose.ultralytics_backend import UltralyticsPose
-    return UltralyticsPose(imgsz=320)
-
-
-@pytest.fixture(scope='module')
-def person_image():
-    import importlib.resources
-
-    import cv2
-    return cv2.imread(str(importlib.resources.files('ultralytics') / 'assets' / 'zidane.jpg'))
 
 
 def make_camera_node(harness, small_model, **params):

@@ -19,19 +19,16 @@ equations were lost in text extraction; every reconstructed choice is a paramete
 * Server queue (12): forwarded images are re-inferred one after the other, ``t_s sum_n P^U_n``.
 * Given the class, the server score is independent of the device score ((7)-(9) use the
   unconditional ``Y`` laws).
-* Score laws: :class:`EmpiricalCdf` from real scores, or the [ASSUMPTION] Beta laws of A.3
-  (:data:`ASSUMED_BETA`, :data:`ASSUMED_PI`) when no scores are available.
+* Score laws: :mod:`mec_coop.alloc.scores` (:class:`~mec_coop.alloc.scores.CameraModel`).
 
 All functions are vectorised: thresholds broadcast with numpy, and in multi-camera functions
 the last axis indexes the cameras.
 """
 
 from dataclasses import dataclass
-import functools
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from mec_coop.coop.routing import MODES
 from mec_coop.coop.uplink import LinkBudget
@@ -39,160 +36,10 @@ from mec_coop.coop.uplink import LinkBudget
 TX_MODELS = ('per_second', 'per_frame')
 UPLINK_COMBINES = ('sum', 'max')
 
-# [ASSUMPTION] (PAPERS_MATH.md A.3): the paper's score distributions (Fig. 5) are not
-# available; these Beta laws have their shape (server scores nearer both ends than device
-# scores). (a, b) per law.
-ASSUMED_BETA = {'x_pos': (5.0, 2.0), 'x_neg': (2.0, 4.0), 'y_pos': (8.0, 1.5), 'y_neg': (1.5, 6.0)}
-# [ASSUMPTION] share of positive images (person visible), used with ASSUMED_BETA.
-ASSUMED_PI = 0.75
 # (theta^L, theta^H) of server-centric inference (23), shared with the routing presets:
 # theta^H lies above every score, so no frame is kept at the camera.
 SERVER_CENTRIC_THETA = (MODES['server_centric']['theta_low'],
                         MODES['server_centric']['theta_high'])
-
-
-class EmpiricalCdf:
-    """
-    Empirical distribution function of a confidence score, ``F(z) = Pr[Z < z]``.
-
-    The inequality is strict because the routing keeps a result when ``score >= threshold``
-    (:class:`mec_coop.coop.routing.Thresholds`): ``1 - F(theta)`` is then exactly the share of
-    scores routed upwards, also for tied scores. For continuous laws it equals the paper's
-    ``Pr[Z <= z]``.
-
-    :param samples: observed scores (any shape, finite).
-    :param window: keep only the newest ``window`` scores (``None``: keep all).
-    """
-
-    def __init__(self, samples, window=None):
-        if window is not None and int(window) < 1:
-            raise ValueError(f'window must be a positive number of samples, got {window}')
-        self.window = None if window is None else int(window)
-        self._arrivals = np.empty(0)
-        self._sorted = np.empty(0)
-        self.update(samples)
-
-    @classmethod
-    def from_beta(cls, a, b, num_points=4096, window=None):
-        """
-        Discretise a Beta(a, b) law into ``num_points`` pseudo-samples.
-
-        The pseudo-samples are the quantiles at ``(i + 1/2) / num_points``, so the CDF is within
-        ``1 / (2 num_points)`` of the exact one and is deterministic. They are stored in a
-        fixed shuffled order: with a ``window``, later :meth:`update` calls push out a random
-        subset of them rather than one tail, so the Beta law acts as an unbiased prior.
-
-        :param a: first Beta shape parameter.
-        :param b: second Beta shape parameter.
-        :param num_points: number of pseudo-samples.
-        :param window: passed to the constructor.
-        :return: the :class:`EmpiricalCdf`.
-        """
-        return cls(_beta_pseudo_samples(a, b, num_points), window=window)
-
-    def update(self, samples):
-        """
-        Add observed scores; with a ``window`` only the newest ``window`` scores are kept.
-
-        :param samples: new scores (any shape, finite).
-        :raises ValueError: on non-finite scores, or when no score would be left.
-        """
-        new = np.asarray(samples, dtype=float).ravel()
-        if not np.all(np.isfinite(new)):
-            raise ValueError('scores must be finite')
-        kept = np.concatenate([self._arrivals, new])
-        if self.window is not None:
-            kept = kept[-self.window:]
-        if kept.size == 0:
-            raise ValueError('an empirical CDF needs at least one score')
-        self._arrivals = kept
-        self._sorted = np.sort(kept)
-
-    @property
-    def size(self):
-        """Return the number of scores the CDF is built from."""
-        return self._sorted.size
-
-    def __call__(self, z):
-        """Return ``Pr[Z < z]`` for every element of ``z`` (same shape)."""
-        return np.searchsorted(self._sorted, z, side='left') / self._sorted.size
-
-
-@functools.lru_cache(maxsize=32)
-def _beta_pseudo_samples(a, b, num_points):
-    # Cached because the quantile function is slow and the same laws serve every camera; the
-    # constructor copies the array, so no two CDFs share state.
-    quantiles = stats.beta.ppf((np.arange(num_points) + 0.5) / num_points, a, b)
-    return np.random.default_rng(0).permutation(quantiles)
-
-
-@dataclass(frozen=True)
-class CameraModel:
-    """
-    What the allocator knows about one camera.
-
-    ``x_pos``/``x_neg`` are the CDFs of the device model's mean joint confidence on positive /
-    negative images (``X^+``, ``X^-``); ``y_pos``/``y_neg`` those of the server model on the
-    same camera's images (``Y^+``, ``Y^-``). Any callable ``F(z) = Pr[Z < z]`` that accepts
-    arrays works; :class:`EmpiricalCdf` is the usual one. ``pi`` is the share of positive
-    images, ``gain_db`` the channel power gain to the base station.
-    """
-
-    x_pos: EmpiricalCdf
-    x_neg: EmpiricalCdf
-    y_pos: EmpiricalCdf
-    y_neg: EmpiricalCdf
-    pi: float = ASSUMED_PI
-    gain_db: float = -100.0
-
-    def __post_init__(self):
-        if not 0.0 <= self.pi <= 1.0:
-            raise ValueError(f'pi must be in [0, 1], got {self.pi}')
-        if not np.isfinite(self.gain_db):
-            raise ValueError(f'gain_db must be finite, got {self.gain_db}')
-
-    @classmethod
-    def assumed(cls, gain_db=-100.0, pi=ASSUMED_PI, num_points=4096):
-        """
-        Build a camera with the [ASSUMPTION] Beta score laws of PAPERS_MATH.md A.3.
-
-        Each call builds its own CDF objects, so updating one camera's CDFs leaves the others'.
-
-        :param gain_db: channel power gain in dB.
-        :param pi: share of positive images ([ASSUMPTION] 0.75).
-        :param num_points: pseudo-samples per law (see :meth:`EmpiricalCdf.from_beta`).
-        :return: the :class:`CameraModel`.
-        """
-        laws = {name: EmpiricalCdf.from_beta(a, b, num_points)
-                for name, (a, b) in ASSUMED_BETA.items()}
-        return cls(pi=pi, gain_db=gain_db, **laws)
-
-
-def synthetic_cameras(rng, num, gain_mean_db=-100.0, gain_std_db=10.0, num_points=512):
-    """
-    Draw random cameras for tests and benchmarks: Beta score laws around the assumed shapes.
-
-    Device scores ``X^+ ~ Beta(U(2,8), U(1,3))``, ``X^- ~ Beta(U(1,3), U(2,8))``; server
-    scores ``Y^+ ~ Beta(U(5,12), U(1,2))``, ``Y^- ~ Beta(U(1,2), U(5,12))`` (sharper, as in
-    Fig. 5); ``pi ~ U(0.4, 0.9)``; gains ``N(gain_mean_db, gain_std_db^2)`` (note A-11).
-
-    :param rng: ``numpy.random.Generator``.
-    :param num: number of cameras.
-    :param gain_mean_db: mean channel gain in dB.
-    :param gain_std_db: spread of the gains in dB.
-    :param num_points: pseudo-samples per law.
-    :return: list of :class:`CameraModel`.
-    """
-    cameras = []
-    for _ in range(num):
-        shapes = {'x_pos': (rng.uniform(2, 8), rng.uniform(1, 3)),
-                  'x_neg': (rng.uniform(1, 3), rng.uniform(2, 8)),
-                  'y_pos': (rng.uniform(5, 12), rng.uniform(1, 2)),
-                  'y_neg': (rng.uniform(1, 2), rng.uniform(5, 12))}
-        laws = {name: EmpiricalCdf.from_beta(a, b, num_points) for name, (a, b) in shapes.items()}
-        cameras.append(CameraModel(pi=rng.uniform(0.4, 0.9),
-                                   gain_db=rng.normal(gain_mean_db, gain_std_db), **laws))
-    return cameras
 
 
 @dataclass(frozen=True)
@@ -337,10 +184,16 @@ def uplink_load(cameras, params, p_uncertain, p_positive):
     :param p_positive: ``P^P_n``, shape ``(..., N)``.
     :return: ``a_n`` in seconds, shape ``(..., N)``.
     """
-    bits = 8.0 * (np.asarray(p_uncertain) * params.image_bytes
-                  + np.asarray(p_positive) * params.message_bytes)
+    bits = uplink_bits_per_s(params, p_uncertain, p_positive) / params.frame_rate_hz
     frames_per_s = params.frame_rate_hz if params.tx_model == 'per_second' else 1.0
     return frames_per_s * bits / spectral_rates(cameras, params)
+
+
+def uplink_bits_per_s(params: SystemParams, p_uncertain: np.ndarray,
+                      p_positive: np.ndarray) -> np.ndarray:
+    """Return ``Dbar_n = lambda (P^U_n S_I + P^P_n S_M)`` in bit/s, eq. (14)."""
+    return 8.0 * params.frame_rate_hz * (np.asarray(p_uncertain) * params.image_bytes
+                                         + np.asarray(p_positive) * params.message_bytes)
 
 
 def optimal_shares(load, combine='sum'):

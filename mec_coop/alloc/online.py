@@ -17,15 +17,8 @@ laws (independence of device and server scores given the class, A.3).
 
 import collections
 
-import numpy as np
-
-from mec_coop.alloc.model import ASSUMED_BETA, ASSUMED_PI, CameraModel, EmpiricalCdf
-
-LAWS = ('x_pos', 'x_neg', 'y_pos', 'y_neg')
-# Which law a labelled sample feeds: (source, positive) -> law.
-_LAW_OF = {('device', True): 'x_pos', ('device', False): 'x_neg',
-           ('server', True): 'y_pos', ('server', False): 'y_neg'}
-SOURCES = ('device', 'server')
+from mec_coop.alloc.scores import (ASSUMED_BETA, ASSUMED_PI, CameraModel, EmpiricalCdf,
+                                   law_of, LAWS, SOURCES)
 
 
 class CameraScores:
@@ -94,7 +87,7 @@ class CameraScores:
         :param positive: ground-truth label of the frame.
         :param score: the model's mean joint confidence.
         """
-        law = _LAW_OF[(source, bool(positive))]
+        law = law_of(source, positive)
         self.laws[law].update([float(score)])
         self.added[law] += 1
         if source == 'device':
@@ -113,40 +106,6 @@ class CameraScores:
     def camera_model(self, gain_db):
         """Return the :class:`CameraModel` of the current laws (shares the CDF objects)."""
         return CameraModel(pi=self.pi, gain_db=gain_db, **self.laws)
-
-
-def load_samples(path, cameras):
-    """
-    Read per-camera score samples from an ``.npz`` file.
-
-    Keys are ``<camera>/<law>`` (and ``<camera>/pi``) for per-camera samples, or the bare law
-    names (and ``pi``) for samples pooled over all cameras; a per-camera key wins over the pooled
-    one. Laws are those of :data:`LAWS`; ``pi`` is optional.
-
-    :param path: the ``.npz`` file.
-    :param cameras: camera names.
-    :return: dict camera -> dict of arrays (and ``pi`` when present).
-    :raises ValueError: when a camera lacks a law or a law has no finite score.
-    """
-    with np.load(path) as data:
-        files = set(data.files)
-        result = {}
-        for cam in cameras:
-            samples = {}
-            for name in LAWS + ('pi',):
-                key = f'{cam}/{name}' if f'{cam}/{name}' in files else name
-                if key in files:
-                    samples[name] = np.asarray(data[key], dtype=float)
-            missing = [name for name in LAWS if name not in samples]
-            if missing:
-                raise ValueError(f'{path}: no samples of {missing} for {cam} (keys '
-                                 f'{cam}/<law> or <law>, laws {LAWS})')
-            empty = [name for name in LAWS
-                     if not np.isfinite(samples[name]).all() or samples[name].size == 0]
-            if empty:
-                raise ValueError(f'{path}: {cam} has empty or non-finite samples in {empty}')
-            result[cam] = samples
-    return result
 
 
 class StampJoin:

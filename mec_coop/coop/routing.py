@@ -45,9 +45,14 @@ class Thresholds:
             return Route.OFFLOAD
         return Route.DROP
 
-    def edge_accepts(self, confidence):
+    def edge_accepts(self, confidence: float) -> bool:
         """Whether the edge uses its own result of an offloaded frame."""
-        return math.isfinite(confidence) and confidence >= self.theta_server
+        return edge_accepts(confidence, self.theta_server)
+
+
+def edge_accepts(confidence: float, theta_server: float) -> bool:
+    """Whether the edge uses its result of an offloaded frame (its confidence >= theta_server)."""
+    return math.isfinite(confidence) and confidence >= theta_server
 
 
 def threshold_problem(theta_low, theta_high, theta_server=0.0):

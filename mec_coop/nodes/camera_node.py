@@ -1,40 +1,52 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Camera node: the small pose model and the dual-threshold routing of paper A.
+Camera node (managed): the small pose model and the dual-threshold routing.
+
+The routing is that of "Cooperative edge inference for multi-camera 3D human pose estimation"
+(dual confidence thresholds, Sec. II).
 
 Subscribes ``image/compressed`` (``sensor_msgs/CompressedImage``) or ``image``
 (``sensor_msgs/Image``, via cv_bridge). For each frame it publishes exactly one of
 ``keypoints`` (route keypoints, or an empty drop notice) and ``offload`` (the JPEG for the edge),
 plus the frame's mean joint confidence on ``confidence`` and health on ``/diagnostics``.
 
-The model runs in a worker thread behind a one-frame slot (newest frame wins), so the executor
-keeps serving parameter updates and diagnostics while a frame is being inferred.
+Lifecycle: the model is loaded in ``on_configure``; the image subscription and the worker live
+between ``on_activate`` and ``on_deactivate``. The model runs in a worker thread behind a
+one-frame slot (newest frame wins), so the executor keeps serving parameter updates and
+diagnostics while a frame is being inferred.
 """
 
+from typing import Optional
+
 from cv_bridge import CvBridge
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rclpy.node import Node
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 
 from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
 from mec_coop.coop.routing import Route, threshold_problem, Thresholds
 from mec_coop.msg import OffloadRequest, PoseKeypoints2D
-from mec_coop.nodes.common import (declare_pose_model, diagnostic, diagnostic_array,
-                                   float_param, from_stamp, int_param, JobQueue, load_pose_model,
-                                   LogOnce, persons_to_msgs, proposed_values, QOS_IMAGES,
-                                   QOS_RELIABLE, spin_node, text_param, verdict)
+from mec_coop.pose.backend import PoseBackend
+from mec_coop.ros.conversions import from_stamp, persons_to_msgs
+from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
+from mec_coop.ros.params import (declare_pose_model, float_param, int_param, load_pose_model,
+                                 proposed_values, text_param, verdict)
+from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
+from mec_coop.ros.runtime import declare_autostart, JobQueue, release, spin_node
 
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
                Route.OFFLOAD: PoseKeypoints2D.ROUTE_OFFLOAD,
                Route.DROP: PoseKeypoints2D.ROUTE_DROP}
+# input_transport -> (message type, topic)
+INPUTS = {'compressed': (CompressedImage, 'image/compressed'), 'raw': (Image, 'image')}
 
 
-class CameraNode(Node):
+class CameraNode(LifecycleNode):
     """One camera: small model, dual thresholds, keypoints / offload / drop."""
 
-    def __init__(self, pose_backend=None, **node_kwargs):
+    def __init__(self, pose_backend: Optional[PoseBackend] = None, **node_kwargs) -> None:
         super().__init__('camera', **node_kwargs)
         self.declare_parameter('camera_id', '', text_param(
             'Camera name used in diagnostics; default: the node namespace', read_only=True))
@@ -49,37 +61,60 @@ class CameraNode(Node):
             "'compressed' (image/compressed) or 'raw' (image, via cv_bridge)", read_only=True))
         self.declare_parameter('max_age_s', 2.0, float_param(
             'Frames older than this (capture stamp vs now) are dropped as stale', 0.01, 60.0))
+        declare_autostart(self)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self._apply([])
 
         self.camera_id = self.get_parameter('camera_id').value or \
             self.get_namespace().strip('/').replace('/', '_') or self.get_name()
-        self._model = pose_backend or load_pose_model(self)
+        self._model = pose_backend
+        self._own_model = pose_backend is None
         self._bridge = CvBridge()
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
                        'stale': 0, 'out_of_order': 0, 'bad_input': 0}
         self._last_inference_s = 0.0
         self._last_stamp = float('-inf')
-
-        self._pub_kp = self.create_publisher(PoseKeypoints2D, 'keypoints', QOS_RELIABLE)
-        self._pub_off = self.create_publisher(OffloadRequest, 'offload', QOS_RELIABLE)
-        self._pub_conf = self.create_publisher(Float32, 'confidence', QOS_RELIABLE)
-        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         transport = self.get_parameter('input_transport').value
-        if transport == 'raw':
-            self.create_subscription(Image, 'image', self._on_image, QOS_IMAGES)
-        elif transport == 'compressed':
-            self.create_subscription(CompressedImage, 'image/compressed', self._on_image,
-                                     QOS_IMAGES)
-        else:
-            raise ValueError(f"input_transport must be 'compressed' or 'raw', got {transport!r}")
-        self.create_timer(1.0, self._publish_diagnostics)
+        if transport not in INPUTS:
+            raise ValueError(f'input_transport must be one of {sorted(INPUTS)}, got '
+                             f'{transport!r}')
+        self._configured: list = []
+        self._active: list = []
+        self._frames: Optional[JobQueue] = None
 
-        self._frames = JobQueue(self._process, self._on_failure, self.context, 'camera-inference')
+    # -- lifecycle ----------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._model is None:
+            self._model = load_pose_model(self)
+        self._pub_kp = self.create_lifecycle_publisher(PoseKeypoints2D, 'keypoints',
+                                                       QOS_RELIABLE)
+        self._pub_off = self.create_lifecycle_publisher(OffloadRequest, 'offload', QOS_RELIABLE)
+        self._pub_conf = self.create_lifecycle_publisher(Float32, 'confidence', QOS_RELIABLE)
+        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._configured = [self._pub_kp, self._pub_off, self._pub_conf, self._pub_diag,
+                            self.create_timer(1.0, self._publish_diagnostics)]
         self.get_logger().info(f'{self.camera_id}: model {self._model.name}, thresholds '
                                f'[{self.theta_low}, {self.theta_high}]')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._frames = JobQueue(self._process, self._on_failure, self.context, 'camera-inference')
+        msg_type, topic = INPUTS[self.get_parameter('input_transport').value]
+        self._active = [self.create_subscription(msg_type, topic, self._on_image, QOS_IMAGES)]
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._active = release(self, self._active)
+        self.close()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._configured = release(self, self._configured)
+        if self._own_model:
+            self._model = None
+        return TransitionCallbackReturn.SUCCESS
 
     # -- parameters ---------------------------------------------------------------------------
     def _validate(self, parameters):
@@ -176,7 +211,7 @@ class CameraNode(Node):
 
     def _publish_diagnostics(self):
         bad = self.counts['bad_input'] + self.counts['out_of_order'] + self.counts['stale']
-        level = DiagnosticStatus.OK if not bad else DiagnosticStatus.WARN
+        level = OK if not bad else WARN
         status = diagnostic(
             f'mec_coop/camera/{self.camera_id}', self.camera_id, level,
             f'{self.counts["frames"]} frames, {bad} rejected',
@@ -184,9 +219,11 @@ class CameraNode(Node):
              'inference_time_s': f'{self._last_inference_s:.4f}', 'model': self._model.name})
         self._pub_diag.publish(diagnostic_array(self, [status]))
 
-    def close(self):
+    def close(self) -> None:
         """Stop the worker thread (called before the node is destroyed)."""
-        self._frames.stop()
+        if self._frames is not None:
+            self._frames.stop()
+            self._frames = None
 
 
 def main(args=None):

@@ -4,7 +4,9 @@
 Evaluator node: scores the running pipeline against the virtual rig's ground truth.
 
 Subscribes ``ground_truth``, ``skeleton`` and each camera's ``<cam>/keypoints`` and
-``<cam>/offload`` (for the route counts), prints a status line every ``status_period_s``, and on
+``<cam>/offload`` (for the route counts), and ``allocation``: the delay requirement is the one the
+allocator publishes (its owner); ``delay_requirement_s`` here applies only while no allocator
+publishes one (graphs without it). It prints a status line every ``status_period_s``, and on
 shutdown writes ``<output_dir>/summary.json`` and, with ``record``, an MCAP recording of the
 skeleton, its markers and the ground truth (``<output_dir>/skeleton.mcap``), and the matched
 instants with their rig times (``<output_dir>/matched.npz``, for pictures of the run).
@@ -19,11 +21,13 @@ from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from visualization_msgs.msg import MarkerArray
 
-from mec_coop.coop.evaluation import PipelineScore
-from mec_coop.coop.recording import McapRecorder
-from mec_coop.msg import GroundTruth, OffloadRequest, PoseKeypoints2D, Skeleton3D
-from mec_coop.nodes.common import (float_param, from_stamp, QOS_RELIABLE, spin_node,
-                                   text_param)
+from mec_coop.eval.evaluation import PipelineScore
+from mec_coop.eval.recording import McapRecorder
+from mec_coop.msg import AllocationState, GroundTruth, OffloadRequest, PoseKeypoints2D, Skeleton3D
+from mec_coop.ros.conversions import from_stamp, skeleton_joints, truth_joints
+from mec_coop.ros.params import declare_cameras, float_param, text_param
+from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
+from mec_coop.ros.runtime import spin_node
 
 ROUTE_NAMES = {PoseKeypoints2D.ROUTE_KEYPOINTS: 'keypoints',
                PoseKeypoints2D.ROUTE_DROP: 'drop'}
@@ -34,14 +38,13 @@ class EvaluatorNode(Node):
 
     def __init__(self, **node_kwargs):
         super().__init__('evaluator', **node_kwargs)
-        self.declare_parameter('cameras', ['cam0', 'cam1', 'cam2', 'cam3'], ParameterDescriptor(
-            description='Camera names (topic namespaces)', read_only=True))
+        cameras = declare_cameras(self)
         self.declare_parameter('output_dir', 'results/run', text_param(
             'Where summary.json and skeleton.mcap are written', read_only=True))
         self.declare_parameter('record', True, ParameterDescriptor(
             description='Record skeleton, markers and ground truth to MCAP', read_only=True))
         self.declare_parameter('delay_requirement_s', 0.5, float_param(
-            'Delay bound the delays are checked against', 0.01, 60.0))
+            'Delay bound used while no allocator publishes one on allocation', 0.01, 60.0))
         self.declare_parameter('status_period_s', 5.0, float_param('Status line period',
                                                                    0.1, 3600.0))
         self.score = PipelineScore()
@@ -49,12 +52,14 @@ class EvaluatorNode(Node):
         self.recorder = McapRecorder(self.out_dir / 'skeleton.mcap') \
             if self.get_parameter('record').value else None
         self._last_truth = None
+        self._allocated_requirement = None
         self.rig_time = {}
+        self.create_subscription(AllocationState, 'allocation', self._on_allocation, QOS_LATCHED)
         self.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
         self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
         self.create_subscription(MarkerArray, 'skeleton/markers',
                                  lambda m: self._record('/skeleton/markers', m), QOS_RELIABLE)
-        for cam in self.get_parameter('cameras').value:
+        for cam in cameras:
             self.create_subscription(PoseKeypoints2D, f'{cam}/keypoints', self._on_keypoints,
                                      QOS_RELIABLE)
             self.create_subscription(OffloadRequest, f'{cam}/offload',
@@ -66,8 +71,18 @@ class EvaluatorNode(Node):
             stamp = self.get_clock().now().nanoseconds
             self.recorder.write(topic, _type_name(msg), serialize_message(msg), stamp)
 
+    def _on_allocation(self, msg):
+        self._allocated_requirement = float(msg.delay_requirement_s)
+
+    @property
+    def delay_requirement(self):
+        """``(seconds, owner)``: the allocator's requirement, else this node's parameter."""
+        if self._allocated_requirement is not None:
+            return self._allocated_requirement, 'allocator'
+        return self.get_parameter('delay_requirement_s').value, 'evaluator parameter'
+
     def _on_truth(self, msg):
-        joints = np.array([(p.x, p.y, p.z) for p in msg.joints]).reshape(-1, 17, 3)
+        joints = truth_joints(msg)
         if len(joints):
             stamp = from_stamp(msg.header.stamp)
             self.score.add_truth(stamp, joints[0])
@@ -76,9 +91,8 @@ class EvaluatorNode(Node):
         self._record('/ground_truth', msg)
 
     def _on_skeleton(self, msg):
-        joints = np.array([(j.position.x, j.position.y, j.position.z) if j.valid
-                           else (np.nan,) * 3 for j in msg.joints])
-        self.score.add_skeleton(from_stamp(msg.header.stamp), joints, msg.latency.end_to_end_s)
+        self.score.add_skeleton(from_stamp(msg.header.stamp), skeleton_joints(msg),
+                                msg.latency.end_to_end_s)
         self._record('/skeleton', msg)
 
     def _on_keypoints(self, msg):
@@ -88,7 +102,8 @@ class EvaluatorNode(Node):
     def summary(self):
         # The newest second of ground truth may still be in flight through the pipeline.
         last = None if self._last_truth is None else self._last_truth - 1.0
-        return self.score.summary(self.get_parameter('delay_requirement_s').value, last)
+        requirement, owner = self.delay_requirement
+        return {**self.score.summary(requirement, last), 'delay_requirement_from': owner}
 
     def _status(self):
         s = self.summary()

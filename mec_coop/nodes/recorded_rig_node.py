@@ -12,8 +12,9 @@ Decoding runs in a worker thread. There is no ground truth for these videos.
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
-from mec_coop.nodes.common import float_param, int_param, spin_node, text_param
-from mec_coop.nodes.streams import CameraStreams, PacedThread
+from mec_coop.ros.params import float_param, int_param, text_param
+from mec_coop.ros.runtime import spin_node
+from mec_coop.ros.streams import CameraStreams, PacedThread
 
 
 class RecordedRigNode(Node):

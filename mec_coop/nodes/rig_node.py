@@ -10,14 +10,15 @@ same capture stamp as the images. Frames are rendered in a worker thread on a fi
 (``fps``), so parameter services stay responsive while a frame renders.
 """
 
-from geometry_msgs.msg import Point
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
 from mec_coop.msg import GroundTruth
-from mec_coop.nodes.common import (float_param, int_param, QOS_RELIABLE, spin_node, text_param,
-                                   to_stamp)
-from mec_coop.nodes.streams import CameraStreams, PacedThread
+from mec_coop.ros.conversions import ground_truth_to_msg
+from mec_coop.ros.params import float_param, int_param, text_param
+from mec_coop.ros.qos import QOS_RELIABLE
+from mec_coop.ros.runtime import spin_node
+from mec_coop.ros.streams import CameraStreams, PacedThread
 
 
 class RigNode(Node):
@@ -63,16 +64,9 @@ class RigNode(Node):
 
     def _publish_frame(self, rig_time, stamp_s):
         frame = self.rig.frame(rig_time)
-        gt = GroundTruth(sequence=self.frames_published, rig_time_s=float(rig_time),
-                         actions=list(frame.actions),
-                         camera_ids=[c.name for c in self.streams.cameras],
-                         positive=[bool(p) for p in frame.positive],
-                         visibility=[bool(v) for v in frame.visibility.ravel()])
-        gt.header.stamp = to_stamp(stamp_s)
-        gt.header.frame_id = self.get_parameter('world_frame').value
-        gt.joints = [Point(x=float(x), y=float(y), z=float(z))
-                     for x, y, z in frame.joints_world.reshape(-1, 3)]
-        self._pub_gt.publish(gt)
+        self._pub_gt.publish(ground_truth_to_msg(
+            frame, [c.name for c in self.streams.cameras], stamp_s, self.frames_published,
+            self.get_parameter('world_frame').value))
         self.streams.publish(stamp_s, frame.images, self.get_parameter('jpeg_quality').value)
         self.frames_published += 1
 

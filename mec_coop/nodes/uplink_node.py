@@ -9,21 +9,25 @@ camera's TDMA share (plus queueing behind the camera's earlier messages), and wr
 into the message. Message sizes are the real serialized (CDR) sizes. ``enabled: false`` forwards
 at once, for real networks. Shares and channel gains are parameters (``tdma_share.<cam>``,
 ``channel_gain_db.<cam>``) that the allocator, or a user with ``ros2 param set``, changes live.
+This node owns the link: it publishes its state on ``uplink/link_state`` (``mec_coop/LinkState``,
+latched) at start and on every change, and the allocator plans with that.
 """
 
 import heapq
 import itertools
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rcl_interfaces.msg import ParameterDescriptor
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
 
 from mec_coop.coop.uplink import LinkBudget, TdmaUplink
-from mec_coop.msg import OffloadRequest, PoseKeypoints2D
-from mec_coop.nodes.common import (diagnostic, diagnostic_array, float_param, proposed_values,
-                                   QOS_RELIABLE, spin_node, verdict)
+from mec_coop.msg import LinkState, OffloadRequest, PoseKeypoints2D
+from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, OK, WARN
+from mec_coop.ros.params import (declare_cameras, float_param, proposed_values, text_param,
+                                 verdict)
+from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
+from mec_coop.ros.runtime import spin_node
 
 LINK_PARAMS = ('bandwidth_hz', 'tx_power_dbm', 'noise_dbm_per_hz')
 
@@ -33,21 +37,20 @@ class UplinkNode(Node):
 
     def __init__(self, **node_kwargs):
         super().__init__('uplink', **node_kwargs)
-        self.declare_parameter('cameras', ['cam0', 'cam1', 'cam2', 'cam3'], ParameterDescriptor(
-            description='Camera names (topic namespaces)', read_only=True))
-        self.declare_parameter('enabled', True, ParameterDescriptor(
-            description='Emulate airtime and queueing; false forwards immediately'))
+        self.cameras = declare_cameras(self)
+        self.declare_parameter('enabled', True, text_param(
+            'Emulate airtime and queueing; false forwards immediately'))
         self.declare_parameter('bandwidth_hz', 1e6, float_param('Uplink bandwidth B', 1e3, 1e10))
         self.declare_parameter('tx_power_dbm', 30.0, float_param('Transmit power P', -30, 60))
         self.declare_parameter('noise_dbm_per_hz', -165.0, float_param('Noise density N0',
                                                                        -220, -100))
-        self.cameras = list(self.get_parameter('cameras').value)
         for cam in self.cameras:
             self.declare_parameter(f'tdma_share.{cam}', 1.0 / len(self.cameras), float_param(
                 f'Airtime share tau of {cam} (shares sum to at most 1)', 0.0, 1.0))
             self.declare_parameter(f'channel_gain_db.{cam}', -100.0, float_param(
                 f'Channel power gain g of {cam}', -200.0, 0.0))
         self.link = TdmaUplink()
+        self._pub_link = self.create_publisher(LinkState, 'uplink/link_state', QOS_LATCHED)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self._apply([])
@@ -81,6 +84,14 @@ class UplinkNode(Node):
                       for cam in self.cameras},
             budget=LinkBudget(*(self.get_parameter(p).value for p in LINK_PARAMS)))
         self.enabled = self.get_parameter('enabled').value
+        state = LinkState(enabled=self.enabled, camera_ids=self.cameras, **{
+            name: float(self.get_parameter(name).value) for name in LINK_PARAMS})
+        state.channel_gain_db = [float(self.get_parameter(f'channel_gain_db.{cam}').value)
+                                 for cam in self.cameras]
+        state.tdma_share = [float(self.get_parameter(f'tdma_share.{cam}').value)
+                            for cam in self.cameras]
+        state.header.stamp = self.get_clock().now().to_msg()
+        self._pub_link.publish(state)
 
     def _on_message(self, cam, pub, msg):
         now = time.monotonic()
@@ -109,7 +120,7 @@ class UplinkNode(Node):
         now = time.monotonic()
         for cam in self.cameras:
             backlog = self.link.backlog_s(cam, now)
-            level = DiagnosticStatus.OK if backlog < 1.0 else DiagnosticStatus.WARN
+            level = OK if backlog < 1.0 else WARN
             statuses.append(diagnostic(
                 f'mec_coop/uplink/{cam}', cam, level, f'backlog {backlog:.3f} s',
                 {**self.stats[cam], 'tdma_share': self.get_parameter(f'tdma_share.{cam}').value,

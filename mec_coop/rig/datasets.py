@@ -16,6 +16,7 @@ import pathlib
 import cv2
 import numpy as np
 
+from mec_coop.alloc.scores import SOURCES
 from mec_coop.geometry.skeleton import COCO_FLIP_INDEX, NUM_JOINTS
 
 # Margin around the projected joints for the person box (joints are inside the body outline).
@@ -81,8 +82,9 @@ def confidence_samples(rig, times, camera_model, edge_model):
     """
     Mean joint confidences of both models on every view, with the view's label.
 
-    :return: dict of arrays over all views of all frames: ``camera`` (x), ``edge`` (y),
-        ``positive`` (bool), ``camera_index`` and ``time``.
+    :return: dict of arrays over all views of all frames, keyed by the score-law sources of
+        :mod:`mec_coop.alloc.scores`: ``device`` (camera model, x), ``server`` (edge model, y),
+        then ``positive`` (bool), ``camera_index`` and ``time``.
     """
     rows = []
     for t in times:
@@ -93,16 +95,8 @@ def confidence_samples(rig, times, camera_model, edge_model):
                          edge_model.predict(image).frame_confidence(),
                          bool(frame.positive[v]), v, t))
     x, y, positive, view, time = (np.array(c) for c in zip(*rows))
-    return {'camera': x, 'edge': y, 'positive': positive.astype(bool), 'camera_index': view,
+    return {'device': x, 'server': y, 'positive': positive.astype(bool), 'camera_index': view,
             'time': time}
-
-
-def save_samples(path, samples):
-    """Write samples in the allocator's format (plus the raw columns) to ``path`` (.npz)."""
-    pos = samples['positive']
-    np.savez(path, x_pos=samples['camera'][pos], x_neg=samples['camera'][~pos],
-             y_pos=samples['edge'][pos], y_neg=samples['edge'][~pos], pi=np.mean(pos),
-             **{f'raw_{k}': v for k, v in samples.items()})
 
 
 def sample_statistics(samples, detected_above=0.0):
@@ -110,7 +104,7 @@ def sample_statistics(samples, detected_above=0.0):
     pos = samples['positive']
     stats = {'views': int(pos.size), 'positive_views': int(pos.sum()),
              'positive_share_pi': float(pos.mean())}
-    for key in ('camera', 'edge'):
+    for key in SOURCES:
         for name, mask in (('positive', pos), ('negative', ~pos)):
             values = samples[key][mask]
             if values.size:
@@ -129,7 +123,7 @@ def plot_confidence_pdfs(samples, path, camera_label='camera model', edge_label=
     pos = samples['positive']
     bins = np.linspace(0.0, 1.0, 21)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for ax, key, label in ((axes[0], 'camera', camera_label), (axes[1], 'edge', edge_label)):
+    for ax, key, label in zip(axes, SOURCES, (camera_label, edge_label)):
         for mask, name, color in ((pos, 'positive', 'tab:green'), (~pos, 'negative', 'tab:red')):
             if mask.any():
                 ax.hist(samples[key][mask], bins=bins, density=True, alpha=0.55, color=color,

@@ -13,6 +13,17 @@ user about them.
 """
 
 from dataclasses import dataclass, field
+import enum
+from typing import Any, Hashable, Iterable
+
+
+class Verdict(enum.Enum):
+    """What became of one report."""
+
+    ACCEPTED = 'accepted'
+    LATE = 'late'                   # its instant was already released
+    OUT_OF_ORDER = 'out_of_order'   # older than the camera's previous report
+    DUPLICATE = 'duplicate'         # the camera already reported this instant
 
 
 @dataclass
@@ -21,11 +32,13 @@ class Group:
 
     anchor: float
     opened_at: float
-    reports: dict = field(default_factory=dict)
+    reports: dict[Hashable, tuple[float, Any]] = field(default_factory=dict)
 
 
 @dataclass
 class SyncStats:
+    """Counts of groups released (complete or timed out) and of reports dropped, by cause."""
+
     groups: int = 0
     complete: int = 0
     timed_out: int = 0
@@ -37,29 +50,31 @@ class SyncStats:
 class ViewSynchronizer:
     """Group reports of ``cameras`` by capture stamp (seconds); see the module docstring."""
 
-    def __init__(self, cameras, max_gap_s=0.05, timeout_s=1.0):
+    def __init__(self, cameras: Iterable[Hashable], max_gap_s: float = 0.05,
+                 timeout_s: float = 1.0) -> None:
         if max_gap_s <= 0 or timeout_s <= 0:
             raise ValueError(f'max_gap_s and timeout_s must be > 0, got {max_gap_s}, {timeout_s}')
         self.cameras = set(cameras)
         self.max_gap_s = float(max_gap_s)
         self.timeout_s = float(timeout_s)
         self.stats = SyncStats()
-        self._open = []
+        self._open: list[Group] = []
         self._released_until = float('-inf')
-        self._last_stamp = {}
+        self._last_stamp: dict[Hashable, float] = {}
 
-    def set_cameras(self, cameras):
+    def set_cameras(self, cameras: Iterable[Hashable]) -> None:
         """Change the expected cameras (e.g. one stopped publishing); applies to open groups."""
         self.cameras = set(cameras)
 
-    def add(self, camera, stamp, item, now):
-        """Add one report; return ``(accepted, released_groups)``."""
+    def add(self, camera: Hashable, stamp: float, item: Any,
+            now: float) -> tuple[Verdict, list[Group]]:
+        """Add one report; return its :class:`Verdict` and the groups released now."""
         if stamp < self._last_stamp.get(camera, float('-inf')):
             self.stats.out_of_order += 1
-            return False, self.poll(now)
+            return Verdict.OUT_OF_ORDER, self.poll(now)
         if stamp <= self._released_until:
             self.stats.late += 1
-            return False, self.poll(now)
+            return Verdict.LATE, self.poll(now)
         group = min((g for g in self._open if abs(g.anchor - stamp) <= self.max_gap_s),
                     key=lambda g: abs(g.anchor - stamp), default=None)
         if group is None:
@@ -67,12 +82,12 @@ class ViewSynchronizer:
             self._open.append(group)
         elif camera in group.reports:
             self.stats.duplicate += 1
-            return False, self.poll(now)
+            return Verdict.DUPLICATE, self.poll(now)
         self._last_stamp[camera] = stamp
         group.reports[camera] = (stamp, item)
-        return True, self.poll(now)
+        return Verdict.ACCEPTED, self.poll(now)
 
-    def poll(self, now):
+    def poll(self, now: float) -> list[Group]:
         """Release the groups that are complete or timed out, oldest first."""
         released = []
         for group in sorted(self._open, key=lambda g: g.anchor):

@@ -5,19 +5,26 @@ Conversions between :class:`PinholeCamera` and ROS ``sensor_msgs/CameraInfo`` + 
 
 Calibration travels the ROS way: intrinsics and distortion in ``CameraInfo`` (``frame_id`` is
 the camera's optical frame) and extrinsics as a ``geometry_msgs/TransformStamped`` from the world
-frame (parent) to the optical frame (child), i.e. the camera's pose in the world. Only message
-classes are imported here (no rclpy), so the conversions are tested without a ROS graph.
+frame (parent) to the optical frame (child), i.e. the camera's pose in the world. The conversions
+need no ROS graph (tested without one); :class:`RigCalibration` listens for both on a node.
 """
+
+from typing import Callable, Iterable, Optional
 
 from geometry_msgs.msg import TransformStamped
 import numpy as np
+from rclpy.node import Node
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo
+from tf2_msgs.msg import TFMessage
 
 from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.transforms import TransformTree
+from mec_coop.ros.qos import QOS_IMAGES, QOS_TF_STATIC
 
 
-def camera_to_ros(camera, world_frame='world', stamp=None):
+def camera_to_ros(camera: PinholeCamera, world_frame: str = 'world',
+                  stamp: Optional[object] = None) -> tuple[CameraInfo, TransformStamped]:
     """``(CameraInfo, TransformStamped)`` for ``camera``; its name is the optical frame id."""
     info = CameraInfo()
     info.header.frame_id = camera.name
@@ -45,7 +52,7 @@ def camera_to_ros(camera, world_frame='world', stamp=None):
     return info, tf
 
 
-def camera_from_ros(info, transform):
+def camera_from_ros(info: CameraInfo, transform: TransformStamped) -> PinholeCamera:
     """
     :class:`PinholeCamera` from a ``CameraInfo`` and the world->optical-frame transform.
 
@@ -66,7 +73,8 @@ def camera_from_ros(info, transform):
                             np.array([tr.x, tr.y, tr.z]), transform.child_frame_id)
 
 
-def camera_from_info(info, rotation_world_camera, position, name=''):
+def camera_from_info(info: CameraInfo, rotation_world_camera: np.ndarray,
+                     position: np.ndarray, name: str = '') -> PinholeCamera:
     """
     :class:`PinholeCamera` from a ``CameraInfo`` and the camera's pose in the world.
 
@@ -88,3 +96,64 @@ def camera_from_info(info, rotation_world_camera, position, name=''):
         dist=np.asarray(info.d, dtype=np.float64),
         distortion_model=info.distortion_model or 'plumb_bob',
     )
+
+
+class RigCalibration:
+    """
+    Calibrated cameras of a rig from ``<cam>/camera_info`` and ``/tf_static`` (both latched).
+
+    :meth:`camera` builds a :class:`PinholeCamera` lazily and again whenever the intrinsics or
+    the transforms change; a camera that cannot be built yet is reported once through
+    ``problems(key, message)`` and returns None.
+    """
+
+    def __init__(self, node: Node, cameras: Iterable[str], world_frame: str,
+                 problems: Callable[[str, str], None]) -> None:
+        self._world = world_frame
+        self._problems = problems
+        self._tree = TransformTree()
+        self._infos: dict[str, CameraInfo] = {}
+        self._calib: dict[str, PinholeCamera] = {}
+        self.subscriptions = [node.create_subscription(
+            CameraInfo, f'{cam}/camera_info', lambda m, c=cam: self._on_camera_info(c, m),
+            QOS_IMAGES) for cam in cameras]
+        self.subscriptions.append(node.create_subscription(TFMessage, '/tf_static', self._on_tf,
+                                                           QOS_TF_STATIC))
+
+    def calibrated(self, cam: str) -> bool:
+        """Whether ``cam`` has a camera model built (it has been used since it changed)."""
+        return cam in self._calib
+
+    def _on_tf(self, msg: TFMessage) -> None:
+        for tf in msg.transforms:
+            t, q = tf.transform.translation, tf.transform.rotation
+            try:
+                self._tree.add(tf.header.frame_id, tf.child_frame_id, (t.x, t.y, t.z),
+                               (q.x, q.y, q.z, q.w))
+            except ValueError as exc:
+                self._problems(f'tf:{tf.child_frame_id}', f'ignored /tf_static entry: {exc}')
+        self._calib.clear()  # extrinsics may have changed: rebuild lazily
+
+    def _on_camera_info(self, cam: str, msg: CameraInfo) -> None:
+        old = self._infos.get(cam)
+        if old is None or list(old.k) != list(msg.k) or list(old.d) != list(msg.d) or \
+                old.header.frame_id != msg.header.frame_id:
+            self._infos[cam] = msg
+            self._calib.pop(cam, None)
+
+    def camera(self, cam: str) -> Optional[PinholeCamera]:
+        """Calibrated camera model of ``cam``, or None (with the reason reported once)."""
+        if cam in self._calib:
+            return self._calib[cam]
+        info = self._infos.get(cam)
+        if info is None:
+            self._problems(f'no_info:{cam}', f'{cam}: no CameraInfo on {cam}/camera_info yet; '
+                           'its views are not triangulated')
+            return None
+        try:
+            R, t = self._tree.lookup(self._world, info.header.frame_id)
+            self._calib[cam] = camera_from_info(info, R, t)
+        except (LookupError, ValueError) as exc:
+            self._problems(f'no_tf:{cam}', f'{cam}: no usable calibration: {exc}')
+            return None
+        return self._calib[cam]

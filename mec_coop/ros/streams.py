@@ -10,8 +10,9 @@ from sensor_msgs.msg import CameraInfo, CompressedImage
 from tf2_msgs.msg import TFMessage
 
 from mec_coop.coop.codec import encode_jpeg
-from mec_coop.geometry.camera_info import camera_to_ros
-from mec_coop.nodes.common import QOS_IMAGES, QOS_LATCHED, QOS_TF_STATIC, to_stamp
+from mec_coop.ros.camera_info import camera_to_ros
+from mec_coop.ros.conversions import to_stamp
+from mec_coop.ros.qos import QOS_IMAGES, QOS_LATCHED, QOS_TF_STATIC
 
 
 class CameraStreams:

@@ -1,0 +1,218 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The edge's brain: per-camera reports in, fused 3D skeletons and verdicts out (no ROS).
+
+:class:`EdgeFusion` owns what the edge node used to do between its subscriptions and its
+publishers: grouping reports of one capture instant (:class:`~mec_coop.fusion.sync.
+ViewSynchronizer`), telling late, out-of-order and duplicate reports apart, noticing cameras that
+stop (and start again) publishing, choosing the views that can be triangulated (a report with
+keypoints and a calibrated camera), the ``min_views`` rule, triangulation and the latency
+breakdown of the published skeleton. The node only converts messages into :class:`Report` and
+:class:`FusedSkeleton` back into messages, so every rule here is tested without DDS
+(``test/test_fusion.py``).
+
+It is called from two threads (the executor and the edge model's worker), hence the lock.
+"""
+
+import collections
+from dataclasses import dataclass, field
+import threading
+import time
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+from mec_coop.fusion.sync import Verdict, ViewSynchronizer
+from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.triangulation import triangulate_cameras, Triangulation
+
+# Report sources: the camera's keypoints, the edge model's result of an offloaded frame, or a
+# frame without keypoints (dropped by the camera, or rejected by theta_server at the edge).
+SOURCES = ('camera', 'edge', 'dropped')
+
+
+@dataclass(frozen=True)
+class Report:
+    """One camera's contribution to a capture instant, with the times it spent on the way."""
+
+    pixels: Optional[np.ndarray]   # (J, 2) pixels in the camera's raw image, None: no keypoints
+    weights: Optional[np.ndarray]  # (J,) keypoint confidences
+    source: str
+    device_s: float = 0.0          # camera model inference
+    airtime_s: float = 0.0         # uplink airtime
+    queueing_s: float = 0.0        # uplink queueing
+    edge_s: float = 0.0            # edge model inference (offloaded frames)
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f'source must be one of {SOURCES}, got {self.source!r}')
+        if (self.pixels is None) != (self.weights is None):
+            raise ValueError('pixels and weights go together')
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Latency breakdown of a skeleton: the slowest contributing view per stage (seconds)."""
+
+    device_inference_s: float
+    airtime_s: float
+    queueing_s: float
+    edge_inference_s: float
+    triangulation_s: float
+    end_to_end_s: float
+
+
+@dataclass(frozen=True)
+class FusedSkeleton:
+    """A triangulated capture instant, ready to publish."""
+
+    stamp: float                   # earliest capture stamp of the views used
+    triangulation: Triangulation   # (J, ...) arrays of one instant
+    camera_ids: list[str]
+    capture_stamps: list[float]
+    latency: Latency
+
+
+@dataclass
+class FusionSettings:
+    """The edge's fusion parameters (the node's ``max_gap_s`` ... ``outlier_threshold_px``)."""
+
+    max_gap_s: float = 0.05
+    sync_timeout_s: float = 1.5
+    camera_timeout_s: float = 3.0
+    min_views: int = 2
+    outlier_threshold_px: float = 30.0
+
+
+@dataclass
+class Released:
+    """What :meth:`EdgeFusion.poll` produced: skeletons and camera liveness changes."""
+
+    skeletons: list[FusedSkeleton] = field(default_factory=list)
+    went_silent: list[str] = field(default_factory=list)
+    came_back: list[str] = field(default_factory=list)
+
+
+Calibration = Callable[[str], Optional[PinholeCamera]]
+
+
+class EdgeFusion:
+    """
+    Fuse the reports of ``cameras`` into skeletons; see the module docstring.
+
+    :param calibration: ``camera -> PinholeCamera`` or None while the camera is not calibrated
+        (its views are then skipped and counted as ``no_calibration``).
+    :param clock: monotonic seconds, for liveness and sync timeouts (injectable for tests).
+    """
+
+    def __init__(self, cameras: Iterable[str], settings: FusionSettings,
+                 calibration: Calibration,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cameras = list(cameras)
+        self.settings = settings
+        self._calibration = calibration
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sync = ViewSynchronizer(self.cameras, settings.max_gap_s, settings.sync_timeout_s)
+        self._last_report: dict[str, float] = {}
+        self.silent: set[str] = set()
+        self._came_back: list[str] = []
+        self._ready: list = []
+        self.counts: dict[str, collections.Counter] = {
+            cam: collections.Counter() for cam in self.cameras}
+        self.totals: collections.Counter = collections.Counter()
+
+    @property
+    def sync_stats(self) -> dict[str, int]:
+        """Released groups (complete, timed out) and dropped reports by cause."""
+        return dict(vars(self._sync.stats))
+
+    def configure(self, settings: FusionSettings) -> None:
+        """Apply new settings; open instants keep the grouping they were opened with."""
+        with self._lock:
+            self.settings = settings
+            self._sync.max_gap_s = settings.max_gap_s
+            self._sync.timeout_s = settings.sync_timeout_s
+
+    def add(self, camera: str, stamp: float, report: Report) -> Verdict:
+        """Add one report with capture ``stamp`` (seconds); return what became of it."""
+        if camera not in self.counts:
+            raise KeyError(f'unknown camera {camera!r}; expected one of {self.cameras}')
+        if not np.isfinite(stamp):
+            raise ValueError(f'capture stamp of {camera} must be finite, got {stamp}')
+        now = self._clock()
+        with self._lock:
+            self._last_report[camera] = now
+            if camera in self.silent:
+                self.silent.discard(camera)
+                self._sync.set_cameras(set(self.cameras) - self.silent)
+                self._came_back.append(camera)
+            verdict, released = self._sync.add(camera, stamp, report, now)
+            self._ready.extend(released)
+            if verdict is not Verdict.ACCEPTED:
+                self.counts[camera][verdict.value] += 1
+        return verdict
+
+    def poll(self, stamp_now: float) -> Released:
+        """
+        Release due instants and triangulate them.
+
+        :param stamp_now: the current time on the capture stamps' clock, for the end-to-end
+            delay.
+        """
+        now = self._clock()
+        out = Released()
+        with self._lock:
+            timeout = self.settings.camera_timeout_s
+            gone = {cam for cam in self.cameras
+                    if now - self._last_report.get(cam, now) > timeout} - self.silent
+            if gone:
+                self.silent |= gone
+                self._sync.set_cameras(set(self.cameras) - self.silent)
+            out.went_silent = sorted(gone)
+            out.came_back, self._came_back = self._came_back, []
+            groups = self._ready + self._sync.poll(now)
+            self._ready = []
+            settings = self.settings
+        for group in groups:
+            skeleton = self._fuse(group.reports, settings, stamp_now)
+            if skeleton is not None:
+                out.skeletons.append(skeleton)
+        return out
+
+    def _fuse(self, reports: dict, settings: FusionSettings,
+              stamp_now: float) -> Optional[FusedSkeleton]:
+        start = time.perf_counter()
+        self.totals['instants'] += 1
+        views = []
+        for cam, (stamp, report) in sorted(reports.items()):
+            if report.pixels is None:
+                continue
+            camera = self._calibration(cam)
+            if camera is None:
+                self.counts[cam]['no_calibration'] += 1
+                continue
+            views.append((cam, stamp, report, camera))
+        if len(views) < settings.min_views:
+            self.totals['too_few_views'] += 1
+            return None
+        result = triangulate_cameras(
+            [camera for *_, camera in views], np.array([r.pixels for _, _, r, _ in views]),
+            np.array([r.weights for _, _, r, _ in views]), min_views=settings.min_views,
+            outlier_threshold_px=settings.outlier_threshold_px)
+        if not result.valid.any():
+            self.totals['no_valid_joint'] += 1
+            return None
+        stamps = [stamp for _, stamp, _, _ in views]
+        used = [r for _, _, r, _ in views]
+        self.totals['skeletons'] += 1
+        return FusedSkeleton(
+            stamp=min(stamps), triangulation=result, camera_ids=[cam for cam, *_ in views],
+            capture_stamps=stamps,
+            latency=Latency(device_inference_s=max(r.device_s for r in used),
+                            airtime_s=max(r.airtime_s for r in used),
+                            queueing_s=max(r.queueing_s for r in used),
+                            edge_inference_s=max(r.edge_s for r in used),
+                            triangulation_s=time.perf_counter() - start,
+                            end_to_end_s=stamp_now - min(stamps)))

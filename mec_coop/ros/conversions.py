@@ -1,0 +1,124 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Conversions between the core's arrays and dataclasses and the graph's messages."""
+
+from typing import Any, Sequence
+
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
+import numpy as np
+from std_msgs.msg import ColorRGBA
+from visualization_msgs.msg import Marker, MarkerArray
+
+from mec_coop.fusion.edge import FusedSkeleton
+from mec_coop.geometry.skeleton import COCO_BONES, NUM_JOINTS
+from mec_coop.msg import (GroundTruth, Joint3D, Keypoint2D, LatencyBreakdown, Person2D,
+                          Skeleton3D)
+from mec_coop.pose.backend import PoseEstimate
+
+_NAN_POINT = (float('nan'),) * 3
+
+
+def _point(p) -> Point:
+    return Point(x=float(p[0]), y=float(p[1]), z=float(p[2]))
+
+
+def to_stamp(seconds: float) -> Time:
+    """``builtin_interfaces/Time`` of ``seconds``."""
+    sec = int(np.floor(seconds))
+    return Time(sec=sec, nanosec=int(round((seconds - sec) * 1e9)) % 1_000_000_000)
+
+
+def from_stamp(stamp: Time) -> float:
+    """Seconds of a ``builtin_interfaces/Time``."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def persons_to_msgs(estimate: PoseEstimate) -> list[Person2D]:
+    """``Person2D`` messages of a :class:`~mec_coop.pose.backend.PoseEstimate`."""
+    people = []
+    for i in range(estimate.num_people):
+        person = Person2D(box=[float(v) for v in estimate.boxes[i]],
+                          box_score=float(estimate.box_scores[i]),
+                          mean_confidence=float(estimate.mean_confidence[i]))
+        person.keypoints = [Keypoint2D(x=float(x), y=float(y), confidence=float(c))
+                            for (x, y), c in zip(estimate.keypoints[i], estimate.confidences[i])]
+        people.append(person)
+    return people
+
+
+def person_arrays(person: Person2D) -> tuple[np.ndarray, np.ndarray]:
+    """``(pixels (17, 2), confidences (17,))`` of a ``Person2D`` message."""
+    kp = np.array([(k.x, k.y, k.confidence) for k in person.keypoints], dtype=np.float64)
+    return kp[:, :2], kp[:, 2]
+
+
+def skeleton_to_msg(fused: FusedSkeleton, sequence: int, frame_id: str) -> Skeleton3D:
+    """``Skeleton3D`` of a fused instant; invalid joints carry NaN and ``valid: false``."""
+    tri = fused.triangulation
+    msg = Skeleton3D(sequence=sequence)
+    msg.header.frame_id = frame_id
+    msg.header.stamp = to_stamp(fused.stamp)
+    errors = np.nan_to_num(tri.reprojection_error, nan=-1.0)
+    msg.joints = [
+        Joint3D(position=_point(p if ok else _NAN_POINT), confidence=float(c),
+                num_views=int(n), reprojection_error_px=float(e), valid=bool(ok))
+        for p, ok, c, n, e in zip(tri.points, tri.valid, tri.confidence, tri.num_views, errors)]
+    msg.camera_ids = list(fused.camera_ids)
+    msg.capture_stamps = [to_stamp(s) for s in fused.capture_stamps]
+    lat = fused.latency
+    msg.latency = LatencyBreakdown(
+        device_inference_s=lat.device_inference_s, airtime_s=lat.airtime_s,
+        queueing_s=lat.queueing_s, edge_inference_s=lat.edge_inference_s,
+        triangulation_s=lat.triangulation_s, end_to_end_s=lat.end_to_end_s)
+    return msg
+
+
+def skeleton_joints(msg: Skeleton3D) -> np.ndarray:
+    """``(J, 3)`` joint positions of a ``Skeleton3D``; NaN where not valid."""
+    return np.array([(j.position.x, j.position.y, j.position.z) if j.valid else _NAN_POINT
+                     for j in msg.joints], dtype=np.float64).reshape(-1, 3)
+
+
+def ground_truth_to_msg(frame: Any, camera_frames: Sequence[str], stamp_s: float,
+                        sequence: int, frame_id: str) -> GroundTruth:
+    """
+    ``GroundTruth`` of a virtual-rig frame (:class:`mec_coop.rig.virtual.rig.RigFrame`-like).
+
+    :param camera_frames: optical frame ids of the cameras, in the rig's camera order.
+    """
+    msg = GroundTruth(sequence=sequence, rig_time_s=float(frame.stamp),
+                      actions=list(frame.actions), camera_ids=list(camera_frames),
+                      positive=[bool(p) for p in frame.positive],
+                      visibility=[bool(v) for v in frame.visibility.ravel()])
+    msg.header.stamp = to_stamp(stamp_s)
+    msg.header.frame_id = frame_id
+    msg.joints = [_point(p) for p in frame.joints_world.reshape(-1, 3)]
+    return msg
+
+
+def truth_joints(msg: GroundTruth) -> np.ndarray:
+    """``(people, 17, 3)`` ground-truth joints of a ``GroundTruth`` message."""
+    return np.array([(p.x, p.y, p.z) for p in msg.joints], dtype=np.float64).reshape(-1, 17, 3)
+
+
+def skeleton_markers(skeleton: Skeleton3D,
+                     color: tuple[float, float, float] = (0.1, 0.8, 0.2)) -> MarkerArray:
+    """Build the RViz markers of a skeleton: joints as a SPHERE_LIST, bones as a LINE_LIST."""
+    valid = [j.valid for j in skeleton.joints]
+    rgba = ColorRGBA(r=color[0], g=color[1], b=color[2], a=1.0)
+    joints = Marker(header=skeleton.header, ns='joints', id=0, type=Marker.SPHERE_LIST,
+                    action=Marker.ADD, color=rgba)
+    joints.scale.x = joints.scale.y = joints.scale.z = 0.06
+    joints.pose.orientation.w = 1.0
+    joints.points = [j.position for j, ok in zip(skeleton.joints, valid) if ok]
+    bones = Marker(header=skeleton.header, ns='bones', id=1, type=Marker.LINE_LIST,
+                   action=Marker.ADD, color=rgba)
+    bones.scale.x = 0.025
+    bones.pose.orientation.w = 1.0
+    bones.points = [skeleton.joints[k].position for a, b in COCO_BONES
+                    if a < NUM_JOINTS and b < NUM_JOINTS and valid[a] and valid[b]
+                    for k in (a, b)]
+    for marker in (joints, bones):
+        marker.lifetime.nanosec = 500_000_000
+    return MarkerArray(markers=[joints, bones])

@@ -1,0 +1,125 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Running nodes: worker threads behind callbacks, lifecycle bring-up and the spin loop."""
+
+import collections
+import sys
+import threading
+from typing import Any, Callable, Generic, Optional, TypeVar
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.publisher import Publisher
+from rclpy.subscription import Subscription
+from rclpy.timer import Timer
+
+from mec_coop.ros.params import text_param
+
+Job = TypeVar('Job')
+
+
+class JobQueue(Generic[Job]):
+    """
+    Run ``handler(job)`` in a worker thread for jobs that callbacks submit.
+
+    Heavy work (model inference) thus never blocks the executor. At most ``limit`` jobs wait;
+    submitting to a full queue drops the oldest (newest-frame-wins with ``limit=1``). A job that
+    raises is passed to ``on_error(job, exc)`` and the worker goes on, unless the node's context
+    is shutting down (the result would have nowhere to go).
+    """
+
+    def __init__(self, handler: Callable[[Job], None],
+                 on_error: Callable[[Job, Exception], None], context: Any, name: str) -> None:
+        self._handler = handler
+        self._on_error = on_error
+        self._context = context
+        self._jobs: collections.deque[Job] = collections.deque()
+        self._wake = threading.Condition()
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job, limit: int) -> bool:
+        """Queue ``job``; return True when the oldest waiting job was dropped for it."""
+        with self._wake:
+            dropped = len(self._jobs) >= limit
+            if dropped:
+                self._jobs.popleft()
+            self._jobs.append(job)
+            self._wake.notify()
+        return dropped
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._jobs or not self._running)
+                if not self._running:
+                    return
+                job = self._jobs.popleft()
+            try:
+                self._handler(job)
+            except Exception as exc:  # noqa: B902 - one bad job must not stop the worker
+                if not self._context.ok():
+                    return
+                self._on_error(job, exc)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the worker after the job in progress; waiting jobs are discarded."""
+        with self._wake:
+            self._running = False
+            self._wake.notify()
+        self._thread.join(timeout=timeout)
+
+
+def declare_autostart(node: LifecycleNode) -> None:
+    """Declare ``autostart``: whether :func:`spin_node` configures and activates the node."""
+    node.declare_parameter('autostart', True, text_param(
+        'Configure and activate at start-up; false leaves the node unconfigured for '
+        '`ros2 lifecycle set`', read_only=True))
+
+
+def bring_up(node: LifecycleNode) -> None:
+    """Configure and activate a lifecycle node; raise ``RuntimeError`` naming the failed step."""
+    for name, step in (('configure', node.trigger_configure),
+                       ('activate', node.trigger_activate)):
+        if step() != TransitionCallbackReturn.SUCCESS:
+            raise RuntimeError(f'{node.get_name()}: lifecycle {name} failed')
+
+
+def release(node: Node, entities: list) -> list:
+    """Destroy the publishers, subscriptions and timers in ``entities``; return ``[]``."""
+    for entity in entities:
+        for kind, destroy in ((Publisher, node.destroy_publisher),
+                              (Subscription, node.destroy_subscription),
+                              (Timer, node.destroy_timer)):
+            if isinstance(entity, kind):
+                destroy(entity)
+    return []
+
+
+def spin_node(node_class: Callable[[], Node], args: Optional[list[str]] = None) -> None:
+    """Run one node until Ctrl-C or an external shutdown, then clean up in the safe order."""
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    executor = SingleThreadedExecutor()
+    try:
+        node = node_class()
+        if isinstance(node, LifecycleNode) and node.get_parameter('autostart').value:
+            bring_up(node)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        if node is not None:
+            close = getattr(node, 'close', None)
+            if close:
+                close()
+            node.destroy_node()
+        rclpy.try_shutdown()

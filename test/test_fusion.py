@@ -1,0 +1,121 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The edge's fusion core without DDS: verdicts, silent cameras, view selection, latency."""
+
+import numpy as np
+import pytest
+
+from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
+from mec_coop.fusion.sync import Verdict
+from mec_coop.rig.layout import make_cameras
+
+CAMERAS = ['cam0', 'cam1', 'cam2']
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def rig():
+    cameras = dict(zip(CAMERAS, make_cameras(3)))
+    rng = np.random.default_rng(0)
+    joints = np.array([0.0, 0.0, 1.0]) + rng.uniform(-0.3, 0.3, size=(17, 3))
+    return cameras, joints
+
+
+def report(camera, joints, source='camera', **times):
+    return Report(camera.project(joints), np.full(17, 0.9), source, **times)
+
+
+def make_fusion(cameras, clock, calibrated=CAMERAS, **settings):
+    return EdgeFusion(CAMERAS, FusionSettings(**{'sync_timeout_s': 1.0, **settings}),
+                      lambda cam: cameras[cam] if cam in calibrated else None, clock)
+
+
+def test_complete_instant_is_triangulated_with_its_latency(rig):
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock)
+    for k, cam in enumerate(CAMERAS):
+        assert fusion.add(cam, 10.0 + 0.001 * k, report(
+            cameras[cam], joints, device_s=0.1 * k, airtime_s=0.05, queueing_s=0.01 * k,
+            edge_s=0.0)) is Verdict.ACCEPTED
+    out = fusion.poll(stamp_now=10.5)
+    (skeleton,) = out.skeletons
+    assert skeleton.camera_ids == CAMERAS
+    np.testing.assert_allclose(skeleton.triangulation.points, joints, atol=1e-6)
+    assert skeleton.stamp == 10.0
+    lat = skeleton.latency
+    assert (lat.device_inference_s, lat.queueing_s) == pytest.approx((0.2, 0.02))
+    assert lat.end_to_end_s == pytest.approx(0.5)
+    assert fusion.totals['skeletons'] == 1
+
+
+def test_late_out_of_order_and_duplicate_reports_are_told_apart(rig):
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock)
+    assert fusion.add('cam0', 10.0, report(cameras['cam0'], joints)) is Verdict.ACCEPTED
+    assert fusion.add('cam0', 10.0, report(cameras['cam0'], joints)) is Verdict.DUPLICATE
+    clock.now += 1.1                                      # the instant times out
+    assert len(fusion.poll(0.0).skeletons) == 0           # one view: too few
+    assert fusion.add('cam1', 10.01, report(cameras['cam1'], joints)) is Verdict.LATE
+    assert fusion.add('cam0', 11.0, report(cameras['cam0'], joints)) is Verdict.ACCEPTED
+    assert fusion.add('cam0', 10.5, report(cameras['cam0'], joints)) is Verdict.OUT_OF_ORDER
+    assert dict(fusion.counts['cam0']) == {'duplicate': 1, 'out_of_order': 1}
+    assert dict(fusion.counts['cam1']) == {'late': 1}
+    assert fusion.totals['too_few_views'] == 1
+
+
+def test_silent_camera_is_not_waited_for_and_comes_back(rig):
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock, camera_timeout_s=2.0, sync_timeout_s=5.0)
+    for cam in CAMERAS:
+        fusion.add(cam, 1.0, report(cameras[cam], joints))
+    assert len(fusion.poll(1.0).skeletons) == 1
+    for t in range(2, 6):                                  # cam2 stops publishing
+        clock.now += 1.0
+        for cam in ('cam0', 'cam1'):
+            fusion.add(cam, float(t), report(cameras[cam], joints))
+        out = fusion.poll(float(t))
+        if 'cam2' in out.went_silent:
+            break
+    assert fusion.silent == {'cam2'}
+    # Without cam2 an instant is released as soon as cam0 and cam1 reported.
+    fusion.add('cam0', 9.0, report(cameras['cam0'], joints))
+    fusion.add('cam1', 9.0, report(cameras['cam1'], joints))
+    (skeleton,) = fusion.poll(9.0).skeletons
+    assert skeleton.camera_ids == ['cam0', 'cam1']
+    fusion.add('cam2', 10.0, report(cameras['cam2'], joints))
+    assert fusion.poll(10.0).came_back == ['cam2'] and not fusion.silent
+
+
+def test_views_without_keypoints_or_calibration_do_not_count(rig):
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock, calibrated=['cam0', 'cam1'], min_views=2)
+    fusion.add('cam0', 1.0, report(cameras['cam0'], joints))
+    fusion.add('cam1', 1.0, Report(None, None, 'dropped'))
+    fusion.add('cam2', 1.0, report(cameras['cam2'], joints))
+    assert fusion.poll(1.0).skeletons == []               # cam2 is not calibrated
+    assert fusion.counts['cam2']['no_calibration'] == 1
+    assert fusion.totals['too_few_views'] == 1
+
+
+def test_bad_reports_are_rejected_with_a_reason(rig):
+    cameras, joints = rig
+    fusion = make_fusion(cameras, Clock())
+    with pytest.raises(KeyError, match='unknown camera'):
+        fusion.add('cam9', 1.0, report(cameras['cam0'], joints))
+    with pytest.raises(ValueError, match='finite'):
+        fusion.add('cam0', float('nan'), report(cameras['cam0'], joints))
+    with pytest.raises(ValueError, match='source'):
+        Report(None, None, 'server')
