@@ -27,7 +27,7 @@ from mec_coop.geometry.camera_info import camera_to_ros
 from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D, PoseKeypoints2D, Skeleton3D
 from mec_coop.nodes.common import (QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC,
                                    to_stamp)
-from mec_coop.rig.layout import make_cameras
+from mec_coop.rig.virtual import make_cameras
 
 pytestmark = [pytest.mark.dds, pytest.mark.model]
 

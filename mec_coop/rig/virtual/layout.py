@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry.camera import PinholeCamera
+from mec_coop.geometry.camera import PinholeCamera
 
 MAX_CAMERAS = 16
 
