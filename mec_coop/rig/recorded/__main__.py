@@ -3,15 +3,17 @@
 """Estimate the per-camera offsets of a recorded rig: ``python -m mec_coop.rig.recorded``."""
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .offsets import detect_videos, estimate_offsets, load_detections, save_detections
+from .offsets import (detect_videos, estimate_offsets, load_detections, OffsetEstimate,
+                      save_detections)
 from .playback import RecordedRig
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> OffsetEstimate:
     """Estimate and print the per-camera offsets of a recorded rig with a real pose model."""
     parser = argparse.ArgumentParser(prog='python -m mec_coop.rig.recorded',
                                      description=main.__doc__)

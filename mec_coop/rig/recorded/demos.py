@@ -9,7 +9,9 @@ Qualisys calibration (``calibration/Calib.qca.txt``). Only the data files are us
 module is imported. Install them with ``pip install --no-deps pose2sim==0.10.49``.
 """
 
+from collections.abc import Iterable
 import importlib.util
+import os
 from pathlib import Path
 
 DEMOS = ('Demo_SinglePerson', 'Demo_MultiPerson')
@@ -18,7 +20,7 @@ INSTALL_HINT = 'pip install --no-deps pose2sim==0.10.49'
 _VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv')
 
 
-def pose2sim_root():
+def pose2sim_root() -> Path:
     """Folder of the installed ``Pose2Sim`` package (found without importing it)."""
     spec = importlib.util.find_spec('Pose2Sim')
     if spec is None or not spec.submodule_search_locations:
@@ -26,7 +28,7 @@ def pose2sim_root():
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def resolve_demo(demo):
+def resolve_demo(demo: str | os.PathLike[str]) -> Path:
     """Folder of a demo: a name from :data:`DEMOS` or a path with ``videos/`` and a calibration."""
     if str(demo) in DEMOS:
         folder = pose2sim_root() / str(demo)
@@ -38,7 +40,7 @@ def resolve_demo(demo):
     return folder
 
 
-def find_calibration(folder):
+def find_calibration(folder: str | os.PathLike[str]) -> Path:
     """Find ``calibration/*.qca.txt`` in ``folder`` or (Pose2Sim batch trials) its parent."""
     folder = Path(folder)
     for base in (folder, folder.parent):
@@ -51,7 +53,7 @@ def find_calibration(folder):
     raise FileNotFoundError(f'no calibration/*.qca.txt in {folder} or {folder.parent}')
 
 
-def find_videos(folder, names):
+def find_videos(folder: str | os.PathLike[str], names: Iterable[str]) -> dict[str, Path]:
     """``{camera name: video path}`` from ``folder/videos``, matched by camera serial."""
     video_dir = Path(folder) / 'videos'
     files = sorted(p for p in video_dir.glob('*') if p.suffix.lower() in _VIDEO_SUFFIXES)

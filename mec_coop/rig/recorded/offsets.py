@@ -12,22 +12,31 @@ change includes zero, the estimate moves at imgsz 1280 (+4, +4, +1), and on
 non-zero default, so offsets default to 0 (``python -m mec_coop.rig.recorded`` reruns it).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 import itertools
 import math
+import os
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.geometry.triangulation import triangulate
 
+from .playback import RecordedRig
 from .video import iter_video
+
+if TYPE_CHECKING:
+    from mec_coop.pose.backend import PoseBackend
 
 
 @dataclass
 class OffsetEstimate:
     """Result of :func:`estimate_offsets`."""
 
-    offsets: dict          # {camera: frames}, reference camera 0
+    offsets: dict[str, int]  # {camera: frames}, reference camera 0
     candidates: np.ndarray  # (2 * max_offset + 1,) candidate offsets
     costs: np.ndarray      # (V, C) median reprojection error of each candidate, last round
     error_zero: float      # median reprojection error with all offsets 0
@@ -134,8 +143,10 @@ def _aligned(detections, offsets):
             for n in range(max(count, 0))]
 
 
-def match_people(cameras, detections, max_people=1, min_score=0.3, max_candidates=3,
-                 min_joints=6, min_views=2, gate_px=50.0):
+def match_people(cameras: Sequence[PinholeCamera], detections: Sequence[ArrayLike],
+                 max_people: int = 1, min_score: float = 0.3, max_candidates: int = 3,
+                 min_joints: int = 6, min_views: int = 2,
+                 gate_px: float = 50.0) -> list[tuple[np.ndarray, float]]:
     """
     Match the people of one synchronized frame across views by triangulation.
 
@@ -170,9 +181,12 @@ def match_people(cameras, detections, max_people=1, min_score=0.3, max_candidate
     return out
 
 
-def estimate_offsets(cameras, detections, max_offset=30, reference=0, max_people=1,
-                     min_score=0.3, max_candidates=3, min_joints=6, min_views=None,
-                     gate_px=50.0, min_frames=10, rounds=3):
+def estimate_offsets(cameras: Sequence[PinholeCamera],
+                     detections: Sequence[Sequence[ArrayLike]], max_offset: int = 30,
+                     reference: int = 0, max_people: int = 1, min_score: float = 0.3,
+                     max_candidates: int = 3, min_joints: int = 6, min_views: int | None = None,
+                     gate_px: float = 50.0, min_frames: int = 10,
+                     rounds: int = 3) -> OffsetEstimate:
     """
     Per-camera frame offsets that make the views' 2D keypoints triangulate best.
 
@@ -255,7 +269,8 @@ def estimate_offsets(cameras, detections, max_offset=30, reference=0, max_people
                           costs, error_zero, error_best, frames_zero, frames_best)
 
 
-def detect_videos(rig, model, stride=1):
+def detect_videos(rig: RecordedRig, model: 'PoseBackend',
+                  stride: int = 1) -> list[list[np.ndarray]]:
     """
     Run a pose model on every ``stride``-th source frame of every camera.
 
@@ -273,9 +288,11 @@ def detect_videos(rig, model, stride=1):
     return out
 
 
-def save_detections(path, detections):
+def save_detections(path: str | os.PathLike[str],
+                    detections: Sequence[Sequence[np.ndarray]]) -> None:
     """Store :func:`detect_videos` output in an ``.npz`` (no pickle)."""
-    arrays = {}
+    # Any: numpy types **kwargs of savez as if they could fill its allow_pickle flag.
+    arrays: dict[str, Any] = {}
     for v, frames in enumerate(detections):
         J = next((np.asarray(d).shape[1] for d in frames if np.asarray(d).size), 0)
         counts = np.array([len(d) for d in frames], dtype=np.int64)
@@ -286,7 +303,7 @@ def save_detections(path, detections):
     np.savez_compressed(path, num_cameras=len(detections), **arrays)
 
 
-def load_detections(path):
+def load_detections(path: str | os.PathLike[str]) -> list[list[np.ndarray]]:
     """Inverse of :func:`save_detections`."""
     with np.load(path, allow_pickle=False) as data:
         out = []

@@ -6,8 +6,10 @@ A recorded real rig: calibrated multi-camera videos played back as frame-aligned
 Camera offsets default to 0: the demos need none (see :mod:`.offsets`).
 """
 
+from collections.abc import Iterator, Mapping
 import itertools
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -20,9 +22,10 @@ from .video import fit_camera_to_video, probe_video, VideoReader
 class RigFrame(NamedTuple):
     """One frame-aligned set of views, ``images[i]`` from ``cameras[i]``."""
 
-    index: int
+    # Shadows tuple.index, which mypy flags; the field name is the API the nodes and tests use.
+    index: int  # type: ignore[assignment]
     stamp_s: float
-    images: list
+    images: list[np.ndarray]
 
 
 class RecordedRig:
@@ -40,7 +43,9 @@ class RecordedRig:
     :param binning_factor: see :func:`read_qca`.
     """
 
-    def __init__(self, demo='Demo_SinglePerson', rate_hz=None, offsets=None, binning_factor=1):
+    def __init__(self, demo: str | os.PathLike[str] = 'Demo_SinglePerson',
+                 rate_hz: float | None = None, offsets: Mapping[str, int] | None = None,
+                 binning_factor: int = 1) -> None:
         self.folder = resolve_demo(demo)
         self.name = str(demo) if str(demo) in DEMOS else self.folder.name
         self.calibration_path = find_calibration(self.folder)
@@ -84,36 +89,37 @@ class RecordedRig:
             raise ValueError(f'offsets {self.offsets} leave no frame common to all cameras '
                              f'(frame counts {self._counts()})')
 
-    def _counts(self):
+    def _counts(self) -> dict[str, int]:
         return {name: info.frame_count for name, info in self.videos.items()}
 
     @property
-    def projections(self):
+    def projections(self) -> np.ndarray:
         """``(V, 3, 4)`` projection matrices (for undistorted pixels), camera order."""
         return np.stack([cam.P for cam in self.cameras])
 
-    def __len__(self):
+    def __len__(self) -> int:
         return int(math.floor((self.num_source_frames - 1) / self.step + 1e-9)) + 1
 
-    def timeline_index(self, index):
+    def timeline_index(self, index: int) -> int:
         """Common-timeline source frame of rig frame ``index``."""
         if not 0 <= index < len(self):
             raise IndexError(f'rig frame {index} is outside 0..{len(self) - 1}')
         return int(round(index * self.step))
 
-    def source_indices(self, index):
+    def source_indices(self, index: int) -> dict[str, int]:
         """``{camera: source frame}`` of rig frame ``index``."""
         n = self.timeline_index(index)
         return {name: n + self.first_frame[name] for name in self.camera_names}
 
-    def stamp(self, index):
+    def stamp(self, index: int) -> float:
         """Seconds from the first common frame to rig frame ``index``."""
         return self.timeline_index(index) / self.source_fps
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[RigFrame]:
         return self.frames()
 
-    def frames(self, start=0, stop=None, loop=False):
+    def frames(self, start: int = 0, stop: int | None = None,
+               loop: bool = False) -> Iterator[RigFrame]:
         """
         Yield :class:`RigFrame` ``(index, stamp_s, images)`` for rig frames ``start..stop-1``.
 

@@ -23,6 +23,7 @@ The conventions, as Pose2Sim's converter (``Pose2Sim/calibration.py``, ``read_qc
   (``source="calibration_qca_rotated.qca.txt"``); Pose2Sim 0.10.49 applies no rotation either.
 """
 
+import os
 from pathlib import Path
 import re
 import xml.etree.ElementTree as ET
@@ -39,7 +40,7 @@ def _natural_key(text):
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r'(\d+)', text)]
 
 
-def read_qca(path, binning_factor=1):
+def read_qca(path: str | os.PathLike[str], binning_factor: int = 1) -> list[PinholeCamera]:
     """
     Cameras of a Qualisys ``.qca.txt`` calibration, as :class:`PinholeCamera`, by serial.
 

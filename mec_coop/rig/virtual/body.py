@@ -10,7 +10,9 @@ renderer draws.
 Body frame: x forward, y left, z up; ``side`` is +1 for the person's left, -1 for the right.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,11 +31,13 @@ class Part:
     centers: np.ndarray
     radii: np.ndarray
     rings: np.ndarray
-    axis: np.ndarray = None
+    axis: np.ndarray | None = None
     face: bool = False
 
 
-def pose_figure(ang, s, position, heading, fall_sign, long_sleeves):
+def pose_figure(ang: Mapping[str, Any], s: float, position: np.ndarray, heading: float,
+                fall_sign: float,
+                long_sleeves: bool) -> tuple[np.ndarray, np.ndarray, tuple[Part, ...]]:
     """
     Place the figure of joint angles ``ang`` in the world.
 

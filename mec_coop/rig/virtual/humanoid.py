@@ -12,12 +12,15 @@ Joint angles come in ``(left, right)`` pairs; :mod:`.body` turns them into the f
 """
 
 import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .body import pose_figure
-from .layout import Room
+from .body import Part, pose_figure
+from .layout import Box, Room
 
 ACTIONS = ('walk', 'spread_arms', 'jump', 'fall', 'crouch', 'stand')
 _ACTION_WEIGHTS = np.array([0.42, 0.13, 0.11, 0.09, 0.11, 0.14])
@@ -60,7 +63,7 @@ class Appearance:
     long_sleeves: bool
 
     @classmethod
-    def random(cls, rng):
+    def random(cls, rng: np.random.Generator) -> Self:
         """Draw a plausible appearance from ``rng`` (numpy Generator)."""
         def pick(options):
             return tuple(int(c) for c in options[rng.integers(len(options))])
@@ -74,12 +77,12 @@ class BodyPose:
 
     joints: np.ndarray
     action: str
-    parts: tuple
+    parts: tuple[Part, ...]
     appearance: Appearance
     head: np.ndarray   # rows: head centre, face forward, head up, head left (world)
 
     @property
-    def scale(self):
+    def scale(self) -> float:
         """Body scale relative to the 1.75 m reference figure."""
         return self.appearance.height / 1.75
 
@@ -123,8 +126,10 @@ def _blend(base, target, weight):
 class Humanoid:
     """One person moving at random across the room; deterministic for a given seed."""
 
-    def __init__(self, seed=0, room=Room(), obstacles=(), appearance=None, actions=ACTIONS,
-                 start=None, heading=None):
+    def __init__(self, seed: int | Sequence[int] = 0, room: Room = Room(),
+                 obstacles: Iterable[Box] = (), appearance: Appearance | None = None,
+                 actions: Sequence[str] = ACTIONS, start: ArrayLike | None = None,
+                 heading: float | None = None) -> None:
         """
         Person drawn from ``seed``.
 
@@ -202,7 +207,7 @@ class Humanoid:
             action = 'stand'
         return self._stationary(action, prev.end, position, heading)
 
-    def episode(self, t):
+    def episode(self, t: float) -> _Episode:
         """Return the scheduled episode at time ``t`` (seconds, clamped to >= 0)."""
         t = max(float(t), 0.0)
         while self._episodes[-1].end <= t:
@@ -212,7 +217,7 @@ class Humanoid:
         return self._episodes[bisect.bisect_right(self._starts, t) - 1]
 
     # ---- motion ---------------------------------------------------------------------------
-    def pose(self, t):
+    def pose(self, t: float) -> BodyPose:
         """Return the :class:`BodyPose` at time ``t`` seconds."""
         ep = self.episode(t)
         tau = max(float(t), 0.0) - ep.start

@@ -11,11 +11,16 @@ slightly, and hidden where the static depth map is nearer. Depth is the camera-f
 everywhere.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from mec_coop.geometry.camera import PinholeCamera
+
+from .humanoid import BodyPose
+from .layout import Box, Room
 from .room import render_room
 
 # Directional key light from the ceiling (towards the light), ambient and camera-side fill.
@@ -40,18 +45,19 @@ class DrawItem:
 
     person: int
     depth: float
-    polygons: list
-    colors: list
-    face: tuple = None
+    polygons: list[np.ndarray]
+    colors: list[tuple[float, ...]]
+    face: tuple[np.ndarray, float] | None = None
 
 
 @dataclass
 class ViewGeometry:
     """All people as seen by one camera, far to near, plus their floor shadows."""
 
-    items: list
-    shadows: list
-    bbox: tuple  # x0, y0, x1, y1 (exclusive), or None when nobody is in the image
+    items: list[DrawItem]
+    shadows: list[np.ndarray]
+    # x0, y0, x1, y1 (exclusive), or None when nobody is in the image
+    bbox: tuple[int, int, int, int] | None
 
 
 def _unit(v):
@@ -62,15 +68,16 @@ def _unit(v):
 class ViewRenderer:
     """Renders people into one camera's view of a static room."""
 
-    def __init__(self, camera, room, boxes, seed=0):
+    def __init__(self, camera: PinholeCamera, room: Room, boxes: Iterable[Box],
+                 seed: int | Sequence[int] = 0) -> None:
         self.camera = camera
         self.room = room
         self.boxes = tuple(boxes)
         self.seed = seed
-        self._static = None
+        self._static: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
-    def background(self):
+    def background(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """
         ``(image uint8 HxWx3 BGR, depth float32 HxW, floor bool HxW)`` of the empty room.
 
@@ -81,7 +88,7 @@ class ViewRenderer:
         return self._static
 
     # ---- geometry -------------------------------------------------------------------------
-    def layout(self, bodies):
+    def layout(self, bodies: Sequence[BodyPose]) -> ViewGeometry:
         """Project ``bodies`` (:class:`~.humanoid.BodyPose` list) into a :class:`ViewGeometry`."""
         cam = self.camera
         items, shadows, boxes = [], [], []
@@ -212,7 +219,7 @@ class ViewRenderer:
         return _fixed_hull(pix.astype(np.float32))
 
     # ---- drawing --------------------------------------------------------------------------
-    def render(self, geometry):
+    def render(self, geometry: ViewGeometry) -> np.ndarray:
         """Draw the people of ``geometry`` into the room: BGR uint8 image."""
         bg, bg_depth, floor = self.background
         out = bg.copy()
@@ -222,7 +229,7 @@ class ViewRenderer:
         origin = np.array([x0, y0], dtype=np.int32) << _SHIFT
         roi = out[y0:y1, x0:x1]
         if geometry.shadows:
-            mask = np.zeros(roi.shape[:2], np.uint8)
+            mask: np.ndarray = np.zeros(roi.shape[:2], np.uint8)
             for poly in geometry.shadows:
                 cv2.fillConvexPoly(mask, poly - origin, 90, cv2.LINE_AA, _SHIFT)
             mask = cv2.GaussianBlur(mask, (0, 0), 3.0)
@@ -249,7 +256,8 @@ class ViewRenderer:
             roi[restore] = bg[y0:y1, x0:x1][restore]
         return out
 
-    def people_buffers(self, geometry):
+    def people_buffers(self, geometry: ViewGeometry) -> tuple[
+            tuple[int, int, int, int] | None, np.ndarray | None, np.ndarray | None]:
         """
         ``(bbox, depth, person)`` of the nearest person part per pixel inside ``bbox``.
 

@@ -8,8 +8,14 @@ boxes; the surface hit gives the colour (tiles, rug, wall decorations, wood grai
 lamps the light, and lens vignetting and sensor noise finish the image.
 """
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
+
+from mec_coop.geometry.camera import PinholeCamera
+
+from .layout import Box, Room
 
 # Ceiling lamps lighting the static room.
 LAMPS = np.array([[-2.5, -2.5], [2.5, -2.5], [2.5, 2.5], [-2.5, 2.5]])
@@ -27,7 +33,7 @@ _FACE_NORMALS = np.array([[-1, 0, 0], [1, 0, 0], [0, -1, 0], [0, 1, 0], [0, 0, -
                          dtype=np.float32)
 
 
-def camera_rays(camera):
+def camera_rays(camera: PinholeCamera) -> np.ndarray:
     """Camera-frame ray directions ``(H*W, 3)`` with z = 1 through every pixel centre."""
     k = camera.K
     if camera.has_distortion:
@@ -58,7 +64,8 @@ def _box_candidates(camera, rays, lo, hi):
                           & (rays[:, 1] >= y0) & (rays[:, 1] <= y1))
 
 
-def render_room(camera, room, boxes, seed=0):
+def render_room(camera: PinholeCamera, room: Room, boxes: Sequence[Box],
+                seed: int | Sequence[int] = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     Ray-cast the empty room: ``(image uint8 HxWx3 BGR, depth float32 HxW, floor bool HxW)``.
 
