@@ -44,8 +44,7 @@ from mec_coop.alloc import model, plan, tables
 from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.scores import ASSUMED_BETA, ASSUMED_PI, CameraModel
 from mec_coop.geometry.triangulation import triangulate
-from mec_coop.rig.humanoid import Humanoid
-from mec_coop.rig.layout import make_cameras
+from mec_coop.rig.virtual import Humanoid, make_cameras
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402, I100 (the backend must be chosen first)

@@ -21,7 +21,7 @@ from mec_coop.geometry import metrics
 from mec_coop.geometry.triangulation import triangulate_cameras
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
 from mec_coop.rig.accuracy import detect_frames, multiview_vs_single_camera
-from mec_coop.rig.virtual_rig import VirtualRig
+from mec_coop.rig.virtual import VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ import numpy as np
 from mec_coop.geometry.metrics import mpjpe
 from mec_coop.geometry.skeleton import NUM_JOINTS
 from mec_coop.geometry.triangulation import crlb_covariance, expected_error_norm, triangulate
-from mec_coop.rig.layout import make_cameras
+from mec_coop.rig.virtual import make_cameras
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

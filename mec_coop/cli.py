@@ -77,7 +77,7 @@ def write_run_picture(config, out, instants=3):
     import numpy as np
 
     from mec_coop.rig import overlay
-    from mec_coop.rig.virtual_rig import VirtualRig
+    from mec_coop.rig.virtual import VirtualRig
 
     path = pathlib.Path(out) / 'matched.npz'
     if not path.exists():
@@ -126,7 +126,7 @@ def rig_tool(args):
     """Run ``rig-export`` or ``rig-confidence``."""
     from mec_coop.alloc.scores import save_samples
     from mec_coop.rig import datasets
-    from mec_coop.rig.virtual_rig import VirtualRig
+    from mec_coop.rig.virtual import VirtualRig
 
     rig = VirtualRig(num_cameras=args.cameras, seed=args.seed)
     times = [k / args.fps for k in range(args.frames)]

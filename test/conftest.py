@@ -4,16 +4,20 @@
 Shared fixtures of the test suite.
 
 Test isolation (own ROS domain, ROS_HOME and log dir, offline Ultralytics, source tree first),
-an in-process rclpy harness and the real small pose model.
+an in-process rclpy harness, the real small pose model, and the calibrated camera rings,
+Qualisys files and demo data that the recorded-rig tests share.
 """
 
+import importlib.util
 import itertools
 import os
 import pathlib
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -131,3 +135,70 @@ def person_image():
 
     import cv2
     return cv2.imread(str(importlib.resources.files('ultralytics') / 'assets' / 'zidane.jpg'))
+
+
+# ---- recorded rig ------------------------------------------------------------------------------
+
+
+def _num(value):
+    return repr(float(value))
+
+
+def _write_qca(path, cameras, left=0, top=0, binning=1, models=None, rotation=0):
+    """Write cameras as Qualisys would (inverse of the conventions under test)."""
+    root = ET.Element('calibration', source=path.name)
+    cams = ET.SubElement(root, 'cameras')
+    for k, cam in enumerate(cameras):
+        model = 'none' if models is None else models[k]
+        tag = ET.SubElement(cams, 'camera', active='1', serial=cam.name, model=model,
+                            viewrotation=str(rotation))
+        right = left + cam.width * binning - 1
+        bottom = top + cam.height * binning - 1
+        ET.SubElement(tag, 'fov_video', left=str(left), top=str(top), right=str(right),
+                      bottom=str(bottom))
+        M = np.diag([1.0, -1.0, -1.0]) @ cam.R
+        pos = cam.center * 1000.0
+        attrs = {f'r{i + 1}{j + 1}': _num(M[i, j]) for i in range(3) for j in range(3)}
+        attrs.update(x=_num(pos[0]), y=_num(pos[1]), z=_num(pos[2]))
+        ET.SubElement(tag, 'transform', **attrs)
+        K = cam.K * binning
+        d = cam.dist * 64
+        ET.SubElement(tag, 'intrinsic', focalLengthU=_num(K[0, 0] * 64),
+                      focalLengthV=_num(K[1, 1] * 64), centerPointU=_num((K[0, 2] + left) * 64),
+                      centerPointV=_num((K[1, 2] + top) * 64), skew='0',
+                      radialDistortion1=_num(d[0]), radialDistortion2=_num(d[1]),
+                      radialDistortion3=_num(d[4]), tangentalDistortion1=_num(d[2]),
+                      tangentalDistortion2=_num(d[3]))
+    ET.ElementTree(root).write(path, xml_declaration=True)
+
+
+def _ring(n=4, width=640, height=480, radius=4.0, dist=(0.01, -0.02, 0.001, 0.0005, 0.0)):
+    # Imported here: pytest_configure puts the source tree on sys.path after this file loads.
+    from mec_coop.geometry.camera import PinholeCamera
+    cams = []
+    for k in range(n):
+        a = 2 * np.pi * (k + 0.5) / n
+        cams.append(PinholeCamera.look_at(f'cam{k + 1:02d}', (radius * np.cos(a),
+                                                              radius * np.sin(a), 2.0),
+                                          (0.0, 0.0, 1.0), width, height, 60.0, dist=dist))
+    return cams
+
+
+@pytest.fixture(scope='session')
+def ring_cameras():
+    """Return the factory of calibrated cameras on a ring, aimed inwards (args: n, width, ...)."""
+    return _ring
+
+
+@pytest.fixture(scope='session')
+def write_qca():
+    """Return the writer of a Qualisys calibration (args: path, cameras, left, top, binning...)."""
+    return _write_qca
+
+
+@pytest.fixture(scope='session')
+def pose2sim_demos():
+    """Skip unless Pose2Sim's demo data are installed; session scope skips before any setup."""
+    if importlib.util.find_spec('Pose2Sim') is None:
+        from mec_coop.rig.recorded.demos import INSTALL_HINT
+        pytest.skip(f'pose2sim demo data not installed ({INSTALL_HINT})')

@@ -7,7 +7,7 @@ import pytest
 
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.fusion.sync import Verdict
-from mec_coop.rig.layout import make_cameras
+from mec_coop.rig.virtual import make_cameras
 
 CAMERAS = ['cam0', 'cam1', 'cam2']
 

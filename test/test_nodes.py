@@ -21,7 +21,7 @@ from tf2_msgs.msg import TFMessage
 
 from mec_coop.coop.codec import encode_jpeg
 from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D, PoseKeypoints2D, Skeleton3D
-from mec_coop.rig.layout import make_cameras
+from mec_coop.rig.virtual import make_cameras
 from mec_coop.ros.camera_info import camera_to_ros
 from mec_coop.ros.conversions import to_stamp
 from mec_coop.ros.qos import QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC

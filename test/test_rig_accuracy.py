@@ -8,7 +8,7 @@ import pytest
 from mec_coop.geometry import metrics
 from mec_coop.geometry.triangulation import triangulate_cameras
 from mec_coop.rig.accuracy import detect_frames, multiview_vs_single_camera
-from mec_coop.rig.virtual_rig import VirtualRig
+from mec_coop.rig.virtual import VirtualRig
 
 
 @pytest.mark.parametrize('distortion', [None, (-0.2, 0.05, 0.001, -0.001, 0.0)])

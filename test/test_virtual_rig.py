@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from mec_coop.geometry.skeleton import COCO_FLIP_INDEX, NUM_JOINTS
-from mec_coop.rig.humanoid import ACTIONS, Humanoid
-from mec_coop.rig.layout import camera_positions, make_cameras, MAX_CAMERAS, Room
-from mec_coop.rig.virtual_rig import VirtualRig
+from mec_coop.rig.virtual import (ACTIONS, camera_positions, Humanoid, make_cameras,
+                                  MAX_CAMERAS, Room, VirtualRig)
 
 DIST = (-0.25, 0.08, 0.001, -0.0008, -0.01)
 

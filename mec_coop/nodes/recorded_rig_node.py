@@ -34,7 +34,7 @@ class RecordedRigNode(Node):
             description='Expected camera names (checked against the calibration)',
             read_only=True))
 
-        from mec_coop.rig.recorded import RecordedRig
+        from mec_coop.rig.recorded.playback import RecordedRig
         self.rig = RecordedRig(self.get_parameter('demo').value,
                                rate_hz=self.get_parameter('rate_hz').value)
         expected = [c for c in self.get_parameter('cameras').value if c]

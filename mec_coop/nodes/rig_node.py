@@ -43,7 +43,7 @@ class RigNode(Node):
             'Stop publishing after this much rig time (0: run until shut down)', 0.0, 1e6))
         self.declare_parameter('world_frame', 'world', text_param('Fixed frame', read_only=True))
 
-        from mec_coop.rig.virtual_rig import VirtualRig  # renderer setup is heavy
+        from mec_coop.rig.virtual import VirtualRig  # renderer setup is heavy
         self.rig = VirtualRig.from_parameters(
             {name: p.value for name, p in self.get_parameters_by_prefix('').items()})
         self.streams = CameraStreams(self, self.rig.cameras,

@@ -8,16 +8,26 @@ ground-truth depth of the person's hip centre (an oracle root depth, as monocula
 usually scored); the multi-view result needs no oracle. Both are scored on the same instants.
 """
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from mec_coop.geometry import metrics
+from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.geometry.skeleton import JOINT_INDEX
 from mec_coop.geometry.triangulation import triangulate_cameras
+
+if TYPE_CHECKING:
+    from mec_coop.pose.backend import PoseBackend
+
+    from .virtual import VirtualRig
 
 HIPS = (JOINT_INDEX['left_hip'], JOINT_INDEX['right_hip'])
 
 
-def detect_frames(rig, times, model):
+def detect_frames(rig: 'VirtualRig', times: Iterable[float], model: 'PoseBackend'
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per frame: ground truth (17, 3) of person 0, pixels (V, 17, 2), confidences (V, 17)."""
     out = []
     for t in times:
@@ -33,7 +43,10 @@ def detect_frames(rig, times, model):
     return out
 
 
-def multiview_vs_single_camera(cameras, detections, min_confidence=0.3):
+def multiview_vs_single_camera(
+        cameras: Sequence[PinholeCamera],
+        detections: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        min_confidence: float = 0.3) -> dict[str, float]:
     """
     Score triangulation and the oracle-depth single-camera baseline on the same instants.
 
@@ -59,13 +72,13 @@ def multiview_vs_single_camera(cameras, detections, min_confidence=0.3):
             truth_single.append(gt)
     if not multi:
         return {'instants': 0}
-    multi, single = np.array(multi), np.array(single)
-    truth_multi, truth_single = np.array(truth_multi), np.array(truth_single)
+    multi_xyz, single_xyz = np.array(multi), np.array(single)
+    multi_gt, single_gt = np.array(truth_multi), np.array(truth_single)
     return {
-        'instants': len(multi),
-        'multiview_mpjpe_mm': 1000 * metrics.mpjpe(multi, truth_multi),
-        'multiview_pck_150mm': metrics.pck(multi, truth_multi, 0.15),
-        'single_camera_views': len(single),
-        'single_camera_mpjpe_mm': 1000 * metrics.mpjpe(single, truth_single),
-        'single_camera_pck_150mm': metrics.pck(single, truth_single, 0.15),
+        'instants': len(multi_xyz),
+        'multiview_mpjpe_mm': 1000 * metrics.mpjpe(multi_xyz, multi_gt),
+        'multiview_pck_150mm': metrics.pck(multi_xyz, multi_gt, 0.15),
+        'single_camera_views': len(single_xyz),
+        'single_camera_mpjpe_mm': 1000 * metrics.mpjpe(single_xyz, single_gt),
+        'single_camera_pck_150mm': metrics.pck(single_xyz, single_gt, 0.15),
     }

@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Drawing skeletons on camera images and tiling views into one picture (for PNG reports)."""
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from mec_coop.geometry.skeleton import COCO_BONES
 
 
-def draw_skeleton(image, pixels, valid=None, color=(0, 220, 0), thickness=2):
+def draw_skeleton(image: np.ndarray, pixels: ArrayLike, valid: ArrayLike | None = None,
+                  color: tuple[int, int, int] = (0, 220, 0), thickness: int = 2) -> np.ndarray:
     """Draw COCO-17 bones and joints ``(17, 2)`` on ``image`` in place; skip invalid joints."""
     pixels = np.asarray(pixels, dtype=np.float64)
     ok = np.all(np.isfinite(pixels), axis=1)
@@ -23,7 +27,8 @@ def draw_skeleton(image, pixels, valid=None, color=(0, 220, 0), thickness=2):
     return image
 
 
-def label(image, text, origin=(12, 34), scale=0.9):
+def label(image: np.ndarray, text: str, origin: tuple[int, int] = (12, 34),
+          scale: float = 0.9) -> np.ndarray:
     """Write ``text`` with a dark outline so it reads on any background."""
     for color, width in (((0, 0, 0), 5), ((255, 255, 255), 2)):
         cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, color, width,
@@ -31,7 +36,7 @@ def label(image, text, origin=(12, 34), scale=0.9):
     return image
 
 
-def tile(images, columns, width=480):
+def tile(images: Sequence[np.ndarray], columns: int, width: int = 480) -> np.ndarray:
     """Resize images to ``width`` and tile them row by row (missing cells stay black)."""
     scaled = [cv2.resize(im, (width, int(round(im.shape[0] * width / im.shape[1]))))
               for im in images]

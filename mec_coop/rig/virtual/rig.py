@@ -10,11 +10,14 @@ another person). Self-occlusion does not count: COCO labels such joints and pose
 them. Everything else is *positive*.
 """
 
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
 import numpy as np
 
-from .humanoid import Humanoid
+from .humanoid import BodyPose, Humanoid
 from .layout import default_furniture, make_cameras, Room, segments_hit_box
-from .render import ViewRenderer
+from .render import ViewGeometry, ViewRenderer
 
 # A joint is hidden by another person whose drawn surface is this much nearer the camera.
 PERSON_OCCLUSION_TOLERANCE = 0.1
@@ -31,12 +34,12 @@ class RigFrame:
     ``positive (V,)``.
     """
 
-    def __init__(self, rig, stamp, bodies):
+    def __init__(self, rig: 'VirtualRig', stamp: float, bodies: Sequence[BodyPose]) -> None:
         self.stamp = float(stamp)
         self._rig = rig
         self._bodies = bodies
-        self._geometry = [None] * len(rig.cameras)
-        self._images = [None] * len(rig.cameras)
+        self._geometry: list[ViewGeometry | None] = [None] * len(rig.cameras)
+        self._images: list[np.ndarray | None] = [None] * len(rig.cameras)
         self.joints_world = np.array([b.joints for b in bodies]).reshape(len(bodies), 17, 3)
         self.actions = tuple(b.action for b in bodies)
         self.keypoints_2d = np.array([cam.project(self.joints_world) for cam in rig.cameras])
@@ -83,20 +86,22 @@ class RigFrame:
                             and depth[w, u] < z[p, j] - PERSON_OCCLUSION_TOLERANCE)
         return hidden
 
-    def geometry(self, v):
+    def geometry(self, v: int) -> ViewGeometry:
         """Projected body parts of camera ``v`` (:class:`~.render.ViewGeometry`, cached)."""
-        if self._geometry[v] is None:
-            self._geometry[v] = self._rig.renderers[v].layout(self._bodies)
-        return self._geometry[v]
+        geometry = self._geometry[v]
+        if geometry is None:
+            geometry = self._geometry[v] = self._rig.renderers[v].layout(self._bodies)
+        return geometry
 
-    def image(self, v):
+    def image(self, v: int) -> np.ndarray:
         """BGR uint8 image of camera ``v`` (rendered once, then cached)."""
-        if self._images[v] is None:
-            self._images[v] = self._rig.renderers[v].render(self.geometry(v))
-        return self._images[v]
+        image = self._images[v]
+        if image is None:
+            image = self._images[v] = self._rig.renderers[v].render(self.geometry(v))
+        return image
 
     @property
-    def images(self):
+    def images(self) -> list[np.ndarray]:
         """Images of all cameras (renders the ones not rendered yet)."""
         return [self.image(v) for v in range(len(self._images))]
 
@@ -108,9 +113,11 @@ class VirtualRig:
     Deterministic for a given ``seed``: the same ``frame(t)`` for any query order or frame rate.
     """
 
-    def __init__(self, num_cameras=4, width=1280, height=720, seed=0, num_people=1,
-                 occluders=True, distortion=None, hfov_deg=90.0, room=Room(),
-                 negative_fraction=0.4, mount_height=2.8, aim_height=1.0):
+    def __init__(self, num_cameras: int = 4, width: int = 1280, height: int = 720, seed: int = 0,
+                 num_people: int = 1, occluders: bool = True,
+                 distortion: Sequence[float] | None = None, hfov_deg: float = 90.0,
+                 room: Room = Room(), negative_fraction: float = 0.4, mount_height: float = 2.8,
+                 aim_height: float = 1.0) -> None:
         if not 0.0 < negative_fraction <= 1.0:
             raise ValueError(f'negative_fraction must be in (0, 1], got {negative_fraction}')
         self.room = room
@@ -124,16 +131,16 @@ class VirtualRig:
                           for v, cam in enumerate(self.cameras)]
 
     @classmethod
-    def from_parameters(cls, parameters):
+    def from_parameters(cls, parameters: Mapping[str, Any]) -> Self:
         """Rig from a parameter dict (the rig node's parameters); unknown keys are ignored."""
         keys = ('num_cameras', 'width', 'height', 'seed', 'num_people', 'occluders', 'hfov_deg',
                 'negative_fraction')
         return cls(**{k: parameters[k] for k in keys if k in parameters})
 
-    def frame(self, t):
+    def frame(self, t: float) -> RigFrame:
         """:class:`RigFrame` at time ``t`` seconds."""
         return RigFrame(self, t, [person.pose(t) for person in self.people])
 
-    def empty_image(self, v):
+    def empty_image(self, v: int) -> np.ndarray:
         """Camera ``v``'s view of the room without people."""
         return self.renderers[v].background[0].copy()

@@ -7,11 +7,13 @@ World frame: z up, origin at the centre of the room's floor, metres. The paper's
 10 x 10 x 3 m box with cameras at the corners and along the edges, all aimed at the centre.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ..geometry.camera import PinholeCamera
+from mec_coop.geometry.camera import PinholeCamera
 
 MAX_CAMERAS = 16
 
@@ -25,16 +27,16 @@ class Room:
     height: float = 3.0
 
     @property
-    def lo(self):
+    def lo(self) -> np.ndarray:
         """Lower corner ``(3,)``."""
         return np.array([-self.size_x / 2.0, -self.size_y / 2.0, 0.0])
 
     @property
-    def hi(self):
+    def hi(self) -> np.ndarray:
         """Upper corner ``(3,)``."""
         return np.array([self.size_x / 2.0, self.size_y / 2.0, self.height])
 
-    def contains(self, points, margin=0.0):
+    def contains(self, points: ArrayLike, margin: ArrayLike = 0.0) -> np.ndarray:
         """Boolean mask of points ``(..., 3)`` inside the room shrunk by ``margin``."""
         points = np.asarray(points, dtype=np.float64)
         return np.all((points >= self.lo + margin) & (points <= self.hi - margin), axis=-1)
@@ -49,14 +51,14 @@ class Box:
     hi: tuple
     color: tuple
 
-    def footprint_hits(self, a, b, clearance=0.0):
+    def footprint_hits(self, a: ArrayLike, b: ArrayLike, clearance: float = 0.0) -> bool:
         """Whether the floor segment ``a -> b`` (2D) comes within ``clearance`` of the box."""
         lo = np.asarray(self.lo[:2]) - clearance
         hi = np.asarray(self.hi[:2]) + clearance
         return bool(segments_hit_box(np.atleast_2d(a), np.atleast_2d(b), lo, hi)[0])
 
 
-def segments_hit_box(a, b, lo, hi):
+def segments_hit_box(a: ArrayLike, b: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> np.ndarray:
     """Mask ``(N,)``: which segments ``a[i] -> b[i]`` (any dimension) meet the box ``[lo, hi]``."""
     a = np.asarray(a, dtype=np.float64)
     d = np.asarray(b, dtype=np.float64) - a
@@ -76,7 +78,7 @@ def segments_hit_box(a, b, lo, hi):
     return (enter <= leave) & (leave >= 0.0) & (enter <= 1.0)
 
 
-def default_furniture(room=Room()):
+def default_furniture(room: Room = Room()) -> list[Box]:
     """
     Return fixed furniture and a partition wall, scaled to the room (a reproducible layout).
 
@@ -103,7 +105,8 @@ def default_furniture(room=Room()):
     return boxes
 
 
-def camera_positions(num_cameras, room=Room(), mount_height=2.8, inset=0.15):
+def camera_positions(num_cameras: int, room: Room = Room(), mount_height: float = 2.8,
+                     inset: float = 0.15) -> np.ndarray:
     """
     Mount points ``(N, 3)``: 4 corners, then 4 edge midpoints, then 8 quarter points.
 
@@ -122,8 +125,9 @@ def camera_positions(num_cameras, room=Room(), mount_height=2.8, inset=0.15):
     return np.column_stack([xy, np.full(num_cameras, float(mount_height))])
 
 
-def make_cameras(num_cameras=4, room=Room(), width=1280, height=720, hfov_deg=90.0,
-                 distortion=None, mount_height=2.8, aim_height=1.0):
+def make_cameras(num_cameras: int = 4, room: Room = Room(), width: int = 1280, height: int = 720,
+                 hfov_deg: float = 90.0, distortion: Sequence[float] | None = None,
+                 mount_height: float = 2.8, aim_height: float = 1.0) -> list[PinholeCamera]:
     """
     Cameras ``cam0..`` at :func:`camera_positions`, aimed at ``(0, 0, aim_height)``.
 
