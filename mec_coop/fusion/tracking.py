@@ -6,16 +6,19 @@ Per-person 3D skeleton track: a constant-velocity Kalman filter per COCO-17 join
 Each joint has the state ``(position, velocity)`` in world metres, driven by continuous white-noise
 acceleration of spectral density ``q`` (m^2/s^3; Bar-Shalom, Li and Kirubarajan, "Estimation with
 Applications to Tracking and Navigation", 2001, Sec. 6.2.2). Over a step ``dt`` the velocity
-random walk gains a standard deviation ``sqrt(q dt)``, so ``q`` is the mean square acceleration
-(m/s^2)^2 times the step: ``q = 8`` lets a joint change speed by about 0.9 m/s in 0.1 s and
-2 m/s in 0.5 s, which covers wrists and ankles of a walking, jumping or falling person. The model
-is exact under any split of a step, so predictions at arbitrary horizons and irregular frame rates
-are consistent.
+random walk gains a standard deviation ``sqrt(q dt)``, i.e. an RMS acceleration ``sqrt(q / dt)``
+m/s^2: ``q = 8`` lets a joint change speed by about 0.9 m/s in 0.1 s and 2 m/s in 0.5 s (wrists
+and ankles of a walking, jumping or falling person). The model is exact under any split of a step,
+so predictions at arbitrary horizons and irregular frame rates are consistent. Human limbs
+reverse within a fraction of a second, so constant-velocity extrapolation overshoots beyond about
+0.1 s; ``velocity_decay_s`` switches to a velocity that decays with that time constant
+(integrated Ornstein-Uhlenbeck, of stationary speed variance ``q tau / 2`` per axis), which
+predicts better on virtual-rig motion (``benchmarks/tracking.py``).
 
 Every instant is stamped with the capture time of its views. The estimate returned by
 :meth:`SkeletonTrack.update` is the filtered state *at* that capture time: a constant-velocity
-filter has no steady-state lag on a constant-velocity ramp, so the skeleton can be published with
-the capture stamp as is.
+filter has no steady-state lag on a constant-velocity ramp (a decaying velocity lags slightly), so
+the skeleton can be published with the capture stamp as is.
 
 Robustness, all reported per joint in :class:`TrackUpdate`, never silent:
 
@@ -71,8 +74,10 @@ class TrackConfig:
         cost is below this fraction of the given one's (and the given one fails its gate).
     :param fix_swaps: swap detected pairs back before fusion (else only report them).
     :param max_fill_s: longest a joint is filled from the prediction after its last fused
-        measurement [s].
+        measurement [s]; a limb extrapolated for 0.5 s is typically 0.3 m off.
     :param max_gap_s: a joint not measured for longer restarts from its next measurement [s].
+    :param velocity_decay_s: None for constant velocity; else the time constant [s] with which
+        the velocity decays in predictions (limbs reverse: see ``benchmarks/tracking.py``).
     """
 
     accel_psd: float = 8.0
@@ -84,12 +89,13 @@ class TrackConfig:
     min_reinit_joints: int = 4
     swap_ratio: float = 0.25
     fix_swaps: bool = True
-    max_fill_s: float = 0.5
+    max_fill_s: float = 0.3
     max_gap_s: float = 1.0
+    velocity_decay_s: Optional[float] = None
 
     def __post_init__(self) -> None:
         positive = ('accel_psd', 'measurement_std', 'init_velocity_std', 'max_gap_s')
-        for name in positive:
+        for name in positive + ('velocity_decay_s',) * (self.velocity_decay_s is not None):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)}')
         if not 0.0 < self.gate_probability < 1.0:
@@ -156,12 +162,24 @@ class SkeletonPrediction:
     predicted_only: np.ndarray
 
 
-def _transition(dt: float, q: float) -> tuple:
-    """State transition ``F (6, 6)`` and process noise ``Q (6, 6)`` for a step of ``dt``."""
-    eye = np.eye(3)
-    F = np.block([[eye, dt * eye], [np.zeros((3, 3)), eye]])
-    Q = q * np.kron(np.array([[dt ** 3 / 3.0, dt ** 2 / 2.0], [dt ** 2 / 2.0, dt]]), eye)
-    return F, Q
+def _transition(dt: float, q: float, tau: Optional[float]) -> tuple:
+    """
+    State transition ``F (6, 6)`` and process noise ``Q (6, 6)`` for a step of ``dt``.
+
+    ``tau`` None: constant velocity; else velocity decaying with time constant ``tau``
+    (integrated Ornstein-Uhlenbeck; tends to constant velocity as ``tau`` grows).
+    """
+    if tau is None:
+        f = (dt, 1.0)
+        qpp, qpv, qvv = dt ** 3 / 3.0, dt ** 2 / 2.0, dt
+    else:
+        # expm1 keeps the O((dt/tau)^3) position term accurate for tau >> dt.
+        m1, m2 = math.expm1(-dt / tau), math.expm1(-2.0 * dt / tau)
+        f = (-tau * m1, 1.0 + m1)
+        qpp = tau ** 3 / 2.0 * (2.0 * dt / tau + 4.0 * m1 - m2)
+        qpv, qvv = tau ** 2 / 2.0 * m1 ** 2, -tau / 2.0 * m2
+    F = np.kron(np.array([[1.0, f[0]], [0.0, f[1]]]), np.eye(3))
+    return F, q * np.kron(np.array([[qpp, qpv], [qpv, qvv]]), np.eye(3))
 
 
 def _mahalanobis2(residual: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -212,7 +230,7 @@ class SkeletonTrack:
         dt = 0.0 if self._stamp is None else stamp_s - self._stamp
         if dt == 0.0:
             return self._x.copy(), self._P.copy()
-        F, Q = _transition(dt, self.config.accel_psd)
+        F, Q = _transition(dt, self.config.accel_psd, self.config.velocity_decay_s)
         return self._x @ F.T, F @ self._P @ F.T + Q
 
     def _fillable(self, stamp_s: float) -> np.ndarray:
