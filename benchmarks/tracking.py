@@ -26,7 +26,7 @@ import numpy as np
 from mec_coop.fusion.smoothing import SkeletonSmoother, SMOOTHING_METHODS
 from mec_coop.fusion.tracking import mean_acceleration, SkeletonTrack, TrackConfig
 from mec_coop.geometry.skeleton import JOINT_INDEX
-from mec_coop.rig.humanoid import Humanoid
+from mec_coop.rig.virtual import Humanoid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ARM = [JOINT_INDEX[n] for n in ('left_elbow', 'right_elbow', 'left_wrist', 'right_wrist')]

@@ -10,7 +10,7 @@ import pytest
 from mec_coop.fusion.smoothing import (OneEuroConfig, OneEuroFilter, SkeletonSmoother,
                                        SMOOTHING_METHODS)
 from mec_coop.fusion.tracking import mean_acceleration, SkeletonTrack
-from mec_coop.rig.humanoid import Humanoid
+from mec_coop.rig.virtual import Humanoid
 
 
 def test_one_euro_reduces_jitter_on_noisy_rig_motion():

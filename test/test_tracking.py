@@ -11,7 +11,7 @@ from mec_coop.fusion.tracking import (LR_PAIR_NAMES, mean_acceleration, Skeleton
                                       TrackConfig)
 from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.geometry.skeleton import JOINT_INDEX
-from mec_coop.rig.humanoid import Humanoid
+from mec_coop.rig.virtual import Humanoid
 
 NOISE = 0.02
 ARM = [JOINT_INDEX[n] for n in ('left_elbow', 'right_elbow', 'left_wrist', 'right_wrist')]
