@@ -178,17 +178,17 @@ def test_edge_triangulates_and_copes_with_missing_calibration_and_silence(harnes
     assert all(j.valid and j.num_views == 3 for j in sk.joints)
     assert sk.latency.device_inference_s == pytest.approx(0.05)
     assert sk.latency.end_to_end_s > 0
-    assert node.counts['cam3']['no_calibration'] >= 1
+    assert node.fusion.counts['cam3']['no_calibration'] >= 1
     # A late report for the released instant is dropped and counted.
     pubs['cam0'].publish(_keypoint_msg(cams[0], cams[0].project(gt), stamp))
-    assert harness.wait_for(lambda: node.counts['cam0']['late'] == 1)
+    assert harness.wait_for(lambda: node.fusion.counts['cam0']['late'] == 1)
     # cam2 and cam3 go silent: after camera_timeout_s the edge stops waiting for them and
     # keeps producing skeletons from cam0 and cam1.
     for k in range(1, 5):
         for cam in cams[:2]:
             pubs[cam.name].publish(_keypoint_msg(cam, cam.project(gt), stamp + k))
         time.sleep(0.6)
-    assert harness.wait_for(lambda: node._silent == {'cam2', 'cam3'}, timeout=5)
+    assert harness.wait_for(lambda: node.fusion.silent == {'cam2', 'cam3'}, timeout=5)
     assert harness.wait_for(lambda: len(skeletons) >= 4, timeout=5)
     assert sorted(skeletons[-1].camera_ids) == ['cam0', 'cam1']
 

@@ -12,7 +12,7 @@ The allocator node only maps parameters to :class:`PlanSettings` and pushes :cla
 """
 
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class PlanSettings:
                              f'among {num_cameras} cameras')
 
     @classmethod
-    def from_values(cls, values: Mapping[str, object], params: SystemParams) -> 'PlanSettings':
+    def from_values(cls, values: Mapping[str, Any], params: SystemParams) -> 'PlanSettings':
         """Build settings from parameter values (:data:`MODEL_PARAMS` and the node's own)."""
         model = {field: values[name] for name, (field, *_rest) in MODEL_PARAMS.items()
                  if name in values}

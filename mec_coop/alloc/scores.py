@@ -199,8 +199,9 @@ def save_samples(path: Any, device: np.ndarray, server: np.ndarray, positive: np
     """
     pos = np.asarray(positive, dtype=bool)
     device, server = np.asarray(device, dtype=float), np.asarray(server, dtype=float)
+    columns: dict[str, Any] = {f'raw_{k}': v for k, v in extra.items()}
     np.savez(path, x_pos=device[pos], x_neg=device[~pos], y_pos=server[pos], y_neg=server[~pos],
-             pi=np.mean(pos), **{f'raw_{k}': v for k, v in extra.items()})
+             pi=np.mean(pos), **columns)
 
 
 def load_samples(path, cameras):

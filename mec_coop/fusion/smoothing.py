@@ -22,7 +22,7 @@ steady-state lag on constant-velocity motion, but smooths less at high frame rat
 
 from dataclasses import dataclass
 import math
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class OneEuroConfig:
             raise ValueError(f'beta must be >= 0, got {self.beta}')
 
 
-def _alpha(cutoff, dt: float):
+def _alpha(cutoff: Union[float, np.ndarray], dt: float) -> np.ndarray:
     """Smoothing factor of a first-order low-pass filter at ``cutoff`` Hz for a step ``dt``."""
     tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff))
     return 1.0 / (1.0 + tau / dt)
@@ -82,8 +82,8 @@ class OneEuroFilter:
     def reset(self) -> None:
         """Forget all joints."""
         J = self.num_joints
-        self._x = np.full((J, 3), np.nan)
-        self._dx = np.zeros((J, 3))
+        self._x: np.ndarray = np.full((J, 3), np.nan)
+        self._dx: np.ndarray = np.zeros((J, 3))
         self._stamp: Optional[float] = None
 
     def __call__(self, stamp_s: float, points: np.ndarray,

@@ -207,12 +207,12 @@ class SkeletonTrack:
     def reset(self) -> None:
         """Forget everything: the next update initialises the track."""
         J = self.num_joints
-        self._x = np.zeros((J, 6))
-        self._P = np.tile(np.eye(6), (J, 1, 1))
-        self._alive = np.zeros(J, dtype=bool)
-        self._last_measured = np.full(J, -np.inf)
-        self._rejections = np.zeros(J, dtype=int)
-        self._swap_streak = np.zeros(len(LR_PAIRS), dtype=int)
+        self._x: np.ndarray = np.zeros((J, 6))
+        self._P: np.ndarray = np.tile(np.eye(6), (J, 1, 1))
+        self._alive: np.ndarray = np.zeros(J, dtype=bool)
+        self._last_measured: np.ndarray = np.full(J, -np.inf)
+        self._rejections: np.ndarray = np.zeros(J, dtype=int)
+        self._swap_streak: np.ndarray = np.zeros(len(LR_PAIRS), dtype=int)
         self._stamp: Optional[float] = None
 
     @property
@@ -272,13 +272,16 @@ class SkeletonTrack:
     # ---- update --------------------------------------------------------------------------
     def _refused(self, stamp_s: float, status: str, reason: str) -> TrackUpdate:
         J = self.num_joints
-        masks = [np.zeros(J, dtype=bool) for _ in range(5)]
+
+        def none() -> np.ndarray:
+            return np.zeros(J, dtype=bool)
         return TrackUpdate(stamp_s, status, reason, np.full((J, 3), np.nan),
-                           np.full((J, 3, 3), np.nan), *masks,
+                           np.full((J, 3, 3), np.nan), none(), none(), none(), none(), none(),
                            np.zeros(len(LR_PAIRS), dtype=bool), np.full((J, 3), np.nan),
                            np.full(J, np.nan))
 
-    def _measurement(self, points, valid, covariance) -> tuple:
+    def _measurement(self, points: np.ndarray, valid: Optional[np.ndarray],
+                     covariance: Optional[np.ndarray]) -> tuple:
         J = self.num_joints
         z = np.asarray(points, dtype=np.float64)
         if z.shape != (J, 3):
@@ -307,7 +310,8 @@ class SkeletonTrack:
         R = np.where(ok[:, None, None], R, np.eye(3))
         return z, ok, R
 
-    def _swaps(self, z, R, x, P, gated) -> np.ndarray:
+    def _swaps(self, z: np.ndarray, R: np.ndarray, x: np.ndarray, P: np.ndarray,
+               gated: np.ndarray) -> np.ndarray:
         """Left/right pairs whose swapped assignment fits the prediction much better."""
         both = gated[_LEFT] & gated[_RIGHT]
         mean, cov = x[:, :3], P[:, :3, :3]

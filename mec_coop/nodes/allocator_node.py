@@ -189,8 +189,11 @@ class AllocatorNode(Node):
         summary = solved.summary()
         if summary != self._last_summary:  # log what changed, not every periodic re-plan
             self._last_summary = summary
-            (self.get_logger().info if solved.plan.feasible else self.get_logger().warning)(
-                summary)
+            # rclpy binds a severity to each call site: one line per severity.
+            if solved.plan.feasible:
+                self.get_logger().info(summary)
+            else:
+                self.get_logger().warning(summary)
         wanted = {'edge': [Parameter(f'theta_server.{c.camera_id}', value=c.theta_server)
                            for c in state.cameras],
                   'uplink': [Parameter(f'tdma_share.{c.camera_id}', value=c.tdma_share)

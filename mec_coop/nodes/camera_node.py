@@ -21,7 +21,7 @@ from typing import Optional
 
 from cv_bridge import CvBridge
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 
@@ -34,7 +34,7 @@ from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, 
 from mec_coop.ros.params import (declare_pose_model, float_param, int_param, load_pose_model,
                                  proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
-from mec_coop.ros.runtime import declare_autostart, JobQueue, release, spin_node
+from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
 
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
                Route.OFFLOAD: PoseKeypoints2D.ROUTE_OFFLOAD,
@@ -43,11 +43,11 @@ ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
 INPUTS = {'compressed': (CompressedImage, 'image/compressed'), 'raw': (Image, 'image')}
 
 
-class CameraNode(LifecycleNode):
+class CameraNode(ManagedModelNode):
     """One camera: small model, dual thresholds, keypoints / offload / drop."""
 
     def __init__(self, pose_backend: Optional[PoseBackend] = None, **node_kwargs) -> None:
-        super().__init__('camera', **node_kwargs)
+        super().__init__('camera', pose_backend, **node_kwargs)
         self.declare_parameter('camera_id', '', text_param(
             'Camera name used in diagnostics; default: the node namespace', read_only=True))
         self.declare_parameter('theta_low', 0.3, float_param(
@@ -68,8 +68,6 @@ class CameraNode(LifecycleNode):
 
         self.camera_id = self.get_parameter('camera_id').value or \
             self.get_namespace().strip('/').replace('/', '_') or self.get_name()
-        self._model = pose_backend
-        self._own_model = pose_backend is None
         self._bridge = CvBridge()
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
@@ -80,8 +78,6 @@ class CameraNode(LifecycleNode):
         if transport not in INPUTS:
             raise ValueError(f'input_transport must be one of {sorted(INPUTS)}, got '
                              f'{transport!r}')
-        self._configured: list = []
-        self._active: list = []
         self._frames: Optional[JobQueue] = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -104,17 +100,6 @@ class CameraNode(LifecycleNode):
         msg_type, topic = INPUTS[self.get_parameter('input_transport').value]
         self._active = [self.create_subscription(msg_type, topic, self._on_image, QOS_IMAGES)]
         return super().on_activate(state)
-
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._active = release(self, self._active)
-        self.close()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._configured = release(self, self._configured)
-        if self._own_model:
-            self._model = None
-        return TransitionCallbackReturn.SUCCESS
 
     # -- parameters ---------------------------------------------------------------------------
     def _validate(self, parameters):

@@ -19,7 +19,7 @@ inference never blocks the subscriptions or parameter services.
 from typing import Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.coop.codec import decode_compressed, ImageDecodeError
@@ -35,7 +35,7 @@ from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, ERROR, LogOnc
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, text_param, verdict)
 from mec_coop.ros.qos import QOS_RELIABLE
-from mec_coop.ros.runtime import declare_autostart, JobQueue, release, spin_node
+from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
 
 FUSION_PARAMS = {
     'max_gap_s': (0.05, 0.001, 1.0, 'Capture stamps of one instant differ by at most this '
@@ -47,11 +47,11 @@ FUSION_PARAMS = {
 }
 
 
-class EdgeNode(LifecycleNode):
+class EdgeNode(ManagedModelNode):
     """Large model, view sync and 3D skeleton for a rig of cameras."""
 
     def __init__(self, pose_backend: Optional[PoseBackend] = None, **node_kwargs) -> None:
-        super().__init__('edge', **node_kwargs)
+        super().__init__('edge', pose_backend, **node_kwargs)
         self.cameras = declare_cameras(self)
         self.declare_parameter('world_frame', 'world', text_param('Fixed frame of the skeleton',
                                                                   read_only=True))
@@ -72,17 +72,13 @@ class EdgeNode(LifecycleNode):
         declare_autostart(self)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(lambda _p: self.fusion.configure(self._settings()))
-        self._model = pose_backend
         self._problems = LogOnce(self.get_logger())
         self._calibration: Optional[RigCalibration] = None
         self.fusion = EdgeFusion(self.cameras, self._settings(),
                                  lambda cam: self._calibration.camera(cam)
                                  if self._calibration else None)
         self._sequence = 0
-        self._configured: list = []
-        self._active: list = []
         self._offloads: Optional[JobQueue] = None
-        self._own_model = pose_backend is None
 
     def _settings(self) -> FusionSettings:
         return FusionSettings(min_views=self.get_parameter('min_views').value,
@@ -130,17 +126,6 @@ class EdgeNode(LifecycleNode):
                 lambda m, c=cam: self._on_offload(c, m), QOS_RELIABLE))
         self._active.append(self.create_timer(0.01, self._release))
         return super().on_activate(state)
-
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._active = release(self, self._active)
-        self.close()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._configured = release(self, self._configured)
-        if self._own_model:
-            self._model = None
-        return TransitionCallbackReturn.SUCCESS
 
     # -- reports ------------------------------------------------------------------------------
     def _on_keypoints(self, cam: str, msg: PoseKeypoints2D) -> None:

@@ -102,6 +102,37 @@ def release(node: Node, entities: list) -> list:
     return []
 
 
+class ManagedModelNode(LifecycleNode):
+    """
+    A lifecycle node that loads a pose model on configure and works between activate/deactivate.
+
+    Subclasses put what configure creates in ``_configured`` and what activate creates in
+    ``_active``, and stop their worker in ``close()``; deactivate and cleanup release them. A
+    model passed in by the caller (tests) is kept across cleanup; one the node loaded is dropped.
+    """
+
+    def __init__(self, name: str, pose_backend: Optional[Any] = None, **node_kwargs: Any) -> None:
+        super().__init__(name, **node_kwargs)
+        self._model = pose_backend
+        self._own_model = pose_backend is None
+        self._configured: list = []
+        self._active: list = []
+
+    def close(self) -> None:
+        """Stop the worker thread; also called before the node is destroyed."""
+
+    def on_deactivate(self, state: Any) -> TransitionCallbackReturn:
+        self._active = release(self, self._active)
+        self.close()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: Any) -> TransitionCallbackReturn:
+        self._configured = release(self, self._configured)
+        if self._own_model:
+            self._model = None
+        return TransitionCallbackReturn.SUCCESS
+
+
 def spin_node(node_class: Callable[[], Node], args: Optional[list[str]] = None) -> None:
     """Run one node until Ctrl-C or an external shutdown, then clean up in the safe order."""
     rclpy.init(args=args if args is not None else sys.argv)
