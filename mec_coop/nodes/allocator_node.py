@@ -29,7 +29,7 @@ from mec_coop.alloc.plan import MODEL_PARAMS, plan, PlanSettings, SOLVERS
 from mec_coop.alloc.scores import load_samples
 from mec_coop.coop.uplink import LinkBudget
 from mec_coop.msg import AllocationState, LinkState
-from mec_coop.ros.allocation import Solved
+from mec_coop.ros.allocation import link_key, Solved
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
 from mec_coop.ros.param_push import ParameterPusher
 from mec_coop.ros.params import (declare_cameras, float_param, int_param, proposed_values,
@@ -103,8 +103,7 @@ class AllocatorNode(Node):
         self._worker.start()
         self.create_timer(1.0, self.pusher.retry)
         self.create_timer(1.0, self._publish_diagnostics)
-        self.get_logger().info(f'allocator: cameras {self.cameras}, solver '
-                               f'{self._settings.solver}, score laws {path or "assumed Beta"}')
+        self.get_logger().info(f'allocator: {self.cameras}, score laws {path or "assumed Beta"}')
 
     # -- inputs -------------------------------------------------------------------------------
     def _read_settings(self, parameters) -> PlanSettings:
@@ -132,8 +131,10 @@ class AllocatorNode(Node):
             self._problems('link', f'link state lacks cameras {sorted(missing)}; ignored')
             return
         with self._wake:
+            changed = self._link is None or link_key(self._link) != link_key(msg)
             self._link = msg
-        self._request()
+        if changed:  # the shares in it are this node's own output: no re-plan for those
+            self._request()
 
     def _link_params(self, settings: PlanSettings) -> tuple[SystemParams, list[float]]:
         """Return the settings' model with the uplink's link budget, and the gains (dB)."""
@@ -207,8 +208,8 @@ class AllocatorNode(Node):
         pattern = self.get_parameter('camera_node').value
         names = {f'camera:{cam}': pattern.replace('{camera}', cam) if pattern else ''
                  for cam in self.cameras}
-        names['edge'] = self.get_parameter('edge_node').value
-        names['uplink'] = self.get_parameter('uplink_node').value
+        names.update(edge=self.get_parameter('edge_node').value,
+                     uplink=self.get_parameter('uplink_node').value)
         return {key: name for key, name in names.items() if name}
 
     def _publish_diagnostics(self) -> None:

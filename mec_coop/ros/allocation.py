@@ -3,7 +3,7 @@
 """An allocator plan as the graph sees it: ``AllocationState``, diagnostics, a log line."""
 
 from mec_coop.alloc.plan import Plan, PlanSettings
-from mec_coop.msg import AllocationState, CameraAllocation
+from mec_coop.msg import AllocationState, CameraAllocation, LinkState
 
 
 class Solved:
@@ -51,3 +51,9 @@ class Solved:
                 f'{p.delay_s:.3f} s, accuracy {a.accuracy:.3f}, theta_low '
                 f'{[round(float(v), 3) for v in a.theta_low]}, theta_high '
                 f'{[round(float(v), 3) for v in a.theta_high]}')
+
+
+def link_key(msg: LinkState) -> tuple:
+    """Return the parts of a link state a plan depends on (not the shares it sets)."""
+    return (msg.bandwidth_hz, msg.tx_power_dbm, msg.noise_dbm_per_hz, tuple(msg.camera_ids),
+            tuple(msg.channel_gain_db))
