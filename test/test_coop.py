@@ -114,3 +114,19 @@ def test_sync_with_a_camera_removed_completes_without_it():
     sync.set_cameras(['a'])
     (group,) = sync.poll(now=1.0)
     assert set(group.reports) == {'a'}
+
+
+def test_sync_keeps_an_instant_open_for_an_offloaded_view_after_newer_ones_complete():
+    # cam 'b' offloads the frame of instant 1.0: its edge result comes after its next frame.
+    sync = ViewSynchronizer(['a', 'b'], max_gap_s=0.02, timeout_s=1.0)
+    assert sync.add('a', 1.0, 'a1', now=1.0)[0] is Verdict.ACCEPTED
+    assert sync.add('a', 1.5, 'a2', now=1.5)[0] is Verdict.ACCEPTED
+    verdict, groups = sync.add('b', 1.5, 'b2', now=1.6)
+    assert verdict is Verdict.ACCEPTED and [g.anchor for g in groups] == [1.5]
+    verdict, groups = sync.add('b', 1.0, 'b1 (edge result)', now=1.7)
+    assert verdict is Verdict.ACCEPTED and [g.anchor for g in groups] == [1.0]
+    assert set(groups[0].reports) == {'a', 'b'}
+    assert sync.stats.complete == 2 and sync.stats.timed_out == sync.stats.out_of_order == 0
+    # Its instant released, a second result for it is late; an unknown older stamp is out of order.
+    assert sync.add('b', 1.0, 'again', now=1.8)[0] is Verdict.LATE
+    assert sync.add('b', 1.25, 'old', now=1.8)[0] is Verdict.OUT_OF_ORDER

@@ -6,15 +6,25 @@ Approximate-time grouping of per-camera results of one capture instant.
 Each camera reports every frame once (keypoints, an empty result for a dropped frame, or later
 the edge's result of an offloaded frame). A group collects reports whose capture stamps lie
 within ``max_gap_s`` (less than half the frame period) of the group's first stamp; it is
-released when every expected camera has reported or ``timeout_s`` after it was opened. Reports
-for released instants are *late*, reports older than the camera's previous one are *out of
-order*: both are dropped and counted, because ApproximateTime-style synchronisers cannot tell a
-user about them.
+released when every expected camera has reported or ``timeout_s`` after it was opened.
+
+Groups are per capture instant, not per camera stream: the edge's result of an offloaded frame
+usually arrives after the same camera's next frame, and it still joins its own instant while
+that instant is open (an older group waiting for it is not released because a newer one
+completed). Reports for released instants are *late*; a report older than the camera's newest
+one that matches no open instant is *out of order* (a camera stream going back in time); a
+second report of a camera for one instant is a *duplicate*. All three are dropped and counted,
+because ApproximateTime-style synchronisers cannot tell a user about them.
 """
 
+import collections
 from dataclasses import dataclass, field
 import enum
 from typing import Any, Hashable, Iterable
+
+
+# Released instants remembered to tell late reports from new instants (a few minutes of frames).
+RELEASED_MEMORY = 512
 
 
 class Verdict(enum.Enum):
@@ -59,7 +69,9 @@ class ViewSynchronizer:
         self.timeout_s = float(timeout_s)
         self.stats = SyncStats()
         self._open: list[Group] = []
-        self._released_until = float('-inf')
+        # Anchors of recently released instants; older ones are below the floor.
+        self._released: collections.deque[float] = collections.deque()
+        self._floor = float('-inf')
         self._last_stamp: dict[Hashable, float] = {}
 
     def set_cameras(self, cameras: Iterable[Hashable]) -> None:
@@ -69,26 +81,27 @@ class ViewSynchronizer:
     def add(self, camera: Hashable, stamp: float, item: Any,
             now: float) -> tuple[Verdict, list[Group]]:
         """Add one report; return its :class:`Verdict` and the groups released now."""
-        if stamp < self._last_stamp.get(camera, float('-inf')):
-            self.stats.out_of_order += 1
-            return Verdict.OUT_OF_ORDER, self.poll(now)
-        if stamp <= self._released_until:
-            self.stats.late += 1
-            return Verdict.LATE, self.poll(now)
         group = min((g for g in self._open if abs(g.anchor - stamp) <= self.max_gap_s),
                     key=lambda g: abs(g.anchor - stamp), default=None)
         if group is None:
+            if stamp <= self._floor or any(abs(a - stamp) <= self.max_gap_s
+                                           for a in self._released):
+                self.stats.late += 1
+                return Verdict.LATE, self.poll(now)
+            if stamp < self._last_stamp.get(camera, float('-inf')):
+                self.stats.out_of_order += 1
+                return Verdict.OUT_OF_ORDER, self.poll(now)
             group = Group(anchor=stamp, opened_at=now)
             self._open.append(group)
         elif camera in group.reports:
             self.stats.duplicate += 1
             return Verdict.DUPLICATE, self.poll(now)
-        self._last_stamp[camera] = stamp
+        self._last_stamp[camera] = max(stamp, self._last_stamp.get(camera, float('-inf')))
         group.reports[camera] = (stamp, item)
         return Verdict.ACCEPTED, self.poll(now)
 
     def poll(self, now: float) -> list[Group]:
-        """Release the groups that are complete or timed out, oldest first."""
+        """Release the groups that are complete or timed out (each on its own), oldest first."""
         released = []
         for group in sorted(self._open, key=lambda g: g.anchor):
             complete = self.cameras <= set(group.reports)
@@ -100,14 +113,7 @@ class ViewSynchronizer:
         if released:
             done = {id(g) for g in released}
             self._open = [g for g in self._open if id(g) not in done]
-            # Anything at or before the newest released instant can no longer be grouped.
-            self._released_until = max(self._released_until,
-                                       max(g.anchor for g in released) + self.max_gap_s)
-            # Older open groups would otherwise be released after a newer one: release them too.
-            stale = [g for g in self._open if g.anchor < self._released_until]
-            for group in stale:
-                self._open.remove(group)
-                self.stats.groups += 1
-                self.stats.timed_out += 1
-            released = sorted(released + stale, key=lambda g: g.anchor)
+            self._released.extend(g.anchor for g in released)
+            while len(self._released) > RELEASED_MEMORY:
+                self._floor = max(self._floor, self._released.popleft() + self.max_gap_s)
         return released
