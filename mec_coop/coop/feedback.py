@@ -1,0 +1,62 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Camera side of the edge's feedback: when to run the model on the predicted crop, when on the
+whole frame.
+
+A crop helps only while the prediction is fresh and right. :class:`RoiPolicy` uses the newest
+prior if it was predicted for a capture time within ``max_age_s`` of the frame's, and falls back
+to the full frame when there is none and every ``full_frame_every``-th frame (so people the edge
+does not track yet are found). A crop that finds nobody is a miss: the camera node then runs the
+same frame again on the full frame, so a wrong prior costs time, not the frame. Without edge
+feedback a camera behaves as before: full frames only.
+"""
+
+from dataclasses import dataclass
+import enum
+import math
+from typing import Generic, Optional, TypeVar
+
+Prior = TypeVar('Prior')
+
+
+class Choice(enum.Enum):
+    """Why a frame runs on the crop or on the full frame."""
+
+    ROI = 'roi_used'
+    NO_PRIOR = 'full_no_prior'
+    STALE = 'full_stale_prior'
+    PERIODIC = 'full_periodic'
+
+
+@dataclass
+class RoiPolicy(Generic[Prior]):
+    """The fallback rules; see the module docstring. ``full_frame_every`` 0: never periodic."""
+
+    max_age_s: float = 0.75
+    full_frame_every: int = 10
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_age_s) and self.max_age_s >= 0):
+            raise ValueError(f'max_age_s must be finite and >= 0, got {self.max_age_s}')
+        if self.full_frame_every < 0:
+            raise ValueError(f'full_frame_every must be >= 0, got {self.full_frame_every}')
+        self._prior: Optional[Prior] = None
+        self._prior_stamp = -math.inf
+        self._frames = 0
+
+    def offer(self, stamp: float, prior: Prior) -> None:
+        """Keep the newest prior (predicted for capture time ``stamp``)."""
+        if stamp >= self._prior_stamp:
+            self._prior, self._prior_stamp = prior, stamp
+
+    def choose(self, frame_stamp: float) -> tuple[Choice, Optional[Prior]]:
+        """Decide for one frame; the prior is returned with :attr:`Choice.ROI` only."""
+        self._frames += 1
+        if self._prior is None:
+            return Choice.NO_PRIOR, None
+        if abs(frame_stamp - self._prior_stamp) > self.max_age_s:
+            return Choice.STALE, None
+        if self.full_frame_every and self._frames % self.full_frame_every == 0:
+            return Choice.PERIODIC, None
+        return Choice.ROI, self._prior

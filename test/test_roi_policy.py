@@ -1,0 +1,38 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The camera's fallback rules between the edge's crop and the full frame."""
+
+import pytest
+
+from mec_coop.coop.feedback import Choice, RoiPolicy
+
+
+def test_full_frame_without_feedback():
+    policy = RoiPolicy()
+    assert [policy.choose(t)[0] for t in (0.0, 0.5, 1.0)] == [Choice.NO_PRIOR] * 3
+
+
+def test_fresh_prior_is_used_and_stale_one_is_not():
+    policy = RoiPolicy(max_age_s=0.3, full_frame_every=0)
+    policy.offer(1.0, 'crop for 1.0')
+    assert policy.choose(1.0) == (Choice.ROI, 'crop for 1.0')
+    assert policy.choose(1.25) == (Choice.ROI, 'crop for 1.0')
+    assert policy.choose(1.5) == (Choice.STALE, None)
+    policy.offer(0.5, 'older prediction arriving late')     # ignored: not newer
+    policy.offer(1.5, 'crop for 1.5')
+    assert policy.choose(1.5) == (Choice.ROI, 'crop for 1.5')
+
+
+def test_every_nth_frame_is_a_full_frame():
+    policy = RoiPolicy(max_age_s=10.0, full_frame_every=4)
+    policy.offer(0.0, 'crop')
+    choices = [policy.choose(0.1 * k)[0] for k in range(8)]
+    assert choices.count(Choice.PERIODIC) == 2
+    assert choices[3] is choices[7] is Choice.PERIODIC
+
+
+def test_invalid_settings_are_rejected():
+    with pytest.raises(ValueError, match='max_age_s'):
+        RoiPolicy(max_age_s=float('nan'))
+    with pytest.raises(ValueError, match='full_frame_every'):
+        RoiPolicy(full_frame_every=-1)
