@@ -197,7 +197,8 @@ def test_predict_roi_maps_back_to_full_pixels_and_merges_duplicates():
     assert est.num_people == 1
     np.testing.assert_allclose(est.keypoints[0], np.tile([701.0, 402.0], (17, 1)), atol=1.0)
     assert est.inference_time_s == pytest.approx(0.03)
-    assert model.predict_roi(image, []).num_people == 0
+    nothing = model.predict_roi(image, [])
+    assert nothing.num_people == 0 and nothing.model_name == 'brightest'
     assert len(model.predict_batch([image, image])) == 2
 
 

@@ -80,18 +80,16 @@ class PoseEstimate:
                             self.confidences, self.inference_time_s, self.model_name)
 
     @classmethod
-    def merge(cls, estimates: Sequence['PoseEstimate'], iou: float = DUPLICATE_IOU,
-              inference_time_s: Optional[float] = None) -> 'PoseEstimate':
+    def merge(cls, estimates: Sequence['PoseEstimate'],
+              iou: float = DUPLICATE_IOU) -> 'PoseEstimate':
         """
         Join the people of several estimates of one image, a person found twice once.
 
         Overlapping crops find the same person twice: of two boxes overlapping by more than
-        ``iou`` the higher box score survives (non-maximum suppression).
-
-        :param inference_time_s: time of the result; default: sum of the estimates' times.
+        ``iou`` the higher box score survives (non-maximum suppression). The time is the sum of
+        the estimates' times.
         """
-        time_s = (sum(e.inference_time_s for e in estimates) if inference_time_s is None
-                  else inference_time_s)
+        time_s = sum(e.inference_time_s for e in estimates)
         name = estimates[0].model_name if estimates else ''
         people = [e for e in estimates if e.num_people]
         if not people:
@@ -135,10 +133,11 @@ class PoseBackend:
         (:meth:`PoseEstimate.merge`). No crop gives an empty estimate: the caller decides whether
         to fall back to the full frame.
         """
+        if not rois:
+            return PoseEstimate.empty(0.0, self.name)
         crops = [roi.crop(image_bgr, self.input_size) for roi in rois]
-        found = self.predict_batch(crops) if crops else []
         return PoseEstimate.merge([est.in_full_image(roi, self.input_size)
-                                   for est, roi in zip(found, rois)])
+                                   for est, roi in zip(self.predict_batch(crops), rois)])
 
 
 def _area(boxes):
