@@ -168,7 +168,8 @@ def main():
     model = UltralyticsPose(imgsz=args.imgsz, conf=args.detection_threshold,
                             threads=args.threads)
     rows = [row for seed in args.seeds for row in collect(args, seed, model)]
-    summary = {'arguments': vars(args), **summarise(rows, args.bad_px)}
+    arguments = {k: v for k, v in vars(args).items() if k not in ('out', 'figure')}
+    summary = {'arguments': arguments, **summarise(rows, args.bad_px)}
     if len(args.seeds) > 1:
         keys = ('positive_found_rate', 'median_2d_error_px_found_positive', 'auc_paper',
                 'auc_track_agreement')

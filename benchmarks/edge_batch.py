@@ -89,7 +89,8 @@ def main():
     machine = {'cpu': platform.processor() or platform.machine(), 'cpu_count': os.cpu_count(),
                'load_average_1min_before_after': [round(load_before, 2),
                                                   round(os.getloadavg()[0], 2)]}
-    out.write_text(json.dumps({'arguments': vars(args), 'model': model.name, 'machine': machine,
+    arguments = {k: v for k, v in vars(args).items() if k != 'out'}
+    out.write_text(json.dumps({'arguments': arguments, 'model': model.name, 'machine': machine,
                                'image': '1280x720 virtual-rig view', 'batch_size': rows},
                               indent=2) + '\n')
     print(f'wrote {out}')
