@@ -24,12 +24,12 @@ Every score is in ``[0, 1]``, 0 when nobody is found, and is selectable by name
     track is an estimate independent of this image, so a confident but wrong pose (a lying
     person's limbs misplaced) scores low. Falls back to ``joints_box`` without a prediction. The
     radius must exceed the track's error or good views score low too: with a 30 px error and a
-    fixed 0.2 tolerance the AUC below falls from 0.97 to 0.74; with the radius at twice the
-    stated error it is 0.91 (paper: 0.81).
+    fixed 0.2 tolerance the AUC below falls from 0.98 to 0.72; with the radius at twice the
+    stated error it is 0.92 (paper: 0.81).
 
 On the virtual rig with ROI crops (``benchmarks/camera_roi.py``: seeds 0-2, 300 views, 15 px of
-prediction error) the ROC AUC of flagging views with a median 2D error above 10 px is 0.86 for
-``paper``, 0.87 for ``joints_box`` and 0.97 for ``track_agreement`` (per seed: paper 0.76-0.98,
+prediction error) the ROC AUC of flagging views with a median 2D error above 10 px is 0.88 for
+``paper``, 0.90 for ``joints_box`` and 0.98 for ``track_agreement`` (per seed: paper 0.76-0.98,
 track_agreement 0.97-1.00); on full frames at imgsz 320 no score ranks the views the model finds
 (AUC 0.79-0.85, all of it from telling found from missed); see ``docs/figures/camera_roi.json``
 and ``docs/figures/frame_score.png``.
