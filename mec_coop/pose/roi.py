@@ -3,10 +3,10 @@
 """
 Regions of interest: square crops around where a person is expected in a camera image.
 
-At imgsz 320 a 1280x720 frame is shrunk 4x and a person 25-50 px tall becomes 6-12 px, too small
-for a nano pose model. The edge knows each person's 3D track; projected into a camera it says
-where to look. Running the model on a square crop around that place, resized to the model input,
-gives the person 100-300 px of input instead (issue 10).
+At imgsz 320 a 1280x720 frame is shrunk 4x and a person 100-200 px tall becomes 25-50 px, too
+small for a nano pose model. The edge knows each person's 3D track; projected into a camera it
+says where to look. Running the model on a square crop around that place, resized to the model
+input, gives the person about two thirds of the input (200-230 px of 320) instead (issue 10).
 
 Conventions (all chosen so that the crop <-> full-image mapping is exact):
 
@@ -36,8 +36,8 @@ PAD_VALUE = 114
 # prediction error and found the person in 99% of positive views.
 DEFAULT_MARGIN = 1.4
 # Smallest crop side in pixels, half the camera model's 320 input: a small person is upscaled at
-# most 2x (further, the blur of the upscaled pixels is all the model sees), and the crop leaves
-# room for the prediction error around them. On the virtual rig (benchmarks/camera_roi.py, 300
+# most 2x (upscaling further adds blur, not detail), and the crop leaves room for the prediction
+# error around them. On the virtual rig (benchmarks/camera_roi.py, 300
 # views) 64 / 128 / 160 / 224 / 320 found the person in 98.1 / 98.5 / 99.3 / 99.3 / 97.8% of
 # positive views, with a median 2D error of 3.1 / 3.1 / 3.0 / 3.3 / 4.1 px.
 DEFAULT_MIN_SIZE = 160
