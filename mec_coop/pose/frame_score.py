@@ -30,9 +30,9 @@ Every score is in ``[0, 1]``, 0 when nobody is found, and is selectable by name
 On the virtual rig with ROI crops (``benchmarks/camera_roi.py``: seeds 0-2, 300 views, 15 px of
 prediction error) the ROC AUC of flagging views with a median 2D error above 10 px is 0.88 for
 ``paper``, 0.90 for ``joints_box`` and 0.98 for ``track_agreement`` (per seed: paper 0.76-0.98,
-track_agreement 0.97-1.00); on full frames at imgsz 320 no score ranks the views the model finds
-(AUC 0.79-0.85, all of it from telling found from missed); see ``docs/figures/camera_roi.json``
-and ``docs/figures/frame_score.png``.
+track_agreement 0.97-1.00). On full frames at imgsz 320 the AUCs of 0.79-0.85 come mostly from
+telling found from missed: among the views the model finds, ``paper`` ranks at 0.60, about
+chance. See ``docs/figures/camera_roi.json`` and ``docs/figures/frame_score.png``.
 """
 
 from typing import Callable, Dict, Optional
