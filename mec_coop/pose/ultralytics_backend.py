@@ -12,11 +12,12 @@ The default weights are the official Ultralytics ``yolo11n-pose.pt`` shipped ins
 import importlib.resources
 import os
 import time
+from typing import List
 
 import numpy as np
 
 from mec_coop.geometry.skeleton import COCO_FLIP_INDEX
-from mec_coop.pose.backend import PoseBackend, PoseEstimate
+from mec_coop.pose.backend import box_iou, PoseBackend, PoseEstimate
 
 
 def default_weights():
@@ -48,6 +49,7 @@ class UltralyticsPose(PoseBackend):
             raise FileNotFoundError(
                 f'pose weights {self.weights!r} not found and YOLO_OFFLINE=1 forbids a download')
         self.imgsz = int(imgsz)
+        self.input_size = self.imgsz
         self.flip_tta = bool(flip_tta)
         self.conf = float(conf)
         self.device = device
@@ -57,36 +59,45 @@ class UltralyticsPose(PoseBackend):
         self._model = YOLO(self.weights, task='pose')
         self._threads_set = False
         # The first call builds the graph and takes 10x longer: keep it out of measured delays.
-        self._run(np.zeros((self.imgsz, self.imgsz, 3), np.uint8))
+        self._run([np.zeros((self.imgsz, self.imgsz, 3), np.uint8)])
 
-    def _run(self, image):
-        result = self._model.predict(image, imgsz=self.imgsz, conf=self.conf, device=self.device,
-                                     verbose=False)[0]
+    def _run(self, images):
+        results = self._model.predict(list(images), imgsz=self.imgsz, conf=self.conf,
+                                      device=self.device, verbose=False)
         if self.threads and not self._threads_set:
             import torch
             torch.set_num_threads(int(self.threads))
             self._threads_set = True
-        if result.keypoints is None or len(result.boxes) == 0:
-            return None
-        kp = result.keypoints.data.cpu().numpy().astype(np.float64)
-        return (result.boxes.xyxy.cpu().numpy().astype(np.float64),
-                result.boxes.conf.cpu().numpy().astype(np.float64), kp[..., :2], kp[..., 2])
+        return [_unpack(result) for result in results]
 
-    def predict(self, image_bgr):
+    def predict(self, image_bgr) -> PoseEstimate:
         """Detect people and their keypoints in a BGR image."""
-        image = np.ascontiguousarray(image_bgr)
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f'expected a BGR uint8 image (H, W, 3), got {image.dtype} '
-                             f'{image.shape}')
+        return self.predict_batch([image_bgr])[0]
+
+    def predict_batch(self, images_bgr) -> List[PoseEstimate]:
+        """
+        Detect people in several BGR images with one model call (one batch).
+
+        Images of one shape are letterboxed alike (rectangular, padded to the stride); images of
+        mixed shapes are each letterboxed to a square ``imgsz``, as Ultralytics does. With flip
+        TTA the flipped images join the same batch. Each estimate's
+        ``inference_time_s`` is the batch's time divided by the number of images.
+        """
+        images = [_checked(image) for image in images_bgr]
+        if not images:
+            return []
         start = time.perf_counter()
-        out = self._run(image)
-        if out is not None and self.flip_tta:
-            out = self._merge_flipped(out, self._run(np.ascontiguousarray(image[:, ::-1])),
-                                      image.shape[1])
-        elapsed = time.perf_counter() - start
-        if out is None:
-            return PoseEstimate.empty(elapsed, self.name)
-        return PoseEstimate(*out, inference_time_s=elapsed, model_name=self.name)
+        batch = images + ([np.ascontiguousarray(i[:, ::-1]) for i in images]
+                          if self.flip_tta else [])
+        outs = self._run(batch)
+        if self.flip_tta:
+            n = len(images)
+            outs = [out if out is None else self._merge_flipped(out, flipped, image.shape[1])
+                    for out, flipped, image in zip(outs[:n], outs[n:], images)]
+        elapsed = (time.perf_counter() - start) / len(images)
+        return [PoseEstimate.empty(elapsed, self.name) if out is None
+                else PoseEstimate(*out, inference_time_s=elapsed, model_name=self.name)
+                for out in outs]
 
     @staticmethod
     def _merge_flipped(out, flipped, width):
@@ -100,7 +111,7 @@ class UltralyticsPose(PoseBackend):
         fkp = fkp[:, COCO_FLIP_INDEX].copy()
         fkp[..., 0] = width - 1 - fkp[..., 0]
         fconf = fconf[:, COCO_FLIP_INDEX]
-        iou = _iou(boxes, fboxes)
+        iou = box_iou(boxes, fboxes)
         kp, conf = kp.copy(), conf.copy()
         for i in range(len(boxes)):
             j = int(np.argmax(iou[i]))
@@ -111,12 +122,18 @@ class UltralyticsPose(PoseBackend):
         return boxes, scores, kp, conf
 
 
-def _area(boxes):
-    return np.prod(boxes[:, 2:] - boxes[:, :2], axis=-1)
+def _checked(image_bgr):
+    image = np.ascontiguousarray(image_bgr)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f'expected a BGR uint8 image (H, W, 3), got {image.dtype} '
+                         f'{image.shape}')
+    return image
 
 
-def _iou(a, b):
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=-1)
-    return inter / (_area(a)[:, None] + _area(b)[None, :] - inter + 1e-9)
+def _unpack(result):
+    """``(boxes, box scores, keypoints, confidences)`` of one Ultralytics result, or ``None``."""
+    if result.keypoints is None or len(result.boxes) == 0:
+        return None
+    kp = result.keypoints.data.cpu().numpy().astype(np.float64)
+    return (result.boxes.xyxy.cpu().numpy().astype(np.float64),
+            result.boxes.conf.cpu().numpy().astype(np.float64), kp[..., :2], kp[..., 2])
