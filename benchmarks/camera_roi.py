@@ -28,7 +28,7 @@ import numpy as np
 from mec_coop.pose.frame_score import flag_auc, frame_score, FRAME_SCORES, select_person
 from mec_coop.pose.roi import DEFAULT_MARGIN, DEFAULT_MIN_SIZE, roi_from_keypoints
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
-from mec_coop.rig.virtual_rig import VirtualRig
+from mec_coop.rig.virtual import VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
-from mec_coop.rig.virtual_rig import VirtualRig
+from mec_coop.rig.virtual import VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

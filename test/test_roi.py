@@ -205,7 +205,7 @@ def test_predict_roi_maps_back_to_full_pixels_and_merges_duplicates():
 @pytest.mark.model
 def test_roi_finds_the_person_the_full_frame_misses_at_imgsz_320():
     from mec_coop.pose.ultralytics_backend import UltralyticsPose
-    from mec_coop.rig.virtual_rig import VirtualRig
+    from mec_coop.rig.virtual import VirtualRig
 
     # Seed 0, t = 3 s, cam3: a person ~130 px tall that yolo11n-pose misses at imgsz 320.
     frame = VirtualRig(num_cameras=4, seed=0).frame(3.0)
@@ -225,7 +225,7 @@ def test_roi_finds_the_person_the_full_frame_misses_at_imgsz_320():
 @pytest.mark.model
 def test_batch_gives_the_single_image_results_and_flip_tta_works_on_crops():
     from mec_coop.pose.ultralytics_backend import UltralyticsPose
-    from mec_coop.rig.virtual_rig import VirtualRig
+    from mec_coop.rig.virtual import VirtualRig
 
     frame = VirtualRig(num_cameras=4, seed=0).frame(3.0)
     images = [frame.image(0), frame.image(2)]

@@ -1,8 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Camera side of the edge's feedback: when to run the model on the predicted crop, when on the
-whole frame.
+Camera side of the edge's feedback: the predicted crop or the whole frame.
 
 A crop helps only while the prediction is fresh and right. :class:`RoiPolicy` uses the newest
 prior if it was predicted for a capture time within ``max_age_s`` of the frame's, and falls back

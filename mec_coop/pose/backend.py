@@ -94,11 +94,12 @@ class PoseEstimate:
         people = [e for e in estimates if e.num_people]
         if not people:
             return cls.empty(time_s, name)
-        merged = cls(*(np.concatenate([getattr(e, f) for e in people])
-                       for f in ('boxes', 'box_scores', 'keypoints', 'confidences')),
-                     inference_time_s=time_s, model_name=name)
+        def joined(field: str) -> np.ndarray:
+            return np.concatenate([getattr(e, field) for e in people])
+        merged = cls(joined('boxes'), joined('box_scores'), joined('keypoints'),
+                     joined('confidences'), inference_time_s=time_s, model_name=name)
         overlap = box_iou(merged.boxes, merged.boxes)
-        keep = []
+        keep: list[int] = []
         for i in np.argsort(-merged.box_scores, kind='stable'):
             if all(overlap[i, k] <= iou for k in keep):
                 keep.append(int(i))

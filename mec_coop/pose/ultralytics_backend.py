@@ -96,7 +96,8 @@ class UltralyticsPose(PoseBackend):
                     for out, flipped, image in zip(outs[:n], outs[n:], images)]
         elapsed = (time.perf_counter() - start) / len(images)
         return [PoseEstimate.empty(elapsed, self.name) if out is None
-                else PoseEstimate(*out, inference_time_s=elapsed, model_name=self.name)
+                else PoseEstimate(out[0], out[1], out[2], out[3], inference_time_s=elapsed,
+                                  model_name=self.name)
                 for out in outs]
 
     @staticmethod

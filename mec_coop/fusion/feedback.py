@@ -1,0 +1,124 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The edge's memory of the person: a track that filters the skeleton and guides the cameras.
+
+The 3D track filters the published skeleton and tells each camera where to look next (semantic
+feedback, issue 10).
+
+The idea is the smart-edge-sensor loop of Bultmann and Behnke ("Real-Time Multi-View 3D Human
+Pose Estimation using Semantic Feedback to Smart Edge Sensors", RSS 2021): the fused 3D skeleton,
+predicted to a camera's next capture time and projected into it, is a prior for that camera's 2D
+model. Here the prior is a square crop (:class:`~mec_coop.pose.roi.Roi`) around the projected
+keypoints, so the nano model sees the person at its input resolution instead of 4x shrunk.
+
+:class:`PersonFeedback` keeps one :class:`~mec_coop.fusion.tracking.SkeletonTrack` and one
+:class:`~mec_coop.fusion.smoothing.SkeletonSmoother`; :meth:`PersonFeedback.update` takes each
+fused instant in capture order and returns what to publish; :meth:`PersonFeedback.roi` places a
+camera's crop for a capture time. A fused instant older than the track (an offloaded view
+completed it late) is published as fused, without entering the track.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from mec_coop.fusion.smoothing import SMOOTHING_METHODS, SkeletonSmoother, SmoothedSkeleton
+from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig
+from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.pose.roi import DEFAULT_MARGIN, DEFAULT_MIN_SIZE, Roi, roi_from_keypoints
+
+# Recommended by benchmarks/tracking.py: the velocity decays (limbs swing back), which predicts
+# 0.5 s ahead as well as holding the last pose does and better than constant velocity.
+DEFAULT_TRACK = TrackConfig(accel_psd=16.0, velocity_decay_s=0.3)
+# A prediction further ahead than this past the last measurement is no prior any more.
+DEFAULT_MAX_HORIZON_S = 1.5
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """How the track filters the skeleton and places the crops."""
+
+    smoothing: str = 'one_euro'
+    margin: float = DEFAULT_MARGIN
+    min_size: int = DEFAULT_MIN_SIZE
+    max_horizon_s: float = DEFAULT_MAX_HORIZON_S
+    min_joints: int = 6          # fewer predicted joints in view: no crop for that camera
+    track: TrackConfig = field(default_factory=lambda: DEFAULT_TRACK)
+
+    def __post_init__(self) -> None:
+        if self.smoothing not in SMOOTHING_METHODS:
+            raise ValueError(f'smoothing must be one of {SMOOTHING_METHODS}, '
+                             f'got {self.smoothing!r}')
+        if not self.max_horizon_s > 0:
+            raise ValueError(f'max_horizon_s must be > 0, got {self.max_horizon_s}')
+        if not 1 <= self.min_joints <= 17:
+            raise ValueError(f'min_joints must be in [1, 17], got {self.min_joints}')
+
+
+@dataclass(frozen=True)
+class CameraPrior:
+    """Where one camera should look at capture time ``stamp``: the crop and the keypoints."""
+
+    stamp: float
+    roi: Roi
+    keypoints: np.ndarray   # (17, 2) predicted pixels (distorted), NaN where not predicted
+
+
+class PersonFeedback:
+    """Track, filter and crop placement for one person; see the module docstring."""
+
+    def __init__(self, settings: FeedbackSettings = FeedbackSettings()) -> None:
+        self.settings = settings
+        self.track = SkeletonTrack(settings.track)
+        self.smoother = SkeletonSmoother(settings.smoothing)
+        self.counts = {'tracked': 0, 'not_tracked': 0, 'reinitialised': 0, 'swaps_fixed': 0,
+                       'joints_rejected': 0, 'joints_predicted': 0}
+
+    def update(self, stamp: float, points: np.ndarray,
+               valid: np.ndarray) -> Optional[SmoothedSkeleton]:
+        """
+        Take one fused instant; return the skeleton to publish.
+
+        None when the instant is older than the track: publish it as fused then.
+        """
+        result = self.track.update(stamp, points, valid)
+        if not result.accepted:
+            self.counts['not_tracked'] += 1
+            return None
+        self.counts['tracked'] += 1
+        self.counts['reinitialised'] += result.status == 'reinitialised'
+        self.counts['swaps_fixed'] += len(result.swapped_pairs)
+        self.counts['joints_rejected'] += int(result.rejected.sum())
+        published = self.smoother(result)
+        self.counts['joints_predicted'] += int(published.predicted.sum())
+        return published
+
+    def roi(self, camera: PinholeCamera, stamp: float) -> Optional[CameraPrior]:
+        """Place the crop of ``camera`` for capture time ``stamp``; None without a usable prior."""
+        last = self.track.stamp
+        if last is None or not 0.0 <= stamp - last <= self.settings.max_horizon_s:
+            return None
+        pixels, ok = self.track.predict_keypoints_2d(camera, stamp)
+        inside = ok & camera.in_image(np.where(ok[:, None], pixels, 0.0))
+        if inside.sum() < self.settings.min_joints:
+            return None
+        keypoints = np.where(ok[:, None], pixels, np.nan)
+        roi = roi_from_keypoints(keypoints, camera.width, camera.height, self.settings.margin,
+                                 self.settings.min_size)
+        return None if roi is None else CameraPrior(stamp, roi, keypoints)
+
+    def reset(self) -> None:
+        """Forget the person (lost for good)."""
+        self.track.reset()
+        self.smoother.reset()
+
+
+def frame_period(stamps: list[float], default: float) -> float:
+    """Return the median spacing of capture stamps (s); ``default`` with fewer than two."""
+    if len(stamps) < 2:
+        return default
+    gaps = np.diff(np.sort(np.asarray(stamps, dtype=float)))
+    gaps = gaps[gaps > 1e-3]
+    return float(np.median(gaps)) if gaps.size else default
