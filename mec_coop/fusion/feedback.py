@@ -24,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from mec_coop.fusion.smoothing import SMOOTHING_METHODS, SkeletonSmoother, SmoothedSkeleton
+from mec_coop.fusion.smoothing import SkeletonSmoother, SmoothedSkeleton, SMOOTHING_METHODS
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig
 from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.pose.roi import DEFAULT_MARGIN, DEFAULT_MIN_SIZE, Roi, roi_from_keypoints

@@ -94,6 +94,7 @@ class PoseEstimate:
         people = [e for e in estimates if e.num_people]
         if not people:
             return cls.empty(time_s, name)
+
         def joined(field: str) -> np.ndarray:
             return np.concatenate([getattr(e, field) for e in people])
         merged = cls(joined('boxes'), joined('box_scores'), joined('keypoints'),
