@@ -60,7 +60,10 @@ def test_camera_routes_by_thresholds_and_updates_take_effect_next_frame(
     assert kp[0].route == PoseKeypoints2D.ROUTE_KEYPOINTS and kp[0].people
     confidence = kp[0].frame_confidence
     assert 0.2 <= confidence <= 1.0
-    assert kp[0].people[kp[0].selected_person].mean_confidence == pytest.approx(confidence)
+    # Default score without edge feedback: sqrt(mean joint confidence x box score) of the person.
+    person = kp[0].people[kp[0].selected_person]
+    assert np.sqrt(person.mean_confidence * person.box_score) == pytest.approx(confidence,
+                                                                                rel=1e-5)
 
     # An update that breaks theta_low <= theta_high is rejected with a reason, atomically.
     result = node.set_parameters_atomically([Parameter('theta_low', value=0.95),

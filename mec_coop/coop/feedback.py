@@ -40,22 +40,23 @@ class RoiPolicy(Generic[Prior]):
             raise ValueError(f'max_age_s must be finite and >= 0, got {self.max_age_s}')
         if self.full_frame_every < 0:
             raise ValueError(f'full_frame_every must be >= 0, got {self.full_frame_every}')
-        self._prior: Optional[Prior] = None
-        self._prior_stamp = -math.inf
+        # One tuple, replaced whole: offer() and choose() run on different threads.
+        self._latest: tuple[float, Optional[Prior]] = (-math.inf, None)
         self._frames = 0
 
     def offer(self, stamp: float, prior: Prior) -> None:
         """Keep the newest prior (predicted for capture time ``stamp``)."""
-        if stamp >= self._prior_stamp:
-            self._prior, self._prior_stamp = prior, stamp
+        if stamp >= self._latest[0]:
+            self._latest = (stamp, prior)
 
     def choose(self, frame_stamp: float) -> tuple[Choice, Optional[Prior]]:
         """Decide for one frame; the prior is returned with :attr:`Choice.ROI` only."""
         self._frames += 1
-        if self._prior is None:
+        stamp, prior = self._latest
+        if prior is None:
             return Choice.NO_PRIOR, None
-        if abs(frame_stamp - self._prior_stamp) > self.max_age_s:
+        if abs(frame_stamp - stamp) > self.max_age_s:
             return Choice.STALE, None
         if self.full_frame_every and self._frames % self.full_frame_every == 0:
             return Choice.PERIODIC, None
-        return Choice.ROI, self._prior
+        return Choice.ROI, prior

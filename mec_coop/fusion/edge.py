@@ -23,6 +23,9 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from mec_coop.fusion.feedback import (CameraPrior, FeedbackSettings, frame_period,
+                                      PersonFeedback)
+from mec_coop.fusion.smoothing import SmoothedSkeleton
 from mec_coop.fusion.sync import Verdict, ViewSynchronizer
 from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.geometry.triangulation import triangulate_cameras, Triangulation
@@ -63,7 +66,7 @@ class Latency:
     end_to_end_s: float
 
 
-@dataclass(frozen=True)
+@dataclass
 class FusedSkeleton:
     """A triangulated capture instant, ready to publish."""
 
@@ -72,6 +75,23 @@ class FusedSkeleton:
     camera_ids: list[str]
     capture_stamps: list[float]
     latency: Latency
+    # What to publish: the track's filtered skeleton, or None to publish the triangulation.
+    filtered: Optional[SmoothedSkeleton] = None
+
+    @property
+    def points(self) -> np.ndarray:
+        """``(J, 3)`` joints to publish, NaN where not valid."""
+        return self.triangulation.points if self.filtered is None else self.filtered.points
+
+    @property
+    def valid(self) -> np.ndarray:
+        """``(J,)`` joints to publish."""
+        return self.triangulation.valid if self.filtered is None else self.filtered.valid
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """``(J,)`` joints filled from the track's motion model, not measured at this instant."""
+        return np.zeros_like(self.valid) if self.filtered is None else self.filtered.predicted
 
 
 @dataclass
@@ -83,6 +103,7 @@ class FusionSettings:
     camera_timeout_s: float = 3.0
     min_views: int = 2
     outlier_threshold_px: float = 30.0
+    feedback: Optional[FeedbackSettings] = field(default_factory=FeedbackSettings)
 
 
 @dataclass
@@ -92,6 +113,7 @@ class Released:
     skeletons: list[FusedSkeleton] = field(default_factory=list)
     went_silent: list[str] = field(default_factory=list)
     came_back: list[str] = field(default_factory=list)
+    priors: dict[str, CameraPrior] = field(default_factory=dict)   # camera -> its next crop
 
 
 Calibration = Callable[[str], Optional[PinholeCamera]]
@@ -122,6 +144,8 @@ class EdgeFusion:
         self.counts: dict[str, collections.Counter] = {
             cam: collections.Counter() for cam in self.cameras}
         self.totals: collections.Counter = collections.Counter()
+        self.person = PersonFeedback(settings.feedback) if settings.feedback else None
+        self._recent_stamps: collections.deque[float] = collections.deque(maxlen=9)
 
     @property
     def sync_stats(self) -> dict[str, int]:
@@ -131,6 +155,8 @@ class EdgeFusion:
     def configure(self, settings: FusionSettings) -> None:
         """Apply new settings; open instants keep the grouping they were opened with."""
         with self._lock:
+            if settings.feedback != self.settings.feedback:
+                self.person = PersonFeedback(settings.feedback) if settings.feedback else None
             self.settings = settings
             self._sync.max_gap_s = settings.max_gap_s
             self._sync.timeout_s = settings.sync_timeout_s
@@ -179,7 +205,26 @@ class EdgeFusion:
             skeleton = self._fuse(group.reports, settings, stamp_now)
             if skeleton is not None:
                 out.skeletons.append(skeleton)
+        if out.skeletons and self.person is not None:
+            out.priors = self._feedback(out.skeletons)
         return out
+
+    def _feedback(self, skeletons: list[FusedSkeleton]) -> dict[str, CameraPrior]:
+        """Filter the skeletons through the track; place each camera's crop for its next frame."""
+        assert self.person is not None
+        for skeleton in skeletons:
+            tri = skeleton.triangulation
+            skeleton.filtered = self.person.update(skeleton.stamp, tri.points, tri.valid)
+            self._recent_stamps.append(skeleton.stamp)
+        newest = max(s.stamp for s in skeletons)
+        period = frame_period(list(self._recent_stamps), default=0.5)
+        priors = {}
+        for cam in self.cameras:
+            camera = self._calibration(cam) if cam not in self.silent else None
+            prior = self.person.roi(camera, newest + period) if camera is not None else None
+            if prior is not None:
+                priors[cam] = prior
+        return priors
 
     def _fuse(self, reports: dict, settings: FusionSettings,
               stamp_now: float) -> Optional[FusedSkeleton]:

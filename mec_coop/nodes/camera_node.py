@@ -26,11 +26,14 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 
 from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
+from mec_coop.coop.feedback import Choice, RoiPolicy
 from mec_coop.coop.routing import Route, threshold_problem, Thresholds
-from mec_coop.msg import OffloadRequest, PoseKeypoints2D
+from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D
 from mec_coop.pose.backend import PoseBackend
+from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
 from mec_coop.ros.conversions import from_stamp, persons_to_msgs
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
+from mec_coop.ros.feedback import msg_to_rois
 from mec_coop.ros.params import (declare_pose_model, float_param, int_param, load_pose_model,
                                  proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
@@ -61,9 +64,20 @@ class CameraNode(ManagedModelNode):
             "'compressed' (image/compressed) or 'raw' (image, via cv_bridge)", read_only=True))
         self.declare_parameter('max_age_s', 2.0, float_param(
             'Frames older than this (capture stamp vs now) are dropped as stale', 0.01, 60.0))
+        self.declare_parameter('frame_score', 'track_agreement', text_param(
+            f'Score the thresholds compare, one of {sorted(FRAME_SCORES)} (paper: the mean '
+            'joint confidence of the best person)'))
+        self.declare_parameter('roi_feedback', True, text_param(
+            "Run the model on the edge's predicted crop (<cam>/roi) when it is fresh"))
+        self.declare_parameter('roi_max_age_s', 0.75, float_param(
+            'A crop predicted for a capture time further than this from the frame is stale',
+            0.0, 10.0))
+        self.declare_parameter('full_frame_every', 10, int_param(
+            'Every N-th frame runs on the full frame to find new people (0: never)', 0, 10000))
         declare_autostart(self)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
+        self._policy: RoiPolicy = RoiPolicy()
         self._apply([])
 
         self.camera_id = self.get_parameter('camera_id').value or \
@@ -71,7 +85,8 @@ class CameraNode(ManagedModelNode):
         self._bridge = CvBridge()
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
-                       'stale': 0, 'out_of_order': 0, 'bad_input': 0}
+                       'stale': 0, 'out_of_order': 0, 'bad_input': 0, 'bad_roi': 0,
+                       'roi_miss': 0, **{c.value: 0 for c in Choice}}
         self._last_inference_s = 0.0
         self._last_stamp = float('-inf')
         transport = self.get_parameter('input_transport').value
@@ -98,12 +113,16 @@ class CameraNode(ManagedModelNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._frames = JobQueue(self._process, self._on_failure, self.context, 'camera-inference')
         msg_type, topic = INPUTS[self.get_parameter('input_transport').value]
-        self._active = [self.create_subscription(msg_type, topic, self._on_image, QOS_IMAGES)]
+        self._active = [self.create_subscription(msg_type, topic, self._on_image, QOS_IMAGES),
+                        self.create_subscription(CameraRoi, 'roi', self._on_roi, QOS_RELIABLE)]
         return super().on_activate(state)
 
     # -- parameters ---------------------------------------------------------------------------
     def _validate(self, parameters):
-        values = proposed_values(self, parameters, ('theta_low', 'theta_high'))
+        values = proposed_values(self, parameters, ('theta_low', 'theta_high', 'frame_score'))
+        if values['frame_score'] not in FRAME_SCORES:
+            return verdict(f'frame_score must be one of {sorted(FRAME_SCORES)}, got '
+                           f'{values["frame_score"]!r}')
         return verdict(threshold_problem(values['theta_low'], values['theta_high']))
 
     def _apply(self, _parameters):
@@ -111,7 +130,18 @@ class CameraNode(ManagedModelNode):
         self._settings = (Thresholds(self.get_parameter('theta_low').value,
                                      self.get_parameter('theta_high').value),
                           self.get_parameter('jpeg_quality').value,
-                          self.get_parameter('max_age_s').value)
+                          self.get_parameter('max_age_s').value,
+                          self.get_parameter('frame_score').value,
+                          self.get_parameter('roi_feedback').value)
+        self._policy.max_age_s = self.get_parameter('roi_max_age_s').value
+        self._policy.full_frame_every = self.get_parameter('full_frame_every').value
+
+    def _on_roi(self, msg: CameraRoi) -> None:
+        try:
+            self._policy.offer(from_stamp(msg.header.stamp), msg_to_rois(msg))
+        except ValueError as exc:
+            self.counts['bad_roi'] += 1
+            self._problems('roi', f'{self.camera_id}: edge crop rejected: {exc}')
 
     @property
     def theta_low(self):
@@ -139,8 +169,23 @@ class CameraNode(ManagedModelNode):
                                    '(use bgr8, rgb8, mono8, bgra8 or rgba8)')
         return self._bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
 
+    def _infer(self, image, stamp, use_roi):
+        """Run the model on the edge's crop when the policy allows; return estimate, prior."""
+        choice, prior = self._policy.choose(stamp) if use_roi else (Choice.NO_PRIOR, None)
+        self.counts[choice.value] += 1
+        if prior is None:
+            return self._model.predict(image), None
+        rois, predicted = prior
+        estimate = self._model.predict_roi(image, rois)
+        if estimate.num_people == 0:  # a wrong prior costs time, not the frame
+            self.counts['roi_miss'] += 1
+            full = self._model.predict(image)
+            full.inference_time_s += estimate.inference_time_s
+            return full, None
+        return estimate, predicted[0]
+
     def _process(self, msg):
-        thresholds, quality, max_age = self._settings
+        thresholds, quality, max_age, score_name, use_roi = self._settings
         stamp = from_stamp(msg.header.stamp)
         now = self.get_clock().now().nanoseconds * 1e-9
         if now - stamp > max_age:
@@ -161,9 +206,9 @@ class CameraNode(ManagedModelNode):
             return
         self._last_stamp = stamp
         self.counts['frames'] += 1
-        estimate = self._model.predict(image)
+        estimate, predicted = self._infer(image, stamp, use_roi)
         self._last_inference_s = estimate.inference_time_s
-        confidence = estimate.frame_confidence()
+        confidence = frame_score(estimate, score_name, predicted)
         route = thresholds.route(confidence)
         self.counts[route.value] += 1
         self._pub_conf.publish(Float32(data=float(confidence)))
@@ -178,7 +223,7 @@ class CameraNode(ManagedModelNode):
                               selected_person=-1)
         if route is Route.KEYPOINTS:
             out.people = persons_to_msgs(estimate)
-            out.selected_person = estimate.best()
+            out.selected_person = select_person(estimate, predicted)
         self._pub_kp.publish(out)
 
     def _offload(self, msg, image, confidence, estimate, quality):

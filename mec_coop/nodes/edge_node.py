@@ -26,14 +26,16 @@ from mec_coop.coop.codec import decode_compressed, ImageDecodeError
 from mec_coop.coop.routing import edge_accepts, threshold_problem
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.fusion.sync import Verdict
-from mec_coop.msg import OffloadRequest, PoseKeypoints2D, Skeleton3D
+from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import (from_stamp, person_arrays, persons_to_msgs,
                                       skeleton_markers, skeleton_to_msg)
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, ERROR, LogOnce, OK, WARN
+from mec_coop.ros.feedback import (declare_feedback, FEEDBACK_PARAMS, feedback_settings,
+                                   prior_to_msg)
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
-                                 load_pose_model, text_param, verdict)
+                                 load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
 
@@ -64,6 +66,7 @@ class EdgeNode(ManagedModelNode):
         for name, (default, lo, hi, description) in FUSION_PARAMS.items():
             self.declare_parameter(name, default, float_param(description, lo, hi))
         self.declare_parameter('min_views', 2, int_param('Views a joint needs', 2, 64))
+        declare_feedback(self)
         self.declare_parameter('queue_size', 8, int_param(
             'Offloaded frames waiting for the large model (oldest dropped)', 1, 1000))
         for cam in self.cameras:
@@ -80,11 +83,17 @@ class EdgeNode(ManagedModelNode):
         self._sequence = 0
         self._offloads: Optional[JobQueue] = None
 
-    def _settings(self) -> FusionSettings:
-        return FusionSettings(min_views=self.get_parameter('min_views').value,
-                              **{n: self.get_parameter(n).value for n in FUSION_PARAMS})
+    def _settings(self, parameters=()) -> FusionSettings:
+        values = proposed_values(self, parameters, ('min_views', *FUSION_PARAMS,
+                                                    *FEEDBACK_PARAMS))
+        return FusionSettings(min_views=values['min_views'], feedback=feedback_settings(values),
+                              **{n: values[n] for n in FUSION_PARAMS})
 
     def _validate(self, parameters):
+        try:
+            self._settings(parameters)
+        except ValueError as exc:
+            return verdict(str(exc))
         for p in parameters:
             if p.name.startswith('theta_server.'):
                 problem = threshold_problem(0.0, 0.0, p.value)
@@ -103,7 +112,10 @@ class EdgeNode(ManagedModelNode):
         self._pub_markers = self.create_lifecycle_publisher(MarkerArray, 'skeleton/markers',
                                                             QOS_RELIABLE)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._configured = [*self._pub_result.values(), self._pub_skeleton, self._pub_markers,
+        self._pub_roi = {cam: self.create_lifecycle_publisher(
+            CameraRoi, f'{cam}/roi', QOS_RELIABLE) for cam in self.cameras}
+        self._configured = [*self._pub_result.values(), *self._pub_roi.values(),
+                            self._pub_skeleton, self._pub_markers,
                             self._pub_diag, self.create_timer(1.0, self._publish_diagnostics)]
         # Calibration is latched: listen from configure on, so activation finds it ready.
         self._calibration = RigCalibration(self, self.cameras,
@@ -194,6 +206,8 @@ class EdgeNode(ManagedModelNode):
             msg = skeleton_to_msg(fused, self._sequence, self.get_parameter('world_frame').value)
             self._pub_skeleton.publish(msg)
             self._pub_markers.publish(skeleton_markers(msg))
+        for cam, prior in out.priors.items():
+            self._pub_roi[cam].publish(prior_to_msg(prior, self._calibration.frame_id(cam)))
 
     def _publish_diagnostics(self) -> None:
         statuses = []

@@ -120,6 +120,11 @@ class RigCalibration:
         self.subscriptions.append(node.create_subscription(TFMessage, '/tf_static', self._on_tf,
                                                            QOS_TF_STATIC))
 
+    def frame_id(self, cam: str) -> str:
+        """Optical frame of ``cam`` (from its CameraInfo; ``''`` before one arrived)."""
+        info = self._infos.get(cam)
+        return info.header.frame_id if info is not None else ''
+
     def calibrated(self, cam: str) -> bool:
         """Whether ``cam`` has a camera model built (it has been used since it changed)."""
         return cam in self._calib

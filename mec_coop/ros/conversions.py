@@ -54,7 +54,12 @@ def person_arrays(person: Person2D) -> tuple[np.ndarray, np.ndarray]:
 
 
 def skeleton_to_msg(fused: FusedSkeleton, sequence: int, frame_id: str) -> Skeleton3D:
-    """``Skeleton3D`` of a fused instant; invalid joints carry NaN and ``valid: false``."""
+    """
+    ``Skeleton3D`` of a fused instant (filtered by the track when it has one).
+
+    Invalid joints carry NaN and ``valid: false``; joints the track filled carry
+    ``predicted: true`` and ``num_views: 0``.
+    """
     tri = fused.triangulation
     msg = Skeleton3D(sequence=sequence)
     msg.header.frame_id = frame_id
@@ -62,8 +67,10 @@ def skeleton_to_msg(fused: FusedSkeleton, sequence: int, frame_id: str) -> Skele
     errors = np.nan_to_num(tri.reprojection_error, nan=-1.0)
     msg.joints = [
         Joint3D(position=_point(p if ok else _NAN_POINT), confidence=float(c),
-                num_views=int(n), reprojection_error_px=float(e), valid=bool(ok))
-        for p, ok, c, n, e in zip(tri.points, tri.valid, tri.confidence, tri.num_views, errors)]
+                num_views=int(n) if not pred else 0, reprojection_error_px=float(e),
+                valid=bool(ok), predicted=bool(pred))
+        for p, ok, pred, c, n, e in zip(fused.points, fused.valid, fused.predicted,
+                                        tri.confidence, tri.num_views, errors)]
     msg.camera_ids = list(fused.camera_ids)
     msg.capture_stamps = [to_stamp(s) for s in fused.capture_stamps]
     lat = fused.latency
