@@ -24,5 +24,20 @@ def test_summary_matches_by_stamp_and_ignores_instants_still_in_flight():
     assert s['mpjpe_mm'] == pytest.approx(50.0)
     assert s['offload_ratio'] == pytest.approx(0.25)
     assert s['delay_within_requirement'] == pytest.approx(3 / 5)   # 0.1, 0.2 and 0.1 s
+    # Instants 0..2 are matched (50 mm); 3..8 hold the skeleton of instant 2 (50 mm too).
+    assert s['mpjpe_all_instants_mm'] == pytest.approx(50.0)
+    assert s['jitter_m_s2'] < 1e-3      # nearly still: one 50 mm step over 10 s
     with pytest.raises(ValueError, match='unknown route'):
         score.add_route('teleport')
+
+
+def test_missed_instants_hold_the_last_skeleton():
+    score = PipelineScore()
+    for k in range(4):
+        score.add_truth(float(k), np.full((17, 3), 0.1 * k))
+    score.add_skeleton(0.0, np.zeros((17, 3)), end_to_end_s=0.1)   # then nothing: a frozen view
+    s = score.summary()
+    assert s['mpjpe_mm'] == pytest.approx(0.0)
+    # errors 0, |0.1|, |0.2|, |0.3| * sqrt(3) per joint: a missing output never looks better.
+    assert s['mpjpe_all_instants_mm'] == pytest.approx(1000 * np.sqrt(3) * 0.15)
+    assert np.isnan(s['jitter_m_s2'])

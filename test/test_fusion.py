@@ -119,3 +119,30 @@ def test_bad_reports_are_rejected_with_a_reason(rig):
         fusion.add('cam0', float('nan'), report(cameras['cam0'], joints))
     with pytest.raises(ValueError, match='source'):
         Report(None, None, 'server')
+
+
+def test_track_places_each_cameras_crop_around_the_person_at_its_next_frame():
+    # The virtual rig's walking humanoid at 2 fps, perfect keypoints: after each instant every
+    # camera gets a crop for the next capture time that holds all of the next frame's joints.
+    from mec_coop.rig.virtual import VirtualRig
+    rig = VirtualRig.from_parameters({'num_cameras': 4, 'seed': 3})
+    cameras = {f'cam{i}': cam for i, cam in enumerate(rig.cameras)}
+    clock = Clock()
+    fusion = EdgeFusion(list(cameras), FusionSettings(), cameras.get, clock)
+    inside = []
+    for k in range(8):
+        stamp = 1.0 + 0.5 * k
+        frame = rig.frame(stamp)
+        for v, cam in enumerate(cameras):
+            fusion.add(cam, stamp, Report(frame.keypoints_2d[v, 0], np.full(17, 0.9), 'camera'))
+        out = fusion.poll(stamp + 0.2)
+        (skeleton,) = out.skeletons
+        assert skeleton.filtered is not None and not skeleton.predicted.any()
+        assert {p.stamp for p in out.priors.values()} <= {stamp + 0.5}
+        following = rig.frame(stamp + 0.5)
+        for v, cam in enumerate(cameras):
+            seen = following.in_image[v, 0]
+            if cam in out.priors and seen.sum() >= 6:
+                inside.append(out.priors[cam].roi.contains(following.keypoints_2d[v, 0][seen]))
+    assert len(inside) >= 20
+    assert np.mean(np.concatenate(inside)) > 0.95

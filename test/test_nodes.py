@@ -62,8 +62,8 @@ def test_camera_routes_by_thresholds_and_updates_take_effect_next_frame(
     assert 0.2 <= confidence <= 1.0
     # Default score without edge feedback: sqrt(mean joint confidence x box score) of the person.
     person = kp[0].people[kp[0].selected_person]
-    assert np.sqrt(person.mean_confidence * person.box_score) == pytest.approx(confidence,
-                                                                                rel=1e-5)
+    expected = np.sqrt(person.mean_confidence * person.box_score)
+    assert expected == pytest.approx(confidence, rel=1e-5)
 
     # An update that breaks theta_low <= theta_high is rejected with a reason, atomically.
     result = node.set_parameters_atomically([Parameter('theta_low', value=0.95),

@@ -13,6 +13,7 @@ import collections
 
 import numpy as np
 
+from mec_coop.fusion.tracking import mean_acceleration
 from mec_coop.geometry import metrics
 
 ROUTES = ('keypoints', 'offload', 'drop')
@@ -52,6 +53,32 @@ class PipelineScore:
                 out.append((truth_stamp, self._truth[truth_stamp], est))
         return out
 
+    def _held_mpjpe_mm(self, truth_stamps):
+        """
+        MPJPE over every ground-truth instant, holding the last skeleton over missed ones.
+
+        A missed instant is scored with the newest skeleton published before it (what a user
+        sees); joints never estimated are not counted.
+        """
+        matched = {stamp: est for stamp, _, est in self.matched()}
+        held, errors = None, []
+        for stamp in truth_stamps:
+            held = matched.get(stamp, held)
+            if held is not None:
+                errors.append(np.linalg.norm(held - self._truth[stamp], axis=-1))
+        if not errors:
+            return float('nan')
+        errors = np.array(errors)
+        return float(1000 * np.nanmean(errors)) if np.isfinite(errors).any() else float('nan')
+
+    def _jitter(self):
+        """Mean joint acceleration of the published skeletons (m/s^2), NaN if too few."""
+        stamps = sorted(self._estimates)
+        if len(stamps) < 3:
+            return float('nan')
+        return mean_acceleration(np.array(stamps), np.array([self._estimates[s]
+                                                            for s in stamps]))
+
     def summary(self, delay_requirement_s=0.5, last_truth_stamp=None):
         """
         Metrics as a JSON-ready dict.
@@ -59,8 +86,13 @@ class PipelineScore:
         :param last_truth_stamp: ignore ground truth after this stamp (frames still in flight
             when the run ended).
         """
+        # Instants before the first skeleton are the graph's start-up (models loading): they
+        # are reported as warm-up, not as misses of the running pipeline.
+        first = min(self._estimates) - self.stamp_tolerance_s if self._estimates else None
+
         def counted(stamp):
-            return last_truth_stamp is None or stamp <= last_truth_stamp
+            return (last_truth_stamp is None or stamp <= last_truth_stamp) and \
+                (first is None or stamp >= first)
 
         pairs = [(gt, est) for stamp, gt, est in self.matched() if counted(stamp)]
         truth = [s for s in self._truth if counted(s)]
@@ -74,6 +106,7 @@ class PipelineScore:
             'routes': {r: self.routes[r] for r in ROUTES},
             'offload_ratio': self.routes['offload'] / routed if routed else 0.0,
             'delay_requirement_s': delay_requirement_s,
+            'warmup_instants': sum(1 for s in self._truth if first is not None and s < first),
         }
         if pairs:
             gt, est = (np.array(a) for a in zip(*pairs))
@@ -84,6 +117,8 @@ class PipelineScore:
         else:
             out.update(mpjpe_mm=float('nan'), pa_mpjpe_mm=float('nan'), pck_150mm=0.0,
                        joint_coverage=0.0)
+        out['mpjpe_all_instants_mm'] = self._held_mpjpe_mm(sorted(truth))
+        out['jitter_m_s2'] = self._jitter()
         if delays.size:
             out['delay_s'] = {f'p{q}': float(np.percentile(delays, q)) for q in (50, 95, 99)}
             out['delay_s']['mean'] = float(delays.mean())

@@ -100,7 +100,7 @@ class PersonFeedback:
         last = self.track.stamp
         if last is None or not 0.0 <= stamp - last <= self.settings.max_horizon_s:
             return None
-        pixels, ok = self.track.predict_keypoints_2d(camera, stamp)
+        pixels, ok = self.track.predict_keypoints_2d(camera, stamp, self.settings.max_horizon_s)
         inside = ok & camera.in_image(np.where(ok[:, None], pixels, 0.0))
         if inside.sum() < self.settings.min_joints:
             return None

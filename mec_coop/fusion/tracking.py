@@ -233,14 +233,17 @@ class SkeletonTrack:
         F, Q = _transition(dt, self.config.accel_psd, self.config.velocity_decay_s)
         return self._x @ F.T, F @ self._P @ F.T + Q
 
-    def _fillable(self, stamp_s: float) -> np.ndarray:
-        return self._alive & (stamp_s - self._last_measured <= self.config.max_fill_s + 1e-9)
+    def _fillable(self, stamp_s: float, fill_s: Optional[float] = None) -> np.ndarray:
+        fill_s = self.config.max_fill_s if fill_s is None else fill_s
+        return self._alive & (stamp_s - self._last_measured <= fill_s + 1e-9)
 
-    def predict(self, stamp_s: float) -> SkeletonPrediction:
+    def predict(self, stamp_s: float, fill_s: Optional[float] = None) -> SkeletonPrediction:
         """
         Extrapolate the track to ``stamp_s`` without changing it.
 
         :param stamp_s: time (s), not before the last accepted update.
+        :param fill_s: predict joints measured at most this long before ``stamp_s`` (default
+            ``max_fill_s``, the bound for published joints; a search prior may look further).
         :return: :class:`SkeletonPrediction`; joints beyond the bounded fill are NaN.
         :raises ValueError: for a non-finite stamp or one before the last update.
         """
@@ -251,7 +254,7 @@ class SkeletonTrack:
             raise ValueError(f'cannot predict at {stamp_s:.6f} s, before the last update '
                              f'({self._stamp:.6f} s): the track only extrapolates forwards')
         x, P = self._extrapolate(stamp_s)
-        valid = self._fillable(stamp_s)
+        valid = self._fillable(stamp_s, fill_s)
         return SkeletonPrediction(
             stamp=stamp_s,
             points=np.where(valid[:, None], x[:, :3], np.nan),
@@ -259,14 +262,17 @@ class SkeletonTrack:
             valid=valid,
             predicted_only=valid & (self._last_measured != stamp_s))
 
-    def predict_keypoints_2d(self, camera: PinholeCamera, stamp_s: float) -> tuple:
+    def predict_keypoints_2d(self, camera: PinholeCamera, stamp_s: float,
+                             fill_s: Optional[float] = None) -> tuple:
         """
         Predicted pixels ``(J, 2)`` of the skeleton in ``camera`` at ``stamp_s``.
+
+        ``fill_s`` as in :meth:`predict`.
 
         :return: ``(pixels, valid)``: distorted pixels, NaN for invalid joints or joints behind
             the camera; ``valid (J,)`` marks finite pixels (they may lie outside the image).
         """
-        pixels = camera.project(self.predict(stamp_s).points)
+        pixels = camera.project(self.predict(stamp_s, fill_s).points)
         return pixels, np.all(np.isfinite(pixels), axis=-1)
 
     # ---- update --------------------------------------------------------------------------

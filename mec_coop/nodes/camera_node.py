@@ -64,7 +64,7 @@ class CameraNode(ManagedModelNode):
             "'compressed' (image/compressed) or 'raw' (image, via cv_bridge)", read_only=True))
         self.declare_parameter('max_age_s', 2.0, float_param(
             'Frames older than this (capture stamp vs now) are dropped as stale', 0.01, 60.0))
-        self.declare_parameter('frame_score', 'track_agreement', text_param(
+        self.declare_parameter('frame_score', 'joints_box', text_param(
             f'Score the thresholds compare, one of {sorted(FRAME_SCORES)} (paper: the mean '
             'joint confidence of the best person)'))
         self.declare_parameter('roi_feedback', True, text_param(
@@ -250,8 +250,9 @@ class CameraNode(ManagedModelNode):
         self._pub_diag.publish(diagnostic_array(self, [status]))
 
     def close(self) -> None:
-        """Stop the worker thread (called before the node is destroyed)."""
+        """Stop the worker thread and log the counts (called before the node is destroyed)."""
         if self._frames is not None:
+            self.get_logger().info(f'{self.camera_id} totals: {self.counts}')
             self._frames.stop()
             self._frames = None
 
