@@ -18,9 +18,11 @@ def test_fresh_prior_is_used_and_stale_one_is_not():
     assert policy.choose(1.0) == (Choice.ROI, 'crop for 1.0')
     assert policy.choose(1.25) == (Choice.ROI, 'crop for 1.0')
     assert policy.choose(1.5) == (Choice.STALE, None)
-    policy.offer(0.5, 'older prediction arriving late')     # ignored: not newer
+    # The edge predicts two capture times ahead: each frame takes the nearest prediction.
+    policy.offer(2.0, 'crop for 2.0')
     policy.offer(1.5, 'crop for 1.5')
     assert policy.choose(1.5) == (Choice.ROI, 'crop for 1.5')
+    assert policy.choose(2.05) == (Choice.ROI, 'crop for 2.0')
 
 
 def test_every_nth_frame_is_a_full_frame():

@@ -3,8 +3,9 @@
 """
 Camera side of the edge's feedback: the predicted crop or the whole frame.
 
-A crop helps only while the prediction is fresh and right. :class:`RoiPolicy` uses the newest
-prior if it was predicted for a capture time within ``max_age_s`` of the frame's, and falls back
+A crop helps only while the prediction is fresh and right. The edge predicts for the next
+capture times; :class:`RoiPolicy` keeps the last few priors and uses the one predicted for the
+capture time nearest the frame's if that is within ``max_age_s``, and falls back
 to the full frame when there is none and every ``full_frame_every``-th frame (so people the edge
 does not track yet are found). A crop that finds nobody is a miss: the camera node then runs the
 same frame again on the full frame, so a wrong prior costs time, not the frame. Without edge
@@ -17,6 +18,8 @@ import math
 from typing import Generic, Optional, TypeVar
 
 Prior = TypeVar('Prior')
+# Priors kept per camera: the edge sends two capture times ahead, a few instants back.
+PRIORS_KEPT = 6
 
 
 class Choice(enum.Enum):
@@ -41,20 +44,22 @@ class RoiPolicy(Generic[Prior]):
         if self.full_frame_every < 0:
             raise ValueError(f'full_frame_every must be >= 0, got {self.full_frame_every}')
         # One tuple, replaced whole: offer() and choose() run on different threads.
-        self._latest: tuple[float, Optional[Prior]] = (-math.inf, None)
+        self._priors: tuple[tuple[float, Prior], ...] = ()
         self._frames = 0
 
     def offer(self, stamp: float, prior: Prior) -> None:
-        """Keep the newest prior (predicted for capture time ``stamp``)."""
-        if stamp >= self._latest[0]:
-            self._latest = (stamp, prior)
+        """Keep a prior predicted for capture time ``stamp`` (the newest few are kept)."""
+        kept = dict(self._priors)
+        kept[stamp] = prior
+        self._priors = tuple(sorted(kept.items(), key=lambda item: item[0])[-PRIORS_KEPT:])
 
     def choose(self, frame_stamp: float) -> tuple[Choice, Optional[Prior]]:
         """Decide for one frame; the prior is returned with :attr:`Choice.ROI` only."""
         self._frames += 1
-        stamp, prior = self._latest
-        if prior is None:
+        priors = self._priors
+        if not priors:
             return Choice.NO_PRIOR, None
+        stamp, prior = min(priors, key=lambda item: abs(item[0] - frame_stamp))
         if abs(frame_stamp - stamp) > self.max_age_s:
             return Choice.STALE, None
         if self.full_frame_every and self._frames % self.full_frame_every == 0:

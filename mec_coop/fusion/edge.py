@@ -99,7 +99,7 @@ class FusionSettings:
     """The edge's fusion parameters (the node's ``max_gap_s`` ... ``outlier_threshold_px``)."""
 
     max_gap_s: float = 0.05
-    sync_timeout_s: float = 1.5
+    sync_timeout_s: float = 0.45
     camera_timeout_s: float = 3.0
     min_views: int = 2
     outlier_threshold_px: float = 30.0
@@ -113,7 +113,8 @@ class Released:
     skeletons: list[FusedSkeleton] = field(default_factory=list)
     went_silent: list[str] = field(default_factory=list)
     came_back: list[str] = field(default_factory=list)
-    priors: dict[str, CameraPrior] = field(default_factory=dict)   # camera -> its next crop
+    # camera -> its crops for the next capture times
+    priors: dict[str, list[CameraPrior]] = field(default_factory=dict)
 
 
 Calibration = Callable[[str], Optional[PinholeCamera]]
@@ -161,8 +162,14 @@ class EdgeFusion:
             self._sync.max_gap_s = settings.max_gap_s
             self._sync.timeout_s = settings.sync_timeout_s
 
-    def add(self, camera: str, stamp: float, report: Report) -> Verdict:
-        """Add one report with capture ``stamp`` (seconds); return what became of it."""
+    def add(self, camera: str, stamp: float, report: Report,
+            stamp_now: Optional[float] = None) -> Verdict:
+        """
+        Add one report with capture ``stamp`` (seconds); return what became of it.
+
+        :param stamp_now: the current time on the capture clock: the instant's sync timeout
+            then counts from its capture (the delay budget), else from this report's arrival.
+        """
         if camera not in self.counts:
             raise KeyError(f'unknown camera {camera!r}; expected one of {self.cameras}')
         if not np.isfinite(stamp):
@@ -174,7 +181,8 @@ class EdgeFusion:
                 self.silent.discard(camera)
                 self._sync.set_cameras(set(self.cameras) - self.silent)
                 self._came_back.append(camera)
-            verdict, released = self._sync.add(camera, stamp, report, now)
+            age = 0.0 if stamp_now is None else stamp_now - stamp
+            verdict, released = self._sync.add(camera, stamp, report, now, age)
             self._ready.extend(released)
             if verdict is not Verdict.ACCEPTED:
                 self.counts[camera][verdict.value] += 1
@@ -209,7 +217,7 @@ class EdgeFusion:
             out.priors = self._feedback(out.skeletons)
         return out
 
-    def _feedback(self, skeletons: list[FusedSkeleton]) -> dict[str, CameraPrior]:
+    def _feedback(self, skeletons: list[FusedSkeleton]) -> dict[str, list[CameraPrior]]:
         """Filter the skeletons through the track; place each camera's crop for its next frame."""
         assert self.person is not None
         for skeleton in skeletons:
@@ -221,9 +229,11 @@ class EdgeFusion:
         priors = {}
         for cam in self.cameras:
             camera = self._calibration(cam) if cam not in self.silent else None
-            prior = self.person.roi(camera, newest + period) if camera is not None else None
-            if prior is not None:
-                priors[cam] = prior
+            # Two frames ahead: the next frame may be captured before this prior arrives.
+            ahead = [self.person.roi(camera, newest + k * period) for k in (1, 2)] \
+                if camera is not None else []
+            if any(ahead):
+                priors[cam] = [p for p in ahead if p is not None]
         return priors
 
     def _fuse(self, reports: dict, settings: FusionSettings,

@@ -78,9 +78,14 @@ class ViewSynchronizer:
         """Change the expected cameras (e.g. one stopped publishing); applies to open groups."""
         self.cameras = set(cameras)
 
-    def add(self, camera: Hashable, stamp: float, item: Any,
-            now: float) -> tuple[Verdict, list[Group]]:
-        """Add one report; return its :class:`Verdict` and the groups released now."""
+    def add(self, camera: Hashable, stamp: float, item: Any, now: float,
+            age_s: float = 0.0) -> tuple[Verdict, list[Group]]:
+        """
+        Add one report; return its :class:`Verdict` and the groups released now.
+
+        :param age_s: how long ago the report's frame was captured; a new instant's timeout
+            then counts from its capture, not from its first report's arrival.
+        """
         group = min((g for g in self._open if abs(g.anchor - stamp) <= self.max_gap_s),
                     key=lambda g: abs(g.anchor - stamp), default=None)
         if group is None:
@@ -91,7 +96,7 @@ class ViewSynchronizer:
             if stamp < self._last_stamp.get(camera, float('-inf')):
                 self.stats.out_of_order += 1
                 return Verdict.OUT_OF_ORDER, self.poll(now)
-            group = Group(anchor=stamp, opened_at=now)
+            group = Group(anchor=stamp, opened_at=now - max(age_s, 0.0))
             self._open.append(group)
         elif camera in group.reports:
             self.stats.duplicate += 1

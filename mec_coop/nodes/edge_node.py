@@ -42,8 +42,9 @@ from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, 
 FUSION_PARAMS = {
     'max_gap_s': (0.05, 0.001, 1.0, 'Capture stamps of one instant differ by at most this '
                   '(< half the frame period)'),
-    'sync_timeout_s': (1.5, 0.01, 30.0, 'An instant is triangulated this long after its '
-                       'first report at the latest'),
+    'sync_timeout_s': (0.45, 0.01, 30.0, 'An instant is triangulated this long after its '
+                       'capture at the latest (its delay budget); views later are dropped as '
+                       'late and counted'),
     'camera_timeout_s': (3.0, 0.1, 600.0, 'A camera silent this long is no longer waited for'),
     'outlier_threshold_px': (30.0, 1.0, 1000.0, 'Outlier-view rejection threshold (pixels)'),
 }
@@ -188,7 +189,7 @@ class EdgeNode(ManagedModelNode):
 
     def _add(self, cam: str, msg, report: Report) -> None:
         stamp = from_stamp(msg.header.stamp)
-        result = self.fusion.add(cam, stamp, report)
+        result = self.fusion.add(cam, stamp, report, self.get_clock().now().nanoseconds * 1e-9)
         if result is not Verdict.ACCEPTED:
             self._problems(f'{result.value}:{cam}', f'{cam}: {result.value} report stamped '
                            f'{stamp:.3f} dropped')
@@ -206,8 +207,9 @@ class EdgeNode(ManagedModelNode):
             msg = skeleton_to_msg(fused, self._sequence, self.get_parameter('world_frame').value)
             self._pub_skeleton.publish(msg)
             self._pub_markers.publish(skeleton_markers(msg))
-        for cam, prior in out.priors.items():
-            self._pub_roi[cam].publish(prior_to_msg(prior, self._calibration.frame_id(cam)))
+        for cam, priors in out.priors.items():
+            for prior in priors:
+                self._pub_roi[cam].publish(prior_to_msg(prior, self._calibration.frame_id(cam)))
 
     def _publish_diagnostics(self) -> None:
         statuses = []
