@@ -147,3 +147,17 @@ def test_track_places_each_cameras_crop_around_the_person_at_its_next_frame():
                     following.keypoints_2d[v, 0][seen]))
     assert len(inside) >= 20
     assert np.mean(np.concatenate(inside)) > 0.95
+
+
+def test_crops_continue_from_the_track_after_an_instant_without_a_skeleton(rig):
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock)
+    for cam in CAMERAS:
+        fusion.add(cam, 1.0, report(cameras[cam], joints))
+    assert fusion.poll(1.0).priors                               # after a skeleton
+    fusion.add('cam0', 1.5, report(cameras['cam0'], joints))     # only one view this time
+    clock.now += 1.1
+    out = fusion.poll(1.6)
+    assert out.skeletons == [] and set(out.priors) == set(CAMERAS)
+    assert min(p.stamp for ps in out.priors.values() for p in ps) > 1.5

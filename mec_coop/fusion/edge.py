@@ -213,18 +213,24 @@ class EdgeFusion:
             skeleton = self._fuse(group.reports, settings, stamp_now)
             if skeleton is not None:
                 out.skeletons.append(skeleton)
-        if out.skeletons and self.person is not None:
-            out.priors = self._feedback(out.skeletons)
+        if groups and self.person is not None:
+            out.priors = self._feedback(out.skeletons, max(g.anchor for g in groups))
         return out
 
-    def _feedback(self, skeletons: list[FusedSkeleton]) -> dict[str, list[CameraPrior]]:
-        """Filter the skeletons through the track; place each camera's crop for its next frame."""
+    def _feedback(self, skeletons: list[FusedSkeleton],
+                  newest: float) -> dict[str, list[CameraPrior]]:
+        """
+        Filter the skeletons through the track; place each camera's crops for its next frames.
+
+        Also after an instant without a skeleton (too few views): the track still predicts
+        (within its horizon), so a camera that lost the person is told where to look again
+        instead of falling back to the full frame, where a small person is easily missed.
+        """
         assert self.person is not None
         for skeleton in skeletons:
             tri = skeleton.triangulation
             skeleton.filtered = self.person.update(skeleton.stamp, tri.points, tri.valid)
-            self._recent_stamps.append(skeleton.stamp)
-        newest = max(s.stamp for s in skeletons)
+        self._recent_stamps.append(newest)
         period = frame_period(list(self._recent_stamps), default=0.5)
         priors = {}
         for cam in self.cameras:
