@@ -124,7 +124,7 @@ def test_nan_keypoints_and_missing_views(skeleton):
     w[1, 7] = np.nan          # NaN confidence too: joint 7 has one view left
     res = triangulate(np.stack([c.P for c in cams]), x, w)
     assert res.valid[3] and res.num_views[3] == 2
-    assert not res.valid[5] and res.num_views[5] == 1 and np.isnan(res.points[5]).all()
+    assert not res.valid[5] and res.num_views[5] <= 1 and np.isnan(res.points[5]).all()
     assert not res.valid[7] and np.isnan(res.points[7]).all()
     others = [j for j in range(17) if j not in (5, 7)]
     assert np.max(np.abs(res.points[others] - skeleton[others])) < 1e-6

@@ -1,0 +1,139 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Vectorised building blocks of DLT triangulation, shared by all triangulation methods.
+
+Layout: ``n`` points (joints of all frames, frame-major) by ``V`` views. Pixels ``x`` are
+``(n, V, 2)`` ideal (undistorted) pixels, masks and weights ``(n, V)``. Each view of a point adds
+the rows ``u p3 - p1`` and ``v p3 - p2`` of its 3x4 projection matrix (paper "Cooperative edge
+inference for multi-camera 3D human pose", eqs. (1)-(2)); a point is the right null vector of the
+stacked rows, found through the 4x4 normal matrix ``sum_v s_v^2 B_v`` with ``B_v`` the view's
+block ``A_v^T A_v``. Precomputing the blocks makes re-solving with any view subset or weighting
+a weighted sum and one small symmetric eigenproblem per point.
+"""
+
+import numpy as np
+
+# A 4x4 normal matrix whose two smallest eigenvalues are this close (relative to the largest) has
+# no unique null vector: the views are (nearly) collinear with the joint, e.g. coincident cameras.
+DEGENERATE_RATIO = 1e-12
+# Below this the keypoint noise estimate is not trusted: detectors do not localise joints better.
+MIN_NOISE_PX = 0.5
+
+
+def design_rows(P: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """DLT rows ``(n, V, 2, 4)`` of pixels ``x`` ``(n, V, 2)`` under projections ``P``."""
+    return x[..., None] * P[:, 2][:, None, :] - P[:, :2]
+
+
+def normal_blocks(rows: np.ndarray) -> np.ndarray:
+    """Per-view normal-matrix blocks ``(n, V, 4, 4)`` of DLT rows ``(n, V, 2, 4)``."""
+    return np.swapaxes(rows, -1, -2) @ rows
+
+
+def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
+    """
+    Null vectors of the normal matrices ``sum_v view_weights[:, v] * blocks[:, v]``.
+
+    :return: ``(Xh (n, 4), degenerate (n,))``.
+    """
+    n, V = view_weights.shape
+    M = (view_weights[:, None, :] @ blocks.reshape(n, V, 16)).reshape(n, 4, 4)
+    evals, evecs = np.linalg.eigh(M)
+    degenerate = evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300)
+    return evecs[:, :, 0], degenerate
+
+
+def dehomogenise(Xh: np.ndarray) -> np.ndarray:
+    """Euclidean points ``(..., 3)``; NaN at infinity."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        X = Xh[..., :3] / Xh[..., 3:4]
+    return np.where(np.abs(Xh[..., 3:4]) > 1e-12, X, np.nan)
+
+
+def depths(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Projective depths ``(n, V)`` of points ``X`` ``(n, 3)``; positive in front of a camera."""
+    return X @ P[:, 2, :3].T + P[:, 2, 3]
+
+
+def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
+          X0: np.ndarray) -> tuple:
+    """
+    Depth-weighted DLT on the views in ``mask``.
+
+    Rows scaled by ``w / depth`` (depth under ``X0``) have the pixel error times the weight as
+    algebraic residual, so the linear solution approximates the weighted reprojection-error
+    minimiser instead of favouring far cameras. Returns ``(X (n, 3), degenerate (n,))``.
+    """
+    with np.errstate(invalid='ignore'):
+        d = np.abs(depths(P, np.nan_to_num(X0)))
+    d = np.where(np.isfinite(d) & (d > 1e-9) & np.all(np.isfinite(X0), -1, keepdims=True), d, 1.0)
+    Xh, degenerate = solve(blocks, np.where(mask, w / d, 0.0) ** 2)
+    return dehomogenise(Xh), degenerate
+
+
+def squared_errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """
+    Squared pixel errors ``(n, K, V)`` of points ``X`` ``(n, K, 3)`` against ``x`` ``(n, V, 2)``.
+
+    Infinite where a view has no keypoint (``~ok``) or the point is not in front of the camera.
+    """
+    n, K, _ = X.shape
+    V = P.shape[0]
+    B = P[:, :, :3].transpose(2, 0, 1).reshape(3, 3 * V)
+    proj = (X.reshape(n * K, 3) @ B + P[:, :, 3].reshape(3 * V)).reshape(n, K, V, 3)
+    z = proj[..., 2]
+    with np.errstate(divide='ignore', invalid='ignore'):
+        du = proj[..., 0] / z - x[:, None, :, 0]
+        dv = proj[..., 1] / z - x[:, None, :, 1]
+        e2 = du * du + dv * dv
+    return np.where(ok[:, None, :] & (z > 0) & np.isfinite(e2), e2, np.inf)
+
+
+def errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Pixel errors ``(n, V)`` of points ``X`` ``(n, 3)``; infinite where unusable."""
+    return np.sqrt(squared_errors(P, X[:, None, :], x, ok)[:, 0])
+
+
+def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: float) -> np.ndarray:
+    """
+    Per-frame keypoint noise ``sigma`` (px) from the residuals of the used views, ``(F,)``.
+
+    With ``k >= 2`` views and i.i.d. Gaussian noise, the sum of squared residuals of a
+    triangulated point is ``sigma^2`` times a chi-square variable with ``2k - 3`` degrees of
+    freedom. Each joint gives such a sum per degree of freedom, divided by the chi-square median
+    (the Wilson-Hilferty approximation); the frame's estimate is the median over its joints,
+    robust to a minority of wrong inliers. Frames with fewer than 3 such joints get ``fallback``.
+    """
+    k = used.sum(-1)
+    dof = np.maximum(2 * k - 3, 1)
+    ss = np.where(used, np.where(np.isfinite(err), err, 0.0) ** 2, 0.0).sum(-1)
+    stat = np.where(k >= 2, ss / dof / (1.0 - 2.0 / (9.0 * dof)) ** 3, np.nan)
+    stat = np.sort(stat.reshape(-1, joints), axis=-1)  # NaN sorts last
+    count = np.isfinite(stat).sum(-1)
+    lo = np.take_along_axis(stat, np.maximum(count - 1, 0)[:, None] // 2, -1)[:, 0]
+    hi = np.take_along_axis(stat, np.minimum(count // 2, joints - 1)[:, None], -1)[:, 0]
+    sigma = np.where(count >= 3, np.sqrt(np.abs(0.5 * (lo + hi))), fallback)
+    return np.maximum(sigma, MIN_NOISE_PX)
+
+
+def covariances(P: np.ndarray, X: np.ndarray, used: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """
+    First-order covariance ``(n, 3, 3)`` of points ``X`` triangulated from the ``used`` views.
+
+    The Fisher information of i.i.d. Gaussian pixel noise of standard deviation ``sigma`` ``(n,)``
+    is ``sum_v J_v^T J_v / sigma^2`` with ``J_v`` the 2x3 Jacobian of the projection; its inverse
+    is the covariance of an efficient estimator (the Cramér-Rao bound). Infinite where the used
+    views do not determine the point.
+    """
+    Xs = np.nan_to_num(X)
+    proj = np.einsum('vri,ni->nvr', P[:, :, :3], Xs) + P[:, :, 3]
+    z = np.where(used, proj[..., 2], 1.0)
+    uv = proj[..., :2] / z[..., None]
+    jac = (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None]  # (n, V, 2, 3)
+    jac = np.where(used[..., None, None], jac, 0.0)
+    info = np.einsum('nvri,nvrj->nij', jac, jac)
+    cov = np.full(info.shape, np.inf)
+    ok = np.linalg.cond(info) < 1e12
+    cov[ok] = np.linalg.inv(info[ok]) * (sigma[ok] ** 2)[:, None, None]
+    return cov

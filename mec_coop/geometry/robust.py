@@ -1,0 +1,164 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Consensus view selection for triangulation: views are chosen by agreement, not greedy removal.
+
+Greedy leave-one-view-out fails when the fit leans towards a bad view so far that a good view
+looks worst, and when outliers outnumber the good views of a joint. Here every pair of a joint's
+views proposes a point (the midpoint of the closest approach of the two rays); each hypothesis is
+scored by the number of views that reproject within a gate, ties broken by the truncated
+squared error (MSAC: Torr and Zisserman, "MLESAC: A new robust estimator with application to
+estimating image geometry", CVIU 2000). Enumerating all pairs (sampling ``MAX_PAIRS`` of them
+beyond 16 views) makes the search exhaustive where RANSAC would draw: with few views that is
+cheaper than sampling and never misses the consensus.
+
+The winner's inliers are refitted by the depth-weighted DLT. Its residuals give the frame's
+keypoint noise ``sigma``, which sets the final gate (``GATE_SIGMAS sigma``, capped by the
+caller's threshold); the views within it are refitted once more (a local optimisation step, as in
+LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003). A joint left with 2
+views is ambiguous when another pair of its views also meets within the noise bound: two
+explanations, one view apart, neither of which can be trusted. With 3 or more agreeing views a
+wrong consensus needs two outliers that agree with each other and a third view.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dlt import errors, estimate_noise, MIN_NOISE_PX, refit, squared_errors
+
+# For 2D Gaussian noise a residual exceeds 4 sigma with probability exp(-8) = 3e-4.
+GATE_SIGMAS = 4.0
+# Pair hypotheses carry their own triangulation error: the best one of a joint reprojects within
+# about 4.5 sigma into all views (simulated rings of 4-16 cameras), so scoring gates wider.
+SCORE_GATE_SIGMAS = 6.0
+# Chi-square quantile 0.999 for 1 degree of freedom: the epipolar residual of a view pair.
+CHI2_1DOF_999 = 10.83
+# Lower quartile of the chi-square distribution with 1 degree of freedom.
+_CHI2_1DOF_Q25 = 0.1015
+# Hypotheses per joint: all pairs of up to 16 views.
+MAX_PAIRS = 120
+# Elements of the (points, hypotheses, views) score arrays processed at once.
+_CHUNK = 1 << 21
+
+
+@dataclass
+class Consensus:
+    """Outcome of :func:`consensus` for ``n`` points (frame-major) and ``V`` views."""
+
+    points: np.ndarray      # (n, 3); NaN where nothing was solved
+    degenerate: np.ndarray  # (n,) the used views do not determine the point
+    used: np.ndarray        # (n, V) inlier views
+    errors: np.ndarray      # (n, V) pixel error of every available view; inf where unusable
+    noise_px: np.ndarray    # (F,) keypoint noise estimate
+    gate_px: np.ndarray     # (F,) inlier gate
+    ambiguous: np.ndarray   # (n,) 2 agreeing views, and another pair of views meets too
+
+
+def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
+    """Index pairs ``(H, 2)`` of the views that propose hypotheses; a fixed sample beyond 16."""
+    pairs = np.stack(np.triu_indices(num_views, 1), axis=1)
+    if len(pairs) > max_pairs:
+        keep = np.random.default_rng(0).choice(len(pairs), max_pairs, replace=False)
+        pairs = pairs[np.sort(keep)]
+    return pairs
+
+
+def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, blocks: np.ndarray,
+              joints: int, gate_px: float, noise_px: float | None, fallback_noise_px: float,
+              ) -> Consensus:
+    """
+    Consensus triangulation of ``n = F * joints`` points.
+
+    :param P: ``(V, 3, 4)`` projection matrices.
+    :param x: ``(n, V, 2)`` ideal pixels, finite where ``ok``.
+    :param w: ``(n, V)`` confidences, 0 where not ``ok``.
+    :param ok: ``(n, V)`` available keypoints.
+    :param blocks: ``(n, V, 4, 4)`` normal-matrix blocks of ``x`` (:func:`dlt.normal_blocks`).
+    :param joints: points per frame; the noise is estimated per frame.
+    :param gate_px: largest reprojection error of an inlier; also the gate of the first scoring.
+    :param noise_px: keypoint noise sigma, or None to estimate it per frame.
+    :param fallback_noise_px: sigma of frames without enough views to estimate it.
+    """
+    n, V = ok.shape
+    pairs = view_pairs(V)
+    frames = n // joints
+    step = max(1, _CHUNK // max(joints * len(pairs) * V, 1))
+    parts = [_chunk(P, x[s:s + step * joints], w[s:s + step * joints], ok[s:s + step * joints],
+                    blocks[s:s + step * joints], joints, pairs, gate_px, noise_px,
+                    fallback_noise_px)
+             for s in range(0, frames * joints, step * joints)]
+    return Consensus(*(np.concatenate(field) for field in zip(*parts)))
+
+
+def _pair_points(P, x, ok, pairs):
+    """Midpoints ``(n, H, 3)`` of the closest approach of each pair's rays, and their use."""
+    M = P[:, :, :3]
+    centres = np.linalg.solve(M, -P[:, :, 3:])[..., 0]
+    rays = np.einsum('vij,nvj->nvi', np.linalg.inv(M), np.concatenate(
+        [x, np.ones(x.shape[:-1] + (1,))], axis=-1))
+    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    a, b = pairs[:, 0], pairs[:, 1]
+    da, db = rays[:, a], rays[:, b]
+    r = centres[b] - centres[a]
+    c = np.einsum('nhi,nhi->nh', da, db)
+    d = np.einsum('nhi,hi->nh', da, r)
+    e = np.einsum('nhi,hi->nh', db, r)
+    denom = 1.0 - c * c
+    # Rays within ~0.1 mrad of parallel do not meet at a point: no hypothesis.
+    good = ok[:, a] & ok[:, b] & (denom > 1e-8)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        s = (d - c * e) / denom
+        t = (c * d - e) / denom
+    good &= (s > 0) & (t > 0)
+    X = 0.5 * (centres[a] + s[..., None] * da + centres[b] + t[..., None] * db)
+    return np.where(good[..., None], X, np.nan), good
+
+
+def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise_px):
+    n, V = ok.shape
+    rows = np.arange(n)
+    hyp, good = _pair_points(P, x, ok, pairs)
+    e2 = squared_errors(P, hyp, x, ok)                       # (n, H, V)
+    if noise_px is None:
+        pilot = _pilot_noise(e2, good, pairs, joints, fallback_noise_px)
+    else:
+        pilot = np.full(n // joints, float(noise_px))
+    score_gate = np.repeat(np.minimum(SCORE_GATE_SIGMAS * pilot, gate_px), joints)
+    cost = np.sum(np.minimum(e2, (score_gate ** 2)[:, None, None]) * ok[:, None, :], -1)
+    best = np.argmin(np.where(good, cost, np.inf), axis=1)
+    chosen = (e2[rows, best] <= score_gate[:, None] ** 2) & good[rows, best, None]
+    X, degenerate = refit(P, blocks, w, chosen, hyp[rows, best])
+
+    err = errors(P, X, x, ok)
+    if noise_px is None:
+        sigma = estimate_noise(err, chosen, joints, fallback_noise_px)
+    else:
+        sigma = np.full(n // joints, float(noise_px))
+    gate = np.minimum(GATE_SIGMAS * sigma, gate_px)
+    used = err <= np.repeat(gate, joints)[:, None]
+    X, degenerate = refit(P, blocks, w, used, X)
+    h = np.arange(len(pairs))
+    own = e2[:, h, pairs[:, 0]] + e2[:, h, pairs[:, 1]]
+    meet = good & (own <= CHI2_1DOF_999 * np.repeat(sigma, joints)[:, None] ** 2)
+    rival = meet & ~(used[:, pairs[:, 0]] & used[:, pairs[:, 1]])
+    ambiguous = (used.sum(-1) == 2) & np.any(rival, -1)
+    return X, degenerate, used, errors(P, X, x, ok), sigma, gate, ambiguous
+
+
+def _pilot_noise(e2, good, pairs, joints, fallback):
+    """
+    Per-frame noise ``(F,)`` from the pairs' own residuals, before any view is trusted.
+
+    A pair's midpoint leaves squared residuals in its two views that sum to about ``sigma^2``
+    times a chi-square variable with 1 degree of freedom. Pairs with an outlier only add large
+    values, so the lower quartile over all pairs of the frame, divided by the chi-square lower
+    quartile, estimates ``sigma`` while fewer than three quarters of the pairs are bad.
+    """
+    h = np.arange(len(pairs))
+    own = np.where(good, e2[:, h, pairs[:, 0]] + e2[:, h, pairs[:, 1]], np.inf)
+    own = np.sort(own.reshape(-1, joints * len(pairs)), axis=-1)
+    count = np.isfinite(own).sum(-1)
+    q = np.take_along_axis(own, (count // 4)[:, None].clip(max=own.shape[1] - 1), -1)[:, 0]
+    sigma = np.where(count >= 3, np.sqrt(q / _CHI2_1DOF_Q25), fallback)
+    return np.maximum(sigma, MIN_NOISE_PX)
