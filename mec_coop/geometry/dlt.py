@@ -28,7 +28,7 @@ def design_rows(P: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def normal_blocks(rows: np.ndarray) -> np.ndarray:
     """Per-view normal-matrix blocks ``(n, V, 4, 4)`` of DLT rows ``(n, V, 2, 4)``."""
-    return np.swapaxes(rows, -1, -2) @ rows
+    return np.einsum('nvra,nvrb->nvab', rows, rows)
 
 
 def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
@@ -38,7 +38,7 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
     :return: ``(Xh (n, 4), degenerate (n,))``.
     """
     n, V = view_weights.shape
-    M = (view_weights[:, None, :] @ blocks.reshape(n, V, 16)).reshape(n, 4, 4)
+    M = np.einsum('nv,nvk->nk', view_weights, blocks.reshape(n, V, 16)).reshape(n, 4, 4)
     evals, evecs = np.linalg.eigh(M)
     degenerate = evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300)
     return evecs[:, :, 0], degenerate
@@ -53,7 +53,7 @@ def dehomogenise(Xh: np.ndarray) -> np.ndarray:
 
 def depths(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Projective depths ``(n, V)`` of points ``X`` ``(n, 3)``; positive in front of a camera."""
-    return X @ P[:, 2, :3].T + P[:, 2, 3]
+    return np.einsum('ni,vi->nv', X, P[:, 2, :3]) + P[:, 2, 3]
 
 
 def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
@@ -76,18 +76,29 @@ def squared_errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) 
     """
     Squared pixel errors ``(n, K, V)`` of points ``X`` ``(n, K, 3)`` against ``x`` ``(n, V, 2)``.
 
-    Infinite where a view has no keypoint (``~ok``) or the point is not in front of the camera.
+    Computed in the precision of ``X``. Infinite where a view has no keypoint (``~ok``) or the
+    point is not in front of the camera.
     """
     n, K, _ = X.shape
     V = P.shape[0]
-    B = P[:, :, :3].transpose(2, 0, 1).reshape(3, 3 * V)
-    proj = (X.reshape(n * K, 3) @ B + P[:, :, 3].reshape(3 * V)).reshape(n, K, V, 3)
-    z = proj[..., 2]
-    with np.errstate(divide='ignore', invalid='ignore'):
-        du = proj[..., 0] / z - x[:, None, :, 0]
-        dv = proj[..., 1] / z - x[:, None, :, 1]
-        e2 = du * du + dv * dv
-    return np.where(ok[:, None, :] & (z > 0) & np.isfinite(e2), e2, np.inf)
+    # Columns grouped by image coordinate, so that u, v and depth of all views are contiguous.
+    # einsum, not BLAS: threaded BLAS is slow on (many x 3) products on a busy machine.
+    B = P[:, :, :3].transpose(2, 1, 0).reshape(3, 3 * V).astype(X.dtype)
+    proj = np.einsum('mi,ij->mj', X.reshape(n * K, 3), B).reshape(n, K, 3, V)
+    proj += P[:, :, 3].T.astype(X.dtype)[:, None, :].reshape(3, V)
+    z = proj[:, :, 2]
+    front = ok[:, None, :] & (z > 0)
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        inv = np.reciprocal(z)
+        du = proj[:, :, 0] * inv
+        du -= x[:, None, :, 0].astype(X.dtype)
+        dv = proj[:, :, 1] * inv
+        dv -= x[:, None, :, 1].astype(X.dtype)
+        du *= du
+        dv *= dv
+        du += dv
+    du[~(front & np.isfinite(du))] = np.inf
+    return du
 
 
 def errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -132,8 +143,9 @@ def covariances(P: np.ndarray, X: np.ndarray, used: np.ndarray, sigma: np.ndarra
     uv = proj[..., :2] / z[..., None]
     jac = (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None]  # (n, V, 2, 3)
     jac = np.where(used[..., None, None], jac, 0.0)
-    info = np.einsum('nvri,nvrj->nij', jac, jac)
-    cov = np.full(info.shape, np.inf)
-    ok = np.linalg.cond(info) < 1e12
-    cov[ok] = np.linalg.inv(info[ok]) * (sigma[ok] ** 2)[:, None, None]
-    return cov
+    evals, evecs = np.linalg.eigh(np.einsum('nvri,nvrj->nij', jac, jac))
+    ok = evals[:, :1] > 1e-12 * np.maximum(evals[:, 2:], 1e-300)
+    inv = np.where(ok, 1.0 / np.where(ok, evals, 1.0), np.inf) * (sigma ** 2)[:, None]
+    with np.errstate(invalid='ignore'):
+        cov = np.einsum('nik,nk,njk->nij', evecs, inv, evecs)
+    return np.where(ok[..., None], cov, np.inf)

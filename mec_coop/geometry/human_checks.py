@@ -135,7 +135,7 @@ def implausible_bones(X: np.ndarray, cov: np.ndarray, valid: np.ndarray) -> np.n
         fail = measured & (short | long)
         if not fail.any():
             break
-        score = np.where(live, fail @ incidence + tie, -1.0)
+        score = np.where(live, np.einsum('fb,bj->fj', fail, incidence) + tie, -1.0)
         worst = np.argmax(score, axis=1)
         hit = fail.any(-1)
         bad[np.flatnonzero(hit), worst[hit]] = True

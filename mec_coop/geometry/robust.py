@@ -39,7 +39,7 @@ _CHI2_1DOF_Q25 = 0.1015
 # Hypotheses per joint: all pairs of up to 16 views.
 MAX_PAIRS = 120
 # Elements of the (points, hypotheses, views) score arrays processed at once.
-_CHUNK = 1 << 21
+_CHUNK = 1 << 17
 
 
 @dataclass
@@ -119,7 +119,8 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
     n, V = ok.shape
     rows = np.arange(n)
     hyp, good = _pair_points(P, x, ok, pairs)
-    e2 = squared_errors(P, hyp, x, ok)                       # (n, H, V)
+    # Single precision halves the memory traffic of the largest arrays; scores need no more.
+    e2 = squared_errors(P, hyp.astype(np.float32), x, ok)   # (n, H, V)
     if noise_px is None:
         pilot = _pilot_noise(e2, good, pairs, joints, fallback_noise_px)
     else:
