@@ -17,7 +17,8 @@ import numpy as np
 
 from .skeleton import COCO_BONES, COCO_FLIP_INDEX, NUM_JOINTS
 
-# Chi-square quantile 0.999 for 4 degrees of freedom: two joints' 2D residuals in one view.
+# Chi-square quantiles 0.999 for 2 and 4 degrees of freedom: one or two 2D residuals.
+_CHI2_2DOF_999 = 13.82
 _CHI2_4DOF_999 = 18.47
 
 # Bone lengths as fractions of stature, after the segment proportions of Drillis and Contini
@@ -53,8 +54,8 @@ def swapped_views(P: np.ndarray, x: np.ndarray, ok: np.ndarray, X: np.ndarray,
     Views that see a left/right joint pair swapped, ``(F, V, 8)`` per pair of COCO twins.
 
     A view is swapped for a pair when its residuals under the given labels are inconsistent with
-    the noise (the sum of four squared residuals above the chi-square 0.999 quantile) and the
-    swapped labels fit better.
+    the noise (the sum of four squared residuals above the chi-square 0.999 quantile) while each
+    swapped label is consistent with it.
 
     :param P: ``(V, 3, 4)`` projections.
     :param x: ``(F, J, V, 2)`` ideal pixels.
@@ -75,10 +76,12 @@ def swapped_views(P: np.ndarray, x: np.ndarray, ok: np.ndarray, X: np.ndarray,
         return np.where(known[:, b] & np.isfinite(e2), e2, np.inf)
 
     seen = ok[:, _LEFT] & ok[:, _RIGHT]
+    var = noise_px[:, None, None] ** 2
     given = sq(_LEFT, _LEFT) + sq(_RIGHT, _RIGHT)
-    crossed = sq(_LEFT, _RIGHT) + sq(_RIGHT, _LEFT)
-    bound = _CHI2_4DOF_999 * noise_px[:, None, None] ** 2
-    swapped = seen & (given > bound) & (crossed < given)
+    # Both swapped labels must fit on their own: a random pixel far from both twins would
+    # otherwise often fit the other twin "better" and take the good keypoint down with it.
+    crossed_fit = np.maximum(sq(_LEFT, _RIGHT), sq(_RIGHT, _LEFT)) <= _CHI2_2DOF_999 * var
+    swapped = seen & (given > _CHI2_4DOF_999 * var) & crossed_fit
     return np.swapaxes(swapped, 1, 2)
 
 
@@ -104,8 +107,8 @@ def implausible_bones(X: np.ndarray, cov: np.ndarray, valid: np.ndarray) -> np.n
     range if fewer than ``_MIN_BONES_FOR_STATURE`` bones are measured); a bone fails when its
     length is off that by more than the proportion tolerance plus three standard deviations of
     its measurement (from the joint covariances). Each round blames the joint with the most
-    failing bones (ties: the less certain one) until no bone fails, so a wrong elbow does not
-    take the right wrist with it.
+    failing and fewest passing bones (then the less certain one) until no bone fails, so a wrong
+    elbow does not take the right wrist with it, nor a wrong wrist the elbow.
 
     :param X: ``(F, J, 3)`` joints.
     :param cov: ``(F, J, 3, 3)`` their covariances.
@@ -135,7 +138,9 @@ def implausible_bones(X: np.ndarray, cov: np.ndarray, valid: np.ndarray) -> np.n
         fail = measured & (short | long)
         if not fail.any():
             break
-        score = np.where(live, np.einsum('fb,bj->fj', fail, incidence) + tie, -1.0)
+        fails = np.einsum('fb,bj->fj', fail, incidence)
+        passes = np.einsum('fb,bj->fj', measured & ~fail, incidence)
+        score = np.where(live, fails - 0.5 * passes + 0.25 * tie, -np.inf)
         worst = np.argmax(score, axis=1)
         hit = fail.any(-1)
         bad[np.flatnonzero(hit), worst[hit]] = True
