@@ -17,6 +17,9 @@ import numpy as np
 # A 4x4 normal matrix whose two smallest eigenvalues are this close (relative to the largest) has
 # no unique null vector: the views are (nearly) collinear with the joint, e.g. coincident cameras.
 DEGENERATE_RATIO = 1e-12
+# Redundancy number (1 - leverage) below which a residual direction is not tested for outliers;
+# surveying treats observations under 0.1 as uncontrolled (Baarda's reliability theory).
+MIN_REDUNDANCY = 0.1
 # Below this the keypoint noise estimate is not trusted: detectors do not localise joints better.
 MIN_NOISE_PX = 0.5
 
@@ -128,22 +131,73 @@ def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: flo
     return np.maximum(sigma, MIN_NOISE_PX)
 
 
-def covariances(P: np.ndarray, X: np.ndarray, used: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """
-    First-order covariance ``(n, 3, 3)`` of points ``X`` triangulated from the ``used`` views.
-
-    The Fisher information of i.i.d. Gaussian pixel noise of standard deviation ``sigma`` ``(n,)``
-    is ``sum_v J_v^T J_v / sigma^2`` with ``J_v`` the 2x3 Jacobian of the projection; its inverse
-    is the covariance of an efficient estimator (the Cramér-Rao bound). Infinite where the used
-    views do not determine the point.
-    """
-    Xs = np.nan_to_num(X)
-    proj = np.einsum('vri,ni->nvr', P[:, :, :3], Xs) + P[:, :, 3]
-    z = np.where(used, proj[..., 2], 1.0)
+def _jacobians(P, X):
+    """Pixels ``(n, V, 2)`` of points ``X`` ``(n, 3)`` and their Jacobians ``(n, V, 2, 3)``."""
+    proj = np.einsum('vri,ni->nvr', P[:, :, :3], np.nan_to_num(X)) + P[:, :, 3]
+    z = np.where(np.abs(proj[..., 2]) > 1e-12, proj[..., 2], 1e-12)
     uv = proj[..., :2] / z[..., None]
-    jac = (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None]  # (n, V, 2, 3)
-    jac = np.where(used[..., None, None], jac, 0.0)
-    evals, evecs = np.linalg.eigh(np.einsum('nvri,nvrj->nij', jac, jac))
+    return uv, (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None]
+
+
+def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """
+    Per-view information ``J_v^T J_v`` ``(n, V, 3, 3)`` about points ``X`` ``(n, 3)``.
+
+    ``J_v`` is the 2x3 Jacobian of view ``v``'s projection at the point; zero for views not
+    ``used``. Summed over views and divided by the pixel noise variance, it is the Fisher
+    information of i.i.d. Gaussian keypoint noise.
+    """
+    jac = np.where(used[..., None, None], _jacobians(P, X)[1], 0.0)
+    return np.einsum('nvri,nvrj->nvij', jac, jac)
+
+
+def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+                used: np.ndarray) -> np.ndarray:
+    """
+    Squared residuals ``(n, V)`` of all available views, each scaled to unit-noise variance.
+
+    A used view's residual is smaller than its error because the fit leans towards it: its
+    covariance is ``sigma^2 (I - H_v)``, with ``H_v = J_v C J_v^T`` and ``C`` the inverse of the
+    used views' information. A view left out is predicted, covariance ``sigma^2 (I + H_v)``.
+    ``r^T (I -+ H_v)^+ r`` is chi-square with 2 degrees of freedom (times ``sigma^2``) for a
+    good view (Pope, "The statistics of residuals and the detection of outliers", NOAA 1976),
+    so an outlier cannot hide by pulling the fit. Directions in which a view is less redundant
+    than ``MIN_REDUNDANCY`` (the view all but decides the point there) are not tested: their
+    residual is too small to tell an outlier from the linearisation error. Infinite where
+    ``~ok`` or the point is undetermined.
+    """
+    uv, jac = _jacobians(P, X)
+    r = uv - x
+    info = np.einsum('nvri,nvrj->nij', np.where(used[..., None, None], jac, 0.0), jac)
+    evals, evecs = np.linalg.eigh(info)
+    determined = evals[:, 0] > 1e-12 * np.maximum(evals[:, 2], 1e-300)
+    C = np.einsum('nik,nk,njk->nij', evecs, 1.0 / np.where(determined[:, None], evals, 1.0),
+                  evecs)
+    H = np.einsum('nvri,nij,nvsj->nvrs', jac, C, jac)
+    M = np.eye(2) + np.where(used, -1.0, 1.0)[..., None, None] * H
+    a, b, d = M[..., 0, 0], M[..., 0, 1], M[..., 1, 1]
+    # Closed-form eigen-decomposition of the symmetric 2x2 M.
+    centre, radius = 0.5 * (a + d), np.hypot(0.5 * (a - d), b)
+    angle = 0.5 * np.arctan2(2.0 * b, a - d)
+    c, s = np.cos(angle), np.sin(angle)
+    s2 = np.zeros(r.shape[:-1])
+    for lam, along in ((centre + radius, c * r[..., 0] + s * r[..., 1]),
+                       (centre - radius, c * r[..., 1] - s * r[..., 0])):
+        testable = lam >= MIN_REDUNDANCY
+        s2 += np.where(testable, along ** 2 / np.where(testable, lam, 1.0), 0.0)
+    good = ok & determined[:, None] & np.all(np.isfinite(X), -1)[:, None] & np.isfinite(s2)
+    return np.where(good, np.maximum(s2, 0.0), np.inf)
+
+
+def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """
+    First-order covariances ``(n, 3, 3)`` from summed view information ``(n, 3, 3)``.
+
+    The inverse Fisher information ``sigma^2 (sum_v J_v^T J_v)^-1`` is the covariance of an
+    efficient estimator (the Cramér-Rao bound); ``sigma`` ``(n,)`` is the keypoint noise.
+    Infinite where the views do not determine the point.
+    """
+    evals, evecs = np.linalg.eigh(information)
     ok = evals[:, :1] > 1e-12 * np.maximum(evals[:, 2:], 1e-300)
     inv = np.where(ok, 1.0 / np.where(ok, evals, 1.0), np.inf) * (sigma ** 2)[:, None]
     with np.errstate(invalid='ignore'):

@@ -51,7 +51,7 @@ def applies(num_joints: int) -> bool:
 def swapped_views(P: np.ndarray, x: np.ndarray, ok: np.ndarray, X: np.ndarray,
                   noise_px: np.ndarray) -> np.ndarray:
     """
-    Views that see a left/right joint pair swapped, ``(F, V, 8)`` per pair of COCO twins.
+    Find the views that see a left/right joint pair swapped: ``(F, V, 8)``, per COCO twin pair.
 
     A view is swapped for a pair when its residuals under the given labels are inconsistent with
     the noise (the sum of four squared residuals above the chi-square 0.999 quantile) while each

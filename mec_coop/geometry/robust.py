@@ -6,29 +6,41 @@ Consensus view selection for triangulation: views are chosen by agreement, not g
 Greedy leave-one-view-out fails when the fit leans towards a bad view so far that a good view
 looks worst, and when outliers outnumber the good views of a joint. Here every pair of a joint's
 views proposes a point (the midpoint of the closest approach of the two rays); each hypothesis is
-scored by the number of views that reproject within a gate, ties broken by the truncated
-squared error (MSAC: Torr and Zisserman, "MLESAC: A new robust estimator with application to
-estimating image geometry", CVIU 2000). Enumerating all pairs (sampling ``MAX_PAIRS`` of them
-beyond 16 views) makes the search exhaustive where RANSAC would draw: with few views that is
-cheaper than sampling and never misses the consensus.
+scored by its truncated squared reprojection error over all views of the joint (MSAC: Torr and
+Zisserman, "MLESAC: A new robust estimator with application to estimating image geometry", CVIU
+2000), which favours the hypothesis most views agree with, and among those the tightest.
+Counting instead would let a compromise point that splits a 50 px error among all views beat the
+right one. Enumerating all pairs (a fixed sample of ``MAX_PAIRS`` beyond 16 views) makes the
+search exhaustive where RANSAC would draw: with few views that is cheaper than sampling and never
+misses the consensus. The gate of the scoring comes from a first noise estimate, the lower
+quartile of the pairs' own residuals.
 
-The winner's inliers are refitted by the depth-weighted DLT. Its residuals give the frame's
-keypoint noise ``sigma``, which sets the final gate (``GATE_SIGMAS sigma``, capped by the
-caller's threshold); the views within it are refitted once more (a local optimisation step, as in
-LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003). A joint left with 2
-views is ambiguous when another pair of its views also meets within the noise bound: two
-explanations, one view apart, neither of which can be trusted. With 3 or more agreeing views a
-wrong consensus needs two outliers that agree with each other and a third view.
+The winner's inliers are refitted by the depth-weighted DLT. Then, a few times (local
+optimisation, as in LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003),
+the frame's keypoint noise ``sigma`` is estimated from the residuals of the inliers, every
+available view is tested by its studentized residual against ``GATE_SIGMAS sigma`` (and the
+caller's pixel threshold), and the views that pass are refitted. Studentizing matters: a 50 px
+outlier among 4 views pulls the fit so far that its plain residual is within a noise gate.
+
+A joint left with 2 views is ambiguous when another pair of its views also meets within the
+noise bound: two explanations, one view apart, neither of which can be trusted.
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
-from .dlt import errors, estimate_noise, MIN_NOISE_PX, refit, squared_errors
+from .dlt import errors, estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized
 
-# For 2D Gaussian noise a residual exceeds 4 sigma with probability exp(-8) = 3e-4.
-GATE_SIGMAS = 4.0
+# Chi-square quantile 0.999 for 2 degrees of freedom: the studentized residual of one view.
+CHI2_2DOF_999 = 13.82
+# Chi-square quantile 1 - 1e-6 for 2 degrees of freedom: beyond it a view is no noise tail.
+CHI2_2DOF_1E6 = 27.63
+# The inlier gate in noise standard deviations, for a residual of one view.
+GATE_SIGMAS = float(np.sqrt(CHI2_2DOF_999))
+# Refits on re-tested views: each step tests with a noise estimate freed of the last outliers.
+_LOCAL_STEPS = 3
 # Pair hypotheses carry their own triangulation error: the best one of a joint reprojects within
 # about 4.5 sigma into all views (simulated rings of 4-16 cameras), so scoring gates wider.
 SCORE_GATE_SIGMAS = 6.0
@@ -49,10 +61,9 @@ class Consensus:
     points: np.ndarray      # (n, 3); NaN where nothing was solved
     degenerate: np.ndarray  # (n,) the used views do not determine the point
     used: np.ndarray        # (n, V) inlier views
-    errors: np.ndarray      # (n, V) pixel error of every available view; inf where unusable
     noise_px: np.ndarray    # (F,) keypoint noise estimate
-    gate_px: np.ndarray     # (F,) inlier gate
     ambiguous: np.ndarray   # (n,) 2 agreeing views, and another pair of views meets too
+    objecting: np.ndarray   # (n, V) views that disagree beyond any noise (or the pixel threshold)
 
 
 def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
@@ -65,7 +76,7 @@ def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
 
 
 def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, blocks: np.ndarray,
-              joints: int, gate_px: float, noise_px: float | None, fallback_noise_px: float,
+              joints: int, gate_px: float, noise_px: Optional[float], fallback_noise_px: float,
               ) -> Consensus:
     """
     Consensus triangulation of ``n = F * joints`` points.
@@ -130,21 +141,24 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
     best = np.argmin(np.where(good, cost, np.inf), axis=1)
     chosen = (e2[rows, best] <= score_gate[:, None] ** 2) & good[rows, best, None]
     X, degenerate = refit(P, blocks, w, chosen, hyp[rows, best])
-
+    used = chosen
+    for _ in range(_LOCAL_STEPS):
+        if noise_px is None:
+            sigma = estimate_noise(errors(P, X, x, ok), used, joints, fallback_noise_px)
+        else:
+            sigma = np.full(n // joints, float(noise_px))
+        var = np.repeat(sigma, joints)[:, None] ** 2
+        used = (studentized(P, X, x, ok, used) <= CHI2_2DOF_999 * var)
+        used &= errors(P, X, x, ok) <= gate_px
+        X, degenerate = refit(P, blocks, w, used, X)
     err = errors(P, X, x, ok)
-    if noise_px is None:
-        sigma = estimate_noise(err, chosen, joints, fallback_noise_px)
-    else:
-        sigma = np.full(n // joints, float(noise_px))
-    gate = np.minimum(GATE_SIGMAS * sigma, gate_px)
-    used = err <= np.repeat(gate, joints)[:, None]
-    X, degenerate = refit(P, blocks, w, used, X)
+    objecting = ok & ((studentized(P, X, x, ok, used) > CHI2_2DOF_1E6 * var) | (err > gate_px))
     h = np.arange(len(pairs))
     own = e2[:, h, pairs[:, 0]] + e2[:, h, pairs[:, 1]]
     meet = good & (own <= CHI2_1DOF_999 * np.repeat(sigma, joints)[:, None] ** 2)
     rival = meet & ~(used[:, pairs[:, 0]] & used[:, pairs[:, 1]])
     ambiguous = (used.sum(-1) == 2) & np.any(rival, -1)
-    return X, degenerate, used, errors(P, X, x, ok), sigma, gate, ambiguous
+    return X, degenerate, used, sigma, ambiguous, objecting
 
 
 def _pilot_noise(e2, good, pairs, joints, fallback):

@@ -127,7 +127,8 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
     :param weights: ``(..., V, J)`` non-negative confidences (default 1); 0 or NaN excludes a view.
     :param min_views: a joint needs at least this many agreeing views (>= 2).
     :param outlier_threshold_px: largest reprojection error of a view that agrees. ``'robust'``
-        tightens it to ``4 sigma`` of the estimated keypoint noise; ``'greedy'`` rejects views
+        also tests each view's studentized residual against ``3.7 sigma`` of the estimated
+        keypoint noise; ``'greedy'`` rejects views
         whose error under the solution of the *other* views exceeds it. ``None`` disables
         rejection and the check (every available view is used, as in ``'dlt'``).
     :param refine: re-weight rows by 1/depth after a first solve (``'greedy'``, ``'robust'``).
@@ -135,7 +136,7 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
         paper's confidence-weighted DLT, no rejection).
     :param noise_px: keypoint noise standard deviation; None estimates it per frame from the
         residuals (frames with fewer than 3 joints seen by 3 views assume
-        ``outlier_threshold_px / 4``).
+        ``outlier_threshold_px / 3.7``).
     :param max_std_m: ``'robust'`` flags joints whose largest positional standard deviation
         exceeds this (:attr:`JointFlag.UNCERTAIN`), e.g. 2 views at a grazing angle.
     :param human_checks: the joints are COCO-17 (:mod:`mec_coop.geometry.skeleton`) of one
@@ -198,7 +199,7 @@ def _robust(P, x, w, ok, blocks, J, gate_px, noise_px, fallback, max_std_m, chec
     if check_human:
         F, V = len(X) // J, P.shape[0]
         per_view = human.swapped_views(P, x.reshape(F, J, V, 2), ok.reshape(F, J, V),
-                                              X.reshape(F, J, 3), sigma)
+                                       X.reshape(F, J, 3), sigma)
         if per_view.any():
             kept, flagged = human.drop_swapped(used.reshape(F, J, V), per_view)
             used, swapped = kept.reshape(-1, V), flagged.ravel()
@@ -207,11 +208,17 @@ def _robust(P, x, w, ok, blocks, J, gate_px, noise_px, fallback, max_std_m, chec
     sigma_n = np.repeat(sigma, J)
     two = out['num_views'] == 2
     err = np.where(used, out['errors'], 0.0)
-    # Two views that agree while others disagree may be two outliers that happen to meet: with
-    # random outliers that is about 1 in 50 such joints (simulated 4-camera rings), too many.
-    contested = two & (ok.sum(-1) > 2)
-    out['flags'] |= np.where(contested | two & (np.sum(err ** 2, -1) > CHI2_1DOF_999
-                                                * sigma_n ** 2), JointFlag.NO_CONSENSUS, 0)
+    out['flags'] |= np.where(two & (np.sum(err ** 2, -1) > CHI2_1DOF_999 * sigma_n ** 2),
+                             JointFlag.NO_CONSENSUS, 0)
+    # Where some views disagree beyond noise, the agreeing ones must not hinge on any single
+    # view: two views that meet while others object may be two outliers that happen to meet
+    # (about 1 in 50 such joints with random outliers on 4-camera rings), and 3 views may owe
+    # their depth to the one outlier among them when the other two are nearly collinear with
+    # the joint.
+    contested = res.objecting.any(-1) & (out['num_views'] >= 2)
+    contested[contested] = ~_redundant(P, X[contested], used[contested],
+                                       sigma_n[contested], max_std_m)
+    out['flags'] |= np.where(contested, JointFlag.NO_CONSENSUS, 0)
     out['flags'] |= np.where(res.ambiguous & (out['num_views'] >= 2), JointFlag.AMBIGUOUS, 0)
     with np.errstate(invalid='ignore'):
         worst_var = np.linalg.eigvalsh(np.nan_to_num(out['covariance'], nan=np.inf,
@@ -221,10 +228,18 @@ def _robust(P, x, w, ok, blocks, J, gate_px, noise_px, fallback, max_std_m, chec
     if check_human:
         valid = (out['flags'] & INVALIDATING) == 0
         bad = human.implausible_bones(X.reshape(-1, J, 3),
-                                             out['covariance'].reshape(-1, J, 3, 3),
-                                             valid.reshape(-1, J))
+                                      out['covariance'].reshape(-1, J, 3, 3),
+                                      valid.reshape(-1, J))
         out['flags'] |= np.where(bad.ravel(), JointFlag.BONE_LENGTH, 0)
     return out
+
+
+def _redundant(P, X, used, sigma, max_std_m):
+    """Whether the ``used`` views still fix each point within ``max_std_m`` without any one."""
+    info = dlt.view_information(P, X, used)
+    without = info.sum(1)[:, None] - info
+    weakest = np.linalg.eigvalsh(without)[..., 0]
+    return np.all(~used | (weakest * max_std_m ** 2 >= sigma[:, None] ** 2), axis=-1)
 
 
 def _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views, max_error=None):
@@ -250,7 +265,8 @@ def _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views, 
         flags |= np.where(max_err > max_error, JointFlag.NO_CONSENSUS, 0)
     flags |= np.where(np.isfinite(max_err), 0, JointFlag.NO_CONSENSUS)
     return {'points': X, 'used': used, 'num_views': num_views, 'errors': err, 'flags': flags,
-            'covariance': dlt.covariances(P, X, used, np.repeat(sigma, J)),
+            'covariance': dlt.covariances(dlt.view_information(P, X, used).sum(1),
+                                          np.repeat(sigma, J)),
             'mean_error': np.nanmean(np.where(num_views[:, None] > 0, used_err, 0.0), -1),
             'confidence': np.where(used, w, 0.0).sum(-1) / np.maximum(num_views, 1),
             'noise_px': sigma}
@@ -344,8 +360,8 @@ def crlb_covariance(projections: np.ndarray, point: np.ndarray, sigma_px: float)
     """
     P = check_projections(projections)
     X = np.asarray(point, dtype=np.float64)[None]
-    return dlt.covariances(P, X, np.ones((1, P.shape[0]), dtype=bool),
-                           np.array([float(sigma_px)]))[0]
+    info = dlt.view_information(P, X, np.ones((1, P.shape[0]), dtype=bool)).sum(1)
+    return dlt.covariances(info, np.array([float(sigma_px)]))[0]
 
 
 def expected_error_norm(covariance: np.ndarray, samples: int = 200_000, seed: int = 0) -> float:
