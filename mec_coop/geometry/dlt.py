@@ -70,7 +70,7 @@ def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
     """
     with np.errstate(invalid='ignore'):
         d = np.abs(depths(P, np.nan_to_num(X0)))
-    d = np.where(np.isfinite(d) & (d > 1e-9) & np.all(np.isfinite(X0), -1, keepdims=True), d, 1.0)
+    d = np.where(np.isfinite(d) & (d > 1e-9) & np.isfinite(X0).all(-1, keepdims=True), d, 1.0)
     Xh, degenerate = solve(blocks, np.where(mask, w / d, 0.0) ** 2)
     return dehomogenise(Xh), degenerate
 
@@ -132,11 +132,27 @@ def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: flo
 
 
 def _jacobians(P, X):
-    """Pixels ``(n, V, 2)`` of points ``X`` ``(n, 3)`` and their Jacobians ``(n, V, 2, 3)``."""
+    """Pixels ``(n, V, 2)``, Jacobians ``(n, V, 2, 3)`` and depths ``(n, V)`` of ``X``."""
     proj = np.einsum('vri,ni->nvr', P[:, :, :3], np.nan_to_num(X)) + P[:, :, 3]
     z = np.where(np.abs(proj[..., 2]) > 1e-12, proj[..., 2], 1e-12)
     uv = proj[..., :2] / z[..., None]
-    return uv, (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None]
+    return uv, (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None], z
+
+
+def errors_and_information(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+                           used: np.ndarray) -> tuple:
+    """
+    Pixel errors ``(n, V)`` of points ``X`` and their information ``(n, 3, 3)`` from ``used``.
+
+    The errors are infinite where a view has no keypoint or the point is behind it; the
+    information is :func:`view_information` summed over the used views, in one projection.
+    """
+    uv, jac, z = _jacobians(P, X)
+    with np.errstate(invalid='ignore'):
+        err = np.sqrt(np.sum((uv - x) ** 2, -1))
+    err = np.where(ok & (z > 0) & np.isfinite(err), err, np.inf)
+    jac = np.where(used[..., None, None], jac, 0.0)
+    return err, np.einsum('nvri,nvrj->nij', jac, jac)
 
 
 def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarray:
@@ -152,9 +168,9 @@ def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarr
 
 
 def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
-                used: np.ndarray) -> np.ndarray:
+                used: np.ndarray) -> tuple:
     """
-    Squared residuals ``(n, V)`` of all available views, each scaled to unit-noise variance.
+    Studentized and plain squared residuals ``(n, V)`` of all available views.
 
     A used view's residual is smaller than its error because the fit leans towards it: its
     covariance is ``sigma^2 (I - H_v)``, with ``H_v = J_v C J_v^T`` and ``C`` the inverse of the
@@ -163,10 +179,10 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     good view (Pope, "The statistics of residuals and the detection of outliers", NOAA 1976),
     so an outlier cannot hide by pulling the fit. Directions in which a view is less redundant
     than ``MIN_REDUNDANCY`` (the view all but decides the point there) are not tested: their
-    residual is too small to tell an outlier from the linearisation error. Infinite where
-    ``~ok`` or the point is undetermined.
+    residual is too small to tell an outlier from the linearisation error. Both are infinite
+    where ``~ok``, behind the camera or the point is undetermined.
     """
-    uv, jac = _jacobians(P, X)
+    uv, jac, z = _jacobians(P, X)
     r = uv - x
     info = np.einsum('nvri,nvrj->nij', np.where(used[..., None, None], jac, 0.0), jac)
     evals, evecs = np.linalg.eigh(info)
@@ -185,8 +201,10 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
                        (centre - radius, c * r[..., 1] - s * r[..., 0])):
         testable = lam >= MIN_REDUNDANCY
         s2 += np.where(testable, along ** 2 / np.where(testable, lam, 1.0), 0.0)
-    good = ok & determined[:, None] & np.all(np.isfinite(X), -1)[:, None] & np.isfinite(s2)
-    return np.where(good, np.maximum(s2, 0.0), np.inf)
+    good = ok & (z > 0) & determined[:, None] & np.isfinite(X).all(-1)[:, None]
+    good &= np.isfinite(s2)
+    return (np.where(good, np.maximum(s2, 0.0), np.inf),
+            np.where(good, np.sum(r * r, -1), np.inf))
 
 
 def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -68,7 +68,7 @@ def swapped_views(P: np.ndarray, x: np.ndarray, ok: np.ndarray, X: np.ndarray,
     proj = np.einsum('vri,fji->fjvr', P, Xh)
     with np.errstate(divide='ignore', invalid='ignore'):
         uv = proj[..., :2] / proj[..., 2:3]
-    known = np.all(np.isfinite(X), -1)[..., None] & (proj[..., 2] > 0)
+    known = np.isfinite(X).all(-1)[..., None] & (proj[..., 2] > 0)
 
     def sq(a, b):
         d = x[:, a] - uv[:, b]

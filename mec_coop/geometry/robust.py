@@ -15,12 +15,13 @@ search exhaustive where RANSAC would draw: with few views that is cheaper than s
 misses the consensus. The gate of the scoring comes from a first noise estimate, the lower
 quartile of the pairs' own residuals.
 
-The winner's inliers are refitted by the depth-weighted DLT. Then, a few times (local
+The winner's inliers are refitted by the depth-weighted DLT. Then, up to twice (local
 optimisation, as in LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003),
 the frame's keypoint noise ``sigma`` is estimated from the residuals of the inliers, every
 available view is tested by its studentized residual against ``GATE_SIGMAS sigma`` (and the
-caller's pixel threshold), and the views that pass are refitted. Studentizing matters: a 50 px
-outlier among 4 views pulls the fit so far that its plain residual is within a noise gate.
+caller's pixel threshold), and the joints whose views changed are refitted. Studentizing
+matters: a 50 px outlier among 4 views pulls the fit so far that its plain residual is within a
+noise gate.
 
 A joint left with 2 views is ambiguous when another pair of its views also meets within the
 noise bound: two explanations, one view apart, neither of which can be trusted.
@@ -31,7 +32,7 @@ from typing import Optional
 
 import numpy as np
 
-from .dlt import errors, estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized
+from .dlt import estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized
 
 # Chi-square quantile 0.999 for 2 degrees of freedom: the studentized residual of one view.
 CHI2_2DOF_999 = 13.82
@@ -39,8 +40,9 @@ CHI2_2DOF_999 = 13.82
 CHI2_2DOF_1E6 = 27.63
 # The inlier gate in noise standard deviations, for a residual of one view.
 GATE_SIGMAS = float(np.sqrt(CHI2_2DOF_999))
-# Refits on re-tested views: each step tests with a noise estimate freed of the last outliers.
-_LOCAL_STEPS = 3
+# Most refits on re-tested views: each step tests with a noise estimate freed of the last
+# outliers, until the views stop changing.
+_LOCAL_STEPS = 2
 # Pair hypotheses carry their own triangulation error: the best one of a joint reprojects within
 # about 4.5 sigma into all views (simulated rings of 4-16 cameras), so scoring gates wider.
 SCORE_GATE_SIGMAS = 6.0
@@ -143,21 +145,28 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
     X, degenerate = refit(P, blocks, w, chosen, hyp[rows, best])
     used = chosen
     for _ in range(_LOCAL_STEPS):
+        s2, r2 = studentized(P, X, x, ok, used)
         if noise_px is None:
-            sigma = estimate_noise(errors(P, X, x, ok), used, joints, fallback_noise_px)
+            sigma = estimate_noise(np.sqrt(r2), used, joints, fallback_noise_px)
         else:
             sigma = np.full(n // joints, float(noise_px))
         var = np.repeat(sigma, joints)[:, None] ** 2
-        used = (studentized(P, X, x, ok, used) <= CHI2_2DOF_999 * var)
-        used &= errors(P, X, x, ok) <= gate_px
-        X, degenerate = refit(P, blocks, w, used, X)
-    err = errors(P, X, x, ok)
-    objecting = ok & ((studentized(P, X, x, ok, used) > CHI2_2DOF_1E6 * var) | (err > gate_px))
+        beyond = r2 > gate_px ** 2
+        passed = ok & (s2 <= CHI2_2DOF_999 * var) & ~beyond
+        changed = (passed != used).any(-1)
+        if not changed.any():
+            break
+        used = passed
+        X_new, degenerate_new = refit(P, blocks, w, used, X)
+        X = np.where(changed[:, None], X_new, X)
+        degenerate = np.where(changed, degenerate_new, degenerate)
+    # From the residuals before the last refit, which moves the points by a fraction of a sigma.
+    objecting = ok & ((s2 > CHI2_2DOF_1E6 * var) | beyond)
     h = np.arange(len(pairs))
     own = e2[:, h, pairs[:, 0]] + e2[:, h, pairs[:, 1]]
     meet = good & (own <= CHI2_1DOF_999 * np.repeat(sigma, joints)[:, None] ** 2)
     rival = meet & ~(used[:, pairs[:, 0]] & used[:, pairs[:, 1]])
-    ambiguous = (used.sum(-1) == 2) & np.any(rival, -1)
+    ambiguous = (used.sum(-1) == 2) & rival.any(-1)
     return X, degenerate, used, sigma, ambiguous, objecting
 
 

@@ -163,7 +163,7 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
     # Internal layout: n = frames * J points (frame-major) by V views.
     x = np.moveaxis(x.reshape((-1, V, J, 2)), 1, 2).reshape(-1, V, 2)
     w = np.moveaxis(w.reshape((-1, V, J)), 1, 2).reshape(-1, V)
-    ok = np.all(np.isfinite(x), axis=-1) & np.isfinite(w) & (w > 0)
+    ok = np.isfinite(x).all(-1) & np.isfinite(w) & (w > 0)
     w = np.where(ok, w, 0.0)
     x = np.where(ok[..., None], x, 0.0)
     blocks = dlt.normal_blocks(dlt.design_rows(P, x))
@@ -216,8 +216,9 @@ def _robust(P, x, w, ok, blocks, J, gate_px, noise_px, fallback, max_std_m, chec
     # their depth to the one outlier among them when the other two are nearly collinear with
     # the joint.
     contested = res.objecting.any(-1) & (out['num_views'] >= 2)
-    contested[contested] = ~_redundant(P, X[contested], used[contested],
-                                       sigma_n[contested], max_std_m)
+    if contested.any():
+        contested[contested] = ~_redundant(P, X[contested], used[contested],
+                                           sigma_n[contested], max_std_m)
     out['flags'] |= np.where(contested, JointFlag.NO_CONSENSUS, 0)
     out['flags'] |= np.where(res.ambiguous & (out['num_views'] >= 2), JointFlag.AMBIGUOUS, 0)
     with np.errstate(invalid='ignore'):
@@ -244,7 +245,7 @@ def _redundant(P, X, used, sigma, max_std_m):
 
 def _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views, max_error=None):
     """Errors, noise, covariance and the flags every method shares, in the internal layout."""
-    err = dlt.errors(P, X, x, ok)
+    err, info = dlt.errors_and_information(P, X, x, ok, used)
     if noise_px is None:
         sigma = dlt.estimate_noise(err, used, J, fallback)
     else:
@@ -254,19 +255,18 @@ def _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views, 
     flags |= np.where(ok.sum(-1) < min_views, JointFlag.FEW_VIEWS, 0)
     flags |= np.where((num_views < min_views) & (ok.sum(-1) >= min_views),
                       JointFlag.NO_CONSENSUS, 0)
-    flags |= np.where(degenerate | ~np.all(np.isfinite(X), -1), JointFlag.DEGENERATE, 0)
+    flags |= np.where(degenerate | ~np.isfinite(X).all(-1), JointFlag.DEGENERATE, 0)
     flags |= np.where((ok & ~used).any(-1), JointFlag.OUTLIER_VIEWS, 0)
     used_err = np.where(used, err, np.nan)
     with np.errstate(invalid='ignore'):
         depth = dlt.depths(P, np.nan_to_num(X))
-        flags |= np.where(np.any(used & (depth <= 0), -1), JointFlag.BEHIND_CAMERA, 0)
+        flags |= np.where((used & (depth <= 0)).any(-1), JointFlag.BEHIND_CAMERA, 0)
         max_err = np.max(np.where(used, err, 0.0), -1)
     if max_error is not None:
         flags |= np.where(max_err > max_error, JointFlag.NO_CONSENSUS, 0)
     flags |= np.where(np.isfinite(max_err), 0, JointFlag.NO_CONSENSUS)
     return {'points': X, 'used': used, 'num_views': num_views, 'errors': err, 'flags': flags,
-            'covariance': dlt.covariances(dlt.view_information(P, X, used).sum(1),
-                                          np.repeat(sigma, J)),
+            'covariance': dlt.covariances(info, np.repeat(sigma, J)),
             'mean_error': np.nanmean(np.where(num_views[:, None] > 0, used_err, 0.0), -1),
             'confidence': np.where(used, w, 0.0).sum(-1) / np.maximum(num_views, 1),
             'noise_px': sigma}
