@@ -31,7 +31,7 @@ def design_rows(P: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def normal_blocks(rows: np.ndarray) -> np.ndarray:
     """Per-view normal-matrix blocks ``(n, V, 4, 4)`` of DLT rows ``(n, V, 2, 4)``."""
-    return np.einsum('nvra,nvrb->nvab', rows, rows)
+    return np.swapaxes(rows, -1, -2) @ rows
 
 
 def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
@@ -41,7 +41,7 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
     :return: ``(Xh (n, 4), degenerate (n,))``.
     """
     n, V = view_weights.shape
-    M = np.einsum('nv,nvk->nk', view_weights, blocks.reshape(n, V, 16)).reshape(n, 4, 4)
+    M = (view_weights[:, None, :] @ blocks.reshape(n, V, 16)).reshape(n, 4, 4)
     evals, evecs = np.linalg.eigh(M)
     degenerate = evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300)
     return evecs[:, :, 0], degenerate
@@ -151,8 +151,13 @@ def errors_and_information(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.n
     with np.errstate(invalid='ignore'):
         err = np.sqrt(np.sum((uv - x) ** 2, -1))
     err = np.where(ok & (z > 0) & np.isfinite(err), err, np.inf)
-    jac = np.where(used[..., None, None], jac, 0.0)
-    return err, np.einsum('nvri,nvrj->nij', jac, jac)
+    return err, _information(np.where(used[..., None, None], jac, 0.0))
+
+
+def _information(jac):
+    """``sum_v J_v^T J_v`` ``(n, 3, 3)`` of Jacobians ``(n, V, 2, 3)``."""
+    flat = jac.reshape(len(jac), -1, 3)
+    return np.swapaxes(flat, 1, 2) @ flat
 
 
 def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarray:
@@ -164,7 +169,7 @@ def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarr
     information of i.i.d. Gaussian keypoint noise.
     """
     jac = np.where(used[..., None, None], _jacobians(P, X)[1], 0.0)
-    return np.einsum('nvri,nvrj->nvij', jac, jac)
+    return np.swapaxes(jac, -1, -2) @ jac
 
 
 def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
@@ -184,12 +189,8 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     """
     uv, jac, z = _jacobians(P, X)
     r = uv - x
-    info = np.einsum('nvri,nvrj->nij', np.where(used[..., None, None], jac, 0.0), jac)
-    evals, evecs = np.linalg.eigh(info)
-    determined = evals[:, 0] > 1e-12 * np.maximum(evals[:, 2], 1e-300)
-    C = np.einsum('nik,nk,njk->nij', evecs, 1.0 / np.where(determined[:, None], evals, 1.0),
-                  evecs)
-    H = np.einsum('nvri,nij,nvsj->nvrs', jac, C, jac)
+    C, determined = _inverse_sym3(_information(np.where(used[..., None, None], jac, 0.0)))
+    H = (jac @ C[:, None]) @ np.swapaxes(jac, -1, -2)
     M = np.eye(2) + np.where(used, -1.0, 1.0)[..., None, None] * H
     a, b, d = M[..., 0, 0], M[..., 0, 1], M[..., 1, 1]
     # Closed-form eigen-decomposition of the symmetric 2x2 M.
@@ -215,9 +216,20 @@ def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     efficient estimator (the Cramér-Rao bound); ``sigma`` ``(n,)`` is the keypoint noise.
     Infinite where the views do not determine the point.
     """
-    evals, evecs = np.linalg.eigh(information)
-    ok = evals[:, :1] > 1e-12 * np.maximum(evals[:, 2:], 1e-300)
-    inv = np.where(ok, 1.0 / np.where(ok, evals, 1.0), np.inf) * (sigma ** 2)[:, None]
-    with np.errstate(invalid='ignore'):
-        cov = np.einsum('nik,nk,njk->nij', evecs, inv, evecs)
-    return np.where(ok[..., None], cov, np.inf)
+    inv, determined = _inverse_sym3(information)
+    return np.where(determined[:, None, None], inv * (sigma ** 2)[:, None, None], np.inf)
+
+
+def _inverse_sym3(M):
+    """Inverses of symmetric positive semi-definite 3x3 matrices, and which are invertible."""
+    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 0, 2]
+    d, e, f = M[:, 1, 1], M[:, 1, 2], M[:, 2, 2]
+    cof = np.stack([d * f - e * e, c * e - b * f, b * e - c * d,
+                    a * f - c * c, b * c - a * e, a * d - b * b], axis=-1)
+    det = a * cof[:, 0] + b * cof[:, 1] + c * cof[:, 2]
+    # Relative to the scale of M cubed: the product of the eigenvalues over the largest cubed
+    # bounds the smallest eigenvalue ratio that DEGENERATE_RATIO means for the DLT.
+    determined = det > DEGENERATE_RATIO * np.maximum(a + d + f, 1e-300) ** 3
+    cof = cof / np.where(determined, det, 1.0)[:, None]
+    inv = cof[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3)
+    return np.where(determined[:, None, None], inv, 0.0), determined
