@@ -47,11 +47,27 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
     return evecs[:, :, 0], degenerate
 
 
+def unit_row_solve(blocks: np.ndarray, w: np.ndarray) -> tuple:
+    """
+    Points ``(n, 3)`` with each view's rows scaled to unit norm times its weight.
+
+    The well-conditioned first solve, before depths are known; returns ``(X, degenerate)``.
+    """
+    row_norm = np.sqrt(np.trace(blocks, axis1=-2, axis2=-1) / 2.0)
+    Xh, degenerate = solve(blocks, (w / (row_norm + 1e-300)) ** 2)
+    return dehomogenise(Xh), degenerate
+
+
 def dehomogenise(Xh: np.ndarray) -> np.ndarray:
     """Euclidean points ``(..., 3)``; NaN at infinity."""
     with np.errstate(divide='ignore', invalid='ignore'):
         X = Xh[..., :3] / Xh[..., 3:4]
     return np.where(np.abs(Xh[..., 3:4]) > 1e-12, X, np.nan)
+
+
+def finite(X: np.ndarray) -> np.ndarray:
+    """``X`` with non-finite entries zeroed, for arithmetic on rows that are flagged anyway."""
+    return np.where(np.isfinite(X), X, 0.0)
 
 
 def depths(P: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -69,7 +85,7 @@ def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
     minimiser instead of favouring far cameras. Returns ``(X (n, 3), degenerate (n,))``.
     """
     with np.errstate(invalid='ignore'):
-        d = np.abs(depths(P, np.nan_to_num(X0)))
+        d = np.abs(depths(P, finite(X0)))
     d = np.where(np.isfinite(d) & (d > 1e-9) & np.isfinite(X0).all(-1, keepdims=True), d, 1.0)
     Xh, degenerate = solve(blocks, np.where(mask, w / d, 0.0) ** 2)
     return dehomogenise(Xh), degenerate
@@ -133,7 +149,7 @@ def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: flo
 
 def _jacobians(P, X):
     """Pixels ``(n, V, 2)``, Jacobians ``(n, V, 2, 3)`` and depths ``(n, V)`` of ``X``."""
-    proj = np.einsum('vri,ni->nvr', P[:, :, :3], np.nan_to_num(X)) + P[:, :, 3]
+    proj = np.einsum('vri,ni->nvr', P[:, :, :3], finite(X)) + P[:, :, 3]
     z = np.where(np.abs(proj[..., 2]) > 1e-12, proj[..., 2], 1e-12)
     uv = proj[..., :2] / z[..., None]
     return uv, (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None], z

@@ -64,7 +64,7 @@ def swapped_views(P: np.ndarray, x: np.ndarray, ok: np.ndarray, X: np.ndarray,
     :param noise_px: ``(F,)`` keypoint noise.
     """
     F, J, V, _ = x.shape
-    Xh = np.concatenate([np.nan_to_num(X), np.ones((F, J, 1))], axis=-1)
+    Xh = np.concatenate([np.where(np.isfinite(X), X, 0.0), np.ones((F, J, 1))], axis=-1)
     proj = np.einsum('vri,fji->fjvr', P, Xh)
     with np.errstate(divide='ignore', invalid='ignore'):
         uv = proj[..., :2] / proj[..., 2:3]

@@ -19,7 +19,7 @@ The winner's inliers are refitted by the depth-weighted DLT. Then, up to twice (
 optimisation, as in LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003),
 the frame's keypoint noise ``sigma`` is estimated from the residuals of the inliers, every
 available view is tested by its studentized residual against ``GATE_SIGMAS sigma`` (and the
-caller's pixel threshold), and the joints whose views changed are refitted. Studentizing
+caller's pixel threshold), and the joints whose views changed are refitted and re-tested. Studentizing
 matters: a 50 px outlier among 4 views pulls the fit so far that its plain residual is within a
 noise gate.
 
@@ -28,11 +28,13 @@ noise bound: two explanations, one view apart, neither of which can be trusted.
 """
 
 from dataclasses import dataclass
+import functools
 from typing import Optional
 
 import numpy as np
 
-from .dlt import estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized
+from .dlt import (estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized,
+                  unit_row_solve)
 
 # Chi-square quantile 0.999 for 2 degrees of freedom: the studentized residual of one view.
 CHI2_2DOF_999 = 13.82
@@ -52,8 +54,10 @@ CHI2_1DOF_999 = 10.83
 _CHI2_1DOF_Q25 = 0.1015
 # Hypotheses per joint: all pairs of up to 16 views.
 MAX_PAIRS = 120
+# Pairs per joint behind the first noise estimate.
+_PILOT_PAIRS = 28
 # Elements of the (points, hypotheses, views) score arrays processed at once.
-_CHUNK = 1 << 17
+_CHUNK = 1 << 21
 
 
 @dataclass
@@ -68,6 +72,7 @@ class Consensus:
     objecting: np.ndarray   # (n, V) views that disagree beyond any noise (or the pixel threshold)
 
 
+@functools.lru_cache(maxsize=64)
 def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
     """Index pairs ``(H, 2)`` of the views that propose hypotheses; a fixed sample beyond 16."""
     pairs = np.stack(np.triu_indices(num_views, 1), axis=1)
@@ -105,21 +110,24 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, block
 
 
 def _pair_points(P, x, ok, pairs):
-    """Midpoints ``(n, H, 3)`` of the closest approach of each pair's rays, and their use."""
-    M = P[:, :, :3]
-    centres = np.linalg.solve(M, -P[:, :, 3:])[..., 0]
-    rays = np.einsum('vij,nvj->nvi', np.linalg.inv(M), np.concatenate(
+    """
+    Midpoints ``(n, H, 3)`` of the closest approach of each pair's rays, and their use.
+
+    In single precision, as all hypothesis arithmetic: millimetres at room scale.
+    """
+    inverse, centres = _inverse_and_centres(P.tobytes(), P.shape[0])
+    rays = np.einsum('vij,nvj->nvi', inverse, np.concatenate(
         [x, np.ones(x.shape[:-1] + (1,))], axis=-1))
-    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    rays = (rays / np.linalg.norm(rays, axis=-1, keepdims=True)).astype(np.float32)
     a, b = pairs[:, 0], pairs[:, 1]
     da, db = rays[:, a], rays[:, b]
     r = centres[b] - centres[a]
-    c = np.einsum('nhi,nhi->nh', da, db)
-    d = np.einsum('nhi,hi->nh', da, r)
-    e = np.einsum('nhi,hi->nh', db, r)
+    c = np.sum(da * db, -1)
+    d = np.sum(da * r, -1)
+    e = np.sum(db * r, -1)
     denom = 1.0 - c * c
-    # Rays within ~0.1 mrad of parallel do not meet at a point: no hypothesis.
-    good = ok[:, a] & ok[:, b] & (denom > 1e-8)
+    # Rays within ~1 mrad of parallel do not meet at a point: no hypothesis.
+    good = ok[:, a] & ok[:, b] & (denom > 1e-6)
     with np.errstate(divide='ignore', invalid='ignore'):
         s = (d - c * e) / denom
         t = (c * d - e) / denom
@@ -128,60 +136,100 @@ def _pair_points(P, x, ok, pairs):
     return np.where(good[..., None], X, np.nan), good
 
 
+@functools.lru_cache(maxsize=16)
+def _inverse_and_centres(P_bytes, num_views):
+    """``M^-1`` ``(V, 3, 3)`` and optical centres ``(V, 3)`` of projections, per rig."""
+    P = np.frombuffer(P_bytes).reshape(num_views, 3, 4)
+    M = P[:, :, :3]
+    return np.linalg.inv(M), np.linalg.solve(M, -P[:, :, 3:])[..., 0].astype(np.float32)
+
+
+def _own_residuals(P, hyp, x, pairs):
+    """Squared residuals ``(n, H)`` of each pair's midpoint in the pair's own two views."""
+    total = np.float32(0.0)
+    for v in (pairs[:, 0], pairs[:, 1]):
+        Pv = P[v].astype(np.float32)                                  # (H, 3, 4)
+        proj = (hyp[..., 0:1] * Pv[:, :, 0] + hyp[..., 1:2] * Pv[:, :, 1]
+                + hyp[..., 2:3] * Pv[:, :, 2] + Pv[:, :, 3])
+        with np.errstate(divide='ignore', invalid='ignore'):
+            total = total + np.sum((proj[..., :2] / proj[..., 2:3] - x[:, v]) ** 2, -1)
+    return total
+
+
+def _hypotheses(P, x, ok, pairs):
+    """Pair midpoints ``(n, H, 3)``, which exist ``(n, H)`` and their own residuals ``(n, H)``."""
+    hyp, good = _pair_points(P, x, ok, pairs)
+    return hyp, good, np.where(good, _own_residuals(P, hyp, x, pairs), np.inf)
+
+
 def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise_px):
     n, V = ok.shape
-    rows = np.arange(n)
-    hyp, good = _pair_points(P, x, ok, pairs)
-    # Single precision halves the memory traffic of the largest arrays; scores need no more.
-    e2 = squared_errors(P, hyp.astype(np.float32), x, ok)   # (n, H, V)
     if noise_px is None:
-        pilot = _pilot_noise(e2, good, pairs, joints, fallback_noise_px)
+        # A fixed subset of at most _PILOT_PAIRS pairs gives hundreds of samples per frame.
+        sample = pairs[np.unique(np.linspace(0, len(pairs) - 1, _PILOT_PAIRS).astype(int))]
+        pilot = _pilot_noise(_hypotheses(P, x, ok, sample)[2], joints, fallback_noise_px)
     else:
         pilot = np.full(n // joints, float(noise_px))
-    score_gate = np.repeat(np.minimum(SCORE_GATE_SIGMAS * pilot, gate_px), joints)
-    cost = np.sum(np.minimum(e2, (score_gate ** 2)[:, None, None]) * ok[:, None, :], -1)
-    best = np.argmin(np.where(good, cost, np.inf), axis=1)
-    chosen = (e2[rows, best] <= score_gate[:, None] ** 2) & good[rows, best, None]
-    X, degenerate = refit(P, blocks, w, chosen, hyp[rows, best])
-    used = chosen
+    pilot_var = np.repeat(pilot, joints)[:, None] ** 2
+
+    # Joints whose views all agree with the fit of all of them need no search; their outliers,
+    # if any, are too small to show and the local refits below test them again.
+    X, degenerate = unit_row_solve(blocks, w)
+    X, degenerate = refit(P, blocks, w, ok, X)
+    s2, r2 = studentized(P, X, x, ok, ok)
+    agree = (s2 <= CHI2_2DOF_999 * pilot_var) & (r2 <= gate_px ** 2)
+    used = ok.copy()
+    search = np.flatnonzero(~(agree | ~ok).all(-1) | (ok.sum(-1) < 3))
+    if search.size:
+        hyp, good, _ = _hypotheses(P, x[search], ok[search], pairs)
+        e2 = squared_errors(P, hyp, x[search], ok[search])
+        score_gate = np.minimum(SCORE_GATE_SIGMAS * np.sqrt(pilot_var[search]), gate_px) ** 2
+        cost = np.sum(np.minimum(e2, score_gate[:, :, None]) * ok[search, None, :], -1)
+        best = np.argmin(np.where(good, cost, np.inf), axis=1)
+        rows = np.arange(search.size)
+        used[search] = (e2[rows, best] <= score_gate) & good[rows, best, None]
+        X, degenerate, s2, r2 = _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2,
+                                        search, hyp[rows, best].astype(np.float64))
     for _ in range(_LOCAL_STEPS):
-        s2, r2 = studentized(P, X, x, ok, used)
         if noise_px is None:
             sigma = estimate_noise(np.sqrt(r2), used, joints, fallback_noise_px)
         else:
             sigma = np.full(n // joints, float(noise_px))
         var = np.repeat(sigma, joints)[:, None] ** 2
-        beyond = r2 > gate_px ** 2
-        passed = ok & (s2 <= CHI2_2DOF_999 * var) & ~beyond
-        changed = (passed != used).any(-1)
-        if not changed.any():
+        passed = ok & (s2 <= CHI2_2DOF_999 * var) & (r2 <= gate_px ** 2)
+        changed = np.flatnonzero((passed != used).any(-1))
+        if not changed.size:
             break
         used = passed
-        X_new, degenerate_new = refit(P, blocks, w, used, X)
-        X = np.where(changed[:, None], X_new, X)
-        degenerate = np.where(changed, degenerate_new, degenerate)
-    # From the residuals before the last refit, which moves the points by a fraction of a sigma.
-    objecting = ok & ((s2 > CHI2_2DOF_1E6 * var) | beyond)
-    h = np.arange(len(pairs))
-    own = e2[:, h, pairs[:, 0]] + e2[:, h, pairs[:, 1]]
-    meet = good & (own <= CHI2_1DOF_999 * np.repeat(sigma, joints)[:, None] ** 2)
-    rival = meet & ~(used[:, pairs[:, 0]] & used[:, pairs[:, 1]])
-    ambiguous = (used.sum(-1) == 2) & rival.any(-1)
+        X, degenerate, s2, r2 = _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2,
+                                        changed, X[changed])
+    objecting = ok & ((s2 > CHI2_2DOF_1E6 * var) | (r2 > gate_px ** 2))
+    ambiguous = used.sum(-1) == 2
+    two = np.flatnonzero(ambiguous)
+    if two.size:
+        meet = _hypotheses(P, x[two], ok[two], pairs)[2] <= CHI2_1DOF_999 * var[two]
+        ambiguous[two] = (meet & ~(used[two][:, pairs[:, 0]] & used[two][:, pairs[:, 1]])).any(-1)
     return X, degenerate, used, sigma, ambiguous, objecting
 
 
-def _pilot_noise(e2, good, pairs, joints, fallback):
+def _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2, rows, start):
+    """Refit ``rows`` on their ``used`` views from ``start`` and re-test their views."""
+    X, degenerate, s2, r2 = X.copy(), degenerate.copy(), s2.copy(), r2.copy()
+    X[rows], degenerate[rows] = refit(P, blocks[rows], w[rows], used[rows], start)
+    s2[rows], r2[rows] = studentized(P, X[rows], x[rows], ok[rows], used[rows])
+    return X, degenerate, s2, r2
+
+
+def _pilot_noise(own, joints, fallback):
     """
-    Per-frame noise ``(F,)`` from the pairs' own residuals, before any view is trusted.
+    Per-frame noise ``(F,)`` from the pairs' own residuals ``(n, H)``, before any view is trusted.
 
     A pair's midpoint leaves squared residuals in its two views that sum to about ``sigma^2``
     times a chi-square variable with 1 degree of freedom. Pairs with an outlier only add large
     values, so the lower quartile over all pairs of the frame, divided by the chi-square lower
     quartile, estimates ``sigma`` while fewer than three quarters of the pairs are bad.
     """
-    h = np.arange(len(pairs))
-    own = np.where(good, e2[:, h, pairs[:, 0]] + e2[:, h, pairs[:, 1]], np.inf)
-    own = np.sort(own.reshape(-1, joints * len(pairs)), axis=-1)
+    own = np.sort(own.reshape(-1, own.size // max(len(own) // joints, 1)), axis=-1)
     count = np.isfinite(own).sum(-1)
     q = np.take_along_axis(own, (count // 4)[:, None].clip(max=own.shape[1] - 1), -1)[:, 0]
     sigma = np.where(count >= 3, np.sqrt(q / _CHI2_1DOF_Q25), fallback)

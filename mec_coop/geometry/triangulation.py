@@ -128,14 +128,15 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
     :param min_views: a joint needs at least this many agreeing views (>= 2).
     :param outlier_threshold_px: largest reprojection error of a view that agrees. ``'robust'``
         also tests each view's studentized residual against ``3.7 sigma`` of the estimated
-        keypoint noise; ``'greedy'`` rejects views
-        whose error under the solution of the *other* views exceeds it. ``None`` disables
-        rejection and the check (every available view is used, as in ``'dlt'``).
-    :param refine: re-weight rows by 1/depth after a first solve (``'greedy'``, ``'robust'``).
+        keypoint noise; ``'greedy'`` rejects views whose error under the solution of the
+        *other* views exceeds it. ``None`` disables rejection and the check: every available
+        view is used by the depth-weighted DLT (``'robust'`` and ``'greedy'`` alike).
+    :param refine: re-weight rows by 1/depth after a first solve (``'greedy'`` and the
+        ``outlier_threshold_px=None`` path; ``'robust'`` always refits with depth weights).
     :param method: ``'robust'`` (consensus), ``'greedy'`` (leave-one-view-out) or ``'dlt'`` (the
-        paper's confidence-weighted DLT, no rejection).
+        paper's confidence-weighted DLT, no rejection, ``outlier_threshold_px`` unused).
     :param noise_px: keypoint noise standard deviation; None estimates it per frame from the
-        residuals (frames with fewer than 3 joints seen by 3 views assume
+        residuals (frames with fewer than 3 joints seen by 2 views assume
         ``outlier_threshold_px / 3.7``).
     :param max_std_m: ``'robust'`` flags joints whose largest positional standard deviation
         exceeds this (:attr:`JointFlag.UNCERTAIN`), e.g. 2 views at a grazing angle.
@@ -259,7 +260,7 @@ def _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views, 
     flags |= np.where((ok & ~used).any(-1), JointFlag.OUTLIER_VIEWS, 0)
     used_err = np.where(used, err, np.nan)
     with np.errstate(invalid='ignore'):
-        depth = dlt.depths(P, np.nan_to_num(X))
+        depth = dlt.depths(P, dlt.finite(X))
         flags |= np.where((used & (depth <= 0)).any(-1), JointFlag.BEHIND_CAMERA, 0)
         max_err = np.max(np.where(used, err, 0.0), -1)
     if max_error is not None:
@@ -290,14 +291,12 @@ def _shape(out, lead, V, J):
 def _greedy(P, x, w, ok, blocks, min_views, threshold, refine):
     """Depth-weighted DLT with leave-one-view-out rejection, worst view first."""
     V = P.shape[0]
-    row_norm = np.sqrt(np.trace(blocks, axis1=-2, axis2=-1) / 2.0)
-    scale = w / (row_norm + 1e-300)
-    Xh, degenerate = dlt.solve(blocks, scale ** 2)
-    X = dlt.dehomogenise(Xh)
+    X, degenerate = dlt.unit_row_solve(blocks, w)
+    scale = w / (np.sqrt(np.trace(blocks, axis1=-2, axis2=-1) / 2.0) + 1e-300)
     if refine:
         X, degenerate = dlt.refit(P, blocks, w, ok, X)
         with np.errstate(invalid='ignore'):
-            d = np.abs(dlt.depths(P, np.nan_to_num(X)))
+            d = np.abs(dlt.depths(P, dlt.finite(X)))
         scale = w / np.where(np.isfinite(d) & (d > 1e-9), d, 1.0)
     used = ok.copy()
     err = dlt.errors(P, X, x, used)
