@@ -100,13 +100,13 @@ def scene(num_views, frames, sigma, scenario, seed=0):
 
 def ours(method, **kwargs):
     def run(cams, x):
-        res = triangulate(np.stack([c.P for c in cams]), x, method=method, **kwargs)
+        res = triangulate(cams, x, method=method, **kwargs)
         return res.points, res.valid
     return run
 
 
 def aniposelib_method():
-    """aniposelib 0.8 ``CameraGroup.triangulate`` (no rejection), or the reason it is missing."""
+    """Return aniposelib 0.8's ``CameraGroup.triangulate``, or why it cannot be imported."""
     try:
         import cv2
         from aniposelib.cameras import Camera, CameraGroup
@@ -125,7 +125,7 @@ def aniposelib_method():
 
 
 def pose2sim_method():
-    """Pose2Sim's subset search (``triangulation_from_best_cameras``) at its 15 px default."""
+    """Return Pose2Sim's subset search at its 15 px default, or why it cannot be imported."""
     try:
         from Pose2Sim.triangulation import triangulation_from_best_cameras
     except Exception as exc:  # noqa: B902 - any import failure only means: not compared

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mec_coop.geometry.camera import PinholeCamera
-from mec_coop.geometry.triangulation import JointFlag, triangulate
+from mec_coop.geometry.triangulation import DistortionUnknownWarning, JointFlag, triangulate
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location('triangulation_benchmark',
@@ -176,6 +176,15 @@ def test_cameras_carry_their_distortion():
     assert res.valid.all() and np.max(np.linalg.norm(res.points - X, axis=-1)) < 1e-6
     with pytest.raises(TypeError, match='not a mix'):
         triangulate([cams[0], cams[1].P, cams[2], cams[3]], x)
+    P = np.stack([c.P for c in cams])
+    with pytest.warns(DistortionUnknownWarning, match='PinholeCamera'):
+        triangulate(P, x)
+    with pytest.raises(ValueError, match='need the cameras'):
+        triangulate(P, x, ideal_pixels=False)
+    ideal = np.stack([c.undistort_pixels(x[v]) for v, c in enumerate(cams)])
+    for given in (triangulate(P, ideal, ideal_pixels=True),
+                  triangulate(cams, ideal, ideal_pixels=True)):
+        assert np.max(np.linalg.norm(given.points - X, axis=-1)) < 1e-6
 
 
 def test_literal_dlt_is_the_confidence_weighted_textbook_solution():
@@ -184,11 +193,11 @@ def test_literal_dlt_is_the_confidence_weighted_textbook_solution():
     rng = np.random.default_rng(2)
     x = _pixels(cams, _pose()) + rng.normal(0.0, 3.0, (4, 17, 2))
     w = rng.uniform(0.2, 1.0, (4, 17))
-    res = triangulate(P, x, w, method='dlt')
+    res = triangulate(P, x, w, method='dlt', ideal_pixels=True)
     for j in range(17):
         A = np.concatenate([w[:, j, None] * (x[:, j, 0:1] * P[:, 2] - P[:, 0]),
                             w[:, j, None] * (x[:, j, 1:2] * P[:, 2] - P[:, 1])])
         Xh = np.linalg.svd(A)[2][-1]
         np.testing.assert_allclose(res.points[j], Xh[:3] / Xh[3], atol=1e-9)
     with pytest.raises(ValueError, match='method'):
-        triangulate(P, x, method='ransac')
+        triangulate(P, x, method='ransac', ideal_pixels=True)

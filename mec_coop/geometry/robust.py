@@ -4,24 +4,25 @@
 Consensus view selection for triangulation: views are chosen by agreement, not greedy removal.
 
 Greedy leave-one-view-out fails when the fit leans towards a bad view so far that a good view
-looks worst, and when outliers outnumber the good views of a joint. Here every pair of a joint's
-views proposes a point (the midpoint of the closest approach of the two rays); each hypothesis is
-scored by its truncated squared reprojection error over all views of the joint (MSAC: Torr and
-Zisserman, "MLESAC: A new robust estimator with application to estimating image geometry", CVIU
-2000), which favours the hypothesis most views agree with, and among those the tightest.
-Counting instead would let a compromise point that splits a 50 px error among all views beat the
-right one. Enumerating all pairs (a fixed sample of ``MAX_PAIRS`` beyond 16 views) makes the
-search exhaustive where RANSAC would draw: with few views that is cheaper than sampling and never
-misses the consensus. The gate of the scoring comes from a first noise estimate, the lower
-quartile of the pairs' own residuals.
+looks worst, and when outliers outnumber the good views of a joint. Here a joint whose views all
+agree with the fit of all of them (studentized residuals, below) keeps them; for any other, every
+pair of its views proposes a point (the midpoint of the closest approach of the two rays) and
+each hypothesis is scored by its truncated squared reprojection error over all views of the
+joint (MSAC: Torr and Zisserman, "MLESAC: A new robust estimator with application to estimating
+image geometry", CVIU 2000), which favours the hypothesis most views agree with, and among those
+the tightest. Counting instead would let a compromise point that splits a 50 px error among all
+views beat the right one. Enumerating all pairs (a fixed sample of ``MAX_PAIRS`` beyond 16 views)
+makes the search exhaustive where RANSAC would draw: with few views that is cheaper than sampling
+and never misses the consensus. The gates of both steps come from a first noise estimate, the
+lower quartile of the pairs' own residuals.
 
-The winner's inliers are refitted by the depth-weighted DLT. Then, up to twice (local
-optimisation, as in LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003),
-the frame's keypoint noise ``sigma`` is estimated from the residuals of the inliers, every
-available view is tested by its studentized residual against ``GATE_SIGMAS sigma`` (and the
-caller's pixel threshold), and the joints whose views changed are refitted and re-tested. Studentizing
-matters: a 50 px outlier among 4 views pulls the fit so far that its plain residual is within a
-noise gate.
+The chosen views are refitted by the depth-weighted DLT. Then, up to twice (local optimisation,
+as in LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003), the frame's
+keypoint noise ``sigma`` is estimated from the residuals of the inliers, every available view is
+tested by its studentized residual against ``GATE_SIGMAS sigma`` (and the caller's pixel
+threshold), and the joints whose views changed are refitted and re-tested. Studentizing matters:
+a 50 px outlier among 4 views pulls the fit so far that its plain residual is within a noise
+gate.
 
 A joint left with 2 views is ambiguous when another pair of its views also meets within the
 noise bound: two explanations, one view apart, neither of which can be trusted.

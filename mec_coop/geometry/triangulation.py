@@ -21,6 +21,7 @@ invalid or what was found wrong with its views.
 
 from dataclasses import dataclass
 import enum
+import warnings
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -44,6 +45,10 @@ class JointFlag(enum.IntFlag):
     BONE_LENGTH = 64       # a bone to it is implausible for the person (``human_checks``)
     LR_SWAP = 128          # a view labelled it and its left/right twin swapped; view dropped
     OUTLIER_VIEWS = 256    # views that have the keypoint were rejected
+
+
+class DistortionUnknownWarning(UserWarning):
+    """Pixels came with projection matrices but were not declared ideal (undistorted)."""
 
 
 INVALIDATING = (JointFlag.FEW_VIEWS | JointFlag.NO_CONSENSUS | JointFlag.AMBIGUOUS
@@ -85,20 +90,28 @@ def check_projections(projections: np.ndarray) -> np.ndarray:
     return P
 
 
-def ideal_pixels(views: Views, pixels: np.ndarray) -> tuple:
+def to_ideal_pixels(views: Views, pixels: np.ndarray, ideal: Optional[bool] = None) -> tuple:
     """
     Projection matrices and distortion-free pixels for ``views``.
 
-    :param views: cameras (their pixels are as measured: distortion is removed here) or ``(V, 3,
-        4)`` projection matrices (their pixels must already be ideal, as from
-        :meth:`PinholeCamera.undistort_pixels`).
+    :param views: cameras, or ``(V, 3, 4)`` projection matrices.
     :param pixels: ``(..., V, J, 2)``.
+    :param ideal: whether ``pixels`` are already ideal (undistorted). With cameras, False or
+        None undistorts them. With projection matrices, which know no distortion, True confirms
+        that they are ideal, False raises and None warns (:class:`DistortionUnknownWarning`).
     :return: ``(P (V, 3, 4), ideal pixels (..., V, J, 2))``.
     """
     pixels = np.asarray(pixels, dtype=np.float64)
     cameras = views if isinstance(views, np.ndarray) else list(views)
     is_camera = [isinstance(cam, PinholeCamera) for cam in cameras]
     if not any(is_camera):
+        if ideal is False:
+            raise ValueError('measured (distorted) pixels need the cameras, not projection '
+                             'matrices: pass the PinholeCamera objects')
+        if ideal is None:
+            warnings.warn('projection matrices map to ideal pixels and cannot undistort: pass '
+                          'the PinholeCamera objects, or ideal_pixels=True once the pixels are '
+                          'undistorted', DistortionUnknownWarning, stacklevel=3)
         return check_projections(cameras), pixels
     if not all(is_camera):
         raise TypeError('views must be all PinholeCamera (measured pixels) or all projection '
@@ -107,22 +120,26 @@ def ideal_pixels(views: Views, pixels: np.ndarray) -> tuple:
     if pixels.ndim < 3 or pixels.shape[-3] != len(cameras):
         raise ValueError(f'points must have shape (..., V={len(cameras)}, J, 2), '
                          f'got {pixels.shape}')
-    ideal = [cam.undistort_pixels(pixels[..., v, :, :]) if cam.has_distortion
-             else pixels[..., v, :, :] for v, cam in enumerate(cameras)]
-    return P, np.stack(ideal, axis=-3)
+    if ideal:
+        return P, pixels
+    ideal_px = [cam.undistort_pixels(pixels[..., v, :, :]) if cam.has_distortion
+                else pixels[..., v, :, :] for v, cam in enumerate(cameras)]
+    return P, np.stack(ideal_px, axis=-3)
 
 
 def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] = None,
                 min_views: int = 2, outlier_threshold_px: Optional[float] = 30.0,
                 refine: bool = True, *, method: str = 'robust',
                 noise_px: Optional[float] = None, max_std_m: float = 0.05,
-                human_checks: bool = False) -> Triangulation:
+                human_checks: bool = False, ideal_pixels: Optional[bool] = None,
+                ) -> Triangulation:
     """
     Triangulate all joints of one or many frames.
 
-    :param views: ``(V, 3, 4)`` projection matrices mapping world points to *ideal*
-        (undistorted) pixels, or ``V`` :class:`PinholeCamera` whose distortion is removed from
-        ``points`` first. Pass cameras whenever the pixels come from a real lens.
+    :param views: ``V`` :class:`PinholeCamera`, whose distortion is removed from ``points``
+        first, or ``(V, 3, 4)`` projection matrices, which map world points to *ideal*
+        (undistorted) pixels and know nothing of a lens: they warn unless ``ideal_pixels`` is
+        True.
     :param points: ``(..., V, J, 2)`` pixel coordinates; NaN marks a missing keypoint.
     :param weights: ``(..., V, J)`` non-negative confidences (default 1); 0 or NaN excludes a view.
     :param min_views: a joint needs at least this many agreeing views (>= 2).
@@ -143,12 +160,14 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
     :param human_checks: the joints are COCO-17 (:mod:`mec_coop.geometry.skeleton`) of one
         person per frame: with ``'robust'``, drop left/right-swapped views and flag joints with
         implausible bone lengths.
+    :param ideal_pixels: ``points`` are ideal pixels (see :func:`to_ideal_pixels`): required with
+        projection matrices, and skips the undistortion with cameras.
     :return: :class:`Triangulation`. Joints without enough agreeing views are flagged, never
         guessed.
     """
     if method not in METHODS:
         raise ValueError(f'method must be one of {METHODS}, got {method!r}')
-    P, x = ideal_pixels(views, points)
+    P, x = to_ideal_pixels(views, points, ideal_pixels)
     V = P.shape[0]
     if x.ndim < 3 or x.shape[-1] != 2 or x.shape[-3] != V:
         raise ValueError(f'points must have shape (..., V={V}, J, 2), got {x.shape}')
