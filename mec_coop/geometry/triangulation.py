@@ -21,8 +21,8 @@ invalid or what was found wrong with its views.
 
 from dataclasses import dataclass
 import enum
-import warnings
 from typing import Optional, Sequence, Union
+import warnings
 
 import numpy as np
 
