@@ -21,10 +21,11 @@ invalid or what was found wrong with its views.
 
 from dataclasses import dataclass
 import enum
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 
 from . import dlt, human_checks as human
 from .camera import PinholeCamera
@@ -74,7 +75,7 @@ class Triangulation:
 Views = Union[np.ndarray, Sequence[PinholeCamera]]
 
 
-def check_projections(projections: np.ndarray) -> np.ndarray:
+def check_projections(projections: npt.ArrayLike) -> np.ndarray:
     """Validate ``(V, 3, 4)`` projection matrices; raise ``ValueError`` naming the bad view."""
     P = np.asarray(projections, dtype=np.float64)
     if P.ndim != 3 or P.shape[1:] != (3, 4):
@@ -112,7 +113,7 @@ def to_ideal_pixels(views: Views, pixels: np.ndarray, ideal: Optional[bool] = No
             warnings.warn('projection matrices map to ideal pixels and cannot undistort: pass '
                           'the PinholeCamera objects, or ideal_pixels=True once the pixels are '
                           'undistorted', DistortionUnknownWarning, stacklevel=3)
-        return check_projections(cameras), pixels
+        return check_projections(np.asarray(cameras, dtype=np.float64)), pixels
     if not all(is_camera):
         raise TypeError('views must be all PinholeCamera (measured pixels) or all projection '
                         'matrices (ideal pixels), not a mix')
@@ -206,7 +207,7 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
 
 
 def triangulate_cameras(cameras: Sequence[PinholeCamera], pixels: np.ndarray,
-                        weights: Optional[np.ndarray] = None, **kwargs) -> Triangulation:
+                        weights: Optional[np.ndarray] = None, **kwargs: Any) -> Triangulation:
     """:func:`triangulate` for :class:`PinholeCamera` objects and measured ``(..., V, J, 2)``."""
     return triangulate(list(cameras), pixels, weights, **kwargs)
 
