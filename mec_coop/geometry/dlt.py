@@ -47,15 +47,18 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
     return evecs[:, :, 0], degenerate
 
 
-def unit_row_solve(blocks: np.ndarray, w: np.ndarray) -> tuple:
+def unit_row_solve(P: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple:
     """
-    Points ``(n, 3)`` with each view's rows scaled to unit norm times its weight.
+    Points ``(n, 3)`` with every DLT row scaled to unit norm times its view's weight.
 
     The well-conditioned first solve, before depths are known; returns ``(X, degenerate)``.
     """
-    row_norm = np.sqrt(np.trace(blocks, axis1=-2, axis2=-1) / 2.0)
-    Xh, degenerate = solve(blocks, (w / (row_norm + 1e-300)) ** 2)
-    return dehomogenise(Xh), degenerate
+    rows = design_rows(P, x)
+    rows = rows * (w[..., None] / (np.linalg.norm(rows, axis=-1) + 1e-300))[..., None]
+    flat = rows.reshape(len(rows), -1, 4)
+    evals, evecs = np.linalg.eigh(np.swapaxes(flat, 1, 2) @ flat)
+    degenerate = evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300)
+    return dehomogenise(evecs[:, :, 0]), degenerate
 
 
 def dehomogenise(Xh: np.ndarray) -> np.ndarray:
@@ -91,12 +94,13 @@ def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
     return dehomogenise(Xh), degenerate
 
 
-def squared_errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+def squared_errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+                   in_front: bool = True) -> np.ndarray:
     """
     Squared pixel errors ``(n, K, V)`` of points ``X`` ``(n, K, 3)`` against ``x`` ``(n, V, 2)``.
 
-    Computed in the precision of ``X``. Infinite where a view has no keypoint (``~ok``) or the
-    point is not in front of the camera.
+    Computed in the precision of ``X``. Infinite where a view has no keypoint (``~ok``) or, if
+    ``in_front``, the point is not in front of the camera.
     """
     n, K, _ = X.shape
     V = P.shape[0]
@@ -106,7 +110,7 @@ def squared_errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) 
     proj = np.einsum('mi,ij->mj', X.reshape(n * K, 3), B).reshape(n, K, 3, V)
     proj += P[:, :, 3].T.astype(X.dtype)[:, None, :].reshape(3, V)
     z = proj[:, :, 2]
-    front = ok[:, None, :] & (z > 0)
+    front = ok[:, None, :] & ((z > 0) if in_front else True)
     with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
         inv = np.reciprocal(z)
         du = proj[:, :, 0] * inv
@@ -120,9 +124,10 @@ def squared_errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) 
     return du
 
 
-def errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Pixel errors ``(n, V)`` of points ``X`` ``(n, 3)``; infinite where unusable."""
-    return np.sqrt(squared_errors(P, X[:, None, :], x, ok)[:, 0])
+def errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+           in_front: bool = True) -> np.ndarray:
+    """Pixel errors ``(n, V)`` of points ``X`` ``(n, 3)``; see :func:`squared_errors`."""
+    return np.sqrt(squared_errors(P, X[:, None, :], x, ok, in_front)[:, 0])
 
 
 def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: float) -> np.ndarray:

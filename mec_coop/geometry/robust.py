@@ -175,7 +175,7 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
 
     # Joints whose views all agree with the fit of all of them need no search; their outliers,
     # if any, are too small to show and the local refits below test them again.
-    X, degenerate = unit_row_solve(blocks, w)
+    X, degenerate = unit_row_solve(P, x, w)
     X, degenerate = refit(P, blocks, w, ok, X)
     s2, r2 = studentized(P, X, x, ok, ok)
     agree = (s2 <= CHI2_2DOF_999 * pilot_var) & (r2 <= gate_px ** 2)

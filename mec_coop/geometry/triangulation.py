@@ -311,15 +311,19 @@ def _shape(out, lead, V, J):
 def _greedy(P, x, w, ok, blocks, min_views, threshold, refine):
     """Depth-weighted DLT with leave-one-view-out rejection, worst view first."""
     V = P.shape[0]
-    X, degenerate = dlt.unit_row_solve(blocks, w)
+    X, degenerate = dlt.unit_row_solve(P, x, w)
+    # Without refinement, views are weighted by their rows' mean norm in the re-solves.
     scale = w / (np.sqrt(np.trace(blocks, axis1=-2, axis2=-1) / 2.0) + 1e-300)
     if refine:
-        X, degenerate = dlt.refit(P, blocks, w, ok, X)
+        # The re-solves keep the depths of the first solve, as the refined solve does.
         with np.errstate(invalid='ignore'):
             d = np.abs(dlt.depths(P, dlt.finite(X)))
-        scale = w / np.where(np.isfinite(d) & (d > 1e-9), d, 1.0)
+        scale = w / np.where(np.isfinite(d) & (d > 1e-9) & np.isfinite(X).all(-1, keepdims=True),
+                             d, 1.0)
+        X, degenerate = dlt.refit(P, blocks, w, ok, X)
     used = ok.copy()
-    err = dlt.errors(P, X, x, used)
+    # Points behind a camera keep their pixel error here, as they always did in this method.
+    err = dlt.errors(P, X, x, used, in_front=False)
     if threshold is None:
         return X, used, degenerate
     for _ in range(V - min_views):
@@ -336,7 +340,7 @@ def _greedy(P, x, w, ok, blocks, min_views, threshold, refine):
         used = used & ~(drop[:, None] & (np.arange(V) == worst[:, None]))
         X = np.where(drop[:, None], X_loo, X)
         degenerate = np.where(drop, deg_loo, degenerate)
-        err = dlt.errors(P, X, x, used)
+        err = dlt.errors(P, X, x, used, in_front=False)
     return X, used, degenerate
 
 
@@ -360,7 +364,8 @@ def _leave_one_out(P, x, blocks, scale, used, points):
         others[:, v] = False
         Xh, deg_v = dlt.solve(blocks, np.where(others, scale, 0.0) ** 2)
         Xv = dlt.dehomogenise(Xh)
-        err_v = dlt.errors(P, Xv, x, np.zeros_like(used) | (np.arange(V) == v))[:, v]
+        err_v = dlt.errors(P, Xv, x, np.zeros_like(used) | (np.arange(V) == v),
+                           in_front=False)[:, v]
         err_v = np.where(deg_v | ~trial, -np.inf, err_v)
         worse = trial & (err_v > predicted)
         worst = np.where(worse, v, worst)
