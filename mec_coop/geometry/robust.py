@@ -80,6 +80,7 @@ def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
     if len(pairs) > max_pairs:
         keep = np.random.default_rng(0).choice(len(pairs), max_pairs, replace=False)
         pairs = pairs[np.sort(keep)]
+    pairs.setflags(write=False)  # shared by every call through the cache
     return pairs
 
 
@@ -142,7 +143,11 @@ def _inverse_and_centres(P_bytes, num_views):
     """``M^-1`` ``(V, 3, 3)`` and optical centres ``(V, 3)`` of projections, per rig."""
     P = np.frombuffer(P_bytes).reshape(num_views, 3, 4)
     M = P[:, :, :3]
-    return np.linalg.inv(M), np.linalg.solve(M, -P[:, :, 3:])[..., 0].astype(np.float32)
+    inverse, centres = np.linalg.inv(M), np.linalg.solve(M, -P[:, :, 3:])[..., 0]
+    inverse.setflags(write=False)  # shared by every call through the cache
+    centres = centres.astype(np.float32)
+    centres.setflags(write=False)
+    return inverse, centres
 
 
 def _own_residuals(P, hyp, x, pairs):
