@@ -103,7 +103,8 @@ class Surrogate:
         sigma = np.where(keypoints, SIGMA_DEVICE_PX, SIGMA_SERVER_PX)[..., None, None]
         pixels = self.base_px + sigma * self.noise
         weights = np.broadcast_to(kept[..., None], pixels.shape[:-1]).astype(float)
-        result = triangulate(self.P, pixels, weights,
+        # 'greedy' is the leave-one-view-out rejection the published figures were made with.
+        result = triangulate(self.P, pixels, weights, method='greedy', ideal_pixels=True,
                              outlier_threshold_px=ROBUST_THRESHOLD_PX if robust else None)
         # Carry each joint's last estimate over frames where it could not be triangulated.
         frames = np.arange(len(self.truth))[:, None]

@@ -35,7 +35,8 @@ def report(camera, joints, source='camera', **times):
 
 
 def make_fusion(cameras, clock, calibrated=CAMERAS, **settings):
-    return EdgeFusion(CAMERAS, FusionSettings(**{'sync_timeout_s': 1.0, **settings}),
+    settings = {'sync_timeout_s': 1.0, 'acquire_timeout_s': 1.0, **settings}
+    return EdgeFusion(CAMERAS, FusionSettings(**settings),
                       lambda cam: cameras[cam] if cam in calibrated else None, clock)
 
 
@@ -161,3 +162,24 @@ def test_crops_continue_from_the_track_after_an_instant_without_a_skeleton(rig):
     out = fusion.poll(1.6)
     assert out.skeletons == [] and set(out.priors) == set(CAMERAS)
     assert min(p.stamp for ps in out.priors.values() for p in ps) > 1.5
+
+
+def test_the_edge_waits_longer_for_views_until_someone_is_tracked(rig):
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock, sync_timeout_s=0.4, acquire_timeout_s=1.5)
+    fusion.add('cam0', 1.0, report(cameras['cam0'], joints), stamp_now=1.1)
+    clock.now += 0.5                      # past the budget, but nobody is tracked yet
+    assert fusion.poll(1.6).skeletons == []
+    fusion.add('cam1', 1.0, report(cameras['cam1'], joints), stamp_now=1.7)   # offloaded view
+    clock.now += 1.0
+    (first,) = fusion.poll(2.1).skeletons                     # released 1.5 s after capture
+    assert first.camera_ids == ['cam0', 'cam1']
+    # Tracking now: the next instant is released at its 0.4 s budget with the views it has.
+    for cam in ('cam0', 'cam1'):
+        fusion.add(cam, 1.5, report(cameras[cam], joints), stamp_now=1.5)
+    clock.now += 0.35
+    assert fusion.poll(1.85).skeletons == []
+    clock.now += 0.1
+    (second,) = fusion.poll(1.95).skeletons
+    assert second.camera_ids == ['cam0', 'cam1']

@@ -59,8 +59,9 @@ def _triangulated_people(rig, predict, frames, max_people):
             weights = np.where(kp[..., 2] >= 0.3, kp[..., 2], 0.0)
             raw = triangulate_cameras(rig.cameras, kp[..., :2], weights,
                                       outlier_threshold_px=None)
-            robust = triangulate_cameras(rig.cameras, kp[..., :2], weights)
-            out.append((raw, robust))
+            robust = triangulate_cameras(rig.cameras, kp[..., :2], weights, method='greedy')
+            consensus = triangulate_cameras(rig.cameras, kp[..., :2], weights)
+            out.append((raw, robust, consensus))
     return out
 
 
@@ -74,17 +75,24 @@ def single_person(predictor):
 def test_real_model_reprojection_error(single_person):
     _, people = single_person
     assert len(people) == 6
-    raw = np.concatenate([r.reprojection_error for r, _ in people])
-    robust = np.concatenate([r.reprojection_error for _, r in people])
+    raw = np.concatenate([r.reprojection_error for r, _, _ in people])
+    robust = np.concatenate([r.reprojection_error for _, r, _ in people])
     assert np.mean(np.isfinite(raw)) > 0.8 and np.mean(np.isfinite(robust)) > 0.8
     assert np.nanmedian(raw) < MAX_MEDIAN_ERROR_PX
     assert np.nanmedian(robust) < MAX_MEDIAN_ERROR_REJECTED_PX
+    # The consensus default flags rather than guesses: on these real detections (13-16 px of
+    # noise, 4 cameras) it keeps 59% of the joints and their median reprojection error is
+    # 13.5 px (measured), between the raw and the greedy fits: no ground truth says which
+    # joints it should have kept, so only its coverage and the raw bound are asserted.
+    consensus = np.concatenate([r.reprojection_error for _, _, r in people])
+    assert np.mean(np.isfinite(consensus)) > 0.5
+    assert np.nanmedian(consensus) < MAX_MEDIAN_ERROR_PX
 
 
 @needs_model
 def test_real_model_bone_lengths_are_anatomical(single_person):
     _, people = single_person
-    X = np.stack([r.points for _, r in people])
+    X = np.stack([r.points for _, r, _ in people])
     for name, ((a, b), low, high) in BONES.items():
         length = np.nanmedian(np.linalg.norm(X[:, JOINT_INDEX[a]] - X[:, JOINT_INDEX[b]],
                                              axis=-1))
@@ -94,7 +102,7 @@ def test_real_model_bone_lengths_are_anatomical(single_person):
 @needs_model
 def test_real_person_is_in_front_of_every_camera(single_person):
     rig, people = single_person
-    centre = np.nanmedian(np.concatenate([r.points for _, r in people]), axis=0)
+    centre = np.nanmedian(np.concatenate([r.points for _, r, _ in people]), axis=0)
     assert 0.5 < centre[2] < 1.5                # hip height above the floor, world z up
     for cam in rig.cameras:
         assert 1.5 < cam.to_camera(centre)[2] < 6.0
@@ -108,9 +116,9 @@ def test_real_model_finds_both_people_of_the_multi_person_demo(predictor):
     assert len(people) == 4
     # The man's arms are partly hidden behind the woman in some views (per-person raw medians
     # 17-31 px, measured): bound the pooled raw error and each person's robust error.
-    raw = np.concatenate([r.reprojection_error for r, _ in people])
+    raw = np.concatenate([r.reprojection_error for r, _, _ in people])
     assert np.nanmedian(raw) < MAX_MEDIAN_ERROR_PX
-    for _, robust in people:
+    for _, robust, _ in people:
         assert np.nanmedian(robust.reprojection_error) < MAX_MEDIAN_ERROR_REJECTED_PX
-    centres = [np.nanmedian(raw.points, axis=0) for raw, _ in people[:2]]
+    centres = [np.nanmedian(raw.points, axis=0) for raw, _, _ in people[:2]]
     assert np.linalg.norm(centres[0][:2] - centres[1][:2]) > 0.5

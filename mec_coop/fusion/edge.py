@@ -99,7 +99,8 @@ class FusionSettings:
     """The edge's fusion parameters (the node's ``max_gap_s`` ... ``outlier_threshold_px``)."""
 
     max_gap_s: float = 0.05
-    sync_timeout_s: float = 0.45
+    sync_timeout_s: float = 0.45       # while tracking: the delay budget, from capture
+    acquire_timeout_s: float = 1.5     # while no one is tracked: offloads may bootstrap the track
     camera_timeout_s: float = 3.0
     min_views: int = 2
     outlier_threshold_px: float = 30.0
@@ -206,6 +207,12 @@ class EdgeFusion:
                 self._sync.set_cameras(set(self.cameras) - self.silent)
             out.went_silent = sorted(gone)
             out.came_back, self._came_back = self._came_back, []
+            # Waiting longer while no one is tracked lets the edge model's results of offloaded
+            # frames (slower than the budget on a CPU) start the track that feeds the crops.
+            tracking = self.person is not None and self.person.tracking(stamp_now)
+            self._sync.timeout_s = self.settings.sync_timeout_s if tracking or \
+                self.person is None else max(self.settings.sync_timeout_s,
+                                             self.settings.acquire_timeout_s)
             groups = self._ready + self._sync.poll(now)
             self._ready = []
             settings = self.settings

@@ -109,6 +109,11 @@ class PersonFeedback:
                                  self.settings.min_size)
         return None if roi is None else CameraPrior(stamp, roi, keypoints)
 
+    def tracking(self, stamp: float) -> bool:
+        """Whether the track was measured within its prediction horizon of ``stamp``."""
+        last = self.track.stamp
+        return last is not None and stamp - last <= self.settings.max_horizon_s
+
     def reset(self) -> None:
         """Forget the person (lost for good)."""
         self.track.reset()

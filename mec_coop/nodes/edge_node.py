@@ -6,14 +6,11 @@ Edge node (managed): the large model for offloaded frames, then :class:`EdgeFusi
 Inputs per camera ``<cam>``: ``<input_namespace>/<cam>/keypoints`` (camera results and drop
 notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``<cam>/camera_info``
 and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``),
-``skeleton/markers`` (``visualization_msgs/MarkerArray`` for RViz), ``<cam>/edge_result``
-(``PoseKeypoints2D`` of the large model on each offloaded frame, source EDGE, with its confidence:
-the allocator's server-side samples) and health on ``/diagnostics``.
-
-Lifecycle: the model is loaded in ``on_configure``; subscriptions, timers and the worker live
-between ``on_activate`` and ``on_deactivate``. The large model runs in a worker thread fed by a
-bounded queue (oldest dropped when full); fusion runs in a 100 Hz timer on the executor, so slow
-inference never blocks the subscriptions or parameter services.
+``skeleton/markers`` (RViz), ``<cam>/roi`` (crops for the cameras), ``<cam>/edge_result`` (the
+large model's result of each offloaded frame: the allocator's server-side samples) and
+``/diagnostics``. Lifecycle: the model loads in ``on_configure``; subscriptions, timers and the
+worker live between ``on_activate`` and ``on_deactivate``. The model runs in a worker thread
+behind a bounded queue (oldest dropped); fusion runs in a 100 Hz timer on the executor.
 """
 
 from typing import Optional
@@ -42,9 +39,10 @@ from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, 
 FUSION_PARAMS = {
     'max_gap_s': (0.05, 0.001, 1.0, 'Capture stamps of one instant differ by at most this '
                   '(< half the frame period)'),
-    'sync_timeout_s': (0.45, 0.01, 30.0, 'An instant is triangulated this long after its '
-                       'capture at the latest (its delay budget); views later are dropped as '
-                       'late and counted'),
+    'sync_timeout_s': (0.45, 0.01, 30.0, 'While tracking, an instant is fused this long after '
+                       'capture at the latest (delay budget); later views count as late'),
+    'acquire_timeout_s': (1.5, 0.01, 30.0, 'The same while no one is tracked (offloads start '
+                          'the track)'),
     'camera_timeout_s': (3.0, 0.1, 600.0, 'A camera silent this long is no longer waited for'),
     'outlier_threshold_px': (30.0, 1.0, 1000.0, 'Outlier-view rejection threshold (pixels)'),
 }

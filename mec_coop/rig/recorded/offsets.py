@@ -107,7 +107,8 @@ def _match_frames(P, frames, settings):
         weights = np.where(pts[..., 2] >= settings['min_score'], pts[..., 2], 0.0)
         # No outlier rejection: a wrong pairing (or a wrong offset) must show in the error.
         with np.errstate(divide='ignore', invalid='ignore'):
-            tri = triangulate(P, pts[..., :2], weights, min_views=2, outlier_threshold_px=None)
+            tri = triangulate(P, pts[..., :2], weights, min_views=2, outlier_threshold_px=None,
+                              ideal_pixels=True)
             err = np.where(tri.valid, tri.reprojection_error, np.nan)
             enough = np.sum(tri.valid, axis=-1) >= settings['min_joints']
             score = np.full(len(owners), np.inf)

@@ -1,0 +1,256 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Vectorised building blocks of DLT triangulation, shared by all triangulation methods.
+
+Layout: ``n`` points (joints of all frames, frame-major) by ``V`` views. Pixels ``x`` are
+``(n, V, 2)`` ideal (undistorted) pixels, masks and weights ``(n, V)``. Each view of a point adds
+the rows ``u p3 - p1`` and ``v p3 - p2`` of its 3x4 projection matrix (paper "Cooperative edge
+inference for multi-camera 3D human pose", eqs. (1)-(2)); a point is the right null vector of the
+stacked rows, found through the 4x4 normal matrix ``sum_v s_v^2 B_v`` with ``B_v`` the view's
+block ``A_v^T A_v``. Precomputing the blocks makes re-solving with any view subset or weighting
+a weighted sum and one small symmetric eigenproblem per point.
+"""
+
+import numpy as np
+
+# A 4x4 normal matrix whose two smallest eigenvalues are this close (relative to the largest) has
+# no unique null vector: the views are (nearly) collinear with the joint, e.g. coincident cameras.
+DEGENERATE_RATIO = 1e-12
+# Redundancy number (1 - leverage) below which a residual direction is not tested for outliers;
+# surveying treats observations under 0.1 as uncontrolled (Baarda's reliability theory).
+MIN_REDUNDANCY = 0.1
+# Below this the keypoint noise estimate is not trusted: detectors do not localise joints better.
+MIN_NOISE_PX = 0.5
+
+
+def design_rows(P: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """DLT rows ``(n, V, 2, 4)`` of pixels ``x`` ``(n, V, 2)`` under projections ``P``."""
+    return x[..., None] * P[:, 2][:, None, :] - P[:, :2]
+
+
+def normal_blocks(rows: np.ndarray) -> np.ndarray:
+    """Per-view normal-matrix blocks ``(n, V, 4, 4)`` of DLT rows ``(n, V, 2, 4)``."""
+    return np.swapaxes(rows, -1, -2) @ rows
+
+
+def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
+    """
+    Null vectors of the normal matrices ``sum_v view_weights[:, v] * blocks[:, v]``.
+
+    :return: ``(Xh (n, 4), degenerate (n,))``.
+    """
+    n, V = view_weights.shape
+    M = (view_weights[:, None, :] @ blocks.reshape(n, V, 16)).reshape(n, 4, 4)
+    evals, evecs = np.linalg.eigh(M)
+    degenerate = evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300)
+    return evecs[:, :, 0], degenerate
+
+
+def unit_row_solve(P: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple:
+    """
+    Points ``(n, 3)`` with every DLT row scaled to unit norm times its view's weight.
+
+    The well-conditioned first solve, before depths are known; returns ``(X, degenerate)``.
+    """
+    rows = design_rows(P, x)
+    rows = rows * (w[..., None] / (np.linalg.norm(rows, axis=-1) + 1e-300))[..., None]
+    flat = rows.reshape(len(rows), -1, 4)
+    evals, evecs = np.linalg.eigh(np.swapaxes(flat, 1, 2) @ flat)
+    degenerate = evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300)
+    return dehomogenise(evecs[:, :, 0]), degenerate
+
+
+def dehomogenise(Xh: np.ndarray) -> np.ndarray:
+    """Euclidean points ``(..., 3)``; NaN at infinity."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        X = Xh[..., :3] / Xh[..., 3:4]
+    return np.where(np.abs(Xh[..., 3:4]) > 1e-12, X, np.nan)
+
+
+def finite(X: np.ndarray) -> np.ndarray:
+    """``X`` with non-finite entries zeroed, for arithmetic on rows that are flagged anyway."""
+    return np.where(np.isfinite(X), X, 0.0)
+
+
+def depths(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Projective depths ``(n, V)`` of points ``X`` ``(n, 3)``; positive in front of a camera."""
+    return np.einsum('ni,vi->nv', X, P[:, 2, :3]) + P[:, 2, 3]
+
+
+def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
+          X0: np.ndarray) -> tuple:
+    """
+    Depth-weighted DLT on the views in ``mask``.
+
+    Rows scaled by ``w / depth`` (depth under ``X0``) have the pixel error times the weight as
+    algebraic residual, so the linear solution approximates the weighted reprojection-error
+    minimiser instead of favouring far cameras. Returns ``(X (n, 3), degenerate (n,))``.
+    """
+    with np.errstate(invalid='ignore'):
+        d = np.abs(depths(P, finite(X0)))
+    d = np.where(np.isfinite(d) & (d > 1e-9) & np.isfinite(X0).all(-1, keepdims=True), d, 1.0)
+    Xh, degenerate = solve(blocks, np.where(mask, w / d, 0.0) ** 2)
+    return dehomogenise(Xh), degenerate
+
+
+def squared_errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+                   in_front: bool = True) -> np.ndarray:
+    """
+    Squared pixel errors ``(n, K, V)`` of points ``X`` ``(n, K, 3)`` against ``x`` ``(n, V, 2)``.
+
+    Computed in the precision of ``X``. Infinite where a view has no keypoint (``~ok``) or, if
+    ``in_front``, the point is not in front of the camera.
+    """
+    n, K, _ = X.shape
+    V = P.shape[0]
+    # Columns grouped by image coordinate, so that u, v and depth of all views are contiguous.
+    # einsum, not BLAS: threaded BLAS is slow on (many x 3) products on a busy machine.
+    B = P[:, :, :3].transpose(2, 1, 0).reshape(3, 3 * V).astype(X.dtype)
+    proj = np.einsum('mi,ij->mj', X.reshape(n * K, 3), B).reshape(n, K, 3, V)
+    proj += P[:, :, 3].T.astype(X.dtype)[:, None, :].reshape(3, V)
+    z = proj[:, :, 2]
+    front = ok[:, None, :] & ((z > 0) if in_front else True)
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        inv = np.reciprocal(z)
+        du = proj[:, :, 0] * inv
+        du -= x[:, None, :, 0].astype(X.dtype)
+        dv = proj[:, :, 1] * inv
+        dv -= x[:, None, :, 1].astype(X.dtype)
+        du *= du
+        dv *= dv
+        du += dv
+    du[~(front & np.isfinite(du))] = np.inf
+    return du
+
+
+def errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+           in_front: bool = True) -> np.ndarray:
+    """Pixel errors ``(n, V)`` of points ``X`` ``(n, 3)``; see :func:`squared_errors`."""
+    return np.sqrt(squared_errors(P, X[:, None, :], x, ok, in_front)[:, 0])
+
+
+def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: float) -> np.ndarray:
+    """
+    Per-frame keypoint noise ``sigma`` (px) from the residuals of the used views, ``(F,)``.
+
+    With ``k >= 2`` views and i.i.d. Gaussian noise, the sum of squared residuals of a
+    triangulated point is ``sigma^2`` times a chi-square variable with ``2k - 3`` degrees of
+    freedom. Each joint gives such a sum per degree of freedom, divided by the chi-square median
+    (the Wilson-Hilferty approximation); the frame's estimate is the median over its joints,
+    robust to a minority of wrong inliers. Frames with fewer than 3 such joints get ``fallback``.
+    """
+    k = used.sum(-1)
+    dof = np.maximum(2 * k - 3, 1)
+    ss = np.where(used, np.where(np.isfinite(err), err, 0.0) ** 2, 0.0).sum(-1)
+    stat = np.where(k >= 2, ss / dof / (1.0 - 2.0 / (9.0 * dof)) ** 3, np.nan)
+    stat = np.sort(stat.reshape(-1, joints), axis=-1)  # NaN sorts last
+    count = np.isfinite(stat).sum(-1)
+    lo = np.take_along_axis(stat, np.maximum(count - 1, 0)[:, None] // 2, -1)[:, 0]
+    hi = np.take_along_axis(stat, np.minimum(count // 2, joints - 1)[:, None], -1)[:, 0]
+    sigma = np.where(count >= 3, np.sqrt(np.abs(0.5 * (lo + hi))), fallback)
+    return np.maximum(sigma, MIN_NOISE_PX)
+
+
+def _jacobians(P, X):
+    """Pixels ``(n, V, 2)``, Jacobians ``(n, V, 2, 3)`` and depths ``(n, V)`` of ``X``."""
+    proj = np.einsum('vri,ni->nvr', P[:, :, :3], finite(X)) + P[:, :, 3]
+    z = np.where(np.abs(proj[..., 2]) > 1e-12, proj[..., 2], 1e-12)
+    uv = proj[..., :2] / z[..., None]
+    return uv, (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None], z
+
+
+def errors_and_information(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+                           used: np.ndarray) -> tuple:
+    """
+    Pixel errors ``(n, V)`` of points ``X`` and their information ``(n, 3, 3)`` from ``used``.
+
+    The errors are infinite where a view has no keypoint or the point is behind it; the
+    information is :func:`view_information` summed over the used views, in one projection.
+    """
+    uv, jac, z = _jacobians(P, X)
+    with np.errstate(invalid='ignore'):
+        err = np.sqrt(np.sum((uv - x) ** 2, -1))
+    err = np.where(ok & (z > 0) & np.isfinite(err), err, np.inf)
+    return err, _information(np.where(used[..., None, None], jac, 0.0))
+
+
+def _information(jac):
+    """``sum_v J_v^T J_v`` ``(n, 3, 3)`` of Jacobians ``(n, V, 2, 3)``."""
+    flat = jac.reshape(len(jac), -1, 3)
+    return np.swapaxes(flat, 1, 2) @ flat
+
+
+def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """
+    Per-view information ``J_v^T J_v`` ``(n, V, 3, 3)`` about points ``X`` ``(n, 3)``.
+
+    ``J_v`` is the 2x3 Jacobian of view ``v``'s projection at the point; zero for views not
+    ``used``. Summed over views and divided by the pixel noise variance, it is the Fisher
+    information of i.i.d. Gaussian keypoint noise.
+    """
+    jac = np.where(used[..., None, None], _jacobians(P, X)[1], 0.0)
+    return np.swapaxes(jac, -1, -2) @ jac
+
+
+def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
+                used: np.ndarray) -> tuple:
+    """
+    Studentized and plain squared residuals ``(n, V)`` of all available views.
+
+    A used view's residual is smaller than its error because the fit leans towards it: its
+    covariance is ``sigma^2 (I - H_v)``, with ``H_v = J_v C J_v^T`` and ``C`` the inverse of the
+    used views' information. A view left out is predicted, covariance ``sigma^2 (I + H_v)``.
+    ``r^T (I -+ H_v)^+ r`` is chi-square with 2 degrees of freedom (times ``sigma^2``) for a
+    good view (Pope, "The statistics of residuals and the detection of outliers", NOAA 1976),
+    so an outlier cannot hide by pulling the fit. Directions in which a view is less redundant
+    than ``MIN_REDUNDANCY`` (the view all but decides the point there) are not tested: their
+    residual is too small to tell an outlier from the linearisation error. Both are infinite
+    where ``~ok``, behind the camera or the point is undetermined.
+    """
+    uv, jac, z = _jacobians(P, X)
+    r = uv - x
+    C, determined = _inverse_sym3(_information(np.where(used[..., None, None], jac, 0.0)))
+    H = (jac @ C[:, None]) @ np.swapaxes(jac, -1, -2)
+    M = np.eye(2) + np.where(used, -1.0, 1.0)[..., None, None] * H
+    a, b, d = M[..., 0, 0], M[..., 0, 1], M[..., 1, 1]
+    # Closed-form eigen-decomposition of the symmetric 2x2 M.
+    centre, radius = 0.5 * (a + d), np.hypot(0.5 * (a - d), b)
+    angle = 0.5 * np.arctan2(2.0 * b, a - d)
+    c, s = np.cos(angle), np.sin(angle)
+    s2 = np.zeros(r.shape[:-1])
+    for lam, along in ((centre + radius, c * r[..., 0] + s * r[..., 1]),
+                       (centre - radius, c * r[..., 1] - s * r[..., 0])):
+        testable = lam >= MIN_REDUNDANCY
+        s2 += np.where(testable, along ** 2 / np.where(testable, lam, 1.0), 0.0)
+    good = ok & (z > 0) & determined[:, None] & np.isfinite(X).all(-1)[:, None]
+    good &= np.isfinite(s2)
+    return (np.where(good, np.maximum(s2, 0.0), np.inf),
+            np.where(good, np.sum(r * r, -1), np.inf))
+
+
+def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """
+    First-order covariances ``(n, 3, 3)`` from summed view information ``(n, 3, 3)``.
+
+    The inverse Fisher information ``sigma^2 (sum_v J_v^T J_v)^-1`` is the covariance of an
+    efficient estimator (the Cramér-Rao bound); ``sigma`` ``(n,)`` is the keypoint noise.
+    Infinite where the views do not determine the point.
+    """
+    inv, determined = _inverse_sym3(information)
+    return np.where(determined[:, None, None], inv * (sigma ** 2)[:, None, None], np.inf)
+
+
+def _inverse_sym3(M):
+    """Inverses of symmetric positive semi-definite 3x3 matrices, and which are invertible."""
+    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 0, 2]
+    d, e, f = M[:, 1, 1], M[:, 1, 2], M[:, 2, 2]
+    cof = np.stack([d * f - e * e, c * e - b * f, b * e - c * d,
+                    a * f - c * c, b * c - a * e, a * d - b * b], axis=-1)
+    det = a * cof[:, 0] + b * cof[:, 1] + c * cof[:, 2]
+    # Relative to the scale of M cubed: the product of the eigenvalues over the largest cubed
+    # bounds the smallest eigenvalue ratio that DEGENERATE_RATIO means for the DLT.
+    determined = det > DEGENERATE_RATIO * np.maximum(a + d + f, 1e-300) ** 3
+    cof = cof / np.where(determined, det, 1.0)[:, None]
+    inv = cof[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3)
+    return np.where(determined[:, None, None], inv, 0.0), determined

@@ -1,0 +1,242 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Consensus view selection for triangulation: views are chosen by agreement, not greedy removal.
+
+Greedy leave-one-view-out fails when the fit leans towards a bad view so far that a good view
+looks worst, and when outliers outnumber the good views of a joint. Here a joint whose views all
+agree with the fit of all of them (studentized residuals, below) keeps them; for any other, every
+pair of its views proposes a point (the midpoint of the closest approach of the two rays) and
+each hypothesis is scored by its truncated squared reprojection error over all views of the
+joint (MSAC: Torr and Zisserman, "MLESAC: A new robust estimator with application to estimating
+image geometry", CVIU 2000), which favours the hypothesis most views agree with, and among those
+the tightest. Counting instead would let a compromise point that splits a 50 px error among all
+views beat the right one. Enumerating all pairs (a fixed sample of ``MAX_PAIRS`` beyond 16 views)
+makes the search exhaustive where RANSAC would draw: with few views that is cheaper than sampling
+and never misses the consensus. The gates of both steps come from a first noise estimate, the
+lower quartile of the pairs' own residuals.
+
+The chosen views are refitted by the depth-weighted DLT. Then, up to twice (local optimisation,
+as in LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003), the frame's
+keypoint noise ``sigma`` is estimated from the residuals of the inliers, every available view is
+tested by its studentized residual against ``GATE_SIGMAS sigma`` (and the caller's pixel
+threshold), and the joints whose views changed are refitted and re-tested. Studentizing matters:
+a 50 px outlier among 4 views pulls the fit so far that its plain residual is within a noise
+gate.
+
+A joint left with 2 views is ambiguous when another pair of its views also meets within the
+noise bound: two explanations, one view apart, neither of which can be trusted.
+"""
+
+from dataclasses import dataclass
+import functools
+from typing import Optional
+
+import numpy as np
+
+from .dlt import (estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized,
+                  unit_row_solve)
+
+# Chi-square quantile 0.999 for 2 degrees of freedom: the studentized residual of one view.
+CHI2_2DOF_999 = 13.82
+# Chi-square quantile 1 - 1e-6 for 2 degrees of freedom: beyond it a view is no noise tail.
+CHI2_2DOF_1E6 = 27.63
+# The inlier gate in noise standard deviations, for a residual of one view.
+GATE_SIGMAS = float(np.sqrt(CHI2_2DOF_999))
+# Most refits on re-tested views: each step tests with a noise estimate freed of the last
+# outliers, until the views stop changing.
+_LOCAL_STEPS = 2
+# Pair hypotheses carry their own triangulation error: the best one of a joint reprojects within
+# about 4.5 sigma into all views (simulated rings of 4-16 cameras), so scoring gates wider.
+SCORE_GATE_SIGMAS = 6.0
+# Chi-square quantile 0.999 for 1 degree of freedom: the epipolar residual of a view pair.
+CHI2_1DOF_999 = 10.83
+# Lower quartile of the chi-square distribution with 1 degree of freedom.
+_CHI2_1DOF_Q25 = 0.1015
+# Hypotheses per joint: all pairs of up to 16 views.
+MAX_PAIRS = 120
+# Pairs per joint behind the first noise estimate.
+_PILOT_PAIRS = 28
+# Elements of the (points, hypotheses, views) score arrays processed at once.
+_CHUNK = 1 << 21
+
+
+@dataclass
+class Consensus:
+    """Outcome of :func:`consensus` for ``n`` points (frame-major) and ``V`` views."""
+
+    points: np.ndarray      # (n, 3); NaN where nothing was solved
+    degenerate: np.ndarray  # (n,) the used views do not determine the point
+    used: np.ndarray        # (n, V) inlier views
+    noise_px: np.ndarray    # (F,) keypoint noise estimate
+    ambiguous: np.ndarray   # (n,) 2 agreeing views, and another pair of views meets too
+    objecting: np.ndarray   # (n, V) views that disagree beyond any noise (or the pixel threshold)
+
+
+@functools.lru_cache(maxsize=64)
+def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
+    """Index pairs ``(H, 2)`` of the views that propose hypotheses; a fixed sample beyond 16."""
+    pairs = np.stack(np.triu_indices(num_views, 1), axis=1)
+    if len(pairs) > max_pairs:
+        keep = np.random.default_rng(0).choice(len(pairs), max_pairs, replace=False)
+        pairs = pairs[np.sort(keep)]
+    pairs.setflags(write=False)  # shared by every call through the cache
+    return pairs
+
+
+def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, blocks: np.ndarray,
+              joints: int, gate_px: float, noise_px: Optional[float], fallback_noise_px: float,
+              ) -> Consensus:
+    """
+    Consensus triangulation of ``n = F * joints`` points.
+
+    :param P: ``(V, 3, 4)`` projection matrices.
+    :param x: ``(n, V, 2)`` ideal pixels, finite where ``ok``.
+    :param w: ``(n, V)`` confidences, 0 where not ``ok``.
+    :param ok: ``(n, V)`` available keypoints.
+    :param blocks: ``(n, V, 4, 4)`` normal-matrix blocks of ``x`` (:func:`dlt.normal_blocks`).
+    :param joints: points per frame; the noise is estimated per frame.
+    :param gate_px: largest reprojection error of an inlier; also the gate of the first scoring.
+    :param noise_px: keypoint noise sigma, or None to estimate it per frame.
+    :param fallback_noise_px: sigma of frames without enough views to estimate it.
+    """
+    n, V = ok.shape
+    pairs = view_pairs(V)
+    frames = n // joints
+    step = max(1, _CHUNK // max(joints * len(pairs) * V, 1))
+    parts = [_chunk(P, x[s:s + step * joints], w[s:s + step * joints], ok[s:s + step * joints],
+                    blocks[s:s + step * joints], joints, pairs, gate_px, noise_px,
+                    fallback_noise_px)
+             for s in range(0, frames * joints, step * joints)]
+    return Consensus(*(np.concatenate(field) for field in zip(*parts)))
+
+
+def _pair_points(P, x, ok, pairs):
+    """
+    Midpoints ``(n, H, 3)`` of the closest approach of each pair's rays, and their use.
+
+    In single precision, as all hypothesis arithmetic: millimetres at room scale.
+    """
+    inverse, centres = _inverse_and_centres(P.tobytes(), P.shape[0])
+    rays = np.einsum('vij,nvj->nvi', inverse, np.concatenate(
+        [x, np.ones(x.shape[:-1] + (1,))], axis=-1))
+    rays = (rays / np.linalg.norm(rays, axis=-1, keepdims=True)).astype(np.float32)
+    a, b = pairs[:, 0], pairs[:, 1]
+    da, db = rays[:, a], rays[:, b]
+    r = centres[b] - centres[a]
+    c = np.sum(da * db, -1)
+    d = np.sum(da * r, -1)
+    e = np.sum(db * r, -1)
+    denom = 1.0 - c * c
+    # Rays within ~1 mrad of parallel do not meet at a point: no hypothesis.
+    good = ok[:, a] & ok[:, b] & (denom > 1e-6)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        s = (d - c * e) / denom
+        t = (c * d - e) / denom
+    good &= (s > 0) & (t > 0)
+    X = 0.5 * (centres[a] + s[..., None] * da + centres[b] + t[..., None] * db)
+    return np.where(good[..., None], X, np.nan), good
+
+
+@functools.lru_cache(maxsize=16)
+def _inverse_and_centres(P_bytes, num_views):
+    """``M^-1`` ``(V, 3, 3)`` and optical centres ``(V, 3)`` of projections, per rig."""
+    P = np.frombuffer(P_bytes).reshape(num_views, 3, 4)
+    M = P[:, :, :3]
+    inverse, centres = np.linalg.inv(M), np.linalg.solve(M, -P[:, :, 3:])[..., 0]
+    inverse.setflags(write=False)  # shared by every call through the cache
+    centres = centres.astype(np.float32)
+    centres.setflags(write=False)
+    return inverse, centres
+
+
+def _own_residuals(P, hyp, x, pairs):
+    """Squared residuals ``(n, H)`` of each pair's midpoint in the pair's own two views."""
+    total = np.float32(0.0)
+    for v in (pairs[:, 0], pairs[:, 1]):
+        Pv = P[v].astype(np.float32)                                  # (H, 3, 4)
+        proj = (hyp[..., 0:1] * Pv[:, :, 0] + hyp[..., 1:2] * Pv[:, :, 1]
+                + hyp[..., 2:3] * Pv[:, :, 2] + Pv[:, :, 3])
+        with np.errstate(divide='ignore', invalid='ignore'):
+            total = total + np.sum((proj[..., :2] / proj[..., 2:3] - x[:, v]) ** 2, -1)
+    return total
+
+
+def _hypotheses(P, x, ok, pairs):
+    """Pair midpoints ``(n, H, 3)``, which exist ``(n, H)`` and their own residuals ``(n, H)``."""
+    hyp, good = _pair_points(P, x, ok, pairs)
+    return hyp, good, np.where(good, _own_residuals(P, hyp, x, pairs), np.inf)
+
+
+def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise_px):
+    n, V = ok.shape
+    if noise_px is None:
+        # A fixed subset of at most _PILOT_PAIRS pairs gives hundreds of samples per frame.
+        sample = pairs[np.unique(np.linspace(0, len(pairs) - 1, _PILOT_PAIRS).astype(int))]
+        pilot = _pilot_noise(_hypotheses(P, x, ok, sample)[2], joints, fallback_noise_px)
+    else:
+        pilot = np.full(n // joints, float(noise_px))
+    pilot_var = np.repeat(pilot, joints)[:, None] ** 2
+
+    # Joints whose views all agree with the fit of all of them need no search; their outliers,
+    # if any, are too small to show and the local refits below test them again.
+    X, degenerate = unit_row_solve(P, x, w)
+    X, degenerate = refit(P, blocks, w, ok, X)
+    s2, r2 = studentized(P, X, x, ok, ok)
+    agree = (s2 <= CHI2_2DOF_999 * pilot_var) & (r2 <= gate_px ** 2)
+    used = ok.copy()
+    search = np.flatnonzero(~(agree | ~ok).all(-1) | (ok.sum(-1) < 3))
+    if search.size:
+        hyp, good, _ = _hypotheses(P, x[search], ok[search], pairs)
+        e2 = squared_errors(P, hyp, x[search], ok[search])
+        score_gate = np.minimum(SCORE_GATE_SIGMAS * np.sqrt(pilot_var[search]), gate_px) ** 2
+        cost = np.sum(np.minimum(e2, score_gate[:, :, None]) * ok[search, None, :], -1)
+        best = np.argmin(np.where(good, cost, np.inf), axis=1)
+        rows = np.arange(search.size)
+        used[search] = (e2[rows, best] <= score_gate) & good[rows, best, None]
+        X, degenerate, s2, r2 = _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2,
+                                        search, hyp[rows, best].astype(np.float64))
+    for _ in range(_LOCAL_STEPS):
+        if noise_px is None:
+            sigma = estimate_noise(np.sqrt(r2), used, joints, fallback_noise_px)
+        else:
+            sigma = np.full(n // joints, float(noise_px))
+        var = np.repeat(sigma, joints)[:, None] ** 2
+        passed = ok & (s2 <= CHI2_2DOF_999 * var) & (r2 <= gate_px ** 2)
+        changed = np.flatnonzero((passed != used).any(-1))
+        if not changed.size:
+            break
+        used = passed
+        X, degenerate, s2, r2 = _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2,
+                                        changed, X[changed])
+    objecting = ok & ((s2 > CHI2_2DOF_1E6 * var) | (r2 > gate_px ** 2))
+    ambiguous = used.sum(-1) == 2
+    two = np.flatnonzero(ambiguous)
+    if two.size:
+        meet = _hypotheses(P, x[two], ok[two], pairs)[2] <= CHI2_1DOF_999 * var[two]
+        ambiguous[two] = (meet & ~(used[two][:, pairs[:, 0]] & used[two][:, pairs[:, 1]])).any(-1)
+    return X, degenerate, used, sigma, ambiguous, objecting
+
+
+def _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2, rows, start):
+    """Refit ``rows`` on their ``used`` views from ``start`` and re-test their views."""
+    X, degenerate, s2, r2 = X.copy(), degenerate.copy(), s2.copy(), r2.copy()
+    X[rows], degenerate[rows] = refit(P, blocks[rows], w[rows], used[rows], start)
+    s2[rows], r2[rows] = studentized(P, X[rows], x[rows], ok[rows], used[rows])
+    return X, degenerate, s2, r2
+
+
+def _pilot_noise(own, joints, fallback):
+    """
+    Per-frame noise ``(F,)`` from the pairs' own residuals ``(n, H)``, before any view is trusted.
+
+    A pair's midpoint leaves squared residuals in its two views that sum to about ``sigma^2``
+    times a chi-square variable with 1 degree of freedom. Pairs with an outlier only add large
+    values, so the lower quartile over all pairs of the frame, divided by the chi-square lower
+    quartile, estimates ``sigma`` while fewer than three quarters of the pairs are bad.
+    """
+    own = np.sort(own.reshape(-1, own.size // max(len(own) // joints, 1)), axis=-1)
+    count = np.isfinite(own).sum(-1)
+    q = np.take_along_axis(own, (count // 4)[:, None].clip(max=own.shape[1] - 1), -1)[:, 0]
+    sigma = np.where(count >= 3, np.sqrt(q / _CHI2_1DOF_Q25), fallback)
+    return np.maximum(sigma, MIN_NOISE_PX)
