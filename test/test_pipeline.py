@@ -48,23 +48,28 @@ def schemes(tmp_path_factory):
 
 
 def test_cooperative_pipeline_produces_accurate_skeletons(schemes):
-    # Measured: 55 instants (the rig starts ~15 s late on 2 busy cores), skeleton rate 0.64,
-    # MPJPE 180 mm, PCK@150 0.60, delay p50 0.16 s / p95 0.35 s.
+    # Measured with edge feedback (crops from the 3D track): 66 instants counted, skeleton
+    # rate 0.98, MPJPE 53 mm, PCK@150 0.89, delay p50 0.11 s / p95 0.46 s. Before feedback:
+    # rate 0.64, MPJPE 180 mm.
     s = schemes['cooperative']
     assert s['ground_truth_frames'] >= 40
-    assert s['skeleton_rate'] > 0.4
-    assert s['mpjpe_mm'] < 250.0
-    assert s['delay_s']['p95'] < 1.0
+    assert s['skeleton_rate'] > 0.8
+    assert s['mpjpe_mm'] < 100.0
+    assert s['delay_s']['p95'] < 0.6
     # Every camera frame is routed exactly once.
     assert sum(s['routes'].values()) >= 4 * 40
 
 
-def test_server_centric_is_at_least_as_accurate_as_device_centric(schemes):
-    # Measured: device-centric 187 mm, server-centric 111 mm.
+def test_feedback_lets_the_cameras_alone_beat_offloading_everything(schemes):
+    # Measured with edge feedback: device-centric 57 mm at rate 0.98 and p95 0.11 s;
+    # server-centric 99 mm at rate 0.44 and p95 0.78 s (every frame through an edge model that
+    # takes ~0.3 s per image here, so most instants miss their 0.45 s budget). Before
+    # feedback the order was the other way round: device-centric 187 mm, server-centric 111 mm.
     dev, srv = schemes['device_centric'], schemes['server_centric']
     assert dev['routes']['offload'] == 0
     assert srv['routes']['keypoints'] == srv['routes']['drop'] == 0
-    assert srv['mpjpe_mm'] <= dev['mpjpe_mm'] * 1.05
+    assert dev['skeleton_rate'] > 0.8 and dev['mpjpe_mm'] < 100.0
+    assert dev['mpjpe_mm'] < srv['mpjpe_mm']
 
 
 def test_cooperative_delay_is_lower_than_server_centric(schemes):

@@ -104,6 +104,10 @@ class FusionSettings:
     camera_timeout_s: float = 3.0
     min_views: int = 2
     outlier_threshold_px: float = 30.0
+    # A joint whose position is this uncertain (std, m) is flagged. Looser than the core's
+    # default: keypoints of small people at imgsz 320 put a good 2-view joint at 5-10 cm.
+    max_joint_std_m: float = 0.12
+    triangulation: str = 'robust'    # or 'greedy' / 'dlt' (the paper's literal eqs. (1)-(2))
     feedback: Optional[FeedbackSettings] = field(default_factory=FeedbackSettings)
 
 
@@ -268,7 +272,8 @@ class EdgeFusion:
         result = triangulate_cameras(
             [camera for *_, camera in views], np.array([r.pixels for _, _, r, _ in views]),
             np.array([r.weights for _, _, r, _ in views]), min_views=settings.min_views,
-            outlier_threshold_px=settings.outlier_threshold_px)
+            outlier_threshold_px=settings.outlier_threshold_px,
+            max_std_m=settings.max_joint_std_m, method=settings.triangulation)
         if not result.valid.any():
             self.totals['no_valid_joint'] += 1
             return None

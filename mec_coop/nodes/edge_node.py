@@ -45,6 +45,7 @@ FUSION_PARAMS = {
                           'the track)'),
     'camera_timeout_s': (3.0, 0.1, 600.0, 'A camera silent this long is no longer waited for'),
     'outlier_threshold_px': (30.0, 1.0, 1000.0, 'Outlier-view rejection threshold (pixels)'),
+    'max_joint_std_m': (0.12, 0.005, 10.0, 'A joint more uncertain than this (std) is invalid'),
 }
 
 
