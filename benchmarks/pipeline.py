@@ -27,10 +27,11 @@ from mec_coop.runner import GraphProcesses
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def run_one(cameras, fps, mode, duration, out, domain):
+def run_one(cameras, fps, mode, duration, out, domain, feedback=True):
     config = load_config('virtual_rig', [
         f'graph.cameras={cameras}', f'graph.mode={mode}', f'rig.fps={fps}',
-        f'evaluator.output_dir={out}', 'evaluator.record=false'])
+        f'evaluator.output_dir={out}', 'evaluator.record=false',
+        f'edge.feedback={str(feedback).lower()}', f'camera.roi_feedback={str(feedback).lower()}'])
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
     with GraphProcesses(build_graph(config), out / 'logs', env=env) as graph:
         time.sleep(duration)
@@ -41,9 +42,12 @@ def run_one(cameras, fps, mode, duration, out, domain):
         return None
     summary = json.loads((out / 'summary.json').read_text())
     delay = summary.get('delay_s', {})
-    return {'cameras': cameras, 'fps': fps, 'mode': mode, 'duration_s': duration,
-            'skeletons_per_s': summary['skeletons'] / duration,
+    return {'cameras': cameras, 'fps': fps, 'mode': mode, 'feedback': feedback,
+            'duration_s': duration, 'skeletons_per_s': summary['skeletons'] / duration,
             'skeleton_rate': summary['skeleton_rate'],
+            'joint_coverage': summary['joint_coverage'],
+            'mpjpe_all_instants_mm': summary['mpjpe_all_instants_mm'],
+            'warmup_instants': summary['warmup_instants'],
             'delay_p50_s': delay.get('p50'), 'delay_p95_s': delay.get('p95'),
             'delay_p99_s': delay.get('p99'), 'mpjpe_mm': summary['mpjpe_mm'],
             'offload_ratio': summary['offload_ratio'], 'routes': summary['routes']}
@@ -54,26 +58,23 @@ def _seconds(value):
 
 
 def plot(rows, path):
+    """MPJPE against p95 delay per run, labelled with the skeleton rate (misses are visible)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for mode in sorted({r['mode'] for r in rows}):
-        for fps in sorted({r['fps'] for r in rows}):
-            sel = sorted((r for r in rows if r['mode'] == mode and r['fps'] == fps),
-                         key=lambda r: r['cameras'])
-            label = f'{mode} {fps:g} fps'
-            axes[0].plot([r['cameras'] for r in sel], [r['skeletons_per_s'] for r in sel],
-                         marker='o', label=label)
-            axes[1].plot([r['cameras'] for r in sel],
-                         [r['delay_p95_s'] or float('nan') for r in sel], marker='o', label=label)
-    axes[0].set(xlabel='cameras', ylabel='skeletons / s', title='throughput')
-    axes[1].set(xlabel='cameras', ylabel='end-to-end delay p95 (s)', title='latency',
-                yscale='log')
-    axes[1].legend(fontsize=7)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in rows:
+        marker = 'o' if r['feedback'] else 'x'
+        ax.scatter(r['delay_p95_s'] or float('nan'), r['mpjpe_mm'], marker=marker)
+        ax.annotate(f"{r['mode']} {r['cameras']}c {r['fps']:g}fps "
+                    f"{'fb' if r['feedback'] else 'no fb'} rate {r['skeleton_rate']:.2f}",
+                    (r['delay_p95_s'] or 0.0, r['mpjpe_mm']), fontsize=7)
+    ax.set(xlabel='end-to-end delay p95 (s)', ylabel='MPJPE (mm)',
+           title='pipeline runs (o: edge feedback, x: without)')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main():
@@ -82,26 +83,34 @@ def main():
     parser.add_argument('--fps', type=float, nargs='+', default=[2.0, 10.0])
     parser.add_argument('--modes', nargs='+', default=sorted(MODES), choices=sorted(MODES))
     parser.add_argument('--duration', type=float, default=40.0)
+    parser.add_argument('--feedback', choices=('on', 'off', 'both'), default='on',
+                        help="the edge's crops for the cameras (issue 10): with, without, both")
     parser.add_argument('--out', default=str(ROOT / 'results' / 'benchmarks'))
     args = parser.parse_args()
 
     out = pathlib.Path(args.out)
     rows = []
     domains = iter(range(150 + os.getpid() % 20, 233))
-    print(f'{"mode":>15} {"cams":>4} {"fps":>4} {"skel/s":>7} {"rate":>5} {"p50 s":>6} '
-          f'{"p95 s":>6} {"p99 s":>6} {"MPJPE mm":>8} {"offload":>7}')
+    print(f'{"mode":>15} {"fb":>3} {"cams":>4} {"fps":>4} {"skel/s":>7} {"rate":>5} '
+          f'{"cover":>5} {"p50 s":>6} {"p95 s":>6} {"p99 s":>6} {"MPJPE":>6} {"all-inst":>8} '
+          f'{"offload":>7}')
+    feedbacks = {'on': (True,), 'off': (False,), 'both': (True, False)}[args.feedback]
     for mode in args.modes:
-        for cameras in args.cameras:
-            for fps in args.fps:
-                r = run_one(cameras, fps, mode, args.duration,
-                            out / 'pipeline_runs' / f'{mode}_{cameras}_{fps:g}', next(domains))
-                if r is None:
-                    continue
-                rows.append(r)
-                print(f'{mode:>15} {cameras:>4} {fps:>4g} {r["skeletons_per_s"]:>7.2f} '
-                      f'{r["skeleton_rate"]:>5.2f} {_seconds(r["delay_p50_s"])} '
-                      f'{_seconds(r["delay_p95_s"])} {_seconds(r["delay_p99_s"])} '
-                      f'{r["mpjpe_mm"]:>8.1f} {r["offload_ratio"]:>7.3f}', flush=True)
+        for feedback in feedbacks:
+            for cameras in args.cameras:
+                for fps in args.fps:
+                    label = f'{mode}_{cameras}_{fps:g}_{"fb" if feedback else "nofb"}'
+                    r = run_one(cameras, fps, mode, args.duration,
+                                out / 'pipeline_runs' / label, next(domains), feedback)
+                    if r is None:
+                        continue
+                    rows.append(r)
+                    print(f'{mode:>15} {"on" if feedback else "off":>3} {cameras:>4} '
+                          f'{fps:>4g} {r["skeletons_per_s"]:>7.2f} {r["skeleton_rate"]:>5.2f} '
+                          f'{r["joint_coverage"]:>5.2f} {_seconds(r["delay_p50_s"])} '
+                          f'{_seconds(r["delay_p95_s"])} {_seconds(r["delay_p99_s"])} '
+                          f'{r["mpjpe_mm"]:>6.1f} {r["mpjpe_all_instants_mm"]:>8.1f} '
+                          f'{r["offload_ratio"]:>7.3f}', flush=True)
     (out / 'pipeline.json').write_text(json.dumps(rows, indent=2))
     plot(rows, out / 'pipeline.png')
     print(f'wrote {out / "pipeline.json"} and {out / "pipeline.png"}')

@@ -24,7 +24,8 @@ import time
 import numpy as np
 
 from mec_coop.fusion.smoothing import SkeletonSmoother, SMOOTHING_METHODS
-from mec_coop.fusion.tracking import mean_acceleration, SkeletonTrack, TrackConfig
+from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig
+from mec_coop.geometry.metrics import mean_acceleration
 from mec_coop.geometry.skeleton import JOINT_INDEX
 from mec_coop.rig.virtual import Humanoid
 

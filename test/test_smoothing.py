@@ -9,7 +9,8 @@ import pytest
 
 from mec_coop.fusion.smoothing import (OneEuroConfig, OneEuroFilter, SkeletonSmoother,
                                        SMOOTHING_METHODS)
-from mec_coop.fusion.tracking import mean_acceleration, SkeletonTrack
+from mec_coop.fusion.tracking import SkeletonTrack
+from mec_coop.geometry.metrics import mean_acceleration
 from mec_coop.rig.virtual import Humanoid
 
 

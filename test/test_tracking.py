@@ -7,9 +7,9 @@ import copy
 import numpy as np
 import pytest
 
-from mec_coop.fusion.tracking import (LR_PAIR_NAMES, mean_acceleration, SkeletonTrack,
-                                      TrackConfig)
+from mec_coop.fusion.tracking import LR_PAIR_NAMES, SkeletonTrack, TrackConfig
 from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.metrics import mean_acceleration
 from mec_coop.geometry.skeleton import JOINT_INDEX
 from mec_coop.rig.virtual import Humanoid
 

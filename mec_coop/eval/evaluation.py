@@ -13,7 +13,6 @@ import collections
 
 import numpy as np
 
-from mec_coop.fusion.tracking import mean_acceleration
 from mec_coop.geometry import metrics
 
 ROUTES = ('keypoints', 'offload', 'drop')
@@ -76,8 +75,8 @@ class PipelineScore:
         stamps = sorted(self._estimates)
         if len(stamps) < 3:
             return float('nan')
-        return mean_acceleration(np.array(stamps), np.array([self._estimates[s]
-                                                            for s in stamps]))
+        joints = np.array([self._estimates[s] for s in stamps])
+        return metrics.mean_acceleration(np.array(stamps), joints)
 
     def summary(self, delay_requirement_s=0.5, last_truth_stamp=None):
         """

@@ -427,28 +427,3 @@ class SkeletonTrack:
             valid=valid_out, measured=measured, predicted=valid_out & ~measured,
             rejected=rejected, reinitialised=reinitialised, swapped=swapped,
             measurement=np.where(measured[:, None], z, np.nan), mahalanobis=d2)
-
-
-def mean_acceleration(stamps: np.ndarray, points: np.ndarray) -> float:
-    """
-    Jitter metric: mean joint acceleration magnitude [m/s^2] over a skeleton sequence.
-
-    Second-order finite differences on the (possibly irregular) ``stamps (T,)`` of
-    ``points (T, J, 3)``; a triple of consecutive samples with a NaN joint is skipped for that
-    joint. NaN if no triple is complete.
-    """
-    t = np.asarray(stamps, dtype=np.float64)
-    p = np.asarray(points, dtype=np.float64)
-    if t.ndim != 1 or p.shape[:1] != t.shape or p.shape[-1] != 3:
-        raise ValueError(f'need stamps (T,) and points (T, J, 3), got {t.shape}, {p.shape}')
-    if np.any(np.diff(t) <= 0.0):
-        raise ValueError('stamps must increase strictly')
-    if t.size < 3:
-        return float('nan')
-    dt = np.diff(t)
-    velocity = np.diff(p, axis=0) / dt.reshape((-1,) + (1,) * (p.ndim - 1))
-    span = 0.5 * (dt[1:] + dt[:-1])
-    accel = np.diff(velocity, axis=0) / span.reshape((-1,) + (1,) * (p.ndim - 1))
-    magnitude = np.linalg.norm(accel, axis=-1)
-    finite = np.isfinite(magnitude)
-    return float(magnitude[finite].mean()) if np.any(finite) else float('nan')

@@ -26,7 +26,7 @@ from mec_coop.fusion.sync import Verdict
 from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.ros.camera_info import RigCalibration
-from mec_coop.ros.conversions import (from_stamp, person_arrays, persons_to_msgs,
+from mec_coop.ros.conversions import (edge_result_msg, from_stamp, person_arrays,
                                       skeleton_markers, skeleton_to_msg)
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, ERROR, LogOnce, OK, WARN
 from mec_coop.ros.feedback import (declare_feedback, FEEDBACK_PARAMS, feedback_settings,
@@ -69,6 +69,8 @@ class EdgeNode(ManagedModelNode):
         declare_feedback(self)
         self.declare_parameter('queue_size', 8, int_param(
             'Offloaded frames waiting for the large model (oldest dropped)', 1, 1000))
+        self.declare_parameter('batch_size', 2, int_param(
+            'Offloads waiting together run as one batch of at most this many', 1, 64))
         for cam in self.cameras:
             self.declare_parameter(f'theta_server.{cam}', 0.3, float_param(
                 f'Edge-model confidence needed to use an offloaded frame of {cam}', 0.0, 1.0))
@@ -80,7 +82,7 @@ class EdgeNode(ManagedModelNode):
         self.fusion = EdgeFusion(self.cameras, self._settings(),
                                  lambda cam: self._calibration.camera(cam)
                                  if self._calibration else None)
-        self._sequence = 0
+        self._sequence = self.service_time_s = 0
         self._offloads: Optional[JobQueue] = None
 
     def _settings(self, parameters=()) -> FusionSettings:
@@ -94,12 +96,9 @@ class EdgeNode(ManagedModelNode):
             self._settings(parameters)
         except ValueError as exc:
             return verdict(str(exc))
-        for p in parameters:
-            if p.name.startswith('theta_server.'):
-                problem = threshold_problem(0.0, 0.0, p.value)
-                if problem:
-                    return verdict(f'{p.name}: {problem}')
-        return verdict('')
+        problems = [f'{p.name}: {threshold_problem(0.0, 0.0, p.value)}' for p in parameters
+                    if p.name.startswith('theta_server.') and threshold_problem(0.0, 0.0, p.value)]
+        return verdict(problems[0] if problems else '')
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -125,8 +124,8 @@ class EdgeNode(ManagedModelNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._offloads = JobQueue(lambda job: self._infer(*job), self._on_failure, self.context,
-                                  'edge-inference')
+        self._offloads = JobQueue(self._infer, self._on_failure, self.context, 'edge-inference',
+                                  lambda: self.get_parameter('batch_size').value)
         prefix = self.get_parameter('input_namespace').value.strip('/')
         prefix = f'{prefix}/' if prefix else ''
         for cam in self.cameras:
@@ -157,34 +156,34 @@ class EdgeNode(ManagedModelNode):
         if self._offloads.submit((cam, msg), self.get_parameter('queue_size').value):
             self.fusion.counts[cam]['edge_queue_overflow'] += 1
 
-    def _on_failure(self, job, exc: Exception) -> None:
-        self._problems(f'infer:{job[0]}', f'{job[0]}: offloaded frame failed: {exc!r}')
-        self.fusion.counts[job[0]]['bad_input'] += 1
-
-    def _infer(self, cam: str, msg: OffloadRequest) -> None:
-        try:
-            image = decode_compressed(msg.image.data, msg.image.format)
-        except ImageDecodeError as exc:
-            self._problems(f'decode:{cam}', f'{cam}: offloaded image rejected: {exc}')
+    def _on_failure(self, jobs, exc: Exception) -> None:
+        for cam, _ in jobs:
+            self._problems(f'infer:{cam}', f'{cam}: offloaded frame failed: {exc!r}')
             self.fusion.counts[cam]['bad_input'] += 1
-            return
-        estimate = self._model.predict(image)
-        confidence = estimate.frame_confidence()
-        accepted = edge_accepts(confidence, self.get_parameter(f'theta_server.{cam}').value)
-        self.fusion.counts[cam]['edge_accepted' if accepted else 'edge_rejected'] += 1
-        best = estimate.best()
-        self._pub_result[cam].publish(PoseKeypoints2D(
-            header=msg.header, sequence=msg.sequence, source=PoseKeypoints2D.SOURCE_EDGE,
-            model_name=self._model.name, inference_time_s=float(estimate.inference_time_s),
-            image_width=image.shape[1], image_height=image.shape[0],
-            people=persons_to_msgs(estimate), selected_person=best,
-            route=PoseKeypoints2D.ROUTE_KEYPOINTS if accepted else PoseKeypoints2D.ROUTE_DROP,
-            frame_confidence=float(confidence)))
-        pixels, weights = (estimate.keypoints[best], estimate.confidences[best]) \
-            if accepted else (None, None)
-        self._add(cam, msg, Report(pixels, weights, 'edge' if accepted else 'dropped',
-                                   msg.device_inference_time_s, msg.uplink_airtime_s,
-                                   msg.uplink_queueing_s, estimate.inference_time_s))
+
+    def _infer(self, jobs: list) -> None:
+        """Run the offloads waiting now as one batch (``batch_size``) through the model."""
+        decoded = []
+        for cam, msg in jobs:
+            try:
+                decoded.append((cam, msg, decode_compressed(msg.image.data, msg.image.format)))
+            except ImageDecodeError as exc:
+                self._problems(f'decode:{cam}', f'{cam}: offloaded image rejected: {exc}')
+                self.fusion.counts[cam]['bad_input'] += 1
+        estimates = self._model.predict_batch([image for *_, image in decoded])
+        for (cam, msg, image), estimate in zip(decoded, estimates):
+            self.service_time_s += 0.2 * (estimate.inference_time_s - self.service_time_s)
+            confidence = estimate.frame_confidence()
+            accepted = edge_accepts(confidence, self.get_parameter(f'theta_server.{cam}').value)
+            self.fusion.counts[cam]['edge_accepted' if accepted else 'edge_rejected'] += 1
+            self._pub_result[cam].publish(edge_result_msg(msg, estimate, image.shape, confidence,
+                                                          accepted))
+            best = estimate.best()
+            pixels, weights = (estimate.keypoints[best], estimate.confidences[best]) \
+                if accepted else (None, None)
+            self._add(cam, msg, Report(pixels, weights, 'edge' if accepted else 'dropped',
+                                       msg.device_inference_time_s, msg.uplink_airtime_s,
+                                       msg.uplink_queueing_s, estimate.inference_time_s))
 
     def _add(self, cam: str, msg, report: Report) -> None:
         stamp = from_stamp(msg.header.stamp)
@@ -227,6 +226,7 @@ class EdgeNode(ManagedModelNode):
             'mec_coop/edge', 'edge', OK, f'{self.fusion.totals["skeletons"]} skeletons',
             {**self.fusion.totals, **self.fusion.sync_stats,
              'queued_offloads': len(self._offloads or ()),
+             'service_time_s': f'{self.service_time_s:.4f}',
              'model': self._model.name if self._model else 'not loaded'}))
         self._pub_diag.publish(diagnostic_array(self, statuses))
 

@@ -12,8 +12,8 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from mec_coop.fusion.edge import FusedSkeleton
 from mec_coop.geometry.skeleton import COCO_BONES, NUM_JOINTS
-from mec_coop.msg import (GroundTruth, Joint3D, Keypoint2D, LatencyBreakdown, Person2D,
-                          Skeleton3D)
+from mec_coop.msg import (GroundTruth, Joint3D, Keypoint2D, LatencyBreakdown, OffloadRequest,
+                          Person2D, PoseKeypoints2D, Skeleton3D)
 from mec_coop.pose.backend import PoseEstimate
 
 _NAN_POINT = (float('nan'),) * 3
@@ -45,6 +45,18 @@ def persons_to_msgs(estimate: PoseEstimate) -> list[Person2D]:
                             for (x, y), c in zip(estimate.keypoints[i], estimate.confidences[i])]
         people.append(person)
     return people
+
+
+def edge_result_msg(request: OffloadRequest, estimate: PoseEstimate, image_size: tuple,
+                    confidence: float, accepted: bool) -> PoseKeypoints2D:
+    """Build the edge model's result of an offloaded frame (route keypoints if accepted)."""
+    return PoseKeypoints2D(
+        header=request.header, sequence=request.sequence, source=PoseKeypoints2D.SOURCE_EDGE,
+        model_name=estimate.model_name, inference_time_s=float(estimate.inference_time_s),
+        image_width=image_size[1], image_height=image_size[0],
+        people=persons_to_msgs(estimate), selected_person=estimate.best(),
+        route=PoseKeypoints2D.ROUTE_KEYPOINTS if accepted else PoseKeypoints2D.ROUTE_DROP,
+        frame_confidence=float(confidence))
 
 
 def person_arrays(person: Person2D) -> tuple[np.ndarray, np.ndarray]:

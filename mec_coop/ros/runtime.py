@@ -30,10 +30,13 @@ class JobQueue(Generic[Job]):
     is shutting down (the result would have nowhere to go).
     """
 
-    def __init__(self, handler: Callable[[Job], None],
-                 on_error: Callable[[Job, Exception], None], context: Any, name: str) -> None:
+    def __init__(self, handler: Callable[[Any], None],
+                 on_error: Callable[[Any, Exception], None], context: Any, name: str,
+                 max_batch: Optional[Callable[[], int]] = None) -> None:
         self._handler = handler
         self._on_error = on_error
+        # With max_batch the handler gets a list of up to max_batch() waiting jobs at once.
+        self._max_batch = max_batch
         self._context = context
         self._jobs: collections.deque[Job] = collections.deque()
         self._wake = threading.Condition()
@@ -60,7 +63,11 @@ class JobQueue(Generic[Job]):
                 self._wake.wait_for(lambda: self._jobs or not self._running)
                 if not self._running:
                     return
-                job = self._jobs.popleft()
+                if self._max_batch is None:
+                    job: Any = self._jobs.popleft()
+                else:
+                    count = max(1, min(self._max_batch(), len(self._jobs)))
+                    job = [self._jobs.popleft() for _ in range(count)]
             try:
                 self._handler(job)
             except Exception as exc:  # noqa: B902 - one bad job must not stop the worker
