@@ -25,13 +25,17 @@ from mec_coop.graph import build_graph, load_config
 from mec_coop.runner import GraphProcesses
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The pipeline before issue 10: no edge feedback, the paper's frame score, the greedy
+# (leave-one-view-out) triangulation.
+NO_FEEDBACK = ['edge.feedback=false', 'camera.roi_feedback=false', 'camera.frame_score=paper',
+               'edge.triangulation=greedy']
 
 
 def run_one(cameras, fps, mode, duration, out, domain, feedback=True):
     config = load_config('virtual_rig', [
         f'graph.cameras={cameras}', f'graph.mode={mode}', f'rig.fps={fps}',
         f'evaluator.output_dir={out}', 'evaluator.record=false',
-        f'edge.feedback={str(feedback).lower()}', f'camera.roi_feedback={str(feedback).lower()}'])
+        *([] if feedback else NO_FEEDBACK)])
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
     with GraphProcesses(build_graph(config), out / 'logs', env=env) as graph:
         time.sleep(duration)

@@ -18,6 +18,7 @@ import pytest
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import MarkerArray
 
 from mec_coop.coop.codec import encode_jpeg
 from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D, PoseKeypoints2D, Skeleton3D
@@ -164,6 +165,7 @@ def edge_setup(harness, small_model):
                                                   QOS_RELIABLE) for c in cams}
     assert harness.wait_for(lambda: all(p.get_subscription_count() for p in pubs.values()))
     skeletons = harness.collect(Skeleton3D, '/skeleton')
+    node.markers = harness.collect(MarkerArray, '/skeleton/markers')
     return node, cams, pubs, skeletons
 
 
@@ -179,6 +181,14 @@ def test_edge_triangulates_and_copes_with_missing_calibration_and_silence(harnes
     assert np.max(np.linalg.norm(est - gt, axis=1)) < 1e-3
     assert sorted(sk.camera_ids) == ['cam0', 'cam1', 'cam2']     # cam3 has no CameraInfo
     assert all(j.valid and j.num_views == 3 for j in sk.joints)
+    # Exact keypoints: the noise estimate is ~0, so the covariances are tiny but present and
+    # symmetric; RViz gets one uncertainty ellipsoid per measured joint.
+    covariances = np.array([j.covariance for j in sk.joints]).reshape(-1, 3, 3)
+    assert np.all(np.isfinite(covariances)) and np.all(np.trace(covariances, axis1=1,
+                                                                axis2=2) < 1e-4)
+    np.testing.assert_allclose(covariances, covariances.transpose(0, 2, 1), atol=1e-12)
+    assert harness.wait_for(lambda: node.markers)
+    assert sum(m.ns == 'uncertainty' for m in node.markers[0].markers) <= 17
     assert sk.latency.device_inference_s == pytest.approx(0.05)
     assert sk.latency.end_to_end_s > 0
     assert node.fusion.counts['cam3']['no_calibration'] >= 1

@@ -214,9 +214,8 @@ class EdgeFusion:
             # Waiting longer while no one is tracked lets the edge model's results of offloaded
             # frames (slower than the budget on a CPU) start the track that feeds the crops.
             tracking = self.person is not None and self.person.tracking(stamp_now)
-            self._sync.timeout_s = self.settings.sync_timeout_s if tracking or \
-                self.person is None else max(self.settings.sync_timeout_s,
-                                             self.settings.acquire_timeout_s)
+            self._sync.timeout_s = self.settings.sync_timeout_s if tracking else max(
+                self.settings.sync_timeout_s, self.settings.acquire_timeout_s)
             groups = self._ready + self._sync.poll(now)
             self._ready = []
             settings = self.settings

@@ -33,7 +33,7 @@ from mec_coop.pose.backend import PoseBackend
 from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
 from mec_coop.ros.conversions import from_stamp, persons_to_msgs
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
-from mec_coop.ros.feedback import msg_to_rois
+from mec_coop.ros.fusion_params import msg_to_rois
 from mec_coop.ros.params import (declare_pose_model, float_param, int_param, load_pose_model,
                                  proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE

@@ -29,24 +29,12 @@ from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import (edge_result_msg, from_stamp, person_arrays,
                                       skeleton_markers, skeleton_to_msg)
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, ERROR, LogOnce, OK, WARN
-from mec_coop.ros.feedback import (declare_feedback, FEEDBACK_PARAMS, feedback_settings,
-                                   prior_to_msg)
+from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_settings,
+                                        prior_to_msg)
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
-
-FUSION_PARAMS = {
-    'max_gap_s': (0.05, 0.001, 1.0, 'Capture stamps of one instant differ by at most this '
-                  '(< half the frame period)'),
-    'sync_timeout_s': (0.45, 0.01, 30.0, 'While tracking, an instant is fused this long after '
-                       'capture at the latest (delay budget); later views count as late'),
-    'acquire_timeout_s': (1.5, 0.01, 30.0, 'The same while no one is tracked (offloads start '
-                          'the track)'),
-    'camera_timeout_s': (3.0, 0.1, 600.0, 'A camera silent this long is no longer waited for'),
-    'outlier_threshold_px': (30.0, 1.0, 1000.0, 'Outlier-view rejection threshold (pixels)'),
-    'max_joint_std_m': (0.12, 0.005, 10.0, 'A joint more uncertain than this (std) is invalid'),
-}
 
 
 class EdgeNode(ManagedModelNode):
@@ -63,10 +51,7 @@ class EdgeNode(ManagedModelNode):
         declare_pose_model(self, 960, 'Edge')
         self.declare_parameter('flip_tta', False, text_param(
             'Flip test-time augmentation on the edge', read_only=True))
-        for name, (default, lo, hi, description) in FUSION_PARAMS.items():
-            self.declare_parameter(name, default, float_param(description, lo, hi))
-        self.declare_parameter('min_views', 2, int_param('Views a joint needs', 2, 64))
-        declare_feedback(self)
+        declare_fusion(self)
         self.declare_parameter('queue_size', 8, int_param(
             'Offloaded frames waiting for the large model (oldest dropped)', 1, 1000))
         self.declare_parameter('batch_size', 2, int_param(
@@ -86,10 +71,7 @@ class EdgeNode(ManagedModelNode):
         self._offloads: Optional[JobQueue] = None
 
     def _settings(self, parameters=()) -> FusionSettings:
-        values = proposed_values(self, parameters, ('min_views', *FUSION_PARAMS,
-                                                    *FEEDBACK_PARAMS))
-        return FusionSettings(min_views=values['min_views'], feedback=feedback_settings(values),
-                              **{n: values[n] for n in FUSION_PARAMS})
+        return fusion_settings(proposed_values(self, parameters, FUSION_SETTINGS))
 
     def _validate(self, parameters):
         try:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 import numpy as np
+from scipy.spatial.transform import Rotation
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -77,12 +78,15 @@ def skeleton_to_msg(fused: FusedSkeleton, sequence: int, frame_id: str) -> Skele
     msg.header.frame_id = frame_id
     msg.header.stamp = to_stamp(fused.stamp)
     errors = np.nan_to_num(tri.reprojection_error, nan=-1.0)
+    covariances = np.nan_to_num(tri.covariance, nan=0.0).reshape(-1, 9)
     msg.joints = [
         Joint3D(position=_point(p if ok else _NAN_POINT), confidence=float(c),
                 num_views=int(n) if not pred else 0, reprojection_error_px=float(e),
-                valid=bool(ok), predicted=bool(pred))
-        for p, ok, pred, c, n, e in zip(fused.points, fused.valid, fused.predicted,
-                                        tri.confidence, tri.num_views, errors)]
+                valid=bool(ok), predicted=bool(pred),
+                covariance=[float(v) for v in (cov if ok and not pred else np.zeros(9))])
+        for p, ok, pred, c, n, e, cov in zip(fused.points, fused.valid, fused.predicted,
+                                             tri.confidence, tri.num_views, errors,
+                                             covariances)]
     msg.camera_ids = list(fused.camera_ids)
     msg.capture_stamps = [to_stamp(s) for s in fused.capture_stamps]
     lat = fused.latency
@@ -123,7 +127,12 @@ def truth_joints(msg: GroundTruth) -> np.ndarray:
 
 def skeleton_markers(skeleton: Skeleton3D,
                      color: tuple[float, float, float] = (0.1, 0.8, 0.2)) -> MarkerArray:
-    """Build the RViz markers of a skeleton: joints as a SPHERE_LIST, bones as a LINE_LIST."""
+    """
+    Build the RViz markers of a skeleton.
+
+    Joints as a SPHERE_LIST, bones as a LINE_LIST, and each measured joint's uncertainty as a
+    translucent ellipsoid of two standard deviations (from its covariance).
+    """
     valid = [j.valid for j in skeleton.joints]
     rgba = ColorRGBA(r=color[0], g=color[1], b=color[2], a=1.0)
     joints = Marker(header=skeleton.header, ns='joints', id=0, type=Marker.SPHERE_LIST,
@@ -138,6 +147,29 @@ def skeleton_markers(skeleton: Skeleton3D,
     bones.points = [skeleton.joints[k].position for a, b in COCO_BONES
                     if a < NUM_JOINTS and b < NUM_JOINTS and valid[a] and valid[b]
                     for k in (a, b)]
-    for marker in (joints, bones):
+    markers = [joints, bones] + _uncertainty_markers(skeleton, color)
+    for marker in markers:
         marker.lifetime.nanosec = 500_000_000
-    return MarkerArray(markers=[joints, bones])
+    return MarkerArray(markers=markers)
+
+
+def _uncertainty_markers(skeleton: Skeleton3D, color: tuple[float, float, float]) -> list:
+    out = []
+    for k, joint in enumerate(skeleton.joints):
+        cov = np.asarray(joint.covariance, dtype=np.float64).reshape(3, 3)
+        if not joint.valid or joint.predicted or not np.any(cov):
+            continue
+        variances, axes = np.linalg.eigh(0.5 * (cov + cov.T))
+        if np.linalg.det(axes) < 0:  # a rotation, for the quaternion
+            axes[:, 0] = -axes[:, 0]
+        marker = Marker(header=skeleton.header, ns='uncertainty', id=2 + k, type=Marker.SPHERE,
+                        action=Marker.ADD,
+                        color=ColorRGBA(r=color[0], g=color[1], b=color[2], a=0.25))
+        marker.pose.position = joint.position
+        qx, qy, qz, qw = Rotation.from_matrix(axes).as_quat()
+        marker.pose.orientation.x, marker.pose.orientation.y = float(qx), float(qy)
+        marker.pose.orientation.z, marker.pose.orientation.w = float(qz), float(qw)
+        marker.scale.x, marker.scale.y, marker.scale.z = (
+            float(4.0 * np.sqrt(max(v, 0.0))) for v in variances)
+        out.append(marker)
+    return out
