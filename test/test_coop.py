@@ -130,3 +130,20 @@ def test_sync_keeps_an_instant_open_for_an_offloaded_view_after_newer_ones_compl
     # Its instant released, a second result for it is late; an unknown older stamp is out of order.
     assert sync.add('b', 1.0, 'again', now=1.8)[0] is Verdict.LATE
     assert sync.add('b', 1.25, 'old', now=1.8)[0] is Verdict.OUT_OF_ORDER
+
+
+def test_sync_replaces_a_provisional_report_and_waits_for_the_final_one():
+    sync = ViewSynchronizer(['a', 'b'], max_gap_s=0.02, timeout_s=1.0)
+    sync.add('a', 1.0, 'a1', now=1.0)
+    # b offloaded its frame: its own keypoints stand in, the instant still waits for the edge.
+    assert sync.add('b', 1.0, 'b1 (camera)', now=1.0, provisional=True) == (Verdict.ACCEPTED, [])
+    assert sync.add('b', 1.0, 'b1 (camera again)', now=1.0,
+                    provisional=True)[0] is Verdict.DUPLICATE
+    verdict, (group,) = sync.add('b', 1.0, 'b1 (edge)', now=1.3)
+    assert verdict is Verdict.ACCEPTED and group.reports['b'][1] == 'b1 (edge)'
+    # The edge is too slow: the timeout releases the instant with the camera's keypoints.
+    sync.add('a', 2.0, 'a2', now=2.0)
+    sync.add('b', 2.0, 'b2 (camera)', now=2.0, provisional=True)
+    (group,) = sync.poll(now=3.0)
+    assert group.reports['b'][1] == 'b2 (camera)' and sync.stats.timed_out == 1
+    assert sync.add('b', 2.0, 'b2 (edge)', now=3.1)[0] is Verdict.LATE

@@ -46,6 +46,8 @@ class Report:
     airtime_s: float = 0.0         # uplink airtime
     queueing_s: float = 0.0        # uplink queueing
     edge_s: float = 0.0            # edge model inference (offloaded frames)
+    # The camera's keypoints of a frame it offloaded: used only if the edge's result is late.
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -187,7 +189,8 @@ class EdgeFusion:
                 self._sync.set_cameras(set(self.cameras) - self.silent)
                 self._came_back.append(camera)
             age = 0.0 if stamp_now is None else stamp_now - stamp
-            verdict, released = self._sync.add(camera, stamp, report, now, age)
+            verdict, released = self._sync.add(camera, stamp, report, now, age,
+                                               report.provisional)
             self._ready.extend(released)
             if verdict is not Verdict.ACCEPTED:
                 self.counts[camera][verdict.value] += 1
@@ -265,6 +268,8 @@ class EdgeFusion:
                 self.counts[cam]['no_calibration'] += 1
                 continue
             views.append((cam, stamp, report, camera))
+            if report.provisional:  # the edge model's result of this offload came too late
+                self.counts[cam]['offload_late_camera_keypoints_used'] += 1
         if len(views) < settings.min_views:
             self.totals['too_few_views'] += 1
             return None

@@ -43,6 +43,9 @@ class Group:
     anchor: float
     opened_at: float
     reports: dict[Hashable, tuple[float, Any]] = field(default_factory=dict)
+    # Cameras whose report is provisional: a later final report replaces it, and the instant
+    # is not complete before it came (or the timeout released the instant with the provisional).
+    provisional: set = field(default_factory=set)
 
 
 @dataclass
@@ -79,12 +82,14 @@ class ViewSynchronizer:
         self.cameras = set(cameras)
 
     def add(self, camera: Hashable, stamp: float, item: Any, now: float,
-            age_s: float = 0.0) -> tuple[Verdict, list[Group]]:
+            age_s: float = 0.0, provisional: bool = False) -> tuple[Verdict, list[Group]]:
         """
         Add one report; return its :class:`Verdict` and the groups released now.
 
         :param age_s: how long ago the report's frame was captured; a new instant's timeout
             then counts from its capture, not from its first report's arrival.
+        :param provisional: a stand-in until the camera's final report for this instant comes
+            (e.g. the camera's keypoints of a frame the edge model is still working on).
         """
         group = min((g for g in self._open if abs(g.anchor - stamp) <= self.max_gap_s),
                     key=lambda g: abs(g.anchor - stamp), default=None)
@@ -98,18 +103,22 @@ class ViewSynchronizer:
                 return Verdict.OUT_OF_ORDER, self.poll(now)
             group = Group(anchor=stamp, opened_at=now - max(age_s, 0.0))
             self._open.append(group)
-        elif camera in group.reports:
+        elif camera in group.reports and (provisional or camera not in group.provisional):
             self.stats.duplicate += 1
             return Verdict.DUPLICATE, self.poll(now)
         self._last_stamp[camera] = max(stamp, self._last_stamp.get(camera, float('-inf')))
         group.reports[camera] = (stamp, item)
+        if provisional:
+            group.provisional.add(camera)
+        else:
+            group.provisional.discard(camera)
         return Verdict.ACCEPTED, self.poll(now)
 
     def poll(self, now: float) -> list[Group]:
         """Release the groups that are complete or timed out (each on its own), oldest first."""
         released = []
         for group in sorted(self._open, key=lambda g: g.anchor):
-            complete = self.cameras <= set(group.reports)
+            complete = self.cameras <= set(group.reports) and not group.provisional
             if complete or now - group.opened_at >= self.timeout_s:
                 released.append(group)
                 self.stats.groups += 1

@@ -72,6 +72,9 @@ class CameraNode(ManagedModelNode):
         self.declare_parameter('roi_max_age_s', 0.75, float_param(
             'A crop predicted for a capture time further than this from the frame is stale',
             0.0, 10.0))
+        self.declare_parameter('keypoints_with_offload', True, text_param(
+            "Send the camera model's keypoints with an offloaded image; the edge uses them if "
+            "its large model's result is late (false: the paper's scheme, the image only)"))
         self.declare_parameter('full_frame_every', 10, int_param(
             'Every N-th frame runs on the full frame to find new people (0: never)', 0, 10000))
         declare_autostart(self)
@@ -213,7 +216,8 @@ class CameraNode(ManagedModelNode):
         self.counts[route.value] += 1
         self._pub_conf.publish(Float32(data=float(confidence)))
         if route is Route.OFFLOAD:
-            self._pub_off.publish(self._offload(msg, image, confidence, estimate, quality))
+            self._pub_off.publish(self._offload(msg, image, confidence, estimate, quality,
+                                                select_person(estimate, predicted)))
             return
         out = PoseKeypoints2D(header=msg.header, sequence=self.counts['frames'],
                               source=PoseKeypoints2D.SOURCE_CAMERA, model_name=self._model.name,
@@ -226,7 +230,7 @@ class CameraNode(ManagedModelNode):
             out.selected_person = select_person(estimate, predicted)
         self._pub_kp.publish(out)
 
-    def _offload(self, msg, image, confidence, estimate, quality):
+    def _offload(self, msg, image, confidence, estimate, quality, selected):
         data = encode_jpeg(image, quality)
         out = OffloadRequest(header=msg.header, sequence=self.counts['frames'],
                              camera_confidence=float(confidence),
@@ -237,6 +241,9 @@ class CameraNode(ManagedModelNode):
         out.image.header = msg.header
         out.image.format = 'jpeg'
         out.image.data = data
+        out.selected_person = -1
+        if self.get_parameter('keypoints_with_offload').value and selected >= 0:
+            out.people, out.selected_person = persons_to_msgs(estimate), selected
         return out
 
     def _publish_diagnostics(self):

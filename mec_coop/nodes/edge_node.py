@@ -135,6 +135,11 @@ class EdgeNode(ManagedModelNode):
                                    msg.uplink_queueing_s))
 
     def _on_offload(self, cam: str, msg: OffloadRequest) -> None:
+        if 0 <= msg.selected_person < len(msg.people):  # a stand-in until the edge's result
+            pixels, weights = person_arrays(msg.people[msg.selected_person])
+            self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
+                                       msg.uplink_airtime_s, msg.uplink_queueing_s,
+                                       provisional=True))
         if self._offloads.submit((cam, msg), self.get_parameter('queue_size').value):
             self.fusion.counts[cam]['edge_queue_overflow'] += 1
 
