@@ -119,7 +119,9 @@ def aniposelib_method():
                                     tvec=c.t) for c in cams])
         F, V, J, _ = x.shape
         pts = np.moveaxis(x, 1, 0).reshape(V, F * J, 2)
-        X = group.triangulate(pts, undistort=False, progress=False).reshape(F, J, 3)
+        # aniposelib solves in normalised coordinates: undistort=True is what applies K^-1
+        # (the distortion is zero here, the pixels being ideal).
+        X = group.triangulate(pts, undistort=True, progress=False).reshape(F, J, 3)
         return X, np.all(np.isfinite(X), -1)
     return run
 
