@@ -17,7 +17,8 @@ setup(
     license='AGPL-3.0-or-later',
     python_requires='>=3.10',
     packages=find_packages(include=['mec_coop', 'mec_coop.*'],
-                           exclude=['mec_coop.nodes', 'mec_coop.nodes.*']),
+                           exclude=['mec_coop.nodes', 'mec_coop.nodes.*', 'mec_coop.ros',
+                                    'mec_coop.ros.*']),
     install_requires=['numpy>=1.26,<2.3', 'scipy>=1.11', 'opencv-python-headless>=4.8,<5'],
     extras_require={'pose': ['ultralytics', 'torch', 'torchvision']},
 )

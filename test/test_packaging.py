@@ -66,7 +66,8 @@ def test_pip_wheel_contains_the_core_without_ros(repo_root, tmp_path):
     (wheel,) = (tmp_path / 'dist').glob('mec_coop-*.whl')
     names = zipfile.ZipFile(wheel).namelist()
     assert 'mec_coop/geometry/triangulation.py' in names
-    assert not any(n.startswith(('mec_coop/msg/', 'mec_coop/nodes/')) for n in names)
+    assert not any(n.startswith(('mec_coop/msg/', 'mec_coop/nodes/', 'mec_coop/ros/'))
+                   for n in names)
 
 
 @pytest.mark.parametrize('script', ['setup.sh', 'test.sh', 'demo.sh'])
