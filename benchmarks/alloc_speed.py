@@ -1,7 +1,10 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Allocator speed and optimality (paper A, Algorithm 1 against exhaustive search).
+Allocator speed and optimality (Algorithm 1 against exhaustive search).
+
+The paper: "Cooperative Inference for Real-Time 3D Human Pose Estimation in Multi-Device
+Edge Networks".
 
 Four parts:
 

@@ -4,7 +4,7 @@
 Paper A, Figs. 6-12, from the model; optionally measured on the virtual rig.
 
 Model part (always): the allocator core (:mod:`mec_coop.alloc`) with the [ASSUMPTION] Beta score
-laws of PAPERS_MATH.md A.3 and Table I constants. Figs. 6-7 use the A.11 prototype gains
+laws of reconstruction note A.3 and Table I constants. Figs. 6-7 use the A.11 prototype gains
 (-100/-95/-105/-100 dB); Figs. 8-12 average over ``--draws`` channel draws
 ``g_n ~ N(g_bar, (10 dB)^2)`` (note A-11). Accuracy and delay are the model's (9) and (19);
 MPJPE is the surrogate of note A-6: per frame and view the class, the device and the server
@@ -542,7 +542,7 @@ READING = [
     'alike. In the surrogate a kept negative view is an outlier pose that corrupts the DLT '
     'of its whole frame, while a dropped positive only removes one view, so MPJPE prefers '
     'higher thresholds than accuracy does; outlier rejection narrows the gap. Lemma 1 is an '
-    'engineering argument (PAPERS_MATH.md A.6) and does not survive such asymmetric costs.',
+    'engineering argument (reconstruction note A.6) and does not survive such asymmetric costs.',
     '* *Lowering θL at θS = 0.3 (Fig. 7).* The extra forwarded frames are mostly negatives, '
     'and the server keeps a negative whenever its score is ≥ 0.3 (22 % of Y⁻ = Beta(1.5, 6)), '
     'so accuracy peaks near θL = 0.3 and falls below it, and MPJPE rises throughout.',
@@ -553,7 +553,7 @@ READING = [
     'cameras, so at a fixed D_req each added camera leaves every camera less to offload: mean '
     'accuracy falls with N and the surrogate MPJPE rises after N = 3 (more views, but more '
     'outlier views too). Server-centric misses 0.5 s from N = 3 on, not at N = 2 (0.38 s; '
-    'PAPERS_MATH.md A.4 already found this needs a very large gain spread).',
+    'reconstruction note A.4 already found this needs a very large gain spread).',
     '* *Server-centric faster for small images (Fig. 11).* In (19) server-centric always pays '
     'N·t_s of re-inference and sends every frame, whereas the proposed solution drops some '
     'frames; it is never faster here, even at 2 KB.',
@@ -570,7 +570,7 @@ def write_doc(res, rows, measured_rows):
         f'{run["exhaustive_draws"]}`; {platform.processor() or platform.machine()}, '
         f'{os.cpu_count()} CPUs). Numbers and figures come **from the model**, not from the '
         'paper: the reconstructed accuracy (9) and delay (19) of `mec_coop.alloc` '
-        '(PAPERS_MATH.md A.3-A.9), with the [ASSUMPTION] Beta score laws of A.3 '
+        '(the reconstructed model, A.3-A.9), with the [ASSUMPTION] Beta score laws of A.3 '
         '(π = 0.75) and the Table I constants (S_I = 32 KB, T_d^I = 100 ms, B = 1 MHz, '
         '`tx_model=per_second`). Figs. 6-7 use the A.11 prototype gains −100/−95/−105/−100 dB; '
         f'Figs. 8-12 average {run["draws"]} channel draws g_n ~ N(ḡ, (10 dB)²) (note A-11) at '
@@ -578,11 +578,11 @@ def write_doc(res, rows, measured_rows):
         '(module docstring of the script: Beta-drawn scores routed by the scheme, 8 px / 3 px '
         'keypoint noise for device / server results, negatives kept become outlier poses, plain '
         'DLT on the virtual-rig layout), so its absolute values are not comparable with the '
-        "paper's; its trends are. The paper's own operating points were lost (PAPERS_MATH.md, "
+        "paper's; its trends are. The paper's own operating points were lost (the reconstruction, "
         '"What could and could not be recovered"), so a claim "holds" when the trend or '
         'inequality it states holds here.',
         '',
-        '| Fig. | Claim (PAPERS_MATH.md A.11) | Holds here? | Numbers |',
+        '| Fig. | Claim (reconstruction note A.11) | Holds here? | Numbers |',
         '|---|---|---|---|',
     ]
     lines += [f'| {fig} | {claim} | {ok} | {numbers} |' for fig, claim, ok, numbers in rows]

@@ -1,6 +1,6 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Allocator core (paper A): system model (3)-(25), closed-form shares (39), solvers of (P2)."""
+"""Allocator core (the paper): system model (3)-(25), closed-form shares (39), solvers of (P2)."""
 
 from dataclasses import replace
 import json
@@ -119,7 +119,7 @@ def test_server_centric_without_device_inference():
     assert full - lean == pytest.approx(SystemParams().device_inference_s)
 
 
-# Table in PAPERS_MATH.md A.4: equal gains, tau = 1/N, Table I timings, best device threshold.
+# Table in reconstruction note A.4: equal gains, tau = 1/N, Table I timings, best device threshold.
 @pytest.mark.parametrize('num, gain_db, per_second, per_frame, device', [
     (2, -100.0, 0.356, 0.266, 0.136),
     (4, -100.0, 0.937, 0.576, 0.137),

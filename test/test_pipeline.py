@@ -3,7 +3,7 @@
 """
 The whole graph as separate processes over DDS: rig, 4 camera nodes, uplink, edge, evaluator.
 
-Each scheme of paper A runs on the same virtual-rig scenario (same seed) for the same time,
+Each scheme of the paper runs on the same virtual-rig scenario (same seed) for the same time,
 with the real yolo11n-pose on the cameras (imgsz 320) and on the edge (imgsz 640). Bounds were
 set from measured runs on a 2-core CPU (see the numbers in the assertions' comments).
 """

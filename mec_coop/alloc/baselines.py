@@ -6,7 +6,8 @@ Reference points of problem (P2): the conventional schemes and the exhaustive op
 Device-centric (20) and server-centric (22)-(23) take each camera's most accurate thresholds of
 their scheme whatever the delay; :func:`exhaustive` enumerates the grid (with exact pruning) and
 is the yardstick the greedy solvers of :mod:`mec_coop.alloc.solvers` are measured against.
-Equation numbers: "Cooperative edge inference for multi-camera 3D human pose estimation".
+Equation numbers: "Cooperative Inference for Real-Time 3D Human Pose Estimation in Multi-Device
+Edge Networks".
 """
 
 import time

@@ -1,10 +1,12 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-System model of paper A: score CDFs, accuracy (3)-(9), delay (10)-(19), schemes (20)-(25).
+System model: score CDFs, accuracy (3)-(9), delay (10)-(19), schemes (20)-(25).
 
-Equation numbers and symbols follow ``PAPERS_MATH.md`` (sections A.3-A.5). The paper's own
-equations were lost in text extraction; every reconstructed choice is a parameter here:
+Equation numbers and symbols are those of "Cooperative Inference for Real-Time 3D Human Pose
+Estimation in Multi-Device Edge Networks",
+as reconstructed: the paper's own equations were lost in text extraction, and every
+reconstructed choice (notes A-1 ... A-5 below) is a parameter here:
 
 * Class prior (note A-1): the confusion entries (3)-(6) are joint probabilities weighted by the
   positive share :attr:`CameraModel.pi`; ``pi=0.5`` gives per-class-normalised entries.
@@ -45,7 +47,7 @@ SERVER_CENTRIC_THETA = (MODES['server_centric']['theta_low'],
 @dataclass(frozen=True)
 class SystemParams:
     """
-    Constants of the delay model (defaults: paper A, Table I) and the reconstructed switches.
+    Constants of the delay model (defaults: the paper, Table I) and the reconstructed switches.
 
     Sizes are in bytes (1 KB = 1024 B, note A-10), times in seconds.
 

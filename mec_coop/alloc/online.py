@@ -3,7 +3,7 @@
 """
 Score laws of the allocator from data: a samples file, and run-time samples with ground truth.
 
-The accuracy model (PAPERS_MATH.md A.3) needs, per camera, the laws of the device model's mean
+The accuracy model (reconstruction note A.3) needs, per camera, the laws of the device model's mean
 joint confidence on positive and negative images (``X^+``, ``X^-``), those of the server model
 (``Y^+``, ``Y^-``) and the positive share ``pi``. :class:`CameraScores` holds them as sliding
 windows (:class:`~mec_coop.alloc.model.EmpiricalCdf`) that start from a prior (the [ASSUMPTION]
@@ -52,7 +52,7 @@ class CameraScores:
     @classmethod
     def assumed(cls, window=None, num_points=4096):
         """
-        Start from the [ASSUMPTION] Beta laws and ``pi`` of PAPERS_MATH.md A.3.
+        Start from the [ASSUMPTION] Beta laws and ``pi`` of reconstruction note A.3.
 
         :param window: sliding window of every law (``None``: keep all samples).
         :param num_points: pseudo-samples per law.

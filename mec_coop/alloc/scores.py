@@ -3,7 +3,8 @@
 """
 Score laws of the allocator and the one schema of their samples.
 
-The accuracy model of "Cooperative edge inference for multi-camera 3D human pose estimation"
+The accuracy model of "Cooperative Inference for Real-Time 3D Human Pose Estimation in
+Multi-Device Edge Networks"
 (eqs. (3)-(9)) needs, per camera, the laws of the device (camera) model's frame confidence on
 positive and negative images (``X^+``, ``X^-``), those of the server (edge) model on the same
 camera's images (``Y^+``, ``Y^-``) and the positive share ``pi``. This module owns their names
@@ -146,7 +147,7 @@ class CameraModel:
     @classmethod
     def assumed(cls, gain_db=-100.0, pi=ASSUMED_PI, num_points=4096):
         """
-        Build a camera with the [ASSUMPTION] Beta score laws of PAPERS_MATH.md A.3.
+        Build a camera with the [ASSUMPTION] Beta score laws of reconstruction note A.3.
 
         Each call builds its own CDF objects, so updating one camera's CDFs leaves the others'.
 

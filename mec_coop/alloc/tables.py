@@ -7,7 +7,8 @@ Candidate tables shared by the solvers of problem (P2): the grid, per-camera pai
 every threshold pair of a scheme once (vectorised), with the best server threshold per pair;
 :class:`Airtime` evaluates the delay (19) of a choice of pairs incrementally. The solvers
 (:mod:`mec_coop.alloc.solvers`, :mod:`mec_coop.alloc.baselines`) only pick indices into these.
-Equation numbers: "Cooperative edge inference for multi-camera 3D human pose estimation".
+Equation numbers: "Cooperative Inference for Real-Time 3D Human Pose Estimation in Multi-Device
+Edge Networks".
 """
 
 from dataclasses import dataclass

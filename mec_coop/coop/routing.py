@@ -1,7 +1,10 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Dual-threshold routing of a camera frame (paper A, Sec. II) and the paper's schemes as presets.
+Dual-threshold routing of a camera frame and the paper's schemes as presets.
+
+The paper: "Cooperative Inference for Real-Time 3D Human Pose Estimation in Multi-Device Edge
+Networks" (Sec. II, Sec. V).
 
 A camera with mean joint confidence ``c`` sends its 2D keypoints when ``c >= theta_high``,
 offloads the image to the edge when ``theta_low <= c < theta_high`` and drops the frame when
@@ -70,7 +73,7 @@ def threshold_problem(theta_low, theta_high, theta_server=0.0):
     return ''
 
 
-# The schemes of paper A (Sec. V, eqs. (20)-(25)) as threshold presets. Device-centric keeps
+# The schemes of the paper (Sec. V, eqs. (20)-(25)) as threshold presets. Device-centric keeps
 # one threshold (low = high), server-centric offloads every frame (low = 0, high above any
 # confidence), cascade never drops at the camera (low = 0).
 MODES = {

@@ -3,8 +3,9 @@
 """
 Batched, confidence-weighted DLT triangulation that never reports a wrong point as valid.
 
-Three methods share the DLT core (:mod:`mec_coop.geometry.dlt`, paper "Cooperative edge inference
-for multi-camera 3D human pose", eqs. (1)-(2)), solving all joints of all frames at once:
+Three methods share the DLT core (:mod:`mec_coop.geometry.dlt`; "Cooperative Inference for
+Real-Time 3D Human Pose Estimation in Multi-Device Edge Networks", eqs. (1)-(2)), solving all
+joints of all frames at once:
 
 * ``'robust'`` (default): views chosen by consensus over all view pairs
   (:mod:`mec_coop.geometry.robust`), the inliers refitted by the depth-weighted DLT; a joint is

@@ -3,8 +3,8 @@
 """
 Allocator node: plans thresholds and TDMA shares and pushes them to the running nodes.
 
-The plan is :func:`mec_coop.alloc.plan.plan`, problem (P2) of "Cooperative edge inference for
-multi-camera 3D human pose estimation".
+The plan is :func:`mec_coop.alloc.plan.plan`, problem (P2) of "Cooperative Inference for
+Real-Time 3D Human Pose Estimation in Multi-Device Edge Networks".
 
 Inputs: its parameters, the link state the uplink owns (``uplink/link_state``; without it the
 paper's defaults, said in diagnostics) and the score laws (assumed Beta laws, a samples file,

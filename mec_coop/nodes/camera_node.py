@@ -3,7 +3,8 @@
 """
 Camera node (managed): the small pose model and the dual-threshold routing.
 
-The routing is that of "Cooperative edge inference for multi-camera 3D human pose estimation"
+The routing is that of "Cooperative Inference for Real-Time 3D Human Pose Estimation in
+Multi-Device Edge Networks"
 (dual confidence thresholds, Sec. II).
 
 Subscribes ``image/compressed`` (``sensor_msgs/CompressedImage``) or ``image``

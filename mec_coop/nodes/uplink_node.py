@@ -1,7 +1,10 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Uplink emulator node: the wireless camera -> base-station hop of paper A, eq. (16).
+Uplink emulator node: the wireless camera -> base-station hop.
+
+Eq. (16) of "Cooperative Inference for Real-Time 3D Human Pose Estimation in Multi-Device Edge
+Networks".
 
 For every camera in ``cameras`` it forwards ``<cam>/keypoints`` and ``<cam>/offload`` to
 ``edge/<cam>/keypoints`` and ``edge/<cam>/offload`` after the message's airtime over the

@@ -6,9 +6,10 @@ Datasets from the virtual rig: YOLO-pose training data and labelled confidence s
 * :func:`export_yolo_pose` writes rendered views in the Ultralytics pose format (``images/``,
   ``labels/``, ``data.yaml`` with ``kpt_shape: [17, 3]`` and the COCO flip indices).
 * :func:`confidence_samples` runs a camera model and an edge model on every view and pairs each
-  view's mean joint confidence with the view's positive/negative label (paper A, Sec. III: the
-  inputs of the allocator's CDFs, Fig. 5). :func:`save_samples` writes them as the ``.npz`` the
-  allocator reads (``x_pos``, ``x_neg``, ``y_pos``, ``y_neg``, ``pi``).
+  view's mean joint confidence with the view's positive/negative label (Sec. III of "Cooperative
+  Inference for Real-Time 3D Human Pose Estimation in Multi-Device Edge Networks": the
+  inputs of the allocator's CDFs, Fig. 5); :func:`mec_coop.alloc.scores.save_samples` writes
+  them as the ``.npz`` the allocator reads (``x_pos``, ``x_neg``, ``y_pos``, ``y_neg``, ``pi``).
 """
 
 import pathlib
@@ -115,7 +116,7 @@ def sample_statistics(samples, detected_above=0.0):
 
 
 def plot_confidence_pdfs(samples, path, camera_label='camera model', edge_label='edge model'):
-    """Histogram densities of the four confidence distributions (paper A, Fig. 5) as a PNG."""
+    """Plot the densities of the four confidence distributions (the paper's Fig. 5) as a PNG."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
