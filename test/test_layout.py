@@ -57,3 +57,14 @@ def test_readme_layout_table_names_every_package_folder():
     folders = sorted({p.parent.relative_to(ROOT).as_posix()
                       for p in PACKAGE.rglob('__init__.py')} - {'mec_coop'})
     assert [f for f in folders if f'`{f}/`' not in readme] == []
+
+
+def test_package_xml_declares_every_ros_package_the_code_imports():
+    from catkin_pkg.package import parse_package
+    package = parse_package(str(ROOT))
+    declared = {d.name for d in package.build_depends + package.exec_depends
+                + package.build_export_depends}
+    files = list(PACKAGE.rglob('*.py')) + list((ROOT / 'launch').glob('*.py'))
+    imported = {m.split('.')[0] for p in files for m in _imports(p) if _is_ros(m)}
+    imported -= {'mec_coop'}
+    assert sorted(imported - declared) == []
