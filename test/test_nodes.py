@@ -230,3 +230,34 @@ def test_uplink_delays_by_airtime_and_applies_new_shares(harness):
     assert harness.wait_for(lambda: len(out) == 2)
     assert out[1].uplink_airtime_s == pytest.approx(out[0].uplink_airtime_s * 0.5 / 0.8,
                                                     rel=1e-3)
+
+
+def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_image):
+    # The edge predicts the right-hand person (box x 741-1266): a crop around it is used for the
+    # frame captured at the predicted time, and only that person comes back, in image pixels.
+    from mec_coop.msg import CameraRoi, PersonRoi
+    node = make_camera_node(harness, small_model, theta_low=0.05, theta_high=0.1,
+                            full_frame_every=0)
+    kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
+    pub = harness.node.create_publisher(CompressedImage, '/cam0/image/compressed', QOS_IMAGES)
+    roi_pub = harness.node.create_publisher(CameraRoi, '/cam0/roi', QOS_RELIABLE)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0
+                            and roi_pub.get_subscription_count() > 0)
+    stamp = _now(harness) + 0.2
+    roi = CameraRoi(image_width=1280, image_height=720)
+    roi.header.stamp = to_stamp(stamp)
+    person = PersonRoi(track_id=0, x0=700, y0=0, size=600)
+    person.keypoints = [Keypoint2D(x=1000.0, y=100.0 + 35.0 * k, confidence=1.0)
+                        for k in range(17)]
+    roi.people = [person]
+    roi_pub.publish(roi)
+    assert harness.wait_for(lambda: node._policy._priors)
+    _publish_frame(harness, pub, person_image, stamp)
+    assert harness.wait_for(lambda: len(kp) == 1)
+    assert node.counts['roi_used'] == 1 and node.counts['roi_miss'] == 0
+    people = kp[0].people
+    assert len(people) == 1 and 700 <= people[0].box[0] and people[0].box[2] <= 1300
+    # A stale crop (for a capture time 2 s away) is not used: the full frame finds both people.
+    _publish_frame(harness, pub, person_image, stamp + 2.0)
+    assert harness.wait_for(lambda: len(kp) == 2)
+    assert node.counts['full_stale_prior'] == 1 and len(kp[1].people) == 2
