@@ -52,14 +52,13 @@ class PipelineScore:
                 out.append((truth_stamp, self._truth[truth_stamp], est))
         return out
 
-    def _held_mpjpe_mm(self, truth_stamps):
+    def _held_mpjpe_mm(self, truth_stamps, matched):
         """
         MPJPE over every ground-truth instant, holding the last skeleton over missed ones.
 
         A missed instant is scored with the newest skeleton published before it (what a user
-        sees); joints never estimated are not counted.
+        sees); joints never estimated are not counted. ``matched``: truth stamp -> estimate.
         """
-        matched = {stamp: est for stamp, _, est in self.matched()}
         held, errors = None, []
         for stamp in truth_stamps:
             held = matched.get(stamp, held)
@@ -93,7 +92,8 @@ class PipelineScore:
             return (last_truth_stamp is None or stamp <= last_truth_stamp) and \
                 (first is None or stamp >= first)
 
-        pairs = [(gt, est) for stamp, gt, est in self.matched() if counted(stamp)]
+        matched = self.matched()
+        pairs = [(gt, est) for stamp, gt, est in matched if counted(stamp)]
         truth = [s for s in self._truth if counted(s)]
         delays = np.array(self._delays)
         routed = sum(self.routes.values())
@@ -116,7 +116,8 @@ class PipelineScore:
         else:
             out.update(mpjpe_mm=float('nan'), pa_mpjpe_mm=float('nan'), pck_150mm=0.0,
                        joint_coverage=0.0)
-        out['mpjpe_all_instants_mm'] = self._held_mpjpe_mm(sorted(truth))
+        out['mpjpe_all_instants_mm'] = self._held_mpjpe_mm(
+            sorted(truth), {stamp: est for stamp, _, est in matched})
         out['jitter_m_s2'] = self._jitter()
         if delays.size:
             out['delay_s'] = {f'p{q}': float(np.percentile(delays, q)) for q in (50, 95, 99)}

@@ -15,6 +15,7 @@ on each ``/<cam>/camera``, ``theta_server.<cam>`` on ``/edge``, ``tdma_share.<ca
 runs in a worker thread on start, parameter and link changes and every ``resolve_period_s``.
 """
 
+from dataclasses import replace
 import threading
 import time
 from typing import Optional
@@ -143,7 +144,7 @@ class AllocatorNode(Node):
             return settings.params, [-100.0] * len(self.cameras)
         gains = dict(zip(link.camera_ids, link.channel_gain_db))
         budget = LinkBudget(link.bandwidth_hz, link.tx_power_dbm, link.noise_dbm_per_hz)
-        return (SystemParams(**{**vars(settings.params), 'link': budget}),
+        return (replace(settings.params, link=budget),
                 [gains[cam] for cam in self.cameras])
 
     # -- planning (worker thread) -------------------------------------------------------------
@@ -162,8 +163,7 @@ class AllocatorNode(Node):
             for cam, source, score, positive in (self.labeller.take() if self.labeller else ()):
                 self._scores[cam].add(source, positive, score)
             cameras = [self._scores[cam].camera_model(g) for cam, g in zip(self.cameras, gains)]
-            settings = PlanSettings(params, settings.solver, settings.segments,
-                                    settings.min_share)
+            settings = replace(settings, params=params)
             try:
                 result = plan(cameras, settings)
             except ValueError as exc:

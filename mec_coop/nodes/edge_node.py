@@ -78,9 +78,11 @@ class EdgeNode(ManagedModelNode):
             self._settings(parameters)
         except ValueError as exc:
             return verdict(str(exc))
-        problems = [f'{p.name}: {threshold_problem(0.0, 0.0, p.value)}' for p in parameters
-                    if p.name.startswith('theta_server.') and threshold_problem(0.0, 0.0, p.value)]
-        return verdict(problems[0] if problems else '')
+        for p in parameters:
+            problem = p.name.startswith('theta_server.') and threshold_problem(0.0, 0.0, p.value)
+            if problem:
+                return verdict(f'{p.name}: {problem}')
+        return verdict('')
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
