@@ -40,9 +40,10 @@ def _value(slot, rng):
     if kind in ('octet', 'uint8', 'char'):
         return int(rng.integers(0, 256))
     if kind.startswith('uint'):
-        return int(rng.integers(0, 2 ** 31))
+        return int(rng.integers(0, 2 ** min(int(kind[4:]), 31)))
     if kind.startswith('int'):
-        return int(rng.integers(-2 ** 31, 2 ** 31 - 1))
+        bits = min(int(kind[3:]), 32) - 1
+        return int(rng.integers(-2 ** bits, 2 ** bits - 1))
     raise TypeError(f'no generator for {kind}')
 
 
