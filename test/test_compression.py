@@ -152,7 +152,7 @@ def test_bad_payloads_and_inputs_are_rejected_with_a_reason(scene):
         decode_checked(bytes(corrupt))
     with pytest.raises(ValueError, match='expected \\(60, 80\\)'):
         encode_regionwise(image, np.ones((10, 10)))
-    with pytest.raises(ValueError, match='in \\(0.05, 16.0\\)'):
+    with pytest.raises(ValueError, match='in \\(0.05, 32.0\\)'):
         encode_regionwise(image, np.full(q.shape, 40.0))
     with pytest.raises(ValueError, match='mu must be in'):
         tables(0.0)

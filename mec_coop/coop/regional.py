@@ -37,7 +37,7 @@ K_LUMA = np.array([
 K_CHROMA = np.array([
     [17, 18, 24, 47, 99, 99, 99, 99], [18, 21, 26, 66, 99, 99, 99, 99],
     [24, 26, 56, 99, 99, 99, 99, 99], [47, 66, 99, 99, 99, 99, 99, 99]] + [[99] * 8] * 4, float)
-MU_RANGE = (0.05, 16.0)
+MU_RANGE = (0.05, 32.0)
 
 
 def tables(mu: float) -> tuple[np.ndarray, np.ndarray]:
