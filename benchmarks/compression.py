@@ -327,5 +327,6 @@ def main():
                 print(rig, name, codec, {k: None if v['saving'] is None else round(v['saving'], 3)
                                          for k, v in rows.items()})
 
+
 if __name__ == '__main__':
     main()

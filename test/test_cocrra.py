@@ -11,7 +11,8 @@ from mec_coop.alloc.cocrra import (brute_force, co_crra, CoCrraProblem, equal_sp
 
 def instances(u, count, seed=0):
     rng = np.random.default_rng(seed)
-    return [CoCrraProblem(rng.uniform(10e6, 20e6, u), b_max_mhz=float(rng.uniform(5 * u + 1, 5 * u + 6)),
+    return [CoCrraProblem(rng.uniform(10e6, 20e6, u),
+                          b_max_mhz=float(rng.uniform(5 * u + 1, 5 * u + 6)),
                           p_max_w=float(rng.choice([0.05, 0.1, 0.2])))
             for _ in range(count)]
 
@@ -73,8 +74,9 @@ def test_baselines_follow_their_definitions():
     assert np.all(fc.o == 0.6)
     ms = msvra(problem, 0.6)
     assert np.all(ms.o == 0.6)
-    rate = lambda b, p: np.sum(b * 1e6 * np.log2(1 + p * problem.delta /  # noqa: E731
-                                                    (problem.n0_w_per_hz * b * 1e6)))
+
+    def rate(b, p):
+        return np.sum(b * 1e6 * np.log2(1 + p * problem.delta / (problem.n0_w_per_hz * b * 1e6)))
     assert rate(ms.b_mhz, ms.p_w) >= rate(equal_b, equal_p) - 1e-6
     best = co_crra(problem)
     for plan in (fr, fc, ms):

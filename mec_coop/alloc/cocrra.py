@@ -59,7 +59,7 @@ class CoCrraProblem:
         return len(self.data)
 
     def eta(self, o):
-        """Inference success given delivery, (eta), normalised to ``eta(0) = 1`` by default."""
+        """Give the probability the model is right on compressed data (normalised, D-1)."""
         z1, z2, z3, z4 = self.zeta
         o = np.asarray(o, dtype=np.float64)
         value = z1 * np.exp(z2 * o) + z3 * np.exp(z4 * o)
@@ -200,9 +200,11 @@ def _feasible(problem, b, p):
 def solve_p2(problem: CoCrraProblem, o, b0, p0, eps2: float = 1e-4, max_iter: int = 30,
              paper_sca: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """
-    P2 (11) by SCA (Algorithm 1, lines 12-17): convex P2.2 solved around the last point until
-    ``sum_i eta_i gamma_i`` changes by less than ``eps2``. A step that makes the true objective
-    worse or leaves the budgets (the solver's tolerance) is not taken.
+    Solve P2 (11) by SCA (Algorithm 1, lines 12-17).
+
+    The convex P2.2 is solved around the last point until ``sum_i eta_i gamma_i`` changes by
+    less than ``eps2``. A step that makes the true objective worse or leaves the budgets (the
+    solver's tolerance) is not taken.
     """
     phi = problem.eta(o)
     b, p = np.asarray(b0, dtype=np.float64), np.asarray(p0, dtype=np.float64)
@@ -227,10 +229,12 @@ def equal_split(problem: CoCrraProblem) -> tuple[np.ndarray, np.ndarray]:
 
 def starts(problem: CoCrraProblem, multi: bool) -> list[tuple[np.ndarray, np.ndarray]]:
     """
-    Starting splits: the equal split (Algorithm 1, line 1), and with ``multi`` one start per
-    user that gives it most of the budget above the minimums. P* is not concave and its optimum
-    often lies at such a corner (one user with a wide band and high power), which SCA from the
-    equal split does not reach.
+    List the starting splits of Algorithm 1.
+
+    The equal split (Algorithm 1, line 1), and with ``multi`` one start per user that gives it
+    most of the budget above the minimums. P* is not concave and its optimum often lies at
+    such a corner (one user with a wide band and high power), which SCA from the equal split
+    does not reach.
     """
     out = [equal_split(problem)]
     u = problem.users
@@ -274,7 +278,7 @@ def co_crra(problem: CoCrraProblem, eps1: float = 1e-4, max_outer: int = 20,
 # ---- baselines (PAPERS_MATH D.5) ---------------------------------------------------------------
 
 def msvra(problem: CoCrraProblem, o_fixed: float = 0.5) -> CoCrraPlan:
-    """Maximise the sum rate over ``b, p`` (channel at its scale ``delta``), ``o`` fixed."""
+    """Run MSVRA: maximise the sum rate (channel at its scale ``delta``), ``o`` fixed."""
     u = problem.users
     b0, p0 = equal_split(problem)
 
@@ -291,14 +295,14 @@ def msvra(problem: CoCrraProblem, o_fixed: float = 0.5) -> CoCrraPlan:
 
 
 def fcrra(problem: CoCrraProblem, o_fixed: float = 0.5) -> CoCrraPlan:
-    """Fixed ratio for all users, ``b, p`` from P2."""
+    """Run FCRRA: a fixed ratio for all users, ``b, p`` from P2."""
     o = np.full(problem.users, o_fixed)
     b, p, k = solve_p2(problem, o, *equal_split(problem))
     return CoCrraPlan(o, b, p, problem.success(o, b, p), 'fcrra', k)
 
 
 def fracr(problem: CoCrraProblem) -> CoCrraPlan:
-    """Fixed equal resources, ``o`` from P1."""
+    """Run FRACR: fixed equal resources, ``o`` from P1."""
     b, p = equal_split(problem)
     o = solve_p1(problem, b, p)
     return CoCrraPlan(o, b, p, problem.success(o, b, p), 'fracr')
@@ -306,7 +310,9 @@ def fracr(problem: CoCrraProblem) -> CoCrraPlan:
 
 def brute_force(problem: CoCrraProblem, points: int = 41) -> CoCrraPlan:
     """
-    Reference optimum of P* on a grid: all band and power splits that spend the budgets
+    Find the reference optimum of P* on a grid.
+
+    All band and power splits that spend the budgets
     (the success grows with both), each user's best ratio on P1's grid. Two or three users.
     """
     u = problem.users

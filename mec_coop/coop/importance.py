@@ -146,7 +146,7 @@ def solve_p3(levels: Sequence[float], target: float, num_regions: int,
 
 
 def importance_bins(block_importance: np.ndarray, num_levels: int) -> np.ndarray:
-    """Counts of blocks in ``L`` equal-width importance bins, least important first (tie-break)."""
+    """Count blocks in ``L`` equal-width importance bins, least important first (tie-break)."""
     q = np.asarray(block_importance, dtype=np.float64).ravel()
     lo, hi = float(q.min()), float(q.max())
     edges = np.linspace(lo, hi, num_levels + 1)[1:-1]
@@ -188,7 +188,7 @@ def paper_block_mu(block_importance: np.ndarray, mu: float) -> np.ndarray:
 def pose_block_mu(block_importance: np.ndarray, mu_roi: float, mu_background: float,
                   thresholds: tuple[float, float] = (0.1, 0.5)) -> np.ndarray:
     """
-    The pose-aware per-block multiplier (this project's choice, beside :func:`paper_block_mu`).
+    Return the pose-aware per-block multiplier (this project's choice; the paper's: below).
 
     Blocks at importance ``>= thresholds[1]`` (joints, limbs) get ``mu_roi``, blocks at
     ``>= thresholds[0]`` (the rest of the person and a margin) the geometric mean of the two,
@@ -202,7 +202,9 @@ def pose_block_mu(block_importance: np.ndarray, mu_roi: float, mu_background: fl
 
 def rank_agreement(a: np.ndarray, b: np.ndarray, top: float = 0.1) -> dict:
     """
-    How two block-importance maps agree: Spearman rank correlation, and the share of ``b``'s
+    Measure how two block-importance maps agree.
+
+    Spearman rank correlation, and the share of ``b``'s
     total mass that falls into ``a``'s ``top`` fraction of blocks.
     """
     x, y = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()

@@ -25,8 +25,8 @@ import io
 import numpy as np
 from scipy.fft import dctn, idctn
 
-from mec_coop.coop.codec import decode_compressed, ImageDecodeError
-from mec_coop.coop.importance import block_grid, BLOCK
+from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
+from mec_coop.coop.importance import BLOCK, block_grid, pose_block_mu, pose_importance
 
 # ITU-T T.81 Annex K tables (quality 50), the K_base of K = mu K_base; row-major (not zigzag).
 K_LUMA = np.array([
@@ -38,6 +38,9 @@ K_CHROMA = np.array([
     [17, 18, 24, 47, 99, 99, 99, 99], [18, 21, 26, 66, 99, 99, 99, 99],
     [24, 26, 56, 99, 99, 99, 99, 99], [47, 66, 99, 99, 99, 99, 99, 99]] + [[99] * 8] * 4, float)
 MU_RANGE = (0.05, 32.0)
+OFFLOAD_CODECS = ('jpeg', 'regionwise')
+# Background multiplier of region-wise offloads: about DC only (benchmarks/compression.py).
+BACKGROUND_MU = 16.0
 
 
 def tables(mu: float) -> tuple[np.ndarray, np.ndarray]:
@@ -133,6 +136,36 @@ def encode_regionwise(image_bgr: np.ndarray, block_mu: np.ndarray) -> bytes:
     return _write(_to_bgr(y, *planes), base)
 
 
+def mu_for_quality(quality: int) -> float:
+    """Return the multiplier IJG libjpeg (and OpenCV) puts on the Annex-K tables at ``quality``."""
+    q = int(quality)
+    if not 1 <= q <= 100:
+        raise ValueError(f'JPEG quality must be in 1..100, got {quality}')
+    return max((5000.0 / q if q < 50 else 200.0 - 2.0 * q) / 100.0, MU_RANGE[0])
+
+
+def encode_offload(image_bgr: np.ndarray, quality: int, codec: str = 'jpeg',
+                   keypoints: np.ndarray | None = None, confidences: np.ndarray | None = None,
+                   boxes: np.ndarray | None = None) -> bytes:
+    """
+    Encode the camera's offload: plain JPEG at ``quality``, or region-wise.
+
+    Region-wise: the people at ``quality``'s multiplier, the background at
+    :data:`BACKGROUND_MU`.
+
+    The people are what the camera's model found (and/or the edge's predicted skeleton);
+    without any, a region-wise offload is a plain JPEG, so nothing is lost by guessing.
+    """
+    if codec not in OFFLOAD_CODECS:
+        raise ValueError(f'offload codec must be one of {OFFLOAD_CODECS}, got {codec!r}')
+    if codec == 'jpeg' or keypoints is None or not len(keypoints):
+        return encode_jpeg(image_bgr, quality)
+    h, w = image_bgr.shape[:2]
+    mu = mu_for_quality(quality)
+    q = pose_importance(h, w, keypoints, confidences, boxes)
+    return encode_regionwise(image_bgr, pose_block_mu(q, mu, max(BACKGROUND_MU, mu)))
+
+
 def decode_checked(data: bytes, expected_shape: tuple[int, int] | None = None) -> np.ndarray:
     """
     Decode a (region-wise or plain) JPEG payload with ``cv2.imdecode``; reasons on failure.
@@ -152,4 +185,3 @@ def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     d = (a.astype(np.float64) - b.astype(np.float64)) ** 2
     mse = float(d[mask].mean() if mask is not None else d.mean())
     return float('inf') if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
-
