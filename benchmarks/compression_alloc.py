@@ -15,16 +15,21 @@ the conservative SCA constraint), ``co_crra_paper`` (Algorithm 1 as printed: equ
 ``docs/figures/compression.json`` exists).
 
 Run:  . scripts/env.sh && python benchmarks/compression_alloc.py
+(``--markdown-only`` rewrites the markdown from the saved JSONs.)
 """
 
 import argparse
 import json
+import os
 import pathlib
 import time
 
-import numpy as np
+# SLSQP's tiny LAPACK calls run 30x slower with OpenBLAS threads fighting over a loaded CPU.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 
-from mec_coop.alloc.cocrra import co_crra, CoCrraProblem, fcrra, fracr, msvra
+import numpy as np  # noqa: E402
+
+from mec_coop.alloc.cocrra import co_crra, CoCrraProblem, fcrra, fracr, msvra  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'
@@ -60,8 +65,6 @@ def sweep(values, make, draws, users, seed, o_fixed):
                                                                  exact=True))))
         row = {'value': value, **{m: float(np.mean(acc[m])) for m in METHODS},
                'exact': {m: float(np.mean(exact[m])) for m in METHODS}}
-        row['gain'] = {b: (row['co_crra'] / row[b] - 1.0) if row[b] > 0 else None
-                       for b in BASELINES}
         rows.append(row)
         print(f'  {value:g}: ' + ' '.join(f'{m} {row[m]:.3f}' for m in METHODS), flush=True)
     return rows
@@ -71,11 +74,23 @@ def p_min(p_max, users):
     return min(0.01, p_max / (2 * users))
 
 
-def mean_gain(rows):
+# A baseline this close to zero success makes a gain ratio meaningless (it is reported apart).
+NEGLIGIBLE = 0.01
+
+
+def gains(rows, baselines=BASELINES):
+    """Per-point gain ratios of Co-CRRA over baselines whose success is not negligible."""
+    return [r['co_crra'] / r[b] - 1.0 for r in rows for b in baselines if r[b] >= NEGLIGIBLE]
+
+
+def mean_gain(rows, baselines=BASELINES):
     """Return the paper's average gain: mean over baselines of the mean per-point gain."""
-    per = [np.mean([r['gain'][b] for r in rows if r['gain'][b] is not None] or [np.nan])
-           for b in BASELINES]
-    return float(np.nanmean(per)) if np.isfinite(per).any() else None
+    per = [np.mean(g) for b in baselines if (g := gains(rows, (b,)))]
+    return float(np.mean(per)) if per else None
+
+
+def negligible(rows):
+    return sorted({b for r in rows for b in BASELINES if r[b] < NEGLIGIBLE})
 
 
 def plot(curves, xlabel, path, scale=1.0):
@@ -114,12 +129,22 @@ def codec_section(path):
              '90. "vs unified": the same encoder with one multiplier (the fair comparison); '
              '"vs jpeg": OpenCV JPEG as the camera sends today (no Huffman optimisation). n/a: '
              "a codec's sweep does not reach that error.", '']
+    args = data['args']
+    lines += [f'Virtual rig: seed {args["seed"]}, {args["instants"]} instants x 4 cameras '
+              f'(ground truth); recorded rig: Pose2Sim Demo_SinglePerson, '
+              f'{args["recorded_instants"]} instants x 4 cameras (reference: the edge model on '
+              'the raw frame, and its greedy triangulation for 3D). Edge model yolo11n-pose at '
+              f'imgsz 960; background multiplier of spat_pose {args["mu_background"]}; 2D '
+              f'errors capped at {args["cap_px"]} px per joint, a missed person counting the cap. '
+              'Importance maps came from: '
+              + '; '.join(f'{rig} {data[rig]["importance_sources"]}'
+                          for rig in ('virtual', 'recorded') if rig in data) + '.', '']
     for rig in ('virtual', 'recorded'):
         if rig not in data:
             continue
+        columns = list(next(iter(next(iter(data[rig]['savings'].values())).values())))
         lines += [f'### {rig} rig', '', '| metric vs reference | codec | ' +
-                  ' | '.join(next(iter(next(iter(data[rig]['savings'].values())).values()))) +
-                  ' |', '|---|---|' + '---|' * 4]
+                  ' | '.join(columns) + ' |', '|---|---|' + '---|' * len(columns)]
         for name, table in data[rig]['savings'].items():
             for codec, rows in table.items():
                 lines.append(f'| {name} | {codec} | ' + ' | '.join(
@@ -144,6 +169,46 @@ def codec_section(path):
     return lines
 
 
+def summary(result, codec_path):
+    """Write the acceptance lines: region-wise savings and Co-CRRA's standing, from the JSONs."""
+    lines = ['## Summary', '']
+    if codec_path.exists():
+        data = json.loads(codec_path.read_text())
+        for rig in ('virtual', 'recorded'):
+            if rig not in data:
+                continue
+            rows = data[rig]['savings']['error_2d_px_vs_unified']['spat_pose']
+            jp = data[rig]['savings']['error_2d_px_vs_jpeg']['spat_pose']
+            got = {k: v['saving'] for k, v in rows.items() if v['saving'] is not None}
+            text = ', '.join(f'{fmt(v)} at {k}' for k, v in got.items()) or 'never reached'
+            best = max(got.values()) if got else None
+            floor = min(data[rig]['curves']['spat_pose'], key=lambda c: c['error_2d_px'])
+            raw = data[rig]['curves']['raw'][0]['error_2d_px']
+            lines.append(
+                f'- {rig} rig, pose-aware region-wise (spat_pose) vs uniform (Unified-IMCO, same '
+                f'encoder) at equal edge 2D error: {text}; vs OpenCV JPEG: '
+                + (', '.join(f'{fmt(v["saving"])} at {k}' for k, v in jp.items()
+                             if v['saving'] is not None) or 'never reached')
+                + f'. Its lowest error is {floor["error_2d_px"]:.2f} px at '
+                f'{floor["bytes"] / 1024:.1f} KB (raw frame: {raw:.2f} px). '
+                + ('Acceptance (>= 25% fewer bytes at equal error, virtual rig): '
+                   + ('met' if best is not None and best >= 0.25 else 'not met')
+                   if rig == 'virtual' else 'Reported only (the acceptance is on the virtual '
+                   'rig): people fill these portrait frames, and the coarse background costs the '
+                   'edge model accuracy near the raw-frame result.'))
+    g = {k: mean_gain(v) for k, v in result['fig4'].items()}
+    fr = {k: mean_gain(v, ('fracr',)) for k, v in result['fig4'].items()}
+    lines += [f'- Co-CRRA (model): never below a baseline; mean gain over the three baselines '
+              f'{", ".join(f"{fmt(v)} at P_max {k}" for k, v in g.items())} (MSVRA and FCRRA '
+              'with the fixed ratio 0.5 fail outright at low power), but only '
+              f'{", ".join(f"{fmt(v)} at {k}" for k, v in fr.items())} over FRACR: with the '
+              'ratio chosen per user, moving band and power adds little in this model.',
+              '- Not measured: the running-graph acceptance (Co-CRRA plan vs FRACR/FCRRA with '
+              'a tight uplink); Co-CRRA is not yet an allocator plan (see the issue report).',
+              '']
+    return lines
+
+
 def write_markdown(result, path):
     f4, f5 = result['fig4'], result['fig5']
     lines = ['# Paper D reproduction: Co-CRRA and SpaT-IMCO', '',
@@ -156,6 +221,7 @@ def write_markdown(result, path):
              f'fixed ratio {result["args"]["o_fixed"]} for MSVRA/FCRRA (PAPERS_MATH D-5). '
              'Success = mean over users of Phi_i with the approximate delivery probability the '
              'paper optimises (the exact 2Q(x) values are in `cocrra.json`).', '',
+             *summary(result, FIGURES / 'compression.json'),
              '## Fig. 4: success vs B_max (`docs/figures/cocrra_fig4.png`)', '',
              '| P_max | B_max (MHz) | ' + ' | '.join(METHODS) + ' |',
              '|---|---|' + '---|' * len(METHODS)]
@@ -177,27 +243,40 @@ def write_markdown(result, path):
         lines.append(f'| Fig. 4, P_max = {key}: success converges to | {fmt(paper)} | '
                      f'{fmt(ours)} | {"yes" if abs(ours - paper) < 0.05 else "no"} |')
         g, pg = mean_gain(f4[key]), PAPER['fig4'][key]['mean_gain']
+        zero = negligible(f4[key])
+        note = (f' ({", ".join(zero)} below {NEGLIGIBLE:.0%} success at some points)'
+                if zero else '')
         lines.append(f'| Fig. 4, P_max = {key}: mean gain over MSVRA/FCRRA/FRACR | {fmt(pg)} | '
-                     f'{fmt(g)} | {"yes" if g is not None and g >= 0.5 * pg else "no"} |')
+                     f'{fmt(g)}{note}; over FRACR alone {fmt(mean_gain(f4[key], ("fracr",)))} '
+                     f'| {"yes" if g is not None and g >= 0.5 * pg else "no"} |')
     for key in ('15MHz', '30MHz'):
         best = max(r['co_crra'] for r in f5[key])
         paper = PAPER['fig5'][key]['best']
         lines.append(f'| Fig. 5, B_max = {key}: best success | {fmt(paper)} | {fmt(best)} | '
                      f'{"yes" if abs(best - paper) < 0.05 else "no"} |')
-        gains = [r['gain'][b] for r in f5[key] for b in BASELINES if r['gain'][b] is not None]
+        g = gains(f5[key])
         lo, hi = PAPER['fig5'][key]['gain_range']
-        ours = f'{fmt(min(gains))}-{fmt(max(gains))}' if gains else 'n/a'
+        zero = negligible(f5[key])
+        ours = f'{fmt(min(g))}-{fmt(max(g))}' if g else 'n/a'
+        if zero:
+            ours += f' ({", ".join(zero)} below {NEGLIGIBLE:.0%} success at some points)'
         lines.append(f'| Fig. 5, B_max = {key}: gain range over baselines | {fmt(lo)}-{fmt(hi)} '
-                     f'| {ours} | {"yes" if gains and min(gains) > 0 else "no"} |')
+                     f'| {ours} | {"yes" if g and min(g) >= 0.5 * lo else "no"} |')
     worst = {b: np.mean([r[b] for rows in list(f4.values()) + list(f5.values()) for r in rows])
              for b in BASELINES}
     lines.append('| MSVRA is the worst baseline | yes | mean success '
                  + ', '.join(f'{b} {worst[b]:.3f}' for b in BASELINES)
                  + f' | {"yes" if min(worst, key=worst.get) == "msvra" else "no"} |')
-    p_matters = (np.mean([r['co_crra'] for r in f5['15MHz']]) <
-                 np.mean([r['co_crra'] for r in f4['1W']]))
-    lines += [f'| Power matters more than bandwidth (Fig. 5 vs Fig. 4) | yes | see tables '
-              f'| {"yes" if p_matters else "no"} |', '',
+    d_power = f5['15MHz'][-1]['co_crra'] - f5['15MHz'][0]['co_crra']
+    d_band = f4['2mW'][-1]['co_crra'] - f4['2mW'][0]['co_crra']
+    lines += ['| Power matters more than bandwidth | yes | success rises '
+              f'{100 * d_power:.1f} points over P_max 1-10 mW (B_max 15 MHz), '
+              f'{100 * d_band:.1f} over B_max 15-30 MHz (P_max 2 mW) '
+              f'| {"yes" if d_power > d_band else "no"} |',
+              '| Co-CRRA is never below a baseline | yes | ' + (
+                  'yes' if all(r['co_crra'] >= r[b] - 1e-9 for rows in list(f4.values())
+                               + list(f5.values()) for r in rows for b in BASELINES)
+                  else 'no') + ' | |', '',
               'Co-CRRA vs the paper-literal Algorithm 1 (`co_crra_paper`: equal start, printed '
               'SCA (20)): the corner starts matter where the optimum gives one user most of the '
               'band and power; `test/test_cocrra.py` checks Co-CRRA within 1% of a brute-force '
@@ -214,7 +293,13 @@ def main():
     parser.add_argument('--o-fixed', type=float, default=0.5)
     parser.add_argument('--out', default=str(FIGURES))
     parser.add_argument('--markdown', default=str(ROOT / 'docs' / 'compression_results.md'))
+    parser.add_argument('--markdown-only', action='store_true',
+                        help='rewrite the markdown from the saved JSON files')
     args = parser.parse_args()
+    if args.markdown_only:
+        write_markdown(json.loads((pathlib.Path(args.out) / 'cocrra.json').read_text()),
+                       pathlib.Path(args.markdown))
+        return
     start = time.time()
     u = args.users
     b_values = [15.0, 18.0, 21.0, 24.0, 27.0, 30.0]

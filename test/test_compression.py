@@ -99,7 +99,7 @@ def test_rank_agreement_and_block_means():
 
 @pytest.fixture(scope='module')
 def scene():
-    """Return a textured 480x640 scene (smoothed noise, as a room's surfaces) with a drawn person."""
+    """Return a textured 480x640 image (smoothed noise like room surfaces) and its importance."""
     rng = np.random.default_rng(3)
     noise = cv2.GaussianBlur(rng.uniform(0, 255, (480, 640, 3)).astype(np.float32), (0, 0), 3)
     image = np.clip((noise - noise.mean()) * 1.5 + 128, 0, 255).astype(np.uint8)

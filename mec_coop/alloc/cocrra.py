@@ -282,14 +282,21 @@ def msvra(problem: CoCrraProblem, o_fixed: float = 0.5) -> CoCrraPlan:
     u = problem.users
     b0, p0 = equal_split(problem)
 
+    # Mbit/s over (MHz, W / P_max): every number O(1) for the solver.
+    snr_per_unit = problem.p_max_w * problem.delta / (problem.n0_w_per_hz * MHZ)
+
     def neg_rate(x):
-        b, p = x[:u] * MHZ, x[u:]
-        return -float(np.sum(b * np.log2(1.0 + p * problem.delta / (problem.n0_w_per_hz * b))))
-    res = minimize(neg_rate, np.concatenate([b0, p0]), method='SLSQP',
-                   bounds=[(problem.b_min_mhz, None)] * u + [(problem.p_min_w, None)] * u,
+        b, p = x[:u], x[u:]
+        return -float(np.sum(b * np.log2(1.0 + p * snr_per_unit / b)))
+    res = minimize(neg_rate, np.concatenate([b0, p0 / problem.p_max_w]), method='SLSQP',
+                   bounds=[(problem.b_min_mhz, problem.b_max_mhz)] * u +
+                   [(problem.p_min_w / problem.p_max_w, 1.0)] * u,
                    constraints=[{'type': 'ineq', 'fun': lambda x: problem.b_max_mhz - x[:u].sum()},
-                                {'type': 'ineq', 'fun': lambda x: problem.p_max_w - x[u:].sum()}])
-    b, p = res.x[:u], res.x[u:]
+                                {'type': 'ineq', 'fun': lambda x: 1.0 - x[u:].sum()}],
+                   options={'ftol': 1e-12, 'maxiter': 500})
+    b, p = res.x[:u], res.x[u:] * problem.p_max_w
+    if not (res.success and _feasible(problem, b, p)):
+        raise RuntimeError(f'MSVRA sum-rate solve failed: {res.message}')
     o = np.full(u, o_fixed)
     return CoCrraPlan(o, b, p, problem.success(o, b, p), 'msvra')
 
