@@ -256,7 +256,7 @@ def co_crra(problem: CoCrraProblem, eps1: float = 1e-4, max_outer: int = 20,
     ``multi_start=False, paper_sca=True`` is the paper's method as written (equal split, the
     printed SCA constraint (20)); the default keeps the best of the corner starts too.
     """
-    best = None
+    plans = []
     for b, p in starts(problem, multi_start):
         total, n = -np.inf, 0
         for n in range(1, max_outer + 1):
@@ -268,11 +268,9 @@ def co_crra(problem: CoCrraProblem, eps1: float = 1e-4, max_outer: int = 20,
             if settled:
                 break
         o = solve_p1(problem, b, p)
-        plan = CoCrraPlan(o, b, p, problem.success(o, b, p), 'co_crra' + (
-            '_paper_sca' if paper_sca else '') + ('' if multi_start else '_equal_start'), n)
-        if best is None or plan.phi.sum() > best.phi.sum():
-            best = plan
-    return best
+        plans.append(CoCrraPlan(o, b, p, problem.success(o, b, p), 'co_crra' + (
+            '_paper_sca' if paper_sca else '') + ('' if multi_start else '_equal_start'), n))
+    return max(plans, key=lambda plan: float(plan.phi.sum()))
 
 
 # ---- baselines (PAPERS_MATH D.5) ---------------------------------------------------------------
@@ -334,11 +332,12 @@ def brute_force(problem: CoCrraProblem, points: int = 41) -> CoCrraPlan:
         v = single.eta(o) * single.delivery(o, bs[None, :, None], ps[None, None, :])
         best_user.append(v.max(axis=0))                       # (points_b, points_p)
     # Indices of one split sum to points - 1: then the bands (powers) sum to the budget.
-    best, arg = -np.inf, None
+    best = -np.inf
+    arg: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
     if u == 2:
         total = best_user[0] + best_user[1][::-1, ::-1]
-        i, j = np.unravel_index(np.argmax(total), total.shape)
-        best, arg = total[i, j], ((i, points - 1 - i), (j, points - 1 - j))
+        i, j = (int(k) for k in np.unravel_index(np.argmax(total), total.shape))
+        arg = ((i, points - 1 - i), (j, points - 1 - j))
     else:
         lead = points - 1
         for i1 in range(points):
@@ -354,7 +353,8 @@ def brute_force(problem: CoCrraProblem, points: int = 41) -> CoCrraPlan:
                             best_user[2][i3, j3[ok]])
                     k = int(np.argmax(vals))
                     if vals[k] > best:
-                        best, arg = vals[k], ((i1, i2, i3), (j1, int(j2[ok][k]), int(j3[ok][k])))
+                        best = float(vals[k])
+                        arg = ((i1, i2, int(i3)), (j1, int(j2[ok][k]), int(j3[ok][k])))
     b, p = bs[list(arg[0])], ps[list(arg[1])]
     o_best = solve_p1(problem, b, p)
     return CoCrraPlan(o_best, b, p, problem.success(o_best, b, p), 'brute_force')

@@ -13,9 +13,10 @@ keypoint-loss gradient to check it against. :func:`solve_p3` is the paper's inte
 solved exactly, :func:`assign_levels` its lines 13-14.
 """
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from mec_coop.geometry.skeleton import NUM_JOINTS
 
@@ -39,7 +40,7 @@ def block_grid(height: int, width: int, block: int = BLOCK) -> tuple[int, int]:
 def block_means(pixel_map: np.ndarray, block: int = BLOCK) -> np.ndarray:
     """Mean of a ``(H, W)`` map over each block, ``(ceil(H/8), ceil(W/8))``; edges replicated."""
     m = np.asarray(pixel_map, dtype=np.float64)
-    rows, cols = block_grid(*m.shape, block)
+    rows, cols = block_grid(m.shape[0], m.shape[1], block)
     m = np.pad(m, ((0, rows * block - m.shape[0]), (0, cols * block - m.shape[1])), mode='edge')
     return m.reshape(rows, block, cols, block).mean(axis=(1, 3))
 
@@ -97,8 +98,8 @@ def pose_importance(height: int, width: int, keypoints: np.ndarray,
     return out.reshape(rows, cols)
 
 
-def solve_p3(levels: Sequence[float], target: float, num_regions: int,
-             prefer: Optional[Sequence[int]] = None) -> np.ndarray:
+def solve_p3(levels: npt.ArrayLike, target: float, num_regions: int,
+             prefer: Optional[npt.ArrayLike] = None) -> np.ndarray:
     """
     P3 (eqs. (26)-(27)) exactly: region counts ``z`` whose mean level is nearest ``target``.
 
@@ -130,8 +131,8 @@ def solve_p3(levels: Sequence[float], target: float, num_regions: int,
         real = np.clip(c / last, 0, rest)
     else:
         # Levels L-1 and L are equal: every split is optimal; take the one nearest ``prefer``.
-        real = np.clip(np.full(len(c), 0 if prefer is None else prefer[-2], dtype=float), 0,
-                       rest)
+        nearest = 0.0 if prefer is None else float(np.asarray(prefer)[-2])
+        real = np.clip(np.full(len(c), nearest), 0, rest)
     cands = []
     for z_last in (np.floor(real), np.ceil(real)):
         z = np.column_stack([head, z_last, rest - z_last]).astype(np.int64)
@@ -153,7 +154,7 @@ def importance_bins(block_importance: np.ndarray, num_levels: int) -> np.ndarray
     return np.bincount(np.searchsorted(edges, q, side='right'), minlength=num_levels)
 
 
-def assign_levels(block_importance: np.ndarray, counts: Sequence[int]) -> np.ndarray:
+def assign_levels(block_importance: np.ndarray, counts: npt.ArrayLike) -> np.ndarray:
     """
     Level index of every block: the ``counts[0]`` least important blocks get level 0, ...
 
@@ -161,11 +162,11 @@ def assign_levels(block_importance: np.ndarray, counts: Sequence[int]) -> np.nda
     result is deterministic.
     """
     q = np.asarray(block_importance, dtype=np.float64)
-    counts = np.asarray(counts, dtype=np.int64)
-    if counts.sum() != q.size or (counts < 0).any():
-        raise ValueError(f'level counts {counts.tolist()} must be >= 0 and sum to {q.size}')
+    n = np.asarray(counts, dtype=np.int64)
+    if n.sum() != q.size or (n < 0).any():
+        raise ValueError(f'level counts {n.tolist()} must be >= 0 and sum to {q.size}')
     levels = np.empty(q.size, dtype=np.int64)
-    levels[np.argsort(q.ravel(), kind='stable')] = np.repeat(np.arange(len(counts)), counts)
+    levels[np.argsort(q.ravel(), kind='stable')] = np.repeat(np.arange(len(n)), n)
     return levels.reshape(q.shape)
 
 

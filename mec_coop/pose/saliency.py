@@ -66,4 +66,6 @@ def keypoint_loss_gradient(backend: UltralyticsPose, image_bgr: np.ndarray,
         s = LOSS_SCALE_FRACTION * torch.clamp(span, min=8.0)
         loss = ((kp - target) ** 2).sum() / (2.0 * s ** 2)
         loss.backward()
+    if x.grad is None:
+        raise RuntimeError('the keypoint loss does not depend on the input image')
     return x.grad[0].abs().sum(dim=0).numpy().astype(np.float64)
