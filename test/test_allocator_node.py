@@ -62,7 +62,8 @@ def test_allocator_tunes_real_nodes_live(harness, small_model):
     states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
     # The paper's delay model (19) as written, so the numbers below are the paper's.
     allocator = make_allocator(harness, delay_requirement_s=1.0, calibrate=False,
-                               tx_model='per_second', uplink_combine='sum')
+                               tx_model='per_second', uplink_combine='sum',
+                               score_labels='prior')
 
     # Start-up: the solution with the uplink's link state reaches every node.
     assert harness.wait_for(lambda: states and states[-1].cameras[0].channel_gain_db == -95.0
@@ -140,7 +141,8 @@ def _labelled_frame(pubs, stamp, truth_first):
 
 def test_online_update_and_late_nodes(harness):
     from mec_coop.nodes.uplink_node import UplinkNode
-    allocator = make_allocator(harness, score_labels='ground_truth', cdf_window=20)
+    allocator = make_allocator(harness, score_labels='ground_truth', cdf_window=20,
+                               warmup_samples=0)
     states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
     assert harness.wait_for(lambda: len(states) == 1)
     # No other node runs yet: pushes wait, without blocking anything.

@@ -137,7 +137,10 @@ class AllocatorNode(Node):
                                timing=calibration.timing(settings.params, deadline))
         used = self.get_parameter('score_labels').value
         result = plan(self.laws.models(used, gains), settings)
-        extra = {'score_labels': used, **self.observer.counts,
+        learned = self.laws.added(used) if used != 'prior' else 0
+        extra = {'score_labels': used, 'learned_samples': learned,
+                 'warming_up': used != 'prior' and learned < self.get_parameter(
+                     'warmup_samples').value, **self.observer.counts,
                  **{f'calibration.{k}': v for k, v in self.observer.calibration.counts().items()}}
         if used == 'label_free' and self.laws.added('ground_truth'):
             # On a virtual rig: how much accuracy the label-free laws cost, judged by the truth.
@@ -171,7 +174,8 @@ class AllocatorNode(Node):
                 self.get_logger().info(summary)
             else:
                 self.get_logger().warning(summary)
-        self.pusher.push(pushes(state, self.get_parameter('release_margin_s').value))
+        self.pusher.push(pushes(state, self.get_parameter('release_margin_s').value,
+                                decisions=not solved.extra['warming_up']))
 
     def _target_names(self) -> dict[str, str]:
         pattern = self.get_parameter('camera_node').value

@@ -59,6 +59,10 @@ def declare_allocator_params(node: Node) -> None:
     node.declare_parameter('score_labels', 'label_free', text_param(
         f'Score laws the plan uses, one of {SCORE_LABELS}: the prior only, learned from '
         "labels the graph makes itself, or from a virtual rig's ground truth"))
+    node.declare_parameter('warmup_samples', 200, int_param(
+        'Learned score samples needed before thresholds and shares are pushed (until then the '
+        'nodes keep their own, e.g. the mode preset, so the graph makes skeletons to learn '
+        'from)', 0, 1_000_000))
     node.declare_parameter('server_samples', 'audits', text_param(
         f"Edge scores learned from, one of {SERVER_SAMPLES} (audits: the cameras' random "
         'offloads, an unbiased sample)', read_only=True))
@@ -90,14 +94,24 @@ def with_link(settings: PlanSettings, link: Optional[LinkState],
                     link_enabled=link.enabled), [gains[cam] for cam in cameras])
 
 
-def pushes(state: AllocationState, release_margin_s: float) -> dict[str, list[Parameter]]:
-    """Parameters to set per target node (the keys of the allocator's ParameterPusher)."""
-    edge = [Parameter(f'theta_server.{c.camera_id}', value=c.theta_server) for c in state.cameras]
+def pushes(state: AllocationState, release_margin_s: float,
+           decisions: bool = True) -> dict[str, list[Parameter]]:
+    """
+    Parameters to set per target node (the keys of the allocator's ParameterPusher).
+
+    :param decisions: False while the score laws warm up: only the edge's deadline is set, the
+        nodes keep their own thresholds and shares.
+    """
+    edge = [Parameter(f'theta_server.{c.camera_id}', value=c.theta_server) for c in state.cameras
+            if decisions]
     if release_margin_s > 0.0:  # the edge releases an instant in time to meet the requirement
         edge.append(Parameter('sync_timeout_s', value=max(
             0.01, float(state.delay_requirement_s) - release_margin_s)))
-    wanted = {'edge': edge, 'uplink': [Parameter(f'tdma_share.{c.camera_id}',
-                                                 value=c.tdma_share) for c in state.cameras]}
+    wanted = {'edge': edge}
+    if not decisions:
+        return wanted
+    wanted['uplink'] = [Parameter(f'tdma_share.{c.camera_id}', value=c.tdma_share)
+                        for c in state.cameras]
     for c in state.cameras:
         wanted[f'camera:{c.camera_id}'] = [Parameter('theta_low', value=c.theta_low),
                                            Parameter('theta_high', value=c.theta_high)]
@@ -153,6 +167,8 @@ class Solved:
         p, a = self.plan, self.plan.allocation
         text = 'feasible' if p.feasible else (
             f'cannot be met (smallest reachable {a.min_delay_s:.3f} s); fallback applied')
+        if self.extra.get('warming_up'):
+            text += ' (warming up: not applied yet)'
         return (f'{a.solver}: D_req {p.delay_req_s:.3f} s {text}: predicted delay '
                 f'{p.delay_s:.3f} s, accuracy {a.accuracy:.3f}, theta_low '
                 f'{[round(float(v), 3) for v in a.theta_low]}, theta_high '
