@@ -169,10 +169,12 @@ class Solved:
             f'cannot be met (smallest reachable {a.min_delay_s:.3f} s); fallback applied')
         if self.extra.get('warming_up'):
             text += ' (warming up: not applied yet)'
+        gap = self.extra.get('label_free_accuracy_gap')
         return (f'{a.solver}: D_req {p.delay_req_s:.3f} s {text}: predicted delay '
                 f'{p.delay_s:.3f} s, accuracy {a.accuracy:.3f}, theta_low '
                 f'{[round(float(v), 3) for v in a.theta_low]}, theta_high '
-                f'{[round(float(v), 3) for v in a.theta_high]}')
+                f'{[round(float(v), 3) for v in a.theta_high]}'
+                + ('' if gap is None else f', label-free accuracy gap {gap:+.4f}'))
 
 
 def link_key(msg: LinkState) -> tuple:
