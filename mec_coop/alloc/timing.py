@@ -29,6 +29,8 @@ from numpy.typing import ArrayLike
 
 from mec_coop.alloc.model import SystemParams
 
+# Period of the edge's release timer (nodes/edge_node.py).
+RELEASE_POLL_S = 0.01
 # Fewer samples than this and a quantity keeps its prior (the paper's or the user's constant).
 MIN_SAMPLES = 5
 
@@ -249,5 +251,6 @@ class Calibration:
             message_bytes=np.array([self.message_bytes[c].quantile(0.5, params.message_bytes)
                                     for c in self.cameras]),
             edge_service_s=params.server_inference_s,
-            overhead_s=params.server_processing_s + params.bs_to_server_s,
+            # The edge checks for instants to release every 10 ms: half of that on average.
+            overhead_s=params.server_processing_s + params.bs_to_server_s + RELEASE_POLL_S / 2,
             deadline_s=deadline_s)

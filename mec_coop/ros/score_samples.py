@@ -6,7 +6,9 @@ What the allocator learns from the running graph: labelled score samples and tim
 :class:`GraphObserver` subscribes only to small messages: each camera's ``keypoints`` (its score,
 people and model time), the edge's ``<cam>/edge_result`` (the edge score, the camera score of the
 offloaded frame, the audit flag, the edge's time per image and the measured airtime), the edge's
-``skeleton`` and, on a virtual rig, ``ground_truth``. Never an image.
+``skeleton`` and, on a virtual rig, ``ground_truth``. Never an image. The camera's time is
+measured from the capture stamp to the arrival of its message (the cameras' clocks are assumed
+synchronised with this node's, as the edge's synchroniser assumes too).
 
 Frames are labelled two ways, side by side: ``label_free`` (:mod:`mec_coop.alloc.labels`, from
 the skeleton of the other views and the edge's look; frames that stay open get a label drawn at
@@ -38,6 +40,8 @@ LABEL_SOURCES = ('label_free', 'ground_truth')
 SERVER_SAMPLES = ('audits', 'all')
 # Capture instants remembered for labelling (about 30 s at 2 fps).
 PENDING = 64
+# A camera message older than this on arrival means unsynchronised clocks, not a slow camera.
+MAX_AGE_S = 10.0
 
 
 def _people(msg: PoseKeypoints2D) -> list:
@@ -58,6 +62,7 @@ class GraphObserver:
     def __init__(self, node: Node, cameras: list, rig: RigCalibration,
                  rate_of: Callable[[str], float], server_samples: str = 'audits',
                  rule: LabelRule = LabelRule()) -> None:
+        self.now = lambda: node.get_clock().now().nanoseconds * 1e-9
         if server_samples not in SERVER_SAMPLES:
             raise ValueError(f'server_samples must be one of {SERVER_SAMPLES}, '
                              f'got {server_samples!r}')
@@ -88,8 +93,13 @@ class GraphObserver:
 
     # -- callbacks -----------------------------------------------------------------------------
     def _on_camera(self, cam: str, msg: PoseKeypoints2D) -> None:
+        # The camera's whole time from capture to its message (transport, decoding, the model,
+        # waiting for the model) is what delays the skeleton, not the model time alone; the
+        # model time stands in when the clocks disagree.
+        age = self.now() - from_stamp(msg.header.stamp)
         with self._lock:
-            self.calibration.device_s[cam].add(msg.inference_time_s)
+            self.calibration.device_s[cam].add(age if 0.0 <= age <= MAX_AGE_S
+                                               else msg.inference_time_s)
             self.calibration.message_bytes[cam].add(len(serialize_message(msg)))
             self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
             self._label_pending(from_stamp(msg.header.stamp))
