@@ -27,6 +27,14 @@ MHZ = 1e6
 L_FLOOR = -60.0   # log success floor: exp(-60) is zero in every figure, and keeps SCA finite
 
 
+def eta(o, zeta=(0.6, -0.3, 0.8, -0.4), normalise: bool = True):
+    """Give the probability the model is right on data compressed by ``o``, (eta) (D-1)."""
+    z1, z2, z3, z4 = zeta
+    o = np.asarray(o, dtype=np.float64)
+    value = z1 * np.exp(z2 * o) + z3 * np.exp(z4 * o)
+    return value / (z1 + z3) if normalise else value
+
+
 @dataclass(frozen=True)
 class CoCrraProblem:
     """One instance of P*: users' raw data and the budgets (defaults: PAPERS_MATH D.1)."""
@@ -59,11 +67,8 @@ class CoCrraProblem:
         return len(self.data)
 
     def eta(self, o):
-        """Give the probability the model is right on compressed data (normalised, D-1)."""
-        z1, z2, z3, z4 = self.zeta
-        o = np.asarray(o, dtype=np.float64)
-        value = z1 * np.exp(z2 * o) + z3 * np.exp(z4 * o)
-        return value / (z1 + z3) if self.normalise_eta else value
+        """Give the probability the model is right on compressed data, :func:`eta`."""
+        return eta(o, self.zeta, self.normalise_eta)
 
     def threshold(self, o, b_mhz, p_w):
         """``x = (2^{alpha (1-o)} - 1) N0 b / (p delta)``: the channel gain needed, in deltas."""
