@@ -282,10 +282,10 @@ def plot(result, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--instants', type=int, default=6)
+    parser.add_argument('--instants', type=int, default=5)
     parser.add_argument('--start-s', type=float, default=2.0)
     parser.add_argument('--spacing-s', type=float, default=4.0)
-    parser.add_argument('--recorded-instants', type=int, default=3)
+    parser.add_argument('--recorded-instants', type=int, default=2)
     parser.add_argument('--recorded-rate', type=float, default=1.0)
     parser.add_argument('--mu-background', type=float, default=16.0)
     parser.add_argument('--shift-px', type=float, default=15.0)
