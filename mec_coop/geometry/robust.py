@@ -111,22 +111,23 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, block
     return Consensus(*(np.concatenate(field) for field in zip(*parts)))
 
 
-def _pair_points(P, x, ok, pairs):
+def _pair_rays(P, x, ok, pairs):
     """
-    Midpoints ``(n, H, 3)`` of the closest approach of each pair's rays, and their use.
+    Unit rays ``(n, V, 3)`` and where each pair's rays come closest: ``s, t, good`` ``(n, H)``.
 
-    In single precision, as all hypothesis arithmetic: millimetres at room scale.
+    The closest approach of rays ``c_a + s d_a`` and ``c_b + t d_b``. In single precision, as
+    all hypothesis arithmetic: millimetres at room scale.
     """
-    inverse, centres = _inverse_and_centres(P.tobytes(), P.shape[0])
-    rays = np.einsum('vij,nvj->nvi', inverse, np.concatenate(
-        [x, np.ones(x.shape[:-1] + (1,))], axis=-1))
+    inverse, centres = _inverse_and_centres(P.tobytes(), P.shape[0])[:2]
+    rays = inverse[:, :, 0] * x[..., 0:1] + inverse[:, :, 1] * x[..., 1:2] + inverse[:, :, 2]
     rays = (rays / np.linalg.norm(rays, axis=-1, keepdims=True)).astype(np.float32)
     a, b = pairs[:, 0], pairs[:, 1]
-    da, db = rays[:, a], rays[:, b]
-    r = centres[b] - centres[a]
-    c = np.sum(da * db, -1)
-    d = np.sum(da * r, -1)
-    e = np.sum(db * r, -1)
+    # Dot products of all rays with each other and with all centres, gathered per pair.
+    gram = rays @ np.swapaxes(rays, 1, 2)
+    along = rays @ centres.T
+    c = gram[:, a, b]
+    d = along[:, a, b] - along[:, a, a]
+    e = along[:, b, b] - along[:, b, a]
     denom = 1.0 - c * c
     # Rays within ~1 mrad of parallel do not meet at a point: no hypothesis.
     good = ok[:, a] & ok[:, b] & (denom > 1e-6)
@@ -134,38 +135,80 @@ def _pair_points(P, x, ok, pairs):
         s = (d - c * e) / denom
         t = (c * d - e) / denom
     good &= (s > 0) & (t > 0)
-    X = 0.5 * (centres[a] + s[..., None] * da + centres[b] + t[..., None] * db)
+    return rays, s, t, good
+
+
+def _pair_points(P, x, ok, pairs):
+    """Midpoints ``(n, H, 3)`` of the closest approach of each pair's rays, and their use."""
+    rays, s, t, good = _pair_rays(P, x, ok, pairs)
+    centres = _inverse_and_centres(P.tobytes(), P.shape[0])[1]
+    a, b = pairs[:, 0], pairs[:, 1]
+    X = 0.5 * (centres[a] + s[..., None] * rays[:, a] + centres[b] + t[..., None] * rays[:, b])
     return np.where(good[..., None], X, np.nan), good
 
 
 @functools.lru_cache(maxsize=16)
 def _inverse_and_centres(P_bytes, num_views):
-    """``M^-1`` ``(V, 3, 3)`` and optical centres ``(V, 3)`` of projections, per rig."""
+    """
+    Per rig: ``M^-1`` ``(V, 3, 3)``, optical centres ``(V, 3)``, ``M`` stacked ``(3, 3 V)``,
+    baselines ``M_u (c_v - c_u)`` ``(V, V, 3)`` (single precision, but the first) and
+    fundamental matrices ``F[a, b]`` ``(V, V, 3, 3)``, ``x_b^T F[a, b] x_a = 0``.
+    """
     P = np.frombuffer(P_bytes).reshape(num_views, 3, 4)
     M = P[:, :, :3]
     inverse, centres = np.linalg.inv(M), np.linalg.solve(M, -P[:, :, 3:])[..., 0]
-    inverse.setflags(write=False)  # shared by every call through the cache
-    centres = centres.astype(np.float32)
-    centres.setflags(write=False)
-    return inverse, centres
+    stacked = M.reshape(3 * num_views, 3).T
+    baselines = np.einsum('uij,uvj->uvi', M, centres[None] - centres[:, None])
+    # F[a, b] = [e_b]_x M_b M_a^-1, e_b = M_b (c_a - c_b) the epipole of camera a in view b.
+    cross = np.cross(np.swapaxes(baselines, 0, 1)[:, :, None, :], -np.eye(3))
+    F = np.swapaxes(cross, -1, -2) @ np.einsum('bij,ajk->abik', M, inverse)
+    out = (inverse, centres.astype(np.float32), stacked.astype(np.float32),
+           baselines.astype(np.float32), F)
+    for array in out:
+        array.setflags(write=False)  # shared by every call through the cache
+    return out
 
 
-def _own_residuals(P, hyp, x, pairs):
-    """Squared residuals ``(n, H)`` of each pair's midpoint in the pair's own two views."""
-    total = np.float32(0.0)
-    for v in (pairs[:, 0], pairs[:, 1]):
-        Pv = P[v].astype(np.float32)                                  # (H, 3, 4)
-        proj = (hyp[..., 0:1] * Pv[:, :, 0] + hyp[..., 1:2] * Pv[:, :, 1]
-                + hyp[..., 2:3] * Pv[:, :, 2] + Pv[:, :, 3])
-        with np.errstate(divide='ignore', invalid='ignore'):
-            total = total + np.sum((proj[..., :2] / proj[..., 2:3] - x[:, v]) ** 2, -1)
-    return total
+def _epipolar_errors(P, x, ok, pairs):
+    """
+    Sampson errors ``(n, H)`` of each pair of views; infinite where a keypoint is missing.
+
+    The first-order distance of the pair's keypoints from satisfying the epipolar constraint:
+    the sum of squared pixel residuals of the pair's best point (Hartley and Zisserman,
+    "Multiple View Geometry", 2nd ed., eq. (11.9)), ``sigma^2 chi2(1)`` for good keypoints,
+    and a few products per pair where forming the point costs a projection into each view.
+    """
+    F = _inverse_and_centres(P.tobytes(), P.shape[0])[4][pairs[:, 0], pairs[:, 1]]
+    ua, va, ub, vb = (x[:, pairs[:, i], k] for i in (0, 1) for k in (0, 1))
+    line = [F[:, i, 0] * ua + F[:, i, 1] * va + F[:, i, 2] for i in range(3)]
+    back = [F[:, 0, i] * ub + F[:, 1, i] * vb + F[:, 2, i] for i in range(2)]
+    algebraic = ub * line[0] + vb * line[1] + line[2]
+    with np.errstate(divide='ignore', invalid='ignore'):
+        err = algebraic ** 2 / (line[0] ** 2 + line[1] ** 2 + back[0] ** 2 + back[1] ** 2)
+    return np.where(ok[:, pairs[:, 0]] & ok[:, pairs[:, 1]] & np.isfinite(err), err, np.inf)
 
 
-def _hypotheses(P, x, ok, pairs):
-    """Pair midpoints ``(n, H, 3)``, which exist ``(n, H)`` and their own residuals ``(n, H)``."""
-    hyp, good = _pair_points(P, x, ok, pairs)
-    return hyp, good, np.where(good, _own_residuals(P, hyp, x, pairs), np.inf)
+def _own_residuals(P, x, ok, pairs):
+    """
+    Squared residuals ``(n, H)`` of each pair's midpoint in the pair's own two views.
+
+    Infinite where the pair has no midpoint. View ``u`` of pair ``(u, v)`` sees the midpoint
+    ``(c_u + s d_u + c_v + t d_v) / 2`` along ``M_u (c_v - c_u) + s M_u d_u + t M_u d_v``: the
+    rays' images in all views come from one product, no point is formed.
+    """
+    rays, s, t, good = _pair_rays(P, x, ok, pairs)
+    n, V = ok.shape
+    stacked, baselines = _inverse_and_centres(P.tobytes(), V)[2:4]
+    # images[:, v, u] = M_u d_v
+    images = (rays.reshape(n * V, 3) @ stacked).reshape(n, V, V, 3)
+    a, b = pairs[:, 0], pairs[:, 1]
+    total = np.zeros(s.shape, dtype=np.float32)
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        for u, v, su, tv in ((a, b, s, t), (b, a, t, s)):
+            proj = baselines[u, v] + su[..., None] * images[:, u, u] + tv[..., None] * images[:, v, u]
+            res = proj[..., :2] / proj[..., 2:3] - x[:, u].astype(np.float32)
+            total += np.sum(res * res, -1)
+    return np.where(good, total, np.inf)
 
 
 def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise_px):
@@ -173,7 +216,7 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
     if noise_px is None:
         # A fixed subset of at most _PILOT_PAIRS pairs gives hundreds of samples per frame.
         sample = pairs[np.unique(np.linspace(0, len(pairs) - 1, _PILOT_PAIRS).astype(int))]
-        pilot = _pilot_noise(_hypotheses(P, x, ok, sample)[2], joints, fallback_noise_px)
+        pilot = _pilot_noise(_epipolar_errors(P, x, ok, sample), joints, fallback_noise_px)
     else:
         pilot = np.full(n // joints, float(noise_px))
     pilot_var = np.repeat(pilot, joints)[:, None] ** 2
@@ -187,7 +230,7 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
     used = ok.copy()
     search = np.flatnonzero(~(agree | ~ok).all(-1) | (ok.sum(-1) < 3))
     if search.size:
-        hyp, good, _ = _hypotheses(P, x[search], ok[search], pairs)
+        hyp, good = _pair_points(P, x[search], ok[search], pairs)
         e2 = squared_errors(P, hyp, x[search], ok[search])
         score_gate = np.minimum(SCORE_GATE_SIGMAS * np.sqrt(pilot_var[search]), gate_px) ** 2
         cost = np.sum(np.minimum(e2, score_gate[:, :, None]) * ok[search, None, :], -1)
@@ -213,7 +256,7 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
     ambiguous = used.sum(-1) == 2
     two = np.flatnonzero(ambiguous)
     if two.size:
-        meet = _hypotheses(P, x[two], ok[two], pairs)[2] <= CHI2_1DOF_999 * var[two]
+        meet = _own_residuals(P, x[two], ok[two], pairs) <= CHI2_1DOF_999 * var[two]
         ambiguous[two] = (meet & ~(used[two][:, pairs[:, 0]] & used[two][:, pairs[:, 1]])).any(-1)
     return X, degenerate, used, sigma, ambiguous, objecting
 
