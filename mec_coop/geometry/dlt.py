@@ -44,6 +44,16 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
     return null_vectors((view_weights[:, None, :] @ blocks.reshape(n, V, 16)).reshape(n, 4, 4))
 
 
+def solve_rows(rows: np.ndarray, view_weights: np.ndarray) -> tuple:
+    """
+    :func:`solve` from the DLT rows ``(n, V, 2, 4)``: one product per point, cheaper than
+    forming the blocks when the points are solved once or twice.
+    """
+    flat = rows.reshape(len(rows), -1, 4)
+    weighted = flat * np.repeat(view_weights, 2, axis=1)[..., None]
+    return null_vectors(np.swapaxes(weighted, 1, 2) @ flat)
+
+
 def null_vectors(M: np.ndarray) -> tuple:
     """
     Eigenvectors ``(n, 4)`` of the smallest eigenvalues of symmetric PSD ``M`` ``(n, 4, 4)``.
@@ -99,13 +109,13 @@ def _adjugate_sym3(M):
     return cof[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3), det
 
 
-def unit_row_solve(P: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple:
+def unit_row_solve(rows: np.ndarray, w: np.ndarray) -> tuple:
     """
-    Points ``(n, 3)`` with every DLT row scaled to unit norm times its view's weight.
+    Points ``(n, 3)`` with every DLT row ``(n, V, 2, 4)`` scaled to unit norm times its view's
+    weight ``(n, V)``.
 
     The well-conditioned first solve, before depths are known; returns ``(X, degenerate)``.
     """
-    rows = design_rows(P, x)
     rows = rows * (w[..., None] / (np.linalg.norm(rows, axis=-1) + 1e-300))[..., None]
     flat = rows.reshape(len(rows), -1, 4)
     Xh, degenerate = null_vectors(np.swapaxes(flat, 1, 2) @ flat)
@@ -129,10 +139,10 @@ def depths(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.einsum('ni,vi->nv', X, P[:, 2, :3]) + P[:, 2, 3]
 
 
-def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
+def refit(P: np.ndarray, rows: np.ndarray, w: np.ndarray, mask: np.ndarray,
           X0: np.ndarray) -> tuple:
     """
-    Depth-weighted DLT on the views in ``mask``.
+    Depth-weighted DLT on the views in ``mask``, from the DLT rows ``(n, V, 2, 4)``.
 
     Rows scaled by ``w / depth`` (depth under ``X0``) have the pixel error times the weight as
     algebraic residual, so the linear solution approximates the weighted reprojection-error
@@ -141,7 +151,7 @@ def refit(P: np.ndarray, blocks: np.ndarray, w: np.ndarray, mask: np.ndarray,
     with np.errstate(invalid='ignore'):
         d = np.abs(depths(P, finite(X0)))
     d = np.where(np.isfinite(d) & (d > 1e-9) & np.isfinite(X0).all(-1, keepdims=True), d, 1.0)
-    Xh, degenerate = solve(blocks, np.where(mask, w / d, 0.0) ** 2)
+    Xh, degenerate = solve_rows(rows, np.where(mask, w / d, 0.0) ** 2)
     return dehomogenise(Xh), degenerate
 
 

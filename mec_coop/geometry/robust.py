@@ -84,7 +84,7 @@ def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
     return pairs
 
 
-def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, blocks: np.ndarray,
+def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, rows: np.ndarray,
               joints: int, gate_px: float, noise_px: Optional[float], fallback_noise_px: float,
               ) -> Consensus:
     """
@@ -94,7 +94,7 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, block
     :param x: ``(n, V, 2)`` ideal pixels, finite where ``ok``.
     :param w: ``(n, V)`` confidences, 0 where not ``ok``.
     :param ok: ``(n, V)`` available keypoints.
-    :param blocks: ``(n, V, 4, 4)`` normal-matrix blocks of ``x`` (:func:`dlt.normal_blocks`).
+    :param rows: ``(n, V, 2, 4)`` DLT rows of ``x`` (:func:`dlt.design_rows`).
     :param joints: points per frame; the noise is estimated per frame.
     :param gate_px: largest reprojection error of an inlier; also the gate of the first scoring.
     :param noise_px: keypoint noise sigma, or None to estimate it per frame.
@@ -105,7 +105,7 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, block
     frames = n // joints
     step = max(1, _CHUNK // max(joints * len(pairs) * V, 1))
     parts = [_chunk(P, x[s:s + step * joints], w[s:s + step * joints], ok[s:s + step * joints],
-                    blocks[s:s + step * joints], joints, pairs, gate_px, noise_px,
+                    rows[s:s + step * joints], joints, pairs, gate_px, noise_px,
                     fallback_noise_px)
              for s in range(0, frames * joints, step * joints)]
     return Consensus(*(np.concatenate(field) for field in zip(*parts)))
@@ -211,7 +211,7 @@ def _own_residuals(P, x, ok, pairs):
     return np.where(good, total, np.inf)
 
 
-def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise_px):
+def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noise_px):
     n, V = ok.shape
     if noise_px is None:
         # A fixed subset of at most _PILOT_PAIRS pairs gives hundreds of samples per frame.
@@ -223,8 +223,8 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
 
     # Joints whose views all agree with the fit of all of them need no search; their outliers,
     # if any, are too small to show and the local refits below test them again.
-    X, degenerate = unit_row_solve(P, x, w)
-    X, degenerate = refit(P, blocks, w, ok, X)
+    X, degenerate = unit_row_solve(dlt_rows, w)
+    X, degenerate = refit(P, dlt_rows, w, ok, X)
     s2, r2 = studentized(P, X, x, ok, ok)
     agree = (s2 <= CHI2_2DOF_999 * pilot_var) & (r2 <= gate_px ** 2)
     used = ok.copy()
@@ -237,7 +237,7 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
         best = np.argmin(np.where(good, cost, np.inf), axis=1)
         rows = np.arange(search.size)
         used[search] = (e2[rows, best] <= score_gate) & good[rows, best, None]
-        X, degenerate, s2, r2 = _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2,
+        X, degenerate, s2, r2 = _update(P, x, w, ok, dlt_rows, used, X, degenerate, s2, r2,
                                         search, hyp[rows, best].astype(np.float64))
     for _ in range(_LOCAL_STEPS):
         if noise_px is None:
@@ -250,7 +250,7 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
         if not changed.size:
             break
         used = passed
-        X, degenerate, s2, r2 = _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2,
+        X, degenerate, s2, r2 = _update(P, x, w, ok, dlt_rows, used, X, degenerate, s2, r2,
                                         changed, X[changed])
     objecting = ok & ((s2 > CHI2_2DOF_1E6 * var) | (r2 > gate_px ** 2))
     ambiguous = used.sum(-1) == 2
@@ -261,10 +261,10 @@ def _chunk(P, x, w, ok, blocks, joints, pairs, gate_px, noise_px, fallback_noise
     return X, degenerate, used, sigma, ambiguous, objecting
 
 
-def _update(P, x, w, ok, blocks, used, X, degenerate, s2, r2, rows, start):
+def _update(P, x, w, ok, dlt_rows, used, X, degenerate, s2, r2, rows, start):
     """Refit ``rows`` on their ``used`` views from ``start`` and re-test their views."""
     X, degenerate, s2, r2 = X.copy(), degenerate.copy(), s2.copy(), r2.copy()
-    X[rows], degenerate[rows] = refit(P, blocks[rows], w[rows], used[rows], start)
+    X[rows], degenerate[rows] = refit(P, dlt_rows[rows], w[rows], used[rows], start)
     s2[rows], r2[rows] = studentized(P, X[rows], x[rows], ok[rows], used[rows])
     return X, degenerate, s2, r2
 
