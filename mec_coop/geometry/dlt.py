@@ -215,7 +215,8 @@ def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: flo
 
 def _jacobians(P, X):
     """Pixels ``(n, V, 2)``, Jacobians ``(n, V, 2, 3)`` and depths ``(n, V)`` of ``X``."""
-    proj = np.einsum('vri,ni->nvr', P[:, :, :3], finite(X)) + P[:, :, 3]
+    V = P.shape[0]
+    proj = (finite(X) @ P[:, :, :3].reshape(3 * V, 3).T).reshape(-1, V, 3) + P[:, :, 3]
     z = np.where(np.abs(proj[..., 2]) > 1e-12, proj[..., 2], 1e-12)
     uv = proj[..., :2] / z[..., None]
     return uv, (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None], z
@@ -272,22 +273,30 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     uv, jac, z = _jacobians(P, X)
     r = uv - x
     C, determined = _inverse_sym3(_information(np.where(used[..., None, None], jac, 0.0)))
-    H = (jac @ C[:, None]) @ np.swapaxes(jac, -1, -2)
-    M = np.eye(2) + np.where(used, -1.0, 1.0)[..., None, None] * H
-    a, b, d = M[..., 0, 0], M[..., 0, 1], M[..., 1, 1]
-    # Closed-form eigen-decomposition of the symmetric 2x2 M.
+    n, V = used.shape
+    # J_v C for all views in one (2V x 3) by (3 x 3) product per point, then H_v's entries.
+    JC = (jac.reshape(n, 2 * V, 3) @ C).reshape(n, V, 2, 3)
+    sign = np.where(used, -1.0, 1.0)
+    a = 1.0 + sign * np.sum(jac[:, :, 0] * JC[:, :, 0], -1)
+    b = sign * np.sum(jac[:, :, 0] * JC[:, :, 1], -1)
+    d = 1.0 + sign * np.sum(jac[:, :, 1] * JC[:, :, 1], -1)
+    # Eigenvalues of the symmetric 2x2 M = [[a, b], [b, d]], and the share of r^T r along the
+    # first eigenvector, r^T (M - l2 I) r / (l1 - l2) (all of it where M is a multiple of I).
     centre, radius = 0.5 * (a + d), np.hypot(0.5 * (a - d), b)
-    angle = 0.5 * np.arctan2(2.0 * b, a - d)
-    c, s = np.cos(angle), np.sin(angle)
+    r0, r1 = r[..., 0], r[..., 1]
+    rr = r0 * r0 + r1 * r1
+    quad = a * r0 * r0 + 2.0 * b * r0 * r1 + d * r1 * r1
+    lam2 = centre - radius
+    with np.errstate(invalid='ignore', divide='ignore'):
+        first = np.where(radius > 0, (quad - lam2 * rr) / (2.0 * radius), rr)
+    first = np.clip(first, 0.0, rr)
     s2 = np.zeros(r.shape[:-1])
-    for lam, along in ((centre + radius, c * r[..., 0] + s * r[..., 1]),
-                       (centre - radius, c * r[..., 1] - s * r[..., 0])):
+    for lam, along2 in ((centre + radius, first), (lam2, rr - first)):
         testable = lam >= MIN_REDUNDANCY
-        s2 += np.where(testable, along ** 2 / np.where(testable, lam, 1.0), 0.0)
+        s2 += np.where(testable, along2 / np.where(testable, lam, 1.0), 0.0)
     good = ok & (z > 0) & determined[:, None] & np.isfinite(X).all(-1)[:, None]
     good &= np.isfinite(s2)
-    return (np.where(good, np.maximum(s2, 0.0), np.inf),
-            np.where(good, np.sum(r * r, -1), np.inf))
+    return (np.where(good, np.maximum(s2, 0.0), np.inf), np.where(good, rr, np.inf))
 
 
 def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -243,10 +243,7 @@ def _robust(P, x, w, ok, rows, J, gate_px, noise_px, fallback, max_std_m, check_
                                            sigma_n[contested], max_std_m)
     out['flags'] |= np.where(contested, JointFlag.NO_CONSENSUS, 0)
     out['flags'] |= np.where(res.ambiguous & (out['num_views'] >= 2), JointFlag.AMBIGUOUS, 0)
-    with np.errstate(invalid='ignore'):
-        worst_var = np.linalg.eigvalsh(np.nan_to_num(out['covariance'], nan=np.inf,
-                                                     posinf=1e12))[:, -1]
-    out['flags'] |= np.where(worst_var > max_std_m ** 2, JointFlag.UNCERTAIN, 0)
+    out['flags'] |= np.where(_exceeds(out['covariance'], max_std_m ** 2), JointFlag.UNCERTAIN, 0)
     out['flags'] |= np.where(swapped, JointFlag.LR_SWAP, 0)
     if check_human:
         valid = (out['flags'] & INVALIDATING) == 0
@@ -255,6 +252,21 @@ def _robust(P, x, w, ok, rows, J, gate_px, noise_px, fallback, max_std_m, check_
                                       valid.reshape(-1, J))
         out['flags'] |= np.where(bad.ravel(), JointFlag.BONE_LENGTH, 0)
     return out
+
+
+def _exceeds(cov, limit):
+    """
+    Whether the largest eigenvalue of each ``(n, 3, 3)`` covariance exceeds ``limit``, or it is
+    not finite: ``limit I - cov`` is not positive definite (Sylvester's criterion).
+    """
+    D = limit * np.eye(3) - cov
+    with np.errstate(invalid='ignore', over='ignore'):
+        minor2 = D[:, 0, 0] * D[:, 1, 1] - D[:, 0, 1] * D[:, 1, 0]
+        minor3 = (D[:, 0, 0] * (D[:, 1, 1] * D[:, 2, 2] - D[:, 1, 2] * D[:, 2, 1])
+                  - D[:, 0, 1] * (D[:, 1, 0] * D[:, 2, 2] - D[:, 1, 2] * D[:, 2, 0])
+                  + D[:, 0, 2] * (D[:, 1, 0] * D[:, 2, 1] - D[:, 1, 1] * D[:, 2, 0]))
+        definite = (D[:, 0, 0] > 0) & (minor2 > 0) & (minor3 > 0)
+    return ~(definite & np.isfinite(cov).all((1, 2)))
 
 
 def _redundant(P, X, used, sigma, max_std_m):
