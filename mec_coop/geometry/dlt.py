@@ -82,8 +82,8 @@ def null_vectors(M: np.ndarray) -> tuple:
             X = -np.einsum('nij,nj->ni', adj, b) / det[:, None]
             if step == 2:
                 break
-            previous, lam = lam, ((np.einsum('ni,nij,nj->n', X, A, X) + 2.0 * np.sum(b * X, -1)
-                                   + c) / (1.0 + np.sum(X * X, -1)))
+            previous, lam = lam, ((np.einsum('ni,nij,nj->n', X, A, X) + 2.0 * dot(b, X) + c)
+                                  / (1.0 + dot(X, X)))
         # Newton converges quadratically, at rate 1 / m: after a last step ``d`` the shift is
         # within about ``d^2 / m`` and ``X`` within ``d^2 / m^2`` relative, 1e-10 if d < 1e-5 m.
         certain = ((smallest > DEGENERATE_RATIO * (trace_a + c))
@@ -116,10 +116,15 @@ def unit_row_solve(rows: np.ndarray, w: np.ndarray) -> tuple:
 
     The well-conditioned first solve, before depths are known; returns ``(X, degenerate)``.
     """
-    rows = rows * (w[..., None] / (np.linalg.norm(rows, axis=-1) + 1e-300))[..., None]
+    rows = rows * (w[..., None] / (np.sqrt(dot(rows, rows)) + 1e-300))[..., None]
     flat = rows.reshape(len(rows), -1, 4)
     Xh, degenerate = null_vectors(np.swapaxes(flat, 1, 2) @ flat)
     return dehomogenise(Xh), degenerate
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot products over the last axis; ``np.sum(a * b, -1)`` is 5x slower on short axes."""
+    return np.einsum('...i,...i->...', a, b)
 
 
 def dehomogenise(Xh: np.ndarray) -> np.ndarray:
@@ -232,7 +237,7 @@ def errors_and_information(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.n
     """
     uv, jac, z = _jacobians(P, X)
     with np.errstate(invalid='ignore'):
-        err = np.sqrt(np.sum((uv - x) ** 2, -1))
+        err = np.sqrt(dot(uv - x, uv - x))
     err = np.where(ok & (z > 0) & np.isfinite(err), err, np.inf)
     return err, _information(np.where(used[..., None, None], jac, 0.0))
 
@@ -277,9 +282,9 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     # J_v C for all views in one (2V x 3) by (3 x 3) product per point, then H_v's entries.
     JC = (jac.reshape(n, 2 * V, 3) @ C).reshape(n, V, 2, 3)
     sign = np.where(used, -1.0, 1.0)
-    a = 1.0 + sign * np.sum(jac[:, :, 0] * JC[:, :, 0], -1)
-    b = sign * np.sum(jac[:, :, 0] * JC[:, :, 1], -1)
-    d = 1.0 + sign * np.sum(jac[:, :, 1] * JC[:, :, 1], -1)
+    a = 1.0 + sign * dot(jac[:, :, 0], JC[:, :, 0])
+    b = sign * dot(jac[:, :, 0], JC[:, :, 1])
+    d = 1.0 + sign * dot(jac[:, :, 1], JC[:, :, 1])
     # Eigenvalues of the symmetric 2x2 M = [[a, b], [b, d]], and the share of r^T r along the
     # first eigenvector, r^T (M - l2 I) r / (l1 - l2) (all of it where M is a multiple of I).
     centre, radius = 0.5 * (a + d), np.hypot(0.5 * (a - d), b)

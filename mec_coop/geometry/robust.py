@@ -34,7 +34,7 @@ from typing import Optional
 
 import numpy as np
 
-from .dlt import (estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized,
+from .dlt import (dot, estimate_noise, MIN_NOISE_PX, refit, squared_errors, studentized,
                   unit_row_solve)
 
 # Chi-square quantile 0.999 for 2 degrees of freedom: the studentized residual of one view.
@@ -120,7 +120,7 @@ def _pair_rays(P, x, ok, pairs):
     """
     inverse, centres = _inverse_and_centres(P.tobytes(), P.shape[0])[:2]
     rays = inverse[:, :, 0] * x[..., 0:1] + inverse[:, :, 1] * x[..., 1:2] + inverse[:, :, 2]
-    rays = (rays / np.linalg.norm(rays, axis=-1, keepdims=True)).astype(np.float32)
+    rays = (rays / np.sqrt(dot(rays, rays))[..., None]).astype(np.float32)
     a, b = pairs[:, 0], pairs[:, 1]
     # Dot products of all rays with each other and with all centres, gathered per pair.
     gram = rays @ np.swapaxes(rays, 1, 2)
@@ -207,7 +207,7 @@ def _own_residuals(P, x, ok, pairs):
         for u, v, su, tv in ((a, b, s, t), (b, a, t, s)):
             proj = baselines[u, v] + su[..., None] * images[:, u, u] + tv[..., None] * images[:, v, u]
             res = proj[..., :2] / proj[..., 2:3] - x[:, u].astype(np.float32)
-            total += np.sum(res * res, -1)
+            total += dot(res, res)
     return np.where(good, total, np.inf)
 
 
