@@ -224,7 +224,10 @@ def _jacobians(P, X):
     proj = (finite(X) @ P[:, :, :3].reshape(3 * V, 3).T).reshape(-1, V, 3) + P[:, :, 3]
     z = np.where(np.abs(proj[..., 2]) > 1e-12, proj[..., 2], 1e-12)
     uv = proj[..., :2] / z[..., None]
-    return uv, (P[:, :2, :3] - uv[..., None] * P[:, 2:3, :3]) / z[..., None, None], z
+    jac = uv[..., None] * P[:, 2:3, :3]
+    np.subtract(P[:, :2, :3], jac, out=jac)
+    jac /= z[..., None, None]
+    return uv, jac, z
 
 
 def errors_and_information(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
@@ -263,7 +266,8 @@ def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarr
 def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
                 used: np.ndarray) -> tuple:
     """
-    Studentized and plain squared residuals ``(n, V)`` of all available views.
+    Studentized and plain squared residuals ``(n, V)`` of all available views, and what
+    :func:`errors_and_information` gives, from the same projection.
 
     A used view's residual is smaller than its error because the fit leans towards it: its
     covariance is ``sigma^2 (I - H_v)``, with ``H_v = J_v C J_v^T`` and ``C`` the inverse of the
@@ -274,10 +278,14 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     than ``MIN_REDUNDANCY`` (the view all but decides the point there) are not tested: their
     residual is too small to tell an outlier from the linearisation error. Both are infinite
     where ``~ok``, behind the camera or the point is undetermined.
+
+    :return: ``(studentized (n, V), squared residuals (n, V), errors (n, V), information
+        (n, 3, 3))``.
     """
     uv, jac, z = _jacobians(P, X)
     r = uv - x
-    C, determined = _inverse_sym3(_information(np.where(used[..., None, None], jac, 0.0)))
+    info = _information(np.where(used[..., None, None], jac, 0.0))
+    C, determined = _inverse_sym3(info)
     n, V = used.shape
     # J_v C for all views in one (2V x 3) by (3 x 3) product per point, then H_v's entries.
     JC = (jac.reshape(n, 2 * V, 3) @ C).reshape(n, V, 2, 3)
@@ -299,9 +307,10 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     for lam, along2 in ((centre + radius, first), (lam2, rr - first)):
         testable = lam >= MIN_REDUNDANCY
         s2 += np.where(testable, along2 / np.where(testable, lam, 1.0), 0.0)
-    good = ok & (z > 0) & determined[:, None] & np.isfinite(X).all(-1)[:, None]
-    good &= np.isfinite(s2)
-    return (np.where(good, np.maximum(s2, 0.0), np.inf), np.where(good, rr, np.inf))
+    seen = ok & (z > 0) & np.isfinite(rr)
+    good = seen & determined[:, None] & np.isfinite(X).all(-1)[:, None] & np.isfinite(s2)
+    return (np.where(good, np.maximum(s2, 0.0), np.inf), np.where(good, rr, np.inf),
+            np.where(seen, np.sqrt(np.where(seen, rr, 0.0)), np.inf), info)
 
 
 def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:

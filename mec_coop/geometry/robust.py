@@ -71,6 +71,8 @@ class Consensus:
     noise_px: np.ndarray    # (F,) keypoint noise estimate
     ambiguous: np.ndarray   # (n,) 2 agreeing views, and another pair of views meets too
     objecting: np.ndarray   # (n, V) views that disagree beyond any noise (or the pixel threshold)
+    errors: np.ndarray      # (n, V) pixel errors under ``points`` (dlt.errors_and_information)
+    information: np.ndarray  # (n, 3, 3) of the used views at ``points``
 
 
 @functools.lru_cache(maxsize=64)
@@ -225,7 +227,8 @@ def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noi
     # if any, are too small to show and the local refits below test them again.
     X, degenerate = unit_row_solve(dlt_rows, w)
     X, degenerate = refit(P, dlt_rows, w, ok, X)
-    s2, r2 = studentized(P, X, x, ok, ok)
+    fit = studentized(P, X, x, ok, ok)
+    s2, r2 = fit[:2]
     agree = (s2 <= CHI2_2DOF_999 * pilot_var) & (r2 <= gate_px ** 2)
     used = ok.copy()
     search = np.flatnonzero(~(agree | ~ok).all(-1) | (ok.sum(-1) < 3))
@@ -237,8 +240,9 @@ def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noi
         best = np.argmin(np.where(good, cost, np.inf), axis=1)
         rows = np.arange(search.size)
         used[search] = (e2[rows, best] <= score_gate) & good[rows, best, None]
-        X, degenerate, s2, r2 = _update(P, x, w, ok, dlt_rows, used, X, degenerate, s2, r2,
-                                        search, hyp[rows, best].astype(np.float64))
+        X, degenerate, fit = _update(P, x, w, ok, dlt_rows, used, X, degenerate, fit, search,
+                                     hyp[rows, best].astype(np.float64))
+        s2, r2 = fit[:2]
     for _ in range(_LOCAL_STEPS):
         if noise_px is None:
             sigma = estimate_noise(np.sqrt(r2), used, joints, fallback_noise_px)
@@ -250,23 +254,25 @@ def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noi
         if not changed.size:
             break
         used = passed
-        X, degenerate, s2, r2 = _update(P, x, w, ok, dlt_rows, used, X, degenerate, s2, r2,
-                                        changed, X[changed])
+        X, degenerate, fit = _update(P, x, w, ok, dlt_rows, used, X, degenerate, fit, changed,
+                                     X[changed])
+        s2, r2 = fit[:2]
     objecting = ok & ((s2 > CHI2_2DOF_1E6 * var) | (r2 > gate_px ** 2))
     ambiguous = used.sum(-1) == 2
     two = np.flatnonzero(ambiguous)
     if two.size:
         meet = _own_residuals(P, x[two], ok[two], pairs) <= CHI2_1DOF_999 * var[two]
         ambiguous[two] = (meet & ~(used[two][:, pairs[:, 0]] & used[two][:, pairs[:, 1]])).any(-1)
-    return X, degenerate, used, sigma, ambiguous, objecting
+    return X, degenerate, used, sigma, ambiguous, objecting, fit[2], fit[3]
 
 
-def _update(P, x, w, ok, dlt_rows, used, X, degenerate, s2, r2, rows, start):
+def _update(P, x, w, ok, dlt_rows, used, X, degenerate, fit, rows, start):
     """Refit ``rows`` on their ``used`` views from ``start`` and re-test their views."""
-    X, degenerate, s2, r2 = X.copy(), degenerate.copy(), s2.copy(), r2.copy()
+    X, degenerate, fit = X.copy(), degenerate.copy(), [a.copy() for a in fit]
     X[rows], degenerate[rows] = refit(P, dlt_rows[rows], w[rows], used[rows], start)
-    s2[rows], r2[rows] = studentized(P, X[rows], x[rows], ok[rows], used[rows])
-    return X, degenerate, s2, r2
+    for whole, part in zip(fit, studentized(P, X[rows], x[rows], ok[rows], used[rows])):
+        whole[rows] = part
+    return X, degenerate, fit
 
 
 def _pilot_noise(own, joints, fallback):

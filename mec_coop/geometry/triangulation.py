@@ -218,6 +218,7 @@ def _robust(P, x, w, ok, rows, J, gate_px, noise_px, fallback, max_std_m, check_
     res = consensus(P, x, w, ok, rows, J, gate_px, noise_px, fallback)
     X, used, degenerate, sigma = res.points, res.used, res.degenerate, res.noise_px
     swapped = np.zeros(len(X), dtype=bool)
+    fit = res.errors, res.information
     if check_human:
         F, V = len(X) // J, P.shape[0]
         per_view = human.swapped_views(P, x.reshape(F, J, V, 2), ok.reshape(F, J, V),
@@ -226,7 +227,8 @@ def _robust(P, x, w, ok, rows, J, gate_px, noise_px, fallback, max_std_m, check_
             kept, flagged = human.drop_swapped(used.reshape(F, J, V), per_view)
             used, swapped = kept.reshape(-1, V), flagged.ravel()
             X, degenerate = dlt.refit(P, rows, w, used, X)
-    out = _finish(P, x, w, ok, X, used, degenerate, J, sigma, fallback, min_views)
+            fit = None
+    out = _finish(P, x, w, ok, X, used, degenerate, J, sigma, fallback, min_views, fit=fit)
     sigma_n = np.repeat(sigma, J)
     two = out['num_views'] == 2
     err = np.where(used, out['errors'], 0.0)
@@ -277,9 +279,14 @@ def _redundant(P, X, used, sigma, max_std_m):
     return np.all(~used | (weakest * max_std_m ** 2 >= sigma[:, None] ** 2), axis=-1)
 
 
-def _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views, max_error=None):
-    """Errors, noise, covariance and the flags every method shares, in the internal layout."""
-    err, info = dlt.errors_and_information(P, X, x, ok, used)
+def _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views, max_error=None,
+            fit=None):
+    """
+    Errors, noise, covariance and the flags every method shares, in the internal layout.
+
+    ``fit``: :func:`dlt.errors_and_information` of ``X`` and ``used`` where already known.
+    """
+    err, info = dlt.errors_and_information(P, X, x, ok, used) if fit is None else fit
     if noise_px is None:
         sigma = dlt.estimate_noise(err, used, J, fallback)
     else:
