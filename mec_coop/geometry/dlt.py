@@ -69,21 +69,27 @@ def null_vectors(M: np.ndarray) -> tuple:
     Matrices where either is not certain (points near infinity, near-degenerate views) go
     through ``eigh``.
     """
-    A, b, c = M[:, :3, :3], M[:, :3, 3], M[:, 3, 3]
-    trace_a = np.trace(A, axis1=1, axis2=2)
-    eye = np.eye(3)
-    lam = np.zeros(len(M))
+    # Entries as (n,) arrays: three 3x3 solves in closed form are a few dozen flat operations.
+    a00, a01, a02, a11, a12, a22 = (M[:, i, j] for i, j in _UPPER)
+    b0, b1, b2, c = M[:, 0, 3], M[:, 1, 3], M[:, 2, 3], M[:, 3, 3]
+    trace_a = a00 + a11 + a22
+    lam = previous = 0.0
     with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
         for step in range(3):
-            adj, det = _adjugate_sym3(A - lam[:, None, None] * eye)
+            cof, det = _cofactors_sym3(a00 - lam, a01, a02, a11 - lam, a12, a22 - lam)
             if step == 0:
                 # 4 det / tr^2 bounds the smallest eigenvalue of A from below.
                 smallest = 4.0 * det / np.maximum(trace_a, 1e-300) ** 2
-            X = -np.einsum('nij,nj->ni', adj, b) / det[:, None]
+            X = -np.stack([cof[0] * b0 + cof[1] * b1 + cof[2] * b2,
+                           cof[1] * b0 + cof[3] * b1 + cof[4] * b2,
+                           cof[2] * b0 + cof[4] * b1 + cof[5] * b2], axis=-1) / det[:, None]
             if step == 2:
                 break
-            previous, lam = lam, ((np.einsum('ni,nij,nj->n', X, A, X) + 2.0 * dot(b, X) + c)
-                                  / (1.0 + dot(X, X)))
+            x0, x1, x2 = X[:, 0], X[:, 1], X[:, 2]
+            quad = (a00 * x0 * x0 + a11 * x1 * x1 + a22 * x2 * x2
+                    + 2.0 * (a01 * x0 * x1 + a02 * x0 * x2 + a12 * x1 * x2 + b0 * x0 + b1 * x1
+                             + b2 * x2))
+            previous, lam = lam, (quad + c) / (1.0 + x0 * x0 + x1 * x1 + x2 * x2)
         # Newton converges quadratically, at rate 1 / m: after a last step ``d`` the shift is
         # within about ``d^2 / m`` and ``X`` within ``d^2 / m^2`` relative, 1e-10 if d < 1e-5 m.
         certain = ((smallest > DEGENERATE_RATIO * (trace_a + c))
@@ -99,14 +105,14 @@ def null_vectors(M: np.ndarray) -> tuple:
     return Xh, degenerate
 
 
-def _adjugate_sym3(M):
-    """Adjugates ``(n, 3, 3)`` and determinants ``(n,)`` of symmetric 3x3 matrices."""
-    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 0, 2]
-    d, e, f = M[:, 1, 1], M[:, 1, 2], M[:, 2, 2]
-    cof = np.stack([d * f - e * e, c * e - b * f, b * e - c * d,
-                    a * f - c * c, b * c - a * e, a * d - b * b], axis=-1)
-    det = a * cof[:, 0] + b * cof[:, 1] + c * cof[:, 2]
-    return cof[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3), det
+# Upper-triangle entries of a symmetric 3x3 matrix, in the order the cofactors use.
+_UPPER = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+
+
+def _cofactors_sym3(a, b, c, d, e, f):
+    """Cofactors (upper triangle, ``_UPPER`` order) and determinant of ``[[a,b,c],[b,d,e],[c,e,f]]``."""
+    cof = (d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e, a * d - b * b)
+    return cof, a * cof[0] + b * cof[1] + c * cof[2]
 
 
 def unit_row_solve(rows: np.ndarray, w: np.ndarray) -> tuple:
@@ -327,14 +333,11 @@ def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 
 def _inverse_sym3(M):
     """Inverses of symmetric positive semi-definite 3x3 matrices, and which are invertible."""
-    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 0, 2]
-    d, e, f = M[:, 1, 1], M[:, 1, 2], M[:, 2, 2]
-    cof = np.stack([d * f - e * e, c * e - b * f, b * e - c * d,
-                    a * f - c * c, b * c - a * e, a * d - b * b], axis=-1)
-    det = a * cof[:, 0] + b * cof[:, 1] + c * cof[:, 2]
+    upper = [M[:, i, j] for i, j in _UPPER]
+    cof, det = _cofactors_sym3(*upper)
     # Relative to the scale of M cubed: the product of the eigenvalues over the largest cubed
     # bounds the smallest eigenvalue ratio that DEGENERATE_RATIO means for the DLT.
-    determined = det > DEGENERATE_RATIO * np.maximum(a + d + f, 1e-300) ** 3
-    cof = cof / np.where(determined, det, 1.0)[:, None]
-    inv = cof[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(-1, 3, 3)
-    return np.where(determined[:, None, None], inv, 0.0), determined
+    determined = det > DEGENERATE_RATIO * np.maximum(upper[0] + upper[3] + upper[5], 1e-300) ** 3
+    scale = np.where(determined, 1.0 / np.where(determined, det, 1.0), 0.0)
+    return np.stack([cof[k] * scale for k in (0, 1, 2, 1, 3, 4, 2, 4, 5)],
+                    axis=-1).reshape(-1, 3, 3), determined
