@@ -44,14 +44,34 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
     return null_vectors((view_weights[:, None, :] @ blocks.reshape(n, V, 16)).reshape(n, 4, 4))
 
 
-def solve_rows(rows: np.ndarray, view_weights: np.ndarray) -> tuple:
+def normal_matrices(P: np.ndarray, x: np.ndarray, row_weights: np.ndarray) -> np.ndarray:
     """
-    :func:`solve` from the DLT rows ``(n, V, 2, 4)``: one product per point, cheaper than
-    forming the blocks when the points are solved once or twice.
+    Normal matrices ``(n, 4, 4)``: the sum over views and rows of ``t^2 r r^T`` for the DLT rows
+    ``r`` of pixels ``x`` ``(n, V, 2)``, each weighted by ``row_weights`` ``t`` ``(n, V, 2)``.
+
+    ``r r^T = u^2 p3 p3^T - u (p3 p_i^T + p_i p3^T) + p_i p_i^T`` for the row ``u p3 - p_i``, so
+    the sum is one product of per-point coefficients ``(n, 6 V)`` with per-view constants
+    ``(6 V, 16)``: no rows and no per-view blocks are formed.
     """
-    flat = rows.reshape(len(rows), -1, 4)
-    weighted = flat * np.repeat(view_weights, 2, axis=1)[..., None]
-    return null_vectors(np.swapaxes(weighted, 1, 2) @ flat)
+    t2 = np.broadcast_to(row_weights ** 2, x.shape)
+    coef = np.stack([t2 * x * x, t2 * x, t2], axis=1).reshape(len(x), -1)
+    return (coef @ _row_products(P)).reshape(-1, 4, 4)
+
+
+def _row_products(P):
+    """The constants of :func:`normal_matrices` ``(3 V 2, 16)``, coefficient-major."""
+    p3, pi = P[:, None, 2, :], P[:, :2, :]                       # (V, 1, 4), (V, 2, 4)
+    outer = np.einsum('vik,vil->vikl', np.broadcast_to(p3, pi.shape), np.broadcast_to(p3, pi.shape))
+    cross = np.einsum('vik,vil->vikl', np.broadcast_to(p3, pi.shape), pi)
+    return np.stack([outer, -(cross + np.swapaxes(cross, -1, -2)),
+                     np.einsum('vik,vil->vikl', pi, pi)]).reshape(-1, 16)
+
+
+def _row_norms(P, x):
+    """Norms ``(n, V, 2)`` of the DLT rows of ``x``, from the same expansion."""
+    p3, pi = P[:, None, 2, :], P[:, :2, :]
+    sq = x * x * dot(p3, p3) - 2.0 * x * dot(p3, pi) + dot(pi, pi)
+    return np.sqrt(np.maximum(sq, 0.0))
 
 
 def null_vectors(M: np.ndarray) -> tuple:
@@ -115,16 +135,15 @@ def _cofactors_sym3(a, b, c, d, e, f):
     return cof, a * cof[0] + b * cof[1] + c * cof[2]
 
 
-def unit_row_solve(rows: np.ndarray, w: np.ndarray) -> tuple:
+def unit_row_solve(P: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple:
     """
-    Points ``(n, 3)`` with every DLT row ``(n, V, 2, 4)`` scaled to unit norm times its view's
-    weight ``(n, V)``.
+    Points ``(n, 3)`` with every DLT row of ``x`` ``(n, V, 2)`` scaled to unit norm times its
+    view's weight ``w`` ``(n, V)``.
 
     The well-conditioned first solve, before depths are known; returns ``(X, degenerate)``.
     """
-    rows = rows * (w[..., None] / (np.sqrt(dot(rows, rows)) + 1e-300))[..., None]
-    flat = rows.reshape(len(rows), -1, 4)
-    Xh, degenerate = null_vectors(np.swapaxes(flat, 1, 2) @ flat)
+    Xh, degenerate = null_vectors(normal_matrices(P, x, w[..., None] / (_row_norms(P, x)
+                                                                         + 1e-300)))
     return dehomogenise(Xh), degenerate
 
 
@@ -150,10 +169,10 @@ def depths(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.einsum('ni,vi->nv', X, P[:, 2, :3]) + P[:, 2, 3]
 
 
-def refit(P: np.ndarray, rows: np.ndarray, w: np.ndarray, mask: np.ndarray,
+def refit(P: np.ndarray, x: np.ndarray, w: np.ndarray, mask: np.ndarray,
           X0: np.ndarray) -> tuple:
     """
-    Depth-weighted DLT on the views in ``mask``, from the DLT rows ``(n, V, 2, 4)``.
+    Depth-weighted DLT of pixels ``x`` ``(n, V, 2)`` on the views in ``mask``.
 
     Rows scaled by ``w / depth`` (depth under ``X0``) have the pixel error times the weight as
     algebraic residual, so the linear solution approximates the weighted reprojection-error
@@ -162,7 +181,7 @@ def refit(P: np.ndarray, rows: np.ndarray, w: np.ndarray, mask: np.ndarray,
     with np.errstate(invalid='ignore'):
         d = np.abs(depths(P, finite(X0)))
     d = np.where(np.isfinite(d) & (d > 1e-9) & np.isfinite(X0).all(-1, keepdims=True), d, 1.0)
-    Xh, degenerate = solve_rows(rows, np.where(mask, w / d, 0.0) ** 2)
+    Xh, degenerate = null_vectors(normal_matrices(P, x, np.where(mask, w / d, 0.0)[..., None]))
     return dehomogenise(Xh), degenerate
 
 

@@ -86,9 +86,8 @@ def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
     return pairs
 
 
-def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, rows: np.ndarray,
-              joints: int, gate_px: float, noise_px: Optional[float], fallback_noise_px: float,
-              ) -> Consensus:
+def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, joints: int,
+              gate_px: float, noise_px: Optional[float], fallback_noise_px: float) -> Consensus:
     """
     Consensus triangulation of ``n = F * joints`` points.
 
@@ -96,7 +95,6 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, rows:
     :param x: ``(n, V, 2)`` ideal pixels, finite where ``ok``.
     :param w: ``(n, V)`` confidences, 0 where not ``ok``.
     :param ok: ``(n, V)`` available keypoints.
-    :param rows: ``(n, V, 2, 4)`` DLT rows of ``x`` (:func:`dlt.design_rows`).
     :param joints: points per frame; the noise is estimated per frame.
     :param gate_px: largest reprojection error of an inlier; also the gate of the first scoring.
     :param noise_px: keypoint noise sigma, or None to estimate it per frame.
@@ -107,8 +105,7 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, rows:
     frames = n // joints
     step = max(1, _CHUNK // max(joints * len(pairs) * V, 1))
     parts = [_chunk(P, x[s:s + step * joints], w[s:s + step * joints], ok[s:s + step * joints],
-                    rows[s:s + step * joints], joints, pairs, gate_px, noise_px,
-                    fallback_noise_px)
+                    joints, pairs, gate_px, noise_px, fallback_noise_px)
              for s in range(0, frames * joints, step * joints)]
     return Consensus(*(np.concatenate(field) for field in zip(*parts)))
 
@@ -213,7 +210,7 @@ def _own_residuals(P, x, ok, pairs):
     return np.where(good, total, np.inf)
 
 
-def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noise_px):
+def _chunk(P, x, w, ok, joints, pairs, gate_px, noise_px, fallback_noise_px):
     n, V = ok.shape
     if noise_px is None:
         # A fixed subset of at most _PILOT_PAIRS pairs gives hundreds of samples per frame.
@@ -225,8 +222,8 @@ def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noi
 
     # Joints whose views all agree with the fit of all of them need no search; their outliers,
     # if any, are too small to show and the local refits below test them again.
-    X, degenerate = unit_row_solve(dlt_rows, w)
-    X, degenerate = refit(P, dlt_rows, w, ok, X)
+    X, degenerate = unit_row_solve(P, x, w)
+    X, degenerate = refit(P, x, w, ok, X)
     fit = studentized(P, X, x, ok, ok)
     s2, r2 = fit[:2]
     agree = (s2 <= CHI2_2DOF_999 * pilot_var) & (r2 <= gate_px ** 2)
@@ -240,7 +237,7 @@ def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noi
         best = np.argmin(np.where(good, cost, np.inf), axis=1)
         rows = np.arange(search.size)
         used[search] = (e2[rows, best] <= score_gate) & good[rows, best, None]
-        X, degenerate, fit = _update(P, x, w, ok, dlt_rows, used, X, degenerate, fit, search,
+        X, degenerate, fit = _update(P, x, w, ok, used, X, degenerate, fit, search,
                                      hyp[rows, best].astype(np.float64))
         s2, r2 = fit[:2]
     for _ in range(_LOCAL_STEPS):
@@ -254,7 +251,7 @@ def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noi
         if not changed.size:
             break
         used = passed
-        X, degenerate, fit = _update(P, x, w, ok, dlt_rows, used, X, degenerate, fit, changed,
+        X, degenerate, fit = _update(P, x, w, ok, used, X, degenerate, fit, changed,
                                      X[changed])
         s2, r2 = fit[:2]
     objecting = ok & ((s2 > CHI2_2DOF_1E6 * var) | (r2 > gate_px ** 2))
@@ -266,10 +263,10 @@ def _chunk(P, x, w, ok, dlt_rows, joints, pairs, gate_px, noise_px, fallback_noi
     return X, degenerate, used, sigma, ambiguous, objecting, fit[2], fit[3]
 
 
-def _update(P, x, w, ok, dlt_rows, used, X, degenerate, fit, rows, start):
+def _update(P, x, w, ok, used, X, degenerate, fit, rows, start):
     """Refit ``rows`` on their ``used`` views from ``start`` and re-test their views."""
     X, degenerate, fit = X.copy(), degenerate.copy(), [a.copy() for a in fit]
-    X[rows], degenerate[rows] = refit(P, dlt_rows[rows], w[rows], used[rows], start)
+    X[rows], degenerate[rows] = refit(P, x[rows], w[rows], used[rows], start)
     for whole, part in zip(fit, studentized(P, X[rows], x[rows], ok[rows], used[rows])):
         whole[rows] = part
     return X, degenerate, fit

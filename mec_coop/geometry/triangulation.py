@@ -188,19 +188,18 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
     ok = np.isfinite(x).all(-1) & np.isfinite(w) & (w > 0)
     w = np.where(ok, w, 0.0)
     x = np.where(ok[..., None], x, 0.0)
-    rows = dlt.design_rows(P, x)
     fallback = (outlier_threshold_px or 30.0) / GATE_SIGMAS
 
     if method == 'robust' and outlier_threshold_px is not None:
-        out = _robust(P, x, w, ok, rows, J, outlier_threshold_px, noise_px, fallback,
+        out = _robust(P, x, w, ok, J, outlier_threshold_px, noise_px, fallback,
                       max_std_m, human_checks, min_views)
     elif method == 'dlt':
         # Literal eqs. (1)-(2): rows weighted by confidence only.
-        Xh, degenerate = dlt.solve_rows(rows, w ** 2)
+        Xh, degenerate = dlt.null_vectors(dlt.normal_matrices(P, x, w[..., None]))
         out = _finish(P, x, w, ok, dlt.dehomogenise(Xh), ok, degenerate, J, noise_px, fallback,
                       min_views)
     else:
-        X, used, degenerate = _greedy(P, x, w, ok, rows, min_views, outlier_threshold_px,
+        X, used, degenerate = _greedy(P, x, w, ok, min_views, outlier_threshold_px,
                                       refine)
         out = _finish(P, x, w, ok, X, used, degenerate, J, noise_px, fallback, min_views,
                       max_error=outlier_threshold_px)
@@ -213,9 +212,9 @@ def triangulate_cameras(cameras: Sequence[PinholeCamera], pixels: np.ndarray,
     return triangulate(list(cameras), pixels, weights, **kwargs)
 
 
-def _robust(P, x, w, ok, rows, J, gate_px, noise_px, fallback, max_std_m, check_human,
+def _robust(P, x, w, ok, J, gate_px, noise_px, fallback, max_std_m, check_human,
             min_views):
-    res = consensus(P, x, w, ok, rows, J, gate_px, noise_px, fallback)
+    res = consensus(P, x, w, ok, J, gate_px, noise_px, fallback)
     X, used, degenerate, sigma = res.points, res.used, res.degenerate, res.noise_px
     swapped = np.zeros(len(X), dtype=bool)
     fit = res.errors, res.information
@@ -226,7 +225,7 @@ def _robust(P, x, w, ok, rows, J, gate_px, noise_px, fallback, max_std_m, check_
         if per_view.any():
             kept, flagged = human.drop_swapped(used.reshape(F, J, V), per_view)
             used, swapped = kept.reshape(-1, V), flagged.ravel()
-            X, degenerate = dlt.refit(P, rows, w, used, X)
+            X, degenerate = dlt.refit(P, x, w, used, X)
             fit = None
     out = _finish(P, x, w, ok, X, used, degenerate, J, sigma, fallback, min_views, fit=fit)
     sigma_n = np.repeat(sigma, J)
@@ -328,12 +327,12 @@ def _shape(out, lead, V, J):
         noise_px=np.asarray(out['noise_px']).reshape(lead))
 
 
-def _greedy(P, x, w, ok, rows, min_views, threshold, refine):
+def _greedy(P, x, w, ok, min_views, threshold, refine):
     """Depth-weighted DLT with leave-one-view-out rejection, worst view first."""
     V = P.shape[0]
     # The leave-one-out rounds re-solve every point with many view subsets: blocks pay off.
-    blocks = dlt.normal_blocks(rows)
-    X, degenerate = dlt.unit_row_solve(rows, w)
+    blocks = dlt.normal_blocks(dlt.design_rows(P, x))
+    X, degenerate = dlt.unit_row_solve(P, x, w)
     # Without refinement, views are weighted by their rows' mean norm in the re-solves.
     scale = w / (np.sqrt(np.trace(blocks, axis1=-2, axis2=-1) / 2.0) + 1e-300)
     if refine:
@@ -342,7 +341,7 @@ def _greedy(P, x, w, ok, rows, min_views, threshold, refine):
             d = np.abs(dlt.depths(P, dlt.finite(X)))
         scale = w / np.where(np.isfinite(d) & (d > 1e-9) & np.isfinite(X).all(-1, keepdims=True),
                              d, 1.0)
-        X, degenerate = dlt.refit(P, rows, w, ok, X)
+        X, degenerate = dlt.refit(P, x, w, ok, X)
     used = ok.copy()
     # Points behind a camera keep their pixel error here, as they always did in this method.
     err = dlt.errors(P, X, x, used, in_front=False)
