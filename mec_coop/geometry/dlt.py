@@ -8,8 +8,10 @@ Layout: ``n`` points (joints of all frames, frame-major) by ``V`` views. Pixels 
 the rows ``u p3 - p1`` and ``v p3 - p2`` of its 3x4 projection matrix (paper "Cooperative edge
 inference for multi-camera 3D human pose", eqs. (1)-(2)); a point is the right null vector of the
 stacked rows, found through the 4x4 normal matrix ``sum_v s_v^2 B_v`` with ``B_v`` the view's
-block ``A_v^T A_v``. Precomputing the blocks makes re-solving with any view subset or weighting
-a weighted sum and one small symmetric eigenproblem per point.
+block ``A_v^T A_v``. Precomputed blocks make re-solving with many view subsets a weighted sum
+(greedy rejection); a solve or two per point forms the normal matrix from per-point
+coefficients and per-view constants instead (:func:`normal_matrices`). Its null vector comes
+from closed-form 3x3 solves (:func:`null_vectors`), LAPACK only where those are not certain.
 """
 
 import numpy as np
@@ -46,8 +48,9 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
 
 def normal_matrices(P: np.ndarray, x: np.ndarray, row_weights: np.ndarray) -> np.ndarray:
     """
-    Normal matrices ``(n, 4, 4)``: the sum over views and rows of ``t^2 r r^T`` for the DLT rows
-    ``r`` of pixels ``x`` ``(n, V, 2)``, each weighted by ``row_weights`` ``t`` ``(n, V, 2)``.
+    Sum ``t^2 r r^T`` ``(n, 4, 4)`` over the DLT rows ``r`` of pixels ``x`` ``(n, V, 2)``.
+
+    Each row is weighted by ``row_weights`` ``t`` ``(n, V, 2)`` (or ``(n, V, 1)``).
 
     ``r r^T = u^2 p3 p3^T - u (p3 p_i^T + p_i p3^T) + p_i p_i^T`` for the row ``u p3 - p_i``, so
     the sum is one product of per-point coefficients ``(n, 6 V)`` with per-view constants
@@ -59,10 +62,11 @@ def normal_matrices(P: np.ndarray, x: np.ndarray, row_weights: np.ndarray) -> np
 
 
 def _row_products(P):
-    """The constants of :func:`normal_matrices` ``(3 V 2, 16)``, coefficient-major."""
-    p3, pi = P[:, None, 2, :], P[:, :2, :]                       # (V, 1, 4), (V, 2, 4)
-    outer = np.einsum('vik,vil->vikl', np.broadcast_to(p3, pi.shape), np.broadcast_to(p3, pi.shape))
-    cross = np.einsum('vik,vil->vikl', np.broadcast_to(p3, pi.shape), pi)
+    """Return the constants of :func:`normal_matrices` ``(3 V 2, 16)``, coefficient-major."""
+    p3 = np.broadcast_to(P[:, None, 2, :], P[:, :2, :].shape)    # (V, 2, 4)
+    pi = P[:, :2, :]
+    outer = np.einsum('vik,vil->vikl', p3, p3)
+    cross = np.einsum('vik,vil->vikl', p3, pi)
     return np.stack([outer, -(cross + np.swapaxes(cross, -1, -2)),
                      np.einsum('vik,vil->vikl', pi, pi)]).reshape(-1, 16)
 
@@ -130,20 +134,21 @@ _UPPER = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 
 
 def _cofactors_sym3(a, b, c, d, e, f):
-    """Cofactors (upper triangle, ``_UPPER`` order) and determinant of ``[[a,b,c],[b,d,e],[c,e,f]]``."""
-    cof = (d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e, a * d - b * b)
+    """Cofactors (``_UPPER`` order) and determinant of ``[[a, b, c], [b, d, e], [c, e, f]]``."""
+    cof = (d * f - e * e, c * e - b * f, b * e - c * d,
+           a * f - c * c, b * c - a * e, a * d - b * b)
     return cof, a * cof[0] + b * cof[1] + c * cof[2]
 
 
 def unit_row_solve(P: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple:
     """
-    Points ``(n, 3)`` with every DLT row of ``x`` ``(n, V, 2)`` scaled to unit norm times its
-    view's weight ``w`` ``(n, V)``.
+    Solve for points ``(n, 3)`` with every DLT row scaled to unit norm times its view's weight.
 
-    The well-conditioned first solve, before depths are known; returns ``(X, degenerate)``.
+    ``x`` ``(n, V, 2)``, ``w`` ``(n, V)``. The well-conditioned first solve, before depths are
+    known; returns ``(X, degenerate)``.
     """
-    Xh, degenerate = null_vectors(normal_matrices(P, x, w[..., None] / (_row_norms(P, x)
-                                                                         + 1e-300)))
+    unit = w[..., None] / (_row_norms(P, x) + 1e-300)
+    Xh, degenerate = null_vectors(normal_matrices(P, x, unit))
     return dehomogenise(Xh), degenerate
 
 
@@ -291,8 +296,9 @@ def view_information(P: np.ndarray, X: np.ndarray, used: np.ndarray) -> np.ndarr
 def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
                 used: np.ndarray) -> tuple:
     """
-    Studentized and plain squared residuals ``(n, V)`` of all available views, and what
-    :func:`errors_and_information` gives, from the same projection.
+    Studentized and plain squared residuals ``(n, V)`` of all available views.
+
+    Also what :func:`errors_and_information` gives, from the same projection.
 
     A used view's residual is smaller than its error because the fit leans towards it: its
     covariance is ``sigma^2 (I - H_v)``, with ``H_v = J_v C J_v^T`` and ``C`` the inverse of the

@@ -14,7 +14,7 @@ the tightest. Counting instead would let a compromise point that splits a 50 px 
 views beat the right one. Enumerating all pairs (a fixed sample of ``MAX_PAIRS`` beyond 16 views)
 makes the search exhaustive where RANSAC would draw: with few views that is cheaper than sampling
 and never misses the consensus. The gates of both steps come from a first noise estimate, the
-lower quartile of the pairs' own residuals.
+lower quartile of the pairs' Sampson (first-order two-view) errors.
 
 The chosen views are refitted by the depth-weighted DLT. Then, up to twice (local optimisation,
 as in LO-RANSAC: Chum, Matas and Kittler, "Locally optimized RANSAC", DAGM 2003), the frame's
@@ -112,7 +112,7 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, joint
 
 def _pair_rays(P, x, ok, pairs):
     """
-    Unit rays ``(n, V, 3)`` and where each pair's rays come closest: ``s, t, good`` ``(n, H)``.
+    Return unit rays ``(n, V, 3)`` and where each pair's rays meet: ``s, t, good`` ``(n, H)``.
 
     The closest approach of rays ``c_a + s d_a`` and ``c_b + t d_b``. In single precision, as
     all hypothesis arithmetic: millimetres at room scale.
@@ -149,9 +149,11 @@ def _pair_points(P, x, ok, pairs):
 @functools.lru_cache(maxsize=16)
 def _inverse_and_centres(P_bytes, num_views):
     """
-    Per rig: ``M^-1`` ``(V, 3, 3)``, optical centres ``(V, 3)``, ``M`` stacked ``(3, 3 V)``,
-    baselines ``M_u (c_v - c_u)`` ``(V, V, 3)`` (single precision, but the first) and
-    fundamental matrices ``F[a, b]`` ``(V, V, 3, 3)``, ``x_b^T F[a, b] x_a = 0``.
+    Return what the hypotheses need of a rig.
+
+    ``M^-1`` ``(V, 3, 3)``, optical centres ``(V, 3)``, ``M`` stacked ``(3, 3 V)``, baselines
+    ``M_u (c_v - c_u)`` ``(V, V, 3)`` (single precision, but the first) and fundamental
+    matrices ``F[a, b]`` ``(V, V, 3, 3)``, ``x_b^T F[a, b] x_a = 0``.
     """
     P = np.frombuffer(P_bytes).reshape(num_views, 3, 4)
     M = P[:, :, :3]
@@ -204,7 +206,8 @@ def _own_residuals(P, x, ok, pairs):
     total = np.zeros(s.shape, dtype=np.float32)
     with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
         for u, v, su, tv in ((a, b, s, t), (b, a, t, s)):
-            proj = baselines[u, v] + su[..., None] * images[:, u, u] + tv[..., None] * images[:, v, u]
+            proj = (baselines[u, v] + su[..., None] * images[:, u, u]
+                    + tv[..., None] * images[:, v, u])
             res = proj[..., :2] / proj[..., 2:3] - x[:, u].astype(np.float32)
             total += dot(res, res)
     return np.where(good, total, np.inf)
@@ -274,12 +277,13 @@ def _update(P, x, w, ok, used, X, degenerate, fit, rows, start):
 
 def _pilot_noise(own, joints, fallback):
     """
-    Per-frame noise ``(F,)`` from the pairs' own residuals ``(n, H)``, before any view is trusted.
+    Per-frame noise ``(F,)`` from the pairs' Sampson errors ``(n, H)``, before any view is trusted.
 
-    A pair's midpoint leaves squared residuals in its two views that sum to about ``sigma^2``
-    times a chi-square variable with 1 degree of freedom. Pairs with an outlier only add large
-    values, so the lower quartile over all pairs of the frame, divided by the chi-square lower
-    quartile, estimates ``sigma`` while fewer than three quarters of the pairs are bad.
+    A pair's best point leaves squared residuals in its two views that sum to about ``sigma^2``
+    times a chi-square variable with 1 degree of freedom (the Sampson error is its first-order
+    value). Pairs with an outlier only add large values, so the lower quartile over all pairs
+    of the frame, divided by the chi-square lower quartile, estimates ``sigma`` while fewer than
+    three quarters of the pairs are bad.
     """
     own = np.sort(own.reshape(-1, own.size // max(len(own) // joints, 1)), axis=-1)
     count = np.isfinite(own).sum(-1)

@@ -257,8 +257,9 @@ def _robust(P, x, w, ok, J, gate_px, noise_px, fallback, max_std_m, check_human,
 
 def _exceeds(cov, limit):
     """
-    Whether the largest eigenvalue of each ``(n, 3, 3)`` covariance exceeds ``limit``, or it is
-    not finite: ``limit I - cov`` is not positive definite (Sylvester's criterion).
+    Tell whether the largest eigenvalue of each ``(n, 3, 3)`` covariance exceeds ``limit``.
+
+    Or it is not finite: ``limit I - cov`` is not positive definite (Sylvester's criterion).
     """
     D = limit * np.eye(3) - cov
     with np.errstate(invalid='ignore', over='ignore'):
