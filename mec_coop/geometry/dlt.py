@@ -48,9 +48,11 @@ def solve(blocks: np.ndarray, view_weights: np.ndarray) -> tuple:
 
 def normal_matrices(P: np.ndarray, x: np.ndarray, row_weights: np.ndarray) -> np.ndarray:
     """
-    Sum ``t^2 r r^T`` ``(n, 4, 4)`` over the DLT rows ``r`` of pixels ``x`` ``(n, V, 2)``.
+    Sum ``t^2 r r^T`` ``(n, k, k)`` over the DLT rows ``r`` of pixels ``x`` ``(n, V, 2)``.
 
-    Each row is weighted by ``row_weights`` ``t`` ``(n, V, 2)`` (or ``(n, V, 1)``).
+    Each row is weighted by ``row_weights`` ``t`` ``(n, V, 2)`` (or ``(n, V, 1)``); ``P`` is
+    ``(V, 3, k)``: ``k = 4`` gives the DLT normal matrices, the left 3x3 of ``P`` with projected
+    pixels and ``t = 1 / depth`` the information ``sum J^T J`` of the projection Jacobians.
 
     ``r r^T = u^2 p3 p3^T - u (p3 p_i^T + p_i p3^T) + p_i p_i^T`` for the row ``u p3 - p_i``, so
     the sum is one product of per-point coefficients ``(n, 6 V)`` with per-view constants
@@ -58,17 +60,18 @@ def normal_matrices(P: np.ndarray, x: np.ndarray, row_weights: np.ndarray) -> np
     """
     t2 = np.broadcast_to(row_weights ** 2, x.shape)
     coef = np.stack([t2 * x * x, t2 * x, t2], axis=1).reshape(len(x), -1)
-    return (coef @ _row_products(P)).reshape(-1, 4, 4)
+    k = P.shape[-1]
+    return (coef @ _row_products(P)).reshape(-1, k, k)
 
 
 def _row_products(P):
-    """Return the constants of :func:`normal_matrices` ``(3 V 2, 16)``, coefficient-major."""
+    """Return the constants of :func:`normal_matrices` ``(3 V 2, k k)``, coefficient-major."""
     p3 = np.broadcast_to(P[:, None, 2, :], P[:, :2, :].shape)    # (V, 2, 4)
     pi = P[:, :2, :]
     outer = np.einsum('vik,vil->vikl', p3, p3)
     cross = np.einsum('vik,vil->vikl', p3, pi)
     return np.stack([outer, -(cross + np.swapaxes(cross, -1, -2)),
-                     np.einsum('vik,vil->vikl', pi, pi)]).reshape(-1, 16)
+                     np.einsum('vik,vil->vikl', pi, pi)]).reshape(-1, P.shape[-1] ** 2)
 
 
 def _row_norms(P, x):
@@ -313,17 +316,25 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     :return: ``(studentized (n, V), squared residuals (n, V), errors (n, V), information
         (n, 3, 3))``.
     """
-    uv, jac, z = _jacobians(P, X)
-    r = uv - x
-    info = _information(np.where(used[..., None, None], jac, 0.0))
-    C, determined = _inverse_sym3(info)
     n, V = used.shape
-    # J_v C for all views in one (2V x 3) by (3 x 3) product per point, then H_v's entries.
-    JC = (jac.reshape(n, 2 * V, 3) @ C).reshape(n, V, 2, 3)
-    sign = np.where(used, -1.0, 1.0)
-    a = 1.0 + sign * dot(jac[:, :, 0], JC[:, :, 0])
-    b = sign * dot(jac[:, :, 0], JC[:, :, 1])
-    d = 1.0 + sign * dot(jac[:, :, 1], JC[:, :, 1])
+    M = P[:, :, :3]
+    proj = (finite(X) @ M.reshape(3 * V, 3).T).reshape(n, V, 3) + P[:, :, 3]
+    z = np.where(np.abs(proj[..., 2]) > 1e-12, proj[..., 2], 1e-12)
+    uv = proj[..., :2] / z[..., None]
+    r = uv - x
+    # z J_v = [[m_1 - u m_3], [m_2 - v m_3]] with m_i the rows of M_v: the information is
+    # normal_matrices' sum with 1 / z row weights, and H_v = J_v C J_v^T follows from
+    # G_v = M_v C M_v^T (one product with per-view constants), no Jacobians formed.
+    inv_z = 1.0 / z
+    info = normal_matrices(M, uv, np.where(used, np.abs(inv_z), 0.0)[..., None])
+    C, determined = _inverse_sym3(info)
+    G = (C.reshape(n, 9) @ _sandwich(M)).reshape(n, V, 6)
+    g00, g01, g02, g11, g12, g22 = (G[..., k] for k in range(6))
+    u0, u1 = uv[..., 0], uv[..., 1]
+    scale = np.where(used, -1.0, 1.0) * inv_z * inv_z
+    a = 1.0 + scale * (g00 - 2.0 * u0 * g02 + u0 * u0 * g22)
+    b = scale * (g01 - u1 * g02 - u0 * g12 + u0 * u1 * g22)
+    d = 1.0 + scale * (g11 - 2.0 * u1 * g12 + u1 * u1 * g22)
     # Eigenvalues of the symmetric 2x2 M = [[a, b], [b, d]], and the share of r^T r along the
     # first eigenvector, r^T (M - l2 I) r / (l1 - l2) (all of it where M is a multiple of I).
     centre, radius = 0.5 * (a + d), np.hypot(0.5 * (a - d), b)
@@ -342,6 +353,13 @@ def studentized(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     good = seen & determined[:, None] & np.isfinite(X).all(-1)[:, None] & np.isfinite(s2)
     return (np.where(good, np.maximum(s2, 0.0), np.inf), np.where(good, rr, np.inf),
             np.where(seen, np.sqrt(np.where(seen, rr, 0.0)), np.inf), info)
+
+
+def _sandwich(M):
+    """Constants ``(9, 6 V)``: ``vec(C) @ K`` is the upper triangle of ``M_v C M_v^T``."""
+    K = np.einsum('vik,vjl->klvij', M, M)
+    upper = K[:, :, :, [i for i, _ in _UPPER], [j for _, j in _UPPER]]
+    return upper.reshape(9, -1)
 
 
 def covariances(information: np.ndarray, sigma: np.ndarray) -> np.ndarray:
