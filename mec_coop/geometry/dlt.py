@@ -14,6 +14,8 @@ coefficients and per-view constants instead (:func:`normal_matrices`). Its null 
 from closed-form 3x3 solves (:func:`null_vectors`), LAPACK only where those are not certain.
 """
 
+import functools
+
 import numpy as np
 
 # A 4x4 normal matrix whose two smallest eigenvalues are this close (relative to the largest) has
@@ -56,22 +58,29 @@ def normal_matrices(P: np.ndarray, x: np.ndarray, row_weights: np.ndarray) -> np
 
     ``r r^T = u^2 p3 p3^T - u (p3 p_i^T + p_i p3^T) + p_i p_i^T`` for the row ``u p3 - p_i``, so
     the sum is one product of per-point coefficients ``(n, 6 V)`` with per-view constants
-    ``(6 V, 16)``: no rows and no per-view blocks are formed.
+    ``(6 V, k^2)``: no rows and no per-view blocks are formed.
     """
-    t2 = np.broadcast_to(row_weights ** 2, x.shape)
-    coef = np.stack([t2 * x * x, t2 * x, t2], axis=1).reshape(len(x), -1)
+    coef = np.empty((len(x), 3) + x.shape[1:])
+    coef[:, 2] = row_weights ** 2
+    np.multiply(coef[:, 2], x, out=coef[:, 1])
+    np.multiply(coef[:, 1], x, out=coef[:, 0])
     k = P.shape[-1]
-    return (coef @ _row_products(P)).reshape(-1, k, k)
+    constants = _row_products(P.tobytes(), P.shape, P.dtype.str)
+    return (coef.reshape(len(x), -1) @ constants).reshape(-1, k, k)
 
 
-def _row_products(P):
+@functools.lru_cache(maxsize=32)
+def _row_products(P_bytes, shape, dtype):
     """Return the constants of :func:`normal_matrices` ``(3 V 2, k k)``, coefficient-major."""
+    P = np.frombuffer(P_bytes, dtype=dtype).reshape(shape)
     p3 = np.broadcast_to(P[:, None, 2, :], P[:, :2, :].shape)    # (V, 2, 4)
     pi = P[:, :2, :]
     outer = np.einsum('vik,vil->vikl', p3, p3)
     cross = np.einsum('vik,vil->vikl', p3, pi)
-    return np.stack([outer, -(cross + np.swapaxes(cross, -1, -2)),
-                     np.einsum('vik,vil->vikl', pi, pi)]).reshape(-1, P.shape[-1] ** 2)
+    out = np.stack([outer, -(cross + np.swapaxes(cross, -1, -2)),
+                    np.einsum('vik,vil->vikl', pi, pi)]).reshape(-1, P.shape[-1] ** 2)
+    out.setflags(write=False)  # shared by every call through the cache
+    return out
 
 
 def _row_norms(P, x):
