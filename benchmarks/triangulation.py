@@ -12,7 +12,8 @@ Gaussian pixel noise: ``clean``; ``shifted`` (one view per frame 50 px off in ev
 lost). Methods: ``robust`` (default), ``robust+human`` (with the COCO checks), ``greedy``
 (leave-one-view-out, the former default), ``dlt`` (paper eqs. (1)-(2), no rejection), and
 aniposelib / Pose2Sim when importable. Also times batched triangulation against the textbook
-per-joint SVD loop.
+per-joint SVD loop. The methods take turns on every ring, so that their times compare under the
+same load of a shared machine.
 
 Writes ``docs/figures/triangulation.json`` and the tables of ``docs/triangulation.md``.
 
@@ -167,39 +168,50 @@ def methods():
     return found, skipped
 
 
-def evaluate(fn, rings, single_frames, repeats=1):
+def evaluate(found, rings, single_frames, repeats=1):
     """
-    Accuracy of ``fn`` on ``rings`` and its time per frame, batched and one frame a call.
+    Accuracy of each method on ``rings`` and its time per frame, batched and one frame a call.
 
-    The batched pass is timed ``repeats`` times and the median kept: on a shared machine one
-    pass can be off by half.
+    ``found``: name -> triangulation function. The methods take turns on each ring (and each
+    single frame), so that all see the same load of a shared machine; the batched passes are
+    repeated ``repeats`` times and the median kept, the one-frame time is the median over calls.
     """
-    errors, valid, passes, frames = [], [], [], sum(len(gt) for _, gt, _ in rings)
+    frames = sum(len(gt) for _, gt, _ in rings)
+    errors = {name: [] for name in found}
+    valid = {name: [] for name in found}
+    passes = {name: [] for name in found}
     for repeat in range(repeats):
-        batch_s = 0.0
+        total = dict.fromkeys(found, 0.0)
         for cams, gt, x in rings:
-            start = time.perf_counter()
-            X, ok = fn(cams, x)
-            batch_s += time.perf_counter() - start
-            if repeat == 0:
-                errors.append(np.linalg.norm(X - gt, axis=-1))
-                valid.append(ok)
-        passes.append(batch_s)
-    batch_s = float(np.median(passes))
+            for name, fn in found.items():
+                start = time.perf_counter()
+                X, ok = fn(cams, x)
+                total[name] += time.perf_counter() - start
+                if repeat == 0:
+                    errors[name].append(np.linalg.norm(X - gt, axis=-1))
+                    valid[name].append(ok)
+        for name in found:
+            passes[name].append(total[name])
     cams, gt, x = rings[0]
-    n = min(single_frames, len(gt))
-    start = time.perf_counter()
-    for f in range(n):
-        fn(cams, x[f:f + 1])
-    single_s = (time.perf_counter() - start) / n
-    e, ok = np.concatenate(errors), np.concatenate(valid)
-    good = e[ok]
-    return {'mpjpe_mm': 1e3 * float(good.mean()) if good.size else float('nan'),
+    calls = {name: [] for name in found}
+    for f in range(min(single_frames, len(gt))):
+        for name, fn in found.items():
+            start = time.perf_counter()
+            fn(cams, x[f:f + 1])
+            calls[name].append(time.perf_counter() - start)
+    out = {}
+    for name in found:
+        e, ok = np.concatenate(errors[name]), np.concatenate(valid[name])
+        good = e[ok]
+        out[name] = {
+            'mpjpe_mm': 1e3 * float(good.mean()) if good.size else float('nan'),
             'median_mm': 1e3 * float(np.median(good)) if good.size else float('nan'),
             'coverage': float(ok.mean()),
             'wrong_valid_pct': 100.0 * float(np.mean(ok & (np.nan_to_num(e, nan=0.0) > WRONG_M))),
             'max_valid_error_m': float(good.max()) if good.size else float('nan'),
-            'batch_ms_per_frame': 1e3 * batch_s / frames, 'single_frame_ms': 1e3 * single_s}
+            'batch_ms_per_frame': 1e3 * float(np.median(passes[name])) / frames,
+            'single_frame_ms': 1e3 * float(np.median(calls[name]))}
+    return out
 
 
 def per_joint_loop(P, x):
@@ -270,8 +282,8 @@ def main():
             # The outlier scenarios at the issue's 2 px; the noise sweep on clean data.
             for scenario in SCENARIOS if sigma == 2.0 else ('clean', 'random'):
                 rings = scene(views, args.frames, sigma, scenario)
-                for name, fn in found.items():
-                    r = evaluate(fn, rings, args.single_frames, args.repeats)
+                results = evaluate(found, rings, args.single_frames, args.repeats)
+                for name, r in results.items():
                     r.update(views=views, sigma_px=sigma, scenario=scenario, method=name)
                     rows.append(r)
                     print(f'{views:>2} views {sigma:g} px {scenario:>8} {name:>12}: '
