@@ -105,6 +105,8 @@ def null_vectors(M: np.ndarray) -> tuple:
     Matrices where either is not certain (points near infinity, near-degenerate views) go
     through ``eigh``.
     """
+    if len(M) < _CLOSED_FORM_MIN:
+        return _eigh_null_vectors(M)
     # Entries as (n,) arrays: three 3x3 solves in closed form are a few dozen flat operations.
     a00, a01, a02, a11, a12, a22 = (M[:, i, j] for i, j in _UPPER)
     b0, b1, b2, c = M[:, 0, 3], M[:, 1, 3], M[:, 2, 3], M[:, 3, 3]
@@ -135,10 +137,19 @@ def null_vectors(M: np.ndarray) -> tuple:
     degenerate = np.zeros(len(M), dtype=bool)
     hard = np.flatnonzero(~certain)
     if hard.size:
-        evals, evecs = np.linalg.eigh(M[hard])
-        degenerate[hard] = evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300)
-        Xh[hard] = evecs[:, :, 0]
+        Xh[hard], degenerate[hard] = _eigh_null_vectors(M[hard])
     return Xh, degenerate
+
+
+# Below this many matrices the few dozen array operations of the closed form cost more than
+# LAPACK's per-matrix work (one frame of 17 joints, for instance).
+_CLOSED_FORM_MIN = 64
+
+
+def _eigh_null_vectors(M):
+    evals, evecs = np.linalg.eigh(M)
+    return (evecs[:, :, 0],
+            evals[:, 1] <= DEGENERATE_RATIO * np.maximum(evals[:, 3], 1e-300))
 
 
 # Upper-triangle entries of a symmetric 3x3 matrix, in the order the cofactors use.
