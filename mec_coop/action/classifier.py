@@ -16,7 +16,7 @@ import pathlib
 import numpy as np
 
 from mec_coop.rig.virtual import ACTIONS
-from .features import (body_size_2d, FRAME_MACS, frame_features_2d, frame_features_3d,
+from .features import (body_size_2d, frame_features_2d, frame_features_3d, FRAME_MACS,
                        hip_centres, window_features)
 
 KINDS = ('3d', '2d')
@@ -25,9 +25,10 @@ HIDDEN = 48
 
 def window_indices(stamps: np.ndarray, m: int, horizon_s: float) -> np.ndarray:
     """
-    ``(T, m)`` indices (oldest first) of the m skeletons sampled from the ``horizon_s`` before
-    each of T stamps (ascending): the ones nearest to m evenly spaced ages 0 .. horizon_s,
-    never newer than the window's own frame nor older than the first.
+    Return the indices ``(T, m)`` (oldest first) of the m skeletons of each window.
+
+    For each of T ascending stamps: the skeletons nearest to m evenly spaced ages 0 ..
+    ``horizon_s`` before it, never newer than the window's own frame nor older than the first.
     """
     stamps = np.asarray(stamps, dtype=np.float64)
     ages = np.linspace(horizon_s, 0.0, m) if m > 1 else np.zeros(1)

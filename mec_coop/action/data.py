@@ -36,7 +36,9 @@ class NoiseModel:
 @dataclass
 class Sequence:
     """
-    One person's sampled sequence: ``stamps (T,)``, ``labels (T,)`` (index into ACTIONS),
+    One person's sampled sequence.
+
+    ``stamps (T,)``, ``labels (T,)`` (index into ACTIONS),
     ``truth (T, 17, 3)``, noisy ``joints (T, 17, 3)`` (NaN = invalid) and ``present (T,)``
     (a 3D skeleton exists), per camera ``keypoints (V, T, 17, 2)`` (NaN = missing) and
     ``seen (V, T)`` (the camera reports the person), and the ground-truth ``episodes``
@@ -70,12 +72,14 @@ def rig_sequence(seed: int, duration_s: float, fps: float, num_cameras: int = 4,
         ep = person.episode(start)
         episodes.append((ep.action, ep.start, ep.end))
         start = ep.end
-    joints, present = _corrupt_3d(truth, labels, rng, noise)
+    joints, present = corrupt_3d(truth, labels, rng, noise)
     keypoints, seen = _corrupt_2d(pixels, visible, rng, noise)
     return Sequence(stamps, labels, truth, joints, present, keypoints, seen, episodes)
 
 
-def _corrupt_3d(truth, labels, rng, noise):
+def corrupt_3d(truth: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+               noise: NoiseModel = NoiseModel()) -> tuple[np.ndarray, np.ndarray]:
+    """Edge-like skeletons of ground truth ``(T, 17, 3)``: ``(joints, present)``."""
     shape = truth.shape
     white = rng.normal(0.0, noise.sigma_3d_m, shape)
     error = np.empty(shape)
@@ -86,8 +90,8 @@ def _corrupt_3d(truth, labels, rng, noise):
     joints = truth + error
     joints[rng.random(shape[:2]) < noise.joint_invalid] = np.nan
     lying = labels == ACTIONS.index('fall')
-    missing = rng.random(len(truth)) < np.where(lying, noise.lying_missing,
-                                                  noise.skeleton_missing)
+    rate = np.where(lying, noise.lying_missing, noise.skeleton_missing)
+    missing = rng.random(len(truth)) < rate
     return joints, ~missing
 
 
@@ -105,7 +109,7 @@ def _corrupt_2d(pixels, visible, rng, noise):
 def stream(sequence: Sequence, kind: str, camera: int = 0
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
-    What a model receives: ``(points, stamps, labels)`` of the instants with a skeleton.
+    Return what a model receives: ``(points, stamps, labels)`` of instants with a skeleton.
 
     ``3d``: the edge's skeletons; ``2d``: camera ``camera``'s keypoints of the frames where
     it reports the person.

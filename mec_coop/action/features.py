@@ -34,7 +34,7 @@ FRAME_FEATURES_2D = ('nose_y', 'shoulder_y', 'wrist_y_max', 'wrist_y_min', 'knee
 
 
 def _quiet(function):
-    """Run ``function`` with all-NaN slices allowed: a missing joint pair gives NaN, filled later."""
+    """Run ``function`` allowing all-NaN slices: a missing joint pair gives NaN, filled later."""
     def wrapped(*args, **kwargs):
         with warnings.catch_warnings(), np.errstate(invalid='ignore', divide='ignore'):
             warnings.simplefilter('ignore', RuntimeWarning)

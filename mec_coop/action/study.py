@@ -44,13 +44,13 @@ def bundled_path(kind: str, m: int) -> pathlib.Path:
 
 
 def bundled_frame_counts(kind: str) -> tuple[int, ...]:
-    """The m of the bundled models of ``kind`` (ascending)."""
+    """Return the m of the bundled models of ``kind`` (ascending)."""
     return tuple(sorted(int(p.stem.rsplit('_m', 1)[1]) for p in
                         MODELS_DIR.glob(f'action_{kind}_m*.npz')))
 
 
 def load_bundled(kind: str, m: int) -> ActionClassifier:
-    """The bundled model of ``kind`` and ``m``; a clear error names the available m."""
+    """Load the bundled model of ``kind`` and ``m``; a clear error names the available m."""
     if kind not in KINDS:
         raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
     path = bundled_path(kind, m)
@@ -122,7 +122,7 @@ def evaluate(model: ActionClassifier, evaluation: list[Sequence],
 
 def select_detector(model: ActionClassifier, validation: list[Sequence],
                     base: DetectorSettings = DetectorSettings()) -> DetectorSettings:
-    """The detector thresholds with the best mean event F1 on ``validation`` (small grid)."""
+    """Pick the detector thresholds with the best mean event F1 on ``validation`` (grid)."""
     probabilities = _probabilities(model, validation)
     best, best_f1 = base, -1.0
     for on, off, frames in itertools.product((0.5, 0.6, 0.7), (0.3, 0.4), (1, 2)):

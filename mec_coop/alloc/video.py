@@ -114,7 +114,9 @@ def search_edge(system: VideoSystem, edge: np.ndarray) -> tuple[np.ndarray, floa
 
 def gp_edge(system: VideoSystem, edge: np.ndarray) -> tuple[np.ndarray, float]:
     """
-    Algorithm 2: GP on the monomial surrogate (28) in log variables (29), SLSQP, warm start
+    Solve the edge set's frames by Algorithm 2 (GP).
+
+    The monomial surrogate (28) in log variables (29), SLSQP, warm start
     at the middle of the frame range and equal shares; m rounded and clipped, then evaluated
     with the true objective (27).
     """
@@ -203,7 +205,7 @@ def channel_aware(system: VideoSystem, edge_solver: EdgeSolver, scheme: str) -> 
 
 
 def search_search(system: VideoSystem) -> VideoPlan:
-    """The bound: every offloading vector (2^N) with Algorithm 1 on its edge set."""
+    """Search+Search, the bound: every offloading vector (2^N), Algorithm 1 on its edge set."""
     started = time.perf_counter()
     _, _, local_cost = theorem1(system)
     best_x, best = None, np.inf
@@ -237,5 +239,5 @@ def search_heuristic(system: VideoSystem) -> VideoPlan:
 
 
 def gp_heuristic(system: VideoSystem) -> VideoPlan:
-    """The proposed GP + Channel-Aware heuristic."""
+    """GP + Channel-Aware heuristic (proposed)."""
     return channel_aware(system, gp_edge, 'gp_heuristic')

@@ -23,7 +23,7 @@ from .video_model import VideoSystem
 
 
 def _argmin_share(a, beta, rho, hat):
-    """argmin over s in (0, 1] of a/s + beta s + rho/2 (s - hat)^2 (convex), by bisection."""
+    """Minimise a/s + beta s + rho/2 (s - hat)^2 (convex) over s in (0, 1] by bisection."""
     lo, hi = np.full_like(a, 1e-9), np.ones_like(a)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
@@ -49,7 +49,7 @@ def _project(values, total=1.0):
 def admm(system: VideoSystem, rho: float = 0.3, tol: float = 1e-4, residual_tol: float = 1e-3,
          max_iter: int = 50) -> VideoPlan:
     """
-    The distributed ADMM of (30)-(46): offloading, frames, shares and edge frequencies.
+    Run the distributed ADMM of (30)-(46): offloading, frames, shares, edge frequencies.
 
     Stops when the cost changes by less than ``tol`` (relative) and the consensus residual
     sum |tau - tau^| + |phi - phi^| is below ``residual_tol``: the cost alone can stall for a
@@ -118,7 +118,9 @@ def _feasible_cost(system, x, m):
 
 def cccp(system: VideoSystem, penalty: float = 0.5, max_iter: int = 30) -> VideoPlan:
     """
-    CCCP baseline (B.8, reconstructed): x relaxed to [0, 1] with the concave penalty
+    Solve with the CCCP baseline (B.8, reconstructed).
+
+    x relaxed to [0, 1] with the concave penalty
     penalty * sum x (1 - x), linearised at the current x each iteration; the edge cost is
     (27) with each device's terms scaled by x_n at the all-edge GP frames. Rounded at the end,
     then Theorem 1 + GP.

@@ -39,7 +39,9 @@ class AccuracyModel:
 
     def monomial(self, m_lo: float, m_hi: float) -> tuple[float, float]:
         """
-        ``(b~, c~)`` of the GP surrogate b e^{-cm} ~ b~ m^{-c~} on [m_lo, m_hi] (eq. (28)):
+        Fit the GP surrogate of eq. (28).
+
+        ``(b~, c~)`` of b e^{-cm} ~ b~ m^{-c~} on [m_lo, m_hi] (eq. (28)):
         least squares of ln b~ - c~ ln m against ln b - c m.
         """
         m = np.linspace(m_lo, m_hi, 64)
