@@ -316,9 +316,9 @@ def _alloc_lines(alloc):
     lines = ['## Seed 001 allocation (mec_coop/alloc/video*.py)', '',
              f'Random cells (devices uniform in 500 m x 500 m, path loss 128.1 + 37.6 log10 d), '
              f'{alloc["draws"]} channel draws per N, the [ASSUMPTION] constants of the '
-             'reconstruction (B = 10 MHz, -174 dBm/Hz, p = 0.1 W, kappa = 1e-28, D = 112x112x3x8 bit, '
-             'A_min = 0.80, a, b, c = 0.90, 0.50, 0.35, 0.5 GMAC/frame, F^E = 22 GHz, '
-             'F^L = 1.8 GHz, '
+             'reconstruction (B = 10 MHz, -174 dBm/Hz, p = 0.1 W, kappa = 1e-28, '
+             'D = 112x112x3x8 bit, A_min = 0.80, a, b, c = 0.90, 0.50, 0.35, 0.5 GMAC/frame, '
+             'F^E = 22 GHz, F^L = 1.8 GHz, '
              f'weights 0.2/0.2/0.6), m_max = {alloc["m_max"]} (the notes assume 32; 16 is the '
              'largest m of our action models and keeps the exhaustive search of Algorithm 1 '
              f'tractable). Search schemes up to N = {SEARCH_MAX_N}. Costs are the true objective '

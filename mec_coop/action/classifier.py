@@ -122,9 +122,10 @@ class ActionClassifier:
     def load(cls, path: str | pathlib.Path) -> 'ActionClassifier':
         """Read a model written by :meth:`save`."""
         with np.load(path) as z:
-            arrays = [z[k].astype(np.float64) for k in ('mean', 'std', 'w1', 'b1', 'w2', 'b2')]
+            mean, std, w1, b1, w2, b2 = (z[k].astype(np.float64)
+                                         for k in ('mean', 'std', 'w1', 'b1', 'w2', 'b2'))
             return cls(str(z['kind']), int(z['m']), float(z['horizon_s']), float(z['fps']),
-                       *arrays, tuple(str(c) for c in z['classes']))
+                       mean, std, w1, b1, w2, b2, tuple(str(c) for c in z['classes']))
 
 
 def train(kind: str, m: int, horizon_s: float, fps: float, features: np.ndarray,

@@ -61,7 +61,7 @@ def rig_sequence(seed: int, duration_s: float, fps: float, num_cameras: int = 4,
     rig = VirtualRig(num_cameras=num_cameras, seed=seed)
     rng = np.random.default_rng([seed, 16])
     stamps = np.arange(0.0, duration_s, 1.0 / fps)
-    frames = [rig.frame(t) for t in stamps]
+    frames = [rig.frame(float(t)) for t in stamps]
     truth = np.array([f.joints_world[0] for f in frames])
     labels = np.array([ACTIONS.index(f.actions[0]) for f in frames])
     pixels = np.array([f.keypoints_2d[:, 0] for f in frames]).transpose(1, 0, 2, 3)

@@ -56,7 +56,7 @@ class Event:
 
 
 class _Switch:
-    def __init__(self):
+    def __init__(self) -> None:
         self.active = False
         self.run = 0
         self.last_high = -np.inf

@@ -127,8 +127,8 @@ def select_detector(model: ActionClassifier, validation: list[Sequence],
     best, best_f1 = base, -1.0
     for on, off, frames in itertools.product((0.5, 0.6, 0.7), (0.3, 0.4), (1, 2)):
         settings = replace(base, on_threshold=on, off_threshold=off, min_frames=frames)
-        f1 = np.mean([s.f1 for s in evaluate(model, validation, settings,
-                                             probabilities).events.values()])
+        f1 = float(np.mean([s.f1 for s in evaluate(model, validation, settings,
+                                                   probabilities).events.values()]))
         if f1 > best_f1:
             best, best_f1 = settings, f1
     return best

@@ -208,7 +208,8 @@ def search_search(system: VideoSystem) -> VideoPlan:
     """Search+Search, the bound: every offloading vector (2^N), Algorithm 1 on its edge set."""
     started = time.perf_counter()
     _, _, local_cost = theorem1(system)
-    best_x, best = None, np.inf
+    best_x: np.ndarray = np.zeros(system.n, dtype=bool)
+    best = np.inf
     for bits in itertools.product((False, True), repeat=system.n):
         x = np.array(bits)
         cost = local_cost[~x].sum() + search_edge(system, np.flatnonzero(x))[1]
