@@ -3,23 +3,24 @@
 """
 Action events from skeleton sequences, and seed 001's allocation, in one command.
 
-Part "models" (then "events"; virtual rig, no images rendered; :mod:`mec_coop.action`): sequences of the
-training, validation and held-out test seeds (`StudySetup`), the 3D (edge) and 2D (camera) models
-trained for every m in FRAME_COUNTS (written to ``mec_coop/action/models/`` with
-``--write-models``), frame accuracy vs m on the test seeds with the fit of eq. (15), MACs and
-measured CPU time per inference vs m with the fit of eq. (14), the event detector's thresholds
-picked on the validation seeds, and event F1 / latency per action on the test seeds (part
-"events" alone redoes this last step with the bundled models, also on 2 Hz streams).
+Part "models" (virtual rig, no images rendered; :mod:`mec_coop.action`): sequences of the
+training, validation and held-out test seeds (`StudySetup`, cached in ``results/actions/``),
+the 3D (edge) and 2D (camera) models trained for every m in FRAME_COUNTS (written to
+``mec_coop/action/models/`` with ``--write-models``), frame accuracy vs m on the test seeds
+with the fit of eq. (15), MACs and measured CPU time per inference vs m with the fit of eq.
+(14); then part "events": the bundled models with m = ``--m``, the event detector's thresholds
+picked on the validation seeds, event F1 / latency per action on the test seeds (also on 2 Hz
+streams).
 
 Part "alloc" (:mod:`mec_coop.alloc.video`): Fig. 5 (average cost vs N, every scheme and the
 search bound), Fig. 6 (runtime vs N), Fig. 7 (ADMM convergence), Fig. 8 (offloading rate, delay,
 energy, accuracy vs N) and Table I, with the paper's numbers beside ours.
 
-Writes ``docs/figures/actions*.png``, ``docs/figures/actions.json`` and
-``docs/actions_results.md`` (from both parts' JSON).
+Part "doc": ``docs/actions_results.md`` and ``docs/figures/actions_{accuracy,alloc}.png`` from
+``docs/figures/actions_models.json`` and ``actions_alloc.json``.
 
-Run:  . scripts/env.sh && python benchmarks/actions.py [--part models|alloc|doc|all]
-      [--write-models]
+Run:  . scripts/env.sh && python benchmarks/actions.py --write-models
+      (or one part: --part models|events|alloc|doc)
 """
 
 import argparse
