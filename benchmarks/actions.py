@@ -34,6 +34,8 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'
 CACHE = ROOT / 'results' / 'actions'
+# The event detector of the m sweep's F1 columns (fixed, so that only m changes).
+SWEEP_DETECTOR_ARGS = (0.6, 0.35, 1, 1.5)
 
 
 def _timing(model, points, stamps, repeats=200):
@@ -48,6 +50,8 @@ def _timing(model, points, stamps, repeats=200):
 
 
 def models_part(args):
+    from mec_coop.action.events import DetectorSettings
+    sweep_detector = DetectorSettings(*SWEEP_DETECTOR_ARGS)
     from mec_coop.action.study import (bundled_path, evaluate, FRAME_COUNTS, sequences,
                                        StudySetup, train_model)
     from mec_coop.action.data import streams
@@ -67,7 +71,7 @@ def models_part(args):
             model = train_model(kind, m, training, setup)
             if args.write_models:
                 model.save(bundled_path(kind, m))
-            result = evaluate(model, test)
+            result = evaluate(model, test, sweep_detector)
             rows.append({'m': m, 'accuracy': result.accuracy, 'frames': result.frames,
                          'macs': model.macs, 'time_s': _timing(model, points, stamps),
                          'train_s': time.time() - t1,
@@ -292,7 +296,8 @@ def write_doc():
         fit, mac, tfit = data['accuracy_fit'], data['mac_fit'], data['time_fit']
         source = 'edge skeletons' if kind == '3d' else "one camera's own keypoints"
         lines += [f'### {kind.upper()} model ({source})',
-                  '',
+                  '', 'F1 columns: event detector fixed at on/off/min_frames/refractory = '
+                  f'{"/".join(map(str, SWEEP_DETECTOR_ARGS))} s, so that only m changes.', '',
                   '| m | frame accuracy | MACs | CPU time / inference (us) | ' +
                   ' | '.join(f'F1 {a}' for a in data['sweep'][0]['f1']) + ' |',
                   '|---|---|---|---|' + '---|' * len(data['sweep'][0]['f1'])]
@@ -392,7 +397,11 @@ def _alloc_lines(alloc):
             f'{np.median(rows[s]["time_s"]):.4f}' if s in rows else '-' for s in SCHEMES)
             + f' | {np.median(rows["admm"]["time_s"]) / size["n"]:.5f} |')
     iterations = [i for s in sizes for i in s['schemes']['admm']['iterations']]
+    acceptable = _acceptable_iterations(alloc)
     lines += ['', '### Fig. 7: ADMM iterations to convergence', '',
+              f'Iterations until the best feasible cost so far is within 0.1% of the final one '
+              f'("acceptable cost"): mean {np.mean(acceptable):.1f}, median '
+              f'{np.median(acceptable):.0f}, max {max(acceptable)}.', '',
               f'Mean {np.mean(iterations):.1f}, median {np.median(iterations):.0f}, max '
               f'{max(iterations)} iterations over all N and draws (rho = 0.3, stop on relative '
               'cost change < 1e-4 with consensus residual < 1e-3; paper: acceptable cost in '
@@ -421,6 +430,16 @@ def _alloc_lines(alloc):
     return lines
 
 
+def _acceptable_iterations(alloc, tolerance=1e-3):
+    """Per ADMM run: iterations until the best cost so far is within tolerance of the end."""
+    out = []
+    for size in alloc['sizes']:
+        for history in size['schemes']['admm'].get('history', []):
+            best = np.minimum.accumulate(history)
+            out.append(int(np.argmax(best <= best[-1] + tolerance * abs(best[-1]))) + 1)
+    return out
+
+
 def _claims(models, alloc):
     """Seed 001's headline claims (B.9) against our numbers: (claim, ours, holds)."""
     sizes = {s['n']: s['schemes'] for s in alloc['sizes']}
@@ -437,7 +456,9 @@ def _claims(models, alloc):
     times = {s: [float(np.median(sizes[n][s]['time_s'])) for n in sizes if s in sizes[n]]
              for s in ('search_search', 'gp_heuristic', 'cccp', 'admm')}
     per_device = [float(np.median(sizes[n]['admm']['time_s'])) / n for n in sizes]
+    acceptable = _acceptable_iterations(alloc)
     iterations = [i for n in sizes for i in sizes[n]['admm']['iterations']]
+    search_6 = times['search_search'][-1]
     offload = {n: mean(n, 'gp_heuristic', 'offloading') for n in sizes}
     last = max(sizes)
     return [
@@ -451,9 +472,9 @@ def _claims(models, alloc):
         ('Local-only cost is flat in N', f'{min(local):.4f} .. {max(local):.4f}',
          max(local) - min(local) < 1e-6),
         ('Search-based schemes impractical beyond ~6 devices',
-         f'Search+Search {times["search_search"][-1]:.2f} s at N = {SEARCH_MAX_N} vs '
-         f'GP+Heuristic {times["gp_heuristic"][len(times["search_search"]) - 1]:.2f} s '
-         '(12^N frame combinations per offloading vector)', True),
+         f'Search+Search {search_6:.2f} s at N = {SEARCH_MAX_N}; it evaluates 13^N frame '
+         f'vectors, so ~{search_6 * 13 ** 2:.0f} s at N = {SEARCH_MAX_N + 2} and '
+         f'~{search_6 * 13 ** 10 / 3600:.1e} h at N = 16', search_6 * 13 ** 2 > 10.0),
         ('GP+Heuristic faster than CCCP',
          f'at N = {last}: {times["gp_heuristic"][-1]:.2f} s vs {times["cccp"][-1]:.2f} s',
          times['gp_heuristic'][-1] < times['cccp'][-1]),
@@ -461,8 +482,8 @@ def _claims(models, alloc):
          f'{1e3 * min(per_device):.1f} .. {1e3 * max(per_device):.1f} ms per device',
          max(per_device) < 3 * min(per_device)),
         ('ADMM reaches acceptable cost in 3-5 iterations',
-         f'mean {np.mean(iterations):.1f} iterations to the stopping rule',
-         np.mean(iterations) <= 5),
+         f'within 0.1% of its final cost after {np.mean(acceptable):.1f} iterations (mean; '
+         f'{np.mean(iterations):.1f} to the stopping rule)', np.mean(acceptable) <= 5),
         ('Offloading rate 1 for N < 10, then falling',
          ', '.join(f'N={n}: {r:.2f}' for n, r in offload.items()),
          all(r > 0.99 for n, r in offload.items() if n < 10)
