@@ -113,7 +113,7 @@ class VideoSystem:
 
     @property
     def n(self) -> int:
-        """Number of devices."""
+        """Return the number of devices."""
         return len(self.rates)
 
     @property
