@@ -35,7 +35,10 @@ class StudySetup:
     validation_seeds: tuple[int, ...] = tuple(range(124, 128))
     test_seeds: tuple[int, ...] = tuple(range(8))
     epochs: int = 15
-    stride: tuple[int, int] = (2, 6)     # training windows: every 2nd (3D), 6th (2D)
+    stride: tuple[int, int] = (3, 12)    # training windows: every 3rd (3D), 12th (2D)
+    # Rate augmentation: each training stream also at 1/2 and 1/3 of its rate (every 2nd, 3rd
+    # skeleton), so that a model trained at 5 Hz also serves slower skeleton streams.
+    rate_strides: tuple[int, ...] = (1, 2, 3)
 
 
 def bundled_path(kind: str, m: int) -> pathlib.Path:
@@ -83,8 +86,10 @@ def train_model(kind: str, m: int, training: list[Sequence],
     # Neighbouring windows are nearly the same sample: a stride keeps training time small
     # (the 2D model has one stream per camera, hence the larger stride).
     stride = setup.stride[KINDS.index(kind)]
-    data = [(sequence_features(kind, points, stamps, m, setup.horizon_s)[::stride],
-             labels[::stride]) for points, stamps, labels in streams(training, kind)]
+    data = [(sequence_features(kind, points[k::rate], stamps[k::rate], m,
+                               setup.horizon_s)[::stride], labels[k::rate][::stride])
+            for points, stamps, labels in streams(training, kind)
+            for rate in setup.rate_strides for k in [rate // 2]]
     return train(kind, m, setup.horizon_s, setup.fps, np.concatenate([d[0] for d in data]),
                  np.concatenate([d[1] for d in data]), epochs=setup.epochs)
 
