@@ -83,6 +83,12 @@ def test_tracker_refuses_out_of_order_and_restarts_stale_tracks():
     assert tracker.update(0, 1.2, np.full((17, 3), np.nan)) is None
     assert tracker.update(0, 1.0 + model.horizon_s + 0.5, joints) is not None
     assert tracker.counts['restarted'] == 1
+    corrupt = joints.copy()
+    corrupt[3] = np.inf                  # a non-finite joint is an invalid one, not a number
+    result = tracker.update(1, 2.0, corrupt)
+    assert result is not None and np.all(np.isfinite(result.probabilities))
+    tracker.update(2, 100.0, joints)     # much later: silent tracks are forgotten
+    assert tracker.tracks == [2]
     with pytest.raises(ValueError, match='bundled'):
         load_bundled('3d', 999)
 

@@ -6,8 +6,11 @@ On-line action recognition for tracked people: buffers, classifier, event detect
 The action node is glue around :class:`ActionTracker`: each skeleton of a track is appended
 to that track's buffer (the model's horizon plus a margin), classified from the m skeletons
 sampled over the horizon, and fed to the track's :class:`~.events.EventDetector`. A skeleton
-older than the track's newest is refused (counted, not used): windows need ordered stamps. A
-track silent for longer than the horizon starts over (its old window says nothing about now).
+older than the track's newest is refused (counted, not used): windows need ordered stamps.
+Non-finite coordinates count as invalid joints. A track silent for longer than the horizon
+starts over (its old window says nothing about now); tracks silent for longer than
+:data:`FORGET_S` beyond the horizon are forgotten, so that track ids coming and going do not
+accumulate.
 """
 
 from collections import deque
@@ -17,6 +20,8 @@ import numpy as np
 
 from .classifier import ActionClassifier
 from .events import DetectorSettings, Event, EventDetector
+
+FORGET_S = 10.0
 
 
 @dataclass
@@ -64,6 +69,7 @@ class ActionTracker:
         Returns None when the skeleton cannot be used (out of order, or no valid joint).
         """
         points = np.asarray(points, dtype=np.float64)
+        points = np.where(np.isfinite(points), points, np.nan)
         track = self._tracks.get(track_id)
         if track is not None and track.stamps and stamp <= track.stamps[-1]:
             self.counts['out_of_order'] += 1
@@ -81,7 +87,15 @@ class ActionTracker:
             track.stamps.popleft()
             track.points.popleft()
         self.counts['skeletons'] += 1
+        for other in [k for k, t in self._tracks.items()
+                      if t.stamps[-1] < stamp - self.model.horizon_s - FORGET_S]:
+            del self._tracks[other]
         p = self.model.predict_last(np.array(track.points), np.array(track.stamps))
         events = track.detector.update(float(stamp), p)
         self.counts['events'] += len(events)
         return Recognition(p, self.model.classes[int(np.argmax(p))], events)
+
+    @property
+    def tracks(self) -> list[int]:
+        """Track ids with a live window."""
+        return list(self._tracks)
