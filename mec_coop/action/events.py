@@ -29,9 +29,9 @@ class DetectorSettings:
     # Defaults: picked on the validation seeds under a 0.9 s latency budget for the bundled
     # 3D model with m = 8 (benchmarks/actions.py, docs/actions_results.md).
     on_threshold: float = 0.8
-    off_threshold: float = 0.4
+    off_threshold: float = 0.3
     min_frames: int = 1
-    refractory_s: float = 1.5
+    refractory_s: float = 3.0
     actions: tuple[str, ...] = EVENT_ACTIONS
 
     def problem(self, classes: Sequence[str]) -> str:
