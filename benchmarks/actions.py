@@ -314,7 +314,8 @@ def write_doc():
                   f'{1e3 * tfit["rmse_s"]:.3f} ms (paper, 3D-ResNets: 9-17 ms).', '',
                   f'Events with m = {data["default_m"]}, detector thresholds picked on the '
                   'validation seeds (best worst-action F1 among the settings with every mean '
-                  'latency <= 0.9 s): on {data["detector"]["on_threshold"]}, off '
+                  'latency <= 0.9 s): '
+                  f'on {data["detector"]["on_threshold"]}, off '
                   f'{data["detector"]["off_threshold"]}, min_frames '
                   f'{data["detector"]["min_frames"]}, refractory '
                   f'{data["detector"]["refractory_s"]} s; frame accuracy '
