@@ -330,7 +330,8 @@ def write_doc():
     e3, e2 = models['kinds']['3d']['events'], models['kinds']['2d']['events']
     slow = models['kinds']['3d'].get('events_2hz')
     if slow:
-        lines += ['The same 3D model (trained at 5 Hz) on 2 Hz skeleton streams of the test seeds '
+        lines += ['The same 3D model (5 Hz training streams, also subsampled to 1/2 and 1/3 of '
+                  'their rate) on 2 Hz skeleton streams of the test seeds '
                   '(the rate of the CPU-bound graph, `rig.fps: 2`): frame accuracy '
                   f'{models["kinds"]["3d"]["test_accuracy_2hz"]:.3f}; ' + ', '.join(
                       f'{a} F1 {v["f1"]:.3f} latency {_f(v["latency_mean_s"], 2)} s'
