@@ -83,7 +83,9 @@ class MultiPersonScore:
 
         :param mixed: per estimate, whether it was fused from detections of different people.
         """
-        joints = np.asarray(joints, dtype=np.float64).reshape(len(track_ids), -1, 3)
+        joints = np.asarray(joints, dtype=np.float64)
+        if joints.shape[:1] != (len(track_ids),) or joints.shape[-1:] != (3,):
+            raise ValueError(f'need joints ({len(track_ids)}, J, 3), got {joints.shape}')
         flags = [False] * len(track_ids) if mixed is None else list(mixed)
         if len(flags) != len(track_ids):
             raise ValueError(f'{len(track_ids)} track ids but {len(flags)} mixed flags')
