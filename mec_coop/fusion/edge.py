@@ -61,10 +61,11 @@ class Report:
             raise ValueError('pixels and weights go together')
         if (self.people is None) != (self.people_weights is None):
             raise ValueError('people and people_weights go together')
-        if self.people is not None and (np.ndim(self.people) != 3 or np.shape(
-                self.people_weights) != np.shape(self.people)[:2]):
-            raise ValueError(f'people must be (N, J, 2) and people_weights (N, J), got '
-                             f'{np.shape(self.people)} and {np.shape(self.people_weights)}')
+        if self.people is not None and self.people_weights is not None:
+            shapes = np.asarray(self.people).shape, np.asarray(self.people_weights).shape
+            if len(shapes[0]) != 3 or shapes[0][2] != 2 or shapes[1] != shapes[0][:2]:
+                raise ValueError(f'people must be (N, J, 2) and people_weights (N, J), got '
+                                 f'{shapes[0]} and {shapes[1]}')
 
     def all_people(self) -> tuple[np.ndarray, np.ndarray]:
         """``(N, J, 2)`` pixels and ``(N, J)`` weights of every person in the view."""
