@@ -40,8 +40,9 @@ def run(seconds=3.0, rate=5.0, **settings):
 
 def test_every_person_is_published_with_a_stable_id_and_crops_for_every_track():
     fusion, instants = run()
-    for truth, views, out in instants[2:]:
-        (people,) = out.people
+    for k, (truth, views, out) in enumerate(instants[2:], 2):
+        ((stamp, people),) = out.people
+        assert stamp == pytest.approx(10.0 + 0.2 * k)
         assert [p.track_id for p in people] == [1, 2, 3]
         assert out.skeletons == people[:1]     # the old topic: the longest-lived track
         for fused in people:

@@ -149,8 +149,9 @@ class Released:
     """What :meth:`EdgeFusion.poll` produced: skeletons and camera liveness changes."""
 
     skeletons: list[FusedSkeleton] = field(default_factory=list)
-    # With association: every instant's people (lowest id first); ``skeletons`` has the first.
-    people: list[list[FusedSkeleton]] = field(default_factory=list)
+    # With association: (instant's capture stamp, its people, lowest id first) of every released
+    # instant, also those without anyone; ``skeletons`` has the first person of each.
+    people: list[tuple[float, list[FusedSkeleton]]] = field(default_factory=list)
     went_silent: list[str] = field(default_factory=list)
     came_back: list[str] = field(default_factory=list)
     # camera -> its crops for the next capture times
@@ -267,7 +268,7 @@ class EdgeFusion:
         for group in groups:
             if self.people is not None:
                 people = self._fuse_people(group.reports, settings, stamp_now)
-                out.people.append(people)
+                out.people.append((group.anchor, people))
                 out.skeletons.extend(people[:1])
                 continue
             skeleton = self._fuse(group.reports, settings, stamp_now)
