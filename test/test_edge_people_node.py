@@ -39,11 +39,11 @@ def _people_msg(cam, people, stamp):
 def test_edge_publishes_every_person_with_an_id_markers_and_crops(harness, small_model):
     from mec_coop.nodes.edge_node import EdgeNode
     cams = make_cameras(4)
-    node = harness.add(EdgeNode(pose_backend=small_model, context=harness.context,
-                                parameter_overrides=[
-                                    Parameter('cameras', value=[c.name for c in cams]),
-                                    Parameter('input_namespace', value=''),
-                                    Parameter('association', value=True)]))
+    harness.add(EdgeNode(pose_backend=small_model, context=harness.context,
+                         parameter_overrides=[
+                             Parameter('cameras', value=[c.name for c in cams]),
+                             Parameter('input_namespace', value=''),
+                             Parameter('association', value=True)]))
     transforms = []
     for cam in cams:
         info, tf = camera_to_ros(dataclasses.replace(cam, name=f'{cam.name}_optical_frame'))
