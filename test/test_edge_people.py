@@ -71,3 +71,18 @@ def test_report_people_shapes_are_checked():
         Report(np.zeros((17, 2)), np.ones(17), 'camera', people=np.zeros((2, 17, 2)),
                people_weights=np.ones((3, 17)))
     assert Report(None, None, 'dropped').all_people()[0].shape == (0, 17, 2)
+
+
+def test_a_frame_scores_as_its_least_confident_tracked_person():
+    from mec_coop.pose.backend import PoseEstimate
+    from mec_coop.pose.frame_score import frame_score, select_person
+    grid = np.stack(np.meshgrid(np.arange(17.0), [0.0]), -1).reshape(17, 2) * 5
+    a, b = grid + [100.0, 100.0], grid + [600.0, 100.0]
+    estimate = PoseEstimate([[90, 90, 190, 110], [590, 90, 690, 110]], [0.9, 0.25],
+                            np.stack([a, b]), np.stack([np.full(17, 0.9), np.full(17, 0.4)]))
+    alone = frame_score(estimate, 'joints_box', a)
+    both = frame_score(estimate, 'joints_box', np.stack([a, b]))
+    assert alone == pytest.approx(0.9)
+    assert both == pytest.approx(np.sqrt(0.4 * 0.25))        # the badly seen person decides
+    assert frame_score(estimate, 'paper', np.stack([a, b])) == pytest.approx(0.9)
+    assert select_person(estimate, np.stack([b, a])) == 1    # the longest-lived track's person

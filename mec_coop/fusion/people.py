@@ -72,7 +72,7 @@ class PeopleFusion:
             return []
         out = []
         for stamp in stamps:
-            for person in self.associator.confirmed:
+            for person in sorted(self.associator.confirmed, key=lambda p: p.track_id):
                 prior = track_prior(person.track, self.feedback, camera, stamp, person.track_id)
                 if prior is not None:
                     out.append(prior)

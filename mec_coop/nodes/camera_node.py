@@ -186,7 +186,7 @@ class CameraNode(ManagedModelNode):
             full = self._model.predict(image)
             full.inference_time_s += estimate.inference_time_s
             return full, None
-        return estimate, predicted[0]
+        return estimate, predicted  # every tracked person's keypoints: frame_score's rule
 
     def _process(self, msg):
         thresholds, quality, max_age, score_name, use_roi = self._settings
