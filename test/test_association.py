@@ -127,3 +127,20 @@ def test_bad_input_is_refused():
         Associator().step(float('nan'), [])
     with pytest.raises(ValueError, match='match_gate'):
         AssociationSettings(match_gate=0.0)
+
+
+def test_crossing_scenario_paths_are_clear_and_people_meet():
+    from mec_coop.rig.virtual import VirtualRig
+    from mec_coop.rig.virtual.rig import crossing_line
+    for n in (2, 3, 4):
+        rig = VirtualRig(4, num_people=n, scenario='crossing')
+        for i in range(n):
+            a, b = crossing_line(i, n)
+            assert not any(box.footprint_hits(a, b, 0.3) for box in rig.boxes)
+        hips = np.array([rig.frame(t).joints_world[:, 11:13].mean(1)
+                         for t in np.arange(0.0, 20.0, 0.25)])
+        closest = min(np.linalg.norm(hips[:, i] - hips[:, j], axis=-1).min()
+                      for i in range(n) for j in range(i + 1, n))
+        assert closest < 0.8     # they pass close by each other
+    with pytest.raises(ValueError, match='scenario'):
+        VirtualRig(4, scenario='dance')
