@@ -76,3 +76,23 @@ def test_mixed_labels():
     assert mixed_labels(np.array([-1, 2]), labels)   # a false detection
     with pytest.raises(ValueError, match='mixed flags'):
         MultiPersonScore().add_estimates(0.0, [1, 2], np.zeros((2, 17, 3)), mixed=[True])
+
+
+def test_detections_are_labelled_with_their_ground_truth_person():
+    from mec_coop.eval.labels import DetectionLabels, label_detection
+    from mec_coop.rig.virtual import make_cameras
+    cam = make_cameras(4)[0]
+    truth = np.stack([A, B])
+    px = cam.project(truth) + np.random.default_rng(0).normal(0.0, 3.0, (2, 17, 2))
+    assert label_detection(px[1], cam, truth) == 1
+    assert label_detection(px[0] + 300.0, cam, truth) == -1     # nobody there: false
+    labels = DetectionLabels()
+    labels.add_report('cam0', 5.0, px)
+    labels.add_report('cam0', 5.0, px[::-1])     # the edge model lists them the other way
+    labels.add_report('cam1', 5.0, px)
+    cams = {'cam0': cam, 'cam1': cam}.get
+    truth_at = {5.0: truth}.get
+    assert labels.check([('cam1', 5.0, 0)], cams, truth_at) == (False, 0, 0)
+    assert labels.check([('cam1', 5.0, 0), ('cam1', 5.0, 1)], cams, truth_at)[0]
+    assert labels.check([('cam0', 5.0, 0), ('cam2', 5.0, 0), ('cam1', 5.0, 0)], cams,
+                        truth_at) == (False, 1, 1)

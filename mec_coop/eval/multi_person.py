@@ -91,6 +91,11 @@ class MultiPersonScore:
             raise ValueError(f'{len(track_ids)} track ids but {len(flags)} mixed flags')
         self._estimates[round(stamp, 3)] = (list(track_ids), joints, flags)
 
+    @property
+    def estimated(self) -> bool:
+        """Whether any estimate (even an empty instant) was added."""
+        return bool(self._estimates)
+
     def _estimate_at(self, stamp: float) -> Optional[tuple]:
         near = [s for s in self._estimates if abs(s - stamp) <= self.stamp_tolerance_s]
         return self._estimates[min(near, key=lambda s: abs(s - stamp))] if near else None
