@@ -21,8 +21,11 @@ each camera found, COCO-17):
    (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both see. Groups are
    grown greedily from the most consistent pair, and two groups merge only if every cross pair
    of their detections is consistent and no camera appears twice: each group is a clique, so the
-   grouping is cycle-consistent (A~B and B~C never put A with C unless A~C). Groups of at least
-   ``min_views`` cameras are triangulated like tracks. A group whose skeleton lies on a track
+   grouping is cycle-consistent (A~B and B~C never put A with C unless A~C). A group of two
+   cameras whose detections have another consistent partner in the other camera is ambiguous
+   (two people on one epipolar line: the pair may be a ghost) and waits for a third camera or
+   for the people to move. Groups of at least ``min_views`` cameras are triangulated like
+   tracks. A group whose skeleton lies on a track
    measured at this instant is a duplicate and dropped; one that lies on a track lost for less
    than ``death_timeout_s`` continues that track (same id); any other starts a *tentative* track.
 4. **Identities.** A tentative track becomes confirmed, and gets the next id (1, 2, ...; 0 means
@@ -324,8 +327,19 @@ class Associator:
             for k in mj:
                 group[k] = gi
             del members[gj]
+        view = np.array([v for v, _ in nodes])
+        consistent = cost <= s.epipolar_gate
+
+        def ambiguous(m: set) -> bool:
+            # Two views cannot tell two people on one epipolar line apart: a pair is a person
+            # only if neither detection has another consistent partner in the other's camera.
+            if len(m) != 2:
+                return False
+            i, j = m
+            return bool(consistent[i, view == view[j]].sum() > 1
+                        or consistent[j, view == view[i]].sum() > 1)
         return [{nodes[k][0]: nodes[k][1] for k in m} for m in members.values()
-                if len(m) >= s.min_views]
+                if len(m) >= s.min_views and not ambiguous(m)]
 
     # -- step 4: identities ------------------------------------------------------------------
     def _commit(self, stamp: float, measured: dict, born: dict, out: StepResult) -> None:
