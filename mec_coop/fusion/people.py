@@ -19,7 +19,8 @@ import time
 from typing import Callable, Optional, Sequence
 
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
-from mec_coop.fusion.feedback import CameraPrior, FeedbackSettings, track_prior
+from mec_coop.fusion.feedback import (CameraPrior, DEFAULT_MAX_HORIZON_S, FeedbackSettings,
+                                      track_prior)
 from mec_coop.fusion.smoothing import SkeletonSmoother
 from mec_coop.geometry.camera import PinholeCamera
 
@@ -80,5 +81,5 @@ class PeopleFusion:
 
     def tracking(self, stamp: float) -> bool:
         """Whether any confirmed person was measured within the prediction horizon."""
-        horizon = self.feedback.max_horizon_s if self.feedback else 1.5
+        horizon = self.feedback.max_horizon_s if self.feedback else DEFAULT_MAX_HORIZON_S
         return any(stamp - p.last_seen <= horizon for p in self.associator.confirmed)
