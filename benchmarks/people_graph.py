@@ -10,8 +10,8 @@ people, identity switches per person-minute and skeletons fused from detections 
 people (each contributing detection labelled with its ground-truth person). The run time counts
 from the first skeleton (:func:`mec_coop.cli.run_graph`).
 
-Run:  . scripts/env.sh && python benchmarks/people_graph.py --people 3 --cameras 4 \\
-          --modes server_centric cooperative --duration 120
+Run:  . scripts/env.sh && python benchmarks/people_graph.py --people 3 --cameras 4
+          --modes server_centric cooperative --duration 120 (one command line)
 (writes docs/figures/people_graph.json)
 """
 
@@ -33,7 +33,8 @@ def main() -> None:
     parser.add_argument('--duration', type=float, default=120.0)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--set', action='append', default=[], metavar='SECTION.KEY=VALUE')
-    parser.add_argument('--out', type=pathlib.Path, default=ROOT / 'docs/figures/people_graph.json')
+    parser.add_argument('--out', type=pathlib.Path,
+                        default=ROOT / 'docs/figures/people_graph.json')
     args = parser.parse_args()
     rows = json.loads(args.out.read_text())['rows'] if args.out.exists() else []
     for mode in args.modes:
