@@ -22,10 +22,13 @@ each camera found, COCO-17):
    grown greedily from the most consistent pair, and two groups merge only if every cross pair
    of their detections is consistent and no camera appears twice: each group is a clique, so the
    grouping is cycle-consistent (A~B and B~C never put A with C unless A~C). A group of two
-   cameras whose detections have another consistent partner in the other camera is ambiguous
-   (two people on one epipolar line: the pair may be a ghost) and waits for a third camera or
-   for the people to move. Groups of at least ``min_views`` cameras are triangulated like
-   tracks. A group whose skeleton lies on a track
+   cameras is ambiguous (two people near one epipolar line: the pair may be a ghost) unless each
+   detection's partner costs less than ``ambiguity_ratio`` times its next consistent candidate
+   in the other camera; it then waits for a third camera or for the people to move. Groups of
+   at least ``min_views`` cameras are triangulated like tracks. A group of two cameras that
+   other cameras speak against (they see people, none where the skeleton projects) is a ghost
+   and dropped, as is a tentative track measured by two such cameras (a confirmed one needs two
+   cameras against it: one may just not see the person). A group whose skeleton lies on a track
    measured at this instant is a duplicate and dropped; one that lies on a track lost for less
    than ``death_timeout_s`` continues that track (same id); any other starts a *tentative* track.
 4. **Identities.** A tentative track becomes confirmed, and gets the next id (1, 2, ...; 0 means
@@ -47,6 +50,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.feedback import DEFAULT_TRACK
+from mec_coop.fusion.grouping import clique_groups, duplicates, project
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
@@ -71,6 +75,12 @@ class AssociationSettings:
     :param min_inlier_fraction: share of a detection's confident joints the triangulation must
         use, else the detection was another person's and is released.
     :param birth_instants: consecutive measured instants before a track is confirmed (K).
+    :param ambiguity_ratio: a two-camera birth needs its pair cost below this fraction of each
+        detection's next consistent candidate in the other camera.
+    :param human_checks: with the robust triangulation, drop left/right-swapped views and flag
+        implausible bone lengths (a group mixing two people at different depths has them).
+    :param duplicate_fraction: two detections of one camera whose joints lie within this
+        fraction of the person's extent (median) are one person; the weaker is ignored.
     :param death_timeout_s: a confirmed track unmeasured for this long dies [s].
     :param reattach_m: mean joint distance under which a new group continues a lost track, or
         duplicates a measured one [m].
@@ -84,6 +94,9 @@ class AssociationSettings:
     min_valid_joints: int = 6
     min_inlier_fraction: float = 0.5
     birth_instants: int = 2
+    duplicate_fraction: float = 0.1
+    human_checks: bool = True
+    ambiguity_ratio: float = 0.5
     death_timeout_s: float = 1.5
     reattach_m: float = 0.5
     triangulation: str = 'robust'
@@ -147,6 +160,7 @@ class StepResult:
     born: list[int] = field(default_factory=list)
     died: list[int] = field(default_factory=list)
     released_detections: int = 0
+    contradicted: int = 0   # two-camera measurements or births other cameras spoke against
 
 
 class _Person:
@@ -195,11 +209,23 @@ class Associator:
         if self.tracks:
             claims = self._match_tracks(stamp, P, ideal, ok, views)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
+        for r, (tri, claim) in list(measured.items()):
+            # A confirmed track may lose a camera to occlusion: two must speak against it.
+            if (claim >= 0).sum() == 2 and self._contradicting(
+                    P, ideal, ok, views, tri.points, claim) >= (2 if self.tracks[r].track_id
+                                                                else 1):
+                del measured[r]
+                out.contradicted += 1
         free = [np.setdiff1d(np.flatnonzero(ok[v].sum(-1) >= s.min_joints), claims[:, v])
                 for v in range(V)]
         births = self._births(views, ideal, ok, free)
         group_claims = np.array([[g.get(v, -1) for v in range(V)] for g in births], dtype=int)
         born = self._triangulate(P, ideal, ok, views, group_claims.reshape(-1, V), out)
+        for r, (tri, claim) in list(born.items()):
+            if (claim >= 0).sum() == 2 and self._contradicting(P, ideal, ok, views, tri.points,
+                                                               claim):
+                del born[r]
+                out.contradicted += 1
         self._commit(stamp, measured, born, out)
         return out
 
@@ -211,6 +237,7 @@ class Associator:
             px = v.camera.undistort_pixels(v.pixels) if v.camera.has_distortion else v.pixels
             good = np.isfinite(px).all(-1) & np.isfinite(v.weights) & \
                 (v.weights >= self.settings.min_confidence)
+            good &= ~duplicates(px, good, v.weights, self.settings.duplicate_fraction)[:, None]
             ideal.append(np.where(good[..., None], px, np.nan))
             ok.append(good)
         return ideal, ok
@@ -221,30 +248,61 @@ class Associator:
         s = self.settings
         pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
                          for t in self.tracks])                                   # (T, J, 3)
-        Xh = np.concatenate([pred, np.ones(pred.shape[:-1] + (1,))], axis=-1)
-        proj = np.einsum('vik,tjk->tvji', P, Xh)                                  # (T, V, J, 3)
-        with np.errstate(divide='ignore', invalid='ignore'):
-            px = np.where(proj[..., 2:] > 1e-9, proj[..., :2] / proj[..., 2:], np.nan)
+        px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
         for v in range(len(views)):
             if not len(ideal[v]):
                 continue
-            seen = np.isfinite(px[:, v]).all(-1)                                  # (T, J)
-            extent = np.linalg.norm(np.max(np.where(seen[..., None], px[:, v], -np.inf), 1)
-                                    - np.min(np.where(seen[..., None], px[:, v], np.inf), 1),
-                                    axis=-1)
-            scale = np.maximum(np.where(np.isfinite(extent), extent, 0.0), _MIN_SCALE_PX)
-            both = seen[:, None] & ok[v][None]                                    # (T, N, J)
-            w = np.where(both, views[v].weights[None], 0.0)
-            dist = np.linalg.norm(px[:, v][:, None] - ideal[v][None], axis=-1)
-            with np.errstate(invalid='ignore', divide='ignore'):
-                cost = np.sum(w * np.nan_to_num(dist), -1) / w.sum(-1) / scale[:, None]
-            cost = np.where(both.sum(-1) >= s.min_joints, cost, np.inf)
+            cost = self._costs(px[:, v], ideal[v], ok[v], views[v].weights)
             gated = np.where(cost <= s.match_gate, cost, 1e6)
             rows, cols = linear_sum_assignment(gated)
             keep = gated[rows, cols] <= s.match_gate
             claims[rows[keep], v] = cols[keep]
         return claims
+
+    def _costs(self, px: np.ndarray, ideal: np.ndarray, ok: np.ndarray,
+               weights: np.ndarray) -> np.ndarray:
+        """
+        Cost ``(T, N)`` of projected skeletons ``px (T, J, 2)`` against one camera's detections.
+
+        The confidence-weighted mean keypoint distance over the joints both have, in units of
+        the projected skeleton's size; inf with fewer than ``min_joints`` such joints.
+        """
+        seen = np.isfinite(px).all(-1)                                            # (T, J)
+        extent = np.linalg.norm(np.max(np.where(seen[..., None], px, -np.inf), 1)
+                                - np.min(np.where(seen[..., None], px, np.inf), 1), axis=-1)
+        scale = np.maximum(np.where(np.isfinite(extent), extent, 0.0), _MIN_SCALE_PX)
+        both = seen[:, None] & ok[None]                                           # (T, N, J)
+        w = np.where(both, weights[None], 0.0)
+        dist = np.linalg.norm(px[:, None] - ideal[None], axis=-1)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            cost = np.sum(w * np.nan_to_num(dist), -1) / w.sum(-1) / scale[:, None]
+        return np.where(both.sum(-1) >= self.settings.min_joints, cost, np.inf)
+
+    def _contradicting(self, P: np.ndarray, ideal: list, ok: list,
+                       views: Sequence[ViewDetections], points: np.ndarray,
+                       claim: np.ndarray) -> int:
+        """
+        Cameras without the person whose detections contradict a skeleton seen by two.
+
+        Two cameras always agree on a pair of rays that meet, also when the rays belong to two
+        people (a ghost). A camera that does not contribute but sees ``min_joints`` of the
+        skeleton inside its image, and found people at this instant, none of them where the
+        skeleton projects, speaks against it. A camera that found nobody says nothing (it may
+        be failing or the person hidden).
+        """
+        px = project(P, points[None])[0]                                         # (V, J, 2)
+        count = 0
+        for v, view in enumerate(views):
+            if claim[v] >= 0 or not ok[v].any():
+                continue
+            inside = np.isfinite(px[v]).all(-1) & view.camera.in_image(np.nan_to_num(px[v]))
+            if inside.sum() < self.settings.min_joints:
+                continue
+            cost = self._costs(np.where(inside[:, None], px[v], np.nan)[None], ideal[v], ok[v],
+                               view.weights)
+            count += bool(np.all(cost > self.settings.match_gate))
+        return count
 
     # -- step 2: triangulation ---------------------------------------------------------------
     def _triangulate(self, P: np.ndarray, ideal: list, ok: list,
@@ -266,7 +324,8 @@ class Associator:
                     w[i, v] = np.where(ok[v][n], views[v].weights[n], 0.0)
             tri = triangulate(P, x, w, min_views=s.min_views, method=s.triangulation,
                               outlier_threshold_px=s.outlier_threshold_px,
-                              max_std_m=s.max_joint_std_m, ideal_pixels=True)
+                              max_std_m=s.max_joint_std_m, ideal_pixels=True,
+                              human_checks=s.human_checks and s.triangulation == 'robust')
             had = w > 0
             used = tri.used & had
             wrong = had.any(-1) & (used.sum(-1) < s.min_inlier_fraction * had.sum(-1))
@@ -311,35 +370,9 @@ class Associator:
             ib = [index[(b, n)] for n in free[b]]
             cost[np.ix_(ia, ib)] = c
             cost[np.ix_(ib, ia)] = c.T
-        group = list(range(len(nodes)))       # node -> group label
-        members = {i: {i} for i in range(len(nodes))}
-        pairs = np.argwhere(np.triu(cost <= s.epipolar_gate, 1))
-        for i, j in sorted(pairs.tolist(), key=lambda p: cost[p[0], p[1]]):
-            gi, gj = group[i], group[j]
-            if gi == gj:
-                continue
-            mi, mj = members[gi], members[gj]
-            cams = [nodes[k][0] for k in mi | mj]
-            if len(set(cams)) < len(cams) or \
-                    not np.all(cost[np.ix_(list(mi), list(mj))] <= s.epipolar_gate):
-                continue
-            members[gi] = mi | mj
-            for k in mj:
-                group[k] = gi
-            del members[gj]
-        view = np.array([v for v, _ in nodes])
-        consistent = cost <= s.epipolar_gate
-
-        def ambiguous(m: set) -> bool:
-            # Two views cannot tell two people on one epipolar line apart: a pair is a person
-            # only if neither detection has another consistent partner in the other's camera.
-            if len(m) != 2:
-                return False
-            i, j = m
-            return bool(consistent[i, view == view[j]].sum() > 1
-                        or consistent[j, view == view[i]].sum() > 1)
-        return [{nodes[k][0]: nodes[k][1] for k in m} for m in members.values()
-                if len(m) >= s.min_views and not ambiguous(m)]
+        groups = clique_groups(cost, np.array([v for v, _ in nodes]), s.epipolar_gate,
+                               s.ambiguity_ratio)
+        return [{nodes[k][0]: nodes[k][1] for k in m} for m in groups if len(m) >= s.min_views]
 
     # -- step 4: identities ------------------------------------------------------------------
     def _commit(self, stamp: float, measured: dict, born: dict, out: StepResult) -> None:
