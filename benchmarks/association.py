@@ -16,7 +16,12 @@ against the ground-truth labels of the detections it was built from. ``best-per-
 behaviour before association (and the paper's, which tracks one person): each camera's most
 confident detection, all triangulated together as one person.
 
-Run:  . scripts/env.sh && python benchmarks/association.py
+``--model-replay``: the same on the real pose model's detections instead of synthetic ones: the
+virtual rig's crossing scenario (3 people, 4 cameras, 2 fps) rendered, every full frame run
+through yolo11n-pose at the camera's (320) and the edge's (960) input size, each detection
+labelled with the ground-truth person nearest in the image (:mod:`mec_coop.eval.labels`).
+
+Run:  . scripts/env.sh && python benchmarks/association.py [--model-replay 320 960]
 (writes docs/figures/association.json and association.png)
 """
 
@@ -28,11 +33,12 @@ import time
 
 import numpy as np
 
+from mec_coop.eval.labels import label_detection
 from mec_coop.eval.multi_person import mixed_labels, MultiPersonScore
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
 from mec_coop.geometry.triangulation import triangulate_cameras
-from mec_coop.rig.detections import detect, DetectorModel
-from mec_coop.rig.virtual import Humanoid, make_cameras
+from mec_coop.rig.detections import detect, DetectorModel, SyntheticView
+from mec_coop.rig.virtual import Humanoid, make_cameras, VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DETECTORS = {'clean': DetectorModel(noise_px=3.0),
@@ -55,19 +61,42 @@ def best_per_view(views, settings: AssociationSettings):
     return [(1, tri.points, np.array(picks))]
 
 
-def run(people: int, cameras: int, detector: str, method: str, seconds: float, rate: float,
-        seed: int) -> dict:
+def synthetic(people: int, cameras: int, detector: str, seconds: float, rate: float,
+              seed: int):
+    """Yield per instant ``(t, truth, views)`` of random walkers seen by a synthetic detector."""
     rng = np.random.default_rng(seed)
     cams = make_cameras(cameras)
     walkers = [Humanoid((seed, p)) for p in range(people)]
+    for k in range(int(seconds * rate)):
+        t = k / rate
+        truth = np.stack([w.pose(t).joints for w in walkers])
+        yield t, truth, detect(cams, truth, DETECTORS[detector], rng)
+
+
+def model_replay(imgsz: int, instants: int, seed: int) -> list:
+    """The crossing scenario's full frames through the real model, detections labelled."""
+    from mec_coop.pose.ultralytics_backend import UltralyticsPose
+    rig = VirtualRig(4, num_people=3, seed=seed, scenario='crossing')
+    model = UltralyticsPose(imgsz=imgsz, conf=0.05)   # the cameras' detection threshold
+    out = []
+    for k in range(instants):
+        frame = rig.frame(2.0 + 0.5 * k)
+        views = []
+        for v, cam in enumerate(rig.cameras):
+            est = model.predict(frame.image(v))
+            labels = [label_detection(kp, cam, frame.joints_world) for kp in est.keypoints]
+            views.append(SyntheticView(cam, est.keypoints, est.confidences,
+                                       np.array(labels, dtype=int)))
+        out.append((frame.stamp, frame.joints_world, views))
+    return out
+
+
+def run(instants, method: str, people: int = 0, cameras: int = 0, detector: str = '') -> dict:
     settings = AssociationSettings()
     associator = Associator(settings)
     score = MultiPersonScore(max_match_m=0.5)
     times = []
-    for k in range(int(seconds * rate)):
-        t = k / rate
-        truth = np.stack([w.pose(t).joints for w in walkers])
-        views = detect(cams, truth, DETECTORS[detector], rng)
+    for t, truth, views in instants:
         start, start_cpu = time.perf_counter(), time.thread_time()
         if method == 'association':
             result = associator.step(t, [ViewDetections(v.camera, v.pixels, v.weights)
@@ -123,6 +152,9 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--people', type=int, nargs='+', default=[1, 2, 4, 8])
     parser.add_argument('--cameras', type=int, nargs='+', default=[4, 8, 16])
+    parser.add_argument('--model-replay', type=int, nargs='*', default=[],
+                        help='also replay the crossing scenario through the model at these sizes')
+    parser.add_argument('--replay-instants', type=int, default=40)
     parser.add_argument('--out', type=pathlib.Path, default=ROOT / 'docs/figures')
     args = parser.parse_args()
     rows = []
@@ -130,8 +162,8 @@ def main() -> None:
         for cams in args.cameras:
             for detector in DETECTORS:
                 for method in ('association', 'best-per-view'):
-                    row = run(people, cams, detector, method, args.seconds, args.rate,
-                              args.seed)
+                    row = run(synthetic(people, cams, detector, args.seconds, args.rate,
+                                        args.seed), method, people, cams, detector)
                     rows.append(row)
                     print(f'{people} people {cams:2d} cams {detector:9s} {method:13s} '
                           f"median {row['median_ms']:5.2f} ms p95 {row['p95_ms']:5.2f} | "
@@ -139,6 +171,15 @@ def main() -> None:
                           f"missed {row['missed_people']:4d} false {row['false_people']:4d} "
                           f"switches/min {row['id_switches_per_person_minute']:.2f} "
                           f"mixed {row['fused_from_different_people']}", flush=True)
+    for imgsz in args.model_replay:
+        instants = model_replay(imgsz, args.replay_instants, args.seed)
+        for method in ('association', 'best-per-view'):
+            row = run(instants, method, 3, 4, f'yolo11n-pose@{imgsz}')
+            rows.append(row)
+            print(f"replay imgsz {imgsz} {method}: MPJPE {row['mpjpe_mm']:.1f} mm PCP "
+                  f"{row['pcp']:.3f} missed {row['missed_people']} false {row['false_people']} "
+                  f"switches {row['id_switches']} mixed {row['fused_from_different_people']}",
+                  flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     out = {'command': 'python benchmarks/association.py', 'seconds': args.seconds,
            'rate_hz': args.rate, 'seed': args.seed, 'cpu': platform.processor() or

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from mec_coop.fusion.association import AssociationSettings
-from mec_coop.fusion.feedback import (CameraPrior, DEFAULT_TRACK, FeedbackSettings, frame_period,
+from mec_coop.fusion.feedback import (CameraPrior, FeedbackSettings, frame_period,
                                       PersonFeedback)
 from mec_coop.fusion.people import PeopleFusion
 from mec_coop.fusion.smoothing import SmoothedSkeleton
@@ -140,8 +140,7 @@ class FusionSettings:
         """Return the association's settings (the shared values have their owner here)."""
         return AssociationSettings(
             min_views=self.min_views, triangulation=self.triangulation,
-            outlier_threshold_px=self.outlier_threshold_px, max_joint_std_m=self.max_joint_std_m,
-            track=self.feedback.track if self.feedback else DEFAULT_TRACK)
+            outlier_threshold_px=self.outlier_threshold_px, max_joint_std_m=self.max_joint_std_m)
 
 
 @dataclass
