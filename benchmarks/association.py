@@ -74,7 +74,7 @@ def synthetic(people: int, cameras: int, detector: str, seconds: float, rate: fl
 
 
 def model_replay(imgsz: int, instants: int, seed: int) -> list:
-    """The crossing scenario's full frames through the real model, detections labelled."""
+    """Run the crossing scenario's full frames through the real model; label the detections."""
     from mec_coop.pose.ultralytics_backend import UltralyticsPose
     rig = VirtualRig(4, num_people=3, seed=seed, scenario='crossing')
     model = UltralyticsPose(imgsz=imgsz, conf=0.05)   # the cameras' detection threshold
