@@ -21,6 +21,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from visualization_msgs.msg import MarkerArray
 
+from mec_coop.alloc.timing import RELEASE_POLL_S
 from mec_coop.coop.codec import decode_compressed, ImageDecodeError
 from mec_coop.coop.routing import edge_accepts, threshold_problem
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
@@ -124,7 +125,7 @@ class EdgeNode(ManagedModelNode):
             self._active.append(self.create_subscription(
                 OffloadRequest, f'{prefix}{cam}/offload',
                 lambda m, c=cam: self._on_offload(c, m), QOS_RELIABLE))
-        self._active.append(self.create_timer(0.01, self._release))
+        self._active.append(self.create_timer(RELEASE_POLL_S, self._release))
         return super().on_activate(state)
 
     # -- reports ------------------------------------------------------------------------------
@@ -199,8 +200,7 @@ class EdgeNode(ManagedModelNode):
         frame = self.get_parameter('world_frame').value
         for fused in out.skeletons:
             self._sequence += 1
-            msg = skeleton_to_msg(fused, self._sequence, frame)
-            self._pub_skeleton.publish(msg)
+            self._pub_skeleton.publish(msg := skeleton_to_msg(fused, self._sequence, frame))
             self._pub_markers.publish(skeleton_markers(msg))
         for stamp, people in out.people:  # one array per instant, also when nobody was found
             self._sequence += 1
