@@ -219,8 +219,11 @@ class Associator:
                                                                 else 1):
                 del measured[r]
                 out.contradicted += 1
-        free = [np.setdiff1d(np.flatnonzero(ok[v].sum(-1) >= s.min_joints), claims[:, v])
-                for v in range(V)]
+        free = []
+        for v in range(V):
+            unclaimed = ok[v].sum(-1) >= s.min_joints
+            unclaimed[claims[:, v][claims[:, v] >= 0]] = False
+            free.append(np.flatnonzero(unclaimed))
         births = self._births(views, ideal, ok, free)
         group_claims = np.array([[g.get(v, -1) for v in range(V)] for g in births], dtype=int)
         born = self._triangulate(P, ideal, ok, views, group_claims.reshape(-1, V), out)

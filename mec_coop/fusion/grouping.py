@@ -6,8 +6,6 @@ Grouping 2D detections of several people: duplicates within a camera, cliques ac
 Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
-import warnings
-
 import numpy as np
 
 
@@ -67,12 +65,14 @@ def duplicates(px: np.ndarray, good: np.ndarray, weights: np.ndarray,
     if n < 2:
         return drop
     both = good[:, None] & good[None]                                           # (N, N, J)
-    d = np.where(both, np.linalg.norm(px[:, None] - px[None], axis=-1), np.nan)
-    pts = np.where(good[..., None], px, np.nan)
-    with np.errstate(invalid='ignore'), warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN rows: no common joint
-        extent = np.linalg.norm(np.nanmax(pts, 1) - np.nanmin(pts, 1), axis=-1)
-        same = np.nanmedian(d, -1) < fraction * np.fmax(extent[:, None], extent[None])
+    d = np.sort(np.where(both, np.linalg.norm(px[:, None] - px[None], axis=-1), np.inf), -1)
+    count = both.sum(-1)
+    # Lower median of the common joints' distances (inf without any).
+    median = np.take_along_axis(d, np.maximum(count - 1, 0)[..., None] // 2, -1)[..., 0]
+    hi = np.max(np.where(good[..., None], px, -np.inf), 1)
+    lo = np.min(np.where(good[..., None], px, np.inf), 1)
+    extent = np.linalg.norm(np.where(good.any(-1)[:, None], hi - lo, 0.0), axis=-1)
+    same = (count > 0) & (median < fraction * np.maximum(extent[:, None], extent[None]))
     strength = np.where(good, weights, 0.0).sum(-1)
     for i in np.argsort(-strength):
         if not drop[i]:
