@@ -154,3 +154,32 @@ def test_crossing_scenario_paths_are_clear_and_people_meet():
         assert closest < 0.8     # they pass close by each other
     with pytest.raises(ValueError, match='scenario'):
         VirtualRig(4, scenario='dance')
+
+
+def test_two_camera_groups_need_a_clear_partner_and_cliques_need_every_pair():
+    from mec_coop.fusion.grouping import clique_groups
+    inf = np.inf
+    view = np.array([0, 0, 1, 1, 2])
+    cost = np.full((5, 5), inf)
+
+    def pair(i, j, c):
+        cost[i, j] = cost[j, i] = c
+    pair(0, 2, 0.001)
+    pair(0, 3, 0.0015)        # detection 0 fits both of camera 1's people: ambiguous
+    pair(1, 3, 0.004)
+    assert clique_groups(cost, view, 0.03, 0.5) == []
+    pair(0, 3, 0.01)          # now clearly the second choice (for 3 too: 0.004 vs 0.01)
+    assert sorted(map(sorted, clique_groups(cost, view, 0.03, 0.5))) == [[0, 2], [1, 3]]
+    pair(2, 4, 0.002)         # a third camera agrees with 2 but not with 0: no 3-clique
+    assert sorted(map(sorted, clique_groups(cost, view, 0.03, 0.5))) == [[0, 2], [1, 3]]
+    pair(0, 4, 0.002)         # ... and now with both: one group of three
+    assert sorted(map(sorted, clique_groups(cost, view, 0.03, 0.5))) == [[0, 2, 4], [1, 3]]
+
+
+def test_a_person_reported_twice_by_one_camera_counts_once():
+    from mec_coop.fusion.grouping import duplicates
+    px = CAMERAS[0].project(TEMPLATE)
+    people = np.stack([px, px + 2.0, px + [300.0, 0.0]])
+    good = np.ones((3, 17), dtype=bool)
+    weights = np.stack([np.full(17, 0.5), np.full(17, 0.9), np.full(17, 0.5)])
+    assert duplicates(people, good, weights, 0.1).tolist() == [True, False, False]
