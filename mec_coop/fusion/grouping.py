@@ -71,7 +71,8 @@ def duplicates(px: np.ndarray, good: np.ndarray, weights: np.ndarray,
     median = np.take_along_axis(d, np.maximum(count - 1, 0)[..., None] // 2, -1)[..., 0]
     hi = np.max(np.where(good[..., None], px, -np.inf), 1)
     lo = np.min(np.where(good[..., None], px, np.inf), 1)
-    extent = np.linalg.norm(np.where(good.any(-1)[:, None], hi - lo, 0.0), axis=-1)
+    seen = np.any(good, axis=-1)
+    extent = np.linalg.norm(np.where(seen[:, None], hi - lo, 0.0), axis=-1)
     same = (count > 0) & (median < fraction * np.maximum(extent[:, None], extent[None]))
     strength = np.where(good, weights, 0.0).sum(-1)
     for i in np.argsort(-strength):
