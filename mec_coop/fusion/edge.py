@@ -330,6 +330,8 @@ class EdgeFusion:
             used, tri, start, stamp_now))
         self.totals['skeletons'] += len(people)
         self.totals['instants_with_people'] += bool(people)
+        # Births, deaths and released detections go to /diagnostics with the totals.
+        self.totals.update({f'people_{k}': v for k, v in self.people.counts.items()})
         return people
 
     def _views(self, reports: dict) -> list:
