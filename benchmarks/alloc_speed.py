@@ -69,9 +69,21 @@ VARIANTS = {
 SEARCHES = [label for label in VARIANTS if label != 'cascade']
 
 
-def timed(name, options, cameras, params, repeats):
-    """Run a solver ``repeats`` times; return the last result and the median solve time."""
-    runs = [plan.SOLVERS[name](cameras, params, **options) for _ in range(repeats)]
+def timed(name, options, cameras, params, repeats, cpu=None):
+    """
+    Run a solver ``repeats`` times; return the last result and the median solve time.
+
+    ``cpu`` (a list) receives the median CPU time of this thread per call: on a machine
+    shared with other jobs the wall-clock ``solve_time_s`` also counts the time the solver
+    waited for a core.
+    """
+    runs, spent = [], []
+    for _ in range(repeats):
+        before = time.thread_time()
+        runs.append(plan.SOLVERS[name](cameras, params, **options))
+        spent.append(time.thread_time() - before)
+    if cpu is not None:
+        cpu.append(float(np.median(spent)))
     return runs[-1], float(np.median([r.solve_time_s for r in runs]))
 
 
@@ -124,12 +136,14 @@ def growth_n(sizes, instances, repeats, seed=0):
     for num in sizes:
         problems = [random_problem(rng, num) for _ in range(instances)]
         for label, (name, options, _) in VARIANTS.items():
-            runs = [timed(name, options, cameras, params, repeats)
+            cpu = []
+            runs = [timed(name, options, cameras, params, repeats, cpu)
                     for cameras, params in problems]
             times = [median for _, median in runs]
             rows.append({'cameras': num, 'solver': label, 'instances': instances,
                          'solve_time_s': float(np.median(times)),
                          'worst_solve_time_s': float(np.max(times)),
+                         'cpu_time_s': float(np.median(cpu)),
                          'accuracy': float(np.mean([r.accuracy for r, _ in runs]))})
     return rows
 
@@ -143,6 +157,7 @@ def bounds(n_rows):
             rows.append({'cameras': num, 'solver': label, 'bound_s': bound,
                          'solve_time_s': found['solve_time_s'],
                          'worst_solve_time_s': found['worst_solve_time_s'],
+                         'cpu_time_s': found['cpu_time_s'],
                          'met': found['solve_time_s'] <= bound,
                          'acceptance': label == 'proposed'})
     return rows
@@ -231,11 +246,16 @@ def report(run, point, n_rows, bound_rows, gap_rows):
         'search and the allocator\'s default; `paper_literal` is Algorithm 1 as the paper '
         'writes it; the other rows are variants of the enhanced search.', '',
         '## Acceptance bounds (issue 11)', '',
-        'Median over random binding instances (K = 20) of each instance\'s median solve time; '
-        'the bound applies to the default solver, `paper_literal` is shown beside it.', '',
-        '| N | solver | median | worst instance | bound | met |', '|---|---|---|---|---|---|']
+        'Median over random binding instances (K = 20) of each instance\'s median wall-clock '
+        'solve time (the solver\'s `solve_time_s`, what the bound is judged on); the CPU time '
+        'of the solving thread is shown beside it, since on this shared machine the wall clock '
+        'also counts waiting for a core. The bound applies to the default solver; '
+        '`paper_literal` is shown beside it.', '',
+        '| N | solver | median | worst instance | CPU time (median) | bound | met |',
+        '|---|---|---|---|---|---|---|']
     lines += [f'| {r["cameras"]} | `{r["solver"]}` | {1e3 * r["solve_time_s"]:.1f} ms | '
-              f'{1e3 * r["worst_solve_time_s"]:.1f} ms | {1e3 * r["bound_s"]:.0f} ms | '
+              f'{1e3 * r["worst_solve_time_s"]:.1f} ms | {1e3 * r["cpu_time_s"]:.1f} ms | '
+              f'{1e3 * r["bound_s"]:.0f} ms | '
               f'{("yes" if r["met"] else "**no**") if r["acceptance"] else "(not bound)"} |'
               for r in bound_rows]
     sizes = sorted({r['cameras'] for r in n_rows})
