@@ -702,6 +702,9 @@ def _claim_table(rows, enhanced, kind):
     return lines
 
 
+KEPT = '*Kept from the last `--measured` run of this script'
+
+
 def _previous_measured():
     """Return the measured section of the current document (kept when this build skips it)."""
     text = DOC.read_text() if DOC.exists() else ''
@@ -709,9 +712,12 @@ def _previous_measured():
     if head not in text:
         return ['Not run in this build of the document (`--measured`).']
     body = text.split(head, 1)[1].strip().splitlines()
-    note = ('*Kept from the last `--measured` run of this script; not re-run with this '
-            'build of the model part.*')
-    return body if body and body[0] == note else [note, '', *body]
+    if body and body[0].startswith(KEPT):
+        body = body[2:]
+    note = f'{KEPT}; not re-run with this build of the model part'
+    if not any(line.startswith('| paper_literal |') for line in body):
+        note += '. It has no `paper_literal` rows; `--measured` runs both solvers'
+    return [f'{note}.*', '', *body]
 
 
 def write_doc(res, rows, enhanced, measured_rows):
