@@ -748,8 +748,8 @@ def write_doc(res, rows, enhanced, measured_rows):
         '',
         '**Which solver is which.** `paper_literal` is Algorithm 1 as the paper writes it '
         '(Gauss-Seidel sweeps over the cameras, candidates judged with the shares of the previous '
-        'share step, no joint moves): **the paper\'s method**; the claims are judged with it. '
-        '`proposed` is **the project\'s enhancement** and the allocator\'s default '
+        "share step, no joint moves): **the paper's method**; the claims are judged with it. "
+        "`proposed` is **the project's enhancement** and the allocator's default "
         '(marginal-utility greedy, randomised sweeps and pair exchange, closed-form shares (39) '
         'for every candidate); its verdict is the second "Holds" column. `proposed_fixed_tau` '
         'is the enhanced search with equal shares.',
