@@ -19,7 +19,7 @@ from rclpy.parameter import Parameter
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.action.data import corrupt_3d
-from mec_coop.msg import ActionEvent, Joint3D, Skeleton3D
+from mec_coop.msg import ActionEvent, Joint3D, Skeleton3D, Skeleton3DArray
 from mec_coop.rig.virtual import ACTIONS, default_furniture, Humanoid, Room
 from mec_coop.ros.conversions import from_stamp, to_stamp
 
@@ -45,8 +45,8 @@ def _scripted_fall():
     return fall, stamps[present], joints[present]
 
 
-def _skeleton(stamp, joints):
-    msg = Skeleton3D(track_id=7)
+def _skeleton(stamp, joints, track_id=7):
+    msg = Skeleton3D(track_id=track_id)
     msg.header.stamp = to_stamp(stamp)
     msg.header.frame_id = 'world'
     for k, p in enumerate(joints):
@@ -94,3 +94,25 @@ def test_scripted_fall_gives_one_fall_event_within_the_bound(harness):
         return any(s.name == 'mec_coop/action' and {kv.key: kv.value for kv in s.values}.get(
             'published') == str(len(events)) for d in diagnostics for s in d.status)
     assert harness.wait_for(counted, timeout=5.0)
+
+
+def test_every_tracked_person_gets_its_own_events(harness):
+    from mec_coop.nodes.action_node import ActionNode
+    harness.add(ActionNode(context=harness.context,
+                           parameter_overrides=[Parameter('input', value='skeletons')]))
+    events = harness.collect(ActionEvent, '/actions')
+    markers = harness.collect(MarkerArray, '/actions/markers')
+    pub = harness.node.create_publisher(Skeleton3DArray, '/skeletons', 100)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    fall, stamps, joints = _scripted_fall()
+    standing = Humanoid(9, actions=('stand',), start=(-2.0, -2.0)).pose(0.0).joints
+    for stamp, points in zip(stamps, joints):
+        msg = Skeleton3DArray(skeletons=[_skeleton(BASE_S + stamp, points, 3),
+                                         _skeleton(BASE_S + stamp, standing, 5)])
+        msg.header = msg.skeletons[0].header
+        pub.publish(msg)
+        time.sleep(0.05)
+    assert harness.wait_for(lambda: len(markers) == len(stamps), timeout=25.0)
+    assert {m.id for m in markers[-1].markers} == {3, 5}
+    assert [e.track_id for e in events if e.action == 'fall'] == [3]
+    assert all(e.track_id == 3 for e in events)     # the standing person does nothing

@@ -3,11 +3,13 @@
 """
 Action node: action events from the edge's skeletons (``mec_coop.action``, glue only).
 
-Subscribes ``skeleton`` (``mec_coop/Skeleton3D``; ``track_id`` separates people) and publishes
-``actions`` (``mec_coop/ActionEvent``, one per action occurrence, with its estimated onset and the
-frames used), ``actions/markers`` (an RViz text over each person's head: the current action, red
-while a reported event is on) and ``/diagnostics`` counts. Parameters: ``frames`` (the model's m;
-one of the bundled models), the detector's ``on_threshold``, ``off_threshold``, ``min_frames``,
+Subscribes ``skeleton`` (``mec_coop/Skeleton3D``, one person) or, with ``input: skeletons``,
+the edge's ``skeletons`` (``mec_coop/Skeleton3DArray``, every tracked person, with
+``edge.association``); ``track_id`` separates people. Publishes ``actions``
+(``mec_coop/ActionEvent``, one per action occurrence, with its estimated onset and the frames
+used), ``actions/markers`` (an RViz text over each person's head: the current action, red while
+a reported event is on) and ``/diagnostics`` counts. Parameters: ``frames`` (the model's m; one
+of the bundled models), the detector's ``on_threshold``, ``off_threshold``, ``min_frames``,
 ``refractory_s`` and ``actions`` (which actions are reported); all validated together.
 """
 
@@ -20,7 +22,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from mec_coop.action.events import DetectorSettings, EVENT_ACTIONS
 from mec_coop.action.online import ActionTracker
 from mec_coop.action.study import bundled_frame_counts, load_bundled
-from mec_coop.msg import ActionEvent, Skeleton3D
+from mec_coop.msg import ActionEvent, Skeleton3D, Skeleton3DArray
 from mec_coop.ros.conversions import from_stamp, skeleton_joints, to_stamp
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, OK, WARN
 from mec_coop.ros.params import float_param, int_param, proposed_values, text_param, verdict
@@ -57,6 +59,12 @@ class ActionNode(Node):
             'Time below off_threshold before the same action can fire again', 0.0, 60.0))
         self.declare_parameter('actions', list(EVENT_ACTIONS), text_param(
             'Actions reported as events'))
+        self.declare_parameter('input', 'skeleton', text_param(
+            "'skeleton' (Skeleton3D, one person) or 'skeletons' (Skeleton3DArray, every "
+            'tracked person)', read_only=True))
+        source = self.get_parameter('input').value
+        if source not in ('skeleton', 'skeletons'):
+            raise ValueError(f"input must be 'skeleton' or 'skeletons', got {source!r}")
         self.tracker = ActionTracker(load_bundled('3d', self.get_parameter('frames').value),
                                      _settings(self._values([])))
         self.add_on_set_parameters_callback(self._validate)
@@ -66,7 +74,12 @@ class ActionNode(Node):
         self._pub_events = self.create_publisher(ActionEvent, 'actions', QOS_RELIABLE)
         self._pub_markers = self.create_publisher(MarkerArray, 'actions/markers', QOS_RELIABLE)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
+        if source == 'skeleton':
+            self.create_subscription(Skeleton3D, 'skeleton',
+                                     lambda msg: self._on_people([msg]), QOS_RELIABLE)
+        else:
+            self.create_subscription(Skeleton3DArray, 'skeletons',
+                                     lambda msg: self._on_people(msg.skeletons), QOS_RELIABLE)
         self.create_timer(1.0, self._publish_diagnostics)
 
     def _values(self, parameters):
@@ -86,12 +99,17 @@ class ActionNode(Node):
             model = load_bundled('3d', values['frames'])
         self.tracker.configure(model, _settings(values))
 
+    def _on_people(self, skeletons):
+        markers = [m for m in map(self._on_skeleton, skeletons) if m is not None]
+        if markers:
+            self._pub_markers.publish(MarkerArray(markers=markers))
+
     def _on_skeleton(self, msg):
         stamp = from_stamp(msg.header.stamp)
         joints = skeleton_joints(msg)
         result = self.tracker.update(int(msg.track_id), stamp, joints)
         if result is None:
-            return
+            return None
         for event in result.events:
             out = ActionEvent(track_id=msg.track_id, action=event.action,
                               confidence=float(event.confidence), onset=to_stamp(event.onset),
@@ -103,7 +121,7 @@ class ActionNode(Node):
             self._active_until[msg.track_id] = stamp + 2.0
             self.get_logger().info(f'track {msg.track_id}: {event.action} '
                                    f'({event.confidence:.2f}), onset {event.onset:.2f}')
-        self._pub_markers.publish(MarkerArray(markers=[self._text(msg, joints, result, stamp)]))
+        return self._text(msg, joints, result, stamp)
 
     def _text(self, msg, joints, result, stamp):
         marker = Marker(header=msg.header, ns='action', id=int(msg.track_id),
