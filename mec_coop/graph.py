@@ -20,6 +20,11 @@ from mec_coop.coop.routing import MODES
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / 'config'
 SOURCES = ('virtual', 'recorded', 'external')
+# Nodes restarted when they die (launch: respawn; runner: bounded restarts). Their state comes
+# back from latched topics (CameraInfo, /tf_static, link state, allocation) and parameters. The
+# rig (a restart would restart the scenario) and the evaluator (its score) are not.
+RESPAWNED = ('camera_node', 'edge_node', 'uplink_node', 'allocator_node')
+RESPAWN_DELAY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,11 @@ class NodeSpec:
     name: str
     namespace: str = ''
     parameters: dict = field(default_factory=dict)
+
+    @property
+    def respawn(self):
+        """Whether the node is restarted when it dies (see :data:`RESPAWNED`)."""
+        return self.executable in RESPAWNED
 
     @property
     def fully_qualified_name(self):
