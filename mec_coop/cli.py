@@ -232,7 +232,8 @@ def main(argv=None):
     if args.command in ('rig-export', 'rig-views', 'rig-confidence'):
         return rig_tool(args)
     if args.command == 'run':
-        out = args.out or 'results/run'
+        # A new folder per run unless one is given: runs do not overwrite each other.
+        out = args.out or time.strftime('results/run_%Y-%m-%d_%H-%M-%S', time.gmtime())
         summary = run_graph(load_config(args.config, args.set), args.duration, out)
     else:
         out = args.out or 'results/demo'

@@ -25,6 +25,10 @@ SOURCES = ('virtual', 'recorded', 'external')
 # rig (a restart would restart the scenario) and the evaluator (its score) are not.
 RESPAWNED = ('camera_node', 'edge_node', 'uplink_node', 'allocator_node')
 RESPAWN_DELAY_S = 1.0
+# Config sections: the graph itself, then one per node kind (its ROS parameters).
+SECTIONS = ('graph', 'rig', 'recorded_rig', 'camera', 'uplink', 'edge', 'evaluator', 'allocator')
+GRAPH_KEYS = ('source', 'cameras', 'mode', 'uplink', 'evaluator', 'allocator',
+              'delay_requirement_s')
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,13 @@ def load_config(path, overrides=()):
         if not sep or '.' not in key:
             raise ValueError(f'override {item!r} must look like section.key=value')
         section, name = key.split('.', 1)
+        if section not in SECTIONS:
+            raise ValueError(f'override {item!r}: unknown section {section!r}; valid: '
+                             f'{sorted(SECTIONS)}')
+        if section == 'graph' and name not in GRAPH_KEYS:
+            raise ValueError(f'override {item!r}: unknown key graph.{name}; valid: '
+                             f'{sorted(GRAPH_KEYS)} (node keys are checked by each node, which '
+                             'exits naming its valid parameters)')
         parsed = yaml.safe_load(value)
         # ROS parameters are typed: `rig.fps=10` must stay a double where the file has 2.0.
         if isinstance(config.get(section, {}).get(name), float) and isinstance(parsed, int) \
@@ -88,6 +99,11 @@ def camera_names(config):
 def build_graph(config):
     """List the :class:`NodeSpec` of a config (``config/virtual_rig.yaml`` shows the keys)."""
     config = copy.deepcopy(config)
+    unknown = sorted(set(config) - set(SECTIONS)) + \
+        sorted(f'graph.{k}' for k in set(config.get('graph', {})) - set(GRAPH_KEYS))
+    if unknown:
+        raise ValueError(f'unknown config entries {unknown}; sections: {list(SECTIONS)}, graph '
+                         f'keys: {list(GRAPH_KEYS)}')
     graph = config.get('graph', {})
     source = graph.get('source', 'virtual')
     if source not in SOURCES:

@@ -26,12 +26,15 @@ MAX_RESTARTS = 5
 class GraphProcesses:
     """Running processes of a graph; use as a context manager."""
 
-    def __init__(self, specs, log_dir, env=None, ros_args=(), max_restarts=MAX_RESTARTS):
+    def __init__(self, specs, log_dir, env=None, ros_args=(), max_restarts=MAX_RESTARTS,
+                 wrap=None):
         self.specs = {_label(spec): spec for spec in specs}
         self.log_dir = pathlib.Path(log_dir)
         self.env = dict(os.environ if env is None else env)
         self.ros_args = list(ros_args)
         self.max_restarts = max_restarts
+        # spec -> command prefix, e.g. ['ip', 'netns', 'exec', 'cam0'] (benchmarks/shaped_link.py)
+        self.wrap = wrap or (lambda spec: [])
         self.restarts = dict.fromkeys(self.specs, 0)
         self.procs = {}
         self._died_at = {}
@@ -43,8 +46,8 @@ class GraphProcesses:
         remaps = ['-r', f'__node:={spec.name}']
         if spec.namespace:
             remaps += ['-r', f'__ns:=/{spec.namespace.strip("/")}']
-        cmd = [sys.executable, '-m', f'mec_coop.nodes.{spec.executable}', '--ros-args',
-               *remaps, '--params-file', str(params), *self.ros_args]
+        cmd = [*self.wrap(spec), sys.executable, '-m', f'mec_coop.nodes.{spec.executable}',
+               '--ros-args', *remaps, '--params-file', str(params), *self.ros_args]
         log = open(self.log_dir / f'{label}.log', mode)
         self.procs[label] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                               env=self.env), log)
@@ -71,7 +74,8 @@ class GraphProcesses:
         lost = {}
         for label, code in self.failed().items():
             spec = self.specs[label]
-            if not spec.respawn or self.restarts[label] >= self.max_restarts:
+            # Exit code 2: the node refused its parameters; a restart would refuse them again.
+            if code == 2 or not spec.respawn or self.restarts[label] >= self.max_restarts:
                 lost[label] = code
                 continue
             now = time.monotonic()

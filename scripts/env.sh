@@ -4,6 +4,8 @@ MEC_COOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export MEC_COOP_ROOT
 export VIRTUAL_ENV="$MEC_COOP_ROOT/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
+# The ros2 CLI and ament_index find packages (mec_coop, its messages) through this prefix list.
+export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 # The source tree first, so edits take effect without re-installing; mec_coop.msg is merged in
 # from the installed copy (see mec_coop/__init__.py).
 export PYTHONPATH="$MEC_COOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"

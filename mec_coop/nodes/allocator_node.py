@@ -54,7 +54,7 @@ class AllocatorNode(Node):
             'Required end-to-end delay D_req (owned here, published on allocation)', 0.01, 60.0))
         self.declare_parameter('solver', 'proposed', text_param(
             f'Solver of (P2): one of {sorted(SOLVERS)}'))
-        self.declare_parameter('segments', 20, int_param('Threshold grid segments K', 1, 100))
+        self.declare_parameter('segments', 20, int_param('Threshold grid segments K', 2, 100))
         self.declare_parameter('resolve_period_s', 5.0, float_param(
             'Plan again this often with the latest samples (0: only on changes)', 0.0, 3600.0))
         self.declare_parameter('tx_model', _DEFAULTS.tx_model, text_param(
@@ -167,8 +167,9 @@ class AllocatorNode(Node):
             try:
                 result = plan(cameras, settings)
             except ValueError as exc:
-                self.get_logger().error(f'{settings.solver} failed: {exc}; the previous '
-                                        'allocation stays in place')
+                # The same failure comes back with every periodic re-plan: logged once.
+                self._problems(f'solve:{exc}', f'{settings.solver} failed: {exc}; the previous '
+                               'allocation stays in place')
                 continue
             scores = {cam: (s.pi, dict(s.added)) for cam, s in self._scores.items()}
             with self._wake:

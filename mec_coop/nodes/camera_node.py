@@ -41,7 +41,7 @@ from mec_coop.ros.inputs import (check_frame_id, check_raw_size, declare_image_l
                                  declare_stamp_checks, image_limits, reject, update_gate)
 from mec_coop.ros.params import (declare_pose_model, float_param, int_param, load_pose_model,
                                  proposed_values, text_param, verdict)
-from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
+from mec_coop.ros.qos import QOS_IMAGES, QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
 
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
@@ -115,7 +115,7 @@ class CameraNode(ManagedModelNode):
             self._model = load_pose_model(self)
         self._pub_kp = self.create_lifecycle_publisher(PoseKeypoints2D, 'keypoints',
                                                        QOS_RELIABLE)
-        self._pub_off = self.create_lifecycle_publisher(OffloadRequest, 'offload', QOS_RELIABLE)
+        self._pub_off = self.create_lifecycle_publisher(OffloadRequest, 'offload', QOS_OFFLOAD)
         self._pub_conf = self.create_lifecycle_publisher(Float32, 'confidence', QOS_RELIABLE)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._health = HealthWatch('frames', 'frames accepted', 5.0, self._now())

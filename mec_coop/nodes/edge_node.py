@@ -35,7 +35,7 @@ from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_
 from mec_coop.ros.inputs import check_frame_id, declare_image_limits, image_limits, reject
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, proposed_values, text_param, verdict)
-from mec_coop.ros.qos import QOS_RELIABLE
+from mec_coop.ros.qos import QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
 
 
@@ -123,7 +123,7 @@ class EdgeNode(ManagedModelNode):
                 lambda m, c=cam: self._on_keypoints(c, m), QOS_RELIABLE))
             self._active.append(self.create_subscription(
                 OffloadRequest, f'{prefix}{cam}/offload',
-                lambda m, c=cam: self._on_offload(c, m), QOS_RELIABLE))
+                lambda m, c=cam: self._on_offload(c, m), QOS_OFFLOAD))
         self._active.append(self.create_timer(0.01, self._release))
         return super().on_activate(state)
 

@@ -20,16 +20,15 @@ import os
 import pathlib
 import time
 
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from visualization_msgs.msg import MarkerArray
 
-from mec_coop.eval.evaluation import PipelineScore
+from mec_coop.eval.evaluation import PipelineScore, ROUTES
 from mec_coop.eval.recording import McapRecorder
-from mec_coop.eval.evaluation import ROUTES
 from mec_coop.msg import AllocationState, GroundTruth, Skeleton3D
 from mec_coop.ros.conversions import from_stamp, skeleton_joints, truth_joints
 from mec_coop.ros.params import declare_cameras, float_param, text_param
@@ -154,7 +153,7 @@ class EvaluatorNode(Node):
 
 
 def run_folder() -> pathlib.Path:
-    """A new folder name per run under ``$ROS_HOME/mec_coop/runs`` (like ``ros2 bag``'s)."""
+    """Name a new folder per run under ``$ROS_HOME/mec_coop/runs`` (like ``ros2 bag`` does)."""
     home = pathlib.Path(os.environ.get('ROS_HOME') or pathlib.Path.home() / '.ros')
     return home / 'mec_coop' / 'runs' / time.strftime('%Y-%m-%d_%H-%M-%S', time.gmtime())
 

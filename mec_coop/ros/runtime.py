@@ -146,6 +146,27 @@ class ManagedModelNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
 
+class UnknownParameters(ValueError):
+    """Parameters given to a node (params file, overrides) that it does not declare."""
+
+
+def check_overrides(node: Node) -> None:
+    """
+    Raise :class:`UnknownParameters` naming the unknown and the valid keys.
+
+    ROS ignores parameters a node does not declare, so a typo in a config or an override
+    (``camera.bogus_key=1``) would otherwise change nothing, silently.
+    """
+    # rclpy keeps the node's overrides (params file, -p) here; there is no public accessor.
+    given = set(getattr(node, '_parameter_overrides', {}))
+    declared = set(node._parameters)
+    unknown = sorted(given - declared)
+    if unknown:
+        raise UnknownParameters(
+            f'{node.get_fully_qualified_name()}: unknown parameter(s) {unknown}; valid: '
+            f'{sorted(declared)}')
+
+
 class StopSignals:
     """
     Turn SIGINT/SIGTERM into a stop request instead of rclpy's immediate context shutdown.
@@ -183,6 +204,7 @@ def spin_node(node_class: Callable[[], Node], args: Optional[list[str]] = None) 
     code = 0
     try:
         node = node_class()
+        check_overrides(node)
         if isinstance(node, LifecycleNode) and node.get_parameter('autostart').value:
             bring_up(node)
         executor.add_node(node)
@@ -190,6 +212,9 @@ def spin_node(node_class: Callable[[], Node], args: Optional[list[str]] = None) 
             executor.spin_once(timeout_sec=SPIN_POLL_S)
     except ExternalShutdownException:
         pass
+    except UnknownParameters as exc:
+        sys.stderr.write(f'{exc}\n')
+        code = 2
     except Exception:  # noqa: B902 - logged with its traceback, then the same clean-up
         traceback.print_exc()
         code = 1
