@@ -106,23 +106,23 @@ def run_rate(rate_mbit, cameras, duration, out, domain):
         with GraphProcesses(build_graph(config), out / 'logs', env=env, wrap=wrap) as graph:
             start = time.monotonic()
             first = None
-            while time.monotonic() - start < duration + (first or 0.0):
+            while first is None or time.monotonic() - start - first < duration:
                 lost = graph.supervise(print)
                 if lost:
                     raise RuntimeError(f'{lost}: {graph.log_tail(next(iter(lost)))}')
-                summary = out / 'summary.json'
-                if first is None and summary.exists() and \
-                        json.loads(summary.read_text())['skeletons'] > 0:
-                    first = time.monotonic() - start
-                    start_counting = json.loads(summary.read_text())
-                if first is None and time.monotonic() - start > 240:
-                    raise RuntimeError('no skeleton within 240 s')
+                path = out / 'summary.json'
+                summary = json.loads(path.read_text()) if path.exists() else {}
+                if first is None and summary.get('skeletons', 0) > 0:
+                    # Counting starts at the first skeleton (models load first).
+                    first, base = time.monotonic() - start, summary
+                if first is None and time.monotonic() - start > 300:
+                    raise RuntimeError('no skeleton within 300 s')
                 time.sleep(1.0)
     summary = json.loads((out / 'summary.json').read_text())
     delay = summary.get('delay_s', {})
     return {'rate_mbit': rate_mbit, 'cameras': cameras, 'duration_s': duration,
             'first_skeleton_s': first,
-            'skeletons_per_s': (summary['skeletons'] - start_counting['skeletons']) / duration,
+            'skeletons_per_s': (summary['skeletons'] - base['skeletons']) / duration,
             'skeleton_rate': summary['skeleton_rate'], 'delay_p50_s': delay.get('p50'),
             'delay_p95_s': delay.get('p95'), 'mpjpe_mm': summary['mpjpe_mm'],
             'routes': summary['routes'], 'delay_requirement_s': summary['delay_requirement_s']}

@@ -41,6 +41,11 @@ class NodeSpec:
     parameters: dict = field(default_factory=dict)
 
     @property
+    def enclave(self):
+        """SROS2 enclave of the node (one per node: least privilege), ``/mec_coop/cam0/camera``."""
+        return f'/mec_coop{self.fully_qualified_name}'
+
+    @property
     def respawn(self):
         """Whether the node is restarted when it dies (see :data:`RESPAWNED`)."""
         return self.executable in RESPAWNED

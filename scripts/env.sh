@@ -9,4 +9,7 @@ export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 # The source tree first, so edits take effect without re-installing; mec_coop.msg is merged in
 # from the installed copy (see mec_coop/__init__.py).
 export PYTHONPATH="$MEC_COOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# Discovery stays on this host unless set: the demo graphs run on one machine. A rig whose cameras
+# are other hosts sets SUBNET (the Jazzy default) or ROS_STATIC_PEERS (README, "Security").
+export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false YOLO_CONFIG_DIR="$MEC_COOP_ROOT/.yolo"

@@ -30,7 +30,9 @@ def _nodes(context):
     return [Node(package='mec_coop', executable=spec.executable, name=spec.name,
                  namespace=spec.namespace or None, parameters=[spec.parameters],
                  output='screen', emulate_tty=True, respawn=spec.respawn,
-                 respawn_delay=RESPAWN_DELAY_S if spec.respawn else 0.0)
+                 respawn_delay=RESPAWN_DELAY_S if spec.respawn else 0.0,
+                 # Used only with ROS_SECURITY_ENABLE=true (README, "Security").
+                 ros_arguments=['--enclave', spec.enclave])
             for spec in build_graph(load_config(config, overrides))]
 
 

@@ -5,8 +5,9 @@ SROS2 permissions policy of a graph, from what its nodes really publish and subs
 
 The graph of a config is started (the runner), every node of its description is asked over the
 ROS graph API for its publications, subscriptions, services and clients, and the policy XML
-(``sros2`` policy format 0.2.0) gets one enclave per node, ``/mec_coop<node's fully qualified
-name>``, that allows exactly those. Names are fully qualified. Nothing is listed by hand, so the
+(``sros2`` policy format 0.2.0) gets one enclave per node (``NodeSpec.enclave``,
+``/mec_coop<node's fully qualified name>``; the launch files pass it as ``--enclave``) that allows
+exactly those. Names are fully qualified. Nothing is listed by hand, so the
 policy cannot drift from the code; a node that is not up within the timeout is an error.
 
 Run: ``python -m mec_coop.ros.sros2 virtual_rig --out policy.xml [--set section.key=value]``.
@@ -25,7 +26,7 @@ import xml.etree.ElementTree as ET
 import rclpy
 from rclpy.node import Node, NodeNameNonExistentError
 
-from mec_coop.graph import build_graph, load_config
+from mec_coop.graph import build_graph, load_config, NodeSpec
 from mec_coop.runner import GraphProcesses
 
 # Kinds of access, as the policy names them, and the rclpy query that lists each.
@@ -33,11 +34,6 @@ ACCESS = (('topics', 'publish', 'get_publisher_names_and_types_by_node'),
           ('topics', 'subscribe', 'get_subscriber_names_and_types_by_node'),
           ('services', 'reply', 'get_service_names_and_types_by_node'),
           ('services', 'request', 'get_client_names_and_types_by_node'))
-
-
-def enclave(fully_qualified_name: str) -> str:
-    """Return the enclave of one node: ``/mec_coop/cam0/camera`` for ``/cam0/camera``."""
-    return f'/mec_coop{fully_qualified_name}'
 
 
 def _endpoints(probe: Node, spec) -> Optional[dict]:
@@ -58,14 +54,14 @@ def _ready(access: Optional[dict]) -> bool:
     return not lifecycle or '/diagnostics' in access[('topics', 'publish')]
 
 
-def observe(probe: Node, specs: Iterable, timeout_s: float = 180.0,
+def observe(probe: Node, specs: Iterable[NodeSpec], timeout_s: float = 180.0,
             stable_s: float = 3.0) -> dict:
-    """Return ``fqn -> {(kind, access): names}`` of the nodes of ``specs`` once all settled."""
+    """Return ``enclave -> {(kind, access): names}`` of the nodes of ``specs`` once settled."""
     specs = list(specs)
     deadline = time.monotonic() + timeout_s
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        found = {s.fully_qualified_name: _endpoints(probe, s) for s in specs}
+        found = {s.enclave: _endpoints(probe, s) for s in specs}
         if found != last:
             last, since = found, time.monotonic()
         elif all(_ready(a) for a in found.values()) and \
@@ -80,10 +76,9 @@ def policy_xml(found: dict) -> str:
     """Render :func:`observe`'s result as a policy document."""
     root = ET.Element('policy', version='0.2.0')
     enclaves = ET.SubElement(root, 'enclaves')
-    for fqn, access in sorted(found.items()):
-        namespace, _, name = fqn.rpartition('/')
-        profiles = ET.SubElement(ET.SubElement(enclaves, 'enclave', path=enclave(fqn)),
-                                 'profiles')
+    for path, access in sorted(found.items()):
+        namespace, _, name = path.removeprefix('/mec_coop').rpartition('/')
+        profiles = ET.SubElement(ET.SubElement(enclaves, 'enclave', path=path), 'profiles')
         profile = ET.SubElement(profiles, 'profile', ns=namespace or '/', node=name)
         for (kind, mode), names in access.items():
             if names:
