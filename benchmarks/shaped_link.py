@@ -15,7 +15,8 @@ transport would bypass the namespaces.
 Run (root; needs ``ip`` and ``tc``):
     . scripts/env.sh && python benchmarks/shaped_link.py --rates 2 8 --duration 60
 Writes ``results/benchmarks/shaped_link.json``: per rate, skeleton rate (per second and per
-ground-truth instant), delay percentiles, MPJPE and routes. Without root or ``ip netns`` it
+ground-truth instant), delay percentiles, MPJPE, routes, and the bytes the camera uplinks sent
+and the packets ``tbf`` dropped over the whole run (start-up included). Without root or ``ip netns`` it
 exits with status 77 and the reason.
 """
 
@@ -24,6 +25,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +92,19 @@ def namespaces(cameras, rate_mbit):
             subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
 
 
+def link_stats(cameras):
+    """Bytes sent and packets dropped by the cameras' tbf qdiscs (``tc -s``), summed."""
+    sent = dropped = 0
+    for i, cam in enumerate(cameras):
+        text = subprocess.run(['ip', 'netns', 'exec', f'mec_{cam}', 'tc', '-s', 'qdisc', 'show',
+                               'dev', f'mc{i}'], capture_output=True, text=True).stdout
+        match = re.search(r'Sent (\d+) bytes \d+ pkt \(dropped (\d+)', text)
+        if match:
+            sent += int(match.group(1))
+            dropped += int(match.group(2))
+    return {'uplink_bytes': sent, 'tbf_dropped_packets': dropped}
+
+
 def run_rate(rate_mbit, cameras, duration, out, domain):
     config = load_config('virtual_rig', [
         f'graph.cameras={cameras}', 'graph.uplink=false', f'evaluator.output_dir={out}',
@@ -118,6 +133,7 @@ def run_rate(rate_mbit, cameras, duration, out, domain):
                 if first is None and time.monotonic() - start > 300:
                     raise RuntimeError('no skeleton within 300 s')
                 time.sleep(1.0)
+        link = link_stats(names)
     summary = json.loads((out / 'summary.json').read_text())
     delay = summary.get('delay_s', {})
     return {'rate_mbit': rate_mbit, 'cameras': cameras, 'duration_s': duration,
@@ -125,7 +141,8 @@ def run_rate(rate_mbit, cameras, duration, out, domain):
             'skeletons_per_s': (summary['skeletons'] - base['skeletons']) / duration,
             'skeleton_rate': summary['skeleton_rate'], 'delay_p50_s': delay.get('p50'),
             'delay_p95_s': delay.get('p95'), 'mpjpe_mm': summary['mpjpe_mm'],
-            'routes': summary['routes'], 'delay_requirement_s': summary['delay_requirement_s']}
+            'routes': summary['routes'], 'delay_requirement_s': summary['delay_requirement_s'],
+            **link}
 
 
 def main():
