@@ -16,8 +16,8 @@ Run (root; needs ``ip`` and ``tc``):
     . scripts/env.sh && python benchmarks/shaped_link.py --rates 2 8 --duration 60
 Writes ``results/benchmarks/shaped_link.json``: per rate, skeleton rate (per second and per
 ground-truth instant), delay percentiles, MPJPE, routes, and the bytes the camera uplinks sent
-and the packets ``tbf`` dropped over the whole run (start-up included). Without root or ``ip netns`` it
-exits with status 77 and the reason.
+and the packets ``tbf`` dropped over the whole run (start-up included). Without root or
+``ip netns`` it exits with status 77 and the reason.
 """
 
 import argparse

@@ -19,6 +19,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from visualization_msgs.msg import MarkerArray
 
+from mec_coop.alloc.timing import RELEASE_POLL_S
 from mec_coop.coop.codec import decode_compressed
 from mec_coop.coop.guard import Rejected
 from mec_coop.coop.routing import edge_accepts, threshold_problem
@@ -124,7 +125,7 @@ class EdgeNode(ManagedModelNode):
             self._active.append(self.create_subscription(
                 OffloadRequest, f'{prefix}{cam}/offload',
                 lambda m, c=cam: self._on_offload(c, m), QOS_OFFLOAD))
-        self._active.append(self.create_timer(0.01, self._release))
+        self._active.append(self.create_timer(RELEASE_POLL_S, self._release))
         return super().on_activate(state)
 
     # -- reports ------------------------------------------------------------------------------
