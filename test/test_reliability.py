@@ -59,8 +59,9 @@ def test_skeletons_resume_after_the_edge_and_a_camera_die_and_a_double_sigint_lo
     out = tmp_path / 'run'
     config = load_config('virtual_rig', [
         'graph.cameras=3', 'graph.uplink=false', 'edge.imgsz=320',
-        # Every frame's keypoints are sent: skeletons as often as this loaded CPU allows.
-        'graph.mode=custom', 'camera.theta_low=0.0', 'camera.theta_high=0.0',
+        # Every frame with a person sends its keypoints (the others a drop notice, which
+        # completes the instant): skeletons as often as this loaded CPU allows.
+        'graph.mode=custom', 'camera.theta_low=0.01', 'camera.theta_high=0.01',
         f'evaluator.output_dir={out}', 'evaluator.status_period_s=1.0',
         'evaluator.record_segment_s=5.0'])
     skeletons = harness.collect(Skeleton3D, '/skeleton')
@@ -83,7 +84,7 @@ def test_skeletons_resume_after_the_edge_and_a_camera_die_and_a_double_sigint_lo
         seen = len(cam1)
         assert _wait(harness, graph, lambda: len(cam1) > seen + 1, 60)
         camera_back_s = time.monotonic() - killed
-        assert _wait(harness, graph, lambda: arrivals[-1] > killed + camera_back_s, 30)
+        assert _wait(harness, graph, lambda: arrivals[-1] > killed + camera_back_s, 60)
         camera_resume_s = arrivals[-1] - killed
         print(f'cam1 published again {camera_back_s:.1f} s after it was killed, the next '
               f'skeleton came {camera_resume_s:.1f} s after')
