@@ -27,9 +27,11 @@ SOURCES = ('virtual', 'recorded', 'external')
 RESPAWNED = ('camera_node', 'edge_node', 'uplink_node', 'allocator_node')
 RESPAWN_DELAY_S = 1.0
 # Config sections: the graph itself, then one per node kind (its ROS parameters).
-SECTIONS = ('graph', 'rig', 'recorded_rig', 'camera', 'uplink', 'edge', 'evaluator', 'allocator')
+# (A new node kind or graph key is added here too; test_graph checks every config builds.)
+SECTIONS = ('graph', 'rig', 'recorded_rig', 'camera', 'uplink', 'edge', 'evaluator', 'allocator',
+            'action')
 GRAPH_KEYS = ('source', 'cameras', 'mode', 'uplink', 'evaluator', 'allocator',
-              'delay_requirement_s', 'audit_fraction')
+              'delay_requirement_s', 'audit_fraction', 'actions')
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,8 @@ def build_graph(config):
         specs.append(NodeSpec('evaluator_node', 'evaluator', parameters={
             **config.get('evaluator', {}), 'cameras': cameras,
             **({} if allocator else requirement)}))
+    if graph.get('actions', False):
+        specs.append(NodeSpec('action_node', 'action', parameters=dict(config.get('action', {}))))
     if allocator:
         # Without the uplink emulator there is no node to take the TDMA shares.
         specs.append(NodeSpec('allocator_node', 'allocator', parameters={

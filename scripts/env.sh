@@ -13,3 +13,6 @@ export PYTHONPATH="$MEC_COOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 # are other hosts sets SUBNET (the Jazzy default) or ROS_STATIC_PEERS (README, "Security").
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false YOLO_CONFIG_DIR="$MEC_COOP_ROOT/.yolo"
+# Many small processes share the cores and the numpy work is small matrices: multi-threaded
+# OpenBLAS only spins (scipy's SLSQP in the compression allocator ran ~30x slower with it).
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}

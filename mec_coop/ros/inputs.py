@@ -7,11 +7,12 @@ Their parameters, and rejections counted and logged once per cause (the checks t
 in :mod:`mec_coop.coop.guard`).
 """
 
-from typing import MutableMapping
+from typing import Any, Callable, MutableMapping
 
 from rclpy.node import Node
 
 from mec_coop.coop.guard import check_image_size, Rejected, StampGate
+from mec_coop.fusion.sync import Verdict
 from mec_coop.ros.diagnostics import LogOnce
 from mec_coop.ros.params import float_param, int_param
 
@@ -71,3 +72,37 @@ def reject(counts: MutableMapping[str, int], problems: LogOnce, who: str, exc: R
     if count:
         counts[exc.cause] = counts.get(exc.cause, 0) + 1
     problems(f'{exc.cause}:{who}', f'{who}: input rejected ({exc.cause}): {exc}')
+
+
+class ReportGate:
+    """
+    The edge's door for camera reports: frame checks first, then the fusion's verdict.
+
+    Every refusal is counted in the fusion's per-camera counters and logged once per cause and
+    camera. ``frame_of(cam)`` is the camera's optical frame ('' while unknown: not checked).
+    """
+
+    def __init__(self, fusion: Any, problems: LogOnce, frame_of: Callable[[str], str]) -> None:
+        self._fusion = fusion
+        self._problems = problems
+        self._frame_of = frame_of
+
+    def admit(self, cam: str, msg: Any) -> bool:
+        """Whether ``msg`` (keypoints or offload) is under ``cam``'s frame; counted if not."""
+        try:
+            check_frame_id(msg.header.frame_id, self._frame_of(cam))
+        except Rejected as exc:
+            reject(self._fusion.counts[cam], self._problems, cam, exc)
+            return False
+        return True
+
+    def add(self, cam: str, stamp: float, report: Any, now: float) -> None:
+        """Give ``report`` to the fusion; log what it refused (it counts it itself)."""
+        try:
+            result = self._fusion.add(cam, stamp, report, now)
+        except Rejected as exc:
+            reject(self._fusion.counts[cam], self._problems, cam, exc, count=False)
+            return
+        if result is not Verdict.ACCEPTED:
+            self._problems(f'{result.value}:{cam}', f'{cam}: {result.value} report stamped '
+                           f'{stamp:.3f} dropped')
