@@ -339,3 +339,25 @@ def test_edge_refuses_future_stamps_bad_confidences_and_wrong_frames(harness, ed
     assert harness.wait_for(lambda: any(
         level == DiagnosticStatus.WARN and 'future' in text
         for level, text in _levels(diags, 'mec_coop/edge/cam0')), timeout=5)
+
+
+def test_camera_accepts_a_clock_that_jumped_back_after_reorder_after_s(
+        harness, small_model, person_image):
+    node = make_camera_node(harness, small_model, theta_low=0.0, theta_high=0.0,
+                            reorder_after_s=1.0)
+    kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
+    pub = harness.node.create_publisher(CompressedImage, '/cam0/image/compressed', QOS_IMAGES)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(kp) == 1)
+    # The driver's clock jumps 1.5 s back: its frames are out of order for reorder_after_s...
+    _publish_frame(harness, pub, person_image, _now(harness) - 1.5)
+    assert harness.wait_for(lambda: node.counts['out_of_order'] == 1)
+    time.sleep(1.1)
+    # ...then the ordering restarts from the new stamps: frames are processed again.
+    jumped = _now(harness) - 1.5
+    _publish_frame(harness, pub, person_image, jumped)
+    assert harness.wait_for(lambda: len(kp) == 2)
+    assert kp[1].header.stamp == to_stamp(jumped) and node._gate.restarts == 1
+    _publish_frame(harness, pub, person_image, jumped + 0.5)
+    assert harness.wait_for(lambda: len(kp) == 3)
