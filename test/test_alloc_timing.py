@@ -21,7 +21,7 @@ TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 
 def _timing(cams=4, device=0.1, image=10_000.0, message=100.0, edge=0.05, overhead=0.01,
             deadline=None, fps=2.0):
-    return GraphTiming(fps, (np.array([device]),) * cams, np.full(cams, image),
+    return GraphTiming(fps, np.full((1, cams), device), np.full(cams, image),
                        np.full(cams, message), edge, overhead, deadline)
 
 
