@@ -16,13 +16,14 @@ It is called from two threads (the executor and the edge model's worker), hence 
 """
 
 import collections
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import threading
 import time
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from mec_coop.coop.guard import check_keypoints, Rejected
 from mec_coop.fusion.association import AssociationSettings
 from mec_coop.fusion.feedback import (CameraPrior, FeedbackSettings, frame_period,
                                       PersonFeedback)
@@ -126,6 +127,10 @@ class FusionSettings:
     sync_timeout_s: float = 0.45       # while tracking: the delay budget, from capture
     acquire_timeout_s: float = 1.5     # while no one is tracked: offloads may bootstrap the track
     camera_timeout_s: float = 3.0
+    # Reports stamped further ahead of the edge's clock are refused (clock offset allowance).
+    future_tolerance_s: float = 1.0
+    # A camera with nothing accepted this long may go back in time (its clock jumped).
+    reorder_after_s: float = 2.0
     min_views: int = 2
     outlier_threshold_px: float = 30.0
     # A joint whose position is this uncertain (std, m) is flagged. Looser than the core's
@@ -177,7 +182,8 @@ class EdgeFusion:
         self._calibration = calibration
         self._clock = clock
         self._lock = threading.Lock()
-        self._sync = ViewSynchronizer(self.cameras, settings.max_gap_s, settings.sync_timeout_s)
+        self._sync = ViewSynchronizer(self.cameras, settings.max_gap_s, settings.sync_timeout_s,
+                                      settings.reorder_after_s)
         self._last_report: dict[str, float] = {}
         self.silent: set[str] = set()
         self._came_back: list[str] = []
@@ -209,6 +215,7 @@ class EdgeFusion:
             self.settings = settings
             self._sync.max_gap_s = settings.max_gap_s
             self._sync.timeout_s = settings.sync_timeout_s
+            self._sync.reorder_after_s = settings.reorder_after_s
 
     def add(self, camera: str, stamp: float, report: Report,
             stamp_now: Optional[float] = None) -> Verdict:
@@ -216,12 +223,21 @@ class EdgeFusion:
         Add one report with capture ``stamp`` (seconds); return what became of it.
 
         :param stamp_now: the current time on the capture clock: the instant's sync timeout
-            then counts from its capture (the delay budget), else from this report's arrival.
+            then counts from its capture (the delay budget), else from this report's arrival;
+            reports stamped more than ``future_tolerance_s`` ahead of it are refused (FUTURE).
+        :raises Rejected: keypoints with confidences outside [0, 1] or non-finite values
+            (counted under the cause); keypoints outside the image only lose their weight.
         """
         if camera not in self.counts:
             raise KeyError(f'unknown camera {camera!r}; expected one of {self.cameras}')
         if not np.isfinite(stamp):
             raise ValueError(f'capture stamp of {camera} must be finite, got {stamp}')
+        # A refused report does not count as a sign of life: a camera sending only those is
+        # soon not waited for.
+        if stamp_now is not None and stamp - stamp_now > self.settings.future_tolerance_s:
+            self.counts[camera][Verdict.FUTURE.value] += 1
+            return Verdict.FUTURE
+        report = self._checked(camera, report)
         now = self._clock()
         with self._lock:
             self._last_report[camera] = now
@@ -233,9 +249,30 @@ class EdgeFusion:
             verdict, released = self._sync.add(camera, stamp, report, now, age,
                                                report.provisional)
             self._ready.extend(released)
-            if verdict is not Verdict.ACCEPTED:
-                self.counts[camera][verdict.value] += 1
+            self.counts[camera][verdict.value] += 1
         return verdict
+
+    def _checked(self, camera: str, report: Report) -> Report:
+        """Validate the report's keypoints (the selected person and every person of the view)."""
+        if report.pixels is None or report.weights is None:
+            return report
+        model = self._calibration(camera)
+        size = (model.width, model.height) if model else None
+        try:
+            weights, outside = check_keypoints(report.pixels, report.weights, size)
+            pairs = () if report.people is None or report.people_weights is None else zip(
+                report.people, report.people_weights)
+            people = [check_keypoints(p, w, size) for p, w in pairs]
+        except Rejected as exc:
+            self.counts[camera][exc.cause] += 1
+            raise
+        if not outside and not any(n for _, n in people):
+            return report
+        self.counts[camera]['outside_image'] += outside
+        changes: dict = {'weights': weights}
+        if people:
+            changes['people_weights'] = np.array([w for w, _ in people])
+        return replace(report, **changes)
 
     def poll(self, stamp_now: float) -> Released:
         """
@@ -248,8 +285,10 @@ class EdgeFusion:
         out = Released()
         with self._lock:
             timeout = self.settings.camera_timeout_s
+            # A camera that never reports is silent camera_timeout_s after the first poll (the
+            # node's activation), like one that stopped.
             gone = {cam for cam in self.cameras
-                    if now - self._last_report.get(cam, now) > timeout} - self.silent
+                    if now - self._last_report.setdefault(cam, now) > timeout} - self.silent
             if gone:
                 self.silent |= gone
                 self._sync.set_cameras(set(self.cameras) - self.silent)

@@ -28,6 +28,10 @@ FUSION_PARAMS = {
     'acquire_timeout_s': (1.5, 0.01, 30.0, 'The same while no one is tracked (offloads start '
                           'the track)'),
     'camera_timeout_s': (3.0, 0.1, 600.0, 'A camera silent this long is no longer waited for'),
+    'future_tolerance_s': (1.0, 0.0, 60.0, "Reports stamped further ahead of the edge's clock "
+                           'are refused (allowance for clock offset between hosts)'),
+    'reorder_after_s': (2.0, 0.1, 600.0, 'A camera with nothing accepted this long may go back '
+                        'in time (its clock jumped back) instead of being out of order'),
     'outlier_threshold_px': (30.0, 1.0, 1000.0, 'Outlier-view rejection threshold (pixels)'),
     'max_joint_std_m': (0.12, 0.005, 10.0, 'A joint more uncertain than this (std) is invalid'),
 }
