@@ -11,7 +11,7 @@ the launch files start, until Ctrl-C or ``--duration``.
 CDF samples, ``samples.npz``) with a plot of the four distributions.
 ``demo``: the main job. The virtual rig with 4 cameras through camera nodes, the uplink emulator
 and the edge, for a bounded time; prints MPJPE, PCK, delay percentiles against the requirement,
-offload ratio and routes, and writes ``summary.json``, ``skeleton.mcap`` and
+offload ratio and routes, and writes ``summary.json``, ``skeleton_*.mcap`` and
 ``skeleton_reprojected.png`` to ``--out``.
 """
 
@@ -47,11 +47,11 @@ def run_graph(config, duration_s=None, out_dir='results/run', stream=sys.stdout)
         waiting = True
         try:
             while duration_s is None or time.monotonic() - start < duration_s:
-                failed = graph.failed()
+                failed = graph.supervise(lambda line: stream.write(f'\n{line}\n'))
                 if failed:
                     label = next(iter(failed))
-                    raise RuntimeError(f'node {label} exited with {failed[label]}:\n'
-                                       f'{graph.log_tail(label)}')
+                    raise RuntimeError(f'node {label} exited with {failed[label]} (restarts: '
+                                       f'{graph.restarts[label]}):\n{graph.log_tail(label)}')
                 progress = _progress(out)
                 if waiting and (_skeletons_seen(progress)
                                 or time.monotonic() - launched > STARTUP_TIMEOUT_S):
@@ -232,7 +232,8 @@ def main(argv=None):
     if args.command in ('rig-export', 'rig-views', 'rig-confidence'):
         return rig_tool(args)
     if args.command == 'run':
-        out = args.out or 'results/run'
+        # A new folder per run unless one is given: runs do not overwrite each other.
+        out = args.out or time.strftime('results/run_%Y-%m-%d_%H-%M-%S', time.gmtime())
         summary = run_graph(load_config(args.config, args.set), args.duration, out)
     else:
         out = args.out or 'results/demo'
@@ -246,7 +247,7 @@ def main(argv=None):
             print(f'[demo] wrote {picture} (green: estimate, red: ground truth)')
     if summary:
         print_summary(summary)
-        print(f'[run] wrote {out}/summary.json and {out}/skeleton.mcap')
+        print(f'[run] wrote {out}/summary.json and {out}/skeleton_*.mcap')
     return 0
 
 

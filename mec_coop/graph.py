@@ -21,6 +21,17 @@ from mec_coop.coop.routing import MODES
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / 'config'
 SOURCES = ('virtual', 'recorded', 'external')
+# Nodes restarted when they die (launch: respawn; runner: bounded restarts). Their state comes
+# back from latched topics (CameraInfo, /tf_static, link state, allocation) and parameters. The
+# rig (a restart would restart the scenario) and the evaluator (its score) are not.
+RESPAWNED = ('camera_node', 'edge_node', 'uplink_node', 'allocator_node')
+RESPAWN_DELAY_S = 1.0
+# Config sections: the graph itself, then one per node kind (its ROS parameters).
+# (A new node kind or graph key is added here too; test_graph checks every config builds.)
+SECTIONS = ('graph', 'rig', 'recorded_rig', 'camera', 'uplink', 'edge', 'evaluator', 'allocator',
+            'action')
+GRAPH_KEYS = ('source', 'cameras', 'mode', 'uplink', 'evaluator', 'allocator',
+              'delay_requirement_s', 'audit_fraction', 'actions')
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,16 @@ class NodeSpec:
     name: str
     namespace: str = ''
     parameters: dict = field(default_factory=dict)
+
+    @property
+    def enclave(self):
+        """SROS2 enclave of the node (one per node: least privilege), ``/mec_coop/cam0/camera``."""
+        return f'/mec_coop{self.fully_qualified_name}'
+
+    @property
+    def respawn(self):
+        """Whether the node is restarted when it dies (see :data:`RESPAWNED`)."""
+        return self.executable in RESPAWNED
 
     @property
     def fully_qualified_name(self):
@@ -54,6 +75,13 @@ def load_config(path, overrides=()):
         if not sep or '.' not in key:
             raise ValueError(f'override {item!r} must look like section.key=value')
         section, name = key.split('.', 1)
+        if section not in SECTIONS:
+            raise ValueError(f'override {item!r}: unknown section {section!r}; valid: '
+                             f'{sorted(SECTIONS)}')
+        if section == 'graph' and name not in GRAPH_KEYS:
+            raise ValueError(f'override {item!r}: unknown key graph.{name}; valid: '
+                             f'{sorted(GRAPH_KEYS)} (node keys are checked by each node, which '
+                             'exits naming its valid parameters)')
         parsed = yaml.safe_load(value)
         # ROS parameters are typed: `rig.fps=10` must stay a double where the file has 2.0.
         if isinstance(config.get(section, {}).get(name), float) and isinstance(parsed, int) \
@@ -79,6 +107,11 @@ def camera_names(config):
 def build_graph(config):
     """List the :class:`NodeSpec` of a config (``config/virtual_rig.yaml`` shows the keys)."""
     config = copy.deepcopy(config)
+    unknown = sorted(set(config) - set(SECTIONS)) + \
+        sorted(f'graph.{k}' for k in set(config.get('graph', {})) - set(GRAPH_KEYS))
+    if unknown:
+        raise ValueError(f'unknown config entries {unknown}; sections: {list(SECTIONS)}, graph '
+                         f'keys: {list(GRAPH_KEYS)}')
     graph = config.get('graph', {})
     source = graph.get('source', 'virtual')
     if source not in SOURCES:
@@ -113,16 +146,19 @@ def build_graph(config):
     if uplink:
         specs.append(NodeSpec('uplink_node', 'uplink', parameters={
             **config.get('uplink', {}), 'cameras': cameras}))
-    # The edge releases an instant in time for the requirement (the allocator keeps it so).
+    # The edge releases an instant in time for the requirement, also while it acquires a
+    # person (the allocator keeps both so when the requirement changes).
+    deadline = round(max(0.01, requirement['delay_requirement_s'] - RELEASE_MARGIN_S), 3)
     specs.append(NodeSpec('edge_node', 'edge', parameters={
-        'sync_timeout_s': round(max(0.01, requirement['delay_requirement_s']
-                                    - RELEASE_MARGIN_S), 3),
+        'sync_timeout_s': deadline, 'acquire_timeout_s': deadline,
         **config.get('edge', {}), 'cameras': cameras,
         'input_namespace': 'edge' if uplink else ''}))
     if graph.get('evaluator', source == 'virtual'):
         specs.append(NodeSpec('evaluator_node', 'evaluator', parameters={
             **config.get('evaluator', {}), 'cameras': cameras,
             **({} if allocator else requirement)}))
+    if graph.get('actions', False):
+        specs.append(NodeSpec('action_node', 'action', parameters=dict(config.get('action', {}))))
     if allocator:
         # Without the uplink emulator there is no node to take the TDMA shares.
         specs.append(NodeSpec('allocator_node', 'allocator', parameters={

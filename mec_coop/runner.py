@@ -5,8 +5,10 @@ Start a node graph (:mod:`mec_coop.graph`) as separate processes, like ``ros2 la
 
 Each :class:`~mec_coop.graph.NodeSpec` runs as ``python -m mec_coop.nodes.<executable>`` with the
 same name, namespace and parameters (a ``--params-file``) that the launch files give it. Logs go
-to ``<log_dir>/<namespace>_<name>.log``. On stop every node gets SIGINT (a clean rclpy shutdown,
-so nodes write their results), then SIGTERM and SIGKILL after grace periods.
+to ``<log_dir>/<namespace>_<name>.log``. A node that dies is restarted by :meth:`supervise` if
+its spec says so (``respawn``, as the launch files do), at most ``max_restarts`` times, each
+restart logged; the others end the graph. On stop every node gets SIGINT (nodes finish their
+work and write their results), then SIGTERM and SIGKILL after grace periods.
 """
 
 import os
@@ -16,39 +18,79 @@ import subprocess
 import sys
 import time
 
-from mec_coop.graph import ros_params_file
+from mec_coop.graph import RESPAWN_DELAY_S, ros_params_file
+
+MAX_RESTARTS = 5
 
 
 class GraphProcesses:
     """Running processes of a graph; use as a context manager."""
 
-    def __init__(self, specs, log_dir, env=None, ros_args=()):
-        self.specs = list(specs)
+    def __init__(self, specs, log_dir, env=None, ros_args=(), max_restarts=MAX_RESTARTS,
+                 wrap=None):
+        self.specs = {_label(spec): spec for spec in specs}
         self.log_dir = pathlib.Path(log_dir)
         self.env = dict(os.environ if env is None else env)
         self.ros_args = list(ros_args)
+        self.max_restarts = max_restarts
+        # spec -> command prefix, e.g. ['ip', 'netns', 'exec', 'cam0'] (benchmarks/shaped_link.py)
+        self.wrap = wrap or (lambda spec: [])
+        self.restarts = dict.fromkeys(self.specs, 0)
         self.procs = {}
+        self._died_at = {}
+
+    def _spawn(self, label, mode='w'):
+        spec = self.specs[label]
+        params = self.log_dir / f'{label}.params.yaml'
+        params.write_text(ros_params_file(spec))
+        remaps = ['-r', f'__node:={spec.name}']
+        if spec.namespace:
+            remaps += ['-r', f'__ns:=/{spec.namespace.strip("/")}']
+        cmd = [*self.wrap(spec), sys.executable, '-m', f'mec_coop.nodes.{spec.executable}',
+               '--ros-args', *remaps, '--params-file', str(params), *self.ros_args]
+        log = open(self.log_dir / f'{label}.log', mode)
+        self.procs[label] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                              env=self.env), log)
 
     def start(self):
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for spec in self.specs:
-            label = spec.fully_qualified_name.strip('/').replace('/', '_')
-            params = self.log_dir / f'{label}.params.yaml'
-            params.write_text(ros_params_file(spec))
-            remaps = ['-r', f'__node:={spec.name}']
-            if spec.namespace:
-                remaps += ['-r', f'__ns:=/{spec.namespace.strip("/")}']
-            cmd = [sys.executable, '-m', f'mec_coop.nodes.{spec.executable}', '--ros-args',
-                   *remaps, '--params-file', str(params), *self.ros_args]
-            log = open(self.log_dir / f'{label}.log', 'w')
-            self.procs[label] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                                  env=self.env), log)
+        for label in self.specs:
+            self._spawn(label)
         return self
 
     def failed(self):
         """Labels and exit codes of processes that ended on their own."""
         return {label: p.returncode for label, (p, _) in self.procs.items()
                 if p.poll() is not None}
+
+    def supervise(self, report=print):
+        """
+        Restart dead nodes that respawn (after ``RESPAWN_DELAY_S``, ``max_restarts`` each).
+
+        Call it periodically. ``report(line)`` gets one line per death and restart. Returns the
+        labels and exit codes of nodes that are dead for good (not respawned, or out of
+        restarts): the graph cannot go on without them.
+        """
+        lost = {}
+        for label, code in self.failed().items():
+            spec = self.specs[label]
+            # Exit code 2: the node refused its parameters; a restart would refuse them again.
+            if code == 2 or not spec.respawn or self.restarts[label] >= self.max_restarts:
+                lost[label] = code
+                continue
+            now = time.monotonic()
+            if label not in self._died_at:
+                self._died_at[label] = now
+                report(f'[run] node {label} exited with {code}; restarting it in '
+                       f'{RESPAWN_DELAY_S:.0f} s ({self.restarts[label] + 1}/{self.max_restarts})')
+            if now - self._died_at[label] >= RESPAWN_DELAY_S:
+                del self._died_at[label]
+                self.restarts[label] += 1
+                self.procs[label][1].write(f'\n[run] restart {self.restarts[label]} after exit '
+                                           f'code {code}\n')
+                self.procs[label][1].close()
+                self._spawn(label, 'a')
+        return lost
 
     def stop(self, grace_s=15.0):
         """Stop every process (SIGINT, then SIGTERM, then SIGKILL); return their exit codes."""
@@ -69,6 +111,10 @@ class GraphProcesses:
             log.close()
         return codes
 
+    def kill(self, label, sig=signal.SIGKILL):
+        """Send ``sig`` to one node (tests of recovery)."""
+        self.procs[label][0].send_signal(sig)
+
     def log_tail(self, label, lines=20):
         path = self.log_dir / f'{label}.log'
         return '\n'.join(path.read_text().splitlines()[-lines:]) if path.exists() else ''
@@ -78,3 +124,7 @@ class GraphProcesses:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _label(spec):
+    return spec.fully_qualified_name.strip('/').replace('/', '_')

@@ -4,9 +4,14 @@ MEC_COOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export MEC_COOP_ROOT
 export VIRTUAL_ENV="$MEC_COOP_ROOT/.venv"
 export PATH="$VIRTUAL_ENV/bin:$PATH"
+# The ros2 CLI and ament_index find packages (mec_coop, its messages) through this prefix list.
+export AMENT_PREFIX_PATH="$VIRTUAL_ENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 # The source tree first, so edits take effect without re-installing; mec_coop.msg is merged in
 # from the installed copy (see mec_coop/__init__.py).
 export PYTHONPATH="$MEC_COOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# Discovery stays on this host unless set: the demo graphs run on one machine. A rig whose cameras
+# are other hosts sets SUBNET (the Jazzy default) or ROS_STATIC_PEERS (README, "Security").
+export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false YOLO_CONFIG_DIR="$MEC_COOP_ROOT/.yolo"
 # Many small processes share the cores and the numpy work is small matrices: multi-threaded
 # OpenBLAS only spins (scipy's SLSQP in the compression allocator ran ~30x slower with it).

@@ -70,7 +70,7 @@ def test_late_out_of_order_and_duplicate_reports_are_told_apart(rig):
     assert fusion.add('cam1', 10.01, report(cameras['cam1'], joints)) is Verdict.LATE
     assert fusion.add('cam0', 11.0, report(cameras['cam0'], joints)) is Verdict.ACCEPTED
     assert fusion.add('cam0', 10.5, report(cameras['cam0'], joints)) is Verdict.OUT_OF_ORDER
-    assert dict(fusion.counts['cam0']) == {'duplicate': 1, 'out_of_order': 1}
+    assert dict(fusion.counts['cam0']) == {'accepted': 2, 'duplicate': 1, 'out_of_order': 1}
     assert dict(fusion.counts['cam1']) == {'late': 1}
     assert fusion.totals['too_few_views'] == 1
 
@@ -120,6 +120,62 @@ def test_bad_reports_are_rejected_with_a_reason(rig):
         fusion.add('cam0', float('nan'), report(cameras['cam0'], joints))
     with pytest.raises(ValueError, match='source'):
         Report(None, None, 'server')
+
+
+def test_one_cameras_future_clock_cannot_stall_the_others(rig):
+    # The case: cam0 stamps reports an hour ahead. They are refused (FUTURE, counted,
+    # not a sign of life), and instants of the other cameras keep being fused, also after
+    # far more instants than the synchroniser remembers.
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock, camera_timeout_s=2.0)
+    produced = 0
+    for k in range(600):
+        now = 1000.0 + 0.5 * k
+        clock.now = now
+        assert fusion.add('cam0', now + 3600.0, report(cameras['cam0'], joints),
+                          now) is Verdict.FUTURE
+        for cam in ('cam1', 'cam2'):
+            assert fusion.add(cam, now, report(cameras[cam], joints), now) is Verdict.ACCEPTED
+        clock.now += 0.3
+        produced += len(fusion.poll(now + 0.3).skeletons)
+    assert fusion.counts['cam0']['future'] == 600 and 'cam0' in fusion.silent
+    assert fusion.counts['cam1']['late'] == 0 and produced >= 598
+    # Within the tolerance (clock offset between hosts) a report is used.
+    assert fusion.add('cam0', clock.now + 0.5, report(cameras['cam0'], joints),
+                      clock.now) is Verdict.ACCEPTED
+
+
+def test_a_camera_whose_clock_jumps_back_is_accepted_again_after_reorder_after_s(rig):
+    cameras, joints = rig
+    clock = Clock()
+    fusion = make_fusion(cameras, clock, reorder_after_s=2.0)
+    assert fusion.add('cam0', 50.0, report(cameras['cam0'], joints)) is Verdict.ACCEPTED
+    clock.now += 1.0
+    assert fusion.add('cam0', 40.0, report(cameras['cam0'], joints)) is Verdict.OUT_OF_ORDER
+    clock.now += 1.5                       # 2.5 s without an accepted report of cam0
+    assert fusion.add('cam0', 40.5, report(cameras['cam0'], joints)) is Verdict.ACCEPTED
+    assert fusion.add('cam0', 41.0, report(cameras['cam0'], joints)) is Verdict.ACCEPTED
+
+
+def test_keypoints_with_bad_confidences_are_rejected_and_outside_ones_lose_weight(rig):
+    from mec_coop.coop.guard import Rejected
+    cameras, joints = rig
+    fusion = make_fusion(cameras, Clock())
+    pixels = cameras['cam0'].project(joints)
+    for weights, cause in ((np.full(17, 1e6), 'confidence'), (np.full(17, np.nan), 'confidence'),
+                           (np.full(17, -0.1), 'confidence')):
+        with pytest.raises(Rejected, match=r'\[0, 1\]') as exc:
+            fusion.add('cam0', 1.0, Report(pixels, weights, 'camera'))
+        assert exc.value.cause == cause
+    with pytest.raises(Rejected) as exc:
+        fusion.add('cam0', 1.0, Report(np.full((17, 2), np.inf), np.full(17, 0.9), 'camera'))
+    assert exc.value.cause == 'coordinates'
+    assert fusion.counts['cam0']['confidence'] == 3 and fusion.counts['cam0']['coordinates'] == 1
+    far = pixels.copy()
+    far[:3] = (1e5, -50.0)                 # three keypoints outside the 640x480 image
+    assert fusion.add('cam0', 1.0, Report(far, np.full(17, 0.9), 'camera')) is Verdict.ACCEPTED
+    assert fusion.counts['cam0']['outside_image'] == 3
 
 
 def test_track_places_each_cameras_crop_around_the_person_at_its_next_frame():

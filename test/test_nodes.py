@@ -12,7 +12,7 @@ import dataclasses
 import time
 
 from cv_bridge import CvBridge
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
@@ -97,6 +97,7 @@ def test_camera_survives_bad_input_and_reports_it(harness, small_model, person_i
     assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
     corrupt = CompressedImage(format='jpeg', data=encode_jpeg(person_image, 90)[:5000])
     corrupt.header.stamp = to_stamp(_now(harness))
+    corrupt.header.frame_id = 'cam0_optical_frame'
     pub.publish(corrupt)
     assert harness.wait_for(lambda: node.counts['bad_input'] == 1)
     stamp = _now(harness)
@@ -122,10 +123,12 @@ def test_raw_image_input_with_a_wrong_encoding(harness, small_model, person_imag
     bridge = CvBridge()
     depth = bridge.cv2_to_imgmsg(np.zeros((48, 64), np.float32), encoding='32FC1')
     depth.header.stamp = to_stamp(_now(harness))
+    depth.header.frame_id = 'cam0_optical_frame'
     pub.publish(depth)
     assert harness.wait_for(lambda: node.counts['bad_input'] == 1)
     good = bridge.cv2_to_imgmsg(person_image, encoding='bgr8')
     good.header.stamp = to_stamp(_now(harness))
+    good.header.frame_id = 'cam0_optical_frame'
     pub.publish(good)
     assert harness.wait_for(lambda: len(kp) == 1 and kp[0].people)
 
@@ -197,9 +200,10 @@ def test_edge_triangulates_and_copes_with_missing_calibration_and_silence(harnes
     assert harness.wait_for(lambda: node.fusion.counts['cam0']['late'] == 1)
     # cam2 and cam3 go silent: after camera_timeout_s the edge stops waiting for them and
     # keeps producing skeletons from cam0 and cam1.
-    for k in range(1, 5):
+    for _ in range(1, 5):
+        now = _now(harness)
         for cam in cams[:2]:
-            pubs[cam.name].publish(_keypoint_msg(cam, cam.project(gt), stamp + k))
+            pubs[cam.name].publish(_keypoint_msg(cam, cam.project(gt), now))
         time.sleep(0.6)
     assert harness.wait_for(lambda: node.fusion.silent == {'cam2', 'cam3'}, timeout=5)
     assert harness.wait_for(lambda: len(skeletons) >= 4, timeout=5)
@@ -237,7 +241,7 @@ def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_im
     # frame captured at the predicted time, and only that person comes back, in image pixels.
     from mec_coop.msg import CameraRoi, PersonRoi
     node = make_camera_node(harness, small_model, theta_low=0.05, theta_high=0.1,
-                            full_frame_every=0)
+                            full_frame_every=0, future_tolerance_s=5.0)
     kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
     pub = harness.node.create_publisher(CompressedImage, '/cam0/image/compressed', QOS_IMAGES)
     roi_pub = harness.node.create_publisher(CameraRoi, '/cam0/roi', QOS_RELIABLE)
@@ -261,3 +265,99 @@ def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_im
     _publish_frame(harness, pub, person_image, stamp + 2.0)
     assert harness.wait_for(lambda: len(kp) == 2)
     assert node.counts['full_stale_prior'] == 1 and len(kp[1].people) == 2
+
+
+def _levels(diags, name):
+    return [(s.level, s.message) for d in diags for s in d.status if s.name == name]
+
+
+def test_camera_refuses_future_stamps_wrong_frames_and_oversized_images(
+        harness, small_model, person_image):
+    # The case: three frames stamped an hour ahead used to set the ordering state into
+    # the future, after which every real frame was "not newer" and dropped for good.
+    node = make_camera_node(harness, small_model, theta_low=0.0, theta_high=0.0)
+    kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
+    diags = harness.collect(DiagnosticArray, '/diagnostics', 10)
+    pub = harness.node.create_publisher(CompressedImage, '/cam0/image/compressed', QOS_IMAGES)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    for k in range(3):
+        _publish_frame(harness, pub, person_image, _now(harness) + 3600.0)
+        assert harness.wait_for(lambda: node.counts.get('future', 0) == k + 1)
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(kp) == 1 and kp[0].people)
+    assert harness.wait_for(lambda: any(
+        level == DiagnosticStatus.WARN and 'future' in text
+        for level, text in _levels(diags, 'mec_coop/camera/cam0')), timeout=5)
+    # Another camera's frame is not this camera's: refused.
+    wrong = CompressedImage(format='jpeg', data=encode_jpeg(person_image, 90))
+    wrong.header.stamp = to_stamp(_now(harness))
+    wrong.header.frame_id = 'cam1_optical_frame'
+    pub.publish(wrong)
+    assert harness.wait_for(lambda: node.counts.get('wrong_frame', 0) == 1)
+    # 5000 x 3000 pixels (15 M > max_pixels 12 M): refused from the header, never decoded.
+    big = np.zeros((3000, 5000, 3), np.uint8)
+    _publish_frame(harness, pub, big, _now(harness))
+    assert harness.wait_for(lambda: node.counts.get('too_large', 0) == 1)
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(kp) == 2 and kp[1].people)
+    assert node.counts['frames'] == 2 and node.counts['bad_input'] == 2
+    assert len(kp) == 2                          # nothing published for a refused frame
+
+
+def test_edge_refuses_future_stamps_bad_confidences_and_wrong_frames(harness, edge_setup):
+    # cam0 reports from an hour ahead, cam1 with confidences of 1e6 and cam2 under another
+    # camera's frame: each is refused and counted by cause, the good views go on being fused,
+    # and no valid joint is off.
+    node, cams, pubs, skeletons = edge_setup
+    diags = harness.collect(DiagnosticArray, '/diagnostics', 10)
+    gt = np.random.default_rng(1).uniform((-0.5, -0.5, 0.1), (0.5, 0.5, 1.8), (17, 3))
+    off = {cam.name: cam.project(gt) for cam in cams}
+    off['cam1'] = off['cam1'] + 300.0                # would pull joints far off if accepted
+    off['cam2'] = off['cam2'] - 300.0
+    for k in range(3):
+        stamp = _now(harness)
+        pubs['cam0'].publish(_keypoint_msg(cams[0], off['cam0'], stamp + 3600.0))
+        pubs['cam1'].publish(_keypoint_msg(cams[1], off['cam1'], stamp, conf=1e6))
+        wrong = _keypoint_msg(cams[2], off['cam2'], stamp)
+        wrong.header.frame_id = 'cam0_optical_frame'
+        pubs['cam2'].publish(wrong)
+        pubs['cam3'].publish(_keypoint_msg(cams[3], off['cam3'], stamp))
+        time.sleep(0.6)
+    counts = node.fusion.counts
+    assert harness.wait_for(lambda: counts['cam0']['future'] == 3
+                            and counts['cam1']['confidence'] == 3
+                            and counts['cam2']['wrong_frame'] == 3)
+    assert len(skeletons) == 0           # cam3 alone (and uncalibrated): nothing to fuse
+    # The same cameras with sane input are fused at once: nothing stuck from the bad reports.
+    stamp = _now(harness)
+    for cam in cams:
+        pubs[cam.name].publish(_keypoint_msg(cam, cam.project(gt), stamp))
+    assert harness.wait_for(lambda: len(skeletons) == 1, timeout=5)
+    est = np.array([(j.position.x, j.position.y, j.position.z) for j in skeletons[0].joints])
+    valid = np.array([j.valid for j in skeletons[0].joints])
+    assert valid.all() and np.max(np.linalg.norm(est - gt, axis=1)) < 1e-3
+    assert harness.wait_for(lambda: any(
+        level == DiagnosticStatus.WARN and 'future' in text
+        for level, text in _levels(diags, 'mec_coop/edge/cam0')), timeout=5)
+
+
+def test_camera_accepts_a_clock_that_jumped_back_after_reorder_after_s(
+        harness, small_model, person_image):
+    node = make_camera_node(harness, small_model, theta_low=0.0, theta_high=0.0,
+                            reorder_after_s=1.0)
+    kp = harness.collect(PoseKeypoints2D, '/cam0/keypoints')
+    pub = harness.node.create_publisher(CompressedImage, '/cam0/image/compressed', QOS_IMAGES)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(kp) == 1)
+    # The driver's clock jumps 1.5 s back: its frames are out of order for reorder_after_s...
+    _publish_frame(harness, pub, person_image, _now(harness) - 1.5)
+    assert harness.wait_for(lambda: node.counts['out_of_order'] == 1)
+    time.sleep(1.1)
+    # ...then the ordering restarts from the new stamps: frames are processed again.
+    jumped = _now(harness) - 1.5
+    _publish_frame(harness, pub, person_image, jumped)
+    assert harness.wait_for(lambda: len(kp) == 2)
+    assert kp[1].header.stamp == to_stamp(jumped) and node._gate.restarts == 1
+    _publish_frame(harness, pub, person_image, jumped + 0.5)
+    assert harness.wait_for(lambda: len(kp) == 3)

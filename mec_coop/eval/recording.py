@@ -67,29 +67,60 @@ def ros2msg_schema(type_name):
 
 
 class McapRecorder:
-    """Write serialized ROS 2 messages to an MCAP file, one channel per topic."""
+    """
+    Write serialized ROS 2 messages to MCAP, one channel per topic.
 
-    def __init__(self, path):
-        self.path = pathlib.Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, 'wb')
+    With ``segment_s`` the recording is split into files of that much log time
+    (``<stem>_000.mcap``, ``<stem>_001.mcap``, ...), each finished (footer and index written)
+    before the next starts: a process killed without warning loses only the open segment, the
+    way rosbag2 splits bags. Without it there is one file, ``path``.
+    """
+
+    def __init__(self, path, segment_s=0.0):
+        self.base = pathlib.Path(path)
+        self.base.parent.mkdir(parents=True, exist_ok=True)
+        self.segment_ns = int(segment_s * 1e9)
+        self.paths = []
+        self.messages = 0
+        self._file = None
+        self._segment_start = None
+
+    def _start(self, log_time_ns):
+        path = self.base if not self.segment_ns else self.base.with_name(
+            f'{self.base.stem}_{len(self.paths):03d}{self.base.suffix}')
+        self._file = open(path, 'wb')
         self._writer = Writer(self._file)
         self._writer.start(profile='ros2', library='mec_coop')
         self._channels = {}
-        self.messages = 0
+        self._segment_start = log_time_ns
+        self.paths.append(path)
 
     def write(self, topic, type_name, data, log_time_ns, publish_time_ns=None):
         """Append one CDR-serialized message of ``type_name`` (``pkg/msg/Name``) on ``topic``."""
+        log_time_ns = int(log_time_ns)
+        if self._file is not None and self.segment_ns and \
+                log_time_ns - self._segment_start >= self.segment_ns:
+            self._finish()
+        if self._file is None:
+            self._start(log_time_ns)
         if topic not in self._channels:
             schema = self._writer.register_schema(
                 name=type_name, encoding='ros2msg', data=ros2msg_schema(type_name).encode())
             self._channels[topic] = self._writer.register_channel(
                 topic=topic, message_encoding='cdr', schema_id=schema)
-        self._writer.add_message(channel_id=self._channels[topic], log_time=int(log_time_ns),
+        self._writer.add_message(channel_id=self._channels[topic], log_time=log_time_ns,
                                  publish_time=int(publish_time_ns or log_time_ns),
                                  data=bytes(data), sequence=self.messages)
         self.messages += 1
 
-    def close(self):
+    def _finish(self):
         self._writer.finish()
         self._file.close()
+        self._file = None
+
+    def close(self):
+        """Finish the open file (an empty recording still leaves a valid, empty file)."""
+        if self._file is None and not self.paths:
+            self._start(0)
+        if self._file is not None:
+            self._finish()

@@ -15,6 +15,12 @@ completed). Reports for released instants are *late*; a report older than the ca
 one that matches no open instant is *out of order* (a camera stream going back in time); a
 second report of a camera for one instant is a *duplicate*. All three are dropped and counted,
 because ApproximateTime-style synchronisers cannot tell a user about them.
+
+One camera cannot stall the others: out-of-order state is per camera and restarts when that
+camera has had nothing accepted for ``reorder_after_s`` (its clock jumped back), and a report
+stamped ahead of the receiver (``age_s < 0``, within the caller's future tolerance) opens an
+instant whose timeout counts from that capture time, so it is not released before the other
+cameras' frames of that time exist (they would all be *late*).
 """
 
 import collections
@@ -34,6 +40,7 @@ class Verdict(enum.Enum):
     LATE = 'late'                   # its instant was already released
     OUT_OF_ORDER = 'out_of_order'   # older than the camera's previous report
     DUPLICATE = 'duplicate'         # the camera already reported this instant
+    FUTURE = 'future'               # stamped further ahead of the receiver than tolerated
 
 
 @dataclass
@@ -64,18 +71,20 @@ class ViewSynchronizer:
     """Group reports of ``cameras`` by capture stamp (seconds); see the module docstring."""
 
     def __init__(self, cameras: Iterable[Hashable], max_gap_s: float = 0.05,
-                 timeout_s: float = 1.0) -> None:
+                 timeout_s: float = 1.0, reorder_after_s: float = 2.0) -> None:
         if max_gap_s <= 0 or timeout_s <= 0:
             raise ValueError(f'max_gap_s and timeout_s must be > 0, got {max_gap_s}, {timeout_s}')
         self.cameras = set(cameras)
         self.max_gap_s = float(max_gap_s)
         self.timeout_s = float(timeout_s)
+        self.reorder_after_s = float(reorder_after_s)
         self.stats = SyncStats()
         self._open: list[Group] = []
         # Anchors of recently released instants; older ones are below the floor.
         self._released: collections.deque[float] = collections.deque()
         self._floor = float('-inf')
         self._last_stamp: dict[Hashable, float] = {}
+        self._accepted_at: dict[Hashable, float] = {}
 
     def set_cameras(self, cameras: Iterable[Hashable]) -> None:
         """Change the expected cameras (e.g. one stopped publishing); applies to open groups."""
@@ -99,14 +108,17 @@ class ViewSynchronizer:
                 self.stats.late += 1
                 return Verdict.LATE, self.poll(now)
             if stamp < self._last_stamp.get(camera, float('-inf')):
-                self.stats.out_of_order += 1
-                return Verdict.OUT_OF_ORDER, self.poll(now)
-            group = Group(anchor=stamp, opened_at=now - max(age_s, 0.0))
+                if now - self._accepted_at.get(camera, now) < self.reorder_after_s:
+                    self.stats.out_of_order += 1
+                    return Verdict.OUT_OF_ORDER, self.poll(now)
+                del self._last_stamp[camera]   # the camera's clock jumped back: start again
+            group = Group(anchor=stamp, opened_at=now - age_s)
             self._open.append(group)
         elif camera in group.reports and (provisional or camera not in group.provisional):
             self.stats.duplicate += 1
             return Verdict.DUPLICATE, self.poll(now)
         self._last_stamp[camera] = max(stamp, self._last_stamp.get(camera, float('-inf')))
+        self._accepted_at[camera] = now
         group.reports[camera] = (stamp, item)
         if provisional:
             group.provisional.add(camera)

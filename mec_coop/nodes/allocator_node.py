@@ -153,8 +153,9 @@ class AllocatorNode(Node):
         self._guard.trigger()
 
     def _on_failure(self, settings: PlanSettings, exc: Exception) -> None:
-        self.get_logger().error(f'{settings.solver} failed: {exc!r}; the previous allocation '
-                                'stays in place')
+        # The same failure comes back with every periodic re-plan: logged once per cause.
+        self._problems(f'solve:{exc}', f'{settings.solver} failed: {exc!r}; the previous '
+                       'allocation stays in place')
 
     # -- results (executor) -------------------------------------------------------------------
     def _on_solved(self) -> None:

@@ -28,17 +28,21 @@ from std_msgs.msg import Float32
 
 from mec_coop.coop.codec import decode_compressed, ImageDecodeError
 from mec_coop.coop.feedback import Choice, RoiPolicy
+from mec_coop.coop.guard import Rejected, STAMP_CAUSES, StampGate
+from mec_coop.coop.health import HealthWatch
 from mec_coop.coop.regional import encode_offload, OFFLOAD_CODECS
 from mec_coop.coop.routing import AuditSampler, Route, threshold_problem, Thresholds
 from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
 from mec_coop.ros.conversions import from_stamp, persons_to_msgs
-from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
+from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce
 from mec_coop.ros.fusion_params import msg_to_rois
+from mec_coop.ros.inputs import (check_frame_id, check_raw_size, declare_image_limits,
+                                 declare_stamp_checks, image_limits, reject, update_gate)
 from mec_coop.ros.params import (declare_pose_model, float_param, int_param, load_pose_model,
                                  proposed_values, text_param, verdict)
-from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
+from mec_coop.ros.qos import QOS_IMAGES, QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
 
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
@@ -68,6 +72,11 @@ class CameraNode(ManagedModelNode):
             "'compressed' (image/compressed) or 'raw' (image, via cv_bridge)", read_only=True))
         self.declare_parameter('max_age_s', 2.0, float_param(
             'Frames older than this (capture stamp vs now) are dropped as stale', 0.01, 60.0))
+        declare_stamp_checks(self)
+        declare_image_limits(self)
+        self.declare_parameter('frame_id', '', text_param(
+            "Image frame_id this camera accepts; default: '<camera_id>_optical_frame'",
+            read_only=True))
         self.declare_parameter('frame_score', 'joints_box', text_param(
             f'Score the thresholds compare, one of {sorted(FRAME_SCORES)} (paper: the mean '
             'joint confidence of the best person)'))
@@ -89,10 +98,12 @@ class CameraNode(ManagedModelNode):
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self._policy: RoiPolicy = RoiPolicy()
+        self._gate = StampGate()
         self._apply([])
 
         self.camera_id = self.get_parameter('camera_id').value or \
             self.get_namespace().strip('/').replace('/', '_') or self.get_name()
+        self.frame_id = self.get_parameter('frame_id').value or f'{self.camera_id}_optical_frame'
         self._bridge = CvBridge()
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
@@ -100,7 +111,6 @@ class CameraNode(ManagedModelNode):
                        'roi_miss': 0, 'audit': 0, **{c.value: 0 for c in Choice}}
         self._audits = AuditSampler(self.camera_id)
         self._last_inference_s = 0.0
-        self._last_stamp = float('-inf')
         transport = self.get_parameter('input_transport').value
         if transport not in INPUTS:
             raise ValueError(f'input_transport must be one of {sorted(INPUTS)}, got '
@@ -113,9 +123,10 @@ class CameraNode(ManagedModelNode):
             self._model = load_pose_model(self)
         self._pub_kp = self.create_lifecycle_publisher(PoseKeypoints2D, 'keypoints',
                                                        QOS_RELIABLE)
-        self._pub_off = self.create_lifecycle_publisher(OffloadRequest, 'offload', QOS_RELIABLE)
+        self._pub_off = self.create_lifecycle_publisher(OffloadRequest, 'offload', QOS_OFFLOAD)
         self._pub_conf = self.create_lifecycle_publisher(Float32, 'confidence', QOS_RELIABLE)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._health = HealthWatch('frames', 'frames accepted', 5.0, self._now())
         self._configured = [self._pub_kp, self._pub_off, self._pub_conf, self._pub_diag,
                             self.create_timer(1.0, self._publish_diagnostics)]
         self.get_logger().info(f'{self.camera_id}: model {self._model.name}, thresholds '
@@ -151,10 +162,15 @@ class CameraNode(ManagedModelNode):
                           self.get_parameter('roi_feedback').value)
         self._policy.max_age_s = self.get_parameter('roi_max_age_s').value
         self._policy.full_frame_every = self.get_parameter('full_frame_every').value
+        update_gate(self, self._gate)
 
     def _on_roi(self, msg: CameraRoi) -> None:
         try:
-            self._policy.offer(from_stamp(msg.header.stamp), msg_to_rois(msg))
+            stamp = from_stamp(msg.header.stamp)
+            # Crops are predicted a frame or two ahead; far-future ones would outlive all others.
+            if stamp - self._now() > self._gate.future_tolerance_s + 2 * self._policy.max_age_s:
+                raise ValueError(f'crop stamped {stamp - self._now():.1f} s in the future')
+            self._policy.offer(stamp, msg_to_rois(msg))
         except ValueError as exc:
             self.counts['bad_roi'] += 1
             self._problems('roi', f'{self.camera_id}: edge crop rejected: {exc}')
@@ -177,13 +193,21 @@ class CameraNode(ManagedModelNode):
         self._problems('process', f'{self.camera_id}: frame failed: {exc!r}')
         self.counts['bad_input'] += 1
 
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
     def _decode(self, msg):
+        check_frame_id(msg.header.frame_id, self.frame_id)
         if isinstance(msg, CompressedImage):
-            return decode_compressed(msg.data, msg.format)
+            return decode_compressed(msg.data, msg.format, *image_limits(self))
         if msg.encoding not in ('bgr8', 'rgb8', 'mono8', 'bgra8', 'rgba8'):
             raise ImageDecodeError(f'unsupported Image encoding {msg.encoding!r} '
-                                   '(use bgr8, rgb8, mono8, bgra8 or rgba8)')
-        return self._bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
+                                   '(use bgr8, rgb8, mono8, bgra8 or rgba8)', 'encoding')
+        check_raw_size(msg, *image_limits(self))
+        try:
+            return self._bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
+        except Exception as exc:  # noqa: B902 - cv_bridge raises its own and numpy errors
+            raise ImageDecodeError(f'Image could not be converted: {exc}', 'malformed') from exc
 
     def _infer(self, image, stamp, use_roi):
         """Run the model on the edge's crop when the policy allows; return estimate, prior."""
@@ -198,29 +222,21 @@ class CameraNode(ManagedModelNode):
             full = self._model.predict(image)
             full.inference_time_s += estimate.inference_time_s
             return full, None
-        return estimate, predicted[0]
+        return estimate, predicted  # every tracked person's keypoints: frame_score's rule
 
     def _process(self, msg):
-        thresholds, quality, max_age, score_name, use_roi = self._settings
-        stamp = from_stamp(msg.header.stamp)
-        now = self.get_clock().now().nanoseconds * 1e-9
-        if now - stamp > max_age:
-            self.counts['stale'] += 1
-            self._problems('stale', f'{self.camera_id}: frame {now - stamp:.2f} s old '
-                           f'(max_age_s {max_age}); dropped')
-            return
-        if stamp <= self._last_stamp:
-            self.counts['out_of_order'] += 1
-            self._problems('out_of_order', f'{self.camera_id}: frame stamped {stamp:.3f} is not '
-                           f'newer than the previous one ({self._last_stamp:.3f}); dropped')
-            return
+        thresholds, quality, _, score_name, use_roi = self._settings
+        stamp, now = from_stamp(msg.header.stamp), self._now()
         try:
+            self._gate.check(stamp, now)
             image = self._decode(msg)
-        except (ImageDecodeError, ValueError, TypeError) as exc:
-            self.counts['bad_input'] += 1
-            self._problems(f'decode:{type(exc).__name__}', f'{self.camera_id}: {exc}')
+        except Rejected as exc:
+            self.counts['bad_input'] += exc.cause not in STAMP_CAUSES
+            reject(self.counts, self._problems, self.camera_id, exc)
             return
-        self._last_stamp = stamp
+        if self._gate.accept(stamp, now):
+            self.get_logger().warning(f'{self.camera_id}: stamps went back in time by '
+                                      'more than reorder_after_s allows; ordering restarted')
         self.counts['frames'] += 1
         estimate, predicted = self._infer(image, stamp, use_roi)
         self._last_inference_s = estimate.inference_time_s
@@ -267,11 +283,9 @@ class CameraNode(ManagedModelNode):
         return out
 
     def _publish_diagnostics(self):
-        bad = self.counts['bad_input'] + self.counts['out_of_order'] + self.counts['stale']
-        level = OK if not bad else WARN
+        level, text = self._health.assess(self.counts, self._now())
         status = diagnostic(
-            f'mec_coop/camera/{self.camera_id}', self.camera_id, level,
-            f'{self.counts["frames"]} frames, {bad} rejected',
+            f'mec_coop/camera/{self.camera_id}', self.camera_id, level, text,
             {**self.counts, 'theta_low': self.theta_low, 'theta_high': self.theta_high,
              'inference_time_s': f'{self._last_inference_s:.4f}', 'model': self._model.name})
         self._pub_diag.publish(diagnostic_array(self, [status]))

@@ -5,12 +5,14 @@ Edge node (managed): the large model for offloaded frames, then :class:`EdgeFusi
 
 Inputs per camera ``<cam>``: ``<input_namespace>/<cam>/keypoints`` (camera results and drop
 notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``<cam>/camera_info``
-and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``),
-``skeleton/markers`` (RViz), ``<cam>/roi`` (crops for the cameras), ``<cam>/edge_result`` (the
-large model's result of each offloaded frame: the allocator's server-side samples) and
-``/diagnostics``. Lifecycle: the model loads in ``on_configure``; subscriptions, timers and the
-worker live between ``on_activate`` and ``on_deactivate``. The model runs in a worker thread
-behind a bounded queue (oldest dropped); fusion runs in a 100 Hz timer on the executor.
+and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``; with
+``association``: the longest-lived track's), ``skeletons`` (``mec_coop/Skeleton3DArray``, with
+``association``: every tracked person of an instant), ``skeleton[s]/markers`` (RViz, coloured by
+track id), ``<cam>/roi`` (crops for the cameras), ``<cam>/edge_result`` (the large model's result
+of each offloaded frame: the allocator's server-side samples) and ``/diagnostics``. Lifecycle:
+the model loads in ``on_configure``; subscriptions, timers and the worker live between
+``on_activate`` and ``on_deactivate``. The model runs in a worker thread behind a bounded queue
+(oldest dropped); fusion runs in a 100 Hz timer on the executor.
 """
 
 from typing import Optional
@@ -20,21 +22,23 @@ from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.alloc.timing import RELEASE_POLL_S
-from mec_coop.coop.codec import decode_compressed, ImageDecodeError
+from mec_coop.coop.codec import decode_compressed
+from mec_coop.coop.guard import Rejected
 from mec_coop.coop.routing import edge_accepts, threshold_problem
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
-from mec_coop.fusion.sync import Verdict
-from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D
+from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D, Skeleton3DArray
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.ros.camera_info import RigCalibration
-from mec_coop.ros.conversions import (edge_result_msg, from_stamp, person_arrays,
+from mec_coop.ros.conversions import (edge_result_msg, from_stamp, people_arrays,
+                                      people_markers, people_to_msg, person_arrays,
                                       skeleton_markers, skeleton_to_msg)
-from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, ERROR, LogOnce, OK, WARN
+from mec_coop.ros.diagnostics import diagnostic_array, EdgeHealth, LogOnce
 from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_settings,
-                                        prior_to_msg)
+                                        priors_to_msgs)
+from mec_coop.ros.inputs import declare_image_limits, image_limits, reject, ReportGate
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, proposed_values, text_param, verdict)
-from mec_coop.ros.qos import QOS_RELIABLE
+from mec_coop.ros.qos import QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
 
 
@@ -60,6 +64,7 @@ class EdgeNode(ManagedModelNode):
         for cam in self.cameras:
             self.declare_parameter(f'theta_server.{cam}', 0.3, float_param(
                 f'Edge-model confidence needed to use an offloaded frame of {cam}', 0.0, 1.0))
+        declare_image_limits(self)
         declare_autostart(self)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(lambda _p: self.fusion.configure(self._settings()))
@@ -68,6 +73,8 @@ class EdgeNode(ManagedModelNode):
         self.fusion = EdgeFusion(self.cameras, self._settings(),
                                  lambda cam: self._calibration.camera(cam)
                                  if self._calibration else None)
+        self._reports = ReportGate(self.fusion, self._problems, lambda cam: self._calibration
+                                   .frame_id(cam) if self._calibration else '')
         self._sequence = self.service_time_s = 0
         self._offloads: Optional[JobQueue] = None
 
@@ -95,11 +102,15 @@ class EdgeNode(ManagedModelNode):
                                                              QOS_RELIABLE)
         self._pub_markers = self.create_lifecycle_publisher(MarkerArray, 'skeleton/markers',
                                                             QOS_RELIABLE)
+        self._pub_people = [self.create_lifecycle_publisher(t, f'skeletons{s}', QOS_RELIABLE)
+                            for t, s in ((Skeleton3DArray, ''), (MarkerArray, '/markers'))]
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._health = EdgeHealth(self.cameras, self.get_parameter('camera_timeout_s').value,
+                                  self._now())
         self._pub_roi = {cam: self.create_lifecycle_publisher(
             CameraRoi, f'{cam}/roi', QOS_RELIABLE) for cam in self.cameras}
         self._configured = [*self._pub_result.values(), *self._pub_roi.values(),
-                            self._pub_skeleton, self._pub_markers,
+                            self._pub_skeleton, self._pub_markers, *self._pub_people,
                             self._pub_diag, self.create_timer(1.0, self._publish_diagnostics)]
         # Calibration is latched: listen from configure on, so activation finds it ready.
         self._calibration = RigCalibration(self, self.cameras,
@@ -119,13 +130,18 @@ class EdgeNode(ManagedModelNode):
                 lambda m, c=cam: self._on_keypoints(c, m), QOS_RELIABLE))
             self._active.append(self.create_subscription(
                 OffloadRequest, f'{prefix}{cam}/offload',
-                lambda m, c=cam: self._on_offload(c, m), QOS_RELIABLE))
+                lambda m, c=cam: self._on_offload(c, m), QOS_OFFLOAD))
         self._active.append(self.create_timer(RELEASE_POLL_S, self._release))
         return super().on_activate(state)
 
     # -- reports ------------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
     def _on_keypoints(self, cam: str, msg: PoseKeypoints2D) -> None:
         self.fusion.counts[cam][f'route_{msg.route}'] += 1
+        if not self._reports.admit(cam, msg):
+            return
         pixels = weights = None
         if msg.route == PoseKeypoints2D.ROUTE_KEYPOINTS:
             if not 0 <= msg.selected_person < len(msg.people):
@@ -135,14 +151,17 @@ class EdgeNode(ManagedModelNode):
             pixels, weights = person_arrays(msg.people[msg.selected_person])
         self._add(cam, msg, Report(pixels, weights, 'camera' if pixels is not None else 'dropped',
                                    msg.inference_time_s, msg.uplink_airtime_s,
-                                   msg.uplink_queueing_s))
+                                   msg.uplink_queueing_s, 0.0, False,
+                                   *people_arrays(msg.people)))
 
     def _on_offload(self, cam: str, msg: OffloadRequest) -> None:
+        if not self._reports.admit(cam, msg):
+            return
         if 0 <= msg.selected_person < len(msg.people):  # a stand-in until the edge's result
             pixels, weights = person_arrays(msg.people[msg.selected_person])
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
-                                       msg.uplink_airtime_s, msg.uplink_queueing_s,
-                                       provisional=True))
+                                       msg.uplink_airtime_s, msg.uplink_queueing_s, 0.0, True,
+                                       *people_arrays(msg.people)))
         if self._offloads.submit((cam, msg), self.get_parameter('queue_size').value):
             self.fusion.counts[cam]['edge_queue_overflow'] += 1
 
@@ -156,10 +175,10 @@ class EdgeNode(ManagedModelNode):
         decoded = []
         for cam, msg in jobs:
             try:
-                decoded.append((cam, msg, decode_compressed(msg.image.data, msg.image.format)))
-            except ImageDecodeError as exc:
-                self._problems(f'decode:{cam}', f'{cam}: offloaded image rejected: {exc}')
-                self.fusion.counts[cam]['bad_input'] += 1
+                decoded.append((cam, msg, decode_compressed(msg.image.data, msg.image.format,
+                                                            *image_limits(self))))
+            except Rejected as exc:
+                reject(self.fusion.counts[cam], self._problems, cam, exc)
         estimates = self._model.predict_batch([image for *_, image in decoded])
         for (cam, msg, image), estimate in zip(decoded, estimates):
             self.service_time_s += 0.2 * (estimate.inference_time_s - self.service_time_s)
@@ -169,56 +188,44 @@ class EdgeNode(ManagedModelNode):
             self._pub_result[cam].publish(edge_result_msg(msg, estimate, image.shape, confidence,
                                                           accepted))
             best = estimate.best()
-            pixels, weights = (estimate.keypoints[best], estimate.confidences[best]) \
-                if accepted else (None, None)
+            pixels, weights, people = (estimate.keypoints[best], estimate.confidences[best], (
+                estimate.keypoints, estimate.confidences)) if accepted else (None, None, ())
             self._add(cam, msg, Report(pixels, weights, 'edge' if accepted else 'dropped',
                                        msg.device_inference_time_s, msg.uplink_airtime_s,
-                                       msg.uplink_queueing_s, estimate.inference_time_s))
+                                       msg.uplink_queueing_s, estimate.inference_time_s, False,
+                                       *people))
 
     def _add(self, cam: str, msg, report: Report) -> None:
-        stamp = from_stamp(msg.header.stamp)
-        result = self.fusion.add(cam, stamp, report, self.get_clock().now().nanoseconds * 1e-9)
-        if result is not Verdict.ACCEPTED:
-            self._problems(f'{result.value}:{cam}', f'{cam}: {result.value} report stamped '
-                           f'{stamp:.3f} dropped')
+        self._reports.add(cam, from_stamp(msg.header.stamp), report, self._now())
 
     def _release(self) -> None:
-        out = self.fusion.poll(self.get_clock().now().nanoseconds * 1e-9)
+        out = self.fusion.poll(self._now())
         timeout = self.get_parameter('camera_timeout_s').value
         for cam in out.went_silent:
             self.get_logger().warning(f'{cam} stopped publishing ({timeout} s); '
                                       'triangulating without it')
         for cam in out.came_back:
             self.get_logger().info(f'{cam} is publishing again')
+        frame = self.get_parameter('world_frame').value
         for fused in out.skeletons:
             self._sequence += 1
-            msg = skeleton_to_msg(fused, self._sequence, self.get_parameter('world_frame').value)
-            self._pub_skeleton.publish(msg)
+            self._pub_skeleton.publish(msg := skeleton_to_msg(fused, self._sequence, frame))
             self._pub_markers.publish(skeleton_markers(msg))
+        for stamp, people in out.people:  # one array per instant, also when nobody was found
+            self._sequence += 1
+            self._pub_people[0].publish(msg := people_to_msg(people, self._sequence, frame, stamp))
+            self._pub_people[1].publish(people_markers(msg))
         for cam, priors in out.priors.items():
-            for prior in priors:
-                self._pub_roi[cam].publish(prior_to_msg(prior, self._calibration.frame_id(cam)))
+            for roi in priors_to_msgs(priors, self._calibration.frame_id(cam)):
+                self._pub_roi[cam].publish(roi)
 
     def _publish_diagnostics(self) -> None:
-        statuses = []
-        calibration = self._calibration
-        for cam in self.cameras:
-            counts = self.fusion.counts[cam]
-            bad = sum(counts[k] for k in ('bad_input', 'late', 'out_of_order', 'no_calibration'))
-            if cam in self.fusion.silent:
-                level, text = ERROR, 'not publishing'
-            else:
-                level, text = (WARN, f'{bad} problems') if bad else (OK, 'ok')
-            calibrated = calibration is not None and calibration.calibrated(cam)
-            statuses.append(diagnostic(f'mec_coop/edge/{cam}', cam, level, text,
-                                       {**counts, 'calibrated': calibrated}))
-        statuses.append(diagnostic(
-            'mec_coop/edge', 'edge', OK, f'{self.fusion.totals["skeletons"]} skeletons',
-            {**self.fusion.totals, **self.fusion.sync_stats,
-             'queued_offloads': len(self._offloads or ()),
+        calibrated = self._calibration.calibrated if self._calibration else (lambda _c: False)
+        self._pub_diag.publish(diagnostic_array(self, self._health.statuses(
+            self.fusion, calibrated, self._now(),
+            {'queued_offloads': len(self._offloads or ()),
              'service_time_s': f'{self.service_time_s:.4f}',
-             'model': self._model.name if self._model else 'not loaded'}))
-        self._pub_diag.publish(diagnostic_array(self, statuses))
+             'model': self._model.name if self._model else 'not loaded'})))
 
     def close(self) -> None:
         """Stop the worker thread and log the totals (called before the node is destroyed)."""

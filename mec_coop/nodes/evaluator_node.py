@@ -6,31 +6,45 @@ Evaluator node: scores the running pipeline against the virtual rig's ground tru
 Subscribes ``ground_truth``, ``skeleton`` and each camera's ``<cam>/keypoints`` and
 ``<cam>/offload`` (for the route counts), and ``allocation``: the delay requirement is the one the
 allocator publishes (its owner); ``delay_requirement_s`` here applies only while no allocator
-publishes one (graphs without it). It prints a status line every ``status_period_s``, and on
-shutdown writes ``<output_dir>/summary.json`` and, with ``record``, an MCAP recording of the
-skeleton, its markers and the ground truth (``<output_dir>/skeleton.mcap``), and the matched
-instants with their rig times (``<output_dir>/matched.npz``, for pictures of the run).
+publishes one (graphs without it). With several people, ``skeletons`` (every tracked person per
+instant) is scored by :class:`~mec_coop.eval.multi_person.MultiPersonScore` (``people`` in the
+summary), and each skeleton's contributing detections are labelled with their ground-truth person
+(:mod:`mec_coop.eval.labels`, from the 2D reports on ``<cam>/keypoints`` and ``<cam>/edge_result``
+and the cameras' calibration). It subscribes to no image topic: route counts come from the
+cameras' ``/diagnostics``, so no offloaded image crosses a link twice to be counted. It prints a
+status line every ``status_period_s``, and on shutdown writes ``<output_dir>/summary.json`` (also
+rewritten with every status line, so a killed run leaves it too) and, with ``record``, an MCAP
+recording of the skeleton, its markers and the ground truth (``<output_dir>/skeleton_000.mcap``,
+... one finished file per ``record_segment_s``; ``skeleton.mcap`` with 0), and the matched
+instants with their rig times
+(``<output_dir>/matched.npz``, for pictures of the run).
 """
 
 import json
+import os
 import pathlib
+import time
 
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from visualization_msgs.msg import MarkerArray
 
-from mec_coop.eval.evaluation import PipelineScore
+from mec_coop.eval.evaluation import PipelineScore, ROUTES
+from mec_coop.eval.labels import DetectionLabels
+from mec_coop.eval.multi_person import MultiPersonScore
 from mec_coop.eval.recording import McapRecorder
-from mec_coop.msg import AllocationState, GroundTruth, OffloadRequest, PoseKeypoints2D, Skeleton3D
-from mec_coop.ros.conversions import from_stamp, skeleton_joints, truth_joints
+from mec_coop.msg import AllocationState, GroundTruth, PoseKeypoints2D, Skeleton3D, Skeleton3DArray
+from mec_coop.ros.camera_info import RigCalibration
+from mec_coop.ros.conversions import (from_stamp, people_arrays, skeleton_joints, truth_joints)
+from mec_coop.ros.diagnostics import LogOnce
 from mec_coop.ros.params import declare_cameras, float_param, text_param
 from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
 from mec_coop.ros.runtime import spin_node
 
-ROUTE_NAMES = {PoseKeypoints2D.ROUTE_KEYPOINTS: 'keypoints',
-               PoseKeypoints2D.ROUTE_DROP: 'drop'}
+CAMERA_STATUS = 'mec_coop/camera/'
 
 
 class EvaluatorNode(Node):
@@ -39,17 +53,29 @@ class EvaluatorNode(Node):
     def __init__(self, **node_kwargs):
         super().__init__('evaluator', **node_kwargs)
         cameras = declare_cameras(self)
-        self.declare_parameter('output_dir', 'results/run', text_param(
-            'Where summary.json and skeleton.mcap are written', read_only=True))
+        self.cameras = set(cameras)
+        self.declare_parameter('output_dir', '', text_param(
+            'Where summary.json and the MCAP recording are written; empty: a new folder per '
+            'run, $ROS_HOME/mec_coop/runs/<UTC date-time> ($ROS_HOME: ~/.ros)', read_only=True))
         self.declare_parameter('record', True, ParameterDescriptor(
             description='Record skeleton, markers and ground truth to MCAP', read_only=True))
+        self.declare_parameter('record_segment_s', 60.0, float_param(
+            'Split the recording into finished files of this length (0: one file, finished on '
+            'shutdown)', 0.0, 86400.0, read_only=True))
         self.declare_parameter('delay_requirement_s', 0.5, float_param(
             'Delay bound used while no allocator publishes one on allocation', 0.01, 60.0))
         self.declare_parameter('status_period_s', 5.0, float_param('Status line period',
                                                                    0.1, 3600.0))
         self.score = PipelineScore()
-        self.out_dir = pathlib.Path(self.get_parameter('output_dir').value)
-        self.recorder = McapRecorder(self.out_dir / 'skeleton.mcap') \
+        self.people = MultiPersonScore()
+        self.labels = DetectionLabels()
+        self.label_counts = {'ambiguous_views': 0, 'unlabelled_views': 0}
+        self._truth_people = {}
+        self._calibration = RigCalibration(self, cameras, 'world', LogOnce(self.get_logger()))
+        self.out_dir = pathlib.Path(self.get_parameter('output_dir').value or run_folder())
+        self.get_logger().info(f'writing results to {self.out_dir.resolve()}')
+        self.recorder = McapRecorder(self.out_dir / 'skeleton.mcap',
+                                     self.get_parameter('record_segment_s').value) \
             if self.get_parameter('record').value else None
         self._last_truth = None
         self._allocated_requirement = None
@@ -60,11 +86,17 @@ class EvaluatorNode(Node):
         self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
         self.create_subscription(MarkerArray, 'skeleton/markers',
                                  lambda m: self._record('/skeleton/markers', m), QOS_RELIABLE)
+        self.create_subscription(Skeleton3DArray, 'skeletons', self._on_people, QOS_RELIABLE)
         for cam in cameras:
-            self.create_subscription(PoseKeypoints2D, f'{cam}/keypoints', self._on_keypoints,
-                                     QOS_RELIABLE)
-            self.create_subscription(OffloadRequest, f'{cam}/offload',
-                                     lambda _m: self.score.add_route('offload'), QOS_RELIABLE)
+            # Labels come from the small reports only (an offload's own keypoints would need
+            # the image topic): the edge's result stands for an offloaded frame.
+            self.create_subscription(PoseKeypoints2D, f'{cam}/keypoints',
+                                     lambda m, c=cam: self._add_report(c, m), QOS_RELIABLE)
+            self.create_subscription(PoseKeypoints2D, f'{cam}/edge_result',
+                                     lambda m, c=cam: self._add_report(c, m), QOS_RELIABLE)
+        # camera status name -> (routes of earlier runs of the camera, routes of this run)
+        self._routes: dict = {}
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.create_timer(self.get_parameter('status_period_s').value, self._status)
 
     def _record(self, topic, msg):
@@ -93,6 +125,8 @@ class EvaluatorNode(Node):
         if len(joints):
             stamp = from_stamp(msg.header.stamp)
             self.score.add_truth(stamp, joints[0])
+            self.people.add_truth(stamp, joints)
+            self._truth_people[round(stamp, 3)] = joints
             self.rig_time[round(stamp, 3)] = msg.rig_time_s
             self._last_truth = stamp
         self._record('/ground_truth', msg)
@@ -102,19 +136,59 @@ class EvaluatorNode(Node):
                                 msg.latency.end_to_end_s)
         self._record('/skeleton', msg)
 
-    def _on_keypoints(self, msg):
-        if msg.route in ROUTE_NAMES:
-            self.score.add_route(ROUTE_NAMES[msg.route])
+    def _on_diagnostics(self, msg):
+        for status in msg.status:
+            if status.name.removeprefix(CAMERA_STATUS) not in self.cameras:
+                continue
+            values = {kv.key: kv.value for kv in status.values}
+            now = {r: int(values.get(r, 0)) for r in ROUTES}
+            before, last = self._routes.get(status.name, (dict.fromkeys(ROUTES, 0), now))
+            if any(now[r] < last[r] for r in ROUTES):  # the camera restarted: counts from 0
+                before = {r: before[r] + last[r] for r in ROUTES}
+            self._routes[status.name] = (before, now)
+        for r in ROUTES:
+            self.score.routes[r] = sum(b[r] + n[r] for b, n in self._routes.values())
+
+    def _add_report(self, cam, msg):
+        if msg.people:
+            self.labels.add_report(cam, from_stamp(msg.header.stamp), people_arrays(msg.people)[0])
+
+    def _on_people(self, msg):
+        mixed = []
+        for skeleton in msg.skeletons:
+            views = list(zip(skeleton.camera_ids, map(from_stamp, skeleton.capture_stamps),
+                             skeleton.person_indices))
+            flag, ambiguous, unlabelled = self.labels.check(
+                views, self._calibration.camera, lambda s: self._truth_people.get(round(s, 3)))
+            mixed.append(flag)
+            self.label_counts['ambiguous_views'] += ambiguous
+            self.label_counts['unlabelled_views'] += unlabelled
+        self.people.add_estimates(from_stamp(msg.header.stamp),
+                                  [s.track_id for s in msg.skeletons],
+                                  np.array([skeleton_joints(s) for s in msg.skeletons]).reshape(
+                                      -1, 17, 3), mixed)
+        self._record('/skeletons', msg)
 
     def summary(self):
         # The newest second of ground truth may still be in flight through the pipeline.
         last = None if self._last_truth is None else self._last_truth - 1.0
         requirement, owner = self.delay_requirement
-        return {**self.score.summary(requirement, last), 'delay_requirement_from': owner,
-                **({'allocation': self._allocation} if self._allocation else {})}
+        out = {**self.score.summary(requirement, last), 'delay_requirement_from': owner,
+               **({'allocation': self._allocation} if self._allocation else {})}
+        if self.people.estimated:
+            out['people'] = {**self.people.summary(last), **self.label_counts}
+        return out
+
+    def _write_summary(self, summary):
+        # Replaced in one step: a reader (or a kill) never sees half a file.
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        part = self.out_dir / 'summary.json.part'
+        part.write_text(json.dumps(summary, indent=2))
+        os.replace(part, self.out_dir / 'summary.json')
 
     def _status(self):
         s = self.summary()
+        self._write_summary(s)
         delay = s.get('delay_s', {})
         self.get_logger().info(
             f"{s['matched']}/{s['ground_truth_frames']} instants, MPJPE {s['mpjpe_mm']:.1f} mm, "
@@ -123,8 +197,7 @@ class EvaluatorNode(Node):
 
     def close(self):
         """Write the summary and finish the recording."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / 'summary.json').write_text(json.dumps(self.summary(), indent=2))
+        self._write_summary(self.summary())
         matched = self.score.matched()
         if matched:
             stamps, truth, estimates = zip(*matched)
@@ -133,6 +206,12 @@ class EvaluatorNode(Node):
                      rig_time=np.array([self.rig_time.get(s, np.nan) for s in stamps]))
         if self.recorder is not None:
             self.recorder.close()
+
+
+def run_folder() -> pathlib.Path:
+    """Name a new folder per run under ``$ROS_HOME/mec_coop/runs`` (like ``ros2 bag`` does)."""
+    home = pathlib.Path(os.environ.get('ROS_HOME') or pathlib.Path.home() / '.ros')
+    return home / 'mec_coop' / 'runs' / time.strftime('%Y-%m-%d_%H-%M-%S', time.gmtime())
 
 
 def _type_name(msg):

@@ -29,7 +29,7 @@ from mec_coop.msg import LinkState, OffloadRequest, PoseKeypoints2D
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, OK, WARN
 from mec_coop.ros.params import (declare_cameras, float_param, proposed_values, text_param,
                                  verdict)
-from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
+from mec_coop.ros.qos import QOS_LATCHED, QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import spin_node
 
 LINK_PARAMS = ('bandwidth_hz', 'tx_power_dbm', 'noise_dbm_per_hz')
@@ -64,10 +64,11 @@ class UplinkNode(Node):
                       for cam in self.cameras}
         for cam in self.cameras:
             for kind, cls in (('keypoints', PoseKeypoints2D), ('offload', OffloadRequest)):
-                pub = self.create_publisher(cls, f'edge/{cam}/{kind}', QOS_RELIABLE)
+                qos = QOS_OFFLOAD if kind == 'offload' else QOS_RELIABLE
+                pub = self.create_publisher(cls, f'edge/{cam}/{kind}', qos)
                 self.create_subscription(
                     cls, f'{cam}/{kind}',
-                    lambda msg, cam=cam, pub=pub: self._on_message(cam, pub, msg), QOS_RELIABLE)
+                    lambda msg, cam=cam, pub=pub: self._on_message(cam, pub, msg), qos)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_timer(0.002, self._deliver)
         self.create_timer(1.0, self._publish_diagnostics)

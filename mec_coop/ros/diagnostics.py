@@ -2,18 +2,21 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """``/diagnostics`` messages and log-once problem reporting shared by the nodes."""
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Union
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 
+from mec_coop.coop.health import ERROR as ERROR_LEVEL, HealthWatch, WARN as WARN_LEVEL
+
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
 
-def diagnostic(name: str, hardware_id: str, level: bytes, message: str,
+def diagnostic(name: str, hardware_id: str, level: Union[bytes, int], message: str,
                values: Mapping[str, Any]) -> DiagnosticStatus:
-    """Build one ``DiagnosticStatus`` with ``values`` as key/value pairs."""
-    return DiagnosticStatus(level=level, name=name, hardware_id=hardware_id, message=message,
+    """Build one ``DiagnosticStatus`` with ``values`` as key/value pairs (level: byte or 0..3)."""
+    return DiagnosticStatus(level=bytes([level]) if isinstance(level, int) else level, name=name,
+                            hardware_id=hardware_id, message=message,
                             values=[KeyValue(key=str(k), value=str(v)) for k, v in values.items()])
 
 
@@ -38,3 +41,39 @@ class LogOnce:
         if key not in self._seen:
             self._seen.add(key)
             self._logger.warning(f'{message} (logged once; counted in diagnostics)')
+
+
+class EdgeHealth:
+    """
+    The edge's ``/diagnostics``: one status per camera and one for the edge.
+
+    Levels come from :class:`~mec_coop.coop.health.HealthWatch`; a silent camera is an ERROR of
+    its own status and a WARN of the edge's; no skeleton for ``2 * stall_s`` is an ERROR of the
+    edge's.
+    """
+
+    def __init__(self, cameras: Iterable[str], stall_s: float, now: float) -> None:
+        self._cameras = {cam: HealthWatch('accepted', 'reports accepted', stall_s, now)
+                         for cam in cameras}
+        self._edge = HealthWatch('skeletons', 'skeletons', 2 * stall_s, now)
+
+    def statuses(self, fusion: Any, calibrated: Callable[[str], bool], now: float,
+                 values: Mapping[str, Any]) -> list[DiagnosticStatus]:
+        """Statuses of the cameras and the edge from ``fusion``'s counters at ``now``."""
+        statuses, worst = [], []
+        for cam, watch in self._cameras.items():
+            counts = fusion.counts[cam]
+            level, text = watch.assess(counts, now)
+            if cam in fusion.silent:
+                level, text = ERROR_LEVEL, f'not publishing; {text}'
+            if level:
+                worst.append((min(level, WARN_LEVEL), f'{cam}: {text}'))
+            statuses.append(diagnostic(f'mec_coop/edge/{cam}', cam, level, text,
+                                       {**counts, 'calibrated': calibrated(cam)}))
+        level, text = self._edge.assess(fusion.totals, now)
+        if worst and level < ERROR_LEVEL:
+            level = max(level, max(lv for lv, _ in worst))
+        text = '; '.join([text] + [t for _, t in worst])
+        statuses.append(diagnostic('mec_coop/edge', 'edge', level, text,
+                                   {**fusion.totals, **fusion.sync_stats, **values}))
+        return statuses

@@ -4,6 +4,7 @@
 ``launch_ros`` glue for the files in ``launch/``: a config's graph as a LaunchDescription.
 
 Imported only by launch files (``launch`` is part of a ROS 2 install, not of the core).
+Camera, edge, uplink and allocator nodes respawn when they die (``mec_coop.graph.RESPAWNED``).
 Arguments: ``config`` (path or name in ``share/mec_coop/config``) and ``overrides``
 (space-separated ``section.key=value``), e.g.
 ``ros2 launch mec_coop virtual_rig.launch.py overrides:="graph.mode=server_centric"``.
@@ -17,7 +18,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from mec_coop.graph import build_graph, load_config
+from mec_coop.graph import build_graph, load_config, RESPAWN_DELAY_S
 
 
 def _nodes(context):
@@ -28,7 +29,10 @@ def _nodes(context):
     overrides = LaunchConfiguration('overrides').perform(context).split()
     return [Node(package='mec_coop', executable=spec.executable, name=spec.name,
                  namespace=spec.namespace or None, parameters=[spec.parameters],
-                 output='screen', emulate_tty=True)
+                 output='screen', emulate_tty=True, respawn=spec.respawn,
+                 respawn_delay=RESPAWN_DELAY_S if spec.respawn else 0.0,
+                 # Used only with ROS_SECURITY_ENABLE=true (README, "Security").
+                 ros_arguments=['--enclave', spec.enclave])
             for spec in build_graph(load_config(config, overrides))]
 
 

@@ -12,6 +12,11 @@ QOS_IMAGES = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
 # Keypoints, offload requests, skeletons: every message matters.
 QOS_RELIABLE = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=20,
                           reliability=ReliabilityPolicy.RELIABLE)
+# Offloaded images: every one matters, but only the newest two may wait. With the depth of
+# QOS_RELIABLE, 20 fragmented JPEGs could queue for retransmission on a slow link (seconds of
+# backlog at 2 Mbit/s); a frame that old is useless to the edge anyway (sync timeout).
+QOS_OFFLOAD = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2,
+                         reliability=ReliabilityPolicy.RELIABLE)
 # Calibration, link state, allocation: late joiners must still get the last message.
 QOS_LATCHED = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                          reliability=ReliabilityPolicy.RELIABLE,

@@ -3,8 +3,11 @@
 """Running nodes: worker threads behind callbacks, lifecycle bring-up and the spin loop."""
 
 import collections
+import os
+import signal
 import sys
 import threading
+import traceback
 from typing import Any, Callable, Generic, Optional, TypeVar
 
 import rclpy
@@ -12,12 +15,15 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.publisher import Publisher
+from rclpy.signals import SignalHandlerOptions
 from rclpy.subscription import Subscription
 from rclpy.timer import Timer
 
 from mec_coop.ros.params import text_param
 
 Job = TypeVar('Job')
+# How often the spin loop looks for a stop request (bounds the reaction to SIGINT).
+SPIN_POLL_S = 0.1
 
 
 class JobQueue(Generic[Job]):
@@ -71,11 +77,11 @@ class JobQueue(Generic[Job]):
             try:
                 self._handler(job)
             except Exception as exc:  # noqa: B902 - one bad job must not stop the worker
-                if not self._context.ok():
-                    return
+                if not self._running or not self._context.ok():
+                    return  # shutting down: the result would have nowhere to go
                 self._on_error(job, exc)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
         """Stop the worker after the job in progress; waiting jobs are discarded."""
         with self._wake:
             self._running = False
@@ -140,24 +146,87 @@ class ManagedModelNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
 
+class UnknownParameters(ValueError):
+    """Parameters given to a node (params file, overrides) that it does not declare."""
+
+
+def check_overrides(node: Node) -> None:
+    """
+    Raise :class:`UnknownParameters` naming the unknown and the valid keys.
+
+    ROS ignores parameters a node does not declare, so a typo in a config or an override
+    (``camera.bogus_key=1``) would otherwise change nothing, silently.
+    """
+    # rclpy keeps the node's overrides (params file, -p) here; there is no public accessor.
+    given = set(getattr(node, '_parameter_overrides', {}))
+    declared = set(node._parameters)
+    unknown = sorted(given - declared)
+    if unknown:
+        raise UnknownParameters(
+            f'{node.get_fully_qualified_name()}: unknown parameter(s) {unknown}; valid: '
+            f'{sorted(declared)}')
+
+
+class StopSignals:
+    """
+    Turn SIGINT/SIGTERM into a stop request instead of rclpy's immediate context shutdown.
+
+    The node then stops its workers and logs its totals while the context is still valid (no
+    "publisher's context is invalid" from a worker or the log), and a second signal during the
+    clean-up is ignored instead of raising ``KeyboardInterrupt`` mid-way.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.requested.set()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def spin_node(node_class: Callable[[], Node], args: Optional[list[str]] = None) -> None:
-    """Run one node until Ctrl-C or an external shutdown, then clean up in the safe order."""
-    rclpy.init(args=args if args is not None else sys.argv)
+    """
+    Run one node until SIGINT/SIGTERM or an external shutdown, then clean up in the safe order.
+
+    Clean-up: stop the node's workers (``close``: results written, totals logged), destroy the
+    node, shut rclpy down, flush the output, and leave without the interpreter's finalisation
+    (with torch loaded it takes seconds, which launch answers with SIGTERM): everything that
+    needs releasing has been released explicitly by then.
+    """
+    rclpy.init(args=args if args is not None else sys.argv,
+               signal_handler_options=SignalHandlerOptions.NO)
+    stop = StopSignals()
     node = None
     executor = SingleThreadedExecutor()
+    code = 0
     try:
         node = node_class()
+        check_overrides(node)
         if isinstance(node, LifecycleNode) and node.get_parameter('autostart').value:
             bring_up(node)
         executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
+        while not stop.requested.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_POLL_S)
+    except ExternalShutdownException:
         pass
+    except UnknownParameters as exc:
+        sys.stderr.write(f'{exc}\n')
+        code = 2
+    except Exception:  # noqa: B902 - logged with its traceback, then the same clean-up
+        traceback.print_exc()
+        code = 1
     finally:
-        executor.shutdown()
         if node is not None:
             close = getattr(node, 'close', None)
             if close:
                 close()
+        executor.shutdown(timeout_sec=1.0)
+        if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
