@@ -49,7 +49,7 @@ class Cut:
 
     members: Tuple[str, ...]
     local: FrozenSet[str]
-    bytes: int
+    sent_bytes: int
     local_macs: float
     local_latency_s: float
 
@@ -117,7 +117,8 @@ class OpDag:
         for node in self.nodes.values():
             parents = [rename.get(p, p) for p in node.parents]
             head = merged.get(parents[0]) if len(parents) == 1 else None
-            if head is not None and node.macs <= limit and len(self.children[node.parents[0]]) == 1:
+            alone = len(self.children[node.parents[0]]) == 1
+            if head is not None and node.macs <= limit and alone:
                 head.fn = _compose(head.fn, node.fn)
                 head.macs += node.macs
                 head.latency_s += node.latency_s
@@ -133,7 +134,7 @@ class OpDag:
     # ----- partition points -----------------------------------------------------------------
 
     def local_part(self, members: Iterable[str]) -> FrozenSet[str]:
-        """The cut members and all their ancestors (the input excluded)."""
+        """Return the cut members and all their ancestors (the input excluded)."""
         local = set()
         for m in members:
             local |= {m} | self.anc[m]
@@ -150,8 +151,9 @@ class OpDag:
 
     def is_valid_cut(self, members: Iterable[str], antichain: bool = True) -> Tuple[bool, str]:
         """
-        The valid-cut test: an antichain, and every edge leaving the local part starts at a
-        member. ``antichain=False`` drops the first condition (the ``'prefix'`` cuts' test).
+        Test a cut: an antichain, and every edge leaving the local part starts at a member.
+
+        ``antichain=False`` drops the first condition (the ``'prefix'`` cuts' test).
         """
         members = set(members)
         if not members:
@@ -170,15 +172,16 @@ class OpDag:
         return True, ''
 
     def cut(self, members: Iterable[str]) -> Cut:
-        """The :class:`Cut` of ``members`` (its local part, bytes sent, local MACs/latency)."""
+        """Return the :class:`Cut` of ``members`` (local part, bytes sent, local MACs/latency)."""
         members = tuple(n for n in [INPUT] + self.order if n in set(members))
         local = self.local_part(members)
-        sent = sum(self.input_bytes if m == INPUT else self.nodes[m].out_bytes for m in members)
+        sent = sum(self.input_bytes if m == INPUT else self.nodes[m].out_bytes
+                   for m in members)
         return Cut(members, local, sent, sum(self.nodes[n].macs for n in local),
                    sum(self.nodes[n].latency_s for n in local))
 
     def paper_candidates(self, max_combinations: int = 4096) -> Set[FrozenSet[str]]:
-        """Algorithm 1's candidates before the validity filter (one node per parallel branch)."""
+        """Return Algorithm 1's candidates before the validity filter (one node per branch)."""
         out: Set[FrozenSet[str]] = set()
         pool = set(self.nodes)
         for p in self.order:
@@ -194,7 +197,7 @@ class OpDag:
 
     def partition_points(self, method: str = 'paper') -> List[Cut]:
         """
-        Enumerated partition points sorted by local MACs (index 0: send the raw input).
+        Enumerate partition points, sorted by local MACs (index 0: send the raw input).
 
         ``method`` is ``'paper'`` (Algorithm 1 + valid-cut test) or ``'prefix'`` (frontiers of
         topological prefixes); both end with the all-local point (members = the sinks).
@@ -202,7 +205,7 @@ class OpDag:
         if method == 'paper':
             sets = [c for c in self.paper_candidates() if self.is_valid_cut(c)[0]]
         elif method == 'prefix':
-            sets = [self.frontier(self.order[:k]) for k in range(1, len(self.order))]
+            sets = [frozenset(self.frontier(self.order[:k])) for k in range(1, len(self.order))]
         else:
             raise ValueError(f"unknown enumeration {method!r} (expected 'paper' or 'prefix')")
         cuts = {self.cut(s).members: self.cut(s) for s in sets}
@@ -226,12 +229,12 @@ class OpDag:
         return values
 
     def head(self, x: Any, cut: Cut) -> Dict[str, Any]:
-        """The local part of ``cut`` on input ``x``: the tensors the cut sends, by operator."""
+        """Run the local part of ``cut`` on ``x``; return the tensors it sends, by operator."""
         values = self.run({INPUT: x}, cut.local)
         return {m: values[m] for m in cut.members}
 
     def tail(self, sent: Dict[str, Any], cut: Cut) -> Dict[str, Any]:
-        """The remote part of ``cut`` from the sent tensors; the outputs of the sinks."""
+        """Run the remote part of ``cut`` from the sent tensors; return the sinks' outputs."""
         missing = [m for m in cut.members if m not in sent]
         if missing:
             raise ValueError(f'tail of cut {cut.members} misses tensors {missing}')

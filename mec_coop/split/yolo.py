@@ -21,7 +21,7 @@ import torch
 from mec_coop.pose.backend import PoseEstimate
 from mec_coop.pose.ultralytics_backend import _checked, _unpack, UltralyticsPose
 from mec_coop.split.dag import Cut, INPUT, OpDag, OpNode
-from mec_coop.split.profile import profile
+from mec_coop.split.profiling import profile
 
 DECODE = 'decode'
 
@@ -51,7 +51,8 @@ def pose_layer_dag(model) -> OpDag:
         f = layer.f if isinstance(layer.f, list) else [layer.f]
         parents = [(str(layer.i - 1) if layer.i else INPUT) if j == -1 else str(j) for j in f]
         nodes.append(OpNode(str(layer.i), parents, type(layer).__name__,
-                            fn=_layer_fn(layer, isinstance(layer.f, list)), members=[str(layer.i)]))
+                            fn=_layer_fn(layer, isinstance(layer.f, list)),
+                            members=[str(layer.i)]))
     head = layers[-1]
     if type(head).__name__ != 'Pose' or getattr(head, 'end2end', False):
         raise ValueError(f'expected a (non end-to-end) Pose head, got {type(head).__name__}')
@@ -105,16 +106,16 @@ class SplitPose(UltralyticsPose):
         return self.cuts[int(point)]
 
     def layer_ids(self, point: int) -> List[int]:
-        """Integer ids of the operators a cut sends (``-1``: the input)."""
+        """Return the integer ids of the operators a cut sends (``-1``: the input)."""
         return [self.layer_index[m] for m in self.cut(point).members]
 
     def prepare(self, image_bgr) -> torch.Tensor:
-        """The letterboxed, normalised input tensor Ultralytics' predictor would build."""
+        """Build the letterboxed, normalised input tensor as Ultralytics' predictor does."""
         return self._predictor.preprocess([_checked(image_bgr)])
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The whole network on a prepared input: the decoded predictions ``(B, 56, A)``."""
+        """Run the whole network on a prepared input: decoded predictions ``(B, 56, A)``."""
         out = self._net(x)
         return out[0] if isinstance(out, (tuple, list)) else out
 
@@ -143,11 +144,12 @@ class SplitPose(UltralyticsPose):
         out = _unpack(result)
         if out is None:
             return PoseEstimate.empty(elapsed_s, self.name)
-        return PoseEstimate(*out, inference_time_s=elapsed_s, model_name=self.name)
+        boxes, scores, keypoints, confidences = out
+        return PoseEstimate(boxes, scores, keypoints, confidences, elapsed_s, self.name)
 
     def predict_tail(self, sent: Dict[str, torch.Tensor], point: int,
                      input_hw: Tuple[int, int], image_hw: Tuple[int, int]) -> PoseEstimate:
-        """The edge's half: tail, NMS and scaling; the time covers all three."""
+        """Run the edge's half: tail, NMS and scaling; the time covers all three."""
         start = time.perf_counter()
         preds = self.run_tail(sent, point)
         return self.postprocess(preds, input_hw, image_hw, time.perf_counter() - start)

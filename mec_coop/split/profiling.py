@@ -1,14 +1,16 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Per-operator MACs, output bytes and latency of an :class:`~mec_coop.split.dag.OpDag` of torch
-callables, and the operator graph of any ``torch.fx``-traceable model (the paper's ResNet-50,
-GoogLeNet and MobileNetV2 from torchvision: structure, MACs and latency need no weights).
+Per-operator MACs, output bytes and latency, and operator graphs of torch.fx-traceable models.
+
+:func:`profile` fills an :class:`~mec_coop.split.dag.OpDag` of torch callables; :func:`fx_dag`
+builds one from any ``torch.fx``-traceable model (the paper's ResNet-50, GoogLeNet and
+MobileNetV2 from torchvision: structure, MACs and latency need no weights).
 """
 
 import statistics
 import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import torch
 from torch import fx, nn
@@ -40,8 +42,10 @@ def tensor_bytes(value: Any, itemsize: int = 4) -> int:
 @torch.no_grad()
 def profile(dag: OpDag, x: torch.Tensor, root: nn.Module, repeats: int = 3) -> OpDag:
     """
-    Fill each operator's MACs (conv/linear, counted by hooks on ``root``), float32 output
-    bytes and median latency over ``repeats`` runs on this CPU. Returns ``dag`` itself.
+    Fill each operator's MACs, float32 output bytes and median latency; return ``dag``.
+
+    MACs are those of convolutions and linear layers, counted by hooks on ``root``; latency is
+    the median over ``repeats`` runs on this CPU.
 
     Attention products and element-wise operators count no MACs (a small share of these CNNs).
     """
@@ -61,7 +65,7 @@ def profile(dag: OpDag, x: torch.Tensor, root: nn.Module, repeats: int = 3) -> O
                 counter[0] = 0.0
                 args = [values[p] for p in node.parents]
                 start = time.perf_counter()
-                values[name] = node.fn(*args)
+                values[name] = node.fn(*args)   # type: ignore[misc]  # built with fns
                 elapsed = time.perf_counter() - start
                 if rep:
                     times[name].append(elapsed)
@@ -78,12 +82,13 @@ def profile(dag: OpDag, x: torch.Tensor, root: nn.Module, repeats: int = 3) -> O
 
 def _fx_callable(gm: fx.GraphModule, node: fx.Node):
     parents = list(node.all_input_nodes)
+    target: Callable[..., Any]
     if node.op == 'call_module':
         target = gm.get_submodule(str(node.target))
-    elif node.op == 'call_function':
+    elif node.op == 'call_function' and callable(node.target):
         target = node.target
     elif node.op == 'get_attr':
-        value = gm
+        value: Any = gm
         for part in str(node.target).split('.'):
             value = getattr(value, part)
         return lambda: value
@@ -102,9 +107,9 @@ def _fx_callable(gm: fx.GraphModule, node: fx.Node):
 
 
 def fx_dag(model: nn.Module) -> OpDag:
-    """The operator DAG of a ``torch.fx`` trace of ``model`` (leaf modules = operators)."""
+    """Build the operator DAG of a ``torch.fx`` trace of ``model`` (leaf modules = operators)."""
     gm = fx.symbolic_trace(model.eval())
-    names = {}
+    names: Dict[fx.Node, str] = {}
     nodes = []
     for node in gm.graph.nodes:
         if node.op == 'placeholder':
@@ -126,7 +131,7 @@ def fx_dag(model: nn.Module) -> OpDag:
 
 def torchvision_dag(name: str, size: int = 224, repeats: int = 3,
                     merge_fraction: float = 0.01) -> OpDag:
-    """Profiled, merged operator DAG of ``resnet50``, ``googlenet`` or ``mobilenet_v2``."""
+    """Build the profiled, merged DAG of ``resnet50``, ``googlenet`` or ``mobilenet_v2``."""
     import torchvision
     builders = {
         'resnet50': lambda: torchvision.models.resnet50(weights=None),
