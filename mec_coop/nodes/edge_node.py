@@ -4,7 +4,9 @@
 Edge node (managed): the large model for offloaded frames, then :class:`EdgeFusion`.
 
 Inputs per camera ``<cam>``: ``<input_namespace>/<cam>/keypoints`` (camera results and drop
-notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``<cam>/camera_info``
+notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``.../<cam>/split``
+(``SplitTensor``: the large model's head ran on the camera; with ``split_route`` the edge runs
+the tail and treats the result like an offload), ``<cam>/camera_info``
 and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``),
 ``skeleton/markers`` (RViz), ``<cam>/roi`` (crops for the cameras), ``<cam>/edge_result`` (the
 large model's result of each offloaded frame: the allocator's server-side samples) and
@@ -19,11 +21,10 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from visualization_msgs.msg import MarkerArray
 
-from mec_coop.coop.codec import decode_compressed, ImageDecodeError
 from mec_coop.coop.routing import edge_accepts, threshold_problem
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.fusion.sync import Verdict
-from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D
+from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D, SplitTensor
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import (edge_result_msg, from_stamp, person_arrays,
@@ -35,6 +36,7 @@ from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_para
                                  load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
+from mec_coop.ros.split_route import edge_estimates
 
 
 class EdgeNode(ManagedModelNode):
@@ -51,6 +53,9 @@ class EdgeNode(ManagedModelNode):
         declare_pose_model(self, 960, 'Edge')
         self.declare_parameter('flip_tta', False, text_param(
             'Flip test-time augmentation on the edge', read_only=True))
+        self.declare_parameter('split_route', False, text_param(
+            'Load the model as head/tail graph and run the tails of <cam>/split tensors',
+            read_only=True))
         declare_fusion(self)
         self.declare_parameter('queue_size', 8, int_param(
             'Offloaded frames waiting for the large model (oldest dropped)', 1, 1000))
@@ -87,7 +92,8 @@ class EdgeNode(ManagedModelNode):
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self._model is None:
-            self._model = load_pose_model(self, flip_tta=self.get_parameter('flip_tta').value)
+            self._model = load_pose_model(self, flip_tta=self.get_parameter('flip_tta').value,
+                                          split=self.get_parameter('split_route').value)
         self._pub_result = {cam: self.create_lifecycle_publisher(
             PoseKeypoints2D, f'{cam}/edge_result', QOS_RELIABLE) for cam in self.cameras}
         self._pub_skeleton = self.create_lifecycle_publisher(Skeleton3D, 'skeleton',
@@ -119,6 +125,9 @@ class EdgeNode(ManagedModelNode):
             self._active.append(self.create_subscription(
                 OffloadRequest, f'{prefix}{cam}/offload',
                 lambda m, c=cam: self._on_offload(c, m), QOS_RELIABLE))
+            self._active.append(self.create_subscription(
+                SplitTensor, f'{prefix}{cam}/split', lambda m, c=cam: self._on_offload(c, m),
+                QOS_RELIABLE))
         self._active.append(self.create_timer(0.01, self._release))
         return super().on_activate(state)
 
@@ -136,8 +145,8 @@ class EdgeNode(ManagedModelNode):
                                    msg.inference_time_s, msg.uplink_airtime_s,
                                    msg.uplink_queueing_s))
 
-    def _on_offload(self, cam: str, msg: OffloadRequest) -> None:
-        if 0 <= msg.selected_person < len(msg.people):  # a stand-in until the edge's result
+    def _on_offload(self, cam: str, msg) -> None:
+        if 0 <= getattr(msg, 'selected_person', -1) < len(msg.people):  # until the edge's result
             pixels, weights = person_arrays(msg.people[msg.selected_person])
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
                                        msg.uplink_airtime_s, msg.uplink_queueing_s,
@@ -151,21 +160,13 @@ class EdgeNode(ManagedModelNode):
             self.fusion.counts[cam]['bad_input'] += 1
 
     def _infer(self, jobs: list) -> None:
-        """Run the offloads waiting now as one batch (``batch_size``) through the model."""
-        decoded = []
-        for cam, msg in jobs:
-            try:
-                decoded.append((cam, msg, decode_compressed(msg.image.data, msg.image.format)))
-            except ImageDecodeError as exc:
-                self._problems(f'decode:{cam}', f'{cam}: offloaded image rejected: {exc}')
-                self.fusion.counts[cam]['bad_input'] += 1
-        estimates = self._model.predict_batch([image for *_, image in decoded])
-        for (cam, msg, image), estimate in zip(decoded, estimates):
+        """Run the offloads (one batch, ``batch_size``) and split tails waiting now."""
+        for cam, msg, image_hw, estimate in edge_estimates(self._model, jobs, self._reject):
             self.service_time_s += 0.2 * (estimate.inference_time_s - self.service_time_s)
             confidence = estimate.frame_confidence()
             accepted = edge_accepts(confidence, self.get_parameter(f'theta_server.{cam}').value)
             self.fusion.counts[cam]['edge_accepted' if accepted else 'edge_rejected'] += 1
-            self._pub_result[cam].publish(edge_result_msg(msg, estimate, image.shape, confidence,
+            self._pub_result[cam].publish(edge_result_msg(msg, estimate, image_hw, confidence,
                                                           accepted))
             best = estimate.best()
             pixels, weights = (estimate.keypoints[best], estimate.confidences[best]) \
@@ -173,6 +174,10 @@ class EdgeNode(ManagedModelNode):
             self._add(cam, msg, Report(pixels, weights, 'edge' if accepted else 'dropped',
                                        msg.device_inference_time_s, msg.uplink_airtime_s,
                                        msg.uplink_queueing_s, estimate.inference_time_s))
+
+    def _reject(self, cam: str, kind: str, reason: str) -> None:
+        self._problems(f'{kind}:{cam}', f'{cam}: {reason}')
+        self.fusion.counts[cam]['bad_input' if kind == 'decode' else f'bad_{kind}'] += 1
 
     def _add(self, cam: str, msg, report: Report) -> None:
         stamp = from_stamp(msg.header.stamp)
@@ -203,7 +208,8 @@ class EdgeNode(ManagedModelNode):
         calibration = self._calibration
         for cam in self.cameras:
             counts = self.fusion.counts[cam]
-            bad = sum(counts[k] for k in ('bad_input', 'late', 'out_of_order', 'no_calibration'))
+            bad = sum(counts[k] for k in ('bad_input', 'bad_split', 'late', 'out_of_order',
+                                          'no_calibration'))
             if cam in self.fusion.silent:
                 level, text = ERROR, 'not publishing'
             else:

@@ -78,7 +78,9 @@ class SplitPose(UltralyticsPose):
     """
 
     def __init__(self, weights=None, imgsz=960, cuts='paper', conf=0.25, device='cpu',
-                 threads=None, profile_repeats=0):
+                 threads=None, profile_repeats=0, flip_tta=False):
+        if flip_tta:
+            raise ValueError('a split model runs without flip test-time augmentation')
         super().__init__(weights, imgsz, flip_tta=False, conf=conf, device=device,
                          threads=threads)
         predictor = self._model.predictor
@@ -86,19 +88,38 @@ class SplitPose(UltralyticsPose):
         self._net = predictor.model.model        # the fused network predict() runs
         self.graph = pose_layer_dag(self._net)
         self.cut_method = cuts
-        self.cuts: List[Cut] = self.graph.partition_points(cuts)
         self.layer_index = {name: i for i, name in enumerate(self.graph.order)}
         self.layer_index[INPUT] = -1
-        if profile_repeats:
-            self.profile((720, 1280), profile_repeats)
+        self._input_hw: Dict[Tuple[int, int], Tuple[int, int]] = {}
+        self._shapes: Dict[Tuple[int, int], Dict[str, Tuple[int, ...]]] = {}
+        # MACs of a small square input order the cuts (MACs scale alike with the input area),
+        # so a camera and the edge number them identically whatever their frames.
+        self.profile((64, 64), profile_repeats)
 
     @torch.no_grad()
     def profile(self, image_hw: Tuple[int, int], repeats: int = 3) -> OpDag:
-        """Measure MACs, bytes and latency per operator for frames of ``image_hw``."""
+        """Measure MACs, bytes and latency (``repeats`` > 0) per operator for ``image_hw``."""
         x = self.prepare(np.zeros((*image_hw, 3), np.uint8))
         profile(self.graph, x, self._net, repeats)
-        self.cuts = self.graph.partition_points(self.cut_method)
+        self.cuts: List[Cut] = self.graph.partition_points(self.cut_method)
         return self.graph
+
+    def input_hw(self, image_hw: Tuple[int, int]) -> Tuple[int, int]:
+        """Return the (h, w) of the letterboxed model input for frames of ``image_hw``."""
+        key = (int(image_hw[0]), int(image_hw[1]))
+        if key not in self._input_hw:
+            shape = self._predictor.pre_transform([np.zeros((*key, 3), np.uint8)])[0].shape
+            self._input_hw[key] = (int(shape[0]), int(shape[1]))
+        return self._input_hw[key]
+
+    @torch.no_grad()
+    def output_shapes(self, input_hw: Tuple[int, int]) -> Dict[str, Tuple[int, ...]]:
+        """Return every operator's output shape for a model input of ``input_hw``."""
+        key = (int(input_hw[0]), int(input_hw[1]))
+        if key not in self._shapes:
+            values = self.graph.run({INPUT: torch.zeros(1, 3, *key)}, self.graph.order)
+            self._shapes[key] = {n: tuple(v.shape) for n, v in values.items()}
+        return self._shapes[key]
 
     def cut(self, point: int) -> Cut:
         if not 0 <= int(point) < len(self.cuts):
