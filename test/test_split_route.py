@@ -94,8 +94,12 @@ def test_split_frames_give_the_offload_routes_skeleton(harness, small_model, spl
         assert harness.wait_for(lambda: len(skeletons) == k + 1, timeout=15)
     for k, frame in enumerate(frames):          # split route: heads on the cameras
         for v, name in enumerate(names):
-            images[name].publish(_png(frame.image(v), now + 10 + k, f'{name}_optical_frame'))
-            assert harness.wait_for(lambda: len(splits[name]) == k + 1, timeout=10)
+            image = _png(frame.image(v), now + 10 + k, f'{name}_optical_frame')
+            for _ in range(3):      # images are best effort: a lost one is sent again
+                images[name].publish(image)
+                if harness.wait_for(lambda: len(splits[name]) == k + 1, timeout=5):
+                    break
+            assert len(splits[name]) == k + 1
         assert harness.wait_for(lambda: len(skeletons) == len(frames) + k + 1, timeout=15)
     sent = splits['cam0'][0]
     assert sent.dtype == 'float16' and sent.codec == 'zlib' and sent.partition_point == POINT
