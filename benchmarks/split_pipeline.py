@@ -1,8 +1,10 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Per cut of the edge's pose model (yolo11n-pose at imgsz 960): bytes per frame, camera head time,
-edge tail time, end-to-end delay and MPJPE, beside JPEG offload and camera keypoints.
+Measure the split route per cut of the edge's pose model, beside JPEG offload and keypoints.
+
+Per cut of yolo11n-pose at imgsz 960: bytes per frame, camera head time, edge tail time,
+end-to-end delay and MPJPE.
 
     python benchmarks/split_pipeline.py [--instants 4] [--out docs]
 
@@ -152,7 +154,7 @@ def markdown(res, args):
     bws = [f'{bw / 1e6:g} MHz' for bw in BANDWIDTHS_HZ]
     lines = ['# Split inference of the pose model, measured per cut', '',
              f'Written by `python benchmarks/split_pipeline.py --instants {args.instants}` '
-             '(JSON: `docs/figures/split_pipeline.json`); see the script\'s docstring for the '
+             "(JSON: `docs/figures/split_pipeline.json`); see the script's docstring for the "
              'method. Times on a shared, loaded 2-core CPU (1 torch thread), medians per frame.',
              '', '| route | sent (head members) | bytes/frame | camera s | edge s | '
              + ' | '.join(f'delay s @ {b}' for b in bws) + ' | MPJPE mm | valid joints | '
@@ -165,9 +167,9 @@ def markdown(res, args):
                      + ' | '.join(f'{r["delay_s"][b]:.3f}' for b in bws)
                      + f' | {r["mpjpe_mm"]:.1f} | {r["valid_joints"]:.2f} | '
                      + ('-' if diff is None else f'{diff:.2f}') + ' |')
-    lines += ['', 'Camera seconds exclude the camera\'s own model (imgsz 320), which every route '
+    lines += ['', "Camera seconds exclude the camera's own model (imgsz 320), which every route "
               'runs for the dual threshold. Verdict per bandwidth (best split = least delay among '
-              'the cuts whose MPJPE is within 1 mm of the JPEG route\'s):', '']
+              "the cuts whose MPJPE is within 1 mm of the JPEG route's):", '']
     jpeg = next(r for k, r in res['routes'].items() if k.startswith('JPEG'))
     splits = {k: r for k, r in res['routes'].items() if k.startswith('split')
               and abs(r['mpjpe_mm'] - jpeg['mpjpe_mm']) <= 1.0}
@@ -185,7 +187,7 @@ def markdown(res, args):
                    f'loses to JPEG offload by {best["delay_s"][b] - jpeg["delay_s"][b]:.3f} s')
         lines.append(f'- {b}: best split `{name}` ({best["bytes"]:.0f} B, '
                      f'{best["delay_s"][b]:.3f} s) {verdict}; it sends '
-                     f'{best["bytes"] / jpeg["bytes"]:.1f}x the JPEG\'s bytes and takes '
+                     f"{best['bytes'] / jpeg['bytes']:.1f}x the JPEG's bytes and takes "
                      f'{best["edge_s"] / jpeg["edge_s"]:.2f}x its edge time.')
     return '\n'.join(lines) + '\n'
 

@@ -1,8 +1,10 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-System model and task-aware MDP of "Task-Aware Collaborative Inference and Fine-Grained DNN
-Partitioning in MEC Networks" (Zhang et al., IEEE TMC 2026): eqs. (1)-(3) and (5)-(8).
+System model and task-aware MDP of the split-inference paper: eqs. (1)-(3) and (5)-(8).
+
+"Task-Aware Collaborative Inference and Fine-Grained DNN Partitioning in MEC Networks" (Zhang
+et al., IEEE TMC 2026).
 
 Choices where the paper is silent (each switchable where it matters):
 

@@ -102,9 +102,11 @@ def log_probs(out, a: Dict[str, torch.Tensor]):
 @dataclass
 class PPOConfig:
     """
-    Algorithm 2 settings. gamma, clip, batch and lambda are the paper's (C.1, C-6); lr (paper
-    1e-4), 4 epochs (C-6: 10) and the rollout size are ours, for minutes on a CPU instead of the
-    paper's 1.5 M steps.
+    Settings of Algorithm 2.
+
+    gamma, clip, batch and lambda are the paper's (Table III; lambda assumed 0.95); lr (paper
+    1e-4), 4 epochs per rollout (10 recommended) and the rollout size are ours, for minutes on a
+    CPU instead of the paper's 1.5 M steps.
     """
 
     gamma: float = 0.95
@@ -250,4 +252,3 @@ class Trainer:
             self.act(state)
             times.append(time.perf_counter() - t0)
         return float(np.median(times))
-
