@@ -131,3 +131,18 @@ def test_a_camera_without_the_split_route_refuses_a_partition_point(harness, sma
     result = node.set_parameters([Parameter('partition_point', value=3)])
     assert not result[0].successful and 'split_route: true' in result[0].reason
     assert node.set_parameters([Parameter('partition_point', value=-1)])[0].successful
+
+
+def test_a_camera_loads_its_head_and_refuses_a_cut_outside_the_list(harness, small_model):
+    from mec_coop.nodes.camera_node import CameraNode
+
+    def camera(point):
+        return CameraNode(pose_backend=small_model, context=harness.context, namespace='cam1',
+                          parameter_overrides=[Parameter('split_route', value=True),
+                                               Parameter('split_imgsz', value=320),
+                                               Parameter('partition_point', value=point)])
+    node = harness.add(camera(3))
+    assert node._head.imgsz == 320 and len(node._head.cuts) == 10
+    assert node.set_parameters([Parameter('partition_point', value=9)])[0].successful
+    with pytest.raises(RuntimeError, match='configure failed'):
+        harness.add(camera(10))
