@@ -107,6 +107,9 @@ def main():
         ests.append(out)
     add(f'JPEG offload (q{args.quality})', cam_s, edge_s, nbytes, ests)
     full = [[model.predict(im) for im in views] for views in images]
+    with torch.no_grad():
+        reference = model.forward(model.prepare(images[0][0]))
+    scale = float(reference.abs().max())
     add('full model on the raw frame', [0.0], [0.0], [0], full)
     for point, cut in enumerate(model.cuts):
         for dtype in ('float16', 'int8'):
@@ -132,9 +135,16 @@ def main():
                     out.append(est)
                 ests.append(out)
             add(f'split {point} {dtype}', cam_s, edge_s, nbytes, ests)
+            sent, _ = model.run_head(images[0][0], point)
+            enc = encode_tensors([sent[m].numpy() for m in cut.members], model.layer_ids(point),
+                                 dtype, 'zlib')
+            with torch.no_grad():
+                raw = model.run_tail({m: torch.from_numpy(t) for m, t in
+                                      zip(cut.members, decode_tensors(enc))}, point)
             routes[f'split {point} {dtype}'].update(
                 members=list(cut.members), max_keypoint_diff_px=max(kp_err, default=0.0),
-                head_mmac=cut.local_macs / 1e6)
+                head_mmac=cut.local_macs / 1e6,
+                output_diff_rel=float((raw - reference).abs().max()) / scale)
     for r in routes.values():
         r['delay_s'] = {}
         for bw in BANDWIDTHS_HZ:
@@ -158,15 +168,18 @@ def markdown(res, args):
              'method. Times on a shared, loaded 2-core CPU (1 torch thread), medians per frame.',
              '', '| route | sent (head members) | bytes/frame | camera s | edge s | '
              + ' | '.join(f'delay s @ {b}' for b in bws) + ' | MPJPE mm | valid joints | '
-             'max keypoint diff px |', '|---' * (8 + len(bws)) + '|']
+             'max keypoint diff px | max output diff / output scale |',
+             '|---' * (9 + len(bws)) + '|']
     for name, r in res['routes'].items():
         members = ','.join(r.get('members', [])) or '-'
         diff = r.get('max_keypoint_diff_px')
+        rel = r.get('output_diff_rel')
         lines.append(f'| {name} | {members} | {r["bytes"]:.0f} | {r["camera_s"]:.3f} | '
                      f'{r["edge_s"]:.3f} | '
                      + ' | '.join(f'{r["delay_s"][b]:.3f}' for b in bws)
                      + f' | {r["mpjpe_mm"]:.1f} | {r["valid_joints"]:.2f} | '
-                     + ('-' if diff is None else f'{diff:.2f}') + ' |')
+                     + ('-' if diff is None else f'{diff:.2f}') + ' | '
+                     + ('-' if rel is None else f'{rel:.1e}') + ' |')
     lines += ['', "Camera seconds exclude the camera's own model (imgsz 320), which every route "
               'runs for the dual threshold. Verdict per bandwidth (best split = least delay among '
               "the cuts whose MPJPE is within 1 mm of the JPEG route's):", '']
