@@ -31,11 +31,11 @@ NO_FEEDBACK = ['edge.feedback=false', 'camera.roi_feedback=false', 'camera.frame
                'edge.triangulation=greedy']
 
 
-def run_one(cameras, fps, mode, duration, out, domain, feedback=True):
+def run_one(cameras, fps, mode, duration, out, domain, feedback=True, overrides=()):
     config = load_config('virtual_rig', [
         f'graph.cameras={cameras}', f'graph.mode={mode}', f'rig.fps={fps}',
         f'evaluator.output_dir={out}', 'evaluator.record=false',
-        *([] if feedback else NO_FEEDBACK)])
+        *([] if feedback else NO_FEEDBACK), *overrides])
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
     with GraphProcesses(build_graph(config), out / 'logs', env=env) as graph:
         time.sleep(duration)

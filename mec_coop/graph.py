@@ -16,6 +16,7 @@ import pathlib
 
 import yaml
 
+from mec_coop.alloc.plan import RELEASE_MARGIN_S
 from mec_coop.coop.routing import MODES
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / 'config'
@@ -105,12 +106,17 @@ def build_graph(config):
     camera = dict(config.get('camera', {}))
     if mode != 'custom':
         camera.update(MODES[mode])
+    if allocator:  # audits feed the allocator's score laws; without it they would only cost
+        camera.setdefault('audit_fraction', float(graph.get('audit_fraction', 0.0)))
     for cam in cameras:
         specs.append(NodeSpec('camera_node', 'camera', cam, {**camera, 'camera_id': cam}))
     if uplink:
         specs.append(NodeSpec('uplink_node', 'uplink', parameters={
             **config.get('uplink', {}), 'cameras': cameras}))
+    # The edge releases an instant in time for the requirement (the allocator keeps it so).
     specs.append(NodeSpec('edge_node', 'edge', parameters={
+        'sync_timeout_s': round(max(0.01, requirement['delay_requirement_s']
+                                    - RELEASE_MARGIN_S), 3),
         **config.get('edge', {}), 'cameras': cameras,
         'input_namespace': 'edge' if uplink else ''}))
     if graph.get('evaluator', source == 'virtual'):

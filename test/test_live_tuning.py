@@ -74,7 +74,8 @@ def test_delay_requirement_change_reaches_cameras_and_moves_the_delay(tmp_path):
     config = load_config('virtual_rig', [
         'graph.allocator=true', 'graph.delay_requirement_s=0.25',
         # Solve only on parameter changes, so the checked state is the one in force.
-        'allocator.resolve_period_s=0.0', 'edge.imgsz=640', f'evaluator.output_dir={tmp_path}',
+        'allocator.resolve_period_s=0.0', 'allocator.score_labels=prior', 'edge.imgsz=640',
+        f'evaluator.output_dir={tmp_path}',
         'evaluator.record=false'])
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain))
     probe = Probe(domain)

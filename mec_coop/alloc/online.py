@@ -166,3 +166,35 @@ class StampJoin:
         while len(self._waiting) > self.max_pending:
             self.unlabelled += len(self._waiting.popitem(last=False)[1])
         return []
+
+
+class ScoreLaws:
+    """
+    The score laws of every camera, once per label source, each starting from the same prior.
+
+    The allocator plans with one source and can judge its plan with another (the label-free
+    laws against the ground-truth ones on a virtual rig).
+
+    :param cameras: camera names.
+    :param prior: camera name -> a fresh :class:`CameraScores` (the prior of that camera).
+    :param sources: label source names.
+    """
+
+    def __init__(self, cameras, prior, sources):
+        self.cameras = list(cameras)
+        self.by_source = {s: {c: prior(c) for c in self.cameras} for s in sources}
+
+    def add(self, source, samples):
+        """Add ``(camera, 'device'|'server', score, positive)`` samples labelled by ``source``."""
+        laws = self.by_source[source]
+        for camera, kind, score, positive in samples:
+            if camera in laws:
+                laws[camera].add(kind, positive, score)
+
+    def added(self, source):
+        """Count the samples added so far to ``source``'s laws."""
+        return sum(sum(s.added.values()) for s in self.by_source[source].values())
+
+    def models(self, source, gains_db):
+        """:class:`CameraModel` per camera of ``source``'s laws, with the given gains."""
+        return [self.by_source[source][c].camera_model(g) for c, g in zip(self.cameras, gains_db)]

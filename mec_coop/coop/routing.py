@@ -15,6 +15,8 @@ offloads the image to the edge when ``theta_low <= c < theta_high`` and drops th
 from dataclasses import dataclass
 import enum
 import math
+import random
+import zlib
 
 
 class Route(enum.Enum):
@@ -51,6 +53,22 @@ class Thresholds:
     def edge_accepts(self, confidence: float) -> bool:
         """Whether the edge uses its own result of an offloaded frame."""
         return edge_accepts(confidence, self.theta_server)
+
+
+class AuditSampler:
+    """
+    Random audit offloads: each frame independently with probability ``fraction``.
+
+    Seeded from the camera name (stable across runs, different between cameras), so a run can
+    be repeated and cameras do not audit the same instants.
+    """
+
+    def __init__(self, camera_id: str) -> None:
+        self._rng = random.Random(zlib.crc32(camera_id.encode()))
+
+    def draw(self, fraction: float) -> bool:
+        """Tell whether this frame is an audit."""
+        return fraction > 0.0 and self._rng.random() < fraction
 
 
 def edge_accepts(confidence: float, theta_server: float) -> bool:

@@ -30,7 +30,7 @@ from std_msgs.msg import Float32
 
 from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
 from mec_coop.coop.feedback import Choice, RoiPolicy
-from mec_coop.coop.routing import Route, threshold_problem, Thresholds
+from mec_coop.coop.routing import AuditSampler, Route, threshold_problem, Thresholds
 from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, SplitTensor
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
@@ -83,6 +83,10 @@ class CameraNode(ManagedModelNode):
             "its large model's result is late (false: the paper's scheme, the image only)"))
         self.declare_parameter('full_frame_every', 10, int_param(
             'Every N-th frame runs on the full frame to find new people (0: never)', 0, 10000))
+        self.declare_parameter('audit_fraction', 0.0, float_param(
+            'Share of the frames offloaded at random whatever the thresholds say (audits: the '
+            "allocator learns the edge model's score laws from them without selection bias)",
+            0.0, 1.0))
         self.declare_parameter('split_route', False, text_param(
             "Load the edge's model (weights, split_imgsz) as a head: offloads can send tensors",
             read_only=True))
@@ -107,7 +111,8 @@ class CameraNode(ManagedModelNode):
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
                        'stale': 0, 'out_of_order': 0, 'bad_input': 0, 'bad_roi': 0,
-                       'roi_miss': 0, 'split': 0, **{c.value: 0 for c in Choice}}
+                       'roi_miss': 0, 'audit': 0, 'split': 0, **{c.value: 0 for c in Choice}}
+        self._audits = AuditSampler(self.camera_id)
         self._last_inference_s = 0.0
         self._last_stamp = float('-inf')
         transport = self.get_parameter('input_transport').value
@@ -248,21 +253,25 @@ class CameraNode(ManagedModelNode):
         self._last_inference_s = estimate.inference_time_s
         confidence = frame_score(estimate, score_name, predicted)
         route = thresholds.route(confidence)
-        self.counts[route.value] += 1
+        audit = route is not Route.OFFLOAD and self._audits.draw(
+            self.get_parameter('audit_fraction').value)
+        self.counts['audit' if audit else route.value] += 1
         self._pub_conf.publish(Float32(data=float(confidence)))
         if route is Route.OFFLOAD and self._split_settings[0] >= 0 and self._head is not None:
             self._pub_split.publish(self._split(msg, image, confidence, estimate))
             return
-        if route is Route.OFFLOAD:
-            self._pub_off.publish(self._offload(msg, image, confidence, estimate, quality,
-                                                select_person(estimate, predicted)))
+        if route is Route.OFFLOAD or audit:
+            out = self._offload(msg, image, confidence, estimate, quality,
+                                select_person(estimate, predicted))
+            out.audit = audit
+            self._pub_off.publish(out)
             return
         out = PoseKeypoints2D(header=msg.header, sequence=self.counts['frames'],
                               source=PoseKeypoints2D.SOURCE_CAMERA, model_name=self._model.name,
                               inference_time_s=float(estimate.inference_time_s),
                               image_width=image.shape[1], image_height=image.shape[0],
                               route=ROUTE_CODES[route], frame_confidence=float(confidence),
-                              selected_person=-1)
+                              selected_person=-1, camera_confidence=float('nan'))
         if route is Route.KEYPOINTS:
             out.people = persons_to_msgs(estimate)
             out.selected_person = select_person(estimate, predicted)

@@ -21,6 +21,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from visualization_msgs.msg import MarkerArray
 
+from mec_coop.alloc.timing import RELEASE_POLL_S
 from mec_coop.coop.routing import edge_accepts, threshold_problem
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.fusion.sync import Verdict
@@ -128,7 +129,7 @@ class EdgeNode(ManagedModelNode):
             self._active.append(self.create_subscription(
                 SplitTensor, f'{prefix}{cam}/split', lambda m, c=cam: self._on_offload(c, m),
                 QOS_RELIABLE))
-        self._active.append(self.create_timer(0.01, self._release))
+        self._active.append(self.create_timer(RELEASE_POLL_S, self._release))
         return super().on_activate(state)
 
     # -- reports ------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class EvaluatorNode(Node):
             if self.get_parameter('record').value else None
         self._last_truth = None
         self._allocated_requirement = None
+        self._allocation = None
         self.rig_time = {}
         self.create_subscription(AllocationState, 'allocation', self._on_allocation, QOS_LATCHED)
         self.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
@@ -73,6 +74,12 @@ class EvaluatorNode(Node):
 
     def _on_allocation(self, msg):
         self._allocated_requirement = float(msg.delay_requirement_s)
+        # What the allocator predicted, to set beside what was measured.
+        self._allocation = {'solver': msg.solver, 'feasible': msg.feasible,
+                            'score_source': msg.score_source,
+                            'predicted_delay_s': msg.predicted_delay_s,
+                            'predicted_delay_p50_s': msg.predicted_delay_p50_s,
+                            'predicted_accuracy': msg.predicted_accuracy}
 
     @property
     def delay_requirement(self):
@@ -103,7 +110,8 @@ class EvaluatorNode(Node):
         # The newest second of ground truth may still be in flight through the pipeline.
         last = None if self._last_truth is None else self._last_truth - 1.0
         requirement, owner = self.delay_requirement
-        return {**self.score.summary(requirement, last), 'delay_requirement_from': owner}
+        return {**self.score.summary(requirement, last), 'delay_requirement_from': owner,
+                **({'allocation': self._allocation} if self._allocation else {})}
 
     def _status(self):
         s = self.summary()

@@ -57,7 +57,10 @@ def edge_result_msg(request: OffloadRequest, estimate: PoseEstimate, image_size:
         image_width=image_size[1], image_height=image_size[0],
         people=persons_to_msgs(estimate), selected_person=estimate.best(),
         route=PoseKeypoints2D.ROUTE_KEYPOINTS if accepted else PoseKeypoints2D.ROUTE_DROP,
-        frame_confidence=float(confidence))
+        frame_confidence=float(confidence), uplink_airtime_s=request.uplink_airtime_s,
+        uplink_queueing_s=request.uplink_queueing_s,
+        audit=bool(getattr(request, 'audit', False)),    # SplitTensor: never an audit
+        camera_confidence=request.camera_confidence)
 
 
 def person_arrays(person: Person2D) -> tuple[np.ndarray, np.ndarray]:

@@ -1,61 +1,187 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Run-time score samples of the allocator, labelled by the virtual rig's ``ground_truth``."""
+"""
+What the allocator learns from the running graph: labelled score samples and timing samples.
 
+:class:`GraphObserver` subscribes only to small messages: each camera's ``keypoints`` (its score,
+people and model time), the edge's ``<cam>/edge_result`` (the edge score, the camera score of the
+offloaded frame, the audit flag, the edge's time per image and the measured airtime), the edge's
+``skeleton`` and, on a virtual rig, ``ground_truth``. Never an image. The camera's time is
+measured from the capture stamp to the arrival of its message (the cameras' clocks are assumed
+synchronised with this node's, as the edge's synchroniser assumes too).
+
+Frames are labelled two ways, side by side: ``label_free`` (:mod:`mec_coop.alloc.labels`, from
+the skeleton of the other views and the edge's look; frames that stay open get a label drawn at
+the share measured on audits, :class:`~mec_coop.alloc.labels.AmbiguousShare`) and
+``ground_truth`` (the rig's labels, when a rig publishes them). Edge scores become samples only
+from audits when ``server_samples`` is ``'audits'``: offloads chosen by the thresholds are a
+biased sample. The camera's score counts as "found nobody" at exactly 0 (every frame score is
+0 without a person).
+"""
+
+from collections import OrderedDict
 import math
 import threading
+from typing import Callable, Optional
 
+import numpy as np
 from rclpy.node import Node
+from rclpy.serialization import serialize_message
 
+from mec_coop.alloc.labels import AmbiguousShare, label_frame, LabelRule
 from mec_coop.alloc.online import StampJoin
-from mec_coop.msg import GroundTruth, OffloadRequest, PoseKeypoints2D
+from mec_coop.alloc.timing import Calibration
+from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
+from mec_coop.ros.camera_info import RigCalibration
+from mec_coop.ros.conversions import from_stamp, person_arrays
 from mec_coop.ros.qos import QOS_RELIABLE
 
-# (message type, topic under <cam>/, score source, message field with the score)
-SAMPLE_TOPICS = ((PoseKeypoints2D, 'keypoints', 'device', 'frame_confidence'),
-                 (OffloadRequest, 'offload', 'device', 'camera_confidence'),
-                 (PoseKeypoints2D, 'edge_result', 'server', 'frame_confidence'))
+LABEL_SOURCES = ('label_free', 'ground_truth')
+SERVER_SAMPLES = ('audits', 'all')
+# Capture instants remembered for labelling (about 30 s at 2 fps).
+PENDING = 64
+# A camera message older than this on arrival means unsynchronised clocks, not a slow camera.
+MAX_AGE_S = 10.0
 
 
-class GroundTruthLabeller:
+def _people(msg: PoseKeypoints2D) -> list:
+    return [person_arrays(p) for p in msg.people]
+
+
+class GraphObserver:
     """
-    Collect each camera's frame confidences and label them with the ground truth of the frame.
+    Collect score and timing samples of the running graph (see the module docstring).
 
-    :meth:`take` hands over the ``(camera, source, score, positive)`` tuples labelled so far.
+    :param node: the allocator node.
+    :param cameras: camera names.
+    :param rig: calibration (CameraInfo + TF) of the cameras, for the label-free labels.
+    :param rate_of: camera -> its current uplink rate in bit/s (``inf`` without a link).
+    :param server_samples: one of :data:`SERVER_SAMPLES`.
     """
 
-    def __init__(self, node: Node, cameras: list[str]) -> None:
-        self.cameras = list(cameras)
-        self.join = StampJoin()
-        self.counts = {'labelled': 0, 'invalid': 0}
-        self._labelled: list = []
+    def __init__(self, node: Node, cameras: list, rig: RigCalibration,
+                 rate_of: Callable[[str], float], server_samples: str = 'audits',
+                 rule: LabelRule = LabelRule()) -> None:
+        self.now = lambda: node.get_clock().now().nanoseconds * 1e-9
+        if server_samples not in SERVER_SAMPLES:
+            raise ValueError(f'server_samples must be one of {SERVER_SAMPLES}, '
+                             f'got {server_samples!r}')
+        self.cameras, self.rig, self.rate_of, self.rule = list(cameras), rig, rate_of, rule
+        self.server_samples = server_samples
+        self.calibration = Calibration(self.cameras)
+        self.joins = {source: StampJoin(PENDING) for source in LABEL_SOURCES}
+        self.counts = {'audits': 0, 'drawn': 0, 'ground_truth': 0, 'label_free': 0}
+        self.ambiguous = AmbiguousShare()
+        self._frames: OrderedDict = OrderedDict()   # stamp -> cam -> what was seen
+        self._skeletons: OrderedDict = OrderedDict()  # stamp -> (joints, num_views, cameras)
+        self._labelled: dict = {source: [] for source in LABEL_SOURCES}
         self._lock = threading.Lock()
         for cam in self.cameras:
-            for msg_type, topic, source, field in SAMPLE_TOPICS:
-                node.create_subscription(
-                    msg_type, f'{cam}/{topic}', lambda m, c=cam, s=source, f=field:
-                    self._on_sample(m.header, c, s, getattr(m, f)), QOS_RELIABLE)
+            node.create_subscription(PoseKeypoints2D, f'{cam}/keypoints',
+                                     lambda m, c=cam: self._on_camera(c, m), QOS_RELIABLE)
+            node.create_subscription(PoseKeypoints2D, f'{cam}/edge_result',
+                                     lambda m, c=cam: self._on_edge(c, m), QOS_RELIABLE)
+        node.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
         node.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
 
-    def take(self) -> list[tuple[str, str, float, bool]]:
-        """Hand over the samples labelled since the last call."""
+    def take(self, source: str) -> list:
+        """Hand over ``(camera, 'device'|'server', score, positive)`` labelled by ``source``."""
         with self._lock:
-            labelled, self._labelled = self._labelled, []
-        self.counts['labelled'] += len(labelled)
-        return labelled
+            taken, self._labelled[source] = self._labelled[source], []
+        self.counts[source] += len(taken)
+        return taken
 
-    def _on_sample(self, header, cam: str, source: str, score: float) -> None:
-        if not math.isfinite(score):
-            self.counts['invalid'] += 1
-            return
+    # -- callbacks -----------------------------------------------------------------------------
+    def _on_camera(self, cam: str, msg: PoseKeypoints2D) -> None:
+        # The camera's whole time from capture to its message (transport, decoding, the model,
+        # waiting for the model) is what delays the skeleton, not the model time alone; the
+        # model time stands in when the clocks disagree.
+        age = self.now() - from_stamp(msg.header.stamp)
         with self._lock:
-            self._labelled += self.join.add_sample((header.stamp.sec, header.stamp.nanosec),
-                                                   cam, source, float(score))
+            self.calibration.device_s[cam].add(age if 0.0 <= age <= MAX_AGE_S
+                                               else msg.inference_time_s)
+            self.calibration.message_bytes[cam].add(len(serialize_message(msg)))
+            self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
+            self._label_pending(from_stamp(msg.header.stamp))
+
+    def _on_edge(self, cam: str, msg: PoseKeypoints2D) -> None:
+        with self._lock:
+            self.calibration.edge_service_s.add(msg.inference_time_s)
+            if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
+                self.calibration.image_bytes[cam].add(
+                    msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
+            self.counts['audits'] += int(msg.audit)
+            frame = self._frame(msg, cam)
+            frame.update(device=msg.camera_confidence, edge=msg.frame_confidence,
+                         edge_people=_people(msg), audit=msg.audit)
+            self._label_pending(from_stamp(msg.header.stamp))
+
+    def _on_skeleton(self, msg: Skeleton3D) -> None:
+        joints = np.array([(j.position.x, j.position.y, j.position.z) if j.valid and
+                           not j.predicted else (np.nan,) * 3 for j in msg.joints])
+        with self._lock:
+            self.calibration.overhead_s.add(msg.latency.triangulation_s)
+            self.calibration.delay_s.add(msg.latency.end_to_end_s)
+            stamp = from_stamp(msg.header.stamp)
+            self._skeletons[stamp] = (joints, np.array([j.num_views for j in msg.joints]),
+                                      set(msg.camera_ids))
+            while len(self._skeletons) > PENDING:
+                self._skeletons.popitem(last=False)
+            self._label_pending(stamp)
 
     def _on_truth(self, msg: GroundTruth) -> None:
         frames = dict(zip(msg.camera_ids, msg.positive))
-        labels = {cam: frames[f'{cam}_optical_frame'] for cam in self.cameras
-                  if f'{cam}_optical_frame' in frames}
+        names = {cam: self.rig.frame_id(cam) or f'{cam}_optical_frame' for cam in self.cameras}
+        labels = {cam: frames[name] for cam, name in names.items() if name in frames}
         with self._lock:
-            self._labelled += self.join.add_labels(
-                (msg.header.stamp.sec, msg.header.stamp.nanosec), labels)
+            self._labelled['ground_truth'] += self.joins['ground_truth'].add_labels(
+                from_stamp(msg.header.stamp), labels)
+
+    # -- labelling (under the lock) ------------------------------------------------------------
+    def _frame(self, msg: PoseKeypoints2D, cam: str) -> dict:
+        stamp = from_stamp(msg.header.stamp)
+        frames = self._frames.setdefault(stamp, {})
+        while len(self._frames) > PENDING:
+            self._frames.popitem(last=False)
+        return frames.setdefault(cam, {'done': set()})
+
+    def _label_pending(self, stamp: float) -> None:
+        """Emit the samples of ``stamp`` that are labelled now and were not emitted before."""
+        for cam, frame in self._frames.get(stamp, {}).items():
+            scores = {'device': frame.get('device'), 'server': frame.get('edge')}
+            if scores['server'] is not None and self.server_samples == 'audits' \
+                    and not frame.get('audit'):
+                scores['server'] = None   # chosen by the thresholds: a biased sample
+            scores = {k: float(v) for k, v in scores.items() if v is not None and math.isfinite(v)}
+            for source in scores.keys() - frame['done']:
+                frame['done'].add(source)
+                self._labelled['ground_truth'] += self.joins['ground_truth'].add_sample(
+                    stamp, cam, source, scores[source])
+            label = self._label(stamp, cam, frame)
+            if label is None:
+                continue
+            for source in scores.keys() - frame.setdefault('free', set()):
+                frame['free'].add(source)
+                self._labelled['label_free'].append((cam, source, scores[source], label))
+
+    def _label(self, stamp: float, cam: str, frame: dict) -> Optional[bool]:
+        """Label ``frame`` once (see :mod:`mec_coop.alloc.labels`); None while it cannot be."""
+        if 'label' in frame:
+            return frame['label']
+        skeleton, camera = self._skeletons.get(stamp), self.rig.camera(cam)
+        if skeleton is None or camera is None:
+            return None
+        joints, num_views, contributors = skeleton
+        contributed = cam in contributors or self.rig.frame_id(cam) in contributors
+        label = label_frame(camera, joints, num_views, contributed,
+                            frame.get('device_people', []), frame.get('edge_people'), self.rule)
+        if 'edge_people' in frame:
+            # An audit where the camera found nobody: the edge tells what such frames are.
+            if frame.get('audit') and frame.get('device') == 0.0 and label_frame(
+                    camera, joints, num_views, contributed, [], None, self.rule) is None:
+                self.ambiguous.observe(bool(label))
+        elif label is None:  # no edge look will come: label at the audited rate
+            label = self.ambiguous.draw()
+            self.counts['drawn'] += 1
+        frame['label'] = label
+        return label

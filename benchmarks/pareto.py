@@ -1,0 +1,128 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The product's Pareto front: MPJPE against p95 delay for every scheme on the running graph.
+
+For each camera count and delay requirement D_req it runs the full node graph on the virtual
+rig (rig, cameras, uplink emulator, edge, evaluator, and for the allocator schemes the
+allocator) and records MPJPE, skeleton rate, delay percentiles and, for the allocator, its
+predicted median delay beside the measured one. Every scheme gets the same edge release
+deadline (D_req - 0.05 s). Schemes: the fixed presets ``device_centric``, ``cascade``,
+``cooperative`` and ``server_centric`` (coop/routing.py MODES) and the allocator with the
+project's solver (``proposed``) and with Algorithm 1 as the paper writes it
+(``paper_literal``); the allocator learns its score laws without ground truth
+(``score_labels=label_free``) and plans with the timings it measures.
+
+Writes ``<out>/pareto.json`` and ``<out>/pareto.png``.
+
+Run:  . scripts/env.sh && python benchmarks/pareto.py --out docs/figures
+      [--cameras 4] [--requirements 0.3 0.5 1.0] [--duration 90] [--eight-cameras-at 1.0]
+All processes share this machine's CPU (2 cores here): the numbers are those of this machine.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import re
+
+from pipeline import run_one
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PRESETS = ('device_centric', 'cascade', 'cooperative', 'server_centric')
+SOLVERS = ('proposed', 'paper_literal')
+GAP = re.compile(r'label-free accuracy gap ([-+0-9.e]+)')
+
+
+def schemes():
+    """(name, mode, overrides) of every scheme."""
+    out = [(mode, mode, []) for mode in PRESETS]
+    for solver in SOLVERS:
+        out.append((f'allocator_{solver}', 'cooperative', [
+            'graph.allocator=true', f'allocator.solver={solver}', 'allocator.warmup_samples=100']))
+    return out
+
+
+def _label_free_gap(log: pathlib.Path):
+    """Return the allocator's last logged label-free accuracy gap, or None."""
+    found = GAP.findall(log.read_text()) if log.exists() else []
+    return float(found[-1]) if found else None
+
+
+def run(cameras, requirement, name, mode, overrides, duration, out, domain):
+    row = run_one(cameras, 2.0, mode, duration, out, domain, overrides=[
+        f'graph.delay_requirement_s={requirement}', *overrides])
+    if row is None:
+        return None
+    summary = json.loads((out / 'summary.json').read_text())
+    allocation = summary.get('allocation', {})
+    row.update(scheme=name, delay_requirement_s=requirement,
+               predicted_delay_p50_s=allocation.get('predicted_delay_p50_s'),
+               predicted_delay_s=allocation.get('predicted_delay_s'),
+               allocator_feasible=allocation.get('feasible'),
+               label_free_accuracy_gap=_label_free_gap(out / 'logs' / 'allocator.log'),
+               meets_requirement=bool(row['delay_p95_s'] is not None
+                                      and row['delay_p95_s'] <= requirement))
+    return row
+
+
+def plot(rows, path):
+    """MPJPE against p95 delay, one panel per (cameras, D_req); the rate labels each point."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(r['cameras'], r['delay_requirement_s']) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5), squeeze=False)
+    for ax, (cams, req) in zip(axes[0], panels):
+        for r in (r for r in rows if (r['cameras'], r['delay_requirement_s']) == (cams, req)):
+            marker = '*' if r['scheme'].startswith('allocator') else 'o'
+            ax.scatter(r['delay_p95_s'], r['mpjpe_mm'], marker=marker, s=80)
+            ax.annotate(f"{r['scheme']} ({r['skeleton_rate']:.2f})",
+                        (r['delay_p95_s'], r['mpjpe_mm']), fontsize=7)
+        ax.axvline(req, color='grey', linestyle='--')
+        ax.set(xlabel='delay p95 (s)', ylabel='MPJPE (mm)',
+               title=f'{cams} cameras, D_req {req:g} s (skeleton rate)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--cameras', type=int, nargs='+', default=[4])
+    parser.add_argument('--requirements', type=float, nargs='+', default=[0.3, 0.5, 1.0])
+    parser.add_argument('--eight-cameras-at', type=float, nargs='*', default=[1.0],
+                        help='requirements also run with 8 cameras')
+    parser.add_argument('--schemes', nargs='+', default=[s[0] for s in schemes()])
+    parser.add_argument('--duration', type=float, default=90.0)
+    parser.add_argument('--out', default=str(ROOT / 'results' / 'benchmarks'))
+    args = parser.parse_args()
+
+    out = pathlib.Path(args.out)
+    points = [(c, r) for c in args.cameras for r in args.requirements]
+    points += [(8, r) for r in args.eight_cameras_at if (8, r) not in points]
+    domains = iter(range(150 + os.getpid() % 20, 233))
+    rows = []
+    for cameras, requirement in points:
+        for name, mode, overrides in schemes():
+            if name not in args.schemes:
+                continue
+            row = run(cameras, requirement, name, mode, overrides, args.duration,
+                      out / 'pareto_runs' / f'{name}_{cameras}_{requirement:g}', next(domains))
+            if row is None:
+                continue
+            rows.append(row)
+            predicted = row['predicted_delay_p50_s']
+            print(f'{cameras} cams D_req {requirement:g} {name:>24}: MPJPE '
+                  f'{row["mpjpe_mm"]:6.1f} mm, rate {row["skeleton_rate"]:.2f}, p50 '
+                  f'{row["delay_p50_s"] or float("nan"):.3f} s (predicted '
+                  f'{predicted if predicted is not None else float("nan"):.3f}), p95 '
+                  f'{row["delay_p95_s"] or float("nan"):.3f} s, offload '
+                  f'{row["offload_ratio"]:.3f}', flush=True)
+            (out / 'pareto.json').write_text(json.dumps(rows, indent=2))
+    plot(rows, out / 'pareto.png')
+    print(f'wrote {out / "pareto.json"} and {out / "pareto.png"}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,256 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Timing of the running graph: online calibration and a delay model that matches what it measures.
+
+The paper's delay (19) is a mean over a synchronous instant with Table I constants; the graph
+differs in ways that decide whether a plan meets its requirement: each camera owns its TDMA
+slots and transmits in parallel with the others (a per-camera FIFO, see
+:class:`mec_coop.coop.uplink.TdmaUplink`), the edge serves offloads of *all* instants one after
+the other (a single-server queue, so a load above one image per service time builds a backlog),
+and an instant is released when its last view is in or at the edge's deadline.
+
+:class:`Calibration` keeps robust running statistics (windowed medians and quantiles) of what
+the nodes report: camera model time, bytes per offload and per keypoint message, edge service
+time per image, and the time from the last report to the published skeleton.
+:func:`simulate` replays the graph as a discrete-event model with those numbers for given
+routing probabilities and uplink rates and returns delay quantiles; :func:`md1_wait` is the
+closed-form M/D/1 waiting time it is checked against. :meth:`Calibration.params` maps the
+measurements onto the paper model's constants, which the solvers search with.
+"""
+
+from collections import deque
+from dataclasses import dataclass, replace
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from mec_coop.alloc.model import SystemParams
+
+# Period of the edge's release timer (nodes/edge_node.py).
+RELEASE_POLL_S = 0.01
+# Fewer samples than this and a quantity keeps its prior (the paper's or the user's constant).
+MIN_SAMPLES = 5
+
+
+class RunningStat:
+    """The newest ``window`` finite, non-negative samples of one quantity; medians on demand."""
+
+    def __init__(self, window: int = 200) -> None:
+        if window < 1:
+            raise ValueError(f'window must be >= 1, got {window}')
+        self._samples: deque = deque(maxlen=int(window))
+        self.rejected = 0
+
+    def add(self, value: float) -> bool:
+        """Keep ``value``; a NaN, infinite or negative one is counted in ``rejected``."""
+        value = float(value)
+        if not (math.isfinite(value) and value >= 0.0):
+            self.rejected += 1
+            return False
+        self._samples.append(value)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def samples(self) -> np.ndarray:
+        return np.fromiter(self._samples, dtype=float, count=len(self._samples))
+
+    def quantile(self, q: float, default: float) -> float:
+        """Return quantile ``q`` of the window (``default`` below :data:`MIN_SAMPLES`)."""
+        if len(self._samples) < MIN_SAMPLES:
+            return float(default)
+        return float(np.quantile(self.samples(), q))
+
+
+@dataclass(frozen=True)
+class GraphTiming:
+    """
+    What :func:`simulate` needs besides the plan; every time in seconds, sizes in bytes.
+
+    ``device_s`` holds per camera the samples of its model time (drawn from at random), the
+    other quantities are per-camera medians or graph-wide constants. ``deadline_s`` is the
+    edge's release deadline from capture (its ``sync_timeout_s``), ``None`` to wait for all.
+    """
+
+    frame_rate_hz: float
+    device_s: tuple
+    image_bytes: np.ndarray
+    message_bytes: np.ndarray
+    edge_service_s: float
+    overhead_s: float
+    deadline_s: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class DelayPrediction:
+    """Delay quantiles of the simulated graph (released: with the deadline; complete: without)."""
+
+    p50_s: float
+    p95_s: float
+    complete_p50_s: float
+    complete_p95_s: float
+    late_fraction: float          # instants released by the deadline before all views were in
+    edge_utilisation: float       # offered edge load: images per second x service time
+    edge_wait_s: float            # mean time an offload waits at the edge before its service
+    uplink_utilisation: np.ndarray  # per camera: airtime per second
+
+    def quantile(self, q: float, complete: bool = False) -> float:
+        """Return p50 or p95 (the two this model reports)."""
+        table = {0.5: (self.p50_s, self.complete_p50_s), 0.95: (self.p95_s, self.complete_p95_s)}
+        if q not in table:
+            raise ValueError(f'delay quantile must be 0.5 or 0.95, got {q}')
+        return table[q][int(complete)]
+
+
+def md1_wait(arrival_rate: float, service_s: float) -> float:
+    """Mean M/D/1 waiting time ``rho D / (2 (1 - rho))``; infinite at ``rho >= 1``."""
+    rho = arrival_rate * service_s
+    return math.inf if rho >= 1.0 else rho * service_s / (2.0 * (1.0 - rho))
+
+
+def _fifo(arrivals: np.ndarray, service: np.ndarray) -> np.ndarray:
+    """Return completion times of jobs served in arrival order (Lindley recursion)."""
+    done = np.empty_like(arrivals)
+    busy = -math.inf
+    for i in np.argsort(arrivals, kind='stable'):
+        busy = max(arrivals[i], busy) + service[i]
+        done[i] = busy
+    return done
+
+
+def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
+             rates_bps: ArrayLike, instants: int = 1500, seed: int = 0) -> DelayPrediction:
+    """
+    Replay ``instants`` capture instants of the graph and return its delay quantiles.
+
+    Per instant every camera draws its route (offload with ``P^U_n``, keypoints with
+    ``P^P_n``, else a drop notice, which is a keypoint-sized message) and a model time from its
+    samples; its messages queue on its own uplink (rate ``rates_bps[n]`` = ``tau_n R_n``),
+    offloads then queue at the edge in arrival order (all cameras and instants), and the
+    instant is complete when its last report is in. The first tenth of the instants is left
+    out as warm-up.
+
+    :param timing: :class:`GraphTiming`.
+    :param p_uncertain: ``P^U_n`` per camera (eq. (11)).
+    :param p_positive: ``P^P_n`` per camera (eq. (13)).
+    :param rates_bps: uplink rate per camera with its applied share (``inf``: no emulated link).
+    :param instants: instants to replay.
+    :param seed: random seed (the same seed gives the same prediction).
+    :return: :class:`DelayPrediction`.
+    """
+    p_u, p_p = np.asarray(p_uncertain, float), np.asarray(p_positive, float)
+    rates = np.asarray(rates_bps, float)
+    cams = p_u.size
+    if not (p_p.size == rates.size == len(timing.device_s) == cams):
+        raise ValueError('p_uncertain, p_positive, rates_bps and timing.device_s need one '
+                         'entry per camera')
+    if np.any(rates <= 0.0):
+        raise ValueError('uplink rates must be positive')
+    rng = np.random.default_rng(seed)
+    period = 1.0 / timing.frame_rate_hz
+    capture = np.arange(instants) * period
+    u = rng.random((instants, cams))
+    offload = u < p_u
+    device = np.stack([rng.choice(np.asarray(s, float), instants) for s in timing.device_s], 1)
+    size = np.where(offload, timing.image_bytes, timing.message_bytes)
+    airtime = 8.0 * size / rates
+    sent = np.empty((instants, cams))
+    for n in range(cams):  # each camera's model, then its uplink slots: two FIFOs in series
+        ready = _fifo(capture, device[:, n])
+        sent[:, n] = _fifo(ready, airtime[:, n])
+    final = sent.copy()
+    wait = 0.0
+    if offload.any():
+        final[offload] = _fifo(sent[offload], np.full(int(offload.sum()),
+                                                      timing.edge_service_s))
+        wait = float(np.mean(final[offload] - sent[offload])) - timing.edge_service_s
+    complete = final.max(axis=1) - capture
+    released = complete if timing.deadline_s is None else \
+        np.minimum(complete, timing.deadline_s)
+    skip = instants // 10
+    complete, released = complete[skip:] + timing.overhead_s, released[skip:] + timing.overhead_s
+    late = 0.0 if timing.deadline_s is None else float(np.mean(
+        final.max(axis=1)[skip:] - capture[skip:] > timing.deadline_s))
+    airtime_per_s = timing.frame_rate_hz * 8.0 * (
+        p_u * timing.image_bytes + (1.0 - p_u) * timing.message_bytes) / rates
+    return DelayPrediction(
+        p50_s=float(np.median(released)), p95_s=float(np.quantile(released, 0.95)),
+        complete_p50_s=float(np.median(complete)),
+        complete_p95_s=float(np.quantile(complete, 0.95)), late_fraction=late,
+        edge_utilisation=float(timing.frame_rate_hz * p_u.sum() * timing.edge_service_s),
+        edge_wait_s=wait,
+        uplink_utilisation=airtime_per_s)
+
+
+class Calibration:
+    """
+    Robust running statistics of the graph's timings, fed by what the nodes report.
+
+    :param cameras: camera names (the order of :meth:`timing`'s arrays).
+    :param window: samples kept per quantity.
+    """
+
+    def __init__(self, cameras: Sequence[str], window: int = 200) -> None:
+        self.cameras = list(cameras)
+        self.device_s = {c: RunningStat(window) for c in self.cameras}
+        self.image_bytes = {c: RunningStat(window) for c in self.cameras}
+        self.message_bytes = {c: RunningStat(window) for c in self.cameras}
+        self.edge_service_s = RunningStat(window)
+        self.overhead_s = RunningStat(window)
+        self.delay_s = RunningStat(window)
+
+    def ready(self) -> bool:
+        """Tell whether camera and edge times have enough samples to replace the priors."""
+        return (all(len(s) >= MIN_SAMPLES for s in self.device_s.values())
+                and len(self.edge_service_s) >= MIN_SAMPLES)
+
+    def counts(self) -> dict:
+        """Count the samples per quantity (for diagnostics)."""
+        return {'device': min(len(s) for s in self.device_s.values()),
+                'offload_bytes': min(len(s) for s in self.image_bytes.values()),
+                'edge_service': len(self.edge_service_s), 'overhead': len(self.overhead_s),
+                'delay': len(self.delay_s)}
+
+    def params(self, prior: SystemParams) -> SystemParams:
+        """
+        Return the paper model's constants with the medians measured so far.
+
+        ``T_d^I`` is the slowest camera's median (the instant waits for its last view),
+        ``t_s`` the edge's median time per image, ``S_I`` / ``S_M`` the largest per-camera
+        median sizes, ``T_s^p`` the median time from the last report to the skeleton; the
+        other camera-side processing is inside the measured model time, so ``T_d^p`` is 0
+        once that is measured.
+        """
+        def worst(stats: dict, default: float) -> float:
+            return max(s.quantile(0.5, default) for s in stats.values())
+
+        device = worst(self.device_s, prior.device_inference_s)
+        return replace(
+            prior, device_inference_s=device,
+            device_processing_s=0.0 if device != prior.device_inference_s
+            else prior.device_processing_s,
+            server_inference_s=self.edge_service_s.quantile(0.5, prior.server_inference_s),
+            image_bytes=worst(self.image_bytes, prior.image_bytes),
+            message_bytes=worst(self.message_bytes, prior.message_bytes),
+            server_processing_s=self.overhead_s.quantile(0.5, prior.server_processing_s))
+
+    def timing(self, prior: SystemParams, deadline_s: Optional[float] = None) -> GraphTiming:
+        """Return the :class:`GraphTiming` of the measurements (priors where samples miss)."""
+        params = self.params(prior)
+        device = tuple(s.samples() if len(s) >= MIN_SAMPLES else
+                       np.array([params.device_inference_s + params.device_processing_s])
+                       for s in self.device_s.values())
+        return GraphTiming(
+            frame_rate_hz=params.frame_rate_hz, device_s=device,
+            image_bytes=np.array([self.image_bytes[c].quantile(0.5, params.image_bytes)
+                                  for c in self.cameras]),
+            message_bytes=np.array([self.message_bytes[c].quantile(0.5, params.message_bytes)
+                                    for c in self.cameras]),
+            edge_service_s=params.server_inference_s,
+            # The edge checks for instants to release every 10 ms: half of that on average.
+            overhead_s=params.server_processing_s + params.bs_to_server_s + RELEASE_POLL_S / 2,
+            deadline_s=deadline_s)
