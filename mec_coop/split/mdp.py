@@ -20,7 +20,7 @@ Everything is vectorised over ``E`` parallel episodes: arrays are ``(E, N)`` or
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class Scenario:
     alpha: float = 0.05
     w_max: int = 5
     mean_tasks: float = 50.0
-    distance_range: tuple = (1.0, 100.0)
+    distance_range: Tuple[float, float] = (1.0, 100.0)
     test_distance: Optional[float] = 50.0    # None: redraw in tests too
     local_factor: float = 5.0                # L_local = 5 L0
     server: str = 'scaled'                   # or 'paper'
@@ -130,10 +130,12 @@ class CollabEnv:
     def _distance(self, shape) -> np.ndarray:
         if self.test and self.sc.test_distance is not None:
             return np.full(shape, float(self.sc.test_distance))
-        return self.rng.uniform(*self.sc.distance_range, shape)
+        low, high = self.sc.distance_range
+        return self.rng.uniform(low, high, shape)
 
     def reset(self) -> np.ndarray:
         shape = (self.E, self.sc.num_mds)
+        self.X: np.ndarray
         if self.fixed_tasks is not None:
             self.X = np.full(shape, int(self.fixed_tasks))
         else:
@@ -256,7 +258,7 @@ def best_fixed(scenario: Scenario, profile: ModelProfile, vertical: bool = True,
 
 
 def brute_force(scenario: Scenario, profile: ModelProfile, distance: float,
-                power_levels: int = 11) -> Dict[str, float]:
+                power_levels: int = 11) -> Dict[str, Any]:
     """
     Exhaustive optimum of one window for a small instance (``w_max`` = 1, no shadowing).
 

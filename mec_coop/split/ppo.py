@@ -52,17 +52,19 @@ class HybridActors(nn.Module):
         else:
             raise ValueError(f"mode must be 'emh', 'mahppo' or 'hppo', got {mode!r}")
         sizes = {'s': Wm * S, 'c': Wm * C, 'm': Wm * M, 'mu': Wm, 'log_std': Wm, 'w': Wm}
-        self.heads = nn.ModuleDict({k: nn.ModuleList([nn.Linear(64, v) for _ in range(N)])
-                                    for k, v in sizes.items()})
+        heads: Dict[str, List[nn.Linear]] = {k: [nn.Linear(64, v) for _ in range(N)]
+                                             for k, v in sizes.items()}
         # Power starts low (mean 0.3 W, std 0.37); ``local_bias`` > 0 starts near local
         # inference (a random cut of a 1 MHz channel can cost seconds), ``window_bias`` > 0
         # near full windows (eq. (8) sums per-task costs once per window).
-        for k in range(N):
-            nn.init.constant_(self.heads['log_std'][k].bias, -1.0)
-            nn.init.constant_(self.heads['mu'][k].bias, 0.3)
-            with torch.no_grad():
-                self.heads['s'][k].bias.view(Wm, S)[:, -1] += local_bias
-                self.heads['w'][k].bias[-1] += window_bias
+        with torch.no_grad():
+            for k in range(N):
+                heads['log_std'][k].bias.fill_(-1.0)
+                heads['mu'][k].bias.fill_(0.3)
+                heads['s'][k].bias.view(Wm, S)[:, -1] += local_bias
+                heads['w'][k].bias[-1] += window_bias
+        self.heads = heads
+        self._modules_of_heads = nn.ModuleDict({k: nn.ModuleList(v) for k, v in heads.items()})
 
     def forward(self, state: torch.Tensor) -> Dict[str, torch.Tensor]:
         B, N, Wm = state.shape[0], self.N, self.Wm
