@@ -89,11 +89,16 @@ def main():
     model.profile((720, 1280), repeats=2)
     camera = UltralyticsPose(imgsz=320)
     routes = {}
+    reference = []      # skeletons of the full model on the raw frames (lossless offload)
 
     def add(name, cam_s, edge_s, nbytes, ests):
+        skeletons = np.array([_skeleton(rig, e) for e in ests])
         routes[name] = {'camera_s': _median(cam_s), 'edge_s': _median(edge_s),
-                        'bytes': _median(nbytes),
-                        **_score([_skeleton(rig, e) for e in ests], truths)}
+                        'bytes': _median(nbytes), **_score(skeletons, truths)}
+        if len(reference):
+            both = np.isfinite(skeletons).all(-1) & np.isfinite(reference).all(-1)
+            routes[name]['skeleton_diff_mm'] = 1e3 * float(np.max(np.linalg.norm(
+                skeletons[both] - reference[both], axis=-1))) if both.any() else float('nan')
 
     ests, cam_s = [], []
     for views in images:
@@ -117,9 +122,10 @@ def main():
     add(f'JPEG offload (q{args.quality})', cam_s, edge_s, nbytes, ests)
     full = [[model.predict(im) for im in views] for views in images]
     with torch.no_grad():
-        reference = model.forward(model.prepare(images[0][0]))
-    scale = float(reference.abs().max())
+        ref_out = model.forward(model.prepare(images[0][0]))
+    scale = float(ref_out.abs().max())
     add('full model on the raw frame', [0.0], [0.0], [0], full)
+    reference = np.array([_skeleton(rig, e) for e in full])
     for point, cut in enumerate(model.cuts):
         for dtype in ('float16', 'int8'):
             ests, cam_s, edge_s, nbytes, kp_err = [], [], [], [], []
@@ -153,7 +159,7 @@ def main():
             routes[f'split {point} {dtype}'].update(
                 members=list(cut.members), max_keypoint_diff_px=max(kp_err, default=0.0),
                 head_mmac=cut.local_macs / 1e6,
-                output_diff_rel=float((raw - reference).abs().max()) / scale)
+                output_diff_rel=float((raw - ref_out).abs().max()) / scale)
     for r in routes.values():
         r['delay_s'] = {}
         for bw in BANDWIDTHS_HZ:
@@ -177,8 +183,8 @@ def markdown(res, args):
              'method. Times on a shared, loaded 2-core CPU (1 torch thread), medians per frame.',
              '', '| route | sent (head members) | bytes/frame | camera s | edge s | '
              + ' | '.join(f'delay s @ {b}' for b in bws) + ' | MPJPE mm | valid joints | '
-             'max keypoint diff px | max output diff / output scale |',
-             '|---' * (9 + len(bws)) + '|']
+             'max keypoint diff px | max output diff / output scale | max joint diff vs the '
+             'full model on the raw frame (mm) |', '|---' * (10 + len(bws)) + '|']
     for name, r in res['routes'].items():
         members = ','.join(r.get('members', [])) or '-'
         diff = r.get('max_keypoint_diff_px')
@@ -188,7 +194,8 @@ def markdown(res, args):
                      + ' | '.join(f'{r["delay_s"][b]:.3f}' for b in bws)
                      + f' | {r["mpjpe_mm"]:.1f} | {r["valid_joints"]:.2f} | '
                      + ('-' if diff is None else f'{diff:.2f}') + ' | '
-                     + ('-' if rel is None else f'{rel:.1e}') + ' |')
+                     + ('-' if rel is None else f'{rel:.1e}') + ' | '
+                     + f'{r.get("skeleton_diff_mm", float("nan")):.2f} |')
     lines += ['', "Camera seconds exclude the camera's own model (imgsz 320), which every route "
               'runs for the dual threshold. Verdict per bandwidth (best split = least delay among '
               "the cuts whose MPJPE is at most 1 mm above the JPEG route's, all joints "
