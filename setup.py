@@ -19,6 +19,7 @@ setup(
     packages=find_packages(include=['mec_coop', 'mec_coop.*'],
                            exclude=['mec_coop.nodes', 'mec_coop.nodes.*', 'mec_coop.ros',
                                     'mec_coop.ros.*']),
+    package_data={'mec_coop.action': ['models/*.npz']},
     install_requires=['numpy>=1.26,<2.3', 'scipy>=1.11', 'opencv-python-headless>=4.8,<5'],
     extras_require={'pose': ['ultralytics', 'torch', 'torchvision']},
 )

@@ -123,6 +123,8 @@ def build_graph(config):
         specs.append(NodeSpec('evaluator_node', 'evaluator', parameters={
             **config.get('evaluator', {}), 'cameras': cameras,
             **({} if allocator else requirement)}))
+    if graph.get('actions', False):
+        specs.append(NodeSpec('action_node', 'action', parameters=dict(config.get('action', {}))))
     if allocator:
         # Without the uplink emulator there is no node to take the TDMA shares.
         specs.append(NodeSpec('allocator_node', 'allocator', parameters={

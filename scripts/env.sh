@@ -8,3 +8,6 @@ export PATH="$VIRTUAL_ENV/bin:$PATH"
 # from the installed copy (see mec_coop/__init__.py).
 export PYTHONPATH="$MEC_COOP_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false YOLO_CONFIG_DIR="$MEC_COOP_ROOT/.yolo"
+# Many small processes share the cores and the numpy work is small matrices: multi-threaded
+# OpenBLAS only spins (scipy's SLSQP in the compression allocator ran ~30x slower with it).
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}

@@ -23,8 +23,10 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from mec_coop.fusion.association import AssociationSettings
 from mec_coop.fusion.feedback import (CameraPrior, FeedbackSettings, frame_period,
                                       PersonFeedback)
+from mec_coop.fusion.people import PeopleFusion
 from mec_coop.fusion.smoothing import SmoothedSkeleton
 from mec_coop.fusion.sync import Verdict, ViewSynchronizer
 from mec_coop.geometry.camera import PinholeCamera
@@ -48,12 +50,30 @@ class Report:
     edge_s: float = 0.0            # edge model inference (offloaded frames)
     # The camera's keypoints of a frame it offloaded: used only if the edge's result is late.
     provisional: bool = False
+    # Every person of the view, (N, J, 2) and (N, J), for the association (None: only ``pixels``)
+    people: Optional[np.ndarray] = None
+    people_weights: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ValueError(f'source must be one of {SOURCES}, got {self.source!r}')
         if (self.pixels is None) != (self.weights is None):
             raise ValueError('pixels and weights go together')
+        if (self.people is None) != (self.people_weights is None):
+            raise ValueError('people and people_weights go together')
+        if self.people is not None and self.people_weights is not None:
+            shapes = np.asarray(self.people).shape, np.asarray(self.people_weights).shape
+            if len(shapes[0]) != 3 or shapes[0][2] != 2 or shapes[1] != shapes[0][:2]:
+                raise ValueError(f'people must be (N, J, 2) and people_weights (N, J), got '
+                                 f'{shapes[0]} and {shapes[1]}')
+
+    def all_people(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, J, 2)`` pixels and ``(N, J)`` weights of every person in the view."""
+        if self.people is not None and self.people_weights is not None:
+            return self.people, self.people_weights
+        if self.pixels is None or self.weights is None:
+            return np.zeros((0, 17, 2)), np.zeros((0, 17))
+        return self.pixels[None], self.weights[None]
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,8 @@ class FusedSkeleton:
     latency: Latency
     # What to publish: the track's filtered skeleton, or None to publish the triangulation.
     filtered: Optional[SmoothedSkeleton] = None
+    track_id: int = 0                # 0: no identities (the single-person edge)
+    person_indices: list[int] = field(default_factory=list)  # per camera_ids; empty: unknown
 
     @property
     def points(self) -> np.ndarray:
@@ -111,6 +133,14 @@ class FusionSettings:
     max_joint_std_m: float = 0.12
     triangulation: str = 'robust'    # or 'greedy' / 'dlt' (the paper's literal eqs. (1)-(2))
     feedback: Optional[FeedbackSettings] = field(default_factory=FeedbackSettings)
+    # Several people (fusion/people.py); False: each view's selected person, one skeleton.
+    association: bool = False
+
+    def association_settings(self) -> AssociationSettings:
+        """Return the association's settings (the shared values have their owner here)."""
+        return AssociationSettings(
+            min_views=self.min_views, triangulation=self.triangulation,
+            outlier_threshold_px=self.outlier_threshold_px, max_joint_std_m=self.max_joint_std_m)
 
 
 @dataclass
@@ -118,6 +148,9 @@ class Released:
     """What :meth:`EdgeFusion.poll` produced: skeletons and camera liveness changes."""
 
     skeletons: list[FusedSkeleton] = field(default_factory=list)
+    # With association: (instant's capture stamp, its people, lowest id first) of every released
+    # instant, also those without anyone; ``skeletons`` has the first person of each.
+    people: list[tuple[float, list[FusedSkeleton]]] = field(default_factory=list)
     went_silent: list[str] = field(default_factory=list)
     came_back: list[str] = field(default_factory=list)
     # camera -> its crops for the next capture times
@@ -153,6 +186,8 @@ class EdgeFusion:
             cam: collections.Counter() for cam in self.cameras}
         self.totals: collections.Counter = collections.Counter()
         self.person = PersonFeedback(settings.feedback) if settings.feedback else None
+        self.people = PeopleFusion(settings.association_settings(), settings.feedback) \
+            if settings.association else None
         self._recent_stamps: collections.deque[float] = collections.deque(maxlen=9)
 
     @property
@@ -165,6 +200,12 @@ class EdgeFusion:
         with self._lock:
             if settings.feedback != self.settings.feedback:
                 self.person = PersonFeedback(settings.feedback) if settings.feedback else None
+            if not settings.association:
+                self.people = None
+            elif self.people is None or settings.feedback != self.settings.feedback:
+                self.people = PeopleFusion(settings.association_settings(), settings.feedback)
+            else:  # tracks and ids survive a change of the triangulation settings
+                self.people.associator.settings = settings.association_settings()
             self.settings = settings
             self._sync.max_gap_s = settings.max_gap_s
             self._sync.timeout_s = settings.sync_timeout_s
@@ -216,19 +257,41 @@ class EdgeFusion:
             out.came_back, self._came_back = self._came_back, []
             # Waiting longer while no one is tracked lets the edge model's results of offloaded
             # frames (slower than the budget on a CPU) start the track that feeds the crops.
-            tracking = self.person is not None and self.person.tracking(stamp_now)
+            tracking = (self.people.tracking(stamp_now) if self.people is not None else
+                        self.person is not None and self.person.tracking(stamp_now))
             self._sync.timeout_s = self.settings.sync_timeout_s if tracking else max(
                 self.settings.sync_timeout_s, self.settings.acquire_timeout_s)
             groups = self._ready + self._sync.poll(now)
             self._ready = []
             settings = self.settings
         for group in groups:
+            if self.people is not None:
+                people = self._fuse_people(group.reports, settings, stamp_now)
+                out.people.append((group.anchor, people))
+                out.skeletons.extend(people[:1])
+                continue
             skeleton = self._fuse(group.reports, settings, stamp_now)
             if skeleton is not None:
                 out.skeletons.append(skeleton)
-        if groups and self.person is not None:
+        if groups and self.people is not None:
+            out.priors = self._people_priors(max(g.anchor for g in groups))
+        elif groups and self.person is not None:
             out.priors = self._feedback(out.skeletons, max(g.anchor for g in groups))
         return out
+
+    def _people_priors(self, newest: float) -> dict[str, list[CameraPrior]]:
+        """Every track's crops in each camera for its next two frames."""
+        assert self.people is not None
+        self._recent_stamps.append(newest)
+        period = frame_period(list(self._recent_stamps), default=0.5)
+        priors = {}
+        for cam in self.cameras:
+            camera = self._calibration(cam) if cam not in self.silent else None
+            found = self.people.priors(camera, [newest + period, newest + 2 * period]) \
+                if camera is not None else []
+            if found:
+                priors[cam] = found
+        return priors
 
     def _feedback(self, skeletons: list[FusedSkeleton],
                   newest: float) -> dict[str, list[CameraPrior]]:
@@ -255,10 +318,24 @@ class EdgeFusion:
                 priors[cam] = [p for p in ahead if p is not None]
         return priors
 
-    def _fuse(self, reports: dict, settings: FusionSettings,
-              stamp_now: float) -> Optional[FusedSkeleton]:
-        start = time.perf_counter()
+    def _fuse_people(self, reports: dict, settings: FusionSettings,
+                     stamp_now: float) -> list[FusedSkeleton]:
+        assert self.people is not None
         self.totals['instants'] += 1
+        views = self._views(reports)
+        if len(views) < settings.min_views:
+            self.totals['too_few_views'] += 1
+            return []
+        people = self.people.fuse(views, lambda used, tri, start: self._make(
+            used, tri, start, stamp_now))
+        self.totals['skeletons'] += len(people)
+        self.totals['instants_with_people'] += bool(people)
+        # Births, deaths and released detections go to /diagnostics with the totals.
+        self.totals.update({f'people_{k}': v for k, v in self.people.counts.items()})
+        return people
+
+    def _views(self, reports: dict) -> list:
+        """``(camera, stamp, report, PinholeCamera)`` of the reports with keypoints."""
         views = []
         for cam, (stamp, report) in sorted(reports.items()):
             if report.pixels is None:
@@ -270,6 +347,13 @@ class EdgeFusion:
             views.append((cam, stamp, report, camera))
             if report.provisional:  # the edge model's result of this offload came too late
                 self.counts[cam]['offload_late_camera_keypoints_used'] += 1
+        return views
+
+    def _fuse(self, reports: dict, settings: FusionSettings,
+              stamp_now: float) -> Optional[FusedSkeleton]:
+        start = time.perf_counter()
+        self.totals['instants'] += 1
+        views = self._views(reports)
         if len(views) < settings.min_views:
             self.totals['too_few_views'] += 1
             return None
@@ -281,9 +365,14 @@ class EdgeFusion:
         if not result.valid.any():
             self.totals['no_valid_joint'] += 1
             return None
+        self.totals['skeletons'] += 1
+        return self._make(views, result, start, stamp_now)
+
+    @staticmethod
+    def _make(views: list, result: Triangulation, start: float,
+              stamp_now: float) -> FusedSkeleton:
         stamps = [stamp for _, stamp, _, _ in views]
         used = [r for _, _, r, _ in views]
-        self.totals['skeletons'] += 1
         return FusedSkeleton(
             stamp=min(stamps), triangulation=result, camera_ids=[cam for cam, *_ in views],
             capture_stamps=stamps,

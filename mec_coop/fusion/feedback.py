@@ -64,6 +64,7 @@ class CameraPrior:
     stamp: float
     roi: Roi
     keypoints: np.ndarray   # (17, 2) predicted pixels (distorted), NaN where not predicted
+    track_id: int = 0       # the tracked person (0: the single-person track)
 
 
 class PersonFeedback:
@@ -97,17 +98,7 @@ class PersonFeedback:
 
     def roi(self, camera: PinholeCamera, stamp: float) -> Optional[CameraPrior]:
         """Place the crop of ``camera`` for capture time ``stamp``; None without a usable prior."""
-        last = self.track.stamp
-        if last is None or not 0.0 <= stamp - last <= self.settings.max_horizon_s:
-            return None
-        pixels, ok = self.track.predict_keypoints_2d(camera, stamp, self.settings.max_horizon_s)
-        inside = ok & camera.in_image(np.where(ok[:, None], pixels, 0.0))
-        if inside.sum() < self.settings.min_joints:
-            return None
-        keypoints = np.where(ok[:, None], pixels, np.nan)
-        roi = roi_from_keypoints(keypoints, camera.width, camera.height, self.settings.margin,
-                                 self.settings.min_size)
-        return None if roi is None else CameraPrior(stamp, roi, keypoints)
+        return track_prior(self.track, self.settings, camera, stamp)
 
     def tracking(self, stamp: float) -> bool:
         """Whether the track was measured within its prediction horizon of ``stamp``."""
@@ -118,6 +109,22 @@ class PersonFeedback:
         """Forget the person (lost for good)."""
         self.track.reset()
         self.smoother.reset()
+
+
+def track_prior(track: SkeletonTrack, settings: FeedbackSettings, camera: PinholeCamera,
+                stamp: float, track_id: int = 0) -> Optional[CameraPrior]:
+    """Crop of ``camera`` for ``track`` at capture time ``stamp``; None without a usable prior."""
+    last = track.stamp
+    if last is None or not 0.0 <= stamp - last <= settings.max_horizon_s:
+        return None
+    pixels, ok = track.predict_keypoints_2d(camera, stamp, settings.max_horizon_s)
+    inside = ok & camera.in_image(np.where(ok[:, None], pixels, 0.0))
+    if inside.sum() < settings.min_joints:
+        return None
+    keypoints = np.where(ok[:, None], pixels, np.nan)
+    roi = roi_from_keypoints(keypoints, camera.width, camera.height, settings.margin,
+                             settings.min_size)
+    return None if roi is None else CameraPrior(stamp, roi, keypoints, track_id)
 
 
 def frame_period(stamps: list[float], default: float) -> float:

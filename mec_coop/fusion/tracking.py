@@ -38,6 +38,7 @@ Projection into a camera (for example to seed a 2D search) is
 """
 
 from dataclasses import dataclass
+import functools
 import math
 from typing import Optional
 
@@ -162,6 +163,7 @@ class SkeletonPrediction:
     predicted_only: np.ndarray
 
 
+@functools.lru_cache(maxsize=256)
 def _transition(dt: float, q: float, tau: Optional[float]) -> tuple:
     """
     State transition ``F (6, 6)`` and process noise ``Q (6, 6)`` for a step of ``dt``.
@@ -179,7 +181,10 @@ def _transition(dt: float, q: float, tau: Optional[float]) -> tuple:
         qpp = tau ** 3 / 2.0 * (2.0 * dt / tau + 4.0 * m1 - m2)
         qpv, qvv = tau ** 2 / 2.0 * m1 ** 2, -tau / 2.0 * m2
     F = np.kron(np.array([[1.0, f[0]], [0.0, f[1]]]), np.eye(3))
-    return F, q * np.kron(np.array([[qpp, qpv], [qpv, qvv]]), np.eye(3))
+    Q = q * np.kron(np.array([[qpp, qpv], [qpv, qvv]]), np.eye(3))
+    # Cached (tracks of several people step by the same dt): shared, so read-only.
+    F.flags.writeable = Q.flags.writeable = False
+    return F, Q
 
 
 def _mahalanobis2(residual: np.ndarray, cov: np.ndarray) -> np.ndarray:

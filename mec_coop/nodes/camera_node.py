@@ -28,8 +28,9 @@ from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 
-from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
+from mec_coop.coop.codec import decode_compressed, ImageDecodeError
 from mec_coop.coop.feedback import Choice, RoiPolicy
+from mec_coop.coop.regional import encode_offload, OFFLOAD_CODECS
 from mec_coop.coop.routing import AuditSampler, Route, threshold_problem, Thresholds
 from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, SplitTensor
 from mec_coop.pose.backend import PoseBackend
@@ -65,6 +66,8 @@ class CameraNode(ManagedModelNode):
             'At or above this the keypoints are sent; between the thresholds the image is '
             'offloaded (1.01 = offload everything above theta_low)', 0.0, 1.01))
         self.declare_parameter('jpeg_quality', 90, int_param('JPEG quality of offloads', 1, 100))
+        self.declare_parameter('offload_codec', 'jpeg', text_param(
+            'jpeg, or regionwise: people at jpeg_quality, background coarse (SpaT-IMCO)'))
         declare_pose_model(self, 320, 'Camera')
         self.declare_parameter('input_transport', 'compressed', text_param(
             "'compressed' (image/compressed) or 'raw' (image, via cv_bridge)", read_only=True))
@@ -155,8 +158,11 @@ class CameraNode(ManagedModelNode):
     # -- parameters ---------------------------------------------------------------------------
     def _validate(self, parameters):
         values = proposed_values(self, parameters, ('theta_low', 'theta_high', 'frame_score',
-                                                    'partition_point', 'split_dtype',
-                                                    'split_codec'))
+                                                    'offload_codec', 'partition_point',
+                                                    'split_dtype', 'split_codec'))
+        if values['offload_codec'] not in OFFLOAD_CODECS:
+            return verdict(f'offload_codec must be one of {list(OFFLOAD_CODECS)}, got '
+                           f'{values["offload_codec"]!r}')
         problem = split_problem(values['partition_point'], len(getattr(self._head, 'cuts', ())),
                                 values['split_dtype'], values['split_codec'])
         if problem:
@@ -225,7 +231,7 @@ class CameraNode(ManagedModelNode):
             full = self._model.predict(image)
             full.inference_time_s += estimate.inference_time_s
             return full, None
-        return estimate, predicted[0]
+        return estimate, predicted  # every tracked person's keypoints: frame_score's rule
 
     def _process(self, msg):
         thresholds, quality, max_age, score_name, use_roi = self._settings
@@ -278,7 +284,10 @@ class CameraNode(ManagedModelNode):
         self._pub_kp.publish(out)
 
     def _offload(self, msg, image, confidence, estimate, quality, selected):
-        data = encode_jpeg(image, quality)
+        people = estimate if estimate.num_people else None
+        data = encode_offload(image, quality, self.get_parameter('offload_codec').value,
+                              *((people.keypoints, people.confidences, people.boxes)
+                                if people else ()))
         out = OffloadRequest(header=msg.header, sequence=self.counts['frames'],
                              camera_confidence=float(confidence),
                              device_inference_time_s=float(estimate.inference_time_s),

@@ -5,14 +5,15 @@ Edge node (managed): the large model for offloaded frames, then :class:`EdgeFusi
 
 Inputs per camera ``<cam>``: ``<input_namespace>/<cam>/keypoints`` (camera results and drop
 notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``.../<cam>/split``
-(``SplitTensor``: the large model's head ran on the camera; with ``split_route`` the edge runs
-the tail and treats the result like an offload), ``<cam>/camera_info``
-and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``),
-``skeleton/markers`` (RViz), ``<cam>/roi`` (crops for the cameras), ``<cam>/edge_result`` (the
-large model's result of each offloaded frame: the allocator's server-side samples) and
-``/diagnostics``. Lifecycle: the model loads in ``on_configure``; subscriptions, timers and the
-worker live between ``on_activate`` and ``on_deactivate``. The model runs in a worker thread
-behind a bounded queue (oldest dropped); fusion runs in a 100 Hz timer on the executor.
+(tensors of the model's head: ``split_route`` runs the tail), ``<cam>/camera_info`` and
+``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``; with
+``association``: the longest-lived track's), ``skeletons`` (``mec_coop/Skeleton3DArray``, with
+``association``: every tracked person of an instant), ``skeleton[s]/markers`` (RViz, coloured by
+track id), ``<cam>/roi`` (crops for the cameras), ``<cam>/edge_result`` (the large model's result
+of each offloaded frame: the allocator's server-side samples) and ``/diagnostics``. Lifecycle:
+the model loads in ``on_configure``; subscriptions, timers and the worker live between
+``on_activate`` and ``on_deactivate``. The model runs in a worker thread behind a bounded queue
+(oldest dropped); fusion runs in a 100 Hz timer on the executor.
 """
 
 from typing import Optional
@@ -25,19 +26,21 @@ from mec_coop.alloc.timing import RELEASE_POLL_S
 from mec_coop.coop.routing import edge_accepts, threshold_problem
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.fusion.sync import Verdict
-from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D, SplitTensor
+from mec_coop.msg import (CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D,
+                          Skeleton3DArray, SplitTensor)
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.ros.camera_info import RigCalibration
-from mec_coop.ros.conversions import (edge_result_msg, from_stamp, person_arrays,
+from mec_coop.ros.conversions import (edge_result_msg, from_stamp, people_arrays,
+                                      people_markers, people_to_msg, person_arrays,
                                       skeleton_markers, skeleton_to_msg)
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, ERROR, LogOnce, OK, WARN
 from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_settings,
-                                        prior_to_msg)
+                                        priors_to_msgs)
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
-from mec_coop.ros.split_route import edge_estimates
+from mec_coop.ros.split_route import edge_estimates, rejection_counter
 
 
 class EdgeNode(ManagedModelNode):
@@ -101,11 +104,13 @@ class EdgeNode(ManagedModelNode):
                                                              QOS_RELIABLE)
         self._pub_markers = self.create_lifecycle_publisher(MarkerArray, 'skeleton/markers',
                                                             QOS_RELIABLE)
+        self._pub_people = [self.create_lifecycle_publisher(t, f'skeletons{s}', QOS_RELIABLE)
+                            for t, s in ((Skeleton3DArray, ''), (MarkerArray, '/markers'))]
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._pub_roi = {cam: self.create_lifecycle_publisher(
             CameraRoi, f'{cam}/roi', QOS_RELIABLE) for cam in self.cameras}
         self._configured = [*self._pub_result.values(), *self._pub_roi.values(),
-                            self._pub_skeleton, self._pub_markers,
+                            self._pub_skeleton, self._pub_markers, *self._pub_people,
                             self._pub_diag, self.create_timer(1.0, self._publish_diagnostics)]
         # Calibration is latched: listen from configure on, so activation finds it ready.
         self._calibration = RigCalibration(self, self.cameras,
@@ -123,12 +128,10 @@ class EdgeNode(ManagedModelNode):
             self._active.append(self.create_subscription(
                 PoseKeypoints2D, f'{prefix}{cam}/keypoints',
                 lambda m, c=cam: self._on_keypoints(c, m), QOS_RELIABLE))
-            self._active.append(self.create_subscription(
-                OffloadRequest, f'{prefix}{cam}/offload',
-                lambda m, c=cam: self._on_offload(c, m), QOS_RELIABLE))
-            self._active.append(self.create_subscription(
-                SplitTensor, f'{prefix}{cam}/split', lambda m, c=cam: self._on_offload(c, m),
-                QOS_RELIABLE))
+            for cls, kind in ((OffloadRequest, 'offload'), (SplitTensor, 'split')):
+                self._active.append(self.create_subscription(
+                    cls, f'{prefix}{cam}/{kind}', lambda m, c=cam: self._on_offload(c, m),
+                    QOS_RELIABLE))
         self._active.append(self.create_timer(RELEASE_POLL_S, self._release))
         return super().on_activate(state)
 
@@ -144,14 +147,15 @@ class EdgeNode(ManagedModelNode):
             pixels, weights = person_arrays(msg.people[msg.selected_person])
         self._add(cam, msg, Report(pixels, weights, 'camera' if pixels is not None else 'dropped',
                                    msg.inference_time_s, msg.uplink_airtime_s,
-                                   msg.uplink_queueing_s))
+                                   msg.uplink_queueing_s, 0.0, False,
+                                   *people_arrays(msg.people)))
 
     def _on_offload(self, cam: str, msg) -> None:
         if 0 <= getattr(msg, 'selected_person', -1) < len(msg.people):  # until the edge's result
             pixels, weights = person_arrays(msg.people[msg.selected_person])
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
-                                       msg.uplink_airtime_s, msg.uplink_queueing_s,
-                                       provisional=True))
+                                       msg.uplink_airtime_s, msg.uplink_queueing_s, 0.0, True,
+                                       *people_arrays(msg.people)))
         if self._offloads.submit((cam, msg), self.get_parameter('queue_size').value):
             self.fusion.counts[cam]['edge_queue_overflow'] += 1
 
@@ -162,7 +166,8 @@ class EdgeNode(ManagedModelNode):
 
     def _infer(self, jobs: list) -> None:
         """Run the offloads (one batch, ``batch_size``) and split tails waiting now."""
-        for cam, msg, image_hw, estimate in edge_estimates(self._model, jobs, self._reject):
+        reject = rejection_counter(self._problems, self.fusion.counts)
+        for cam, msg, image_hw, estimate in edge_estimates(self._model, jobs, reject):
             self.service_time_s += 0.2 * (estimate.inference_time_s - self.service_time_s)
             confidence = estimate.frame_confidence()
             accepted = edge_accepts(confidence, self.get_parameter(f'theta_server.{cam}').value)
@@ -170,15 +175,12 @@ class EdgeNode(ManagedModelNode):
             self._pub_result[cam].publish(edge_result_msg(msg, estimate, image_hw, confidence,
                                                           accepted))
             best = estimate.best()
-            pixels, weights = (estimate.keypoints[best], estimate.confidences[best]) \
-                if accepted else (None, None)
+            pixels, weights, people = (estimate.keypoints[best], estimate.confidences[best], (
+                estimate.keypoints, estimate.confidences)) if accepted else (None, None, ())
             self._add(cam, msg, Report(pixels, weights, 'edge' if accepted else 'dropped',
                                        msg.device_inference_time_s, msg.uplink_airtime_s,
-                                       msg.uplink_queueing_s, estimate.inference_time_s))
-
-    def _reject(self, cam: str, kind: str, reason: str) -> None:
-        self._problems(f'{kind}:{cam}', f'{cam}: {reason}')
-        self.fusion.counts[cam]['bad_input' if kind == 'decode' else f'bad_{kind}'] += 1
+                                       msg.uplink_queueing_s, estimate.inference_time_s, False,
+                                       *people))
 
     def _add(self, cam: str, msg, report: Report) -> None:
         stamp = from_stamp(msg.header.stamp)
@@ -195,22 +197,25 @@ class EdgeNode(ManagedModelNode):
                                       'triangulating without it')
         for cam in out.came_back:
             self.get_logger().info(f'{cam} is publishing again')
+        frame = self.get_parameter('world_frame').value
         for fused in out.skeletons:
             self._sequence += 1
-            msg = skeleton_to_msg(fused, self._sequence, self.get_parameter('world_frame').value)
-            self._pub_skeleton.publish(msg)
+            self._pub_skeleton.publish(msg := skeleton_to_msg(fused, self._sequence, frame))
             self._pub_markers.publish(skeleton_markers(msg))
+        for stamp, people in out.people:  # one array per instant, also when nobody was found
+            self._sequence += 1
+            self._pub_people[0].publish(msg := people_to_msg(people, self._sequence, frame, stamp))
+            self._pub_people[1].publish(people_markers(msg))
         for cam, priors in out.priors.items():
-            for prior in priors:
-                self._pub_roi[cam].publish(prior_to_msg(prior, self._calibration.frame_id(cam)))
+            for roi in priors_to_msgs(priors, self._calibration.frame_id(cam)):
+                self._pub_roi[cam].publish(roi)
 
     def _publish_diagnostics(self) -> None:
         statuses = []
         calibration = self._calibration
         for cam in self.cameras:
             counts = self.fusion.counts[cam]
-            bad = sum(counts[k] for k in ('bad_input', 'bad_split', 'late', 'out_of_order',
-                                          'no_calibration'))
+            bad = sum(counts[k] for k in ('bad_input', 'late', 'out_of_order', 'no_calibration'))
             if cam in self.fusion.silent:
                 level, text = ERROR, 'not publishing'
             else:

@@ -6,10 +6,15 @@ Evaluator node: scores the running pipeline against the virtual rig's ground tru
 Subscribes ``ground_truth``, ``skeleton`` and each camera's ``<cam>/keypoints`` and
 ``<cam>/offload`` (for the route counts), and ``allocation``: the delay requirement is the one the
 allocator publishes (its owner); ``delay_requirement_s`` here applies only while no allocator
-publishes one (graphs without it). It prints a status line every ``status_period_s``, and on
-shutdown writes ``<output_dir>/summary.json`` and, with ``record``, an MCAP recording of the
-skeleton, its markers and the ground truth (``<output_dir>/skeleton.mcap``), and the matched
-instants with their rig times (``<output_dir>/matched.npz``, for pictures of the run).
+publishes one (graphs without it). With several people, ``skeletons`` (every tracked person per
+instant) is scored by :class:`~mec_coop.eval.multi_person.MultiPersonScore` (``people`` in the
+summary), and each skeleton's contributing detections are labelled with their ground-truth person
+(:mod:`mec_coop.eval.labels`, from the 2D reports on ``<cam>/keypoints``, ``<cam>/offload`` and
+``<cam>/edge_result`` and the cameras' calibration). It prints a status line every
+``status_period_s``, and on shutdown writes ``<output_dir>/summary.json`` and, with ``record``,
+an MCAP recording of the skeleton, its markers and the ground truth
+(``<output_dir>/skeleton.mcap``), and the matched instants with their rig times
+(``<output_dir>/matched.npz``, for pictures of the run).
 """
 
 import json
@@ -22,9 +27,14 @@ from rclpy.serialization import serialize_message
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.eval.evaluation import PipelineScore
+from mec_coop.eval.labels import DetectionLabels
+from mec_coop.eval.multi_person import MultiPersonScore
 from mec_coop.eval.recording import McapRecorder
-from mec_coop.msg import AllocationState, GroundTruth, OffloadRequest, PoseKeypoints2D, Skeleton3D
-from mec_coop.ros.conversions import from_stamp, skeleton_joints, truth_joints
+from mec_coop.msg import (AllocationState, GroundTruth, OffloadRequest, PoseKeypoints2D,
+                          Skeleton3D, Skeleton3DArray)
+from mec_coop.ros.camera_info import RigCalibration
+from mec_coop.ros.conversions import (from_stamp, people_arrays, skeleton_joints, truth_joints)
+from mec_coop.ros.diagnostics import LogOnce
 from mec_coop.ros.params import declare_cameras, float_param, text_param
 from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
 from mec_coop.ros.runtime import spin_node
@@ -48,6 +58,11 @@ class EvaluatorNode(Node):
         self.declare_parameter('status_period_s', 5.0, float_param('Status line period',
                                                                    0.1, 3600.0))
         self.score = PipelineScore()
+        self.people = MultiPersonScore()
+        self.labels = DetectionLabels()
+        self.label_counts = {'ambiguous_views': 0, 'unlabelled_views': 0}
+        self._truth_people = {}
+        self._calibration = RigCalibration(self, cameras, 'world', LogOnce(self.get_logger()))
         self.out_dir = pathlib.Path(self.get_parameter('output_dir').value)
         self.recorder = McapRecorder(self.out_dir / 'skeleton.mcap') \
             if self.get_parameter('record').value else None
@@ -60,11 +75,14 @@ class EvaluatorNode(Node):
         self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
         self.create_subscription(MarkerArray, 'skeleton/markers',
                                  lambda m: self._record('/skeleton/markers', m), QOS_RELIABLE)
+        self.create_subscription(Skeleton3DArray, 'skeletons', self._on_people, QOS_RELIABLE)
         for cam in cameras:
-            self.create_subscription(PoseKeypoints2D, f'{cam}/keypoints', self._on_keypoints,
-                                     QOS_RELIABLE)
+            self.create_subscription(PoseKeypoints2D, f'{cam}/keypoints',
+                                     lambda m, c=cam: self._on_keypoints(c, m), QOS_RELIABLE)
             self.create_subscription(OffloadRequest, f'{cam}/offload',
-                                     lambda _m: self.score.add_route('offload'), QOS_RELIABLE)
+                                     lambda m, c=cam: self._on_offload(c, m), QOS_RELIABLE)
+            self.create_subscription(PoseKeypoints2D, f'{cam}/edge_result',
+                                     lambda m, c=cam: self._add_report(c, m), QOS_RELIABLE)
         self.create_timer(self.get_parameter('status_period_s').value, self._status)
 
     def _record(self, topic, msg):
@@ -93,6 +111,8 @@ class EvaluatorNode(Node):
         if len(joints):
             stamp = from_stamp(msg.header.stamp)
             self.score.add_truth(stamp, joints[0])
+            self.people.add_truth(stamp, joints)
+            self._truth_people[round(stamp, 3)] = joints
             self.rig_time[round(stamp, 3)] = msg.rig_time_s
             self._last_truth = stamp
         self._record('/ground_truth', msg)
@@ -102,16 +122,44 @@ class EvaluatorNode(Node):
                                 msg.latency.end_to_end_s)
         self._record('/skeleton', msg)
 
-    def _on_keypoints(self, msg):
+    def _on_keypoints(self, cam, msg):
         if msg.route in ROUTE_NAMES:
             self.score.add_route(ROUTE_NAMES[msg.route])
+        self._add_report(cam, msg)
+
+    def _on_offload(self, cam, msg):
+        self.score.add_route('offload')
+        self._add_report(cam, msg)
+
+    def _add_report(self, cam, msg):
+        if msg.people:
+            self.labels.add_report(cam, from_stamp(msg.header.stamp), people_arrays(msg.people)[0])
+
+    def _on_people(self, msg):
+        mixed = []
+        for skeleton in msg.skeletons:
+            views = list(zip(skeleton.camera_ids, map(from_stamp, skeleton.capture_stamps),
+                             skeleton.person_indices))
+            flag, ambiguous, unlabelled = self.labels.check(
+                views, self._calibration.camera, lambda s: self._truth_people.get(round(s, 3)))
+            mixed.append(flag)
+            self.label_counts['ambiguous_views'] += ambiguous
+            self.label_counts['unlabelled_views'] += unlabelled
+        self.people.add_estimates(from_stamp(msg.header.stamp),
+                                  [s.track_id for s in msg.skeletons],
+                                  np.array([skeleton_joints(s) for s in msg.skeletons]).reshape(
+                                      -1, 17, 3), mixed)
+        self._record('/skeletons', msg)
 
     def summary(self):
         # The newest second of ground truth may still be in flight through the pipeline.
         last = None if self._last_truth is None else self._last_truth - 1.0
         requirement, owner = self.delay_requirement
-        return {**self.score.summary(requirement, last), 'delay_requirement_from': owner,
-                **({'allocation': self._allocation} if self._allocation else {})}
+        out = {**self.score.summary(requirement, last), 'delay_requirement_from': owner,
+               **({'allocation': self._allocation} if self._allocation else {})}
+        if self.people.estimated:
+            out['people'] = {**self.people.summary(last), **self.label_counts}
+        return out
 
     def _status(self):
         s = self.summary()

@@ -35,6 +35,9 @@ class RigNode(Node):
         self.declare_parameter('width', 1280, int_param('Image width', 64, 4096, read_only=True))
         self.declare_parameter('height', 720, int_param('Image height', 64, 4096,
                                                         read_only=True))
+        self.declare_parameter('scenario', 'random', text_param(
+            "People's paths: 'random' or 'crossing' (back and forth through the centre)",
+            read_only=True))
         self.declare_parameter('occluders', True, ParameterDescriptor(
             description='Furniture and walls in the room', read_only=True))
         self.declare_parameter('fps', 2.0, float_param('Frames per second per camera', 0.1, 30.0))

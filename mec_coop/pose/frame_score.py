@@ -53,10 +53,14 @@ def select_person(estimate: PoseEstimate, predicted: Optional[np.ndarray] = None
 
     Without a prediction: the most confident person (:meth:`PoseEstimate.best`). With the
     predicted keypoints ``(17, 2)`` of the tracked person: the person nearest to them (median
-    joint distance), so a more confident bystander does not take the track's place.
+    joint distance), so a more confident bystander does not take the track's place. With
+    several tracked people ``(P, 17, 2)`` (first: the longest-lived track): the one nearest to
+    the first (the single-person edge's choice; the association uses every person).
     """
     if not estimate.num_people:
         return -1
+    if predicted is not None and np.ndim(predicted) == 3:
+        predicted = predicted[0] if len(predicted) else None
     if predicted is None or not np.any(np.isfinite(predicted)):
         return estimate.best()
     dist = np.linalg.norm(estimate.keypoints - np.asarray(predicted, dtype=np.float64)[None],
@@ -120,13 +124,23 @@ def frame_score(estimate: PoseEstimate, name: str = 'paper',
     """
     Return the frame score ``name`` of one estimate.
 
+    Several people: with the predictions ``(P, 17, 2)`` of every person the edge tracks in this
+    image, the frame scores as its *least* confident tracked person (each scored on the detection
+    nearest to its prediction): a frame is routed as good only if it serves everyone it shows,
+    so a person the nano model sees badly gets the edge model (offload) or is dropped rather
+    than sent as bad keypoints. With ``paper`` (no prediction) it is the most confident person.
+
     :param predicted: ``(17, 2)`` keypoints predicted for the tracked person in this image
-        (full-image pixels, NaN where unknown), or ``None`` without feedback.
+        (full-image pixels, NaN where unknown), ``(P, 17, 2)`` for several tracked people, or
+        ``None`` without feedback.
     :param options: keyword arguments of the score (``track_agreement``: ``tolerance``,
         ``prediction_error_px``).
     """
     if name not in FRAME_SCORES:
         raise ValueError(f'unknown frame score {name!r}; use one of {sorted(FRAME_SCORES)}')
+    if predicted is not None and np.ndim(predicted) == 3:
+        return min((FRAME_SCORES[name](estimate, p, **options) for p in predicted),
+                   default=FRAME_SCORES[name](estimate, None, **options))
     return FRAME_SCORES[name](estimate, predicted, **options)
 
 

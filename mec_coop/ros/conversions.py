@@ -14,7 +14,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from mec_coop.fusion.edge import FusedSkeleton
 from mec_coop.geometry.skeleton import COCO_BONES, NUM_JOINTS
 from mec_coop.msg import (GroundTruth, Joint3D, Keypoint2D, LatencyBreakdown, OffloadRequest,
-                          Person2D, PoseKeypoints2D, Skeleton3D)
+                          Person2D, PoseKeypoints2D, Skeleton3D, Skeleton3DArray)
 from mec_coop.pose.backend import PoseEstimate
 
 _NAN_POINT = (float('nan'),) * 3
@@ -69,6 +69,14 @@ def person_arrays(person: Person2D) -> tuple[np.ndarray, np.ndarray]:
     return kp[:, :2], kp[:, 2]
 
 
+def people_arrays(people: Sequence[Person2D]) -> tuple[np.ndarray, np.ndarray]:
+    """``(pixels (N, 17, 2), confidences (N, 17))`` of every person of a report."""
+    if not people:
+        return np.zeros((0, NUM_JOINTS, 2)), np.zeros((0, NUM_JOINTS))
+    pixels, weights = zip(*(person_arrays(p) for p in people))
+    return np.array(pixels), np.array(weights)
+
+
 def skeleton_to_msg(fused: FusedSkeleton, sequence: int, frame_id: str) -> Skeleton3D:
     """
     ``Skeleton3D`` of a fused instant (filtered by the track when it has one).
@@ -77,7 +85,8 @@ def skeleton_to_msg(fused: FusedSkeleton, sequence: int, frame_id: str) -> Skele
     ``predicted: true`` and ``num_views: 0``.
     """
     tri = fused.triangulation
-    msg = Skeleton3D(sequence=sequence)
+    msg = Skeleton3D(sequence=sequence, track_id=fused.track_id,
+                     person_indices=list(fused.person_indices) or [-1] * len(fused.camera_ids))
     msg.header.frame_id = frame_id
     msg.header.stamp = to_stamp(fused.stamp)
     errors = np.nan_to_num(tri.reprojection_error, nan=-1.0)
@@ -97,6 +106,16 @@ def skeleton_to_msg(fused: FusedSkeleton, sequence: int, frame_id: str) -> Skele
         device_inference_s=lat.device_inference_s, airtime_s=lat.airtime_s,
         queueing_s=lat.queueing_s, edge_inference_s=lat.edge_inference_s,
         triangulation_s=lat.triangulation_s, end_to_end_s=lat.end_to_end_s)
+    return msg
+
+
+def people_to_msg(people: Sequence[FusedSkeleton], sequence: int, frame_id: str,
+                  stamp: float) -> Skeleton3DArray:
+    """``Skeleton3DArray`` of one instant's people (``stamp``: the instant's capture time)."""
+    msg = Skeleton3DArray(sequence=sequence,
+                          skeletons=[skeleton_to_msg(p, sequence, frame_id) for p in people])
+    msg.header.frame_id = frame_id
+    msg.header.stamp = to_stamp(stamp)
     return msg
 
 
@@ -129,34 +148,37 @@ def truth_joints(msg: GroundTruth) -> np.ndarray:
 
 
 def skeleton_markers(skeleton: Skeleton3D,
-                     color: tuple[float, float, float] = (0.1, 0.8, 0.2)) -> MarkerArray:
+                     color: tuple[float, float, float] = (0.1, 0.8, 0.2),
+                     ns: str = '') -> MarkerArray:
     """
     Build the RViz markers of a skeleton.
 
     Joints as a SPHERE_LIST, bones as a LINE_LIST, and each measured joint's uncertainty as a
-    translucent ellipsoid of two standard deviations (from its covariance).
+    translucent ellipsoid of two standard deviations (from its covariance); ``ns`` prefixes the
+    marker namespaces (one prefix per tracked person).
     """
     valid = [j.valid for j in skeleton.joints]
     rgba = ColorRGBA(r=color[0], g=color[1], b=color[2], a=1.0)
-    joints = Marker(header=skeleton.header, ns='joints', id=0, type=Marker.SPHERE_LIST,
+    joints = Marker(header=skeleton.header, ns=f'{ns}joints', id=0, type=Marker.SPHERE_LIST,
                     action=Marker.ADD, color=rgba)
     joints.scale.x = joints.scale.y = joints.scale.z = 0.06
     joints.pose.orientation.w = 1.0
     joints.points = [j.position for j, ok in zip(skeleton.joints, valid) if ok]
-    bones = Marker(header=skeleton.header, ns='bones', id=1, type=Marker.LINE_LIST,
+    bones = Marker(header=skeleton.header, ns=f'{ns}bones', id=1, type=Marker.LINE_LIST,
                    action=Marker.ADD, color=rgba)
     bones.scale.x = 0.025
     bones.pose.orientation.w = 1.0
     bones.points = [skeleton.joints[k].position for a, b in COCO_BONES
                     if a < NUM_JOINTS and b < NUM_JOINTS and valid[a] and valid[b]
                     for k in (a, b)]
-    markers = [joints, bones] + _uncertainty_markers(skeleton, color)
+    markers = [joints, bones] + _uncertainty_markers(skeleton, color, ns)
     for marker in markers:
         marker.lifetime.nanosec = 500_000_000
     return MarkerArray(markers=markers)
 
 
-def _uncertainty_markers(skeleton: Skeleton3D, color: tuple[float, float, float]) -> list:
+def _uncertainty_markers(skeleton: Skeleton3D, color: tuple[float, float, float],
+                         ns: str) -> list:
     out = []
     for k, joint in enumerate(skeleton.joints):
         cov = np.asarray(joint.covariance, dtype=np.float64).reshape(3, 3)
@@ -165,7 +187,8 @@ def _uncertainty_markers(skeleton: Skeleton3D, color: tuple[float, float, float]
         variances, axes = np.linalg.eigh(0.5 * (cov + cov.T))
         if np.linalg.det(axes) < 0:  # a rotation, for the quaternion
             axes[:, 0] = -axes[:, 0]
-        marker = Marker(header=skeleton.header, ns='uncertainty', id=2 + k, type=Marker.SPHERE,
+        marker = Marker(header=skeleton.header, ns=f'{ns}uncertainty', id=2 + k,
+                        type=Marker.SPHERE,
                         action=Marker.ADD,
                         color=ColorRGBA(r=color[0], g=color[1], b=color[2], a=0.25))
         marker.pose.position = joint.position
@@ -175,4 +198,33 @@ def _uncertainty_markers(skeleton: Skeleton3D, color: tuple[float, float, float]
         marker.scale.x, marker.scale.y, marker.scale.z = (
             float(4.0 * np.sqrt(max(v, 0.0))) for v in variances)
         out.append(marker)
+    return out
+
+
+# Distinct colours for track ids (id modulo the palette): RViz tells people apart by colour.
+ID_COLORS = ((0.1, 0.8, 0.2), (0.9, 0.3, 0.1), (0.2, 0.4, 0.95), (0.95, 0.8, 0.1),
+             (0.7, 0.2, 0.8), (0.1, 0.8, 0.8), (0.95, 0.45, 0.7), (0.55, 0.55, 0.55))
+
+
+def people_markers(people: Skeleton3DArray) -> MarkerArray:
+    """Build the RViz markers of every person, coloured by track id and labelled above the head."""
+    out = MarkerArray()
+    for skeleton in people.skeletons:
+        color = ID_COLORS[skeleton.track_id % len(ID_COLORS)]
+        ns = f'person{skeleton.track_id}/'
+        out.markers.extend(skeleton_markers(skeleton, color, ns).markers)
+        heads = [j.position for j in skeleton.joints if j.valid]
+        if not heads:
+            continue
+        label = Marker(header=skeleton.header, ns=f'{ns}label', id=0,
+                       type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
+                       text=f'id {skeleton.track_id}',
+                       color=ColorRGBA(r=color[0], g=color[1], b=color[2], a=1.0))
+        label.pose.position = Point(x=float(np.mean([p.x for p in heads])),
+                                    y=float(np.mean([p.y for p in heads])),
+                                    z=float(max(p.z for p in heads)) + 0.3)
+        label.pose.orientation.w = 1.0
+        label.scale.z = 0.25
+        label.lifetime.nanosec = 500_000_000
+        out.markers.append(label)
     return out

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """The edge's fusion and feedback in ROS terms: its parameters and ``CameraRoi`` messages."""
 
+from typing import Sequence
+
 import numpy as np
 from rclpy.node import Node
 
@@ -30,7 +32,8 @@ FUSION_PARAMS = {
     'max_joint_std_m': (0.12, 0.005, 10.0, 'A joint more uncertain than this (std) is invalid'),
 }
 FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s')
-FUSION_SETTINGS = ('min_views', 'triangulation', *FUSION_PARAMS, *FEEDBACK_PARAMS)
+FUSION_SETTINGS = ('min_views', 'triangulation', 'association', *FUSION_PARAMS,
+                   *FEEDBACK_PARAMS)
 
 
 def declare_fusion(node: Node) -> None:
@@ -40,6 +43,9 @@ def declare_fusion(node: Node) -> None:
     node.declare_parameter('min_views', 2, int_param('Views a joint needs', 2, 64))
     node.declare_parameter('triangulation', 'robust', text_param(
         f"Triangulation method, one of {TRIANGULATION_METHODS} (dlt: the paper's literal one)"))
+    node.declare_parameter('association', False, text_param(
+        'Several people: associate every person of every view, publish skeletons (one per '
+        "track, with its id); off: each view's selected person, one skeleton"))
     node.declare_parameter('feedback', True, text_param(
         'Track the person, filter the skeleton and publish <cam>/roi crops for the cameras'))
     node.declare_parameter('smoothing', _DEFAULTS.smoothing, text_param(
@@ -62,21 +68,32 @@ def fusion_settings(values: dict) -> FusionSettings:
                                 max_horizon_s=values['roi_max_horizon_s']) \
         if values['feedback'] else None
     return FusionSettings(min_views=values['min_views'], triangulation=values['triangulation'],
-                          feedback=feedback, **{n: values[n] for n in FUSION_PARAMS})
+                          feedback=feedback, association=values['association'],
+                          **{n: values[n] for n in FUSION_PARAMS})
 
 
-def prior_to_msg(prior: CameraPrior, frame_id: str) -> CameraRoi:
-    """``CameraRoi`` of one camera's prior (one tracked person, id 0)."""
-    msg = CameraRoi(image_width=prior.roi.image_width, image_height=prior.roi.image_height)
-    msg.header.stamp = to_stamp(prior.stamp)
-    msg.header.frame_id = frame_id
-    person = PersonRoi(track_id=0, x0=prior.roi.x0, y0=prior.roi.y0, size=prior.roi.size)
+def priors_to_msgs(priors: Sequence[CameraPrior], frame_id: str) -> list[CameraRoi]:
+    """``CameraRoi`` per capture time of one camera's priors (a crop per tracked person)."""
+    out = []
+    for stamp in sorted({p.stamp for p in priors}):
+        same = [p for p in priors if p.stamp == stamp]
+        roi = same[0].roi
+        msg = CameraRoi(image_width=roi.image_width, image_height=roi.image_height)
+        msg.header.stamp = to_stamp(stamp)
+        msg.header.frame_id = frame_id
+        msg.people = [_person_roi(p) for p in same]
+        out.append(msg)
+    return out
+
+
+def _person_roi(prior: CameraPrior) -> PersonRoi:
+    person = PersonRoi(track_id=prior.track_id, x0=prior.roi.x0, y0=prior.roi.y0,
+                       size=prior.roi.size)
     person.keypoints = [Keypoint2D(x=float(x), y=float(y), confidence=1.0)
                         if np.isfinite(x) and np.isfinite(y)
                         else Keypoint2D(x=0.0, y=0.0, confidence=0.0)
                         for x, y in prior.keypoints]
-    msg.people = [person]
-    return msg
+    return person
 
 
 def msg_to_rois(msg: CameraRoi) -> tuple[list[Roi], np.ndarray]:

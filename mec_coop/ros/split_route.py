@@ -77,6 +77,21 @@ def tail_estimate(model, msg: SplitTensor) -> PoseEstimate:
     return model.predict_tail(sent, point, input_hw, image_hw)
 
 
+def rejection_counter(log, counts) -> Callable[[str, str, str], None]:
+    """
+    Build the ``reject`` of :func:`edge_estimates`: log once per cause and count.
+
+    Every rejected job counts as ``bad_input`` of its camera; split tensors also as
+    ``bad_split``.
+    """
+    def reject(cam: str, kind: str, reason: str) -> None:
+        log(f'{kind}:{cam}', f'{cam}: {reason}')
+        counts[cam]['bad_input'] += 1
+        if kind == 'split':
+            counts[cam]['bad_split'] += 1
+    return reject
+
+
 def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, str], None]
                    ) -> List[Tuple[str, object, Tuple[int, int], PoseEstimate]]:
     """

@@ -129,13 +129,22 @@ class Humanoid:
     def __init__(self, seed: int | Sequence[int] = 0, room: Room = Room(),
                  obstacles: Iterable[Box] = (), appearance: Appearance | None = None,
                  actions: Sequence[str] = ACTIONS, start: ArrayLike | None = None,
-                 heading: float | None = None) -> None:
+                 heading: float | None = None, waypoints: ArrayLike | None = None) -> None:
         """
         Person drawn from ``seed``.
 
         ``actions``: the subset of :data:`ACTIONS` it performs (``('stand',)`` keeps it in
         place); ``start`` ``(x, y)`` and ``heading`` (rad, 0 = +x) fix its initial placement.
+        ``waypoints`` ``(K, 2)``: walk from one to the next, cyclically, instead of to random
+        points (scripted crossings); the person starts at the first.
         """
+        self._waypoints = None if waypoints is None else np.asarray(waypoints, dtype=np.float64)
+        if self._waypoints is not None:
+            if self._waypoints.ndim != 2 or self._waypoints.shape[1] != 2 or \
+                    len(self._waypoints) < 2:
+                raise ValueError(f'waypoints must be (K >= 2, 2), got {self._waypoints.shape}')
+            start = self._waypoints[0]
+            self._leg = 0
         unknown = set(actions) - set(ACTIONS)
         if unknown or not actions:
             raise ValueError(f'actions must be a non-empty subset of {ACTIONS}, got {actions}')
@@ -194,6 +203,13 @@ class Humanoid:
         rng = self._rng
         position, heading = prev.target, prev.heading1
         action = ACTIONS[rng.choice(len(ACTIONS), p=self._weights)]
+        if self._waypoints is not None:
+            self._leg += 1
+            target = self._waypoints[self._leg % len(self._waypoints)]
+            d = target - position
+            duration = float(np.linalg.norm(d)) / float(rng.uniform(0.9, 1.4)) + 0.6
+            return _Episode('walk', prev.end, prev.end + duration, position, target, heading,
+                            float(np.arctan2(d[1], d[0])))
         if action == 'walk':
             for _ in range(50):
                 target = self._free_point()

@@ -21,6 +21,23 @@ from .render import ViewGeometry, ViewRenderer
 
 # A joint is hidden by another person whose drawn surface is this much nearer the camera.
 PERSON_OCCLUSION_TOLERANCE = 0.1
+# 'random': people walk to random points; 'crossing': back and forth through the room centre.
+SCENARIOS = ('random', 'crossing')
+# Crossing lines: half length (m) and the angle of the first one (rad), clear of the furniture.
+_CROSSING_HALF_LENGTH = 2.2
+_CROSSING_FIRST_ANGLE = 0.52
+
+
+def crossing_line(i: int, num_people: int) -> np.ndarray:
+    """
+    End points ``(2, 2)`` of person ``i``'s walk: lines through the centre, evenly turned.
+
+    Everyone passes the centre every few seconds at their own speed (0.9-1.4 m/s), so the
+    people cross and hide each other from some cameras, again and again.
+    """
+    angle = _CROSSING_FIRST_ANGLE + np.pi * i / max(num_people, 1)
+    end = _CROSSING_HALF_LENGTH * np.array([np.cos(angle), np.sin(angle)])
+    return np.stack([-end, end]) if i % 2 == 0 else np.stack([end, -end])
 
 
 class RigFrame:
@@ -117,16 +134,20 @@ class VirtualRig:
                  num_people: int = 1, occluders: bool = True,
                  distortion: Sequence[float] | None = None, hfov_deg: float = 90.0,
                  room: Room = Room(), negative_fraction: float = 0.4, mount_height: float = 2.8,
-                 aim_height: float = 1.0) -> None:
+                 aim_height: float = 1.0, scenario: str = 'random') -> None:
         if not 0.0 < negative_fraction <= 1.0:
             raise ValueError(f'negative_fraction must be in (0, 1], got {negative_fraction}')
+        if scenario not in SCENARIOS:
+            raise ValueError(f'scenario must be one of {SCENARIOS}, got {scenario!r}')
         self.room = room
         self.seed = seed
         self.negative_fraction = float(negative_fraction)
         self.boxes = tuple(default_furniture(room)) if occluders else ()
         self.cameras = make_cameras(num_cameras, room, width, height, hfov_deg, distortion,
                                     mount_height, aim_height)
-        self.people = [Humanoid((seed, i), room, self.boxes) for i in range(num_people)]
+        self.people = [Humanoid((seed, i), room, self.boxes,
+                                waypoints=crossing_line(i, num_people) if scenario == 'crossing'
+                                else None) for i in range(num_people)]
         self.renderers = [ViewRenderer(cam, room, self.boxes, (seed, v))
                           for v, cam in enumerate(self.cameras)]
 
@@ -134,7 +155,7 @@ class VirtualRig:
     def from_parameters(cls, parameters: Mapping[str, Any]) -> Self:
         """Rig from a parameter dict (the rig node's parameters); unknown keys are ignored."""
         keys = ('num_cameras', 'width', 'height', 'seed', 'num_people', 'occluders', 'hfov_deg',
-                'negative_fraction')
+                'negative_fraction', 'scenario')
         return cls(**{k: parameters[k] for k in keys if k in parameters})
 
     def frame(self, t: float) -> RigFrame:

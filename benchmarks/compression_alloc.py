@@ -1,0 +1,331 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Co-CRRA reproduction: success probability vs B_max (Fig. 4) and P_max (Fig. 5) with baselines.
+
+"Adaptive Compression Offloading and Resource Allocation for Edge Vision Computing" (Xiao et
+al., IEEE TCCN 2024), Sec. VI-B. U users with raw data ``D^0 ~ U[10, 20]`` Mbit, ``t0 = 0.1 s``,
+``delta = 1e-9``, ``B_min = 5 MHz``, ``P_min = min(10 mW, P_max / (2U))`` (the paper's 10 mW
+floor is infeasible at its own 1-10 mW sweep), the normalised ``eta``. Each point averages
+``--draws`` random instances. Methods: ``co_crra`` (Algorithm 1 with equal and corner starts and
+the conservative SCA constraint), ``co_crra_paper`` (Algorithm 1 as printed: equal start, SCA
+(20) with both squares linearised), MSVRA, FCRRA (``o = --o-fixed``), FRACR. Writes
+``docs/figures/cocrra_fig4.png``, ``cocrra_fig5.png``, ``cocrra.json`` and
+``docs/compression_results.md`` (with the codec results of ``benchmarks/compression.py`` if
+``docs/figures/compression.json`` exists).
+
+Run:  . scripts/env.sh && python benchmarks/compression_alloc.py
+(``--markdown-only`` rewrites the markdown from the saved JSONs.)
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import time
+
+# SLSQP's tiny LAPACK calls run 30x slower with OpenBLAS threads fighting over a loaded CPU.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+
+import numpy as np  # noqa: E402
+
+from mec_coop.alloc.cocrra import co_crra, CoCrraProblem, fcrra, fracr, msvra  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIGURES = ROOT / 'docs' / 'figures'
+METHODS = ('co_crra', 'co_crra_paper', 'msvra', 'fcrra', 'fracr')
+BASELINES = ('msvra', 'fcrra', 'fracr')
+PAPER = {
+    'fig4': {'2mW': {'converged': 0.87, 'mean_gain': 0.251},
+             '1W': {'converged': 0.91, 'mean_gain': 0.321}},
+    'fig5': {'15MHz': {'best': 0.885, 'gain_range': (0.135, 0.617)},
+             '30MHz': {'best': 0.920, 'gain_range': (0.168, 0.577)}},
+}
+
+
+def solve_all(problem, o_fixed):
+    return {'co_crra': co_crra(problem),
+            'co_crra_paper': co_crra(problem, paper_sca=True, multi_start=False),
+            'msvra': msvra(problem, o_fixed), 'fcrra': fcrra(problem, o_fixed),
+            'fracr': fracr(problem)}
+
+
+def sweep(values, make, draws, users, seed, o_fixed):
+    """Mean success (approximate model, and exact eq. (2)) of every method at each value."""
+    rows = []
+    for value in values:
+        rng = np.random.default_rng(seed)
+        acc = {m: [] for m in METHODS}
+        exact = {m: [] for m in METHODS}
+        for _ in range(draws):
+            problem = make(value, rng.uniform(10e6, 20e6, users))
+            for name, plan in solve_all(problem, o_fixed).items():
+                acc[name].append(plan.mean_success)
+                exact[name].append(float(np.mean(problem.success(plan.o, plan.b_mhz, plan.p_w,
+                                                                 exact=True))))
+        row = {'value': value, **{m: float(np.mean(acc[m])) for m in METHODS},
+               'exact': {m: float(np.mean(exact[m])) for m in METHODS}}
+        rows.append(row)
+        print(f'  {value:g}: ' + ' '.join(f'{m} {row[m]:.3f}' for m in METHODS), flush=True)
+    return rows
+
+
+def p_min(p_max, users):
+    return min(0.01, p_max / (2 * users))
+
+
+# A baseline this close to zero success makes a gain ratio meaningless (it is reported apart).
+NEGLIGIBLE = 0.01
+
+
+def gains(rows, baselines=BASELINES):
+    """Per-point gain ratios of Co-CRRA over baselines whose success is not negligible."""
+    return [r['co_crra'] / r[b] - 1.0 for r in rows for b in baselines if r[b] >= NEGLIGIBLE]
+
+
+def mean_gain(rows, baselines=BASELINES):
+    """Return the paper's average gain: mean over baselines of the mean per-point gain."""
+    per = [np.mean(g) for b in baselines if (g := gains(rows, (b,)))]
+    return float(np.mean(per)) if per else None
+
+
+def negligible(rows):
+    return sorted({b for r in rows for b in BASELINES if r[b] < NEGLIGIBLE})
+
+
+def plot(curves, xlabel, path, scale=1.0):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.2))
+    for ax, (title, rows) in zip(np.atleast_1d(axes), curves.items()):
+        for m in METHODS:
+            ax.plot([r['value'] * scale for r in rows], [r[m] for r in rows], 'o-', label=m)
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel('mean success probability')
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def fmt(x, pct=True):
+    if x is None or not np.isfinite(x):
+        return 'n/a'
+    return f'{100 * x:.1f}%' if pct else f'{x:.3f}'
+
+
+def codec_section(path):
+    if not path.exists():
+        return ['Codec results: run `python benchmarks/compression.py` first.', '']
+    data = json.loads(path.read_text())
+    lines = ['## SpaT-IMCO on pose (`python benchmarks/compression.py`, '
+             '`docs/figures/compression.png`)', '',
+             'Byte saving of the region-wise codecs at equal edge 2D error (positive = fewer '
+             'bytes). `raw+Npx`: the bytes needed to stay within N px of the edge error on the '
+             "uncompressed frame; `jpeg90`: at the error of the camera's default JPEG quality "
+             '90. "vs unified": the same encoder with one multiplier (the fair comparison); '
+             '"vs jpeg": OpenCV JPEG as the camera sends today (no Huffman optimisation). n/a: '
+             "a codec's sweep does not reach that error.", '']
+    args = data['args']
+    lines += [f'Virtual rig: seed {args["seed"]}, {args["instants"]} instants x 4 cameras '
+              f'(ground truth); recorded rig: Pose2Sim Demo_SinglePerson, '
+              f'{args["recorded_instants"]} instants x 4 cameras (reference: the edge model on '
+              'the raw frame, and its greedy triangulation for 3D). Edge model yolo11n-pose at '
+              f'imgsz 960; background multiplier of spat_pose {args["mu_background"]}; 2D '
+              f'errors capped at {args["cap_px"]} px per joint, a missed person counting the cap. '
+              'Importance maps came from: '
+              + '; '.join(f'{rig} {data[rig]["importance_sources"]}'
+                          for rig in ('virtual', 'recorded') if rig in data) + '.', '']
+    for rig in ('virtual', 'recorded'):
+        if rig not in data:
+            continue
+        columns = list(next(iter(next(iter(data[rig]['savings'].values())).values())))
+        lines += [f'### {rig} rig', '', '| metric vs reference | codec | ' +
+                  ' | '.join(columns) + ' |', '|---|---|' + '---|' * len(columns)]
+        for name, table in data[rig]['savings'].items():
+            for codec, rows in table.items():
+                lines.append(f'| {name} | {codec} | ' + ' | '.join(
+                    fmt(r['saving']) for r in rows.values()) + ' |')
+        lines.append('')
+        lines += ['| codec | setting | KB/frame | 2D error (px) | deviation (px) | missed views '
+                  '| MPJPE (mm) | valid 3D joints |', '|---|---|---|---|---|---|---|---|']
+        for codec, curve in data[rig]['curves'].items():
+            for c in curve:
+                mp = 'n/a' if c['mpjpe_mm'] is None else f'{c["mpjpe_mm"]:.1f}'
+                lines.append(f'| {codec} | {c["setting"]} | {c["bytes"] / 1024:.1f} | '
+                             f'{c["error_2d_px"]:.2f} | {c["deviation_2d_px"]:.2f} | '
+                             f'{c["missed_views"]} | {mp} | {c["valid_joints_3d"]:.2f} |')
+        lines.append('')
+    check = data.get('virtual', {}).get('gradient_check')
+    if check:
+        mass = 100 * check['gradient_mass_in_top10pct_blocks_mean']
+        lines += ["Cheap (keypoint/limb) importance vs the edge model's keypoint-loss "
+                  f'gradient on {check["views"]} virtual views: Spearman rank correlation '
+                  f'{check["spearman_mean"]:.2f}; {mass:.0f}% of the gradient mass falls into '
+                  "the cheap map's top 10% of blocks.", '']
+    return lines
+
+
+def summary(result, codec_path):
+    """Write the acceptance lines: region-wise savings and Co-CRRA's standing, from the JSONs."""
+    lines = ['## Summary', '']
+    if codec_path.exists():
+        data = json.loads(codec_path.read_text())
+        for rig in ('virtual', 'recorded'):
+            if rig not in data:
+                continue
+            rows = data[rig]['savings']['error_2d_px_vs_unified']['spat_pose']
+            jp = data[rig]['savings']['error_2d_px_vs_jpeg']['spat_pose']
+            got = {k: v['saving'] for k, v in rows.items() if v['saving'] is not None}
+            text = ', '.join(f'{fmt(v)} at {k}' for k, v in got.items()) or 'never reached'
+            best = max(got.values()) if got else None
+            floor = min(data[rig]['curves']['spat_pose'], key=lambda c: c['error_2d_px'])
+            raw = data[rig]['curves']['raw'][0]['error_2d_px']
+            lines.append(
+                f'- {rig} rig, pose-aware region-wise (spat_pose) vs uniform (Unified-IMCO, same '
+                f'encoder) at equal edge 2D error: {text}; vs OpenCV JPEG: '
+                + (', '.join(f'{fmt(v["saving"])} at {k}' for k, v in jp.items()
+                             if v['saving'] is not None) or 'never reached')
+                + f'. Its lowest error is {floor["error_2d_px"]:.2f} px at '
+                f'{floor["bytes"] / 1024:.1f} KB (raw frame: {raw:.2f} px). '
+                + ('Acceptance (>= 25% fewer bytes at equal error, virtual rig): '
+                   + ('met' if best is not None and best >= 0.25 else 'not met')
+                   if rig == 'virtual' else 'Reported only (the acceptance is on the virtual '
+                   'rig): people fill these portrait frames, and the coarse background costs the '
+                   'edge model accuracy near the raw-frame result.'))
+    g = {k: mean_gain(v) for k, v in result['fig4'].items()}
+    fr = {k: mean_gain(v, ('fracr',)) for k, v in result['fig4'].items()}
+    lines += [f'- Co-CRRA (model): never below a baseline; mean gain over the three baselines '
+              f'{", ".join(f"{fmt(v)} at P_max {k}" for k, v in g.items())} (MSVRA and FCRRA '
+              'with the fixed ratio 0.5 fail outright at low power), but only '
+              f'{", ".join(f"{fmt(v)} at {k}" for k, v in fr.items())} over FRACR: with the '
+              'ratio chosen per user, moving band and power adds little in this model.',
+              '- Not measured: the running-graph acceptance (Co-CRRA plan vs FRACR/FCRRA with '
+              'a tight uplink); Co-CRRA is not yet an allocator plan (see the issue report).',
+              '']
+    return lines
+
+
+def write_markdown(result, path):
+    f4, f5 = result['fig4'], result['fig5']
+    lines = ['# Paper D reproduction: Co-CRRA and SpaT-IMCO', '',
+             'Generated by `python benchmarks/compression_alloc.py` (allocation, from the model) '
+             'and `python benchmarks/compression.py` (codec, real edge model); timings and '
+             'sweep sizes were cut to fit a shared, loaded 2-core CPU.', '',
+             f'Setup: U = {result["args"]["users"]} users, {result["args"]["draws"]} random '
+             'instances per point, D0 ~ U[10, 20] Mbit, t0 = 0.1 s, delta = 1e-9, '
+             'B_min = 5 MHz, P_min = min(10 mW, P_max/(2U)), normalised eta, '
+             f'fixed ratio {result["args"]["o_fixed"]} for MSVRA/FCRRA (PAPERS_MATH D-5). '
+             'Success = mean over users of Phi_i with the approximate delivery probability the '
+             'paper optimises (the exact 2Q(x) values are in `cocrra.json`).', '',
+             *summary(result, FIGURES / 'compression.json'),
+             '## Fig. 4: success vs B_max (`docs/figures/cocrra_fig4.png`)', '',
+             '| P_max | B_max (MHz) | ' + ' | '.join(METHODS) + ' |',
+             '|---|---|' + '---|' * len(METHODS)]
+    for key, rows in f4.items():
+        for r in rows:
+            lines.append(f'| {key} | {r["value"]:g} | '
+                         + ' | '.join(fmt(r[m], False) for m in METHODS) + ' |')
+    lines += ['', '## Fig. 5: success vs P_max (`docs/figures/cocrra_fig5.png`)', '',
+              '| B_max | P_max (mW) | ' + ' | '.join(METHODS) + ' |',
+              '|---|---|' + '---|' * len(METHODS)]
+    for key, rows in f5.items():
+        for r in rows:
+            lines.append(f'| {key} | {1000 * r["value"]:g} | ' + ' | '.join(
+                fmt(r[m], False) for m in METHODS) + ' |')
+    lines += ['', '## Claims', '', '| claim (paper) | paper | ours | holds |', '|---|---|---|---|']
+    for key in ('2mW', '1W'):
+        ours = f4[key][-1]['co_crra']
+        paper = PAPER['fig4'][key]['converged']
+        lines.append(f'| Fig. 4, P_max = {key}: success converges to | {fmt(paper)} | '
+                     f'{fmt(ours)} | {"yes" if abs(ours - paper) < 0.05 else "no"} |')
+        g, pg = mean_gain(f4[key]), PAPER['fig4'][key]['mean_gain']
+        zero = negligible(f4[key])
+        note = (f' ({", ".join(zero)} below {NEGLIGIBLE:.0%} success at some points)'
+                if zero else '')
+        lines.append(f'| Fig. 4, P_max = {key}: mean gain over MSVRA/FCRRA/FRACR | {fmt(pg)} | '
+                     f'{fmt(g)}{note}; over FRACR alone {fmt(mean_gain(f4[key], ("fracr",)))} '
+                     f'| {"yes" if g is not None and g >= 0.5 * pg else "no"} |')
+    for key in ('15MHz', '30MHz'):
+        best = max(r['co_crra'] for r in f5[key])
+        paper = PAPER['fig5'][key]['best']
+        lines.append(f'| Fig. 5, B_max = {key}: best success | {fmt(paper)} | {fmt(best)} | '
+                     f'{"yes" if abs(best - paper) < 0.05 else "no"} |')
+        g = gains(f5[key])
+        lo, hi = PAPER['fig5'][key]['gain_range']
+        zero = negligible(f5[key])
+        ours = f'{fmt(min(g))}-{fmt(max(g))}' if g else 'n/a'
+        if zero:
+            ours += f' ({", ".join(zero)} below {NEGLIGIBLE:.0%} success at some points)'
+        lines.append(f'| Fig. 5, B_max = {key}: gain range over baselines | {fmt(lo)}-{fmt(hi)} '
+                     f'| {ours} | {"yes" if g and min(g) >= 0.5 * lo else "no"} |')
+    worst = {b: np.mean([r[b] for rows in list(f4.values()) + list(f5.values()) for r in rows])
+             for b in BASELINES}
+    lines.append('| MSVRA is the worst baseline | yes | mean success '
+                 + ', '.join(f'{b} {worst[b]:.3f}' for b in BASELINES)
+                 + f' | {"yes" if min(worst, key=worst.get) == "msvra" else "no"} |')
+    d_power = f5['15MHz'][-1]['co_crra'] - f5['15MHz'][0]['co_crra']
+    d_band = f4['2mW'][-1]['co_crra'] - f4['2mW'][0]['co_crra']
+    lines += ['| Power matters more than bandwidth | yes | success rises '
+              f'{100 * d_power:.1f} points over P_max 1-10 mW (B_max 15 MHz), '
+              f'{100 * d_band:.1f} over B_max 15-30 MHz (P_max 2 mW) '
+              f'| {"yes" if d_power > d_band else "no"} |',
+              '| Co-CRRA is never below a baseline | yes | ' + (
+                  'yes' if all(r['co_crra'] >= r[b] - 1e-9 for rows in list(f4.values())
+                               + list(f5.values()) for r in rows for b in BASELINES)
+                  else 'no') + ' | |', '',
+              'Co-CRRA vs the paper-literal Algorithm 1 (`co_crra_paper`: equal start, printed '
+              'SCA (20)): the corner starts matter where the optimum gives one user most of the '
+              'band and power; `test/test_cocrra.py` checks Co-CRRA within 1% of a brute-force '
+              'grid on small instances.', '']
+    lines += codec_section(FIGURES / 'compression.json')
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--users', type=int, default=3)
+    parser.add_argument('--draws', type=int, default=4)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--o-fixed', type=float, default=0.5)
+    parser.add_argument('--out', default=str(FIGURES))
+    parser.add_argument('--markdown', default=str(ROOT / 'docs' / 'compression_results.md'))
+    parser.add_argument('--markdown-only', action='store_true',
+                        help='rewrite the markdown from the saved JSON files')
+    args = parser.parse_args()
+    if args.markdown_only:
+        write_markdown(json.loads((pathlib.Path(args.out) / 'cocrra.json').read_text()),
+                       pathlib.Path(args.markdown))
+        return
+    start = time.time()
+    u = args.users
+    b_values = [15.0, 18.0, 21.0, 24.0, 27.0, 30.0]
+    p_values = [0.001, 0.002, 0.004, 0.006, 0.008, 0.010]
+    result = {'args': vars(args), 'paper': PAPER, 'fig4': {}, 'fig5': {}}
+    for key, p_max in (('2mW', 0.002), ('1W', 1.0)):
+        print(f'fig4 P_max {key}', flush=True)
+        result['fig4'][key] = sweep(b_values, lambda b, d, p=p_max: CoCrraProblem(
+            d, b_max_mhz=b, p_max_w=p, p_min_w=p_min(p, u)), args.draws, u, args.seed,
+            args.o_fixed)
+    for key, b_max in (('15MHz', 15.0), ('30MHz', 30.0)):
+        print(f'fig5 B_max {key}', flush=True)
+        result['fig5'][key] = sweep(p_values, lambda p, d, b=b_max: CoCrraProblem(
+            d, b_max_mhz=b, p_max_w=p, p_min_w=p_min(p, u)), args.draws, u, args.seed,
+            args.o_fixed)
+    result['wall_s'] = time.time() - start
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / 'cocrra.json').write_text(json.dumps(result, indent=1))
+    plot({f'P_max = {k}': v for k, v in result['fig4'].items()}, 'B_max (MHz)',
+         out / 'cocrra_fig4.png')
+    plot({f'B_max = {k}': v for k, v in result['fig5'].items()}, 'P_max (mW)',
+         out / 'cocrra_fig5.png', scale=1000.0)
+    write_markdown(result, pathlib.Path(args.markdown))
+    print(f'wrote {args.markdown} in {result["wall_s"]:.0f} s')
+
+
+if __name__ == '__main__':
+    main()

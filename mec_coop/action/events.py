@@ -1,0 +1,158 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+One event per action occurrence, from per-frame class probabilities, and event scoring.
+
+Per reported action the detector is a two-threshold (hysteresis) switch: it fires when the
+action's probability reaches ``on_threshold`` for ``min_frames`` consecutive skeletons, stays on
+while it is at least ``off_threshold``, and cannot fire again until it has stayed below that for
+``refractory_s`` (the probability of a fall dips while the person gets up; that is not a second
+fall). The onset is the first stamp of the run of skeletons at or above ``off_threshold`` that
+ends with the firing one: the classifier's evidence started there.
+"""
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Actions that are events (walking and standing are states, not reported by default).
+EVENT_ACTIONS = ('fall', 'jump', 'spread_arms', 'crouch')
+_HISTORY = 64
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Thresholds of the event detector and the actions it reports."""
+
+    # Defaults: picked on the validation seeds under a 0.9 s latency budget for the bundled
+    # 3D model with m = 8 (benchmarks/actions.py, docs/actions_results.md).
+    on_threshold: float = 0.8
+    off_threshold: float = 0.3
+    min_frames: int = 1
+    refractory_s: float = 3.0
+    actions: tuple[str, ...] = EVENT_ACTIONS
+
+    def problem(self, classes: Sequence[str]) -> str:
+        """Why these settings are invalid for a model with ``classes`` ('' when valid)."""
+        if not 0.0 < self.off_threshold <= self.on_threshold <= 1.0:
+            return (f'need 0 < off_threshold <= on_threshold <= 1, got {self.off_threshold} '
+                    f'and {self.on_threshold}')
+        if self.min_frames < 1 or self.refractory_s < 0.0:
+            return 'min_frames must be >= 1 and refractory_s >= 0'
+        unknown = sorted(set(self.actions) - set(classes))
+        if unknown or not self.actions:
+            return f'actions must be a non-empty subset of {list(classes)}, got {unknown}'
+        return ''
+
+
+@dataclass(frozen=True)
+class Event:
+    """An action occurrence: ``stamp`` of the skeleton that fired it, estimated ``onset``."""
+
+    action: str
+    confidence: float
+    stamp: float
+    onset: float
+
+
+class _Switch:
+    def __init__(self) -> None:
+        self.active = False
+        self.run = 0
+        self.last_high = -np.inf
+        self.history: deque[tuple[float, float]] = deque(maxlen=_HISTORY)
+
+
+class EventDetector:
+    """Turns a stream of ``(stamp, probabilities)`` into :class:`Event` s (one track)."""
+
+    def __init__(self, settings: DetectorSettings, classes: Sequence[str]) -> None:
+        problem = settings.problem(classes)
+        if problem:
+            raise ValueError(problem)
+        self.settings = settings
+        self._index = {a: list(classes).index(a) for a in settings.actions}
+        self._switches = {a: _Switch() for a in settings.actions}
+
+    def update(self, stamp: float, probabilities: np.ndarray) -> list[Event]:
+        """Feed the probabilities after the skeleton at ``stamp``; return the events fired."""
+        s, events = self.settings, []
+        for action, switch in self._switches.items():
+            p = float(probabilities[self._index[action]])
+            switch.history.append((stamp, p))
+            if switch.active:
+                if p >= s.off_threshold:
+                    switch.last_high = stamp
+                else:
+                    switch.active = False
+                continue
+            switch.run = switch.run + 1 if p >= s.on_threshold else 0
+            if switch.run >= s.min_frames and stamp - switch.last_high >= s.refractory_s:
+                switch.active, switch.last_high = True, stamp
+                events.append(Event(action, p, stamp, self._onset(switch)))
+        return events
+
+    def _onset(self, switch):
+        onset = switch.history[-1][0]
+        for stamp, p in reversed(switch.history):
+            if p < self.settings.off_threshold:
+                break
+            onset = stamp
+        return onset
+
+
+def detect(settings: DetectorSettings, classes: Sequence[str], stamps: Iterable[float],
+           probabilities: np.ndarray) -> list[Event]:
+    """Run a fresh :class:`EventDetector` over a whole sequence."""
+    detector = EventDetector(settings, classes)
+    return [e for t, p in zip(stamps, probabilities) for e in detector.update(float(t), p)]
+
+
+@dataclass(frozen=True)
+class EventScore:
+    """Event-level counts and timings of one action."""
+
+    tp: int
+    fp: int
+    fn: int
+    latencies: tuple[float, ...]     # firing stamp - true onset (s), per true positive
+    onset_errors: tuple[float, ...]  # estimated onset - true onset (s)
+
+    @property
+    def f1(self) -> float:
+        """F1 of the events (1.0 when there was nothing to find and nothing was fired)."""
+        denominator = 2 * self.tp + self.fp + self.fn
+        return 1.0 if denominator == 0 else 2 * self.tp / denominator
+
+    def __add__(self, other: 'EventScore') -> 'EventScore':
+        return EventScore(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn,
+                          self.latencies + other.latencies,
+                          self.onset_errors + other.onset_errors)
+
+
+def score_events(events: Iterable[Event], episodes: Iterable[tuple[str, float, float]],
+                 action: str, grace_s: float = 1.0) -> EventScore:
+    """
+    Match events of ``action`` to true occurrences ``(action, start, end)``.
+
+    An event is a true positive when it fires between an unmatched occurrence's start and
+    ``grace_s`` after its end (the window still holds it); every other event is a false
+    positive, every unmatched occurrence a miss.
+    """
+    truth = [(start, end) for a, start, end in episodes if a == action]
+    matched = [False] * len(truth)
+    tp = fp = 0
+    latencies, onsets = [], []
+    for event in sorted((e for e in events if e.action == action), key=lambda e: e.stamp):
+        hit = next((i for i, (start, end) in enumerate(truth)
+                    if not matched[i] and start <= event.stamp <= end + grace_s), None)
+        if hit is None:
+            fp += 1
+            continue
+        matched[hit] = True
+        tp += 1
+        latencies.append(event.stamp - truth[hit][0])
+        onsets.append(event.onset - truth[hit][0])
+    return EventScore(tp, fp, matched.count(False), tuple(latencies), tuple(onsets))

@@ -1,0 +1,155 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Training and evaluation of the action models on virtual-rig seeds (used by the benchmark).
+
+Seeds are split once: training seeds fit the classifiers, validation seeds pick the event
+detector's thresholds, held-out test seeds give every reported number. The bundled models in
+``models/`` are the ones :func:`train_model` gives on the training seeds (deterministic).
+"""
+
+from dataclasses import dataclass, replace
+import itertools
+import pathlib
+import pickle
+
+import numpy as np
+
+from .classifier import ActionClassifier, KINDS, sequence_features, train
+from .data import rig_sequence, Sequence, streams
+from .events import detect, DetectorSettings, EVENT_ACTIONS, EventScore, score_events
+
+MODELS_DIR = pathlib.Path(__file__).resolve().parent / 'models'
+FRAME_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16)
+
+
+@dataclass(frozen=True)
+class StudySetup:
+    """Rates, horizon and seed split of the study (defaults: the bundled models')."""
+
+    fps: float = 5.0
+    horizon_s: float = 3.0
+    duration_s: float = 300.0
+    num_cameras: int = 4
+    train_seeds: tuple[int, ...] = tuple(range(100, 124))
+    validation_seeds: tuple[int, ...] = tuple(range(124, 128))
+    test_seeds: tuple[int, ...] = tuple(range(8))
+    epochs: int = 15
+    stride: tuple[int, int] = (3, 12)    # training windows: every 3rd (3D), 12th (2D)
+    # Rate augmentation: each training stream also at 1/2 and 1/3 of its rate (every 2nd, 3rd
+    # skeleton), so that a model trained at 5 Hz also serves slower skeleton streams.
+    rate_strides: tuple[int, ...] = (1, 2, 3)
+
+
+def bundled_path(kind: str, m: int) -> pathlib.Path:
+    """Path of the bundled model of ``kind`` with ``m`` frames."""
+    return MODELS_DIR / f'action_{kind}_m{m:02d}.npz'
+
+
+def bundled_frame_counts(kind: str) -> tuple[int, ...]:
+    """Return the m of the bundled models of ``kind`` (ascending)."""
+    return tuple(sorted(int(p.stem.rsplit('_m', 1)[1]) for p in
+                        MODELS_DIR.glob(f'action_{kind}_m*.npz')))
+
+
+def load_bundled(kind: str, m: int) -> ActionClassifier:
+    """Load the bundled model of ``kind`` and ``m``; a clear error names the available m."""
+    if kind not in KINDS:
+        raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
+    path = bundled_path(kind, m)
+    if not path.exists():
+        raise ValueError(f'no bundled {kind} action model with m={m}; available: '
+                         f'{list(bundled_frame_counts(kind))} (benchmarks/actions.py trains them)')
+    return ActionClassifier.load(path)
+
+
+def sequences(seeds: tuple[int, ...], setup: StudySetup,
+              cache: pathlib.Path | None = None) -> list[Sequence]:
+    """Rig sequences of ``seeds``, cached per seed in ``cache`` when given (minutes each)."""
+    out = []
+    for seed in seeds:
+        path = None if cache is None else cache / (
+            f'sequence_{seed}_{setup.fps}_{setup.duration_s}_{setup.num_cameras}.pkl')
+        if path is not None and path.exists():
+            out.append(pickle.loads(path.read_bytes()))
+            continue
+        out.append(rig_sequence(seed, setup.duration_s, setup.fps, setup.num_cameras))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(pickle.dumps(out[-1]))
+    return out
+
+
+def train_model(kind: str, m: int, training: list[Sequence],
+                setup: StudySetup) -> ActionClassifier:
+    """Fit the ``kind`` classifier with ``m`` frames on every stream of ``training``."""
+    # Neighbouring windows are nearly the same sample: a stride keeps training time small
+    # (the 2D model has one stream per camera, hence the larger stride).
+    stride = setup.stride[KINDS.index(kind)]
+    data = [(sequence_features(kind, points[k::rate], stamps[k::rate], m,
+                               setup.horizon_s)[::stride], labels[k::rate][::stride])
+            for points, stamps, labels in streams(training, kind)
+            for rate in setup.rate_strides for k in [rate // 2]]
+    return train(kind, m, setup.horizon_s, setup.fps, np.concatenate([d[0] for d in data]),
+                 np.concatenate([d[1] for d in data]), epochs=setup.epochs)
+
+
+@dataclass
+class Evaluation:
+    """Frame accuracy and per-action event scores of one model on some sequences."""
+
+    accuracy: float
+    frames: int
+    events: dict[str, EventScore]
+
+
+def _probabilities(model, evaluation):
+    """``(sequence, stamps, probabilities)`` of every stream the model would see."""
+    views = 1 if model.kind == '3d' else evaluation[0].seen.shape[0]
+    owners = [s for s in evaluation for _ in range(views)]
+    return [(s, stamps, labels, model.predict_proba(
+        sequence_features(model.kind, points, stamps, model.m, model.horizon_s)))
+        for s, (points, stamps, labels) in zip(owners, streams(evaluation, model.kind))]
+
+
+def evaluate(model: ActionClassifier, evaluation: list[Sequence],
+             settings: DetectorSettings = DetectorSettings(), probabilities=None) -> Evaluation:
+    """Score ``model`` (frames and events) on ``evaluation``; 2D: every camera's own stream."""
+    results = probabilities or _probabilities(model, evaluation)
+    hits = np.concatenate([p.argmax(axis=1) == labels for _, _, labels, p in results])
+    scores = {a: EventScore(0, 0, 0, (), ()) for a in settings.actions}
+    for sequence, stamps, _, p in results:
+        events = detect(settings, model.classes, stamps, p)
+        for action in settings.actions:
+            scores[action] += score_events(events, sequence.episodes, action)
+    return Evaluation(float(hits.mean()), int(hits.size), scores)
+
+
+def select_detector(model: ActionClassifier, validation: list[Sequence],
+                    base: DetectorSettings = DetectorSettings(),
+                    latency_budget_s: float = 0.9) -> DetectorSettings:
+    """
+    Pick the detector thresholds on ``validation`` from a small grid.
+
+    The best worst-action event F1 (no reported action is traded for another) among the
+    settings whose mean latency, for every reported action, stays within ``latency_budget_s``
+    (the events must be timely, not only right); when none does, the settings with the
+    smallest worst latency.
+    """
+    probabilities = _probabilities(model, validation)
+    scored = []
+    grid = itertools.product((0.5, 0.6, 0.7, 0.8), (0.3, 0.4), (1, 2), (1.5, 3.0))
+    for on, off, frames, refractory in grid:
+        settings = replace(base, on_threshold=on, off_threshold=off, min_frames=frames,
+                           refractory_s=refractory)
+        events = evaluate(model, validation, settings, probabilities).events.values()
+        f1 = float(min(s.f1 for s in events))
+        latency = max((float(np.mean(s.latencies)) if s.latencies else np.inf) for s in events)
+        scored.append((latency <= latency_budget_s, f1 if latency <= latency_budget_s
+                       else -latency, settings))
+    return max(scored, key=lambda item: item[:2])[2]
+
+
+__all__ = ['EVENT_ACTIONS', 'FRAME_COUNTS', 'StudySetup', 'bundled_frame_counts',
+           'bundled_path', 'evaluate', 'load_bundled', 'select_detector', 'sequences',
+           'train_model']

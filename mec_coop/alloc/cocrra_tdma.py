@@ -1,0 +1,155 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Co-CRRA on this product's uplink: TDMA shares of one band at one power, JPEG quality per camera.
+
+Paper D (Xiao et al., IEEE TCCN 2024) gives each user its own band ``b_i`` and power ``p_i``
+(FDMA). The uplink here (:mod:`mec_coop.coop.uplink`, paper A eq. (16)) gives each camera a
+share ``tau_i`` of the airtime of one band ``B`` at one power ``P``. A camera sending at ``P``
+for ``tau_i`` of the time has the SNR of the whole band and the rate of an FDMA user with
+``b_i = tau_i B`` and ``p_i = tau_i P`` (same energy per second), so the delivery probability
+(2) holds with those and a per-camera channel scale ``delta_i`` (its gain): the threshold is
+``x_i = (2^{D_i (1 - o_i) / (tau_i B t0)} - 1) N0 B / (P delta_i)``. P1 is unchanged (the
+ratio grid); P2 reduces to the shares, ``max sum_i eta(o_i) gamma_i(tau_i)`` with
+``sum_i tau_i <= 1`` and ``tau_i >= tau_min``, solved from the equal split and from corner
+starts. :class:`RateCurve` then turns a ratio into the camera's JPEG quality: the highest
+quality whose measured offload size fits ``D_i (1 - o_i)``.
+"""
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.optimize import minimize
+
+from mec_coop.alloc.cocrra import eta, O_GRID
+
+
+@dataclass(frozen=True)
+class TdmaLink:
+    """
+    One band shared in time.
+
+    Bandwidth (Hz), power (W), noise density (W/Hz), per-camera channel scales ``delta_i``
+    (linear power gains), the upload deadline (s) and the least share a camera keeps.
+    """
+
+    bandwidth_hz: float
+    power_w: float
+    n0_w_per_hz: float
+    gains: tuple
+    t0_s: float
+    min_share: float = 0.02
+
+    def __post_init__(self):
+        u = len(self.gains)
+        if u == 0 or not all(g > 0 for g in self.gains):
+            raise ValueError('every camera needs a positive channel gain')
+        if not 0.0 <= self.min_share * u <= 1.0:
+            raise ValueError(f'min_share {self.min_share} x {u} cameras exceeds the airtime')
+        if self.t0_s <= 0 or self.bandwidth_hz <= 0 or self.power_w <= 0:
+            raise ValueError('bandwidth, power and the deadline must be positive')
+
+
+def delivery(o, tau, data_bits, link: TdmaLink) -> np.ndarray:
+    """``Pr(upload within t0)`` per camera, (2) with ``b = tau B``, ``p = tau P``."""
+    tau = np.maximum(np.asarray(tau, dtype=np.float64), 1e-9)
+    alpha = np.asarray(data_bits, dtype=np.float64) / (link.bandwidth_hz * link.t0_s)
+    with np.errstate(over='ignore'):
+        x = (np.exp2(np.minimum(alpha * (1.0 - np.asarray(o)) / tau, 1000.0)) - 1.0) * \
+            link.n0_w_per_hz * link.bandwidth_hz / (link.power_w * np.asarray(link.gains))
+        return np.exp(-0.5 * np.minimum(x, 1e150) ** 2)
+
+
+def share_starts(u: int, min_share: float) -> list[np.ndarray]:
+    """
+    List the starting shares: the equal split and two corners per camera.
+
+    One corner gives the camera 70% of the airtime above the minimums, the other leaves it the
+    minimum and splits the rest: the optimum is often such a corner (a camera on a weak channel
+    gives up and the others get its time), which alternation from the equal split misses.
+    """
+    spare = 1.0 - u * min_share
+    out: list[np.ndarray] = [np.full(u, 1.0 / u)]
+    for i in range(u if u > 1 else 0):
+        most = np.full(u, 0.3 / (u - 1))
+        most[i] = 0.7
+        least = np.full(u, 1.0 / (u - 1))
+        least[i] = 0.0
+        out += [min_share + spare * most, min_share + spare * least]
+    return out
+
+
+def solve_shares(o, data_bits, link: TdmaLink, phi, start) -> np.ndarray:
+    """P2 on the shares (ratios fixed): SLSQP from ``start``; never worse than ``start``."""
+    u = len(link.gains)
+
+    def neg(tau):
+        return -float(np.sum(phi * delivery(o, tau, data_bits, link)))
+    res = minimize(neg, start, method='SLSQP', bounds=[(link.min_share, 1.0)] * u,
+                   constraints=[{'type': 'ineq', 'fun': lambda t: 1.0 - t.sum()}],
+                   options={'ftol': 1e-12, 'maxiter': 200})
+    tau = np.clip(res.x, link.min_share, 1.0)
+    tau = tau / max(1.0, float(tau.sum()))
+    return tau if neg(tau) < neg(start) else np.asarray(start, dtype=np.float64)
+
+
+def co_crra_tdma(data_bits: Sequence[float], link: TdmaLink, max_outer: int = 20,
+                 eps1: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Algorithm 1 with the TDMA P2 from each of :func:`share_starts`: ``(o, tau, Phi)``."""
+    d = np.asarray(data_bits, dtype=np.float64)
+    if len(d) != len(link.gains) or not np.all(d > 0):
+        raise ValueError('one positive data size per camera with a gain is needed')
+    best = None
+    for tau in share_starts(len(d), link.min_share):
+        total = -np.inf
+        for _ in range(max_outer):
+            o = best_ratios(d, tau, link)
+            tau = solve_shares(o, d, link, eta(o), tau)
+            new = float(np.sum(eta(o) * delivery(o, tau, d, link)))
+            if abs(new - total) < eps1:
+                break
+            total = new
+        o = best_ratios(d, tau, link)
+        phi = eta(o) * delivery(o, tau, d, link)
+        if best is None or phi.sum() > best[2].sum():
+            best = (o, tau, phi)
+    assert best is not None  # share_starts always yields the equal split
+    return best
+
+
+def best_ratios(data_bits, tau, link: TdmaLink, grid=O_GRID) -> np.ndarray:
+    """P1 for fixed shares: each camera's ratio on the grid."""
+    g = np.asarray(grid, dtype=np.float64)[:, None]
+    values = eta(g) * delivery(g, np.asarray(tau)[None], np.asarray(data_bits)[None], link)
+    return g[np.argmax(values, axis=0), 0]
+
+
+@dataclass(frozen=True)
+class RateCurve:
+    """
+    Measured offload size (bytes) per JPEG quality of one camera.
+
+    E.g. from ``docs/figures/compression.json``; sizes must not grow as the quality falls.
+    """
+
+    qualities: tuple
+    sizes: tuple
+
+    def __post_init__(self):
+        order = np.argsort(self.qualities)
+        if len(self.qualities) != len(self.sizes) or not len(order):
+            raise ValueError('a rate curve needs one size per quality')
+        if np.any(np.diff(np.asarray(self.sizes, dtype=float)[order]) < 0):
+            raise ValueError('offload sizes must not grow as the JPEG quality falls')
+
+    @property
+    def full_bits(self) -> float:
+        """``D_i``: the bits of an offload at the highest quality."""
+        return 8.0 * float(self.sizes[int(np.argmax(self.qualities))])
+
+    def quality_for(self, ratio: float) -> int:
+        """Highest quality whose size fits ``D (1 - ratio)``; the lowest quality if none does."""
+        budget = self.full_bits * (1.0 - float(ratio)) / 8.0
+        fits = [q for q, s in zip(self.qualities, self.sizes) if s <= budget + 1e-9]
+        return int(max(fits) if fits else min(self.qualities))

@@ -1,0 +1,434 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Several people: cross-view association of 2D detections, 3D tracks and stable identities.
+
+One :meth:`Associator.step` per capture instant, given every camera's 2D detections (all people
+each camera found, COCO-17):
+
+1. **Tracks first.** Each live track is predicted to the instant and projected into every camera;
+   per camera, the Hungarian method (``scipy.optimize.linear_sum_assignment``) pairs tracks and
+   detections on the confidence-weighted mean keypoint distance, in units of the track's projected
+   size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired.
+2. **Triangulation** of each track's detections with the robust consensus triangulation
+   (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
+   mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:
+   it is released and the track re-triangulated without it. A track needs ``min_views`` views
+   and ``min_valid_joints`` valid joints to be measured; a track seen by one camera only is not
+   triangulated (it coasts on its prediction) and its detection is not offered to anyone else.
+3. **Births** from the detections left over: every pair of cameras scores every pair of their
+   detections by the symmetric epipolar distance in normalised coordinates
+   (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both see. Groups are
+   grown greedily from the most consistent pair, and two groups merge only if every cross pair
+   of their detections is consistent and no camera appears twice: each group is a clique, so the
+   grouping is cycle-consistent (A~B and B~C never put A with C unless A~C). A group of two
+   cameras is ambiguous (two people near one epipolar line: the pair may be a ghost) unless each
+   detection's partner costs less than ``ambiguity_ratio`` times its next consistent candidate
+   in the other camera; it then waits for a third camera or for the people to move. Groups of
+   at least ``min_views`` cameras are triangulated like tracks. A group of two cameras that
+   other cameras speak against (they see people, none where the skeleton projects) is a ghost
+   and dropped, as is a tentative track measured by two such cameras (a confirmed one needs two
+   cameras against it: one may just not see the person). A group whose skeleton lies on a track
+   measured at this instant is a duplicate and dropped; one that lies on a track lost for less
+   than ``death_timeout_s`` continues that track (same id); any other starts a *tentative* track.
+4. **Identities.** A tentative track becomes confirmed, and gets the next id (1, 2, ...; 0 means
+   "no identity" in ``Skeleton3D.track_id``), after ``birth_instants`` consecutive measured
+   instants; a tentative track that misses an instant is dropped, so a false detection that
+   happens to meet another camera's once never becomes a person. A confirmed track unmeasured
+   for ``death_timeout_s`` dies. Ids are never reused: a person who is away for longer than the
+   timeout comes back under a new id (no appearance re-identification); back within it, the
+   prediction or the 3D re-attachment finds them under the old id.
+
+Each person's 3D filter is a :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
+"""
+
+from dataclasses import dataclass, field
+import itertools
+from typing import Optional, Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from mec_coop.fusion.grouping import clique_groups, duplicates, project
+from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
+from mec_coop.geometry import epipolar
+from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.triangulation import METHODS, triangulate, Triangulation
+
+# Constant velocity: a walking body's translation dominates the matching cost, and at 2 fps the
+# decaying velocity of the crops' track (feedback.DEFAULT_TRACK) leaves walkers 0.5 m behind,
+# which swaps people where they cross (virtual-rig replay: 15 id switches with it, 3 without).
+ASSOCIATION_TRACK = TrackConfig(accel_psd=16.0)
+# Smallest projected person size used to normalise keypoint distances (pixels): a far person's
+# few pixels must not turn a small offset into a large relative cost.
+_MIN_SCALE_PX = 20.0
+
+
+@dataclass(frozen=True)
+class AssociationSettings:
+    """
+    Association parameters (units in brackets).
+
+    :param match_gate: largest track-to-detection cost [projected person size].
+    :param epipolar_gate: largest pair cost for births [normalised image units, ~rad].
+    :param min_confidence: keypoints below this confidence take no part in association.
+    :param min_joints: confident joints a detection, and a pair of them, need.
+    :param min_views: cameras a person needs to be triangulated.
+    :param min_valid_joints: valid triangulated joints for a measurement of a person.
+    :param min_inlier_fraction: share of a detection's confident joints the triangulation must
+        use, else the detection was another person's and is released.
+    :param birth_instants: consecutive measured instants before a track is confirmed (K).
+    :param ambiguity_ratio: a two-camera birth needs its pair cost below this fraction of each
+        detection's next consistent candidate in the other camera.
+    :param human_checks: with the robust triangulation, drop left/right-swapped views and flag
+        implausible bone lengths (a group mixing two people at different depths has them).
+    :param duplicate_fraction: two detections of one camera whose joints lie within this
+        fraction of the person's extent (median) are one person; the weaker is ignored.
+    :param death_timeout_s: a confirmed track unmeasured for this long dies [s].
+    :param reattach_m: mean joint distance under which a new group continues a lost track, or
+        duplicates a measured one [m].
+    """
+
+    match_gate: float = 0.5
+    epipolar_gate: float = 0.03
+    min_confidence: float = 0.3
+    min_joints: int = 5
+    min_views: int = 2
+    min_valid_joints: int = 6
+    min_inlier_fraction: float = 0.5
+    birth_instants: int = 2
+    duplicate_fraction: float = 0.1
+    human_checks: bool = True
+    ambiguity_ratio: float = 0.5
+    death_timeout_s: float = 1.5
+    reattach_m: float = 0.5
+    triangulation: str = 'robust'
+    outlier_threshold_px: float = 30.0
+    max_joint_std_m: float = 0.12
+    track: TrackConfig = ASSOCIATION_TRACK
+
+    def __post_init__(self) -> None:
+        for name in ('match_gate', 'epipolar_gate', 'death_timeout_s', 'reattach_m',
+                     'outlier_threshold_px', 'max_joint_std_m'):
+            if not getattr(self, name) > 0:
+                raise ValueError(f'{name} must be > 0, got {getattr(self, name)}')
+        if not 0.0 <= self.min_confidence <= 1.0 or not 0.0 <= self.min_inlier_fraction <= 1.0:
+            raise ValueError('min_confidence and min_inlier_fraction must be in [0, 1]')
+        counts_ok = 1 <= self.min_joints <= 17 and 1 <= self.min_valid_joints <= 17
+        if self.min_views < 2 or self.birth_instants < 1 or not counts_ok:
+            raise ValueError('need min_views >= 2, birth_instants >= 1 and 1 <= min_joints, '
+                             'min_valid_joints <= 17')
+        if self.triangulation not in METHODS:
+            raise ValueError(f'triangulation must be one of {METHODS}, got {self.triangulation!r}')
+
+
+@dataclass(frozen=True)
+class ViewDetections:
+    """One camera's people at the instant: ``pixels (N, J, 2)`` raw pixels, ``weights (N, J)``."""
+
+    camera: PinholeCamera
+    pixels: np.ndarray
+    weights: np.ndarray
+
+    def __post_init__(self) -> None:
+        p, w = np.asarray(self.pixels, dtype=np.float64), np.asarray(self.weights, float)
+        if p.ndim != 3 or p.shape[2] != 2 or w.shape != p.shape[:2]:
+            raise ValueError(f'{self.camera.name}: need pixels (N, J, 2) and weights (N, J), '
+                             f'got {p.shape} and {w.shape}')
+        object.__setattr__(self, 'pixels', p)
+        object.__setattr__(self, 'weights', w)
+
+
+@dataclass
+class PersonEstimate:
+    """
+    One person measured at the instant.
+
+    ``person_indices (V,)``: the detection of each camera used (index into that camera's
+    detections), -1 where none; ``track_id`` 0 while the track is tentative.
+    """
+
+    track_id: int
+    triangulation: Triangulation
+    person_indices: np.ndarray
+    update: Optional[TrackUpdate]  # None: the instant was older than the track
+
+
+@dataclass
+class StepResult:
+    """What one instant produced: confirmed people measured now, and identity events."""
+
+    people: list[PersonEstimate] = field(default_factory=list)
+    tentative: int = 0
+    born: list[int] = field(default_factory=list)
+    died: list[int] = field(default_factory=list)
+    released_detections: int = 0
+    contradicted: int = 0   # two-camera measurements or births other cameras spoke against
+
+
+class _Person:
+    """A track and what the association knows about it."""
+
+    def __init__(self, config: TrackConfig) -> None:
+        self.track = SkeletonTrack(config)
+        self.track_id = 0
+        self.hits = 0
+        self.last_seen = -np.inf
+        self.points: Optional[np.ndarray] = None  # last measured skeleton (J, 3), NaN invalid
+
+
+class Associator:
+    """Tracks of several people over time; see the module docstring. Not thread-safe."""
+
+    def __init__(self, settings: AssociationSettings = AssociationSettings()) -> None:
+        self.settings = settings
+        self.tracks: list[_Person] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        """Forget every track (ids keep counting: an id is never given twice)."""
+        self.tracks = []
+
+    @property
+    def confirmed(self) -> list[_Person]:
+        return [t for t in self.tracks if t.track_id]
+
+    def step(self, stamp: float, views: Sequence[ViewDetections]) -> StepResult:
+        """Associate, triangulate and track one capture instant (``stamp`` in seconds)."""
+        s, out = self.settings, StepResult()
+        if not np.isfinite(stamp):
+            raise ValueError(f'stamp must be finite, got {stamp}')
+        for t in list(self.tracks):
+            if t.track_id and stamp - t.last_seen > s.death_timeout_s:
+                self.tracks.remove(t)
+                out.died.append(t.track_id)
+        V = len(views)
+        if not V:
+            self._commit(stamp, {}, {}, out)
+            return out
+        P = np.stack([v.camera.P for v in views])
+        ideal, ok = self._prepare(views)
+        claims = np.full((len(self.tracks), V), -1)
+        if self.tracks:
+            claims = self._match_tracks(stamp, P, ideal, ok, views)
+        measured = self._triangulate(P, ideal, ok, views, claims, out)
+        for r, (tri, claim) in list(measured.items()):
+            # A confirmed track may lose a camera to occlusion: two must speak against it.
+            if (claim >= 0).sum() == 2 and self._contradicting(
+                    P, ideal, ok, views, tri.points, claim) >= (2 if self.tracks[r].track_id
+                                                                else 1):
+                del measured[r]
+                out.contradicted += 1
+        free = []
+        for v in range(V):
+            unclaimed = ok[v].sum(-1) >= s.min_joints
+            unclaimed[claims[:, v][claims[:, v] >= 0]] = False
+            free.append(np.flatnonzero(unclaimed))
+        births = self._births(views, ideal, ok, free)
+        group_claims = np.array([[g.get(v, -1) for v in range(V)] for g in births], dtype=int)
+        born = self._triangulate(P, ideal, ok, views, group_claims.reshape(-1, V), out)
+        for r, (tri, claim) in list(born.items()):
+            if (claim >= 0).sum() == 2 and self._contradicting(P, ideal, ok, views, tri.points,
+                                                               claim):
+                del born[r]
+                out.contradicted += 1
+        self._commit(stamp, measured, born, out)
+        return out
+
+    # -- detections ------------------------------------------------------------------------
+    def _prepare(self, views: Sequence[ViewDetections]) -> tuple:
+        """Ideal pixels ``(V, N_v, J, 2)`` and confident-joint masks, one array per view."""
+        ideal, ok = [], []
+        for v in views:
+            px = v.camera.undistort_pixels(v.pixels) if v.camera.has_distortion else v.pixels
+            good = np.isfinite(px).all(-1) & np.isfinite(v.weights) & \
+                (v.weights >= self.settings.min_confidence)
+            good &= ~duplicates(px, good, v.weights, self.settings.duplicate_fraction)[:, None]
+            ideal.append(np.where(good[..., None], px, np.nan))
+            ok.append(good)
+        return ideal, ok
+
+    # -- step 1: tracks ----------------------------------------------------------------------
+    def _match_tracks(self, stamp: float, P: np.ndarray, ideal: list, ok: list,
+                      views: Sequence[ViewDetections]) -> np.ndarray:
+        s = self.settings
+        pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
+                         for t in self.tracks])                                   # (T, J, 3)
+        px = project(P, pred)                                                    # (T, V, J, 2)
+        claims = np.full((len(self.tracks), len(views)), -1)
+        for v in range(len(views)):
+            if not len(ideal[v]):
+                continue
+            cost = self._costs(px[:, v], ideal[v], ok[v], views[v].weights)
+            gated = np.where(cost <= s.match_gate, cost, 1e6)
+            rows, cols = linear_sum_assignment(gated)
+            keep = gated[rows, cols] <= s.match_gate
+            claims[rows[keep], v] = cols[keep]
+        return claims
+
+    def _costs(self, px: np.ndarray, ideal: np.ndarray, ok: np.ndarray,
+               weights: np.ndarray) -> np.ndarray:
+        """
+        Cost ``(T, N)`` of projected skeletons ``px (T, J, 2)`` against one camera's detections.
+
+        The confidence-weighted mean keypoint distance over the joints both have, in units of
+        the projected skeleton's size; inf with fewer than ``min_joints`` such joints.
+        """
+        seen = np.isfinite(px).all(-1)                                            # (T, J)
+        extent = np.linalg.norm(np.max(np.where(seen[..., None], px, -np.inf), 1)
+                                - np.min(np.where(seen[..., None], px, np.inf), 1), axis=-1)
+        scale = np.maximum(np.where(np.isfinite(extent), extent, 0.0), _MIN_SCALE_PX)
+        both = seen[:, None] & ok[None]                                           # (T, N, J)
+        w = np.where(both, weights[None], 0.0)
+        dist = np.linalg.norm(px[:, None] - ideal[None], axis=-1)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            cost = np.sum(w * np.nan_to_num(dist), -1) / w.sum(-1) / scale[:, None]
+        return np.where(both.sum(-1) >= self.settings.min_joints, cost, np.inf)
+
+    def _contradicting(self, P: np.ndarray, ideal: list, ok: list,
+                       views: Sequence[ViewDetections], points: np.ndarray,
+                       claim: np.ndarray) -> int:
+        """
+        Cameras without the person whose detections contradict a skeleton seen by two.
+
+        Two cameras always agree on a pair of rays that meet, also when the rays belong to two
+        people (a ghost). A camera that does not contribute but sees ``min_joints`` of the
+        skeleton inside its image, and found people at this instant, none of them where the
+        skeleton projects, speaks against it. A camera that found nobody says nothing (it may
+        be failing or the person hidden).
+        """
+        px = project(P, points[None])[0]                                         # (V, J, 2)
+        count = 0
+        for v, view in enumerate(views):
+            if claim[v] >= 0 or not ok[v].any():
+                continue
+            inside = np.isfinite(px[v]).all(-1) & view.camera.in_image(np.nan_to_num(px[v]))
+            if inside.sum() < self.settings.min_joints:
+                continue
+            cost = self._costs(np.where(inside[:, None], px[v], np.nan)[None], ideal[v], ok[v],
+                               view.weights)
+            count += bool(np.all(cost > self.settings.match_gate))
+        return count
+
+    # -- step 2: triangulation ---------------------------------------------------------------
+    def _triangulate(self, P: np.ndarray, ideal: list, ok: list,
+                     views: Sequence[ViewDetections], claims: np.ndarray,
+                     out: StepResult) -> dict:
+        """Triangulate each row of ``claims`` (T, V); return row -> (triangulation, claims)."""
+        s, results = self.settings, {}
+        rows = np.flatnonzero((claims >= 0).sum(-1) >= s.min_views)
+        for _ in range(2):  # a second pass only for rows that lost a detection
+            if not len(rows):
+                break
+            J = views[0].pixels.shape[1]
+            x = np.full((len(rows), len(views), J, 2), np.nan)
+            w = np.zeros((len(rows), len(views), J))
+            for i, r in enumerate(rows):
+                for v in np.flatnonzero(claims[r] >= 0):
+                    n = claims[r, v]
+                    x[i, v] = ideal[v][n]
+                    w[i, v] = np.where(ok[v][n], views[v].weights[n], 0.0)
+            tri = triangulate(P, x, w, min_views=s.min_views, method=s.triangulation,
+                              outlier_threshold_px=s.outlier_threshold_px,
+                              max_std_m=s.max_joint_std_m, ideal_pixels=True,
+                              human_checks=s.human_checks and s.triangulation == 'robust')
+            had = w > 0
+            used = tri.used & had
+            wrong = had.any(-1) & (used.sum(-1) < s.min_inlier_fraction * had.sum(-1))
+            again = []
+            for i, r in enumerate(rows):
+                if wrong[i].any():
+                    claims[r, wrong[i]] = -1
+                    out.released_detections += int(wrong[i].sum())
+                    if (claims[r] >= 0).sum() >= s.min_views:
+                        again.append(r)
+                    continue
+                one = _index(tri, i)
+                if one.valid.sum() >= s.min_valid_joints:
+                    results[r] = (one, claims[r].copy())
+            rows = np.array(again, dtype=int)
+        return results
+
+    # -- step 3: births ----------------------------------------------------------------------
+    def _births(self, views: Sequence[ViewDetections], ideal: list, ok: list,
+                free: list) -> list[dict]:
+        """Cycle-consistent groups ``{view: detection}`` of the free detections."""
+        s = self.settings
+        nodes = [(v, n) for v in range(len(views)) for n in free[v]]
+        if len(nodes) < 2:
+            return []
+        index = {node: i for i, node in enumerate(nodes)}
+        cost = np.full((len(nodes), len(nodes)), np.inf)
+        norm = [epipolar.normalised(views[v].camera, np.nan_to_num(ideal[v][free[v]]))
+                for v in range(len(views))]
+        for a, b in itertools.combinations(range(len(views)), 2):
+            if not len(free[a]) or not len(free[b]):
+                continue
+            E = epipolar.essential(views[a].camera, views[b].camera)
+            d = epipolar.symmetric_distance(E, norm[a][:, None], norm[b][None])    # (Na, Nb, J)
+            both = ok[a][free[a]][:, None] & ok[b][free[b]][None]
+            w = np.where(both, views[a].weights[free[a]][:, None]
+                         * views[b].weights[free[b]][None], 0.0)
+            with np.errstate(invalid='ignore', divide='ignore'):
+                c = np.sum(w * np.nan_to_num(d), -1) / w.sum(-1)
+            c = np.where(both.sum(-1) >= s.min_joints, c, np.inf)
+            ia = [index[(a, n)] for n in free[a]]
+            ib = [index[(b, n)] for n in free[b]]
+            cost[np.ix_(ia, ib)] = c
+            cost[np.ix_(ib, ia)] = c.T
+        groups = clique_groups(cost, np.array([v for v, _ in nodes]), s.epipolar_gate,
+                               s.ambiguity_ratio)
+        return [{nodes[k][0]: nodes[k][1] for k in m} for m in groups if len(m) >= s.min_views]
+
+    # -- step 4: identities ------------------------------------------------------------------
+    def _commit(self, stamp: float, measured: dict, born: dict, out: StepResult) -> None:
+        s = self.settings
+        tracks = list(self.tracks)
+        for _, (tri, claim) in sorted(born.items(), key=lambda item: item[0]):
+            # Measured tracks are compared at this instant, lost ones at their last measurement.
+            near = {k: _distance(tri.points, measured[k][0].points if k in measured else t.points)
+                    for k, t in enumerate(tracks) if k in measured or t.points is not None}
+            dup = [k for k, d in near.items() if d < s.reattach_m]
+            if any(k in measured for k in dup):
+                continue  # the same person, already measured through the tracks
+            if dup:
+                measured[min(dup, key=near.__getitem__)] = (tri, claim)
+                continue
+            tracks.append(_Person(s.track))
+            measured[len(tracks) - 1] = (tri, claim)
+        kept = []
+        for k, t in enumerate(tracks):
+            if k not in measured:
+                if t.track_id or not t.hits:  # a tentative track must be seen every instant
+                    kept.append(t)
+                continue
+            kept.append(t)
+            tri, claim = measured[k]
+            result = t.track.update(stamp, tri.points, tri.valid)
+            update: Optional[TrackUpdate] = result if result.accepted else None
+            if update is not None:
+                t.hits += 1
+                t.last_seen = stamp
+                t.points = tri.points
+            if not t.track_id and t.hits >= s.birth_instants:
+                t.track_id = self._next_id
+                self._next_id += 1
+                out.born.append(t.track_id)
+            if t.track_id:
+                out.people.append(PersonEstimate(t.track_id, tri, claim, update))
+        self.tracks = kept
+        out.tentative = sum(1 for t in self.tracks if not t.track_id)
+        out.people.sort(key=lambda p: p.track_id)
+
+
+def _index(tri: Triangulation, i: int) -> Triangulation:
+    """Element ``i`` of a batched triangulation."""
+    return Triangulation(**{k: getattr(tri, k)[i] for k in tri.__dataclass_fields__})
+
+
+def _distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
+    """Mean distance of the joints valid in both skeletons (inf if none)."""
+    if b is None:
+        return np.inf
+    d = np.linalg.norm(a - b, axis=-1)
+    return float(np.nanmean(d)) if np.isfinite(d).any() else np.inf

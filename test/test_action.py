@@ -1,0 +1,114 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Action recognition core: features, windows, event detector, scoring, on-line tracker."""
+
+import numpy as np
+import pytest
+
+from mec_coop.action.classifier import ActionClassifier, sequence_features, window_indices
+from mec_coop.action.data import rig_sequence, stream
+from mec_coop.action.events import (detect, DetectorSettings, EventDetector, score_events)
+from mec_coop.action.features import frame_features_2d, frame_features_3d
+from mec_coop.action.online import ActionTracker
+from mec_coop.action.study import bundled_frame_counts, evaluate, load_bundled
+from mec_coop.rig.virtual import ACTIONS, Humanoid
+
+CLASSES = ('walk', 'fall')
+
+
+def test_features_measure_the_body_and_survive_invalid_joints():
+    person = Humanoid(3, actions=('stand',))
+    standing = person.pose(1.0).joints
+    f = frame_features_3d(standing[None])[0]
+    assert 1.4 < f[0] < 1.95             # nose height of a 1.6-1.9 m person
+    assert f[10] < 0.2                   # torso upright
+    lying = standing.copy()
+    lying[:, [0, 2]] = lying[:, [2, 0]]  # rotate the body onto the floor (x <-> z)
+    lying[:, 2] -= lying[:, 2].min()
+    g = frame_features_3d(lying[None])[0]
+    assert g[0] < 0.5 and g[10] > 1.2
+    broken = standing.copy()
+    broken[[5, 11, 12]] = np.nan         # a shoulder and both hips invalid
+    h = frame_features_3d(broken[None])[0]
+    assert np.isnan(h[2]) and np.isfinite(h[0]) and h[-1] == pytest.approx(3 / 17)
+    pixels = standing[:, [0, 2]] * np.array([100.0, -100.0]) + 500.0
+    assert np.all(np.isfinite(frame_features_2d(pixels[None])))
+    # NaN features of a window are filled from its other frames, never left NaN.
+    window = sequence_features('3d', np.stack([standing, broken]), np.array([0.0, 0.2]), 2, 0.2)
+    assert np.all(np.isfinite(window))
+
+
+def test_windows_sample_the_horizon_evenly_without_looking_ahead():
+    stamps = np.arange(0.0, 10.0, 0.2)
+    index = window_indices(stamps, 4, 3.0)
+    assert index.shape == (50, 4)
+    assert list(stamps[index[-1]]) == pytest.approx([6.8, 7.8, 8.8, 9.8])
+    assert np.all(index <= np.arange(50)[:, None]) and np.all(index >= 0)
+    gappy = np.delete(stamps, [40, 41, 42])      # missing skeletons: nearest ones are used
+    assert np.ptp(gappy[window_indices(gappy, 4, 3.0)[-1]]) == pytest.approx(3.0)
+
+
+def test_detector_fires_once_per_occurrence_with_hysteresis_and_onset():
+    settings = DetectorSettings(0.6, 0.35, 2, 1.0, ('fall',))
+    p_fall = [0.1, 0.4, 0.7, 0.8, 0.5, 0.3, 0.7, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9, 0.9]
+    stamps = np.arange(len(p_fall)) * 0.2
+    probs = np.column_stack([1 - np.array(p_fall), p_fall])
+    events = detect(settings, CLASSES, stamps, probs)
+    # Fires at the 2nd frame >= 0.6 (index 3); the dip to 0.3 at index 5 is within the
+    # refractory time of the last high value, so index 6-7 do not fire again; index 14-15 do.
+    assert [round(e.stamp, 1) for e in events] == [0.6, 3.0]
+    assert events[0].onset == pytest.approx(0.2)          # first of the run >= 0.35
+    with pytest.raises(ValueError, match='off_threshold'):
+        EventDetector(DetectorSettings(0.3, 0.5), ACTIONS)
+    with pytest.raises(ValueError, match='subset'):
+        EventDetector(DetectorSettings(actions=('dance',)), ACTIONS)
+
+
+def test_event_scores_match_occurrences():
+    from mec_coop.action.events import Event
+    episodes = [('fall', 1.0, 6.0), ('jump', 7.0, 9.0), ('fall', 10.0, 15.0)]
+    events = [Event('fall', 0.9, 1.6, 1.2), Event('fall', 0.9, 3.0, 2.0),
+              Event('fall', 0.9, 16.5, 15.5), Event('fall', 0.9, 9.0, 8.0)]
+    s = score_events(events, episodes, 'fall', grace_s=1.0)
+    assert (s.tp, s.fp, s.fn) == (1, 3, 1)
+    assert s.latencies == pytest.approx((0.6,)) and s.f1 == pytest.approx(2 / 6)
+
+
+def test_tracker_refuses_out_of_order_and_restarts_stale_tracks():
+    model = load_bundled('3d', bundled_frame_counts('3d')[0])
+    tracker = ActionTracker(model, DetectorSettings())
+    joints = Humanoid(1, actions=('stand',)).pose(0.0).joints
+    assert tracker.update(0, 1.0, joints) is not None
+    assert tracker.update(0, 0.5, joints) is None and tracker.counts['out_of_order'] == 1
+    assert tracker.update(0, 1.2, np.full((17, 3), np.nan)) is None
+    assert tracker.update(0, 1.0 + model.horizon_s + 0.5, joints) is not None
+    assert tracker.counts['restarted'] == 1
+    corrupt = joints.copy()
+    corrupt[3] = np.inf                  # a non-finite joint is an invalid one, not a number
+    result = tracker.update(1, 2.0, corrupt)
+    assert result is not None and np.all(np.isfinite(result.probabilities))
+    tracker.update(2, 100.0, joints)     # much later: silent tracks are forgotten
+    assert tracker.tracks == [2]
+    with pytest.raises(ValueError, match='bundled'):
+        load_bundled('3d', 999)
+
+
+def test_model_round_trips_through_its_file(tmp_path):
+    model = load_bundled('2d', 4)
+    model.save(tmp_path / 'm.npz')
+    again = ActionClassifier.load(tmp_path / 'm.npz')
+    x = np.random.default_rng(0).normal(size=(3, model.w1.shape[0]))
+    assert np.allclose(again.predict_proba(x), model.predict_proba(x))
+
+
+def test_bundled_3d_model_recognises_a_held_out_seed():
+    sequence = rig_sequence(5, 90.0, 5.0)
+    model = load_bundled('3d', 8)
+    result = evaluate(model, [sequence], DetectorSettings())
+    assert result.accuracy > 0.8
+    points, stamps, _ = stream(sequence, '3d')
+    # The on-line path gives the batch path's probabilities.
+    last = model.predict_last(points[:60], stamps[:60])
+    batch = model.predict_proba(sequence_features('3d', points[:60], stamps[:60], 8, 3.0))[-1]
+    assert np.allclose(last, batch)
+    assert np.mean([s.f1 for s in result.events.values()]) > 0.7

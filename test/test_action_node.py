@@ -1,0 +1,118 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The action node over real DDS: a scripted fall gives exactly one fall event in time.
+
+The skeletons are the virtual rig's ground truth of a scripted fall with the edge's measured
+errors added (:func:`mec_coop.action.data.corrupt_3d`: ~50 mm, invalid joints, missing
+instants), published as ``Skeleton3D`` at 5 Hz rig time. Running the whole graph (rendering,
+pose models) for this would take minutes on the test machine; the node sees exactly the
+message type and topic the edge publishes.
+"""
+
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
+import pytest
+from rclpy.parameter import Parameter
+from visualization_msgs.msg import MarkerArray
+
+from mec_coop.action.data import corrupt_3d
+from mec_coop.msg import ActionEvent, Joint3D, Skeleton3D, Skeleton3DArray
+from mec_coop.rig.virtual import ACTIONS, default_furniture, Humanoid, Room
+from mec_coop.ros.conversions import from_stamp, to_stamp
+
+pytestmark = [pytest.mark.dds]
+LATENCY_BOUND_S = 1.0
+BASE_S = 1000.0
+
+
+def _scripted_fall():
+    """Ground truth around the first fall of a person who only stands and falls."""
+    room = Room()
+    person = Humanoid(4, room, default_furniture(room), actions=('stand', 'fall'))
+    t, fall = 0.0, None
+    while fall is None:
+        ep = person.episode(t)
+        fall = ep if ep.action == 'fall' else None
+        t = ep.end
+    stamps = np.arange(fall.start - 3.0, fall.end + 1.0, 0.2)
+    poses = [person.pose(s) for s in stamps]
+    truth = np.array([p.joints for p in poses])
+    labels = np.array([ACTIONS.index(p.action) for p in poses])
+    joints, present = corrupt_3d(truth, labels, np.random.default_rng(16))
+    return fall, stamps[present], joints[present]
+
+
+def _skeleton(stamp, joints, track_id=7):
+    msg = Skeleton3D(track_id=track_id)
+    msg.header.stamp = to_stamp(stamp)
+    msg.header.frame_id = 'world'
+    for k, p in enumerate(joints):
+        ok = bool(np.all(np.isfinite(p)))
+        msg.joints[k] = Joint3D(valid=ok)
+        if ok:
+            msg.joints[k].position.x, msg.joints[k].position.y = float(p[0]), float(p[1])
+            msg.joints[k].position.z = float(p[2])
+    return msg
+
+
+def test_scripted_fall_gives_one_fall_event_within_the_bound(harness):
+    from mec_coop.nodes.action_node import ActionNode
+    node = harness.add(ActionNode(context=harness.context,
+                                  parameter_overrides=[Parameter('frames', value=8)]))
+    events = harness.collect(ActionEvent, '/actions')
+    markers = harness.collect(MarkerArray, '/actions/markers')
+    diagnostics = harness.collect(DiagnosticArray, '/diagnostics')
+    pub = harness.node.create_publisher(Skeleton3D, '/skeleton', 100)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    fall, stamps, joints = _scripted_fall()
+    for stamp, points in zip(stamps, joints):
+        pub.publish(_skeleton(BASE_S + stamp, points))
+        time.sleep(0.05)     # 4x real time; the topic keeps the last 20 skeletons
+    assert harness.wait_for(lambda: len(markers) == len(stamps), timeout=25.0)
+    falls = [e for e in events if e.action == 'fall']
+    assert len(falls) == 1, [(e.action, from_stamp(e.header.stamp) - BASE_S) for e in events]
+    event = falls[0]
+    latency = from_stamp(event.header.stamp) - BASE_S - fall.start
+    assert 0.0 <= latency <= LATENCY_BOUND_S
+    assert abs(from_stamp(event.onset) - BASE_S - fall.start) <= 1.0
+    assert (event.track_id, event.frames_used, event.source) == (7, 8, ActionEvent.SOURCE_EDGE_3D)
+    assert 0.6 <= event.confidence <= 1.0
+    text = markers[-1].markers[0]
+    assert text.type == text.TEXT_VIEW_FACING and text.pose.position.z > 0.0
+    # Parameters are validated together; a rejected set changes nothing.
+    for name, value, reason in (('frames', 5, 'bundled'), ('off_threshold', 0.9, 'off_threshold'),
+                                ('actions', ['dance'], 'subset')):
+        result = node.set_parameters([Parameter(name, value=value)])[0]
+        assert not result.successful and reason in result.reason
+    assert node.set_parameters([Parameter('frames', value=4)])[0].successful
+    assert node.tracker.model.m == 4
+
+    def counted():
+        return any(s.name == 'mec_coop/action' and {kv.key: kv.value for kv in s.values}.get(
+            'published') == str(len(events)) for d in diagnostics for s in d.status)
+    assert harness.wait_for(counted, timeout=5.0)
+
+
+def test_every_tracked_person_gets_its_own_events(harness):
+    from mec_coop.nodes.action_node import ActionNode
+    harness.add(ActionNode(context=harness.context,
+                           parameter_overrides=[Parameter('input', value='skeletons')]))
+    events = harness.collect(ActionEvent, '/actions')
+    markers = harness.collect(MarkerArray, '/actions/markers')
+    pub = harness.node.create_publisher(Skeleton3DArray, '/skeletons', 100)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    fall, stamps, joints = _scripted_fall()
+    standing = Humanoid(9, actions=('stand',), start=(-2.0, -2.0)).pose(0.0).joints
+    for stamp, points in zip(stamps, joints):
+        msg = Skeleton3DArray(skeletons=[_skeleton(BASE_S + stamp, points, 3),
+                                         _skeleton(BASE_S + stamp, standing, 5)])
+        msg.header = msg.skeletons[0].header
+        pub.publish(msg)
+        time.sleep(0.05)
+    assert harness.wait_for(lambda: len(markers) == len(stamps), timeout=25.0)
+    assert {m.id for m in markers[-1].markers} == {3, 5}
+    assert [e.track_id for e in events if e.action == 'fall'] == [3]
+    assert all(e.track_id == 3 for e in events)     # the standing person does nothing

@@ -1,0 +1,88 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The edge's fusion with several people (association on), without DDS."""
+
+import numpy as np
+import pytest
+
+from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
+from mec_coop.rig.detections import detect, DetectorModel
+from mec_coop.rig.virtual import Humanoid, make_cameras
+
+NAMES = ['cam0', 'cam1', 'cam2', 'cam3']
+CAMERAS = dict(zip(NAMES, make_cameras(4)))
+BODY = Humanoid(0, actions=('stand',), start=(0.0, 0.0), heading=0.0).pose(0.0).joints
+
+
+def people_at(t):
+    return np.stack([BODY + [-2.0 + t, -0.25, 0.0], BODY + [2.0 - t, 0.25, 0.0],
+                     BODY + [0.0, 2.0, 0.0]])
+
+
+def run(seconds=3.0, rate=5.0, **settings):
+    rng = np.random.default_rng(0)
+    fusion = EdgeFusion(NAMES, FusionSettings(association=True, sync_timeout_s=1.0, **settings),
+                        CAMERAS.get, clock=lambda: 0.0)
+    instants = []
+    for k in range(int(seconds * rate)):
+        t = 10.0 + k / rate
+        truth = people_at(t - 10.0)
+        views = detect(list(CAMERAS.values()), truth, DetectorModel(false_rate=0.3), rng)
+        for name, view in zip(NAMES, views):
+            report = Report(view.pixels[0], view.weights[0], 'camera', people=view.pixels,
+                            people_weights=view.weights) if len(view.labels) else \
+                Report(None, None, 'dropped')
+            fusion.add(name, t, report)
+        out = fusion.poll(stamp_now=t + 0.1)
+        instants.append((truth, views, out))
+    return fusion, instants
+
+
+def test_every_person_is_published_with_a_stable_id_and_crops_for_every_track():
+    fusion, instants = run()
+    for k, (truth, views, out) in enumerate(instants[2:], 2):
+        ((stamp, people),) = out.people
+        assert stamp == pytest.approx(10.0 + 0.2 * k)
+        assert [p.track_id for p in people] == [1, 2, 3]
+        assert out.skeletons == people[:1]     # the old topic: the longest-lived track
+        for fused in people:
+            error = np.linalg.norm(truth - fused.points, axis=-1)
+            gt = int(np.argmin(np.nanmean(error, axis=-1)))
+            assert np.nanmean(error[gt]) < 0.06
+            assert fused.filtered is not None
+            # Every contributing detection is this person's (ground-truth label).
+            labels = {int(views[NAMES.index(cam)].labels[n])
+                      for cam, n in zip(fused.camera_ids, fused.person_indices)}
+            assert labels == {gt}
+        tracks_in_crops = {p.track_id for priors in out.priors.values() for p in priors}
+        assert tracks_in_crops == {1, 2, 3}
+    assert fusion.people.counts['born'] == 3
+
+
+def test_association_off_keeps_the_single_person_edge():
+    fusion = EdgeFusion(NAMES, FusionSettings(sync_timeout_s=1.0), CAMERAS.get, lambda: 0.0)
+    assert fusion.people is None
+    fusion.configure(FusionSettings(sync_timeout_s=1.0, association=True))
+    assert fusion.people is not None
+
+
+def test_report_people_shapes_are_checked():
+    with pytest.raises(ValueError, match='people must be'):
+        Report(np.zeros((17, 2)), np.ones(17), 'camera', people=np.zeros((2, 17, 2)),
+               people_weights=np.ones((3, 17)))
+    assert Report(None, None, 'dropped').all_people()[0].shape == (0, 17, 2)
+
+
+def test_a_frame_scores_as_its_least_confident_tracked_person():
+    from mec_coop.pose.backend import PoseEstimate
+    from mec_coop.pose.frame_score import frame_score, select_person
+    grid = np.stack(np.meshgrid(np.arange(17.0), [0.0]), -1).reshape(17, 2) * 5
+    a, b = grid + [100.0, 100.0], grid + [600.0, 100.0]
+    estimate = PoseEstimate([[90, 90, 190, 110], [590, 90, 690, 110]], [0.9, 0.25],
+                            np.stack([a, b]), np.stack([np.full(17, 0.9), np.full(17, 0.4)]))
+    alone = frame_score(estimate, 'joints_box', a)
+    both = frame_score(estimate, 'joints_box', np.stack([a, b]))
+    assert alone == pytest.approx(0.9)
+    assert both == pytest.approx(np.sqrt(0.4 * 0.25))        # the badly seen person decides
+    assert frame_score(estimate, 'paper', np.stack([a, b])) == pytest.approx(0.9)
+    assert select_person(estimate, np.stack([b, a])) == 1    # the longest-lived track's person
