@@ -102,7 +102,7 @@ def trace(probe, path):
     """Save the probe's timing samples (the recorded trace of the estimator tests)."""
     c = probe.observer.calibration
     data = {'cameras': c.cameras,
-            'device_s': {cam: c.device_s[cam].samples().round(5).tolist() for cam in c.cameras},
+            'device_rows': c.device_rows(float('nan')).round(5).tolist(),
             'image_bytes': {cam: c.image_bytes[cam].samples().round(0).tolist()
                             for cam in c.cameras},
             'edge_service_s': c.edge_service_s.samples().round(5).tolist(),

@@ -113,10 +113,11 @@ def build_graph(config):
     if uplink:
         specs.append(NodeSpec('uplink_node', 'uplink', parameters={
             **config.get('uplink', {}), 'cameras': cameras}))
-    # The edge releases an instant in time for the requirement (the allocator keeps it so).
+    # The edge releases an instant in time for the requirement, also while it acquires a
+    # person (the allocator keeps both so when the requirement changes).
+    deadline = round(max(0.01, requirement['delay_requirement_s'] - RELEASE_MARGIN_S), 3)
     specs.append(NodeSpec('edge_node', 'edge', parameters={
-        'sync_timeout_s': round(max(0.01, requirement['delay_requirement_s']
-                                    - RELEASE_MARGIN_S), 3),
+        'sync_timeout_s': deadline, 'acquire_timeout_s': deadline,
         **config.get('edge', {}), 'cameras': cameras,
         'input_namespace': 'edge' if uplink else ''}))
     if graph.get('evaluator', source == 'virtual'):

@@ -21,7 +21,7 @@ TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 
 def _timing(cams=4, device=0.1, image=10_000.0, message=100.0, edge=0.05, overhead=0.01,
             deadline=None, fps=2.0):
-    return GraphTiming(fps, (np.array([device]),) * cams, np.full(cams, image),
+    return GraphTiming(fps, np.full((1, cams), device), np.full(cams, image),
                        np.full(cams, message), edge, overhead, deadline)
 
 
@@ -87,12 +87,18 @@ def test_simulated_edge_wait_matches_md1_with_poisson_like_arrivals():
 
 
 def test_calibration_from_a_recorded_trace():
-    """Timings recorded from the running virtual rig (4 cameras, cooperative, 2 fps)."""
+    """
+    Timings recorded from the running virtual rig (4 cameras, cooperative preset, 2 fps).
+
+    Recorded with ``python benchmarks/delay_model.py --modes cooperative --trace ...``.
+    """
     trace = json.loads(TRACE.read_text())
-    calibration = Calibration(trace['cameras'])
-    for cam, values in trace['device_s'].items():
-        for v in values:
-            calibration.device_s[cam].add(v)
+    cameras = trace['cameras']
+    calibration = Calibration(cameras)
+    rows = np.array(trace['device_rows'], dtype=float)
+    for k, row in enumerate(rows):
+        for cam, seconds in zip(cameras, row):
+            calibration.add_device(cam, 0.5 * k, seconds)
     for cam, values in trace['image_bytes'].items():
         for v in values:
             calibration.image_bytes[cam].add(v)
@@ -103,14 +109,22 @@ def test_calibration_from_a_recorded_trace():
     assert calibration.ready()
     prior = SystemParams()
     params = calibration.params(prior)
-    medians = [np.median(v) for v in trace['device_s'].values()]
-    assert params.device_inference_s == pytest.approx(max(medians))
+    assert params.device_inference_s == pytest.approx(np.nanmax(np.median(rows, axis=0)))
     assert params.server_inference_s == pytest.approx(np.median(trace['edge_service_s']))
     assert params.device_processing_s == 0.0
+    # Each replayed instant is one recorded instant: the cameras' times stay together.
+    timing = calibration.timing(prior)
+    np.testing.assert_allclose(timing.device_s, rows)
     # A single wild sample (a stall) does not move the medians.
     calibration.edge_service_s.add(30.0)
     assert calibration.params(prior).server_inference_s == pytest.approx(
         params.server_inference_s, rel=0.05)
+    # Replayed slowly enough that no camera queues (some recorded times exceed the 0.5 s
+    # frame period), keypoints only: the instant waits for its slowest recorded camera.
+    prediction = simulate(replace(timing, frame_rate_hz=0.1), [0.0] * 4, [1.0] * 4,
+                          [np.inf] * 4, instants=5000)
+    assert prediction.p50_s == pytest.approx(
+        np.median(rows.max(axis=1)) + timing.overhead_s, rel=0.05)
 
 
 def test_plan_is_judged_on_the_calibrated_model_and_corrects_the_target():

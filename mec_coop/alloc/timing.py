@@ -19,7 +19,7 @@ closed-form M/D/1 waiting time it is checked against. :meth:`Calibration.params`
 measurements onto the paper model's constants, which the solvers search with.
 """
 
-from collections import deque
+from collections import deque, OrderedDict
 from dataclasses import dataclass, replace
 import math
 from typing import Optional, Sequence
@@ -71,13 +71,15 @@ class GraphTiming:
     """
     What :func:`simulate` needs besides the plan; every time in seconds, sizes in bytes.
 
-    ``device_s`` holds per camera the samples of its model time (drawn from at random), the
-    other quantities are per-camera medians or graph-wide constants. ``deadline_s`` is the
+    ``device_s`` holds camera times, one row per observed capture instant and one column per
+    camera (a replayed instant draws a whole row: cameras that share a CPU or a network are
+    slow together, which independent draws would miss); the other quantities are per-camera
+    medians or graph-wide constants. ``deadline_s`` is the
     edge's release deadline from capture (its ``sync_timeout_s``), ``None`` to wait for all.
     """
 
     frame_rate_hz: float
-    device_s: tuple
+    device_s: np.ndarray
     image_bytes: np.ndarray
     message_bytes: np.ndarray
     edge_service_s: float
@@ -145,7 +147,7 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     p_u, p_p = np.asarray(p_uncertain, float), np.asarray(p_positive, float)
     rates = np.asarray(rates_bps, float)
     cams = p_u.size
-    if not (p_p.size == rates.size == len(timing.device_s) == cams):
+    if not (p_p.size == rates.size == timing.device_s.shape[1] == cams):
         raise ValueError('p_uncertain, p_positive, rates_bps and timing.device_s need one '
                          'entry per camera')
     if np.any(rates <= 0.0):
@@ -155,7 +157,7 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     capture = np.arange(instants) * period
     u = rng.random((instants, cams))
     offload = u < p_u
-    device = np.stack([rng.choice(np.asarray(s, float), instants) for s in timing.device_s], 1)
+    device = timing.device_s[rng.integers(len(timing.device_s), size=instants)]
     size = np.where(offload, timing.image_bytes, timing.message_bytes)
     airtime = 8.0 * size / rates
     sent = np.empty((instants, cams))
@@ -197,11 +199,33 @@ class Calibration:
     def __init__(self, cameras: Sequence[str], window: int = 200) -> None:
         self.cameras = list(cameras)
         self.device_s = {c: RunningStat(window) for c in self.cameras}
+        self._instants: OrderedDict = OrderedDict()   # capture stamp -> {camera: seconds}
+        self._window = int(window)
         self.image_bytes = {c: RunningStat(window) for c in self.cameras}
         self.message_bytes = {c: RunningStat(window) for c in self.cameras}
         self.edge_service_s = RunningStat(window)
         self.overhead_s = RunningStat(window)
         self.delay_s = RunningStat(window)
+
+    def add_device(self, camera: str, stamp: float, seconds: float) -> None:
+        """Record a camera's time from capture to its message for the instant ``stamp``."""
+        if self.device_s[camera].add(seconds):
+            self._instants.setdefault(stamp, {})[camera] = float(seconds)
+            while len(self._instants) > self._window:
+                self._instants.popitem(last=False)
+
+    def device_rows(self, prior_s: float) -> np.ndarray:
+        """
+        Return camera times per instant, ``(instants, cameras)``.
+
+        A camera missing from an instant (it offloaded, or its message was lost) takes its
+        median there; with fewer than :data:`MIN_SAMPLES` instants a single row of ``prior_s``.
+        """
+        if len(self._instants) < MIN_SAMPLES:
+            return np.full((1, len(self.cameras)), float(prior_s))
+        medians = [self.device_s[c].quantile(0.5, prior_s) for c in self.cameras]
+        return np.array([[row.get(c, m) for c, m in zip(self.cameras, medians)]
+                         for row in self._instants.values()])
 
     def ready(self) -> bool:
         """Tell whether camera and edge times have enough samples to replace the priors."""
@@ -241,9 +265,7 @@ class Calibration:
     def timing(self, prior: SystemParams, deadline_s: Optional[float] = None) -> GraphTiming:
         """Return the :class:`GraphTiming` of the measurements (priors where samples miss)."""
         params = self.params(prior)
-        device = tuple(s.samples() if len(s) >= MIN_SAMPLES else
-                       np.array([params.device_inference_s + params.device_processing_s])
-                       for s in self.device_s.values())
+        device = self.device_rows(params.device_inference_s + params.device_processing_s)
         return GraphTiming(
             frame_rate_hz=params.frame_rate_hz, device_s=device,
             image_bytes=np.array([self.image_bytes[c].quantile(0.5, params.image_bytes)

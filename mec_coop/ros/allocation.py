@@ -105,8 +105,9 @@ def pushes(state: AllocationState, release_margin_s: float,
     edge = [Parameter(f'theta_server.{c.camera_id}', value=c.theta_server) for c in state.cameras
             if decisions]
     if release_margin_s > 0.0:  # the edge releases an instant in time to meet the requirement
-        edge.append(Parameter('sync_timeout_s', value=max(
-            0.01, float(state.delay_requirement_s) - release_margin_s)))
+        deadline = max(0.01, float(state.delay_requirement_s) - release_margin_s)
+        edge += [Parameter('sync_timeout_s', value=deadline),
+                 Parameter('acquire_timeout_s', value=deadline)]
     wanted = {'edge': edge}
     if not decisions:
         return wanted

@@ -96,10 +96,11 @@ class GraphObserver:
         # The camera's whole time from capture to its message (transport, decoding, the model,
         # waiting for the model) is what delays the skeleton, not the model time alone; the
         # model time stands in when the clocks disagree.
-        age = self.now() - from_stamp(msg.header.stamp)
+        stamp = from_stamp(msg.header.stamp)
+        age = self.now() - stamp
         with self._lock:
-            self.calibration.device_s[cam].add(age if 0.0 <= age <= MAX_AGE_S
-                                               else msg.inference_time_s)
+            self.calibration.add_device(cam, stamp, age if 0.0 <= age <= MAX_AGE_S
+                                        else msg.inference_time_s)
             self.calibration.message_bytes[cam].add(len(serialize_message(msg)))
             self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
             self._label_pending(from_stamp(msg.header.stamp))
