@@ -42,6 +42,7 @@ def test_camera_offloads_regionwise_when_selected(harness, small_model, person_i
     def send():
         msg = CompressedImage(format='jpeg', data=encode_jpeg(person_image, 95))
         msg.header.stamp = to_stamp(harness.node.get_clock().now().nanoseconds * 1e-9)
+        msg.header.frame_id = 'cam0_optical_frame'
         pub.publish(msg)
 
     send()

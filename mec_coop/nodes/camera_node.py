@@ -9,8 +9,10 @@ Multi-Device Edge Networks"
 
 Subscribes ``image/compressed`` (``sensor_msgs/CompressedImage``) or ``image``
 (``sensor_msgs/Image``, via cv_bridge). For each frame it publishes exactly one of
-``keypoints`` (route keypoints, or an empty drop notice) and ``offload`` (the JPEG for the edge),
-plus the frame's mean joint confidence on ``confidence`` and health on ``/diagnostics``.
+``keypoints`` (route keypoints, or an empty drop notice) and ``offload`` (the JPEG for the
+edge; with ``split_route`` and ``partition_point >= 0`` instead ``split``, the tensors of the
+edge model's head at that cut), plus the frame's mean joint confidence on ``confidence`` and
+health on ``/diagnostics``.
 
 Lifecycle: the model is loaded in ``on_configure``; the image subscription and the worker live
 between ``on_activate`` and ``on_deactivate``. The model runs in a worker thread behind a
@@ -32,7 +34,7 @@ from mec_coop.coop.guard import Rejected, STAMP_CAUSES, StampGate
 from mec_coop.coop.health import HealthWatch
 from mec_coop.coop.regional import encode_offload, OFFLOAD_CODECS
 from mec_coop.coop.routing import AuditSampler, Route, threshold_problem, Thresholds
-from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D
+from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, SplitTensor
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
 from mec_coop.ros.conversions import from_stamp, persons_to_msgs
@@ -44,6 +46,7 @@ from mec_coop.ros.params import (declare_pose_model, float_param, int_param, loa
                                  proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_IMAGES, QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
+from mec_coop.ros.split_route import head_message, split_problem
 
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
                Route.OFFLOAD: PoseKeypoints2D.ROUTE_OFFLOAD,
@@ -55,8 +58,10 @@ INPUTS = {'compressed': (CompressedImage, 'image/compressed'), 'raw': (Image, 'i
 class CameraNode(ManagedModelNode):
     """One camera: small model, dual thresholds, keypoints / offload / drop."""
 
-    def __init__(self, pose_backend: Optional[PoseBackend] = None, **node_kwargs) -> None:
+    def __init__(self, pose_backend: Optional[PoseBackend] = None, split_model=None,
+                 **node_kwargs) -> None:
         super().__init__('camera', pose_backend, **node_kwargs)
+        self._head = split_model
         self.declare_parameter('camera_id', '', text_param(
             'Camera name used in diagnostics; default: the node namespace', read_only=True))
         self.declare_parameter('theta_low', 0.3, float_param(
@@ -94,6 +99,18 @@ class CameraNode(ManagedModelNode):
             'Share of the frames offloaded at random whatever the thresholds say (audits: the '
             "allocator learns the edge model's score laws from them without selection bias)",
             0.0, 1.0))
+        self.declare_parameter('split_route', False, text_param(
+            "Load the edge's model (weights, split_imgsz) as a head: offloads can send tensors",
+            read_only=True))
+        self.declare_parameter('split_imgsz', 960, int_param(
+            "Input size of the edge's model (the head's)", 64, 2048, 32, read_only=True))
+        self.declare_parameter('partition_point', -1, int_param(
+            "Cut of the edge's model whose head runs here for offloaded frames (index in its "
+            'enumerated cut list; -1: send the JPEG)', -1, 1023))
+        self.declare_parameter('split_dtype', 'float16', text_param(
+            'Split tensors on the wire: float16, int8 (per-tensor affine) or float32'))
+        self.declare_parameter('split_codec', 'zlib', text_param(
+            'Lossless coder of the split payload: zlib or none'))
         declare_autostart(self)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
@@ -108,7 +125,7 @@ class CameraNode(ManagedModelNode):
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
                        'stale': 0, 'out_of_order': 0, 'bad_input': 0, 'bad_roi': 0,
-                       'roi_miss': 0, 'audit': 0, **{c.value: 0 for c in Choice}}
+                       'roi_miss': 0, 'audit': 0, 'split': 0, **{c.value: 0 for c in Choice}}
         self._audits = AuditSampler(self.camera_id)
         self._last_inference_s = 0.0
         transport = self.get_parameter('input_transport').value
@@ -121,14 +138,23 @@ class CameraNode(ManagedModelNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self._model is None:
             self._model = load_pose_model(self)
+        if self._head is None and self.get_parameter('split_route').value:
+            self._head = load_pose_model(self, split=True,
+                                         imgsz=self.get_parameter('split_imgsz').value)
+        point, dtype, codec = self._split_settings
+        problem = split_problem(point, len(getattr(self._head, 'cuts', ())), dtype, codec)
+        if problem:
+            self.get_logger().error(f'{self.camera_id}: {problem}')
+            return TransitionCallbackReturn.FAILURE
+        self._pub_split = self.create_lifecycle_publisher(SplitTensor, 'split', QOS_OFFLOAD)
         self._pub_kp = self.create_lifecycle_publisher(PoseKeypoints2D, 'keypoints',
                                                        QOS_RELIABLE)
         self._pub_off = self.create_lifecycle_publisher(OffloadRequest, 'offload', QOS_OFFLOAD)
         self._pub_conf = self.create_lifecycle_publisher(Float32, 'confidence', QOS_RELIABLE)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._health = HealthWatch('frames', 'frames accepted', 5.0, self._now())
-        self._configured = [self._pub_kp, self._pub_off, self._pub_conf, self._pub_diag,
-                            self.create_timer(1.0, self._publish_diagnostics)]
+        self._configured = [self._pub_kp, self._pub_off, self._pub_split, self._pub_conf,
+                            self._pub_diag, self.create_timer(1.0, self._publish_diagnostics)]
         self.get_logger().info(f'{self.camera_id}: model {self._model.name}, thresholds '
                                f'[{self.theta_low}, {self.theta_high}]')
         return TransitionCallbackReturn.SUCCESS
@@ -143,10 +169,15 @@ class CameraNode(ManagedModelNode):
     # -- parameters ---------------------------------------------------------------------------
     def _validate(self, parameters):
         values = proposed_values(self, parameters, ('theta_low', 'theta_high', 'frame_score',
-                                                    'offload_codec'))
+                                                    'offload_codec', 'partition_point',
+                                                    'split_dtype', 'split_codec'))
         if values['offload_codec'] not in OFFLOAD_CODECS:
             return verdict(f'offload_codec must be one of {list(OFFLOAD_CODECS)}, got '
                            f'{values["offload_codec"]!r}')
+        problem = split_problem(values['partition_point'], len(getattr(self._head, 'cuts', ())),
+                                values['split_dtype'], values['split_codec'])
+        if problem:
+            return verdict(problem)
         if values['frame_score'] not in FRAME_SCORES:
             return verdict(f'frame_score must be one of {sorted(FRAME_SCORES)}, got '
                            f'{values["frame_score"]!r}')
@@ -160,6 +191,8 @@ class CameraNode(ManagedModelNode):
                           self.get_parameter('max_age_s').value,
                           self.get_parameter('frame_score').value,
                           self.get_parameter('roi_feedback').value)
+        self._split_settings = tuple(self.get_parameter(name).value for name in (
+            'partition_point', 'split_dtype', 'split_codec'))
         self._policy.max_age_s = self.get_parameter('roi_max_age_s').value
         self._policy.full_frame_every = self.get_parameter('full_frame_every').value
         update_gate(self, self._gate)
@@ -246,6 +279,9 @@ class CameraNode(ManagedModelNode):
             self.get_parameter('audit_fraction').value)
         self.counts['audit' if audit else route.value] += 1
         self._pub_conf.publish(Float32(data=float(confidence)))
+        if route is Route.OFFLOAD and self._split_settings[0] >= 0 and self._head is not None:
+            self._pub_split.publish(self._split(msg, image, confidence, estimate))
+            return
         if route is Route.OFFLOAD or audit:
             out = self._offload(msg, image, confidence, estimate, quality,
                                 select_person(estimate, predicted))
@@ -280,6 +316,15 @@ class CameraNode(ManagedModelNode):
         out.selected_person = -1
         if self.get_parameter('keypoints_with_offload').value and selected >= 0:
             out.people, out.selected_person = persons_to_msgs(estimate), selected
+        return out
+
+    def _split(self, msg, image, confidence, estimate) -> SplitTensor:
+        point, dtype, codec = self._split_settings
+        out = head_message(self._head, image, point, dtype, codec)
+        out.header, out.sequence = msg.header, self.counts['frames']
+        out.camera_confidence = float(confidence)
+        out.device_inference_time_s += float(estimate.inference_time_s)
+        self.counts['split'] += 1
         return out
 
     def _publish_diagnostics(self):

@@ -4,8 +4,9 @@
 Edge node (managed): the large model for offloaded frames, then :class:`EdgeFusion`.
 
 Inputs per camera ``<cam>``: ``<input_namespace>/<cam>/keypoints`` (camera results and drop
-notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``<cam>/camera_info``
-and ``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``; with
+notices), ``<input_namespace>/<cam>/offload`` (JPEGs for the large model), ``.../<cam>/split``
+(tensors of the model's head: ``split_route`` runs the tail), ``<cam>/camera_info`` and
+``/tf_static`` (world -> optical frame). Outputs: ``skeleton`` (``mec_coop/Skeleton3D``; with
 ``association``: the longest-lived track's), ``skeletons`` (``mec_coop/Skeleton3DArray``, with
 ``association``: every tracked person of an instant), ``skeleton[s]/markers`` (RViz, coloured by
 track id), ``<cam>/roi`` (crops for the cameras), ``<cam>/edge_result`` (the large model's result
@@ -22,11 +23,10 @@ from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.alloc.timing import RELEASE_POLL_S
-from mec_coop.coop.codec import decode_compressed
-from mec_coop.coop.guard import Rejected
 from mec_coop.coop.routing import edge_accepts, threshold_problem
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
-from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D, Skeleton3DArray
+from mec_coop.msg import (CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D,
+                          Skeleton3DArray, SplitTensor)
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import (edge_result_msg, from_stamp, people_arrays,
@@ -35,11 +35,12 @@ from mec_coop.ros.conversions import (edge_result_msg, from_stamp, people_arrays
 from mec_coop.ros.diagnostics import diagnostic_array, EdgeHealth, LogOnce
 from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_settings,
                                         priors_to_msgs)
-from mec_coop.ros.inputs import declare_image_limits, image_limits, reject, ReportGate
+from mec_coop.ros.inputs import declare_image_limits, image_limits, ReportGate
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
+from mec_coop.ros.split_route import edge_estimates, rejection_counter
 
 
 class EdgeNode(ManagedModelNode):
@@ -56,6 +57,9 @@ class EdgeNode(ManagedModelNode):
         declare_pose_model(self, 960, 'Edge')
         self.declare_parameter('flip_tta', False, text_param(
             'Flip test-time augmentation on the edge', read_only=True))
+        self.declare_parameter('split_route', False, text_param(
+            'Load the model as head/tail graph and run the tails of <cam>/split tensors',
+            read_only=True))
         declare_fusion(self)
         self.declare_parameter('queue_size', 8, int_param(
             'Offloaded frames waiting for the large model (oldest dropped)', 1, 1000))
@@ -95,7 +99,8 @@ class EdgeNode(ManagedModelNode):
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self._model is None:
-            self._model = load_pose_model(self, flip_tta=self.get_parameter('flip_tta').value)
+            self._model = load_pose_model(self, flip_tta=self.get_parameter('flip_tta').value,
+                                          split=self.get_parameter('split_route').value)
         self._pub_result = {cam: self.create_lifecycle_publisher(
             PoseKeypoints2D, f'{cam}/edge_result', QOS_RELIABLE) for cam in self.cameras}
         self._pub_skeleton = self.create_lifecycle_publisher(Skeleton3D, 'skeleton',
@@ -128,9 +133,10 @@ class EdgeNode(ManagedModelNode):
             self._active.append(self.create_subscription(
                 PoseKeypoints2D, f'{prefix}{cam}/keypoints',
                 lambda m, c=cam: self._on_keypoints(c, m), QOS_RELIABLE))
-            self._active.append(self.create_subscription(
-                OffloadRequest, f'{prefix}{cam}/offload',
-                lambda m, c=cam: self._on_offload(c, m), QOS_OFFLOAD))
+            for cls, kind in ((OffloadRequest, 'offload'), (SplitTensor, 'split')):
+                self._active.append(self.create_subscription(
+                    cls, f'{prefix}{cam}/{kind}', lambda m, c=cam: self._on_offload(c, m),
+                    QOS_OFFLOAD))
         self._active.append(self.create_timer(RELEASE_POLL_S, self._release))
         return super().on_activate(state)
 
@@ -154,10 +160,10 @@ class EdgeNode(ManagedModelNode):
                                    msg.uplink_queueing_s, 0.0, False,
                                    *people_arrays(msg.people)))
 
-    def _on_offload(self, cam: str, msg: OffloadRequest) -> None:
+    def _on_offload(self, cam: str, msg) -> None:
         if not self._reports.admit(cam, msg):
             return
-        if 0 <= msg.selected_person < len(msg.people):  # a stand-in until the edge's result
+        if 0 <= getattr(msg, 'selected_person', -1) < len(getattr(msg, 'people', ())):
             pixels, weights = person_arrays(msg.people[msg.selected_person])
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
                                        msg.uplink_airtime_s, msg.uplink_queueing_s, 0.0, True,
@@ -171,21 +177,15 @@ class EdgeNode(ManagedModelNode):
             self.fusion.counts[cam]['bad_input'] += 1
 
     def _infer(self, jobs: list) -> None:
-        """Run the offloads waiting now as one batch (``batch_size``) through the model."""
-        decoded = []
-        for cam, msg in jobs:
-            try:
-                decoded.append((cam, msg, decode_compressed(msg.image.data, msg.image.format,
-                                                            *image_limits(self))))
-            except Rejected as exc:
-                reject(self.fusion.counts[cam], self._problems, cam, exc)
-        estimates = self._model.predict_batch([image for *_, image in decoded])
-        for (cam, msg, image), estimate in zip(decoded, estimates):
+        """Run the offloads (one batch, ``batch_size``) and split tails waiting now."""
+        reject = rejection_counter(self._problems, self.fusion.counts)
+        for cam, msg, image_hw, estimate in edge_estimates(self._model, jobs, reject,
+                                                           image_limits(self)):
             self.service_time_s += 0.2 * (estimate.inference_time_s - self.service_time_s)
             confidence = estimate.frame_confidence()
             accepted = edge_accepts(confidence, self.get_parameter(f'theta_server.{cam}').value)
             self.fusion.counts[cam]['edge_accepted' if accepted else 'edge_rejected'] += 1
-            self._pub_result[cam].publish(edge_result_msg(msg, estimate, image.shape, confidence,
+            self._pub_result[cam].publish(edge_result_msg(msg, estimate, image_hw, confidence,
                                                           accepted))
             best = estimate.best()
             pixels, weights, people = (estimate.keypoints[best], estimate.confidences[best], (

@@ -6,8 +6,8 @@ Uplink emulator node: the wireless camera -> base-station hop.
 Eq. (16) of "Cooperative Inference for Real-Time 3D Human Pose Estimation in Multi-Device Edge
 Networks".
 
-For every camera in ``cameras`` it forwards ``<cam>/keypoints`` and ``<cam>/offload`` to
-``edge/<cam>/keypoints`` and ``edge/<cam>/offload`` after the message's airtime over the
+For every camera in ``cameras`` it forwards ``<cam>/keypoints``, ``<cam>/offload`` and
+``<cam>/split`` to ``edge/<cam>/...`` after the message's airtime over the
 camera's TDMA share (plus queueing behind the camera's earlier messages), and writes both times
 into the message. Message sizes are the real serialized (CDR) sizes. ``enabled: false`` forwards
 at once, for real networks. Shares and channel gains are parameters (``tdma_share.<cam>``,
@@ -25,7 +25,7 @@ from rclpy.node import Node
 from rclpy.serialization import serialize_message
 
 from mec_coop.coop.uplink import LinkBudget, TdmaUplink
-from mec_coop.msg import LinkState, OffloadRequest, PoseKeypoints2D
+from mec_coop.msg import LinkState, OffloadRequest, PoseKeypoints2D, SplitTensor
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, OK, WARN
 from mec_coop.ros.params import (declare_cameras, float_param, proposed_values, text_param,
                                  verdict)
@@ -63,8 +63,10 @@ class UplinkNode(Node):
         self.stats = {cam: {'messages': 0, 'bytes': 0, 'airtime_s': 0.0, 'max_queueing_s': 0.0}
                       for cam in self.cameras}
         for cam in self.cameras:
-            for kind, cls in (('keypoints', PoseKeypoints2D), ('offload', OffloadRequest)):
-                qos = QOS_OFFLOAD if kind == 'offload' else QOS_RELIABLE
+            for kind, cls in (('keypoints', PoseKeypoints2D), ('offload', OffloadRequest),
+                              ('split', SplitTensor)):
+                # Images and tensors: a bounded backlog on a slow link.
+                qos = QOS_RELIABLE if kind == 'keypoints' else QOS_OFFLOAD
                 pub = self.create_publisher(cls, f'edge/{cam}/{kind}', qos)
                 self.create_subscription(
                     cls, f'{cam}/{kind}',

@@ -58,7 +58,8 @@ def edge_result_msg(request: OffloadRequest, estimate: PoseEstimate, image_size:
         people=persons_to_msgs(estimate), selected_person=estimate.best(),
         route=PoseKeypoints2D.ROUTE_KEYPOINTS if accepted else PoseKeypoints2D.ROUTE_DROP,
         frame_confidence=float(confidence), uplink_airtime_s=request.uplink_airtime_s,
-        uplink_queueing_s=request.uplink_queueing_s, audit=request.audit,
+        uplink_queueing_s=request.uplink_queueing_s,
+        audit=bool(getattr(request, 'audit', False)),    # SplitTensor: never an audit
         camera_confidence=request.camera_confidence)
 
 

@@ -55,14 +55,21 @@ def declare_pose_model(node: Node, imgsz: int, role: str) -> None:
                                                    read_only=True))
 
 
-def load_pose_model(node: Node, **options: Any) -> PoseBackend:
-    """Load the Ultralytics backend that :func:`declare_pose_model`'s parameters describe."""
+def load_pose_model(node: Node, split: bool = False, **options: Any) -> PoseBackend:
+    """
+    Load the Ultralytics backend that :func:`declare_pose_model`'s parameters describe.
+
+    ``split``: a :class:`~mec_coop.split.yolo.SplitPose`, which also runs as head + tail.
+    ``options`` override the parameters' values (e.g. a camera's ``imgsz`` of the edge model).
+    """
     from mec_coop.pose.ultralytics_backend import UltralyticsPose  # torch: only when needed
-    return UltralyticsPose(weights=node.get_parameter('weights').value or None,
-                           imgsz=node.get_parameter('imgsz').value,
-                           conf=node.get_parameter('detection_threshold').value,
-                           device=node.get_parameter('device').value,
-                           threads=node.get_parameter('threads').value or None, **options)
+    from mec_coop.split.yolo import SplitPose
+    kwargs = {'weights': node.get_parameter('weights').value or None,
+              'imgsz': node.get_parameter('imgsz').value,
+              'conf': node.get_parameter('detection_threshold').value,
+              'device': node.get_parameter('device').value,
+              'threads': node.get_parameter('threads').value or None, **options}
+    return (SplitPose if split else UltralyticsPose)(**kwargs)
 
 
 def proposed_values(node: Node, parameters: Iterable[Parameter],

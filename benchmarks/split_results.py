@@ -1,0 +1,277 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Reproduce the shapes of Tables IV and V of the split-inference paper; write the results.
+
+"Task-Aware Collaborative Inference and Fine-Grained DNN Partitioning in MEC Networks" (TMC
+2026), on this CPU; writes ``docs/split_results.md``.
+
+    python benchmarks/split_results.py [--seconds 40] [--out docs]
+
+Graphs, MACs and per-operator latencies of ResNet-50, GoogLeNet and MobileNetV2 (torchvision,
+random weights) are measured here; the policies are trained for ``--seconds`` each on the
+simulator (eqs. (1)-(8)). The paper trains 1.5 M steps; we train minutes.
+"""
+
+import argparse
+import json
+import math
+import pathlib
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from mec_coop.split.mdp import (best_fixed, brute_force, CollabEnv, edge_only,  # noqa: E402
+                                local_only, ModelProfile, run_policy, Scenario)
+from mec_coop.split.ppo import PPOConfig, Trainer  # noqa: E402
+from mec_coop.split.profiling import torchvision_dag  # noqa: E402
+
+MODELS = ('resnet50', 'googlenet', 'mobilenet_v2')
+L0_RESNET50 = 8.60e-3      # the paper's Local-only latency / 5 (Table IV: 43.015 ms a task)
+PAPER_T4 = {   # tasks: reward EMH, H-PPO, MAHPPO; latency ms Local, EMH, H-PPO, MAHPPO; energy
+    50: ((-17.94, -34.44, -34.49), (2150.75, 787.81, 1301.59, 1253.45),
+         (0.0409, 0.0251, 0.1355, 0.1504)),
+    100: ((-18.10, -33.90, -34.61), (4301.50, 1582.88, 2534.95, 2498.67),
+          (0.0409, 0.0252, 0.1408, 0.1531)),
+    150: ((-18.06, -33.54, -34.13), (6452.25, 2379.29, 3783.07, 3776.00),
+          (0.0409, 0.0251, 0.1399, 0.1482)),
+    200: ((-17.97, -33.01, -33.84), (8603.00, 3164.64, 5046.86, 5000.18),
+          (0.0409, 0.0253, 0.1411, 0.1492)),
+}
+# Our training settings (the paper gives none for these): the default scenario starts near
+# local inference with full windows and floors a window's training reward at -50 (deep fades
+# cost seconds); the brute-force instance starts uniform over the cuts.
+DEFAULT_CFG = {'local_bias': 4.0, 'window_bias': 4.0, 'reward_floor': -50.0}
+SMALL_CFG = {'local_bias': 0.0}
+PAPER_T5_3MDS = {'resnet50': ((-17.94, 787.83, 0.0251), (-18.63, 811.05, 0.0294)),
+                 'googlenet': ((-12.99, 564.59, 0.0237), (-13.23, 582.67, 0.0266)),
+                 'mobilenet_v2': ((-10.77, 503.39, 0.0137), (-11.23, 520.66, 0.0158))}
+
+
+def profiles():
+    out, info = {}, {}
+    for name in MODELS:
+        start = time.perf_counter()
+        dag = torchvision_dag(name, repeats=3)
+        cuts = dag.partition_points('paper')
+        latency = sum(n.latency_s for n in dag.nodes.values())
+        info[name] = {'operators': len(dag.nodes), 'mmac': dag.total_macs / 1e6,
+                      'latency_ms': 1e3 * latency, 'points': len(cuts),
+                      'vertical_points': sum(len(c.members) == 1 for c in cuts),
+                      'parallel_points': sum(len(c.members) > 1 for c in cuts),
+                      'all_valid': all(dag.is_valid_cut(c.members)[0] for c in cuts),
+                      'seconds': time.perf_counter() - start}
+        out[name] = (cuts, latency)
+    base = info['resnet50']['mmac']
+    result = {}
+    for name, (cuts, latency) in out.items():
+        # Other models: L0 scaled by MACs (this shared CPU's whole-model latencies vary with
+        # load; the measured per-operator shares still place the cuts).
+        L0 = L0_RESNET50 * info[name]['mmac'] / base
+        info[name]['L0_ms'] = 1e3 * L0
+        result[name] = ModelProfile.from_cuts(name, cuts, latency, L0)
+    return result, info
+
+
+def evaluate(scenario, profile, policy, tasks=50, episodes=32):
+    env = CollabEnv(scenario, profile, episodes, seed=123, test=True, tasks=tasks)
+    return run_policy(env, policy).summary()
+
+
+def train(scenario, profile, mode, seconds, seed=0, cfg=None):
+    config = PPOConfig(seconds=seconds, **(DEFAULT_CFG if cfg is None else cfg))
+    trainer = Trainer(CollabEnv(scenario, profile, config.envs, seed), mode, config, seed)
+    stats = trainer.train()
+    stats['decision_ms'] = 1e3 * trainer.decision_time_s()
+    return trainer, stats
+
+
+def small_instance(profile, seconds):
+    sc = Scenario(num_mds=2, num_servers=1, num_channels=1, w_max=1, shadow_db=0.0,
+                  distance_range=(10.0, 10.0), test_distance=10.0)
+    best = brute_force(sc, profile, 10.0)
+    trainer, stats = train(sc, profile, 'emh', seconds, cfg=SMALL_CFG)
+    tasks = 10
+    got = evaluate(sc, profile, trainer.act, tasks=tasks, episodes=4)['reward']
+    local = evaluate(sc, profile, local_only(sc, profile), tasks=tasks, episodes=1)['reward']
+    optimum = best['reward_per_window'] * tasks
+    return {'optimum': optimum, 'emh': got, 'local': local,
+            'gap': (optimum - got) / abs(optimum),     # > 0: EMH-PPO below the optimum
+            'optimum_points': best['points'], 'optimum_power_w': best['power_w'],
+            'combinations': best['combinations'], 'train': stats}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--seconds', type=float, default=40.0)
+    parser.add_argument('--out', default='docs')
+    parser.add_argument('--render-only', action='store_true',
+                        help='rewrite the Markdown from the JSON of the last run')
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    out = pathlib.Path(args.out)
+    if args.render_only:
+        res = json.loads((out / 'figures' / 'split_results.json').read_text())
+        (out / 'split_results.md').write_text(markdown(res))
+        print((out / 'split_results.md').read_text())
+        return
+    pf, info = profiles()
+    sc = Scenario()
+    res = {'models': info, 'seconds_per_training': args.seconds}
+    res['small_instance'] = small_instance(pf['resnet50'], args.seconds)
+    r50 = pf['resnet50']
+    vert = {name: p.restricted(p.vertical) for name, p in pf.items()}
+    trained = {}
+    for key, (profile, mode) in {'EMH-PPO': (r50, 'emh'), 'H-PPO': (r50, 'hppo'),
+                                 'MAHPPO': (vert['resnet50'], 'mahppo')}.items():
+        trained[key] = train(sc, profile, mode, args.seconds)
+    fixed = {'Local': (r50, local_only(sc, r50)), 'Edge-only': (r50, edge_only(sc, r50)),
+             'Neurosurgeon': (vert['resnet50'], best_fixed(sc, vert['resnet50']))}
+    table4 = {}
+    for tasks in PAPER_T4:
+        row = {k: evaluate(sc, p, pol, tasks) for k, (p, pol) in fixed.items()}
+        row.update({k: evaluate(sc, t.env.pf, t.act, tasks) for k, (t, _) in trained.items()})
+        table4[tasks] = row
+    res['table4'] = table4
+    res['training'] = {k: s for k, (_, s) in trained.items()}
+    table5 = {}
+    for name in MODELS:
+        op = trained['EMH-PPO'][0] if name == 'resnet50' else \
+            train(sc, pf[name], 'emh', args.seconds)[0]
+        ve = train(sc, vert[name], 'emh', args.seconds)[0]
+        table5[name] = {'operator': evaluate(sc, pf[name], op.act),
+                        'vertical': evaluate(sc, vert[name], ve.act),
+                        'local': evaluate(sc, pf[name], local_only(sc, pf[name]))}
+    res['table5'] = table5
+    (out / 'figures').mkdir(parents=True, exist_ok=True)
+    (out / 'figures' / 'split_results.json').write_text(json.dumps(res, indent=1, default=str))
+    (out / 'split_results.md').write_text(markdown(res))
+    print((out / 'split_results.md').read_text())
+
+
+def _holds(ok):
+    return 'holds' if ok else 'does not hold'
+
+
+def claims(res):
+    """List the paper's headline claims beside our numbers, one line each."""
+    t4 = res['table4']['50'] if '50' in res['table4'] else res['table4'][50]
+    loc, emh = t4['Local'], t4['EMH-PPO']
+    dl = 1 - emh['latency_ms'] / loc['latency_ms']
+    de = 1 - emh['energy_j_per_task'] / loc['energy_j_per_task']
+    ratios = {k: t4[k]['reward'] / emh['reward'] for k in ('H-PPO', 'MAHPPO', 'Neurosurgeon')}
+    s = res['small_instance']
+    gap = (s['optimum'] - s['emh']) / abs(s['optimum'])
+    out = [f'- Local only = 5 L0 = 43.0 ms and 0.0409 J a ResNet-50 task (Table IV anchors): '
+           f'{_f(loc["latency_ms"] / 50, 2)} ms, {_f(loc["energy_j_per_task"], 4)} J: '
+           f'{_holds(abs(loc["latency_ms"] / 50 - 43.015) < 0.1)}.',
+           f'- EMH-PPO cuts latency by 64% and energy by 46% against local (Fig. 6): ours '
+           f'{100 * dl:.1f}% and {100 * de:.1f}%: {_holds(dl > 0.5 and de > 0.4)}.',
+           '- EMH-PPO reward about 2x better than MAHPPO/H-PPO (Fig. 6, Table IV): reward ratios '
+           + ', '.join(f'{k} {v:.2f}x' for k, v in ratios.items())
+           + f': {_holds(min(ratios["H-PPO"], ratios["MAHPPO"]) >= 1.5)}; EMH-PPO better than '
+           f'the vertical-cut and single-agent baselines: '
+           f'{_holds(all(v > 1.0 for v in ratios.values()))}.',
+           f'- EMH-PPO within 5% of the brute-force optimum on a small instance (issue '
+           f'acceptance): {100 * gap:.1f}% below: {_holds(gap <= 0.05)}.',
+           f'- Decision time < 5 ms (issue acceptance): '
+           f'{_f(res["training"]["EMH-PPO"]["decision_ms"], 3)} ms: '
+           f'{_holds(res["training"]["EMH-PPO"]["decision_ms"] < 5)}.']
+    for name, row in res['table5'].items():
+        o, v = row['operator'], row['vertical']
+        gl = 1 - o['latency_ms'] / v['latency_ms']
+        ge = 1 - o['energy_j_per_task'] / v['energy_j_per_task']
+        out.append(f'- Table V, {name}: operator-grained 3-4% faster and 12-15% less energy '
+                   f'than vertical: ours {100 * gl:.1f}% and {100 * ge:.1f}%: '
+                   f'{_holds(0.01 <= gl and 0.05 <= ge)} (sign and size).')
+    return out
+
+
+def _f(v, nd=2):
+    return f'{v:.{nd}f}'
+
+
+def markdown(res):
+    lines = ['# Split inference: reproduction of TMC 2026 Tables IV and V (shapes)', '',
+             'Written by `python benchmarks/split_results.py --seconds '
+             f'{res["seconds_per_training"]:g}` (JSON: `docs/figures/split_results.json`). '
+             'Timings on a shared, loaded 2-core CPU. Paper: "Task-Aware Collaborative '
+             'Inference and Fine-Grained DNN Partitioning in MEC Networks", IEEE TMC 2026, '
+             'doi 10.1109/TMC.2025.3650680.', '', '## Graphs (measured here)', '',
+             '| model | operators (merged) | MMAC | latency (ms, 1 thread) | L0 (ms) | points '
+             '| of them singleton / parallel-branch | all pass the valid-cut test |',
+             '|---|---|---|---|---|---|---|---|']
+    for name, m in res['models'].items():
+        lines.append(f'| {name} | {m["operators"]} | {_f(m["mmac"], 1)} | '
+                     f'{_f(m["latency_ms"], 1)} | {_f(m["L0_ms"])} | {m["points"]} | '
+                     f'{m["vertical_points"]} / {m["parallel_points"]} | {m["all_valid"]} |')
+    s = res['small_instance']
+    lines += ['', '## EMH-PPO against brute force (2 MDs, 1 server, 1 channel, W_max 1, '
+              'd = 10 m, no shadowing, 10 tasks)', '',
+              f'Brute force over {s["combinations"]} joint actions (points x channel x '
+              f'server x 11 power levels per MD): reward {_f(s["optimum"], 3)} (points '
+              f'{s["optimum_points"]}, power {s["optimum_power_w"]} W); EMH-PPO '
+              f'{_f(s["emh"], 3)} ({100 * (s["optimum"] - s["emh"]) / abs(s["optimum"]):.1f}% '
+              'below the optimum; acceptance: within 5%); '
+              f'local only {_f(s["local"], 3)}.', '',
+              '## Table IV shape (ResNet-50, 3 MDs, 2 servers, 2 channels, d = 50 m)', '',
+              '| tasks | policy | reward (ours) | latency ms (ours) | energy J/task (ours) '
+              '| paper reward / latency / energy |', '|---|---|---|---|---|---|']
+    paper_idx = {'Local': None, 'EMH-PPO': 0, 'H-PPO': 1, 'MAHPPO': 2}
+    for tasks, row in res['table4'].items():
+        for k, v in row.items():
+            p = ''
+            if k in paper_idx:
+                rw, lat, en = PAPER_T4[int(tasks)]
+                i = paper_idx[k]
+                p = (f'- / {lat[0]} / {en[0]}' if i is None else
+                     f'{rw[i]} / {lat[i + 1]} / {en[i + 1]}')
+            lines.append(f'| {tasks} | {k} | {_f(v["reward"])} | {_f(v["latency_ms"], 1)} | '
+                         f'{_f(v["energy_j_per_task"], 4)} | {p} |')
+    lines += ['', '## Table V shape (3 MDs): operator-grained vs vertical cuts, both EMH-PPO',
+              '', '| model | ours operator: reward / latency ms / energy J | ours vertical | '
+              'latency gain | energy gain | paper operator // vertical |', '|---|---|---|---|'
+              '---|---|']
+    for name, row in res['table5'].items():
+        o, v = row['operator'], row['vertical']
+        po, pv = PAPER_T5_3MDS[name]
+        lines.append(f'| {name} | {_f(o["reward"])} / {_f(o["latency_ms"], 1)} / '
+                     f'{_f(o["energy_j_per_task"], 4)} | {_f(v["reward"])} / '
+                     f'{_f(v["latency_ms"], 1)} / {_f(v["energy_j_per_task"], 4)} | '
+                     f'{100 * (1 - o["latency_ms"] / v["latency_ms"]):.1f}% | '
+                     f'{100 * (1 - o["energy_j_per_task"] / v["energy_j_per_task"]):.1f}% | '
+                     f'{po} // {pv} |')
+    edge = res['table4']['50'] if '50' in res['table4'] else res['table4'][50]
+    lines += ['', '## Which claims hold', ''] + claims(res) + [
+        '', '## Notes', '',
+        f'- Training settings (ours; the paper gives none of these): default scenario '
+        f'{DEFAULT_CFG} (start near local inference with full windows, training reward of a '
+        f'window floored), small instance {SMALL_CFG}; lr 1e-3, 4 epochs, 32 episodes x 8 '
+        'windows per rollout (paper: lr 1e-4, 1.5 M steps).',
+        '- Model: eq. (2) reconstructed (server term scaled by the remote share of the measured '
+        'latency); float32 features, uint8 input; interference only within a channel and task '
+        'slot. With 1 MHz channels at d = 50 m the raw input alone takes '
+        f'{1e3 * 224 * 224 * 3 * 8 / (1e6 * math.log2(1 + 50.0 ** -3 / 1e-9)):.0f} ms at full '
+        'power without fading against 43 ms locally, and low power trades energy for hundreds '
+        'of ms (edge only with deep fades: '
+        f'{edge["Edge-only"]["energy_j_per_task"]:.2f} J and '
+        f'{edge["Edge-only"]["latency_ms"] / 50:.0f} ms a task). The learned policies settle on '
+        'local inference where the paper reports -64% latency; its absolute numbers are not '
+        'reproducible with the stated 1 MHz channels.',
+        '- Operator-grained vs vertical: the same learner on the two cut lists; with both '
+        'settling on (near) local inference the difference is training noise, not the cut set.']
+    tr = res['training']
+    lines += ['', '## Training and decision time', '',
+              '| policy | iterations | windows | seconds | decision time (ms) |',
+              '|---|---|---|---|---|']
+    for k, v in tr.items():
+        lines.append(f'| {k} | {v["iterations"]} | {v["windows"]} | {_f(v["seconds"], 1)} | '
+                     f'{_f(v["decision_ms"], 3)} |')
+    return '\n'.join(lines) + '\n'
+
+
+if __name__ == '__main__':
+    main()

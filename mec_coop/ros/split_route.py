@@ -1,0 +1,120 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The split route's ROS side: heads on the cameras, tails on the edge.
+
+The camera runs the head of the edge's model and sends ``SplitTensor``; the edge checks it
+against the cut it names, runs the tail and treats the result like an offloaded frame.
+"""
+
+import time
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from mec_coop.coop.codec import decode_compressed
+from mec_coop.coop.guard import Rejected
+from mec_coop.msg import OffloadRequest, SplitTensor
+from mec_coop.pose.backend import PoseBackend, PoseEstimate
+from mec_coop.ros.split_tensor import encoded_to_msg, msg_to_encoded
+from mec_coop.split.codec import CODECS, decode_tensors, encode_tensors, TensorDecodeError
+
+SPLIT_DTYPES = ('float16', 'int8', 'float32')
+
+
+def split_problem(point: int, num_cuts: int, dtype: str, codec: str) -> str:
+    """Say why a camera's split settings are unusable ('' when they are fine)."""
+    if point >= 0 and num_cuts == 0:
+        return 'partition_point >= 0 needs split_route: true (the head model is not loaded)'
+    if point >= num_cuts:
+        return f'partition_point {point} outside -1..{num_cuts - 1}'
+    if dtype not in SPLIT_DTYPES:
+        return f'split_dtype must be one of {SPLIT_DTYPES}, got {dtype!r}'
+    if codec not in CODECS:
+        return f'split_codec must be one of {CODECS}, got {codec!r}'
+    return ''
+
+
+def head_message(model, image: np.ndarray, point: int, dtype: str, codec: str) -> SplitTensor:
+    """
+    Run the head of ``point`` on a BGR frame and pack what it sends.
+
+    The caller fills the header, sequence and the camera's own fields;
+    ``device_inference_time_s`` holds the head's time (the caller adds its own model's).
+    """
+    start = time.perf_counter()
+    sent, input_hw = model.run_head(image, point)
+    cut = model.cut(point)
+    enc = encode_tensors([sent[m].float().numpy() for m in cut.members], model.layer_ids(point),
+                         dtype, codec)
+    msg = SplitTensor(model_name=model.name, partition_point=int(point),
+                      input_size=int(model.imgsz), width=int(image.shape[1]),
+                      height=int(image.shape[0]))
+    encoded_to_msg(enc, msg)
+    msg.device_inference_time_s = float(time.perf_counter() - start)
+    return msg
+
+
+def tail_estimate(model, msg: SplitTensor) -> PoseEstimate:
+    """Check ``msg`` against the edge's model and run the tail; :class:`TensorDecodeError`."""
+    if not hasattr(model, 'cuts'):
+        raise TensorDecodeError('the edge model cannot run tails (set split_route: true)')
+    if msg.model_name != model.name:
+        raise TensorDecodeError(f'head of model {msg.model_name!r}, the edge runs {model.name!r}')
+    if not 0 <= msg.partition_point < len(model.cuts):
+        raise TensorDecodeError(f'partition point {msg.partition_point} outside '
+                                f'0..{len(model.cuts) - 1}')
+    if min(msg.width, msg.height) <= 0:
+        raise TensorDecodeError(f'image size {msg.width}x{msg.height} is empty')
+    point = int(msg.partition_point)
+    image_hw = (int(msg.height), int(msg.width))
+    input_hw = model.input_hw(image_hw)
+    shapes = model.output_shapes(input_hw)
+    members = model.cut(point).members
+    tensors = decode_tensors(msg_to_encoded(msg), model.layer_ids(point),
+                             [shapes[m] for m in members])
+    sent = {m: torch.from_numpy(t) for m, t in zip(members, tensors)}
+    return model.predict_tail(sent, point, input_hw, image_hw)
+
+
+def rejection_counter(log, counts) -> Callable[[str, str, str], None]:
+    """
+    Build the ``reject`` of :func:`edge_estimates`: log once per cause and count.
+
+    Every rejected job counts as ``bad_input`` of its camera and under its cause (an image's
+    rejection cause, or ``bad_split`` for split tensors).
+    """
+    def reject(cam: str, kind: str, reason: str) -> None:
+        log(f'{kind}:{cam}', f'{cam}: {reason}')
+        counts[cam]['bad_input'] += 1
+        counts[cam]['bad_split' if kind == 'split' else kind] += 1
+    return reject
+
+
+def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, str], None],
+                   limits: Tuple[Optional[int], Optional[int]] = (None, None)
+                   ) -> List[Tuple[str, object, Tuple[int, int], PoseEstimate]]:
+    """
+    Run the edge's model on a batch of ``(camera, message)`` jobs.
+
+    Offloaded JPEGs go through the model as one batch; split tensors each through their tail.
+    A job that cannot be used is passed to ``reject(camera, kind, reason)`` and left out.
+    ``limits`` are the image's ``(max_bytes, max_pixels)``, checked before decoding.
+    Returns ``(camera, message, (height, width), estimate)`` in job order.
+    """
+    images, done = [], {}
+    for k, (cam, msg) in enumerate(jobs):
+        if isinstance(msg, OffloadRequest):
+            try:
+                images.append((k, decode_compressed(msg.image.data, msg.image.format, *limits)))
+            except Rejected as exc:
+                reject(cam, exc.cause, f'offloaded image rejected ({exc.cause}): {exc}')
+            continue
+        try:
+            done[k] = ((int(msg.height), int(msg.width)), tail_estimate(model, msg))
+        except TensorDecodeError as exc:
+            reject(cam, 'split', f'split tensor rejected: {exc}')
+    estimates = model.predict_batch([image for _, image in images])
+    done.update({k: (image.shape[:2], est) for (k, image), est in zip(images, estimates)})
+    return [(jobs[k][0], jobs[k][1], *done[k]) for k in sorted(done)]
