@@ -39,7 +39,7 @@ def schemes():
     out = [(mode, mode, []) for mode in PRESETS]
     for solver in SOLVERS:
         out.append((f'allocator_{solver}', 'cooperative', [
-            'graph.allocator=true', f'allocator.solver={solver}', 'allocator.warmup_samples=100']))
+            'graph.allocator=true', f'allocator.solver={solver}']))
     return out
 
 

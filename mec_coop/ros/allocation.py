@@ -59,10 +59,11 @@ def declare_allocator_params(node: Node) -> None:
     node.declare_parameter('score_labels', 'label_free', text_param(
         f'Score laws the plan uses, one of {SCORE_LABELS}: the prior only, learned from '
         "labels the graph makes itself, or from a virtual rig's ground truth"))
-    node.declare_parameter('warmup_samples', 200, int_param(
+    node.declare_parameter('warmup_samples', 0, int_param(
         'Learned score samples needed before thresholds and shares are pushed (until then the '
-        'nodes keep their own, e.g. the mode preset, so the graph makes skeletons to learn '
-        'from)', 0, 1_000_000))
+        'nodes keep their own, e.g. the mode preset): for a prior so far off that its plan '
+        'would make no skeletons to learn from (0: plan with the prior from the start)', 0,
+        1_000_000))
     node.declare_parameter('server_samples', 'audits', text_param(
         f"Edge scores learned from, one of {SERVER_SAMPLES} (audits: the cameras' random "
         'offloads, an unbiased sample)', read_only=True))
