@@ -75,14 +75,17 @@ def plot(rows, path):
     panels = sorted({(r['cameras'], r['delay_requirement_s']) for r in rows})
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5), squeeze=False)
     for ax, (cams, req) in zip(axes[0], panels):
-        for r in (r for r in rows if (r['cameras'], r['delay_requirement_s']) == (cams, req)):
+        here = [r for r in rows if (r['cameras'], r['delay_requirement_s']) == (cams, req)]
+        silent = [r['scheme'] for r in here if r['delay_p95_s'] is None]
+        for r in (r for r in here if r['delay_p95_s'] is not None):
             marker = '*' if r['scheme'].startswith('allocator') else 'o'
             ax.scatter(r['delay_p95_s'], r['mpjpe_mm'], marker=marker, s=80)
             ax.annotate(f"{r['scheme']} ({r['skeleton_rate']:.2f})",
                         (r['delay_p95_s'], r['mpjpe_mm']), fontsize=7)
         ax.axvline(req, color='grey', linestyle='--')
         ax.set(xlabel='delay p95 (s)', ylabel='MPJPE (mm)',
-               title=f'{cams} cameras, D_req {req:g} s (skeleton rate)')
+               title=f'{cams} cameras, D_req {req:g} s (skeleton rate)'
+               + (f'\nno skeleton: {", ".join(silent)}' if silent else ''))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -96,9 +99,14 @@ def main():
     parser.add_argument('--schemes', nargs='+', default=[s[0] for s in schemes()])
     parser.add_argument('--duration', type=float, default=90.0)
     parser.add_argument('--out', default=str(ROOT / 'results' / 'benchmarks'))
+    parser.add_argument('--plot-only', action='store_true',
+                        help='redraw pareto.png from the pareto.json in --out')
     args = parser.parse_args()
 
     out = pathlib.Path(args.out)
+    if args.plot_only:
+        plot(json.loads((out / 'pareto.json').read_text()), out / 'pareto.png')
+        return
     points = [(c, r) for c in args.cameras for r in args.requirements]
     points += [(8, r) for r in args.eight_cameras_at if (8, r) not in points]
     domains = iter(range(150 + os.getpid() % 20, 233))
