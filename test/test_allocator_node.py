@@ -73,7 +73,8 @@ def test_allocator_tunes_real_nodes_live(harness, small_model):
     assert relaxed.delay_requirement_s == pytest.approx(1.0)
     assert relaxed.predicted_delay_s <= 1.0
     assert sum(c.tdma_share for c in relaxed.cameras) == pytest.approx(1.0, abs=1e-5)
-    assert relaxed.solve_time_s < 0.5
+    # A loose bound: this process also runs the nodes; benchmarks/alloc_speed.py times solves.
+    assert relaxed.solve_time_s < 2.0
     assert [c.channel_gain_db for c in relaxed.cameras] == [-95.0, -105.0]
 
     # A user tightens the requirement: new thresholds and shares are pushed.

@@ -60,11 +60,12 @@ def test_edge_publishes_every_person_with_an_id_markers_and_crops(harness, small
     single = harness.collect(Skeleton3D, '/skeleton')
     rois = harness.collect(CameraRoi, '/cam0/roi')
     truth = np.stack([BODY + [-1.0, 0.0, 0.0], BODY + [1.0, 0.5, 0.0]])
-    start = harness.node.get_clock().now().nanoseconds * 1e-9
     for k in range(3):
+        # Stamped when sent: a report older than the edge's deadline would be dropped as late.
+        stamp = harness.node.get_clock().now().nanoseconds * 1e-9
         for v, cam in enumerate(cams):
             order = truth[::-1] if v % 2 else truth   # each camera lists the people differently
-            pubs[cam.name].publish(_people_msg(cam, order, start + 0.2 * k))
+            pubs[cam.name].publish(_people_msg(cam, order, stamp))
         assert harness.wait_for(lambda: len(arrays) == k + 1)
     assert len(arrays[0].skeletons) == 0     # births need two consistent instants
     last = arrays[-1]
