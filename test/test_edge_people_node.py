@@ -3,6 +3,7 @@
 """The edge node with several people over real DDS: skeleton arrays, ids, markers, crops."""
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -61,7 +62,9 @@ def test_edge_publishes_every_person_with_an_id_markers_and_crops(harness, small
     rois = harness.collect(CameraRoi, '/cam0/roi')
     truth = np.stack([BODY + [-1.0, 0.0, 0.0], BODY + [1.0, 0.5, 0.0]])
     for k in range(3):
-        # Stamped when sent: a report older than the edge's deadline would be dropped as late.
+        # Stamped when sent (a report older than the edge's deadline would be dropped as late)
+        # and 0.25 s apart (closer stamps would join the previous instant).
+        time.sleep(0.25)
         stamp = harness.node.get_clock().now().nanoseconds * 1e-9
         for v, cam in enumerate(cams):
             order = truth[::-1] if v % 2 else truth   # each camera lists the people differently
