@@ -106,9 +106,8 @@ def pushes(state: AllocationState, release_margin_s: float,
     edge = [Parameter(f'theta_server.{c.camera_id}', value=c.theta_server) for c in state.cameras
             if decisions]
     if release_margin_s > 0.0:  # the edge releases an instant in time to meet the requirement
-        deadline = max(0.01, float(state.delay_requirement_s) - release_margin_s)
-        edge += [Parameter('sync_timeout_s', value=deadline),
-                 Parameter('acquire_timeout_s', value=deadline)]
+        edge.append(Parameter('sync_timeout_s', value=max(
+            0.01, float(state.delay_requirement_s) - release_margin_s)))
     wanted = {'edge': edge}
     if not decisions:
         return wanted
