@@ -94,6 +94,30 @@ class Harness:
         self.node.create_subscription(cls, topic, box.append, qos or QOS_RELIABLE)
         return box
 
+    def publish_calibration(self, cameras, without_info=()):
+        """
+        Publish a rig's calibration the ROS way: latched CameraInfo per camera, one /tf_static.
+
+        Each camera's optical frame is ``<name>_optical_frame``; cameras named in
+        ``without_info`` get their transform but no CameraInfo.
+        """
+        import dataclasses
+
+        from sensor_msgs.msg import CameraInfo
+        from tf2_msgs.msg import TFMessage
+
+        from mec_coop.ros.camera_info import camera_to_ros
+        from mec_coop.ros.qos import QOS_LATCHED, QOS_TF_STATIC
+        transforms = []
+        for cam in cameras:
+            info, tf = camera_to_ros(dataclasses.replace(cam, name=f'{cam.name}_optical_frame'))
+            transforms.append(tf)
+            if cam.name not in without_info:
+                self.node.create_publisher(CameraInfo, f'/{cam.name}/camera_info',
+                                           QOS_LATCHED).publish(info)
+        self.node.create_publisher(TFMessage, '/tf_static', QOS_TF_STATIC).publish(
+            TFMessage(transforms=transforms))
+
     def wait_for(self, predicate, timeout=20.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -2,22 +2,18 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """The edge node with several people over real DDS: skeleton arrays, ids, markers, crops."""
 
-import dataclasses
 import time
 
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import CameraInfo
-from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.msg import (CameraRoi, Keypoint2D, Person2D, PoseKeypoints2D, Skeleton3D,
                           Skeleton3DArray)
 from mec_coop.rig.virtual import Humanoid, make_cameras
-from mec_coop.ros.camera_info import camera_to_ros
 from mec_coop.ros.conversions import skeleton_joints, to_stamp
-from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC
+from mec_coop.ros.qos import QOS_RELIABLE
 
 pytestmark = [pytest.mark.dds, pytest.mark.model]
 
@@ -45,14 +41,7 @@ def test_edge_publishes_every_person_with_an_id_markers_and_crops(harness, small
                              Parameter('cameras', value=[c.name for c in cams]),
                              Parameter('input_namespace', value=''),
                              Parameter('association', value=True)]))
-    transforms = []
-    for cam in cams:
-        info, tf = camera_to_ros(dataclasses.replace(cam, name=f'{cam.name}_optical_frame'))
-        transforms.append(tf)
-        harness.node.create_publisher(CameraInfo, f'/{cam.name}/camera_info',
-                                      QOS_LATCHED).publish(info)
-    harness.node.create_publisher(TFMessage, '/tf_static', QOS_TF_STATIC).publish(
-        TFMessage(transforms=transforms))
+    harness.publish_calibration(cams)
     pubs = {c.name: harness.node.create_publisher(PoseKeypoints2D, f'/{c.name}/keypoints',
                                                   QOS_RELIABLE) for c in cams}
     assert harness.wait_for(lambda: all(p.get_subscription_count() for p in pubs.values()))

@@ -8,7 +8,6 @@ topics and parameter calls exactly as other processes would. The pose model is t
 yolo11n-pose (at a small input size, to keep the suite fast).
 """
 
-import dataclasses
 import time
 
 from cv_bridge import CvBridge
@@ -16,16 +15,14 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from tf2_msgs.msg import TFMessage
+from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.coop.codec import encode_jpeg
 from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D, PoseKeypoints2D, Skeleton3D
 from mec_coop.rig.virtual import make_cameras
-from mec_coop.ros.camera_info import camera_to_ros
 from mec_coop.ros.conversions import to_stamp
-from mec_coop.ros.qos import QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC
+from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
 
 pytestmark = [pytest.mark.dds, pytest.mark.model]
 
@@ -153,17 +150,7 @@ def edge_setup(harness, small_model):
                                     Parameter('cameras', value=names),
                                     Parameter('input_namespace', value=''),
                                     Parameter('camera_timeout_s', value=1.0)]))
-    tf_pub = harness.node.create_publisher(TFMessage, '/tf_static', QOS_TF_STATIC)
-    transforms = []
-    for cam in cams:
-        optical = dataclasses.replace(cam, name=f'{cam.name}_optical_frame')
-        info, tf = camera_to_ros(optical)
-        transforms.append(tf)
-        if cam.name != 'cam3':  # cam3 never publishes its CameraInfo
-            pub = harness.node.create_publisher(CameraInfo, f'/{cam.name}/camera_info',
-                                                QOS_LATCHED)
-            pub.publish(info)
-    tf_pub.publish(TFMessage(transforms=transforms))
+    harness.publish_calibration(cams, without_info=('cam3',))  # cam3 never sends CameraInfo
     pubs = {c.name: harness.node.create_publisher(PoseKeypoints2D, f'/{c.name}/keypoints',
                                                   QOS_RELIABLE) for c in cams}
     assert harness.wait_for(lambda: all(p.get_subscription_count() for p in pubs.values()))

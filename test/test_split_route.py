@@ -7,20 +7,17 @@ Frames of the virtual rig go to the cameras as PNG (lossless), so the offload ro
 the very pixels the heads saw: JPEG artefacts would otherwise hide what the split costs.
 """
 
-import dataclasses
 
 import cv2
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import CameraInfo, CompressedImage
-from tf2_msgs.msg import TFMessage
+from sensor_msgs.msg import CompressedImage
 
 from mec_coop.msg import OffloadRequest, Skeleton3D, SplitTensor
 from mec_coop.rig.virtual import VirtualRig
-from mec_coop.ros.camera_info import camera_to_ros
 from mec_coop.ros.conversions import skeleton_joints, to_stamp
-from mec_coop.ros.qos import QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE, QOS_TF_STATIC
+from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
 
 pytestmark = [pytest.mark.dds, pytest.mark.model]
 IMGSZ = 640
@@ -61,14 +58,7 @@ def test_split_frames_give_the_offload_routes_skeleton(harness, small_model, spl
                                  Parameter('split_route', value=True),
                                  Parameter('split_imgsz', value=IMGSZ),
                                  Parameter('partition_point', value=POINT)]))
-    transforms = []
-    for cam in rig.cameras:
-        info, tf = camera_to_ros(dataclasses.replace(cam, name=f'{cam.name}_optical_frame'))
-        transforms.append(tf)
-        harness.node.create_publisher(CameraInfo, f'/{cam.name}/camera_info',
-                                      QOS_LATCHED).publish(info)
-    harness.node.create_publisher(TFMessage, '/tf_static', QOS_TF_STATIC).publish(
-        TFMessage(transforms=transforms))
+    harness.publish_calibration(rig.cameras)
     images = {n: harness.node.create_publisher(CompressedImage, f'/{n}/image/compressed',
                                                QOS_IMAGES) for n in names}
     offloads = {n: harness.node.create_publisher(OffloadRequest, f'/{n}/offload', QOS_RELIABLE)
