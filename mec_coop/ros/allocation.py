@@ -75,13 +75,16 @@ def declare_allocator_params(node: Node) -> None:
             "Node to set values on ({camera} is replaced); '' skips it", read_only=True))
 
 
+def _budget(link: LinkState) -> LinkBudget:
+    return LinkBudget(link.bandwidth_hz, link.tx_power_dbm, link.noise_dbm_per_hz)
+
+
 def link_rate_bps(link: Optional[LinkState], cam: str) -> float:
     """Uplink rate of ``cam`` (its share of the Shannon rate); inf without an emulated link."""
     if link is None or not link.enabled or cam not in link.camera_ids:
         return math.inf
     i = list(link.camera_ids).index(cam)
-    budget = LinkBudget(link.bandwidth_hz, link.tx_power_dbm, link.noise_dbm_per_hz)
-    return link.tdma_share[i] * budget.spectral_rate_bps(link.channel_gain_db[i])
+    return link.tdma_share[i] * _budget(link).spectral_rate_bps(link.channel_gain_db[i])
 
 
 def with_link(settings: PlanSettings, link: Optional[LinkState],
@@ -90,8 +93,7 @@ def with_link(settings: PlanSettings, link: Optional[LinkState],
     if link is None:
         return settings, [-100.0] * len(cameras)
     gains = dict(zip(link.camera_ids, link.channel_gain_db))
-    budget = LinkBudget(link.bandwidth_hz, link.tx_power_dbm, link.noise_dbm_per_hz)
-    return (replace(settings, params=replace(settings.params, link=budget),
+    return (replace(settings, params=replace(settings.params, link=_budget(link)),
                     link_enabled=link.enabled), [gains[cam] for cam in cameras])
 
 
