@@ -26,7 +26,7 @@ import os
 import pathlib
 import re
 
-from pipeline import run_one
+from pipeline import _seconds, run_one
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PRESETS = ('device_centric', 'cascade', 'cooperative', 'server_centric')
@@ -122,12 +122,11 @@ def main():
             if row is None:
                 continue
             rows.append(row)
-            predicted = row['predicted_delay_p50_s']
             print(f'{cameras} cams D_req {requirement:g} {name:>24}: MPJPE '
                   f'{row["mpjpe_mm"]:6.1f} mm, rate {row["skeleton_rate"]:.2f}, p50 '
-                  f'{row["delay_p50_s"] or float("nan"):.3f} s (predicted '
-                  f'{predicted if predicted is not None else float("nan"):.3f}), p95 '
-                  f'{row["delay_p95_s"] or float("nan"):.3f} s, offload '
+                  f'{_seconds(row["delay_p50_s"])} s (predicted '
+                  f'{_seconds(row["predicted_delay_p50_s"])}), p95 '
+                  f'{_seconds(row["delay_p95_s"])} s, offload '
                   f'{row["offload_ratio"]:.3f}', flush=True)
             (out / 'pareto.json').write_text(json.dumps(rows, indent=2))
     plot(rows, out / 'pareto.png')
