@@ -95,8 +95,13 @@ def solve_shares(o, data_bits, link: TdmaLink, phi, start) -> np.ndarray:
 
 
 def co_crra_tdma(data_bits: Sequence[float], link: TdmaLink, max_outer: int = 20,
-                 eps1: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Algorithm 1 with the TDMA P2 from each of :func:`share_starts`: ``(o, tau, Phi)``."""
+                 eps1: float = 1e-6, grid=O_GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    Algorithm 1 with the TDMA P2 from each of :func:`share_starts`: ``(o, tau, Phi)``.
+
+    ``grid``: the ratios P1 chooses from (the paper's 0.01 steps, or the ratios a codec can
+    reach, e.g. those of a camera's JPEG qualities).
+    """
     d = np.asarray(data_bits, dtype=np.float64)
     if len(d) != len(link.gains) or not np.all(d > 0):
         raise ValueError('one positive data size per camera with a gain is needed')
@@ -104,13 +109,13 @@ def co_crra_tdma(data_bits: Sequence[float], link: TdmaLink, max_outer: int = 20
     for tau in share_starts(len(d), link.min_share):
         total = -np.inf
         for _ in range(max_outer):
-            o = best_ratios(d, tau, link)
+            o = best_ratios(d, tau, link, grid)
             tau = solve_shares(o, d, link, eta(o), tau)
             new = float(np.sum(eta(o) * delivery(o, tau, d, link)))
             if abs(new - total) < eps1:
                 break
             total = new
-        o = best_ratios(d, tau, link)
+        o = best_ratios(d, tau, link, grid)
         phi = eta(o) * delivery(o, tau, d, link)
         if best is None or phi.sum() > best[2].sum():
             best = (o, tau, phi)

@@ -150,6 +150,21 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
     return replace(best, solves=attempt)
 
 
+def with_shares(cameras: Sequence[CameraModel], settings: PlanSettings, result: Plan,
+                shares: Sequence[float]) -> Plan:
+    """
+    Judge ``result``'s thresholds on other applied shares (e.g. the uplink plan's).
+
+    ``shares`` must each be at least ``settings.min_share`` and sum to at most 1.
+    """
+    shares = np.asarray(shares, dtype=float)
+    if np.any(shares < settings.min_share - TOL) or shares.sum() > 1.0 + TOL:
+        raise ValueError(f'shares {shares.round(4).tolist()} break the minimum share '
+                         f'{settings.min_share} or the airtime')
+    tau = (shares - settings.min_share) / (1.0 - shares.size * settings.min_share)
+    return _evaluate(cameras, settings, replace(result.allocation, tau=tau), result.solves)
+
+
 def _better(candidate: Plan, best: Plan) -> bool:
     if candidate.feasible != best.feasible:
         return candidate.feasible

@@ -200,7 +200,7 @@ class Calibration:
         self.cameras = list(cameras)
         self.device_s = {c: RunningStat(window) for c in self.cameras}
         self._instants: OrderedDict = OrderedDict()   # capture stamp -> {camera: seconds}
-        self._window = int(window)
+        self.window = int(window)
         self.image_bytes = {c: RunningStat(window) for c in self.cameras}
         self.message_bytes = {c: RunningStat(window) for c in self.cameras}
         self.edge_service_s = RunningStat(window)
@@ -211,7 +211,7 @@ class Calibration:
         """Record a camera's time from capture to its message for the instant ``stamp``."""
         if self.device_s[camera].add(seconds):
             self._instants.setdefault(stamp, {})[camera] = float(seconds)
-            while len(self._instants) > self._window:
+            while len(self._instants) > self.window:
                 self._instants.popitem(last=False)
 
     def device_rows(self, prior_s: float) -> np.ndarray:

@@ -14,7 +14,9 @@ Outputs: ``allocation`` (latched; carries the delay requirement, which this node
 ``/diagnostics``, and ``theta_low``/``theta_high`` on each ``/<cam>/camera``,
 ``theta_server.<cam>`` and the release deadline ``sync_timeout_s`` on ``/edge``,
 ``tdma_share.<cam>`` on ``/uplink``, each node in one atomic call; the next plan overwrites a
-hand-set value. Planning runs in a worker thread on start, parameter and link changes and every
+hand-set value. With an ``uplink_plan`` other than ``tdma`` the shares and each camera's
+``jpeg_quality`` come from paper D's plan; with an ``action_allocation`` the action node's
+``frames`` from seed 001's (:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in a worker thread on start, parameter and link changes and every
 ``resolve_period_s``.
 """
 
@@ -28,11 +30,12 @@ from rclpy.node import Node
 
 from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.online import CameraScores, ScoreLaws
-from mec_coop.alloc.plan import accuracy_under, MODEL_PARAMS, plan, PlanSettings
+from mec_coop.alloc.plan import accuracy_under, MODEL_PARAMS, plan, PlanSettings, with_shares
 from mec_coop.alloc.scores import load_samples
 from mec_coop.msg import AllocationState, LinkState
 from mec_coop.ros.allocation import (declare_allocator_params, link_key, link_rate_bps,
-                                     pushes, SCORE_LABELS, Solved, with_link)
+                                     pushes, SCORE_LABELS, Solved, TASK_PARAMS, task_problem,
+                                     TaskPlanner, with_link)
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
 from mec_coop.ros.param_push import ParameterPusher
@@ -72,6 +75,7 @@ class AllocatorNode(Node):
             self, self.cameras, RigCalibration(self, self.cameras, 'world', self._problems),
             lambda cam: link_rate_bps(self._link, cam),
             self.get_parameter('server_samples').value)
+        self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher)
 
         self.last: Optional[Solved] = None
         self._last_summary = ''
@@ -88,7 +92,9 @@ class AllocatorNode(Node):
 
     # -- inputs -------------------------------------------------------------------------------
     def _read_settings(self, parameters) -> PlanSettings:
-        values = proposed_values(self, parameters, (*SETTINGS, 'score_labels'))
+        values = proposed_values(self, parameters, (*SETTINGS, 'score_labels', *TASK_PARAMS))
+        if task_problem(values):
+            raise ValueError(task_problem(values))
         if values['score_labels'] not in SCORE_LABELS:
             raise ValueError(f'score_labels must be one of {SCORE_LABELS}, '
                              f'got {values["score_labels"]!r}')
@@ -135,8 +141,13 @@ class AllocatorNode(Node):
             deadline = settings.params.delay_req_s - margin if margin else None
             settings = replace(settings, params=calibration.params(settings.params),
                                timing=calibration.timing(settings.params, deadline))
+        values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate'))
+        settings, uplink = self.tasks.uplink(values, settings, gains)
         used = self.get_parameter('score_labels').value
-        result = plan(self.laws.models(used, gains), settings)
+        models = self.laws.models(used, gains)
+        result = plan(models, settings)
+        if uplink is not None:  # the thresholds judged on the uplink plan's shares and sizes
+            result = with_shares(models, settings, result, uplink.shares)
         learned = self.laws.added(used) if used != 'prior' else 0
         extra = {'score_labels': used, 'learned_samples': learned,
                  'warming_up': used != 'prior' and learned < self.get_parameter(
@@ -149,7 +160,8 @@ class AllocatorNode(Node):
             extra['label_free_accuracy_gap'] = round(
                 accuracy_under(truth, ideal) - accuracy_under(truth, result.allocation), 5)
         scores = {cam: (s.pi, dict(s.added)) for cam, s in self.laws.by_source[used].items()}
-        self._result = Solved(settings, result, gains, scores, time.monotonic() - started, extra)
+        self._result = Solved(settings, result, gains, scores, time.monotonic() - started, extra,
+                              uplink, self.tasks.action(values, settings, gains))
         self._guard.trigger()
 
     def _on_failure(self, settings: PlanSettings, exc: Exception) -> None:
@@ -183,7 +195,8 @@ class AllocatorNode(Node):
         names = {f'camera:{cam}': pattern.replace('{camera}', cam) if pattern else ''
                  for cam in self.cameras}
         names.update(edge=self.get_parameter('edge_node').value,
-                     uplink=self.get_parameter('uplink_node').value)
+                     uplink=self.get_parameter('uplink_node').value,
+                     action=self.get_parameter('action_node').value)
         return {key: name for key, name in names.items() if name}
 
     def _publish_diagnostics(self) -> None:

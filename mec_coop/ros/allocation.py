@@ -5,6 +5,9 @@ The allocator's ROS side: parameters, link state, and a plan as the graph sees i
 
 A plan becomes an ``AllocationState``, the parameters pushed to the nodes, diagnostics and a log
 line; the link state the uplink owns becomes the link budget and gains the plan uses.
+:class:`TaskPlanner` adds the uplink plan (paper D: shares and JPEG qualities,
+:mod:`mec_coop.alloc.uplink_plan`) and the action plan (seed 001: the action node's frames,
+:mod:`mec_coop.alloc.action_plan`) to the threshold plan.
 """
 
 from dataclasses import replace
@@ -14,15 +17,24 @@ from typing import Optional
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from mec_coop.action.study import bundled_frame_counts
+from mec_coop.alloc.action_plan import ACTION_ALLOCATIONS, ActionPlan, plan_actions
+from mec_coop.alloc.cocrra_tdma import TdmaLink
 from mec_coop.alloc.model import SystemParams, TX_MODELS, UPLINK_COMBINES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
-from mec_coop.coop.uplink import LinkBudget
+from mec_coop.alloc.uplink_plan import (JPEG_RELATIVE_SIZE, MIN_QUALITY, plan_uplink, rate_curve,
+                                        relative_size, upload_deadline, UPLINK_PLANS, UplinkPlan)
+from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
 from mec_coop.msg import AllocationState, CameraAllocation, LinkState
+from mec_coop.ros.param_push import ParameterPusher
 from mec_coop.ros.params import float_param, int_param, text_param
-from mec_coop.ros.score_samples import LABEL_SOURCES, SERVER_SAMPLES
+from mec_coop.ros.score_samples import GraphObserver, LABEL_SOURCES, SERVER_SAMPLES
 
 SCORE_LABELS = ('prior', *LABEL_SOURCES)
 _DEFAULTS = SystemParams()
+# The uplink and action plans' parameters (validated together by task_problem).
+TASK_PARAMS = ('uplink_plan', 'min_jpeg_quality', 'fixed_jpeg_quality', 'camera_jpeg_quality',
+               'upload_deadline_s', 'action_allocation')
 
 
 def declare_allocator_params(node: Node) -> None:
@@ -69,10 +81,100 @@ def declare_allocator_params(node: Node) -> None:
         'offloads, an unbiased sample)', read_only=True))
     node.declare_parameter('cdf_window', 1000, int_param(
         'Newest samples kept per score law (0: keep all)', 0, 10_000_000, read_only=True))
+    node.declare_parameter('uplink_plan', 'tdma', text_param(
+        f'Uplink plan, one of {UPLINK_PLANS}: tdma (the threshold plan sets the shares, the '
+        "cameras keep their JPEG quality) or paper D's Co-CRRA and its baselines, which set "
+        "each camera's share and jpeg_quality"))
+    node.declare_parameter('min_jpeg_quality', MIN_QUALITY, int_param(
+        'Lowest JPEG quality an uplink plan may set (below 30 the measured pose error jumps)',
+        min(JPEG_RELATIVE_SIZE), 95))
+    node.declare_parameter('fixed_jpeg_quality', 90, int_param(
+        f'JPEG quality of FCRRA and MSVRA (their fixed ratio), one of {sorted(JPEG_RELATIVE_SIZE)}',
+        min(JPEG_RELATIVE_SIZE), 95))
+    node.declare_parameter('camera_jpeg_quality', 90, int_param(
+        "The cameras' JPEG quality until this node sets one (image_bytes is the size at it)",
+        min(JPEG_RELATIVE_SIZE), 100))
+    node.declare_parameter('upload_deadline_s', 0.0, float_param(
+        "Co-CRRA's upload deadline t0 (0: D_req less the other delay terms, as measured)",
+        0.0, 60.0))
+    node.declare_parameter('action_allocation', 'none', text_param(
+        f"Seed 001's allocation of the action task, one of {ACTION_ALLOCATIONS}: sets the "
+        "action node's frames (none: the node keeps its own)"))
     for key, default in (('camera_node', '/{camera}/camera'), ('edge_node', '/edge'),
-                         ('uplink_node', '/uplink')):
+                         ('uplink_node', '/uplink'), ('action_node', '/action')):
         node.declare_parameter(key, default, text_param(
             "Node to set values on ({camera} is replaced); '' skips it", read_only=True))
+
+
+def task_problem(values: dict) -> str:
+    """Why the :data:`TASK_PARAMS` values cannot be used together; '' when they can."""
+    if values['uplink_plan'] not in UPLINK_PLANS:
+        return f'uplink_plan must be one of {UPLINK_PLANS}, got {values["uplink_plan"]!r}'
+    if values['action_allocation'] not in ACTION_ALLOCATIONS:
+        return (f'action_allocation must be one of {ACTION_ALLOCATIONS}, got '
+                f'{values["action_allocation"]!r}')
+    qualities = sorted(q for q in JPEG_RELATIVE_SIZE if values['min_jpeg_quality'] <= q <= 95)
+    if values['fixed_jpeg_quality'] not in qualities:
+        return (f'fixed_jpeg_quality must be a measured quality at or above min_jpeg_quality, '
+                f'one of {qualities}, got {values["fixed_jpeg_quality"]}')
+    return ''
+
+
+class TaskPlanner:
+    """
+    The uplink and action plans beside the threshold plan (worker thread only).
+
+    The uplink plan needs each camera's offload size at the JPEG quality it runs: the measured
+    median (``calibrate``) or ``image_bytes`` scaled from ``camera_jpeg_quality``. A quality is
+    known to run once its camera accepted it; the sizes measured before are dropped then.
+    """
+
+    def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher) -> None:
+        self.cameras, self.observer, self.pusher = cameras, observer, pusher
+        self.quality: dict = {cam: None for cam in cameras}
+
+    def _sizes(self, values: dict, measured: bool) -> list[tuple[float, int]]:
+        out = []
+        for cam in self.cameras:
+            applied = self.pusher.applied(f'camera:{cam}', 'jpeg_quality')
+            if applied is not None and applied != self.quality[cam]:
+                self.quality[cam] = applied
+                self.observer.forget_offload_sizes(cam)
+            quality = self.quality[cam] or values['camera_jpeg_quality']
+            prior = values['image_bytes'] * relative_size(quality) / relative_size(
+                values['camera_jpeg_quality'])
+            stat = self.observer.calibration.image_bytes[cam]
+            out.append((stat.quantile(0.5, prior) if measured else prior, quality))
+        return out
+
+    def uplink(self, values: dict, settings: PlanSettings, gains_db: list
+               ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
+        """Solve the uplink plan; the settings then carry its offload sizes."""
+        if values['uplink_plan'] == 'tdma':
+            return settings, None
+        params = settings.params
+        curves = [rate_curve(size, quality, values['min_jpeg_quality'])
+                  for size, quality in self._sizes(values, bool(values['calibrate']))]
+        # No time left for the upload: the plan is made for 1 ms and shows a success near 0.
+        t0 = max(values['upload_deadline_s'] or upload_deadline(params), 1e-3)
+        link = TdmaLink(params.link.bandwidth_hz, dbm_to_watt(params.link.tx_power_dbm),
+                        dbm_to_watt(params.link.noise_dbm_per_hz),
+                        tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share)
+        result = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
+        sizes = result.sizes_bytes
+        timing = settings.timing and replace(settings.timing, image_bytes=sizes)
+        return replace(settings, params=replace(params, image_bytes=float(sizes.max())),
+                       timing=timing), result
+
+    @staticmethod
+    def action(values: dict, settings: PlanSettings, gains_db: list) -> Optional[ActionPlan]:
+        """Solve seed 001's allocation of the action task (None when it is off)."""
+        if values['action_allocation'] == 'none':
+            return None
+        params = settings.params
+        return plan_actions(values['action_allocation'],
+                            [params.link.spectral_rate_bps(g) for g in gains_db],
+                            8.0 * params.message_bytes, bundled_frame_counts('3d'))
 
 
 def _budget(link: LinkState) -> LinkBudget:
@@ -102,6 +204,10 @@ def pushes(state: AllocationState, release_margin_s: float,
     """
     Parameters to set per target node (the keys of the allocator's ParameterPusher).
 
+    The uplink plan's shares and JPEG qualities (``jpeg_quality`` > 0) and the action plan's
+    frames (``action_frames`` > 0; the node gets the largest) need no score laws: they are
+    pushed while warming up too.
+
     :param decisions: False while the score laws warm up: only the edge's deadline is set, the
         nodes keep their own thresholds and shares.
     """
@@ -111,13 +217,20 @@ def pushes(state: AllocationState, release_margin_s: float,
         edge.append(Parameter('sync_timeout_s', value=max(
             0.01, float(state.delay_requirement_s) - release_margin_s)))
     wanted = {'edge': edge}
-    if not decisions:
-        return wanted
-    wanted['uplink'] = [Parameter(f'tdma_share.{c.camera_id}', value=c.tdma_share)
-                        for c in state.cameras]
+    frames = max((int(c.action_frames) for c in state.cameras), default=0)
+    if frames:
+        wanted['action'] = [Parameter('frames', value=frames)]
+    uplink_planned = any(c.jpeg_quality for c in state.cameras)
+    if decisions or uplink_planned:
+        wanted['uplink'] = [Parameter(f'tdma_share.{c.camera_id}', value=c.tdma_share)
+                            for c in state.cameras]
     for c in state.cameras:
-        wanted[f'camera:{c.camera_id}'] = [Parameter('theta_low', value=c.theta_low),
-                                           Parameter('theta_high', value=c.theta_high)]
+        camera = [Parameter('theta_low', value=c.theta_low),
+                  Parameter('theta_high', value=c.theta_high)] if decisions else []
+        if c.jpeg_quality:
+            camera.append(Parameter('jpeg_quality', value=int(c.jpeg_quality)))
+        if camera:
+            wanted[f'camera:{c.camera_id}'] = camera
     return wanted
 
 
@@ -125,9 +238,11 @@ class Solved:
     """One plan with the settings, gains and score-law state it was made with."""
 
     def __init__(self, settings: PlanSettings, result: Plan, gains: list[float],
-                 scores: dict, step_s: float, extra: Optional[dict] = None) -> None:
+                 scores: dict, step_s: float, extra: Optional[dict] = None,
+                 uplink: Optional[UplinkPlan] = None, action: Optional[ActionPlan] = None) -> None:
         self.settings, self.plan, self.gains, self.scores = settings, result, gains, scores
         self.step_s, self.extra = step_s, dict(extra or {})
+        self.uplink, self.action = uplink, action
 
     def state(self) -> AllocationState:
         """Build the ``AllocationState`` of this plan (header left to the caller)."""
@@ -146,6 +261,9 @@ class Solved:
             for cam, share, lo, hi, srv, gain, acc, load in zip(
                 self.scores, p.shares, a.theta_low, a.theta_high, a.theta_server, self.gains,
                 a.accuracy_per_camera, p.loads_bps)]
+        for i, c in enumerate(state.cameras):   # 0: not planned
+            c.jpeg_quality = int(self.uplink.qualities[i]) if self.uplink else 0
+            c.action_frames = int(self.action.frames[i]) if self.action else 0
         return state
 
     def values(self) -> dict:
@@ -160,6 +278,15 @@ class Solved:
                            'predicted_p95_s': f'{p.prediction.p95_s:.4f}',
                            'predicted_late_fraction': f'{p.prediction.late_fraction:.3f}',
                            'edge_utilisation': f'{p.prediction.edge_utilisation:.3f}'})
+        if self.uplink is not None:
+            u = self.uplink
+            values.update({'uplink_plan': u.method, 'uplink_t0_s': f'{u.t0_s:.4f}',
+                           'uplink_success': f'{u.mean_success:.4f}',
+                           'jpeg_quality': list(u.qualities)})
+        if self.action is not None:
+            values.update({'action_allocation': self.action.plan.scheme,
+                           'action_frames': self.action.node_frames,
+                           'action_offloaded': int(self.action.plan.x.sum())})
         values.update(self.extra)
         for cam, (pi, added) in self.scores.items():
             values[f'pi.{cam}'], values[f'samples.{cam}'] = f'{pi:.3f}', added
@@ -173,11 +300,17 @@ class Solved:
         if self.extra.get('warming_up'):
             text += ' (warming up: not applied yet)'
         gap = self.extra.get('label_free_accuracy_gap')
+        u, act = self.uplink, self.action
         return (f'{a.solver}: D_req {p.delay_req_s:.3f} s {text}: predicted delay '
                 f'{p.delay_s:.3f} s, accuracy {a.accuracy:.3f}, theta_low '
                 f'{[round(float(v), 3) for v in a.theta_low]}, theta_high '
                 f'{[round(float(v), 3) for v in a.theta_high]}'
-                + ('' if gap is None else f', label-free accuracy gap {gap:+.4f}'))
+                + ('' if gap is None else f', label-free accuracy gap {gap:+.4f}')
+                + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
+                   f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
+                   f'success {u.mean_success:.3f}')
+                + ('' if act is None else f'; actions {act.plan.scheme}: frames '
+                   f'{act.node_frames} (per camera {list(act.frames)})'))
 
 
 def link_key(msg: LinkState) -> tuple:

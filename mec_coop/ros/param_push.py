@@ -76,6 +76,14 @@ class ParameterPusher:
                     target.last_problem = f'no reply in {PUSH_TIMEOUT_S} s'
                 self._send(target)
 
+    def applied(self, key: str, name: str):
+        """Value of ``name`` in the set ``key``'s node accepted last; None while one is pending."""
+        with self._lock:
+            target = self.targets.get(key)
+            if target is None or not target.delivered or target.wanted is None:
+                return None
+            return next((p.value for p in target.wanted if p.name == name), None)
+
     def status(self) -> list[tuple[str, bool, str, dict[str, int]]]:
         """``(node name, ok, text, counts)`` per target, for diagnostics."""
         with self._lock:

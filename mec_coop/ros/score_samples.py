@@ -30,7 +30,7 @@ from rclpy.serialization import serialize_message
 
 from mec_coop.alloc.labels import AmbiguousShare, label_frame, LabelRule
 from mec_coop.alloc.online import StampJoin
-from mec_coop.alloc.timing import Calibration
+from mec_coop.alloc.timing import Calibration, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
@@ -90,6 +90,11 @@ class GraphObserver:
             taken, self._labelled[source] = self._labelled[source], []
         self.counts[source] += len(taken)
         return taken
+
+    def forget_offload_sizes(self, cam: str) -> None:
+        """Drop ``cam``'s offload sizes (its JPEG quality changed: they describe the old one)."""
+        with self._lock:
+            self.calibration.image_bytes[cam] = RunningStat(self.calibration.window)
 
     # -- callbacks -----------------------------------------------------------------------------
     def _on_camera(self, cam: str, msg: PoseKeypoints2D) -> None:

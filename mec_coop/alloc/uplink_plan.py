@@ -1,0 +1,139 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The allocator's uplink plan: TDMA shares and each camera's JPEG quality (paper D on this uplink).
+
+"Adaptive Compression Offloading and Resource Allocation for Edge Vision Computing" (Xiao et
+al., IEEE TCCN 2024), in its TDMA form (:mod:`.cocrra_tdma`): Co-CRRA (Algorithm 1) and the
+baselines of Sec. VI, FCRRA (a fixed ratio, shares from P2), FRACR (equal shares, ratios from
+P1) and MSVRA (a fixed ratio, shares that maximise the sum rate). ``tdma`` leaves the uplink to
+the threshold plan of paper A (its shares, the cameras' own quality): no plan here.
+
+A camera compresses by choosing its JPEG quality, so P1 chooses among the ratios the qualities
+of its :class:`~.cocrra_tdma.RateCurve` reach, ``o = 1 - size(q) / size(q_max)``. The curve's
+shape is :data:`JPEG_RELATIVE_SIZE` (measured on the virtual rig), scaled by the offload size
+the camera's offloads show at the quality it runs (:func:`rate_curve`). Accuracy on compressed
+data is the paper's ``eta(o)`` (normalised); it knows nothing of pose, so ``min_quality`` keeps
+the qualities where the measured pose error stays flat.
+"""
+
+from dataclasses import dataclass
+import math
+from typing import Sequence
+
+import numpy as np
+
+from mec_coop.alloc.cocrra import eta
+from mec_coop.alloc.cocrra_tdma import (best_ratios, co_crra_tdma, delivery, RateCurve,
+                                        share_starts, solve_shares, TdmaLink)
+from mec_coop.alloc.model import SystemParams
+
+UPLINK_PLANS = ('tdma', 'cocrra', 'fcrra', 'fracr', 'msvra')
+# Offload size per JPEG quality relative to quality 90: OpenCV JPEGs of the virtual rig's
+# 1280x720 views (`python benchmarks/compression.py`, docs/figures/compression.json, curve
+# "jpeg": 226, 132, 57, 42, 32, 24, 19, 17 KB). The shape of every camera's size-vs-quality law.
+JPEG_RELATIVE_SIZE = {95: 1.7175, 90: 1.0, 70: 0.4353, 50: 0.3217, 30: 0.2464, 15: 0.1788,
+                      8: 0.1455, 4: 0.1285}
+# Below quality 30 the same measurement's 3D error jumps (MPJPE 66 mm at 30, 108 mm at 15).
+MIN_QUALITY = 30
+
+
+def relative_size(quality: float) -> float:
+    """Size at ``quality`` relative to quality 90 (log-linear between measured qualities)."""
+    q = np.array(sorted(JPEG_RELATIVE_SIZE), dtype=float)
+    if not q[0] <= quality <= 100:
+        raise ValueError(f'JPEG quality must be in [{int(q[0])}, 100], got {quality}')
+    logs = np.log([JPEG_RELATIVE_SIZE[int(k)] for k in q])
+    # Above 95 the last measured slope continues (quality 100 is ~1.6x quality 95 here too).
+    slope = (logs[-1] - logs[-2]) / (q[-1] - q[-2])
+    value = np.interp(quality, q, logs) if quality <= q[-1] else logs[-1] + slope * (
+        quality - q[-1])
+    return float(np.exp(value))
+
+
+def rate_curve(size_bytes: float, quality: int, min_quality: int = MIN_QUALITY,
+               max_quality: int = 95) -> RateCurve:
+    """
+    Return a camera's size-vs-quality law.
+
+    The measured qualities in ``[min_quality, max_quality]``, scaled so that ``quality`` (the
+    one it runs) gives ``size_bytes`` (what its offloads measured).
+    """
+    if not (size_bytes > 0 and math.isfinite(size_bytes)):
+        raise ValueError(f'offload size must be positive, got {size_bytes}')
+    qualities = tuple(q for q in sorted(JPEG_RELATIVE_SIZE) if min_quality <= q <= max_quality)
+    if not qualities:
+        raise ValueError(f'no measured JPEG quality in [{min_quality}, {max_quality}]')
+    scale = size_bytes / relative_size(quality)
+    return RateCurve(qualities, tuple(scale * JPEG_RELATIVE_SIZE[q] for q in qualities))
+
+
+def upload_deadline(params: SystemParams) -> float:
+    """``t0``: the requirement less every delay term of paper A's (19) but the uplink's (s)."""
+    return params.delay_req_s - (params.device_inference_s + params.device_processing_s
+                                 + params.server_inference_s + params.server_processing_s
+                                 + params.bs_to_server_s + params.server_to_client_s)
+
+
+@dataclass(frozen=True)
+class UplinkPlan:
+    """Shares, JPEG qualities, planned offload sizes (bytes) and success ``Phi`` per camera."""
+
+    method: str
+    shares: np.ndarray
+    qualities: tuple
+    ratios: np.ndarray
+    sizes_bytes: np.ndarray
+    success: np.ndarray
+    t0_s: float
+
+    @property
+    def mean_success(self) -> float:
+        return float(np.mean(self.success))
+
+
+def _ratio(curve: RateCurve, quality: int) -> float:
+    return 1.0 - curve.sizes[curve.qualities.index(quality)] * 8.0 / curve.full_bits
+
+
+def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
+                fixed_quality: int = 90) -> UplinkPlan:
+    """
+    Solve the uplink plan ``method`` (one of :data:`UPLINK_PLANS` but ``tdma``).
+
+    :param curves: each camera's size-vs-quality law (:func:`rate_curve`).
+    :param link: the band, power, gains, ``t0`` and the least share.
+    :param fixed_quality: the quality of FCRRA and MSVRA (their fixed ratio); it must be one of
+        every curve's qualities.
+    """
+    if method not in UPLINK_PLANS or method == 'tdma':
+        raise ValueError(f'uplink plan must be one of {UPLINK_PLANS[1:]}, got {method!r}')
+    if len(curves) != len(link.gains):
+        raise ValueError(f'{len(curves)} rate curves for {len(link.gains)} cameras')
+    d = np.array([c.full_bits for c in curves])
+    grid = np.unique(np.concatenate([[_ratio(c, q) for q in c.qualities] for c in curves]))
+    u = len(curves)
+    if method in ('fcrra', 'msvra'):
+        missing = [i for i, c in enumerate(curves) if fixed_quality not in c.qualities]
+        if missing:
+            raise ValueError(f'fixed quality {fixed_quality} is not on the rate curves of '
+                             f'cameras {missing}')
+        o = np.array([_ratio(c, fixed_quality) for c in curves])
+        if method == 'fcrra':
+            tau = max((solve_shares(o, d, link, eta(o), start)
+                       for start in share_starts(u, link.min_share)),
+                      key=lambda t: float(np.sum(eta(o) * delivery(o, t, d, link))))
+        else:
+            # The sum rate is linear in the shares: all spare airtime to the strongest channel.
+            tau = np.full(u, link.min_share)
+            tau[int(np.argmax(link.gains))] += 1.0 - u * link.min_share
+    elif method == 'fracr':
+        tau = np.full(u, 1.0 / u)
+        o = best_ratios(d, tau, link, grid)
+    else:
+        o, tau, _ = co_crra_tdma(d, link, grid=grid)
+    qualities = tuple(c.quality_for(r) for c, r in zip(curves, o))
+    sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, qualities)])
+    achieved = 1.0 - 8.0 * sizes / d
+    return UplinkPlan(method, np.asarray(tau, dtype=float), qualities, achieved, sizes,
+                      eta(achieved) * delivery(achieved, tau, d, link), link.t0_s)

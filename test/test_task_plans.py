@@ -1,0 +1,163 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The allocator's uplink plan (paper D) and action plan (seed 001), and what they push.
+
+Pure: the plans on small instances against a brute-force grid, and the parameter values that
+``mec_coop.ros.allocation.pushes`` makes of an ``AllocationState`` (no DDS here).
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from mec_coop.alloc.action_plan import plan_actions, snap
+from mec_coop.alloc.cocrra import eta
+from mec_coop.alloc.cocrra_tdma import delivery, TdmaLink
+from mec_coop.alloc.uplink_plan import (plan_uplink, rate_curve, relative_size,
+                                        upload_deadline)
+from mec_coop.alloc.model import SystemParams
+from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
+from mec_coop.msg import AllocationState, CameraAllocation
+from mec_coop.ros.allocation import pushes, task_problem
+
+BUNDLED = (1, 2, 3, 4, 6, 8, 12, 16)
+
+
+def tight_link(gains_db, bandwidth_hz=1e5, t0_s=0.45):
+    """The graph's uplink (30 dBm, -165 dBm/Hz) with the bandwidth lowered."""
+    return TdmaLink(bandwidth_hz, dbm_to_watt(30.0), dbm_to_watt(-165.0),
+                    tuple(db_to_linear(g) for g in gains_db), t0_s, 0.01)
+
+
+def test_rate_curve_scales_the_measured_shape():
+    # Offloads measured 50 KB at quality 70: the curve passes through it with the rig's shape.
+    curve = rate_curve(50_000, 70)
+    assert curve.qualities == (30, 50, 70, 90, 95)
+    assert curve.sizes[2] == pytest.approx(50_000)
+    assert curve.sizes[3] == pytest.approx(50_000 / 0.4353, rel=1e-4)   # 114.9 KB at 90
+    assert curve.full_bits == pytest.approx(8 * 50_000 * 1.7175 / 0.4353, rel=1e-4)
+    # Between measured qualities log-linear; above 95 the last slope continues.
+    assert relative_size(80) == pytest.approx(np.sqrt(0.4353), rel=1e-3)
+    assert relative_size(100) > relative_size(95)
+    with pytest.raises(ValueError, match='quality'):
+        relative_size(2)
+    with pytest.raises(ValueError, match='positive'):
+        rate_curve(0.0, 90)
+
+
+def test_upload_deadline_is_what_the_other_terms_leave():
+    params = SystemParams(delay_req_s=1.0)   # Table I: 0.1 + 0.01 + 0.02 + 0.005 + 0.0005 + 0.02
+    assert upload_deadline(params) == pytest.approx(1.0 - 0.1555)
+
+
+def brute_force(curves, link, step=0.005):
+    """Best mean success over every quality pair and share split of two cameras."""
+    d = np.array([c.full_bits for c in curves])
+    best = -np.inf
+    for qualities in itertools.product(*(c.qualities for c in curves)):
+        o = np.array([1 - 8 * c.sizes[c.qualities.index(q)] / c.full_bits
+                      for c, q in zip(curves, qualities)])
+        for t in np.arange(link.min_share, 1 - link.min_share + 1e-12, step):
+            tau = np.array([t, 1 - t])
+            best = max(best, float(np.mean(eta(o) * delivery(o, tau, d, link))))
+    return best
+
+
+def test_cocrra_plan_against_brute_force_and_baselines():
+    link = tight_link([-95.0, -110.0])
+    curves = [rate_curve(135_000, 90), rate_curve(135_000, 90)]
+    plans = {m: plan_uplink(m, curves, link) for m in ('cocrra', 'fcrra', 'fracr', 'msvra')}
+    co = plans['cocrra']
+    assert co.mean_success >= 0.99 * brute_force(curves, link)
+    # Measured here: 0.709, both at quality 30 with 41% / 59% of the airtime.
+    assert co.mean_success == pytest.approx(0.709, abs=0.005)
+    assert co.qualities == (30, 30)
+    assert co.shares.sum() == pytest.approx(1.0, abs=1e-6)
+    assert co.shares[1] > co.shares[0]   # the weaker channel gets more airtime
+    # Uniform JPEG at 90 (FCRRA, MSVRA) cannot upload both in time: one camera is given up.
+    for name in ('fcrra', 'msvra'):
+        assert plans[name].qualities == (90, 90)
+        assert plans[name].success.min() < 0.01
+    assert plans['msvra'].shares.tolist() == pytest.approx([0.99, 0.01])
+    assert plans['fracr'].shares.tolist() == [0.5, 0.5]
+    for name in ('fcrra', 'fracr', 'msvra'):
+        assert co.mean_success >= plans[name].mean_success - 1e-9
+    assert plans['fracr'].mean_success == pytest.approx(0.559, abs=0.005)   # half to each
+    # The planned size is the curve's at the chosen quality: what the camera will send.
+    assert co.sizes_bytes.tolist() == pytest.approx([135_000 * 0.2464] * 2, rel=1e-6)
+
+
+def test_uplink_plan_rejects_bad_input():
+    link = tight_link([-100.0, -100.0])
+    curves = [rate_curve(135_000, 90)] * 2
+    with pytest.raises(ValueError, match='uplink plan must be one of'):
+        plan_uplink('tdma', curves, link)
+    with pytest.raises(ValueError, match='2 cameras'):
+        plan_uplink('cocrra', curves[:1], link)
+    with pytest.raises(ValueError, match='fixed quality 15'):
+        plan_uplink('fcrra', curves, link, fixed_quality=15)
+
+
+def test_action_plan_frames():
+    rates = [LinkBudget().spectral_rate_bps(g) for g in (-95.0, -100.0, -105.0, -110.0)]
+    # Every camera on the edge: costlier frames buy fewer of them.
+    edge = [plan_actions('edge_only', rates, bits, BUNDLED) for bits in (544, 16_000, 1.6e6)]
+    assert [p.plan.m.tolist() for p in edge] == [[15, 15, 15, 14], [6, 6, 6, 6], [2, 2, 2, 2]]
+    assert [p.node_frames for p in edge] == [16, 6, 2]
+    assert edge[0].frames == (16, 16, 16, 16)          # 14 and 15: no model, 16 is nearest
+    local = plan_actions('local_only', rates, 16_000, BUNDLED)
+    assert not local.plan.x.any() and local.node_frames == 16
+    admm = plan_actions('admm', rates, 16_000, BUNDLED)
+    gp = plan_actions('gp_heuristic', rates, 16_000, BUNDLED)
+    assert min(admm.plan.cost, gp.plan.cost) <= min(edge[1].plan.cost, local.plan.cost) + 1e-9
+    assert snap(5, BUNDLED) == 6 and snap(7, BUNDLED) == 8 and snap(10, BUNDLED) == 12
+    with pytest.raises(ValueError, match='positive rate'):
+        plan_actions('admm', [0.0, 1e6], 544, BUNDLED)
+    with pytest.raises(ValueError, match='action allocation must be one of'):
+        plan_actions('none', rates, 544, BUNDLED)
+
+
+def _state(qualities, frames):
+    state = AllocationState(delay_requirement_s=1.0)
+    state.cameras = [CameraAllocation(camera_id=f'cam{i}', tdma_share=s, theta_low=0.2,
+                                      theta_high=0.6, theta_server=0.3, jpeg_quality=q,
+                                      action_frames=m)
+                     for i, (s, q, m) in enumerate(zip((0.4, 0.6), qualities, frames))]
+    return state
+
+
+def _values(wanted):
+    return {key: {p.name: p.value for p in params} for key, params in wanted.items()}
+
+
+def test_pushes_of_the_task_plans():
+    planned = _values(pushes(_state((30, 50), (6, 12)), 0.05))
+    assert planned['camera:cam0'] == {'theta_low': pytest.approx(0.2),
+                                      'theta_high': pytest.approx(0.6), 'jpeg_quality': 30}
+    assert planned['camera:cam1']['jpeg_quality'] == 50
+    assert planned['uplink'] == {'tdma_share.cam0': pytest.approx(0.4),
+                                 'tdma_share.cam1': pytest.approx(0.6)}
+    assert planned['action'] == {'frames': 12}
+    assert planned['edge']['sync_timeout_s'] == pytest.approx(0.95)
+    # Warming up: the thresholds wait for the score laws, the task plans do not.
+    warming = _values(pushes(_state((30, 50), (6, 12)), 0.05, decisions=False))
+    assert warming['camera:cam0'] == {'jpeg_quality': 30}
+    assert set(warming['uplink']) == {'tdma_share.cam0', 'tdma_share.cam1'}
+    assert warming['action'] == {'frames': 12}
+    # The plans off (0 in the state): today's behaviour, nothing new is pushed.
+    off = _values(pushes(_state((0, 0), (0, 0)), 0.05, decisions=False))
+    assert set(off) == {'edge'}
+    assert 'jpeg_quality' not in _values(pushes(_state((0, 0), (0, 0)), 0.05))['camera:cam0']
+
+
+def test_task_parameters_are_checked_together():
+    good = {'uplink_plan': 'cocrra', 'action_allocation': 'admm', 'min_jpeg_quality': 30,
+            'fixed_jpeg_quality': 90}
+    assert task_problem(good) == ''
+    assert 'uplink_plan must be one of' in task_problem({**good, 'uplink_plan': 'fdma'})
+    assert 'action_allocation must be one of' in task_problem(
+        {**good, 'action_allocation': 'off'})
+    assert 'one of [50, 70, 90, 95]' in task_problem({**good, 'min_jpeg_quality': 40,
+                                                      'fixed_jpeg_quality': 30})
