@@ -190,3 +190,82 @@ def test_online_update_and_late_nodes(harness):
         and [uplink.get_parameter(f'tdma_share.{cam}').value for cam in CAMERAS]
         == pytest.approx([c.tdma_share for c in states[-1].cameras], abs=FLOAT32))
     assert states[-1].cameras[1].tdma_share == pytest.approx(0.01, abs=FLOAT32)
+
+
+@pytest.mark.model
+def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
+    from mec_coop.alloc.cocrra_tdma import TdmaLink
+    from mec_coop.alloc.model import SystemParams
+    from mec_coop.alloc.uplink_plan import plan_uplink, rate_curve, upload_deadline
+    from mec_coop.coop.uplink import db_to_linear, dbm_to_watt
+    from mec_coop.nodes.camera_node import CameraNode
+    from mec_coop.nodes.uplink_node import UplinkNode
+    cameras = {cam: harness.add(CameraNode(pose_backend=small_model, context=harness.context,
+                                           namespace=cam)) for cam in CAMERAS}
+    # A tight uplink: 0.1 MHz, and cam1 15 dB weaker than cam0.
+    gains = {'cam0': -95.0, 'cam1': -110.0}
+    uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
+        Parameter('cameras', value=CAMERAS), Parameter('bandwidth_hz', value=1e5),
+        *(Parameter(f'channel_gain_db.{c}', value=g) for c, g in gains.items())]))
+    states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
+    # Priors only (no graph runs here): 135 KB offloads at the cameras' quality 90, D_req 0.6 s.
+    allocator = make_allocator(harness, uplink_plan='cocrra', calibrate=False,
+                               score_labels='prior', image_bytes=135_000.0,
+                               delay_requirement_s=0.6, edge_node='')
+    assert harness.wait_for(lambda: states and states[-1].cameras[1].channel_gain_db == -110.0
+                            and all(c.jpeg_quality for c in states[-1].cameras))
+    state = states[-1]
+    # The same plan computed here from the same inputs.
+    t0 = upload_deadline(SystemParams(delay_req_s=0.6))
+    expected = plan_uplink('cocrra', [rate_curve(135_000.0, 90)] * 2, TdmaLink(
+        1e5, dbm_to_watt(30.0), dbm_to_watt(-165.0), tuple(db_to_linear(g) for g in
+                                                             gains.values()), t0, 0.01))
+    assert [c.jpeg_quality for c in state.cameras] == list(expected.qualities)
+    assert max(expected.qualities) < 90   # uniform JPEG at 90 would not make t0
+    assert [c.tdma_share for c in state.cameras] == pytest.approx(expected.shares.tolist(),
+                                                                  abs=FLOAT32)
+    # The cameras accepted the pushed quality, the uplink the shares.
+    assert harness.wait_for(lambda: all(
+        cameras[cam].get_parameters(['jpeg_quality'])[0].value == c.jpeg_quality
+        for cam, c in zip(CAMERAS, states[-1].cameras)))
+    assert harness.wait_for(lambda: [uplink.get_parameter(f'tdma_share.{cam}').value
+                                     for cam in CAMERAS] == pytest.approx(
+        [c.tdma_share for c in states[-1].cameras], abs=FLOAT32))
+    assert allocator.pusher.targets['camera:cam0'].counts['rejected'] == 0
+    # The plan knows the quality now runs on the cameras.
+    assert harness.wait_for(lambda: allocator.set_parameters(
+        [Parameter('segments', value=10)])[0].successful and allocator.tasks.quality == {
+        cam: c.jpeg_quality for cam, c in zip(CAMERAS, states[-1].cameras)})
+
+    # A wrong plan name is rejected with the reason; FCRRA keeps uniform JPEG at 90.
+    bad = allocator.set_parameters([Parameter('uplink_plan', value='fdma')])[0]
+    assert not bad.successful and 'uplink_plan must be one of' in bad.reason
+    assert allocator.set_parameters([Parameter('uplink_plan', value='fcrra')])[0].successful
+    assert harness.wait_for(lambda: [c.jpeg_quality for c in states[-1].cameras] == [90, 90]
+                            and all(cameras[cam].get_parameters(['jpeg_quality'])[0].value
+                                    == 90 for cam in CAMERAS))
+
+
+def test_action_allocation_sets_the_action_nodes_frames(harness):
+    from mec_coop.nodes.action_node import ActionNode
+    action = harness.add(ActionNode(context=harness.context))
+    assert action.get_parameter('frames').value == 8
+    states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
+    # No uplink node: the paper's link (1 MHz, -100 dB); a 5000-byte frame per camera.
+    allocator = make_allocator(harness, action_allocation='edge_only', calibrate=False,
+                               score_labels='prior', message_bytes=5000.0, edge_node='',
+                               uplink_node='', camera_node='')
+    assert harness.wait_for(lambda: states and states[-1].cameras[0].action_frames)
+    # Both cameras on the edge with 6 frames each (Theorem 2 + GP), the node runs m = 6.
+    assert [c.action_frames for c in states[-1].cameras] == [6, 6]
+    assert harness.wait_for(lambda: action.get_parameters(['frames'])[0].value == 6
+                            and action.tracker.model.m == 6)
+    # Local execution costs no airtime: the largest model, live.
+    assert allocator.set_parameters([Parameter('action_allocation',
+                                               value='local_only')])[0].successful
+    assert harness.wait_for(lambda: [c.action_frames for c in states[-1].cameras] == [16, 16]
+                            and action.tracker.model.m == 16)
+    bad = allocator.set_parameters([Parameter('action_allocation', value='off')])[0]
+    assert not bad.successful and 'action_allocation must be one of' in bad.reason
+    counts = allocator.pusher.targets['action'].counts
+    assert counts['applied'] >= 2 and counts['rejected'] == 0
