@@ -217,9 +217,9 @@ def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
     state = states[-1]
     # The same plan computed here from the same inputs.
     t0 = upload_deadline(SystemParams(delay_req_s=0.6))
-    expected = plan_uplink('cocrra', [rate_curve(135_000.0, 90)] * 2, TdmaLink(
-        1e5, dbm_to_watt(30.0), dbm_to_watt(-165.0), tuple(db_to_linear(g) for g in
-                                                             gains.values()), t0, 0.01))
+    link = TdmaLink(1e5, dbm_to_watt(30.0), dbm_to_watt(-165.0),
+                    tuple(db_to_linear(g) for g in gains.values()), t0, 0.01)
+    expected = plan_uplink('cocrra', [rate_curve(135_000.0, 90)] * 2, link)
     assert [c.jpeg_quality for c in state.cameras] == list(expected.qualities)
     assert max(expected.qualities) < 90   # uniform JPEG at 90 would not make t0
     assert [c.tdma_share for c in state.cameras] == pytest.approx(expected.shares.tolist(),

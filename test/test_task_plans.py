@@ -15,9 +15,9 @@ import pytest
 from mec_coop.alloc.action_plan import plan_actions, snap
 from mec_coop.alloc.cocrra import eta
 from mec_coop.alloc.cocrra_tdma import delivery, TdmaLink
+from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.uplink_plan import (plan_uplink, rate_curve, relative_size,
                                         upload_deadline)
-from mec_coop.alloc.model import SystemParams
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
 from mec_coop.msg import AllocationState, CameraAllocation
 from mec_coop.ros.allocation import pushes, task_problem
@@ -26,7 +26,7 @@ BUNDLED = (1, 2, 3, 4, 6, 8, 12, 16)
 
 
 def tight_link(gains_db, bandwidth_hz=1e5, t0_s=0.45):
-    """The graph's uplink (30 dBm, -165 dBm/Hz) with the bandwidth lowered."""
+    """Return the graph's uplink (30 dBm, -165 dBm/Hz) with the bandwidth lowered."""
     return TdmaLink(bandwidth_hz, dbm_to_watt(30.0), dbm_to_watt(-165.0),
                     tuple(db_to_linear(g) for g in gains_db), t0_s, 0.01)
 

@@ -17,7 +17,7 @@ quality whose measured offload size fits ``D_i (1 - o_i)``.
 """
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, Union
 
 import numpy as np
 from scipy.optimize import minimize
@@ -94,8 +94,8 @@ def solve_shares(o, data_bits, link: TdmaLink, phi, start) -> np.ndarray:
     return tau if neg(tau) < neg(start) else np.asarray(start, dtype=np.float64)
 
 
-def co_crra_tdma(data_bits: Sequence[float], link: TdmaLink, max_outer: int = 20,
-                 eps1: float = 1e-6, grid=O_GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def co_crra_tdma(data_bits: Union[Sequence[float], np.ndarray], link: TdmaLink,
+                 max_outer: int = 20, eps1: float = 1e-6, grid=O_GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     Algorithm 1 with the TDMA P2 from each of :func:`share_starts`: ``(o, tau, Phi)``.
 

@@ -151,13 +151,12 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
 
 
 def with_shares(cameras: Sequence[CameraModel], settings: PlanSettings, result: Plan,
-                shares: Sequence[float]) -> Plan:
+                shares: np.ndarray) -> Plan:
     """
     Judge ``result``'s thresholds on other applied shares (e.g. the uplink plan's).
 
     ``shares`` must each be at least ``settings.min_share`` and sum to at most 1.
     """
-    shares = np.asarray(shares, dtype=float)
     if np.any(shares < settings.min_share - TOL) or shares.sum() > 1.0 + TOL:
         raise ValueError(f'shares {shares.round(4).tolist()} break the minimum share '
                          f'{settings.min_share} or the airtime')

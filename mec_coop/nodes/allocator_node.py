@@ -16,8 +16,8 @@ Outputs: ``allocation`` (latched; carries the delay requirement, which this node
 ``tdma_share.<cam>`` on ``/uplink``, each node in one atomic call; the next plan overwrites a
 hand-set value. With an ``uplink_plan`` other than ``tdma`` the shares and each camera's
 ``jpeg_quality`` come from paper D's plan; with an ``action_allocation`` the action node's
-``frames`` from seed 001's (:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in a worker thread on start, parameter and link changes and every
-``resolve_period_s``.
+``frames`` from seed 001's (:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in
+a worker thread on start, parameter and link changes and every ``resolve_period_s``.
 """
 
 from dataclasses import replace

@@ -23,7 +23,7 @@ from mec_coop.alloc.cocrra_tdma import TdmaLink
 from mec_coop.alloc.model import SystemParams, TX_MODELS, UPLINK_COMBINES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
 from mec_coop.alloc.uplink_plan import (JPEG_RELATIVE_SIZE, MIN_QUALITY, plan_uplink, rate_curve,
-                                        relative_size, upload_deadline, UPLINK_PLANS, UplinkPlan)
+                                        relative_size, UPLINK_PLANS, UplinkPlan, upload_deadline)
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
 from mec_coop.msg import AllocationState, CameraAllocation, LinkState
 from mec_coop.ros.param_push import ParameterPusher
@@ -89,7 +89,8 @@ def declare_allocator_params(node: Node) -> None:
         'Lowest JPEG quality an uplink plan may set (below 30 the measured pose error jumps)',
         min(JPEG_RELATIVE_SIZE), 95))
     node.declare_parameter('fixed_jpeg_quality', 90, int_param(
-        f'JPEG quality of FCRRA and MSVRA (their fixed ratio), one of {sorted(JPEG_RELATIVE_SIZE)}',
+        'JPEG quality of FCRRA and MSVRA (their fixed ratio), one of '
+        f'{sorted(JPEG_RELATIVE_SIZE)}',
         min(JPEG_RELATIVE_SIZE), 95))
     node.declare_parameter('camera_jpeg_quality', 90, int_param(
         "The cameras' JPEG quality until this node sets one (image_bytes is the size at it)",
@@ -131,7 +132,7 @@ class TaskPlanner:
 
     def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher) -> None:
         self.cameras, self.observer, self.pusher = cameras, observer, pusher
-        self.quality: dict = {cam: None for cam in cameras}
+        self.quality: dict = dict.fromkeys(cameras)
 
     def _sizes(self, values: dict, measured: bool) -> list[tuple[float, int]]:
         out = []
