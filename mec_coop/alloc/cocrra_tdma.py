@@ -95,7 +95,8 @@ def solve_shares(o, data_bits, link: TdmaLink, phi, start) -> np.ndarray:
 
 
 def co_crra_tdma(data_bits: Union[Sequence[float], np.ndarray], link: TdmaLink,
-                 max_outer: int = 20, eps1: float = 1e-6, grid=O_GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 max_outer: int = 20, eps1: float = 1e-6,
+                 grid=O_GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     Algorithm 1 with the TDMA P2 from each of :func:`share_starts`: ``(o, tau, Phi)``.
 
