@@ -24,6 +24,9 @@ def test_summary_matches_by_stamp_and_ignores_instants_still_in_flight():
     assert s['mpjpe_mm'] == pytest.approx(50.0)
     assert s['offload_ratio'] == pytest.approx(0.25)
     assert s['delay_within_requirement'] == pytest.approx(3 / 5)   # 0.1, 0.2 and 0.1 s
+    # Instants 0 and 1 came within 0.25 s at 50 mm; 2 took 0.3 s; 3..8 were missed.
+    assert s['success_rate'] == pytest.approx(2 / 9)
+    assert score.summary(0.25, 4.0, success_mpjpe_mm=40.0)['success_rate'] == 0.0
     # Instants 0..2 are matched (50 mm); 3..8 hold the skeleton of instant 2 (50 mm too).
     assert s['mpjpe_all_instants_mm'] == pytest.approx(50.0)
     assert s['jitter_m_s2'] < 1e-3      # nearly still: one 50 mm step over 10 s

@@ -16,6 +16,9 @@ import numpy as np
 from mec_coop.geometry import metrics
 
 ROUTES = ('keypoints', 'offload', 'drop')
+# An instant succeeds when its skeleton came within the delay requirement with at most this
+# MPJPE (a bound for a person-sized error: the graph's matched MPJPE is ~50-60 mm here).
+SUCCESS_MPJPE_MM = 100.0
 
 
 class PipelineScore:
@@ -26,6 +29,7 @@ class PipelineScore:
         self._truth = {}
         self._estimates = {}
         self._delays = []
+        self._delay_at = {}
         self.routes = collections.Counter()
 
     def add_truth(self, stamp, joints):
@@ -36,6 +40,7 @@ class PipelineScore:
         """Estimated joints ``(17, 3)`` (NaN where invalid) and the skeleton's measured delay."""
         self._estimates[round(stamp, 3)] = np.asarray(joints, dtype=np.float64)
         self._delays.append(float(end_to_end_s))
+        self._delay_at[round(stamp, 3)] = float(end_to_end_s)
 
     def add_route(self, route):
         if route not in ROUTES:
@@ -44,13 +49,26 @@ class PipelineScore:
 
     def matched(self):
         """``(truth stamp, ground truth (17, 3), estimate (17, 3))`` of each matched instant."""
+        return [(truth, self._truth[truth], self._estimates[stamp])
+                for stamp, truth in self._pairs()]
+
+    def _pairs(self):
+        """``(estimate stamp, truth stamp)`` of each matched instant."""
         out = []
-        for stamp, est in sorted(self._estimates.items()):
+        for stamp in sorted(self._estimates):
             near = [s for s in self._truth if abs(s - stamp) <= self.stamp_tolerance_s]
             if near:
-                truth_stamp = min(near, key=lambda s: abs(s - stamp))
-                out.append((truth_stamp, self._truth[truth_stamp], est))
+                out.append((stamp, min(near, key=lambda s: abs(s - stamp))))
         return out
+
+    def _successes(self, counted, requirement_s, bound_mm):
+        """Count counted instants with a skeleton within ``requirement_s`` and ``bound_mm``."""
+        ok = 0
+        for stamp, truth in self._pairs():
+            error = np.linalg.norm(self._estimates[stamp] - self._truth[truth], axis=-1)
+            ok += bool(counted(truth) and self._delay_at[stamp] <= requirement_s
+                       and np.isfinite(error).any() and 1000 * np.nanmean(error) <= bound_mm)
+        return ok
 
     def _held_mpjpe_mm(self, truth_stamps, matched):
         """
@@ -77,9 +95,13 @@ class PipelineScore:
         joints = np.array([self._estimates[s] for s in stamps])
         return metrics.mean_acceleration(np.array(stamps), joints)
 
-    def summary(self, delay_requirement_s=0.5, last_truth_stamp=None):
+    def summary(self, delay_requirement_s=0.5, last_truth_stamp=None,
+                success_mpjpe_mm=SUCCESS_MPJPE_MM):
         """
         Metrics as a JSON-ready dict.
+
+        ``success_rate``: the share of ground-truth instants whose skeleton came within the
+        delay requirement with an MPJPE of at most ``success_mpjpe_mm`` (a missed instant fails).
 
         :param last_truth_stamp: ignore ground truth after this stamp (frames still in flight
             when the run ended).
@@ -106,6 +128,9 @@ class PipelineScore:
             'offload_ratio': self.routes['offload'] / routed if routed else 0.0,
             'delay_requirement_s': delay_requirement_s,
             'warmup_instants': sum(1 for s in self._truth if first is not None and s < first),
+            'success_rate': self._successes(counted, delay_requirement_s, success_mpjpe_mm)
+            / len(truth) if truth else 0.0,
+            'success_mpjpe_mm': success_mpjpe_mm,
         }
         if pairs:
             gt, est = (np.array(a) for a in zip(*pairs))

@@ -111,7 +111,9 @@ class EvaluatorNode(Node):
                             'score_source': msg.score_source,
                             'predicted_delay_s': msg.predicted_delay_s,
                             'predicted_delay_p50_s': msg.predicted_delay_p50_s,
-                            'predicted_accuracy': msg.predicted_accuracy}
+                            'predicted_accuracy': msg.predicted_accuracy,
+                            'tdma_share': [c.tdma_share for c in msg.cameras],
+                            'jpeg_quality': [c.jpeg_quality for c in msg.cameras]}
 
     @property
     def delay_requirement(self):

@@ -299,7 +299,8 @@ class Solved:
         text = 'feasible' if p.feasible else (
             f'cannot be met (smallest reachable {a.min_delay_s:.3f} s); fallback applied')
         if self.extra.get('warming_up'):
-            text += ' (warming up: not applied yet)'
+            text += ' (warming up: thresholds not applied yet)' if self.uplink else \
+                ' (warming up: not applied yet)'
         gap = self.extra.get('label_free_accuracy_gap')
         u, act = self.uplink, self.action
         return (f'{a.solver}: D_req {p.delay_req_s:.3f} s {text}: predicted delay '
