@@ -273,7 +273,7 @@ def graph_section(path):
              'shared, loaded 2-core CPU: the edge model and four camera models share it). '
              f'Success = the share of ground-truth instants with a skeleton within D_req and an '
              f'MPJPE of at most {bound} mm (a missed instant fails). `tdma`: no uplink plan, '
-             'uniform JPEG at quality 90 on equal shares. Predicted: the plan\'s mean '
+             "uniform JPEG at quality 90 on equal shares. Predicted: the plan's mean "
              '`Phi` (paper D model) at the end of the run.', '',
              '| uplink plan | JPEG quality | shares | success | predicted Phi | skeleton rate | '
              'delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded |',

@@ -89,6 +89,14 @@ def test_cocrra_plan_against_brute_force_and_baselines():
     assert co.sizes_bytes.tolist() == pytest.approx([135_000 * 0.2464] * 2, rel=1e-6)
 
 
+def test_no_time_for_the_upload_sends_the_smallest_offloads():
+    link = tight_link([-95.0, -110.0], t0_s=0.001)
+    curves = [rate_curve(135_000, 90)] * 2
+    for name in ('cocrra', 'fracr'):
+        plan = plan_uplink(name, curves, link)
+        assert plan.success.max() < 1e-6 and plan.qualities == (30, 30)
+
+
 def test_uplink_plan_rejects_bad_input():
     link = tight_link([-100.0, -100.0])
     curves = [rate_curve(135_000, 90)] * 2

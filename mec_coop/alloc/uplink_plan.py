@@ -111,7 +111,9 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
     if len(curves) != len(link.gains):
         raise ValueError(f'{len(curves)} rate curves for {len(link.gains)} cameras')
     d = np.array([c.full_bits for c in curves])
-    grid = np.unique(np.concatenate([[_ratio(c, q) for q in c.qualities] for c in curves]))
+    # Most compression first: where no ratio can make t0 (every Phi 0), the smallest offload
+    # wins the tie, not the largest, which would only lengthen the camera's uplink queue.
+    grid = np.unique(np.concatenate([[_ratio(c, q) for q in c.qualities] for c in curves]))[::-1]
     u = len(curves)
     if method in ('fcrra', 'msvra'):
         missing = [i for i, c in enumerate(curves) if fixed_quality not in c.qualities]
