@@ -22,8 +22,9 @@ the virtual rig, 4 cameras at 2 fps, the cascade thresholds held (``allocator.wa
 keeps the allocator from pushing thresholds), the uplink's bandwidth lowered to
 ``--bandwidth`` with the channel gains ``--gains``, and the allocator's ``uplink_plan`` set to
 each of ``--plans`` (``tdma``: uniform JPEG at the cameras' quality 90 on equal shares) for
-``--duration`` s each. Writes ``docs/figures/cocrra_graph.json`` and its table in the markdown:
-    python benchmarks/compression_alloc.py --graph --duration 60
+``--duration`` s each, every camera keeping ``--min-share`` of the airtime. Writes
+``docs/figures/cocrra_graph[_TAG].json`` and a table per such file in the markdown:
+    python benchmarks/compression_alloc.py --graph --duration 90
 """
 
 import argparse
@@ -236,6 +237,7 @@ def graph_runs(args):
                           'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
                           f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
                           f'allocator.uplink_plan={name}', 'allocator.warmup_samples=1000000',
+                          f'allocator.min_tdma_share={float(args.min_share)}',
                           f'uplink.bandwidth_hz={float(args.bandwidth)}', *gains])
         if row is None:
             rows.append({'plan': name, 'failed': True})
@@ -244,6 +246,7 @@ def graph_runs(args):
         log = run_dir / 'logs' / 'allocator.log'
         found = PREDICTED.findall(log.read_text()) if log.exists() else []
         row.update(plan=name, delay_requirement_s=requirement,
+                   instants=summary['ground_truth_frames'],
                    success_rate=summary['success_rate'],
                    success_mpjpe_mm=summary['success_mpjpe_mm'],
                    delay_within_requirement=summary.get('delay_within_requirement'),
@@ -252,39 +255,50 @@ def graph_runs(args):
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
-    return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows}
+    options = ('duration', 'bandwidth', 'min_share', 'delay_requirement', 'tag')
+    return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows,
+            'command': 'python benchmarks/compression_alloc.py --graph ' + ' '.join(
+                f'--{k.replace("_", "-")} {v:g}' if isinstance(v, float) else f'--{k} {v}'
+                for k, v in vars(args).items() if k in options and v)}
 
 
-def graph_section(path):
-    """Markdown of the running-graph measurement (``cocrra_graph.json``), if it was run."""
-    if not path.exists():
-        return ['## In the running graph', '',
-                'Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
+def graph_section(paths):
+    """Markdown of the running-graph measurements (``cocrra_graph*.json``), if run."""
+    lines = ['## In the running graph', '']
+    if not paths:
+        return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
+    for path in paths:
+        lines += _graph_table(path)
+    return lines
+
+
+def _graph_table(path):
     data = json.loads(path.read_text())
     a = data['args']
     rows = [r for r in data['rows'] if not r.get('failed')]
     bound = rows[0]['success_mpjpe_mm'] if rows else None
-    lines = ['## In the running graph (`python benchmarks/compression_alloc.py --graph '
-             f'--duration {a["duration"]:g}`, `docs/figures/cocrra_graph.json`)', '',
+    lines = [f'### `{data["command"]}` (`docs/figures/{path.name}`)', '',
              f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
-             f'D_req = {a["delay_requirement"]} s, the cascade thresholds held, '
+             f'D_req = {a["delay_requirement"]} s, the cascade thresholds held, every camera '
+             f'keeps {a["min_share"]} of the airtime, '
              f'{a["duration"]:g} s per plan from the start of the nodes (one run each, on a '
              'shared, loaded 2-core CPU: the edge model and four camera models share it). '
-             f'Success = the share of ground-truth instants with a skeleton within D_req and an '
-             f'MPJPE of at most {bound} mm (a missed instant fails). `tdma`: no uplink plan, '
-             "uniform JPEG at quality 90 on equal shares. Predicted: the plan's mean "
-             '`Phi` (paper D model) at the end of the run.', '',
-             '| uplink plan | JPEG quality | shares | success | predicted Phi | skeleton rate | '
-             'delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+             f'Success = the share of ground-truth instants after the first skeleton with a '
+             f'skeleton within D_req and an MPJPE of at most {bound} mm (a missed instant '
+             'fails; a run without any skeleton scores 0). `tdma`: no uplink plan, uniform '
+             "JPEG at quality 90 on equal shares. Plan and predicted Phi (the paper D model's "
+             'mean success): the last plan of the run.', '',
+             '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
+             'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         alloc = r.get('allocation') or {}
         quality = alloc.get('jpeg_quality') or []
         shares = alloc.get('tdma_share') or []
         lines.append(
             f'| {r["plan"]} | {quality if any(quality) else "90 (cameras)"} | '
-            f'{[round(s, 2) for s in shares]} | {r["success_rate"]:.3f} | '
+            f'{[round(s, 2) for s in shares]} | {r["instants"]} | {r["success_rate"]:.3f} | '
             f'{fmt(r["predicted_success"], False)} | {r["skeleton_rate"]:.2f} | '
             f'{fmt(r["delay_p50_s"], False)} / {fmt(r["delay_p95_s"], False)} | '
             f'{fmt(r["delay_within_requirement"])} | {fmt(r["mpjpe_mm"], False)[:-2]} | '
@@ -374,7 +388,7 @@ def write_markdown(result, path):
               'SCA (20)): the corner starts matter where the optimum gives one user most of the '
               'band and power; `test/test_cocrra.py` checks Co-CRRA within 1% of a brute-force '
               'grid on small instances.', '']
-    lines += graph_section(FIGURES / 'cocrra_graph.json')
+    lines += graph_section(sorted(FIGURES.glob('cocrra_graph*.json')))
     lines += codec_section(FIGURES / 'compression.json')
     path.write_text('\n'.join(lines) + '\n')
 
@@ -397,13 +411,17 @@ def main():
     parser.add_argument('--gains', type=float, nargs='+', default=[-95.0, -100.0, -105.0, -110.0],
                         help='channel gain (dB) per camera')
     parser.add_argument('--delay-requirement', type=float, default=1.0)
+    parser.add_argument('--min-share', type=float, default=0.01,
+                        help="airtime every camera keeps (the allocator's min_tdma_share)")
+    parser.add_argument('--tag', default='', help='writes cocrra_graph_TAG.json')
     parser.add_argument('--runs', default=str(ROOT / 'results' / 'benchmarks' / 'cocrra_graph'))
     args = parser.parse_args()
     if args.graph:
         graph = graph_runs(args)
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / 'cocrra_graph.json').write_text(json.dumps(graph, indent=1))
+        name = f'cocrra_graph_{args.tag}.json' if args.tag else 'cocrra_graph.json'
+        (out / name).write_text(json.dumps(graph, indent=1))
         if not (out / 'cocrra.json').exists():
             print('wrote cocrra_graph.json; the markdown needs cocrra.json (run without --graph)')
             return
