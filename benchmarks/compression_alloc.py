@@ -18,8 +18,9 @@ Run:  . scripts/env.sh && python benchmarks/compression_alloc.py
 (``--markdown-only`` rewrites the markdown from the saved JSONs.)
 
 ``--graph`` measures the uplink plans in the running graph instead (the issue's acceptance):
-the virtual rig, 4 cameras at 2 fps, the cascade thresholds held (``allocator.warmup_samples``
-keeps the allocator from pushing thresholds), the uplink's bandwidth lowered to
+the virtual rig, 4 cameras at 2 fps, the thresholds of ``--mode`` held
+(``allocator.warmup_samples`` keeps the allocator from pushing thresholds), the uplink's
+bandwidth lowered to
 ``--bandwidth`` with the channel gains ``--gains``, and the allocator's ``uplink_plan`` set to
 each of ``--plans`` (``tdma``: uniform JPEG at the cameras' quality 90 on equal shares) for
 ``--duration`` s each, every camera keeping ``--min-share`` of the airtime. Writes
@@ -232,7 +233,7 @@ def graph_runs(args):
     domains = iter(range(100 + os.getpid() % 20, 150))
     for name in args.plans:
         run_dir = out / name
-        row = run_one(len(args.gains), 2.0, 'cascade', args.duration, run_dir, next(domains),
+        row = run_one(len(args.gains), 2.0, args.mode, args.duration, run_dir, next(domains),
                       overrides=[
                           'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
                           f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
@@ -255,7 +256,7 @@ def graph_runs(args):
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
-    options = ('duration', 'bandwidth', 'min_share', 'delay_requirement', 'tag')
+    options = ('mode', 'duration', 'bandwidth', 'min_share', 'delay_requirement', 'tag')
     return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows,
             'command': 'python benchmarks/compression_alloc.py --graph ' + ' '.join(
                 f'--{k.replace("_", "-")} {v:g}' if isinstance(v, float) else f'--{k} {v}'
@@ -280,7 +281,8 @@ def _graph_table(path):
     lines = [f'### `{data["command"]}` (`docs/figures/{path.name}`)', '',
              f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
-             f'D_req = {a["delay_requirement"]} s, the cascade thresholds held, every camera '
+             f'D_req = {a["delay_requirement"]} s, the {a.get("mode", "cascade")} thresholds '
+             'held, every camera '
              f'keeps {a["min_share"]} of the airtime, '
              f'{a["duration"]:g} s per plan from the start of the nodes (one run each, on a '
              'shared, loaded 2-core CPU: the edge model and four camera models share it). '
@@ -414,6 +416,8 @@ def main():
     parser.add_argument('--min-share', type=float, default=0.01,
                         help="airtime every camera keeps (the allocator's min_tdma_share)")
     parser.add_argument('--tag', default='', help='writes cocrra_graph_TAG.json')
+    parser.add_argument('--mode', default='cascade', choices=('cascade', 'cooperative'),
+                        help='the thresholds the cameras keep (graph.mode)')
     parser.add_argument('--runs', default=str(ROOT / 'results' / 'benchmarks' / 'cocrra_graph'))
     args = parser.parse_args()
     if args.graph:

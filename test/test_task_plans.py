@@ -48,8 +48,10 @@ def test_rate_curve_scales_the_measured_shape():
 
 
 def test_upload_deadline_is_what_the_other_terms_leave():
-    params = SystemParams(delay_req_s=1.0)   # Table I: 0.1 + 0.01 + 0.02 + 0.005 + 0.0005 + 0.02
-    assert upload_deadline(params) == pytest.approx(1.0 - 0.1555)
+    params = SystemParams(delay_req_s=0.6)   # Table I: 0.1 + 0.01 + 0.02 + 0.005 + 0.0005 + 0.02
+    assert upload_deadline(params) == pytest.approx(0.6 - 0.1555)
+    # At most one frame period (2 fps): longer uploads would queue behind each other.
+    assert upload_deadline(SystemParams(delay_req_s=1.0)) == pytest.approx(0.5)
 
 
 def brute_force(curves, link, step=0.005):

@@ -69,10 +69,17 @@ def rate_curve(size_bytes: float, quality: int, min_quality: int = MIN_QUALITY,
 
 
 def upload_deadline(params: SystemParams) -> float:
-    """``t0``: the requirement less every delay term of paper A's (19) but the uplink's (s)."""
-    return params.delay_req_s - (params.device_inference_s + params.device_processing_s
-                                 + params.server_inference_s + params.server_processing_s
-                                 + params.bs_to_server_s + params.server_to_client_s)
+    """
+    ``t0``: the requirement less every delay term of paper A's (19) but the uplink's (s).
+
+    At most one frame period: paper D has one upload per user and no queue, but a camera
+    offloads frame after frame, and uploads longer than the period pile up in its FIFO (measured
+    in the graph: plans that used a 0.6-0.85 s ``t0`` at 2 fps lost most instants to backlog).
+    """
+    return min(params.delay_req_s - (params.device_inference_s + params.device_processing_s
+                                     + params.server_inference_s + params.server_processing_s
+                                     + params.bs_to_server_s + params.server_to_client_s),
+               1.0 / params.frame_rate_hz)
 
 
 @dataclass(frozen=True)

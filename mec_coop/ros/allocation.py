@@ -96,7 +96,8 @@ def declare_allocator_params(node: Node) -> None:
         "The cameras' JPEG quality until this node sets one (image_bytes is the size at it)",
         min(JPEG_RELATIVE_SIZE), 100))
     node.declare_parameter('upload_deadline_s', 0.0, float_param(
-        "Co-CRRA's upload deadline t0 (0: D_req less the other delay terms, as measured)",
+        "Co-CRRA's upload deadline t0 (0: D_req less the other delay terms, as measured, "
+        'at most one frame period)',
         0.0, 60.0))
     node.declare_parameter('action_allocation', 'none', text_param(
         f"Seed 001's allocation of the action task, one of {ACTION_ALLOCATIONS}: sets the "
