@@ -6,10 +6,13 @@ Camera side of the edge's feedback: the predicted crop or the whole frame.
 A crop helps only while the prediction is fresh and right. The edge predicts for the next
 capture times; :class:`RoiPolicy` keeps the last few priors and uses the one predicted for the
 capture time nearest the frame's if that is within ``max_age_s``, and falls back
-to the full frame when there is none and every ``full_frame_every``-th frame (so people the edge
-does not track yet are found). A crop that finds nobody is a miss: the camera node then runs the
-same frame again on the full frame, so a wrong prior costs time, not the frame. Without edge
-feedback a camera behaves as before: full frames only.
+to the full frame when there is none. Every ``full_frame_every``-th frame also runs on the full
+frame so people the edge does not track yet are found; the crop still runs on that frame and
+the two are merged (:data:`Choice.PERIODIC` comes with the prior), because with cameras at the
+same frame rate the periodic frames coincide, and a full frame alone, where a small person is
+easily missed, lost that whole instant in every camera at once. A crop that finds nobody is a
+miss: the camera node then runs the same frame again on the full frame, so a wrong prior costs
+time, not the frame. Without edge feedback a camera behaves as before: full frames only.
 """
 
 from dataclasses import dataclass
@@ -28,7 +31,7 @@ class Choice(enum.Enum):
     ROI = 'roi_used'
     NO_PRIOR = 'full_no_prior'
     STALE = 'full_stale_prior'
-    PERIODIC = 'full_periodic'
+    PERIODIC = 'full_periodic'   # the full frame and the crop
 
 
 @dataclass
@@ -54,7 +57,7 @@ class RoiPolicy(Generic[Prior]):
         self._priors = tuple(sorted(kept.items(), key=lambda item: item[0])[-PRIORS_KEPT:])
 
     def choose(self, frame_stamp: float) -> tuple[Choice, Optional[Prior]]:
-        """Decide for one frame; the prior is returned with :attr:`Choice.ROI` only."""
+        """Decide for one frame; the prior comes with :attr:`Choice.ROI` and ``PERIODIC``."""
         self._frames += 1
         priors = self._priors
         if not priors:
@@ -63,5 +66,5 @@ class RoiPolicy(Generic[Prior]):
         if abs(frame_stamp - stamp) > self.max_age_s:
             return Choice.STALE, None
         if self.full_frame_every and self._frames % self.full_frame_every == 0:
-            return Choice.PERIODIC, None
+            return Choice.PERIODIC, prior
         return Choice.ROI, prior

@@ -35,7 +35,7 @@ from mec_coop.coop.health import HealthWatch
 from mec_coop.coop.regional import encode_offload, OFFLOAD_CODECS
 from mec_coop.coop.routing import AuditSampler, Route, threshold_problem, Thresholds
 from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, SplitTensor
-from mec_coop.pose.backend import PoseBackend
+from mec_coop.pose.backend import PoseBackend, PoseEstimate
 from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
 from mec_coop.ros.conversions import from_stamp, persons_to_msgs
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce
@@ -250,6 +250,9 @@ class CameraNode(ManagedModelNode):
             return self._model.predict(image), None
         rois, predicted = prior
         estimate = self._model.predict_roi(image, rois)
+        if choice is Choice.PERIODIC:
+            merged = PoseEstimate.merge([estimate, self._model.predict(image)])
+            return merged, predicted if merged.num_people else None
         if estimate.num_people == 0:  # a wrong prior costs time, not the frame
             self.counts['roi_miss'] += 1
             full = self._model.predict(image)
