@@ -29,13 +29,13 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 
 from mec_coop.coop.codec import decode_compressed, ImageDecodeError
-from mec_coop.coop.feedback import Choice, RoiPolicy
+from mec_coop.coop.feedback import Choice, infer, RoiPolicy
 from mec_coop.coop.guard import Rejected, STAMP_CAUSES, StampGate
 from mec_coop.coop.health import HealthWatch
 from mec_coop.coop.regional import encode_offload, OFFLOAD_CODECS
 from mec_coop.coop.routing import AuditSampler, Route, threshold_problem, Thresholds
 from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, SplitTensor
-from mec_coop.pose.backend import PoseBackend, PoseEstimate
+from mec_coop.pose.backend import PoseBackend
 from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
 from mec_coop.ros.conversions import from_stamp, persons_to_msgs
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce
@@ -51,8 +51,6 @@ from mec_coop.ros.split_route import head_message, split_problem
 ROUTE_CODES = {Route.KEYPOINTS: PoseKeypoints2D.ROUTE_KEYPOINTS,
                Route.OFFLOAD: PoseKeypoints2D.ROUTE_OFFLOAD,
                Route.DROP: PoseKeypoints2D.ROUTE_DROP}
-# A crop that found nobody is tried once more this much wider before the full frame.
-RETRY_WIDEN = 1.3
 # input_transport -> (message type, topic)
 INPUTS = {'compressed': (CompressedImage, 'image/compressed'), 'raw': (Image, 'image')}
 
@@ -127,7 +125,8 @@ class CameraNode(ManagedModelNode):
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
                        'stale': 0, 'out_of_order': 0, 'bad_input': 0, 'bad_roi': 0,
-                       'roi_retry': 0, 'roi_miss': 0, 'audit': 0, 'split': 0, **{c.value: 0 for c in Choice}}
+                       'roi_retry': 0, 'roi_miss': 0, 'audit': 0, 'split': 0,
+                       **{c.value: 0 for c in Choice}}
         self._audits = AuditSampler(self.camera_id)
         self._last_inference_s = 0.0
         transport = self.get_parameter('input_transport').value
@@ -248,27 +247,7 @@ class CameraNode(ManagedModelNode):
         """Run the model on the edge's crop when the policy allows; return estimate, prior."""
         choice, prior = self._policy.choose(stamp) if use_roi else (Choice.NO_PRIOR, None)
         self.counts[choice.value] += 1
-        if prior is None:
-            return self._model.predict(image), None
-        rois, predicted = prior
-        estimate = self._model.predict_roi(image, rois)
-        if choice is Choice.PERIODIC:
-            merged = PoseEstimate.merge([estimate, self._model.predict(image)])
-            return merged, predicted if merged.num_people else None
-        if estimate.num_people == 0:
-            # The nano model's detections flicker with the crop's exact scale (a crouching
-            # person found in 120 and 200 px crops, not in 160): one wider crop, then the full
-            # frame, so a right prior that missed costs time, not the frame.
-            self.counts['roi_retry'] += 1
-            retry = self._model.predict_roi(image, [roi.widened(RETRY_WIDEN) for roi in rois])
-            retry.inference_time_s += estimate.inference_time_s
-            estimate = retry
-        if estimate.num_people == 0:
-            self.counts['roi_miss'] += 1
-            full = self._model.predict(image)
-            full.inference_time_s += estimate.inference_time_s
-            return full, None
-        return estimate, predicted  # every tracked person's keypoints: frame_score's rule
+        return infer(self._model, image, choice, prior, self.counts)
 
     def _process(self, msg):
         thresholds, quality, _, score_name, use_roi = self._settings

@@ -117,7 +117,7 @@ class Roi:
             return np.all((points >= lo) & (points < lo + self.size), axis=-1)
 
     def widened(self, factor: float) -> 'Roi':
-        """The square ``factor`` times as large around the same centre, placed as any crop is."""
+        """Return the square ``factor`` times as large with the same centre, placed like a crop."""
         half = 0.5 * self.size * factor
         cx, cy = self.x0 + 0.5 * (self.size - 1), self.y0 + 0.5 * (self.size - 1)
         widened = roi_from_keypoints([[cx - half, cy - half], [cx + half, cy + half]],
