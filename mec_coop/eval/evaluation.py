@@ -15,7 +15,10 @@ import numpy as np
 
 from mec_coop.geometry import metrics
 
-ROUTES = ('keypoints', 'offload', 'drop')
+# Camera frames by what they became: audits and searches are offloads the thresholds did not ask
+# for (the allocator's random audits; a camera without a crop asking the edge to look).
+ROUTES = ('keypoints', 'offload', 'drop', 'audit', 'search')
+IMAGE_ROUTES = ('offload', 'audit', 'search')
 
 
 class PipelineScore:
@@ -103,7 +106,7 @@ class PipelineScore:
             'matched': len(pairs),
             'skeleton_rate': len(pairs) / len(truth) if truth else 0.0,
             'routes': {r: self.routes[r] for r in ROUTES},
-            'offload_ratio': self.routes['offload'] / routed if routed else 0.0,
+            'offload_ratio': sum(self.routes[r] for r in IMAGE_ROUTES) / routed if routed else 0.0,
             'delay_requirement_s': delay_requirement_s,
             'warmup_instants': sum(1 for s in self._truth if first is not None and s < first),
         }
