@@ -6,10 +6,11 @@ The cooperative loop without DDS or timing: how often the edge's feedback keeps 
 Replays the virtual rig instant by instant through the product's own core: each camera's
 :class:`~mec_coop.coop.feedback.RoiPolicy` and :func:`~mec_coop.coop.feedback.infer` (crop,
 wider retry, full frame) with the real yolo11n-pose at ``--imgsz``, the frame score, the dual
-thresholds and the search offloads of cameras without a crop; offloaded frames through the same weights at the edge's ``--edge-imgsz`` (accepted
-at ``theta_server``, as if always on time); :class:`~mec_coop.fusion.edge.EdgeFusion` with its
-defaults, whose crops go back to the cameras for the next instants. What the running graph adds
-is time: late views, CPU contention and the uplink (``./scripts/demo.sh`` measures those).
+thresholds and the search offloads of cameras without a crop; offloaded frames through the same
+weights at the edge's ``--edge-imgsz`` (accepted at ``theta_server``, as if always on time);
+:class:`~mec_coop.fusion.edge.EdgeFusion` with its defaults, whose crops go back to the cameras
+for the next instants. What the running graph adds is time: late views, CPU contention and the
+uplink (``./scripts/demo.sh`` measures those).
 
 Reports per rig (seed, camera count): the skeleton rate over all instants and over the instants
 at least two cameras see (``positive`` views, the paper's definition), why the others failed
