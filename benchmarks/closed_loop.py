@@ -15,7 +15,8 @@ uplink (``./scripts/demo.sh`` measures those).
 Reports per rig (seed, camera count): the skeleton rate over all instants and over the instants
 at least two cameras see (``positive`` views, the paper's definition), why the others failed
 (too few views, no valid joint), MPJPE and joint coverage of the published skeleton, and how
-the cameras chose (crop, retry, miss, full frame, search). Writes ``docs/figures/closed_loop.json``.
+the cameras chose (crop, retry, miss, full frame, search offload).
+Writes ``docs/figures/closed_loop.json``.
 
 Run:  . scripts/env.sh && python benchmarks/closed_loop.py --seeds 0 7 --cameras 4 6 --duration 100
 """
