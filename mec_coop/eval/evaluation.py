@@ -48,7 +48,7 @@ class _Totals:
 class PipelineScore:
     """Accumulates ground truth, skeletons, routes and delays; :meth:`summary` scores them."""
 
-    def __init__(self, stamp_tolerance_s=0.01, settle_s=30.0, matched_window=3600):
+    def __init__(self, stamp_tolerance_s=0.01, settle_s=30.0, matched_window=1000):
         self.stamp_tolerance_s = stamp_tolerance_s
         self.routes = collections.Counter()
         self.delays = DelayQuantiles()

@@ -72,7 +72,7 @@ class EvaluatorNode(Node):
         self.declare_parameter('settle_s', 30.0, float_param(
             'Score an instant and forget it this long after capture (a skeleton arriving later '
             'is counted as late, not matched)', 2.0, 3600.0, read_only=True))
-        self.declare_parameter('matched_window', 3600, int_param(
+        self.declare_parameter('matched_window', 1000, int_param(
             'Matched instants kept for matched.npz (the newest ones)', 1, 1000000,
             read_only=True))
         settle_s = self.get_parameter('settle_s').value
