@@ -240,3 +240,12 @@ def test_batch_gives_the_single_image_results_and_flip_tta_works_on_crops():
     error = np.median(np.linalg.norm(est.keypoints[est.best()] - frame.keypoints_2d[0, 0],
                                      axis=-1))
     assert est.num_people == 1 and error < 6.0
+
+
+def test_a_widened_crop_keeps_its_centre_and_stays_in_the_image():
+    roi = Roi(93, 322, 160, 1280, 720)
+    wide = roi.widened(1.3)
+    assert wide.size == 208 and (wide.x0, wide.y0) == (69, 298)
+    # In a corner the wider square is cut to the image like any crop around a person there.
+    corner = Roi(0, 0, 160, 1280, 720).widened(1.3)
+    assert corner.x0 == corner.y0 == 0 and 160 < corner.size < 208

@@ -28,9 +28,12 @@ def test_fresh_prior_is_used_and_stale_one_is_not():
 def test_every_nth_frame_is_a_full_frame():
     policy = RoiPolicy(max_age_s=10.0, full_frame_every=4)
     policy.offer(0.0, 'crop')
-    choices = [policy.choose(0.1 * k)[0] for k in range(8)]
+    chosen = [policy.choose(0.1 * k) for k in range(8)]
+    choices = [choice for choice, _ in chosen]
     assert choices.count(Choice.PERIODIC) == 2
     assert choices[3] is choices[7] is Choice.PERIODIC
+    # The crop runs on periodic frames too (merged with the full frame by the camera node).
+    assert [prior for _, prior in chosen] == ['crop'] * 8
 
 
 def test_invalid_settings_are_rejected():

@@ -6,20 +6,30 @@ Camera side of the edge's feedback: the predicted crop or the whole frame.
 A crop helps only while the prediction is fresh and right. The edge predicts for the next
 capture times; :class:`RoiPolicy` keeps the last few priors and uses the one predicted for the
 capture time nearest the frame's if that is within ``max_age_s``, and falls back
-to the full frame when there is none and every ``full_frame_every``-th frame (so people the edge
-does not track yet are found). A crop that finds nobody is a miss: the camera node then runs the
-same frame again on the full frame, so a wrong prior costs time, not the frame. Without edge
-feedback a camera behaves as before: full frames only.
+to the full frame when there is none. Every ``full_frame_every``-th frame also runs on the full
+frame so people the edge does not track yet are found; the crop still runs on that frame and
+the two are merged (:data:`Choice.PERIODIC` comes with the prior), because with cameras at the
+same frame rate the periodic frames coincide, and a full frame alone, where a small person is
+easily missed, lost that whole instant in every camera at once. A crop that finds nobody is a
+miss: the camera node then runs the same frame again on the full frame, so a wrong prior costs
+time, not the frame. Without edge feedback a camera behaves as before: full frames only.
 """
 
 from dataclasses import dataclass
 import enum
 import math
-from typing import Generic, Optional, TypeVar
+from typing import Any, Generic, MutableMapping, Optional, Sequence, TypeVar
+
+import numpy as np
+
+from mec_coop.pose.backend import PoseBackend, PoseEstimate
+from mec_coop.pose.roi import Roi
 
 Prior = TypeVar('Prior')
 # Priors kept per camera: the edge sends two capture times ahead, a few instants back.
 PRIORS_KEPT = 6
+# A crop that found nobody is tried once more this much wider before the full frame.
+RETRY_WIDEN = 1.3
 
 
 class Choice(enum.Enum):
@@ -28,7 +38,7 @@ class Choice(enum.Enum):
     ROI = 'roi_used'
     NO_PRIOR = 'full_no_prior'
     STALE = 'full_stale_prior'
-    PERIODIC = 'full_periodic'
+    PERIODIC = 'full_periodic'   # the full frame and the crop
 
 
 @dataclass
@@ -54,7 +64,7 @@ class RoiPolicy(Generic[Prior]):
         self._priors = tuple(sorted(kept.items(), key=lambda item: item[0])[-PRIORS_KEPT:])
 
     def choose(self, frame_stamp: float) -> tuple[Choice, Optional[Prior]]:
-        """Decide for one frame; the prior is returned with :attr:`Choice.ROI` only."""
+        """Decide for one frame; the prior comes with :attr:`Choice.ROI` and ``PERIODIC``."""
         self._frames += 1
         priors = self._priors
         if not priors:
@@ -63,5 +73,38 @@ class RoiPolicy(Generic[Prior]):
         if abs(frame_stamp - stamp) > self.max_age_s:
             return Choice.STALE, None
         if self.full_frame_every and self._frames % self.full_frame_every == 0:
-            return Choice.PERIODIC, None
+            return Choice.PERIODIC, prior
         return Choice.ROI, prior
+
+
+def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
+          prior: Optional[tuple[Sequence[Roi], Any]],
+          counts: MutableMapping[str, int]) -> tuple[PoseEstimate, Any]:
+    """
+    Run ``model`` on one frame as :meth:`RoiPolicy.choose` decided; return estimate, prediction.
+
+    With a prior ``(crops, predicted keypoints)``: the crops (merged with the full frame on
+    periodic frames). A crop that finds nobody is tried once :data:`RETRY_WIDEN` wider, since
+    the nano model's detections flicker with the crop's scale (a crouching person seen from
+    behind found in 120 and 200 px crops, not in 160), then the full frame runs, so a right prior
+    that missed costs time, not the frame. The prediction is returned only with people found in
+    a crop. ``counts`` (with ``roi_retry`` and ``roi_miss`` keys) counts both.
+    """
+    if prior is None:
+        return model.predict(image), None
+    rois, predicted = prior
+    estimate = model.predict_roi(image, rois)
+    if choice is Choice.PERIODIC:
+        merged = PoseEstimate.merge([estimate, model.predict(image)])
+        return merged, predicted if merged.num_people else None
+    if estimate.num_people == 0:
+        counts['roi_retry'] += 1
+        retry = model.predict_roi(image, [roi.widened(RETRY_WIDEN) for roi in rois])
+        retry.inference_time_s += estimate.inference_time_s
+        estimate = retry
+    if estimate.num_people == 0:
+        counts['roi_miss'] += 1
+        full = model.predict(image)
+        full.inference_time_s += estimate.inference_time_s
+        return full, None
+    return estimate, predicted

@@ -29,7 +29,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 
 from mec_coop.coop.codec import decode_compressed, ImageDecodeError
-from mec_coop.coop.feedback import Choice, RoiPolicy
+from mec_coop.coop.feedback import Choice, infer, RoiPolicy
 from mec_coop.coop.guard import Rejected, STAMP_CAUSES, StampGate
 from mec_coop.coop.health import HealthWatch
 from mec_coop.coop.regional import encode_offload, OFFLOAD_CODECS
@@ -125,7 +125,8 @@ class CameraNode(ManagedModelNode):
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
                        'stale': 0, 'out_of_order': 0, 'bad_input': 0, 'bad_roi': 0,
-                       'roi_miss': 0, 'audit': 0, 'split': 0, **{c.value: 0 for c in Choice}}
+                       'roi_retry': 0, 'roi_miss': 0, 'audit': 0, 'split': 0,
+                       **{c.value: 0 for c in Choice}}
         self._audits = AuditSampler(self.camera_id)
         self._last_inference_s = 0.0
         transport = self.get_parameter('input_transport').value
@@ -246,16 +247,7 @@ class CameraNode(ManagedModelNode):
         """Run the model on the edge's crop when the policy allows; return estimate, prior."""
         choice, prior = self._policy.choose(stamp) if use_roi else (Choice.NO_PRIOR, None)
         self.counts[choice.value] += 1
-        if prior is None:
-            return self._model.predict(image), None
-        rois, predicted = prior
-        estimate = self._model.predict_roi(image, rois)
-        if estimate.num_people == 0:  # a wrong prior costs time, not the frame
-            self.counts['roi_miss'] += 1
-            full = self._model.predict(image)
-            full.inference_time_s += estimate.inference_time_s
-            return full, None
-        return estimate, predicted  # every tracked person's keypoints: frame_score's rule
+        return infer(self._model, image, choice, prior, self.counts)
 
     def _process(self, msg):
         thresholds, quality, _, score_name, use_roi = self._settings

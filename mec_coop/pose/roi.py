@@ -116,6 +116,15 @@ class Roi:
             lo = np.array([self.x0, self.y0]) - 0.5
             return np.all((points >= lo) & (points < lo + self.size), axis=-1)
 
+    def widened(self, factor: float) -> 'Roi':
+        """Return the square ``factor`` times as large with the same centre, placed like a crop."""
+        half = 0.5 * self.size * factor
+        cx, cy = self.x0 + 0.5 * (self.size - 1), self.y0 + 0.5 * (self.size - 1)
+        widened = roi_from_keypoints([[cx - half, cy - half], [cx + half, cy + half]],
+                                     self.image_width, self.image_height, 1.0, 1)
+        assert widened is not None  # the square keeps this one's centre, inside the image
+        return widened
+
     def crop(self, image, input_size: Optional[int] = None) -> np.ndarray:
         """
         Cut the square out of ``image`` (``H x W x C``), padded outside it, optionally resized.

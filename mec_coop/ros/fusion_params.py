@@ -35,7 +35,8 @@ FUSION_PARAMS = {
     'outlier_threshold_px': (30.0, 1.0, 1000.0, 'Outlier-view rejection threshold (pixels)'),
     'max_joint_std_m': (0.12, 0.005, 10.0, 'A joint more uncertain than this (std) is invalid'),
 }
-FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s')
+FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s',
+                   'roi_search_horizon_s')
 FUSION_SETTINGS = ('min_views', 'triangulation', 'association', *FUSION_PARAMS,
                    *FEEDBACK_PARAMS)
 
@@ -59,7 +60,10 @@ def declare_fusion(node: Node) -> None:
     node.declare_parameter('roi_min_size', _DEFAULTS.min_size, int_param(
         'Smallest crop side (pixels)', 16, 4096))
     node.declare_parameter('roi_max_horizon_s', _DEFAULTS.max_horizon_s, float_param(
-        'No crop is predicted further than this past the last measurement', 0.05, 10.0))
+        'Crops follow the track this long past its last measurement', 0.05, 10.0))
+    node.declare_parameter('roi_search_horizon_s', _DEFAULTS.search_horizon_s, float_param(
+        'Then they search where the person was, widening at 1 m/s, until this long after it '
+        '(>= roi_max_horizon_s)', 0.05, 60.0))
 
 
 def fusion_settings(values: dict) -> FusionSettings:
@@ -69,7 +73,8 @@ def fusion_settings(values: dict) -> FusionSettings:
                          f'{values["triangulation"]!r}')
     feedback = FeedbackSettings(smoothing=values['smoothing'], margin=values['roi_margin'],
                                 min_size=values['roi_min_size'],
-                                max_horizon_s=values['roi_max_horizon_s']) \
+                                max_horizon_s=values['roi_max_horizon_s'],
+                                search_horizon_s=values['roi_search_horizon_s']) \
         if values['feedback'] else None
     return FusionSettings(min_views=values['min_views'], triangulation=values['triangulation'],
                           feedback=feedback, association=values['association'],
