@@ -157,6 +157,8 @@ def main():
 
     out = pathlib.Path(args.out)
     run_dir = pathlib.Path(args.run_dir)
+    # A summary left by an earlier run would pass for this run's first skeleton.
+    (run_dir / 'summary.json').unlink(missing_ok=True)
     sampler = Sampler(run_dir, args.period)
     row = run_one(args.cameras, 2.0, 'cooperative', 60.0 * args.minutes, run_dir,
                   150 + os.getpid() % 80, overrides=['evaluator.record=true'], during=sampler)
