@@ -5,16 +5,18 @@ The cooperative loop without DDS or timing: how often the edge's feedback keeps 
 
 Replays the virtual rig instant by instant through the product's own core: each camera's
 :class:`~mec_coop.coop.feedback.RoiPolicy` and :func:`~mec_coop.coop.feedback.infer` (crop,
-wider retry, full frame) with the real yolo11n-pose at ``--imgsz``, the frame score and the dual
-thresholds; offloaded frames through the same weights at the edge's ``--edge-imgsz`` (accepted
-at ``theta_server``, as if always on time); :class:`~mec_coop.fusion.edge.EdgeFusion` with its
-defaults, whose crops go back to the cameras for the next instants. What the running graph adds
-is time: late views, CPU contention and the uplink (``./scripts/demo.sh`` measures those).
+wider retry, full frame) with the real yolo11n-pose at ``--imgsz``, the frame score, the dual
+thresholds and the search offloads of cameras without a crop; offloaded frames through the same
+weights at the edge's ``--edge-imgsz`` (accepted at ``theta_server``, as if always on time);
+:class:`~mec_coop.fusion.edge.EdgeFusion` with its defaults, whose crops go back to the cameras
+for the next instants. What the running graph adds is time: late views, CPU contention and the
+uplink (``./scripts/demo.sh`` measures those).
 
 Reports per rig (seed, camera count): the skeleton rate over all instants and over the instants
 at least two cameras see (``positive`` views, the paper's definition), why the others failed
 (too few views, no valid joint), MPJPE and joint coverage of the published skeleton, and how
-the cameras chose (crop, retry, miss, full frame). Writes ``docs/figures/closed_loop.json``.
+the cameras chose (crop, retry, miss, full frame, search offload).
+Writes ``docs/figures/closed_loop.json``.
 
 Run:  . scripts/env.sh && python benchmarks/closed_loop.py --seeds 0 7 --cameras 4 6 --duration 100
 """
@@ -45,11 +47,12 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
     counts[choice.value] += 1
     estimate, predicted = infer(camera_model, image, choice, prior, counts)
     route = thresholds.route(frame_score(estimate, score, predicted))
-    counts[route.value] += 1
+    search = policy.search(choice, route is Route.DROP)
+    counts['search' if search else route.value] += 1
     if route is Route.KEYPOINTS:
         i = select_person(estimate, predicted)
         return Report(estimate.keypoints[i], estimate.confidences[i], 'camera')
-    if route is Route.OFFLOAD:
+    if route is Route.OFFLOAD or search:
         result = edge_model.predict(image)
         if thresholds.edge_accepts(result.frame_confidence()):
             best = result.best()

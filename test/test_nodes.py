@@ -82,6 +82,13 @@ def test_camera_routes_by_thresholds_and_updates_take_effect_next_frame(
     assert harness.wait_for(lambda: len(kp) == 2)
     assert kp[1].route == PoseKeypoints2D.ROUTE_DROP and not kp[1].people
     assert node.counts['keypoints'] == node.counts['offload'] == node.counts['drop'] == 1
+    # Without a crop from the edge, every search_every-th frame it would drop is offloaded so
+    # the edge's model can look, without the keypoints the thresholds refused.
+    assert node.set_parameters([Parameter('search_every', value=1)])[0].successful
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(off) == 2)
+    assert not off[1].people and off[1].selected_person == -1 and not off[1].audit
+    assert node.counts['search'] == 1 and node.counts['drop'] == 1
     result = node.set_parameters([Parameter('jpeg_quality', value=0)])
     assert not result[0].successful
 

@@ -36,8 +36,21 @@ def test_every_nth_frame_is_a_full_frame():
     assert [prior for _, prior in chosen] == ['crop'] * 8
 
 
+def test_frames_without_a_crop_that_would_be_dropped_are_searched_every_nth():
+    policy = RoiPolicy(search_every=3)
+    searched = [policy.search(Choice.NO_PRIOR, dropped=True) for _ in range(6)]
+    assert searched == [False, False, True, False, False, True]
+    # Frames the thresholds keep, and frames that had a crop, are never searches.
+    assert not any(policy.search(choice, dropped=dropped) for choice, dropped in (
+        (Choice.NO_PRIOR, False), (Choice.ROI, True), (Choice.PERIODIC, True)) * 3)
+    assert policy.search(Choice.STALE, dropped=True) is False       # the 7th uncropped drop
+    assert not any(RoiPolicy(search_every=0).search(Choice.STALE, True) for _ in range(5))
+
+
 def test_invalid_settings_are_rejected():
     with pytest.raises(ValueError, match='max_age_s'):
         RoiPolicy(max_age_s=float('nan'))
     with pytest.raises(ValueError, match='full_frame_every'):
         RoiPolicy(full_frame_every=-1)
+    with pytest.raises(ValueError, match='search_every'):
+        RoiPolicy(search_every=-1)

@@ -13,6 +13,12 @@ same frame rate the periodic frames coincide, and a full frame alone, where a sm
 easily missed, lost that whole instant in every camera at once. A crop that finds nobody is a
 miss: the camera node then runs the same frame again on the full frame, so a wrong prior costs
 time, not the frame. Without edge feedback a camera behaves as before: full frames only.
+
+Without a crop the small model misses people the edge's large model finds (at imgsz 320 a
+person 40 px wide at the far wall), and the edge cannot start a track from one camera: so every
+``search_every``-th frame that ran without a crop and would be dropped is offloaded instead
+(:meth:`RoiPolicy.search`), and the edge's model looks for the person there. While the edge
+tracks someone in view it sends crops, so searches stop by themselves.
 """
 
 from dataclasses import dataclass
@@ -47,15 +53,19 @@ class RoiPolicy(Generic[Prior]):
 
     max_age_s: float = 0.75
     full_frame_every: int = 10
+    search_every: int = 3
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_age_s) and self.max_age_s >= 0):
             raise ValueError(f'max_age_s must be finite and >= 0, got {self.max_age_s}')
         if self.full_frame_every < 0:
             raise ValueError(f'full_frame_every must be >= 0, got {self.full_frame_every}')
+        if self.search_every < 0:
+            raise ValueError(f'search_every must be >= 0, got {self.search_every}')
         # One tuple, replaced whole: offer() and choose() run on different threads.
         self._priors: tuple[tuple[float, Prior], ...] = ()
         self._frames = 0
+        self._uncropped_drops = 0
 
     def offer(self, stamp: float, prior: Prior) -> None:
         """Keep a prior predicted for capture time ``stamp`` (the newest few are kept)."""
@@ -75,6 +85,13 @@ class RoiPolicy(Generic[Prior]):
         if self.full_frame_every and self._frames % self.full_frame_every == 0:
             return Choice.PERIODIC, prior
         return Choice.ROI, prior
+
+    def search(self, choice: Choice, dropped: bool) -> bool:
+        """Whether to offload a frame the thresholds drop (see the module docstring)."""
+        if not dropped or choice not in (Choice.NO_PRIOR, Choice.STALE) or not self.search_every:
+            return False
+        self._uncropped_drops += 1
+        return self._uncropped_drops % self.search_every == 0
 
 
 def infer(model: PoseBackend, image: np.ndarray, choice: Choice,

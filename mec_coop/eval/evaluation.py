@@ -25,7 +25,10 @@ from mec_coop.eval.streaming import (add_pair, DelayQuantiles, nearest_stamp, pa
                                      SettlingWindow)
 from mec_coop.geometry import metrics
 
-ROUTES = ('keypoints', 'offload', 'drop')
+# Camera frames by what they became: audits and searches are offloads the thresholds did not ask
+# for (the allocator's random audits; a camera without a crop asking the edge to look).
+ROUTES = ('keypoints', 'offload', 'drop', 'audit', 'search')
+IMAGE_ROUTES = ('offload', 'audit', 'search')
 
 
 class _Totals:
@@ -156,7 +159,7 @@ class PipelineScore:
             'matched': sums['matched'],
             'skeleton_rate': sums['matched'] / frames if frames else 0.0,
             'routes': {r: self.routes[r] for r in ROUTES},
-            'offload_ratio': self.routes['offload'] / routed if routed else 0.0,
+            'offload_ratio': sum(self.routes[r] for r in IMAGE_ROUTES) / routed if routed else 0.0,
             'delay_requirement_s': delay_requirement_s,
             'warmup_instants': sums['warmup'] + (sums['before_any_skeleton'] if started else 0),
             'late': dict(late),
