@@ -28,7 +28,7 @@ from typing import Any, Generic, MutableMapping, Optional, Sequence, TypeVar
 
 import numpy as np
 
-from mec_coop.pose.backend import PoseBackend, PoseEstimate
+from mec_coop.pose.backend import box_iou, DUPLICATE_IOU, PoseBackend, PoseEstimate
 from mec_coop.pose.roi import Roi
 
 Prior = TypeVar('Prior')
@@ -100,19 +100,26 @@ def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
     """
     Run ``model`` on one frame as :meth:`RoiPolicy.choose` decided; return estimate, prediction.
 
-    With a prior ``(crops, predicted keypoints)``: the crops (merged with the full frame on
-    periodic frames). A crop that finds nobody is tried once :data:`RETRY_WIDEN` wider, since
-    the nano model's detections flicker with the crop's scale (a crouching person seen from
-    behind found in 120 and 200 px crops, not in 160), then the full frame runs, so a right prior
-    that missed costs time, not the frame. The prediction is returned only with people found in
-    a crop. ``counts`` (with ``roi_retry`` and ``roi_miss`` keys) counts both.
+    With a prior ``(crops, predicted keypoints)``: the crops (on periodic frames also the full
+    frame, for people the crops do not hold). A crop that finds nobody is tried once
+    :data:`RETRY_WIDEN` wider, since the nano model's detections flicker with the crop's scale
+    (a crouching person seen from behind found in 120 and 200 px crops, not in 160), then the
+    full frame runs, so a right prior that missed costs time, not the frame. The prediction is
+    returned only with people found with a crop. ``counts`` (with ``roi_retry`` and
+    ``roi_miss`` keys) counts both.
     """
     if prior is None:
         return model.predict(image), None
     rois, predicted = prior
     estimate = model.predict_roi(image, rois)
     if choice is Choice.PERIODIC:
-        merged = PoseEstimate.merge([estimate, model.predict(image)])
+        # People the crops found keep their crop keypoints (finer than the full frame's, even
+        # where the full frame scores the box higher); the full frame adds only new people.
+        full = model.predict(image)
+        overlap = box_iou(full.boxes, estimate.boxes) if estimate.num_people else \
+            np.zeros((full.num_people, 1))
+        merged = PoseEstimate.merge([estimate, full.subset(
+            np.flatnonzero(overlap.max(axis=1, initial=0.0) <= DUPLICATE_IOU))])
         return merged, predicted if merged.num_people else None
     if estimate.num_people == 0:
         counts['roi_retry'] += 1
