@@ -7,7 +7,8 @@ Replays the virtual rig instant by instant through the product's own core: each 
 :class:`~mec_coop.coop.feedback.RoiPolicy` and :func:`~mec_coop.coop.feedback.infer` (crop,
 wider retry, full frame) with the real yolo11n-pose at ``--imgsz``, the frame score, the dual
 thresholds and the search offloads of cameras without a crop; offloaded frames through the same
-weights at the edge's ``--edge-imgsz`` (accepted at ``theta_server``, as if always on time);
+weights at the edge's ``--edge-imgsz``, on crops around the people the camera found as the edge
+node's ``offload_crops`` does (accepted at ``theta_server``, as if always on time);
 :class:`~mec_coop.fusion.edge.EdgeFusion` with its defaults, whose crops go back to the cameras
 for the next instants. What the running graph adds is time: late views, CPU contention and the
 uplink (``./scripts/demo.sh`` measures those).
@@ -34,6 +35,7 @@ from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.geometry.metrics import coverage, mpjpe
 from mec_coop.pose.frame_score import frame_score, select_person
+from mec_coop.pose.roi import crops_for_model
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
 from mec_coop.rig.virtual import VirtualRig
 
@@ -41,7 +43,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'
 
 
-def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts):
+def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
+                  edge_crops):
     """One camera's frame as the graph handles it: a :class:`Report` and its route."""
     choice, prior = policy.choose(stamp)
     counts[choice.value] += 1
@@ -53,7 +56,9 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
         i = select_person(estimate, predicted)
         return Report(estimate.keypoints[i], estimate.confidences[i], 'camera')
     if route is Route.OFFLOAD or search:
-        result = edge_model.predict(image)
+        crops = crops_for_model(estimate.keypoints, image.shape[1], image.shape[0],
+                                edge_model.input_size) if edge_crops and not search else []
+        result = edge_model.predict_roi(image, crops) if crops else edge_model.predict(image)
         if thresholds.edge_accepts(result.frame_confidence()):
             best = result.best()
             return Report(result.keypoints[best], result.confidences[best], 'edge')
@@ -77,7 +82,7 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
         clock[0] = stamp
         for v, name in enumerate(names):
             report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
-                                   stamp, thresholds, args.score, counts)
+                                   stamp, thresholds, args.score, counts, args.edge_crops)
             fusion.add(name, stamp, report)
         before = collections.Counter(fusion.totals)
         clock[0] = stamp + fusion.settings.acquire_timeout_s + 0.01
@@ -126,6 +131,9 @@ def main() -> None:
     parser.add_argument('--theta-low', type=float, default=0.3)
     parser.add_argument('--theta-high', type=float, default=0.7)
     parser.add_argument('--score', default='joints_box')
+    parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
+                        help="the edge's model on the whole offloaded frame (the paper), not "
+                        "on crops around the camera's people (edge.offload_crops)")
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop.json'))
     args = parser.parse_args()
     camera_model = UltralyticsPose(imgsz=args.imgsz)
