@@ -31,14 +31,24 @@ NO_FEEDBACK = ['edge.feedback=false', 'camera.roi_feedback=false', 'camera.frame
                'edge.triangulation=greedy']
 
 
-def run_one(cameras, fps, mode, duration, out, domain, feedback=True, overrides=()):
+def run_one(cameras, fps, mode, duration, out, domain, feedback=True, overrides=(),
+            during=None):
+    """
+    Run the graph for ``duration`` s and return its row (None when a node failed).
+
+    ``during(graph, duration)``, when given, runs while the graph does instead of a sleep
+    (``benchmarks/soak.py`` samples the processes there).
+    """
     config = load_config('virtual_rig', [
         f'graph.cameras={cameras}', f'graph.mode={mode}', f'rig.fps={fps}',
         f'evaluator.output_dir={out}', 'evaluator.record=false',
         *([] if feedback else NO_FEEDBACK), *overrides])
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
     with GraphProcesses(build_graph(config), out / 'logs', env=env) as graph:
-        time.sleep(duration)
+        if during is None:
+            time.sleep(duration)
+        else:
+            during(graph, duration)
         failed = graph.failed()
     if failed or not (out / 'summary.json').exists():
         print(f'{mode} {cameras} cams {fps:g} fps: no result (failed nodes {failed}); '

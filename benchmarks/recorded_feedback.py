@@ -33,21 +33,20 @@ SETTINGS = {'on': [], 'on_greedy': ['edge.triangulation=greedy'],
                     'camera.frame_score=paper', 'edge.triangulation=greedy']}
 
 
-def run(feedback, duration, out, domain):
-    """Run the recorded rig graph; collect the skeletons published after the first one."""
-    config = load_config('recorded_rig', SETTINGS[feedback])
+def record(config, msg_type, topic, duration, out, domain):
+    """Run a config's graph; return the ``topic`` messages published after the first one."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=domain)
-    node = rclpy.create_node('recorded_feedback_probe', context=context)
-    skeletons = []
-    node.create_subscription(Skeleton3D, '/skeleton', skeletons.append, QOS_RELIABLE)
+    node = rclpy.create_node('recorded_probe', context=context)
+    messages = []
+    node.create_subscription(msg_type, topic, messages.append, QOS_RELIABLE)
     executor = rclpy.executors.SingleThreadedExecutor(context=context)
     executor.add_node(node)
     try:
         with GraphProcesses(build_graph(config), out / 'logs', env=env):
             deadline = time.monotonic() + 120.0
-            while not skeletons and time.monotonic() < deadline:
+            while not messages and time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.1)
             first = time.monotonic()
             while time.monotonic() - first < duration:
@@ -56,6 +55,13 @@ def run(feedback, duration, out, domain):
         executor.shutdown()
         node.destroy_node()
         rclpy.shutdown(context=context)
+    return messages
+
+
+def run(feedback, duration, out, domain):
+    """Run the recorded rig graph; summarise the skeletons published after the first one."""
+    skeletons = record(load_config('recorded_rig', SETTINGS[feedback]), Skeleton3D,
+                       '/skeleton', duration, out, domain)
     errors = [j.reprojection_error_px for s in skeletons for j in s.joints
               if j.valid and not j.predicted and j.reprojection_error_px >= 0]
     valid = [j.valid for s in skeletons for j in s.joints]

@@ -11,7 +11,7 @@ available. Both therefore run one graph.
 """
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import pathlib
 
 import yaml
@@ -26,12 +26,16 @@ SOURCES = ('virtual', 'recorded', 'external')
 # rig (a restart would restart the scenario) and the evaluator (its score) are not.
 RESPAWNED = ('camera_node', 'edge_node', 'uplink_node', 'allocator_node')
 RESPAWN_DELAY_S = 1.0
+# Restarts per node over a run (graph.respawn_max_retries): a node that keeps dying (a broken
+# driver, a model that cannot load) ends the graph instead of restarting for ever.
+RESPAWN_MAX_RETRIES = 5
+MAX_RESPAWN_MAX_RETRIES = 1000
 # Config sections: the graph itself, then one per node kind (its ROS parameters).
 # (A new node kind or graph key is added here too; test_graph checks every config builds.)
 SECTIONS = ('graph', 'rig', 'recorded_rig', 'camera', 'uplink', 'edge', 'evaluator', 'allocator',
             'action')
 GRAPH_KEYS = ('source', 'cameras', 'mode', 'uplink', 'evaluator', 'allocator',
-              'delay_requirement_s', 'audit_fraction', 'actions')
+              'delay_requirement_s', 'audit_fraction', 'actions', 'respawn_max_retries')
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class NodeSpec:
     name: str
     namespace: str = ''
     parameters: dict = field(default_factory=dict)
+    # Restarts allowed when a respawned node dies (launch: ``respawn_max_retries``).
+    respawn_max_retries: int = RESPAWN_MAX_RETRIES
 
     @property
     def enclave(self):
@@ -51,7 +57,7 @@ class NodeSpec:
     @property
     def respawn(self):
         """Whether the node is restarted when it dies (see :data:`RESPAWNED`)."""
-        return self.executable in RESPAWNED
+        return self.executable in RESPAWNED and self.respawn_max_retries > 0
 
     @property
     def fully_qualified_name(self):
@@ -126,6 +132,11 @@ def build_graph(config):
         if 'delay_requirement_s' in config.get(section, {}):
             raise ValueError(f'{section}.delay_requirement_s: the delay requirement is set once, '
                              'as graph.delay_requirement_s')
+    retries = graph.get('respawn_max_retries', RESPAWN_MAX_RETRIES)
+    if isinstance(retries, bool) or not isinstance(retries, int) or \
+            not 0 <= retries <= MAX_RESPAWN_MAX_RETRIES:
+        raise ValueError(f'graph.respawn_max_retries must be an integer 0..'
+                         f'{MAX_RESPAWN_MAX_RETRIES} (0: never restart), got {retries!r}')
     # One owner: the allocator when it runs (it publishes it), else the evaluator scores with it.
     requirement = {'delay_requirement_s': float(graph.get('delay_requirement_s', 0.5))}
 
@@ -166,7 +177,7 @@ def build_graph(config):
         specs.append(NodeSpec('allocator_node', 'allocator', parameters={
             **config.get('allocator', {}), 'cameras': cameras, **requirement,
             **({} if uplink else {'uplink_node': ''})}))
-    return specs
+    return [replace(spec, respawn_max_retries=retries) for spec in specs]
 
 
 def ros_params_file(spec):

@@ -6,7 +6,8 @@ Start a node graph (:mod:`mec_coop.graph`) as separate processes, like ``ros2 la
 Each :class:`~mec_coop.graph.NodeSpec` runs as ``python -m mec_coop.nodes.<executable>`` with the
 same name, namespace and parameters (a ``--params-file``) that the launch files give it. Logs go
 to ``<log_dir>/<namespace>_<name>.log``. A node that dies is restarted by :meth:`supervise` if
-its spec says so (``respawn``, as the launch files do), at most ``max_restarts`` times, each
+its spec says so (``respawn``, as the launch files do), at most the spec's
+``respawn_max_retries`` times (``graph.respawn_max_retries``, the launch files' bound too), each
 restart logged; the others end the graph. On stop every node gets SIGINT (nodes finish their
 work and write their results), then SIGTERM and SIGKILL after grace periods.
 """
@@ -20,18 +21,17 @@ import time
 
 from mec_coop.graph import RESPAWN_DELAY_S, ros_params_file
 
-MAX_RESTARTS = 5
-
 
 class GraphProcesses:
     """Running processes of a graph; use as a context manager."""
 
-    def __init__(self, specs, log_dir, env=None, ros_args=(), max_restarts=MAX_RESTARTS,
+    def __init__(self, specs, log_dir, env=None, ros_args=(), max_restarts=None,
                  wrap=None):
         self.specs = {_label(spec): spec for spec in specs}
         self.log_dir = pathlib.Path(log_dir)
         self.env = dict(os.environ if env is None else env)
         self.ros_args = list(ros_args)
+        # None: each spec's respawn_max_retries; a number overrides them all (tests).
         self.max_restarts = max_restarts
         # spec -> command prefix, e.g. ['ip', 'netns', 'exec', 'cam0'] (benchmarks/shaped_link.py)
         self.wrap = wrap or (lambda spec: [])
@@ -65,7 +65,7 @@ class GraphProcesses:
 
     def supervise(self, report=print):
         """
-        Restart dead nodes that respawn (after ``RESPAWN_DELAY_S``, ``max_restarts`` each).
+        Restart dead nodes that respawn (after ``RESPAWN_DELAY_S``, a bounded number of times).
 
         Call it periodically. ``report(line)`` gets one line per death and restart. Returns the
         labels and exit codes of nodes that are dead for good (not respawned, or out of
@@ -74,15 +74,16 @@ class GraphProcesses:
         lost = {}
         for label, code in self.failed().items():
             spec = self.specs[label]
+            bound = spec.respawn_max_retries if self.max_restarts is None else self.max_restarts
             # Exit code 2: the node refused its parameters; a restart would refuse them again.
-            if code == 2 or not spec.respawn or self.restarts[label] >= self.max_restarts:
+            if code == 2 or not spec.respawn or self.restarts[label] >= bound:
                 lost[label] = code
                 continue
             now = time.monotonic()
             if label not in self._died_at:
                 self._died_at[label] = now
                 report(f'[run] node {label} exited with {code}; restarting it in '
-                       f'{RESPAWN_DELAY_S:.0f} s ({self.restarts[label] + 1}/{self.max_restarts})')
+                       f'{RESPAWN_DELAY_S:.0f} s ({self.restarts[label] + 1}/{bound})')
             if now - self._died_at[label] >= RESPAWN_DELAY_S:
                 del self._died_at[label]
                 self.restarts[label] += 1

@@ -86,3 +86,66 @@ def test_a_frame_scores_as_its_least_confident_tracked_person():
     assert both == pytest.approx(np.sqrt(0.4 * 0.25))        # the badly seen person decides
     assert frame_score(estimate, 'paper', np.stack([a, b])) == pytest.approx(0.9)
     assert select_person(estimate, np.stack([b, a])) == 1    # the longest-lived track's person
+
+
+class _Declared:
+    """Stands in for a node: records what :func:`declare_fusion` declares."""
+
+    def __init__(self):
+        self.values, self.descriptors = {}, {}
+
+    def declare_parameter(self, name, value, descriptor):
+        self.values[name], self.descriptors[name] = value, descriptor
+
+
+def test_association_parameters_map_to_the_settings_and_bad_values_are_refused():
+    from dataclasses import fields
+
+    from mec_coop.fusion.association import AssociationSettings
+    from mec_coop.ros.fusion_params import ASSOCIATION_NAMES, declare_fusion, fusion_settings
+    node = _Declared()
+    declare_fusion(node)
+    shared = {'min_views', 'triangulation', 'outlier_threshold_px', 'max_joint_std_m'}
+    # Every user setting has its parameter; the shared ones only the fusion's (one owner).
+    assert set(ASSOCIATION_NAMES) == {f.name for f in fields(AssociationSettings)} - shared - {
+        'track'}
+    assert not {f'association_{n}' for n in shared} & set(node.values)
+    assert fusion_settings(node.values).association_settings() == AssociationSettings()
+    for name in ASSOCIATION_NAMES:
+        descriptor = node.descriptors[f'association_{name}']
+        ranges = [*descriptor.floating_point_range, *descriptor.integer_range]
+        assert name == 'human_checks' or \
+            ranges[0].from_value <= node.values[f'association_{name}'] <= ranges[0].to_value
+
+    values = dict(node.values, association_match_gate=0.8, association_birth_instants=4,
+                  association_death_timeout_s=3.0, association_human_checks=False,
+                  min_views=3, triangulation='dlt')
+    people = fusion_settings(values).association_settings()
+    assert (people.match_gate, people.birth_instants, people.death_timeout_s,
+            people.human_checks) == (0.8, 4, 3.0, False)
+    assert (people.min_views, people.triangulation) == (3, 'dlt')
+    for name, bad, reason in (('match_gate', 0.0, 'match_gate must be > 0, got 0.0'),
+                              ('death_timeout_s', 0.0, 'death_timeout_s must be > 0'),
+                              ('birth_instants', 0, 'birth_instants >= 1'),
+                              ('min_joints', 18, 'min_joints')):
+        with pytest.raises(ValueError, match=reason):
+            fusion_settings(dict(values, **{f'association_{name}': bad}))
+
+
+def test_changing_association_settings_keeps_tracks_and_ids():
+    from dataclasses import replace
+    fusion, _ = run(seconds=1.0)
+    people = fusion.people
+    before = sorted(p.track_id for p in people.associator.confirmed)
+    assert before == [1, 2, 3]
+    settings = fusion.settings
+    fusion.configure(replace(settings, people=replace(settings.people, match_gate=0.8,
+                                                      birth_instants=3)))
+    assert fusion.people is people
+    assert (people.associator.settings.match_gate, people.associator.settings.birth_instants) \
+        == (0.8, 3)
+    assert sorted(p.track_id for p in people.associator.confirmed) == before
+    # A new triangulation method also keeps them; the association's copy follows the fusion's.
+    fusion.configure(replace(fusion.settings, triangulation='dlt'))
+    assert fusion.people is people and people.associator.settings.triangulation == 'dlt'
+    assert sorted(p.track_id for p in people.associator.confirmed) == before

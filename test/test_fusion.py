@@ -239,3 +239,66 @@ def test_the_edge_waits_longer_for_views_until_someone_is_tracked(rig):
     clock.now += 0.1
     (second,) = fusion.poll(1.95).skeletons
     assert second.camera_ids == ['cam0', 'cam1']
+
+
+def test_a_crop_covers_the_joints_the_track_lacks():
+    # One camera cannot see the legs, so the track has none: a crop around the joints it has
+    # cuts the legs off in the cameras that see them. complete_body extends the torso.
+    from mec_coop.fusion.feedback import FeedbackSettings, track_prior
+    from mec_coop.fusion.tracking import SkeletonTrack
+    from mec_coop.geometry.skeleton import complete_body
+    from mec_coop.pose.roi import roi_from_keypoints
+    from mec_coop.rig.virtual import Humanoid
+    cameras = make_cameras(4)
+    covered, cut = [], []
+    for seed in range(3):
+        human = Humanoid(seed)
+        for t in np.arange(0.0, 90.0, 1.0):
+            joints = human.pose(t).joints
+            legless = joints.copy()
+            legless[13:] = np.nan
+            track = SkeletonTrack()
+            track.update(t, legless)
+            for camera in cameras:
+                truth = camera.project(joints)
+                if not camera.in_image(truth).all():
+                    continue
+                prior = track_prior(track, FeedbackSettings(), camera, t)
+                covered.append(prior.roi.contains(truth).all())
+                assert np.isnan(prior.keypoints[13:]).all()   # the prior keypoints stay measured
+                cut.append(roi_from_keypoints(camera.project(legless), camera.width,
+                                              camera.height).contains(truth).all())
+            # Standing, walking, falling, jumping: the filled ankles are within a fifth of the
+            # person's height (crouching overshoots: a larger crop, never a cut one).
+            action = human.pose(t).action
+            if action != 'crouch':
+                error = np.linalg.norm(complete_body(legless)[15:] - joints[15:], axis=-1)
+                assert error.max() < 0.25 * human.pose(t).appearance.height, (action, error)
+    assert len(covered) > 500
+    assert np.mean(covered) == 1.0 and np.mean(cut) < 0.3
+    with pytest.raises(ValueError, match='shape'):
+        complete_body(np.zeros((16, 3)))
+    torso_unknown = np.full((17, 3), np.nan)
+    torso_unknown[0] = 1.0
+    assert np.array_equal(complete_body(torso_unknown), torso_unknown, equal_nan=True)
+
+
+def test_a_lost_track_keeps_searching_where_the_person_was_widening_with_time():
+    from mec_coop.fusion.feedback import FeedbackSettings, track_prior
+    from mec_coop.fusion.tracking import SkeletonTrack
+    from mec_coop.rig.virtual import Humanoid
+    camera = make_cameras(4)[0]
+    settings = FeedbackSettings(max_horizon_s=1.5, search_horizon_s=6.0)
+    track = SkeletonTrack()
+    track.update(10.0, Humanoid(1).pose(20.0).joints)
+    sizes = {}
+    for dt in (0.5, 1.5, 3.0, 6.0, 6.5):
+        prior = track_prior(track, settings, camera, 10.0 + dt)
+        sizes[dt] = prior.roi.size if prior else None
+    # Within the horizon the crop stays the person's; then it grows by the distance they may
+    # have walked (1 m/s), and past search_horizon_s there is no prior.
+    assert sizes[0.5] == sizes[1.5]
+    assert sizes[1.5] < sizes[3.0] < sizes[6.0]
+    assert sizes[6.5] is None
+    with pytest.raises(ValueError, match='search_horizon_s'):
+        FeedbackSettings(max_horizon_s=2.0, search_horizon_s=1.0)

@@ -96,3 +96,31 @@ def test_detections_are_labelled_with_their_ground_truth_person():
     assert labels.check([('cam1', 5.0, 0), ('cam1', 5.0, 1)], cams, truth_at)[0]
     assert labels.check([('cam0', 5.0, 0), ('cam2', 5.0, 0), ('cam1', 5.0, 0)], cams,
                         truth_at) == (False, 1, 1)
+
+
+def test_settled_multi_person_summary_equals_the_whole_run_and_stays_bounded():
+    rng = np.random.default_rng(2)
+    settled, whole = MultiPersonScore(settle_s=2.0), MultiPersonScore(settle_s=1e6)
+    in_flight = []
+    for k in range(3000):
+        t = round(0.1 * k, 3)
+        truth = np.stack([A, B]) + rng.normal(0.0, 0.02, (2, 17, 3))
+        for score in (settled, whole):
+            score.add_truth(t, truth)
+        if k >= 20 and rng.random() < 0.9:
+            ids = [1, 2] if (k // 500) % 2 == 0 else [2, 1]     # a swap every 50 s
+            people = truth + rng.normal(0.0, 0.03, truth.shape)
+            keep = rng.random(2) < 0.9
+            in_flight.append((k + 8, t + 0.003, [i for i, y in zip(ids, keep) if y],
+                              people[keep], list(rng.random(int(keep.sum())) < 0.05)))
+        while in_flight and in_flight[0][0] <= k:
+            _, stamp, ids, people, mixed = in_flight.pop(0)
+            for score in (settled, whole):
+                score.add_estimates(stamp, ids, people, mixed)
+    assert len(settled._window.truth) <= 22 and len(settled._window.estimates) <= 22
+    got, want = settled.summary(299.0), whole.summary(299.0)
+    assert want['id_switches'] >= 4 and want['missed_people'] > 0
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == (pytest.approx(value, rel=1e-9) if isinstance(value, float)
+                            else value), key

@@ -82,6 +82,13 @@ def test_camera_routes_by_thresholds_and_updates_take_effect_next_frame(
     assert harness.wait_for(lambda: len(kp) == 2)
     assert kp[1].route == PoseKeypoints2D.ROUTE_DROP and not kp[1].people
     assert node.counts['keypoints'] == node.counts['offload'] == node.counts['drop'] == 1
+    # Without a crop from the edge, every search_every-th frame it would drop is offloaded so
+    # the edge's model can look, without the keypoints the thresholds refused.
+    assert node.set_parameters([Parameter('search_every', value=1)])[0].successful
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(off) == 2)
+    assert not off[1].people and off[1].selected_person == -1 and not off[1].audit
+    assert node.counts['search'] == 1 and node.counts['drop'] == 1
     result = node.set_parameters([Parameter('jpeg_quality', value=0)])
     assert not result[0].successful
 
@@ -252,6 +259,16 @@ def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_im
     _publish_frame(harness, pub, person_image, stamp + 2.0)
     assert harness.wait_for(lambda: len(kp) == 2)
     assert node.counts['full_stale_prior'] == 1 and len(kp[1].people) == 2
+    # A crop on the empty corner finds nobody, nor does the 1.3x wider retry: the full frame
+    # runs and finds both people.
+    roi.header.stamp = to_stamp(stamp + 4.0)
+    roi.people = [PersonRoi(track_id=0, x0=0, y0=0, size=160, keypoints=person.keypoints)]
+    roi_pub.publish(roi)
+    assert harness.wait_for(lambda: len(node._policy._priors) == 2)
+    _publish_frame(harness, pub, person_image, stamp + 4.0)
+    assert harness.wait_for(lambda: len(kp) == 3)
+    assert node.counts['roi_retry'] == node.counts['roi_miss'] == 1
+    assert len(kp[2].people) == 2
 
 
 def _levels(diags, name):

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Crops around predicted people: placement, the exact crop <-> image mapping, ROI inference."""
 
+import cv2
 import numpy as np
 import pytest
 
 from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.pose.backend import PoseBackend, PoseEstimate
-from mec_coop.pose.roi import PAD_VALUE, Roi, roi_from_keypoints, rois_from_people
+from mec_coop.pose.roi import (crops_for_model, PAD_VALUE, Roi, roi_from_keypoints,
+                               rois_from_people)
 
 W, H = 1280, 720
 
@@ -240,3 +242,55 @@ def test_batch_gives_the_single_image_results_and_flip_tta_works_on_crops():
     error = np.median(np.linalg.norm(est.keypoints[est.best()] - frame.keypoints_2d[0, 0],
                                      axis=-1))
     assert est.num_people == 1 and error < 6.0
+
+
+def test_a_widened_crop_keeps_its_centre_and_stays_in_the_image():
+    roi = Roi(93, 322, 160, 1280, 720)
+    wide = roi.widened(1.3)
+    assert wide.size == 208 and (wide.x0, wide.y0) == (69, 298)
+    # In a corner the wider square is cut to the image like any crop around a person there.
+    corner = Roi(0, 0, 160, 1280, 720).widened(1.3)
+    assert corner.x0 == corner.y0 == 0 and 160 < corner.size < 208
+
+
+def test_crops_for_a_model_are_at_least_half_its_input():
+    people = np.array([[[600.0, 300.0], [640.0, 420.0]], [[50.0, 50.0], [60.0, 80.0]]])
+    edge = crops_for_model(people, 1280, 720, 960)
+    assert [roi.size for roi in edge] == [480, 480]
+    assert edge[0].contains(people[0]).all() and edge[1].contains(people[1]).all()
+    # Without an input size: the camera's 160 px floor; the first person (120 px) x 1.4 margin.
+    assert [roi.size for roi in crops_for_model(people, 1280, 720, None)] == [168, 160]
+
+
+def test_the_edge_runs_offloads_with_the_cameras_people_on_crops():
+    from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D
+    from mec_coop.ros.split_route import edge_estimates
+
+    class Recorder(PoseBackend):
+        input_size = 960
+
+        def __init__(self):
+            self.batches, self.crops = [], []
+
+        def predict_batch(self, images_bgr):
+            self.batches.append(len(images_bgr))
+            return [PoseEstimate.empty() for _ in images_bgr]
+
+        def predict_roi(self, image_bgr, rois):
+            self.crops.append(list(rois))
+            return PoseEstimate.empty()
+
+    jpeg = cv2.imencode('.jpg', np.zeros((720, 1280, 3), np.uint8))[1].tobytes()
+    searched, found = OffloadRequest(), OffloadRequest()   # without people / with one
+    for msg in (searched, found):
+        msg.image.format, msg.image.data = 'jpeg', jpeg
+    found.people = [Person2D(keypoints=[Keypoint2D(x=600.0 + k, y=300.0 + 8 * k, confidence=0.5)
+                                        for k in range(17)])]
+    model = Recorder()
+    out = edge_estimates(model, [('cam0', searched), ('cam1', found)], None, crops=True)
+    assert [cam for cam, *_ in out] == ['cam0', 'cam1'] and model.batches == [1]
+    (roi,) = model.crops[0]
+    assert roi.size == 480 and roi.contains(np.array([[600.0, 300.0], [616.0, 428.0]])).all()
+    model = Recorder()
+    edge_estimates(model, [('cam0', searched), ('cam1', found)], None, crops=False)
+    assert model.batches == [2] and model.crops == []

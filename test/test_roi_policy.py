@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """The camera's fallback rules between the edge's crop and the full frame."""
 
+import numpy as np
 import pytest
 
-from mec_coop.coop.feedback import Choice, RoiPolicy
+from mec_coop.coop.feedback import Choice, infer, RoiPolicy
+from mec_coop.pose.backend import PoseBackend, PoseEstimate
+from mec_coop.pose.roi import Roi
 
 
 def test_full_frame_without_feedback():
@@ -28,9 +31,23 @@ def test_fresh_prior_is_used_and_stale_one_is_not():
 def test_every_nth_frame_is_a_full_frame():
     policy = RoiPolicy(max_age_s=10.0, full_frame_every=4)
     policy.offer(0.0, 'crop')
-    choices = [policy.choose(0.1 * k)[0] for k in range(8)]
+    chosen = [policy.choose(0.1 * k) for k in range(8)]
+    choices = [choice for choice, _ in chosen]
     assert choices.count(Choice.PERIODIC) == 2
     assert choices[3] is choices[7] is Choice.PERIODIC
+    # The crop runs on periodic frames too (merged with the full frame by the camera node).
+    assert [prior for _, prior in chosen] == ['crop'] * 8
+
+
+def test_frames_without_a_crop_that_would_be_dropped_are_searched_every_nth():
+    policy = RoiPolicy(search_every=3)
+    searched = [policy.search(Choice.NO_PRIOR, dropped=True) for _ in range(6)]
+    assert searched == [False, False, True, False, False, True]
+    # Frames the thresholds keep, and frames that had a crop, are never searches.
+    assert not any(policy.search(choice, dropped=dropped) for choice, dropped in (
+        (Choice.NO_PRIOR, False), (Choice.ROI, True), (Choice.PERIODIC, True)) * 3)
+    assert policy.search(Choice.STALE, dropped=True) is False       # the 7th uncropped drop
+    assert not any(RoiPolicy(search_every=0).search(Choice.STALE, True) for _ in range(5))
 
 
 def test_invalid_settings_are_rejected():
@@ -38,3 +55,54 @@ def test_invalid_settings_are_rejected():
         RoiPolicy(max_age_s=float('nan'))
     with pytest.raises(ValueError, match='full_frame_every'):
         RoiPolicy(full_frame_every=-1)
+    with pytest.raises(ValueError, match='search_every'):
+        RoiPolicy(search_every=-1)
+
+
+class ScriptedModel(PoseBackend):
+    """A pose model whose answers the test scripts: full frame, then crop answers in order."""
+
+    def __init__(self, full, crops):
+        self.full, self.crops, self.crop_calls = full, list(crops), []
+
+    def predict(self, image_bgr):
+        return self.full
+
+    def predict_roi(self, image_bgr, rois):
+        self.crop_calls.append(list(rois))
+        return self.crops.pop(0)
+
+
+def person(x0, box_score, shift=0.0):
+    keypoints = np.stack([np.full(17, x0 + 50.0 + shift), np.linspace(100, 400, 17)], axis=-1)
+    return PoseEstimate(np.array([[x0, 90.0, x0 + 100.0, 410.0]]), np.array([box_score]),
+                        keypoints[None], np.full((1, 17), 0.9))
+
+
+def test_periodic_frames_keep_the_crops_person_and_add_new_ones():
+    tracked_in_crop, tracked_in_full, newcomer = person(700, 0.6), person(700, 0.9, 8.0), \
+        person(100, 0.8)
+    full = PoseEstimate.merge([tracked_in_full, newcomer])
+    model = ScriptedModel(full, [tracked_in_crop])
+    roi = Roi(650, 50, 400, 1280, 720)
+    estimate, predicted = infer(model, np.zeros((720, 1280, 3), np.uint8), Choice.PERIODIC,
+                                ([roi], 'predicted'), {'roi_retry': 0, 'roi_miss': 0})
+    # The full frame scores the tracked person's box higher, but the crop's keypoints stay.
+    assert estimate.num_people == 2 and predicted == 'predicted'
+    kept = int(np.argmax(estimate.boxes[:, 0]))
+    assert np.array_equal(estimate.keypoints[kept], tracked_in_crop.keypoints[0])
+
+
+def test_a_crop_that_misses_is_retried_wider_then_the_full_frame_runs():
+    counts = {'roi_retry': 0, 'roi_miss': 0}
+    roi = Roi(600, 200, 200, 1280, 720)
+    image = np.zeros((720, 1280, 3), np.uint8)
+    model = ScriptedModel(person(100, 0.8), [PoseEstimate.empty(), person(600, 0.7)])
+    estimate, predicted = infer(model, image, Choice.ROI, ([roi], 'p'), counts)
+    assert model.crop_calls[1] == [roi.widened(1.3)] and model.crop_calls[1][0].size == 260
+    assert estimate.boxes[0, 0] == 600 and predicted == 'p'
+    assert counts == {'roi_retry': 1, 'roi_miss': 0}
+    model = ScriptedModel(person(100, 0.8), [PoseEstimate.empty(), PoseEstimate.empty()])
+    estimate, predicted = infer(model, image, Choice.ROI, ([roi], 'p'), counts)
+    assert estimate.boxes[0, 0] == 100 and predicted is None        # the full frame's person
+    assert counts == {'roi_retry': 2, 'roi_miss': 1}

@@ -6,20 +6,36 @@ Camera side of the edge's feedback: the predicted crop or the whole frame.
 A crop helps only while the prediction is fresh and right. The edge predicts for the next
 capture times; :class:`RoiPolicy` keeps the last few priors and uses the one predicted for the
 capture time nearest the frame's if that is within ``max_age_s``, and falls back
-to the full frame when there is none and every ``full_frame_every``-th frame (so people the edge
-does not track yet are found). A crop that finds nobody is a miss: the camera node then runs the
-same frame again on the full frame, so a wrong prior costs time, not the frame. Without edge
-feedback a camera behaves as before: full frames only.
+to the full frame when there is none. Every ``full_frame_every``-th frame also runs on the full
+frame so people the edge does not track yet are found; the crop still runs on that frame and
+the two are merged (:data:`Choice.PERIODIC` comes with the prior), because with cameras at the
+same frame rate the periodic frames coincide, and a full frame alone, where a small person is
+easily missed, lost that whole instant in every camera at once. A crop that finds nobody is a
+miss: the camera node then runs the same frame again on the full frame, so a wrong prior costs
+time, not the frame. Without edge feedback a camera behaves as before: full frames only.
+
+Without a crop the small model misses people the edge's large model finds (at imgsz 320 a
+person 40 px wide at the far wall), and the edge cannot start a track from one camera: so every
+``search_every``-th frame that ran without a crop and would be dropped is offloaded instead
+(:meth:`RoiPolicy.search`), and the edge's model looks for the person there. While the edge
+tracks someone in view it sends crops, so searches stop by themselves.
 """
 
 from dataclasses import dataclass
 import enum
 import math
-from typing import Generic, Optional, TypeVar
+from typing import Any, Generic, MutableMapping, Optional, Sequence, TypeVar
+
+import numpy as np
+
+from mec_coop.pose.backend import box_iou, DUPLICATE_IOU, PoseBackend, PoseEstimate
+from mec_coop.pose.roi import Roi
 
 Prior = TypeVar('Prior')
 # Priors kept per camera: the edge sends two capture times ahead, a few instants back.
 PRIORS_KEPT = 6
+# A crop that found nobody is tried once more this much wider before the full frame.
+RETRY_WIDEN = 1.3
 
 
 class Choice(enum.Enum):
@@ -28,7 +44,7 @@ class Choice(enum.Enum):
     ROI = 'roi_used'
     NO_PRIOR = 'full_no_prior'
     STALE = 'full_stale_prior'
-    PERIODIC = 'full_periodic'
+    PERIODIC = 'full_periodic'   # the full frame and the crop
 
 
 @dataclass
@@ -37,15 +53,19 @@ class RoiPolicy(Generic[Prior]):
 
     max_age_s: float = 0.75
     full_frame_every: int = 10
+    search_every: int = 3
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_age_s) and self.max_age_s >= 0):
             raise ValueError(f'max_age_s must be finite and >= 0, got {self.max_age_s}')
         if self.full_frame_every < 0:
             raise ValueError(f'full_frame_every must be >= 0, got {self.full_frame_every}')
+        if self.search_every < 0:
+            raise ValueError(f'search_every must be >= 0, got {self.search_every}')
         # One tuple, replaced whole: offer() and choose() run on different threads.
         self._priors: tuple[tuple[float, Prior], ...] = ()
         self._frames = 0
+        self._uncropped_drops = 0
 
     def offer(self, stamp: float, prior: Prior) -> None:
         """Keep a prior predicted for capture time ``stamp`` (the newest few are kept)."""
@@ -54,7 +74,7 @@ class RoiPolicy(Generic[Prior]):
         self._priors = tuple(sorted(kept.items(), key=lambda item: item[0])[-PRIORS_KEPT:])
 
     def choose(self, frame_stamp: float) -> tuple[Choice, Optional[Prior]]:
-        """Decide for one frame; the prior is returned with :attr:`Choice.ROI` only."""
+        """Decide for one frame; the prior comes with :attr:`Choice.ROI` and ``PERIODIC``."""
         self._frames += 1
         priors = self._priors
         if not priors:
@@ -63,5 +83,52 @@ class RoiPolicy(Generic[Prior]):
         if abs(frame_stamp - stamp) > self.max_age_s:
             return Choice.STALE, None
         if self.full_frame_every and self._frames % self.full_frame_every == 0:
-            return Choice.PERIODIC, None
+            return Choice.PERIODIC, prior
         return Choice.ROI, prior
+
+    def search(self, choice: Choice, dropped: bool) -> bool:
+        """Whether to offload a frame the thresholds drop (see the module docstring)."""
+        if not dropped or choice not in (Choice.NO_PRIOR, Choice.STALE) or not self.search_every:
+            return False
+        self._uncropped_drops += 1
+        return self._uncropped_drops % self.search_every == 0
+
+
+def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
+          prior: Optional[tuple[Sequence[Roi], Any]],
+          counts: MutableMapping[str, int]) -> tuple[PoseEstimate, Any]:
+    """
+    Run ``model`` on one frame as :meth:`RoiPolicy.choose` decided; return estimate, prediction.
+
+    With a prior ``(crops, predicted keypoints)``: the crops (on periodic frames also the full
+    frame, for people the crops do not hold). A crop that finds nobody is tried once
+    :data:`RETRY_WIDEN` wider, since the nano model's detections flicker with the crop's scale
+    (a crouching person seen from behind found in 120 and 200 px crops, not in 160), then the
+    full frame runs, so a right prior that missed costs time, not the frame. The prediction is
+    returned only with people found with a crop. ``counts`` (with ``roi_retry`` and
+    ``roi_miss`` keys) counts both.
+    """
+    if prior is None:
+        return model.predict(image), None
+    rois, predicted = prior
+    estimate = model.predict_roi(image, rois)
+    if choice is Choice.PERIODIC:
+        # People the crops found keep their crop keypoints (finer than the full frame's, even
+        # where the full frame scores the box higher); the full frame adds only new people.
+        full = model.predict(image)
+        overlap = box_iou(full.boxes, estimate.boxes) if estimate.num_people else \
+            np.zeros((full.num_people, 1))
+        merged = PoseEstimate.merge([estimate, full.subset(
+            np.flatnonzero(overlap.max(axis=1, initial=0.0) <= DUPLICATE_IOU))])
+        return merged, predicted if merged.num_people else None
+    if estimate.num_people == 0:
+        counts['roi_retry'] += 1
+        retry = model.predict_roi(image, [roi.widened(RETRY_WIDEN) for roi in rois])
+        retry.inference_time_s += estimate.inference_time_s
+        estimate = retry
+    if estimate.num_people == 0:
+        counts['roi_miss'] += 1
+        full = model.predict(image)
+        full.inference_time_s += estimate.inference_time_s
+        return full, None
+    return estimate, predicted

@@ -1,151 +1,209 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Scoring a running pipeline against the rig's ground truth.
+Scoring a running pipeline against the rig's ground truth, in bounded memory.
 
 Skeletons are matched to ground truth by capture stamp (the edge stamps a skeleton with the
 earliest capture stamp it used, the rig stamps ground truth with the capture stamp of the
 frame). A ground-truth instant without a skeleton counts as missed: it lowers the skeleton
 rate, while MPJPE, PA-MPJPE and PCK are over the matched instants.
+
+Memory does not grow with the run (:mod:`mec_coop.eval.streaming`): an instant is scored into
+running sums and forgotten once the newest ground truth is ``settle_s`` past it, so every number
+equals the computation over the whole run as long as skeletons arrive within ``settle_s`` of
+their capture (later ones are counted in ``late`` and in the delays, not matched). Delay
+percentiles are exact for the first 10,000 skeletons, then within 0.5% (``delay_percentiles``
+says which). :meth:`PipelineScore.matched` keeps the last ``matched_window`` matched instants.
 """
 
 import collections
+import copy
+import math
 
 import numpy as np
 
+from mec_coop.eval.streaming import (add_pair, DelayQuantiles, nearest_stamp, pair_metrics,
+                                     SettlingWindow)
 from mec_coop.geometry import metrics
 
-ROUTES = ('keypoints', 'offload', 'drop')
-# An instant succeeds when its skeleton came within the delay requirement with at most this
+# Camera frames by what they became: audits and searches are offloads the thresholds did not ask
+# for (the allocator's random audits; a camera without a crop asking the edge to look).
+ROUTES = ('keypoints', 'offload', 'drop', 'audit', 'search')
+IMAGE_ROUTES = ('offload', 'audit', 'search')
+# An instant succeeds when a skeleton of it came within the delay requirement with at most this
 # MPJPE (a bound for a person-sized error: the graph's matched MPJPE is ~50-60 mm here).
 SUCCESS_MPJPE_MM = 100.0
+
+
+class _Totals:
+    """Running sums of the scored instants, and what carries over to the next ones."""
+
+    def __init__(self) -> None:
+        self.sums: collections.Counter = collections.Counter()
+        self.pairs: dict = {}       # unscored instant -> estimates matched to it, in stamp order
+        self.held = None            # the skeleton a viewer sees (held over missed instants)
+        self.tail: list = []        # the last two published skeletons (stamp, joints): jitter
+        self.pair_delays: dict = {}  # unscored instant -> the delays of its estimates
+        # Per counted instant with an estimate within the MPJPE bound: its smallest delay.
+        self.success = DelayQuantiles()
+
+    def copy(self) -> '_Totals':
+        out = copy.copy(self)
+        out.sums = collections.Counter(self.sums)
+        out.pairs = {k: list(v) for k, v in self.pairs.items()}
+        out.pair_delays = {k: list(v) for k, v in self.pair_delays.items()}
+        out.tail = list(self.tail)
+        out.success = copy.deepcopy(self.success)
+        return out
 
 
 class PipelineScore:
     """Accumulates ground truth, skeletons, routes and delays; :meth:`summary` scores them."""
 
-    def __init__(self, stamp_tolerance_s=0.01):
+    def __init__(self, stamp_tolerance_s=0.01, settle_s=30.0, matched_window=1000,
+                 success_mpjpe_mm=SUCCESS_MPJPE_MM):
         self.stamp_tolerance_s = stamp_tolerance_s
-        self._truth = {}
-        self._estimates = {}
-        self._delays = []
-        self._delay_at = {}
+        self.success_mpjpe_mm = success_mpjpe_mm
         self.routes = collections.Counter()
+        self.delays = DelayQuantiles()
+        self._totals = _Totals()
+        self._window = SettlingWindow(stamp_tolerance_s, settle_s,
+                                      lambda s, v: self._match(self._totals, s, v),
+                                      lambda s, v: self._score(self._totals, s, v))
+        self._matched = collections.deque(maxlen=matched_window)
 
-    def add_truth(self, stamp, joints):
+    def add_truth(self, stamp, joints, rig_time=float('nan')):
         """Ground truth ``(17, 3)`` (first person) of the instant ``stamp`` (seconds)."""
-        self._truth[round(stamp, 3)] = np.asarray(joints, dtype=np.float64)
+        self._window.add_truth(stamp, (np.asarray(joints, dtype=np.float64), float(rig_time)))
 
     def add_skeleton(self, stamp, joints, end_to_end_s):
         """Estimated joints ``(17, 3)`` (NaN where invalid) and the skeleton's measured delay."""
-        self._estimates[round(stamp, 3)] = np.asarray(joints, dtype=np.float64)
-        self._delays.append(float(end_to_end_s))
-        self._delay_at[round(stamp, 3)] = float(end_to_end_s)
+        self.delays.add(end_to_end_s)
+        self._window.add_estimate(stamp, (np.asarray(joints, dtype=np.float64),
+                                          float(end_to_end_s)))
 
     def add_route(self, route):
         if route not in ROUTES:
             raise ValueError(f'unknown route {route!r}')
         self.routes[route] += 1
 
+    def _match(self, totals, stamp, value):
+        joints, delay = value
+        totals.sums['skeletons'] += 1
+        truth = nearest_stamp(self._window.truth, stamp, self.stamp_tolerance_s)
+        if truth is not None:
+            totals.pairs.setdefault(truth, []).append(joints)
+            totals.pair_delays.setdefault(truth, []).append(delay)
+        totals.tail = totals.tail[-2:] + [(stamp, joints)]
+        if len(totals.tail) == 3:
+            stamps, points = zip(*totals.tail)
+            magnitude = metrics.accelerations(np.array(stamps), np.array(points))
+            finite = np.isfinite(magnitude)
+            totals.sums['acceleration'] += float(magnitude[finite].sum())
+            totals.sums['accelerations'] += int(finite.sum())
+
+    def _score(self, totals, stamp, value, last_truth_stamp=None, keep=True):
+        truth, rig_time = value
+        estimates = totals.pairs.pop(stamp, [])
+        delays = totals.pair_delays.pop(stamp, [])
+        if keep:
+            self._matched.extend((stamp, truth, est, rig_time) for est in estimates)
+        first = self._window.first_estimate
+        if first is None:
+            totals.sums['before_any_skeleton'] += 1
+            return
+        if stamp < first - self.stamp_tolerance_s:
+            totals.sums['warmup'] += 1
+            return
+        if last_truth_stamp is not None and stamp > last_truth_stamp:
+            return
+        totals.sums['counted'] += 1
+        for est in estimates:
+            add_pair(totals.sums, truth, est, procrustes=True)
+            totals.sums['matched'] += 1
+        within = [delay for est, delay in zip(estimates, delays)
+                  if _mpjpe_mm(est, truth) <= self.success_mpjpe_mm]
+        if within:
+            totals.success.add(min(within))
+        if estimates:
+            totals.held = estimates[-1]
+        if totals.held is not None:
+            errors = np.linalg.norm(totals.held - truth, axis=-1)
+            finite = np.isfinite(errors)
+            totals.sums['held_error_m'] += float(errors[finite].sum())
+            totals.sums['held_joints'] += int(finite.sum())
+            totals.sums['held_instants'] += 1
+
+    def _with_unsettled(self, last_truth_stamp=None):
+        """Copy the totals and score the instants still in the window into the copy."""
+        totals = self._totals.copy()
+        for stamp in sorted(self._window.estimates):
+            self._match(totals, stamp, self._window.estimates[stamp])
+        for stamp in sorted(self._window.truth):
+            self._score(totals, stamp, self._window.truth[stamp], last_truth_stamp, keep=False)
+        return totals
+
     def matched(self):
-        """``(truth stamp, ground truth (17, 3), estimate (17, 3))`` of each matched instant."""
-        return [(truth, self._truth[truth], self._estimates[stamp])
-                for stamp, truth in self._pairs()]
-
-    def _pairs(self):
-        """``(estimate stamp, truth stamp)`` of each matched instant."""
-        out = []
-        for stamp in sorted(self._estimates):
-            near = [s for s in self._truth if abs(s - stamp) <= self.stamp_tolerance_s]
-            if near:
-                out.append((stamp, min(near, key=lambda s: abs(s - stamp))))
-        return out
-
-    def _successes(self, counted, requirement_s, bound_mm):
-        """Count counted instants with a skeleton within ``requirement_s`` and ``bound_mm``."""
-        ok = 0
-        for stamp, truth in self._pairs():
-            error = np.linalg.norm(self._estimates[stamp] - self._truth[truth], axis=-1)
-            ok += bool(counted(truth) and self._delay_at[stamp] <= requirement_s
-                       and np.isfinite(error).any() and 1000 * np.nanmean(error) <= bound_mm)
-        return ok
-
-    def _held_mpjpe_mm(self, truth_stamps, matched):
         """
-        MPJPE over every ground-truth instant, holding the last skeleton over missed ones.
+        List the newest ``matched_window`` matched instants.
 
-        A missed instant is scored with the newest skeleton published before it (what a user
-        sees); joints never estimated are not counted. ``matched``: truth stamp -> estimate.
+        Each is ``(truth stamp, ground truth (17, 3), estimate (17, 3), rig time)``.
         """
-        held, errors = None, []
-        for stamp in truth_stamps:
-            held = matched.get(stamp, held)
-            if held is not None:
-                errors.append(np.linalg.norm(held - self._truth[stamp], axis=-1))
-        if not errors:
-            return float('nan')
-        errors = np.array(errors)
-        return float(1000 * np.nanmean(errors)) if np.isfinite(errors).any() else float('nan')
+        totals = self._totals.copy()
+        for stamp in sorted(self._window.estimates):
+            self._match(totals, stamp, self._window.estimates[stamp])
+        pending = [(s, *self._window.truth[s], est) for s in sorted(totals.pairs)
+                   for est in totals.pairs[s]]
+        out = list(self._matched) + [(s, truth, est, rig) for s, truth, rig, est in pending]
+        return out[-self._matched.maxlen:]
 
-    def _jitter(self):
-        """Mean joint acceleration of the published skeletons (m/s^2), NaN if too few."""
-        stamps = sorted(self._estimates)
-        if len(stamps) < 3:
-            return float('nan')
-        joints = np.array([self._estimates[s] for s in stamps])
-        return metrics.mean_acceleration(np.array(stamps), joints)
-
-    def summary(self, delay_requirement_s=0.5, last_truth_stamp=None,
-                success_mpjpe_mm=SUCCESS_MPJPE_MM):
+    def summary(self, delay_requirement_s=0.5, last_truth_stamp=None):
         """
         Metrics as a JSON-ready dict.
 
-        ``success_rate``: the share of ground-truth instants whose skeleton came within the
-        delay requirement with an MPJPE of at most ``success_mpjpe_mm`` (a missed instant fails).
+        ``success_rate``: the share of counted instants with a skeleton within the delay
+        requirement and an MPJPE of at most ``success_mpjpe_mm`` (a missed instant fails).
 
         :param last_truth_stamp: ignore ground truth after this stamp (frames still in flight
-            when the run ended).
+            when the run ended); it must not be before instants already scored.
         """
+        self._window.check_cut(last_truth_stamp)
+        totals = self._with_unsettled(last_truth_stamp)
+        sums, late = totals.sums, self._window.late
         # Instants before the first skeleton are the graph's start-up (models loading): they
         # are reported as warm-up, not as misses of the running pipeline.
-        first = min(self._estimates) - self.stamp_tolerance_s if self._estimates else None
-
-        def counted(stamp):
-            return (last_truth_stamp is None or stamp <= last_truth_stamp) and \
-                (first is None or stamp >= first)
-
-        matched = self.matched()
-        pairs = [(gt, est) for stamp, gt, est in matched if counted(stamp)]
-        truth = [s for s in self._truth if counted(s)]
-        delays = np.array(self._delays)
+        started = self._window.first_estimate is not None
+        frames = sums['counted'] + (0 if started else sums['before_any_skeleton'])
         routed = sum(self.routes.values())
         out = {
-            'ground_truth_frames': len(truth),
-            'skeletons': len(self._estimates),
-            'matched': len(pairs),
-            'skeleton_rate': len(pairs) / len(truth) if truth else 0.0,
+            'ground_truth_frames': frames,
+            'skeletons': sums['skeletons'] + late['estimates'] + late['estimates_without_truth'],
+            'matched': sums['matched'],
+            'skeleton_rate': sums['matched'] / frames if frames else 0.0,
             'routes': {r: self.routes[r] for r in ROUTES},
-            'offload_ratio': self.routes['offload'] / routed if routed else 0.0,
+            'offload_ratio': sum(self.routes[r] for r in IMAGE_ROUTES) / routed if routed else 0.0,
             'delay_requirement_s': delay_requirement_s,
-            'warmup_instants': sum(1 for s in self._truth if first is not None and s < first),
-            'success_rate': self._successes(counted, delay_requirement_s, success_mpjpe_mm)
-            / len(truth) if truth else 0.0,
-            'success_mpjpe_mm': success_mpjpe_mm,
+            'warmup_instants': sums['warmup'] + (sums['before_any_skeleton'] if started else 0),
+            'late': dict(late),
+            'success_rate': totals.success.share_within(delay_requirement_s)
+            * totals.success.count / frames if frames else 0.0,
+            'success_mpjpe_mm': self.success_mpjpe_mm,
+            **pair_metrics(sums, procrustes=True),
         }
-        if pairs:
-            gt, est = (np.array(a) for a in zip(*pairs))
-            out.update(mpjpe_mm=1000 * metrics.mpjpe(est, gt),
-                       pa_mpjpe_mm=1000 * metrics.pa_mpjpe(est, gt),
-                       pck_150mm=metrics.pck(est, gt, 0.15),
-                       joint_coverage=metrics.coverage(est))
-        else:
-            out.update(mpjpe_mm=float('nan'), pa_mpjpe_mm=float('nan'), pck_150mm=0.0,
-                       joint_coverage=0.0)
-        out['mpjpe_all_instants_mm'] = self._held_mpjpe_mm(
-            sorted(truth), {stamp: est for stamp, _, est in matched})
-        out['jitter_m_s2'] = self._jitter()
-        if delays.size:
-            out['delay_s'] = {f'p{q}': float(np.percentile(delays, q)) for q in (50, 95, 99)}
-            out['delay_s']['mean'] = float(delays.mean())
-            out['delay_within_requirement'] = float(np.mean(delays <= delay_requirement_s))
+        out['mpjpe_all_instants_mm'] = 1000 * sums['held_error_m'] / sums['held_joints'] \
+            if sums['held_joints'] else float('nan')
+        out['jitter_m_s2'] = sums['acceleration'] / sums['accelerations'] \
+            if sums['accelerations'] else float('nan')
+        if self.delays.count:
+            out['delay_s'] = {f'p{q}': self.delays.percentile(q) for q in (50, 95, 99)}
+            out['delay_s']['mean'] = self.delays.mean
+            out['delay_within_requirement'] = self.delays.share_within(delay_requirement_s)
+            out['delay_percentiles'] = 'exact' if self.delays.exact else \
+                f'histogram, within {self.delays.relative_error:.1%}'
         return out
+
+
+def _mpjpe_mm(estimate: np.ndarray, truth: np.ndarray) -> float:
+    """Mean joint error (mm) over the estimated joints; inf when none is."""
+    errors = np.linalg.norm(estimate - truth, axis=-1)
+    return 1000.0 * float(np.nanmean(errors)) if np.isfinite(errors).any() else math.inf

@@ -16,11 +16,14 @@ detections of different people (``mixed``) are counted separately: the acceptanc
 """
 
 import collections
+import copy
 from typing import Optional
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from mec_coop.eval.streaming import (add_pair, nearest_stamp, pair_metrics, SettlingWindow,
+                                     weighted_percentile)
 from mec_coop.geometry import metrics
 
 # Percentage of correct parts: the 8 limbs and the 2 torso sides of COCO-17 (the Shelf/Campus
@@ -63,18 +66,48 @@ def match_people(truth: np.ndarray, estimates: np.ndarray, max_match_m: float = 
             if cost[g, e] <= max_match_m]
 
 
-class MultiPersonScore:
-    """Accumulates ground truth and estimates of several people; :meth:`summary` scores them."""
+class _PeopleTotals:
+    """Running sums of the scored instants and the state the next instant needs."""
 
-    def __init__(self, stamp_tolerance_s: float = 0.01, max_match_m: float = 0.5) -> None:
+    def __init__(self) -> None:
+        self.counts: collections.Counter = collections.Counter()
+        self.gaps_ms: collections.Counter = collections.Counter()   # between scored instants
+        self.last_stamp: Optional[float] = None
+        self.last_id: dict[int, int] = {}
+        self.track_ids: set = set()
+
+    def copy(self) -> '_PeopleTotals':
+        out = copy.copy(self)
+        out.counts = collections.Counter(self.counts)
+        out.gaps_ms = collections.Counter(self.gaps_ms)
+        out.last_id, out.track_ids = dict(self.last_id), set(self.track_ids)
+        return out
+
+
+class MultiPersonScore:
+    """
+    Accumulates ground truth and estimates of several people; :meth:`summary` scores them.
+
+    Memory is bounded like :class:`~mec_coop.eval.evaluation.PipelineScore`'s: instants older
+    than ``settle_s`` behind the newest ground truth are scored into running sums and forgotten.
+    """
+
+    def __init__(self, stamp_tolerance_s: float = 0.01, max_match_m: float = 0.5,
+                 settle_s: float = 30.0) -> None:
         self.stamp_tolerance_s = stamp_tolerance_s
         self.max_match_m = max_match_m
-        self._truth: dict[float, np.ndarray] = {}
-        self._estimates: dict[float, tuple] = {}
+        # Instants scored while no estimate had come yet count only if none ever comes.
+        self._before_first = _PeopleTotals()
+        self._totals = _PeopleTotals()
+        self._window = SettlingWindow(
+            stamp_tolerance_s, settle_s,
+            lambda s, v: self._totals.track_ids.update(v[0]),
+            lambda s, v: self._score(self._totals, self._before_first, s, v),
+            estimates_first=False)
 
     def add_truth(self, stamp: float, people: np.ndarray) -> None:
         """Ground truth ``(P, J, 3)`` of every person at ``stamp`` (s); order = person id."""
-        self._truth[round(stamp, 3)] = np.asarray(people, dtype=np.float64)
+        self._window.add_truth(stamp, np.asarray(people, dtype=np.float64))
 
     def add_estimates(self, stamp: float, track_ids: list[int], joints: np.ndarray,
                       mixed: Optional[list[bool]] = None) -> None:
@@ -89,48 +122,66 @@ class MultiPersonScore:
         flags = [False] * len(track_ids) if mixed is None else list(mixed)
         if len(flags) != len(track_ids):
             raise ValueError(f'{len(track_ids)} track ids but {len(flags)} mixed flags')
-        self._estimates[round(stamp, 3)] = (list(track_ids), joints, flags)
+        if not self._window.add_estimate(stamp, (list(track_ids), joints, flags)):
+            self._totals.track_ids.update(track_ids)     # too late to match, but published
 
     @property
     def estimated(self) -> bool:
         """Whether any estimate (even an empty instant) was added."""
-        return bool(self._estimates)
+        return self._window.first_estimate is not None
 
-    def _estimate_at(self, stamp: float) -> Optional[tuple]:
-        near = [s for s in self._estimates if abs(s - stamp) <= self.stamp_tolerance_s]
-        return self._estimates[min(near, key=lambda s: abs(s - stamp))] if near else None
+    def _score(self, totals: _PeopleTotals, before_first: _PeopleTotals, stamp: float,
+               truth: np.ndarray, last_truth_stamp: Optional[float] = None) -> None:
+        first = self._window.first_estimate
+        if first is None:
+            totals = before_first
+        elif stamp < first - self.stamp_tolerance_s or \
+                (last_truth_stamp is not None and stamp > last_truth_stamp):
+            return
+        counts = totals.counts
+        counts['instants'] += 1
+        if totals.last_stamp is not None:
+            totals.gaps_ms[int(round(1000 * (stamp - totals.last_stamp)))] += 1
+        totals.last_stamp = stamp
+        counts['truth_people'] += len(truth)
+        near = nearest_stamp(self._window.estimates, stamp, self.stamp_tolerance_s)
+        ids, joints, mixed = self._window.estimates[near] if near is not None else \
+            ([], np.zeros((0, 17, 3)), [])
+        counts['estimates'] += len(ids)
+        counts['mixed'] += sum(mixed)
+        matches = match_people(truth, joints, self.max_match_m)
+        counts['matched'] += len(matches)
+        for g, e, _ in matches:
+            add_pair(counts, truth[g], joints[e])
+            counts['pcp_parts'] += len(PCP_PARTS)
+            counts['pcp_hits'] += int(round(len(PCP_PARTS) * pcp(joints[e], truth[g])))
+            if g in totals.last_id and totals.last_id[g] != ids[e]:
+                counts['id_switches'] += 1
+            totals.last_id[g] = ids[e]
 
     def summary(self, last_truth_stamp: Optional[float] = None) -> dict:
         """
         Metrics as a JSON-ready dict over the instants from the first estimate on.
 
-        :param last_truth_stamp: ignore ground truth after this stamp (still in flight).
+        :param last_truth_stamp: ignore ground truth after this stamp (still in flight); it must
+            not be before instants already scored.
         """
-        first = min(self._estimates, default=None)
-        stamps = sorted(s for s in self._truth
-                        if (first is None or s >= first - self.stamp_tolerance_s)
-                        and (last_truth_stamp is None or s <= last_truth_stamp))
-        pairs: list = []
-        counts: collections.Counter = collections.Counter()
-        last_id: dict[int, int] = {}
-        for stamp in stamps:
-            truth = self._truth[stamp]
-            counts['truth_people'] += len(truth)
-            found = self._estimate_at(stamp)
-            ids, joints, mixed = found if found is not None else ([], np.zeros((0, 17, 3)), [])
-            counts['estimates'] += len(ids)
-            counts['mixed'] += sum(mixed)
-            matches = match_people(truth, joints, self.max_match_m)
-            counts['matched'] += len(matches)
-            for g, e, _ in matches:
-                pairs.append((truth[g], joints[e]))
-                if g in last_id and last_id[g] != ids[e]:
-                    counts['id_switches'] += 1
-                last_id[g] = ids[e]
-        period = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
+        self._window.check_cut(last_truth_stamp)
+        totals, before_first = self._totals.copy(), self._before_first.copy()
+        for stamp in sorted(self._window.truth):
+            self._score(totals, before_first, stamp, self._window.truth[stamp], last_truth_stamp)
+        for ids, _, _ in self._window.estimates.values():
+            totals.track_ids.update(ids)
+        if not self.estimated:
+            totals = before_first
+        counts = totals.counts
+        gaps = sorted(totals.gaps_ms)
+        period = weighted_percentile(np.array(gaps) / 1000.0,
+                                     np.array([totals.gaps_ms[g] for g in gaps]), 50) \
+            if gaps else 0.0
         person_minutes = counts['truth_people'] * period / 60.0
         out = {
-            'instants': len(stamps),
+            'instants': counts['instants'],
             'truth_people': counts['truth_people'],
             'estimates': counts['estimates'],
             'matched': counts['matched'],
@@ -142,15 +193,10 @@ class MultiPersonScore:
             'id_switches_per_person_minute': (counts['id_switches'] / person_minutes
                                               if person_minutes else float('nan')),
             'fused_from_different_people': counts['mixed'],
-            'track_ids': sorted({i for ids, _, _ in self._estimates.values() for i in ids}),
+            'track_ids': sorted(totals.track_ids),
+            **pair_metrics(counts),
+            'pcp': counts['pcp_hits'] / counts['pcp_parts'] if counts['pcp_parts'] else 0.0,
         }
-        if pairs:
-            gt, est = (np.array(a) for a in zip(*pairs))
-            out.update(mpjpe_mm=1000 * metrics.mpjpe(est, gt), pcp=pcp(est, gt),
-                       pck_150mm=metrics.pck(est, gt, 0.15),
-                       joint_coverage=metrics.coverage(est))
-        else:
-            out.update(mpjpe_mm=float('nan'), pcp=0.0, pck_150mm=0.0, joint_coverage=0.0)
         return out
 
 

@@ -140,11 +140,14 @@ class FusionSettings:
     feedback: Optional[FeedbackSettings] = field(default_factory=FeedbackSettings)
     # Several people (fusion/people.py); False: each view's selected person, one skeleton.
     association: bool = False
+    # The association's own settings; its min_views, triangulation, outlier_threshold_px and
+    # max_joint_std_m are replaced by the values above, which own them.
+    people: AssociationSettings = field(default_factory=AssociationSettings)
 
     def association_settings(self) -> AssociationSettings:
         """Return the association's settings (the shared values have their owner here)."""
-        return AssociationSettings(
-            min_views=self.min_views, triangulation=self.triangulation,
+        return replace(
+            self.people, min_views=self.min_views, triangulation=self.triangulation,
             outlier_threshold_px=self.outlier_threshold_px, max_joint_std_m=self.max_joint_std_m)
 
 

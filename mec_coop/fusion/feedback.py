@@ -27,6 +27,7 @@ import numpy as np
 from mec_coop.fusion.smoothing import SkeletonSmoother, SmoothedSkeleton, SMOOTHING_METHODS
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig
 from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.skeleton import complete_body
 from mec_coop.pose.roi import DEFAULT_MARGIN, DEFAULT_MIN_SIZE, Roi, roi_from_keypoints
 
 # Recommended by benchmarks/tracking.py: the velocity decays (limbs swing back), which predicts
@@ -34,6 +35,12 @@ from mec_coop.pose.roi import DEFAULT_MARGIN, DEFAULT_MIN_SIZE, Roi, roi_from_ke
 DEFAULT_TRACK = TrackConfig(accel_psd=16.0, velocity_decay_s=0.3)
 # A prediction further ahead than this past the last measurement is no prior any more.
 DEFAULT_MAX_HORIZON_S = 1.5
+# After that the crop searches where the person was last seen, widened by how far they may have
+# walked (SEARCH_SPEED_MPS), until this long after the last measurement. A track is mostly lost
+# to a few instants without two good views, not because the person left: the search crop finds
+# them again where the full frame at imgsz 320 does not (a person 40 px tall at 5 m).
+DEFAULT_SEARCH_HORIZON_S = 6.0
+SEARCH_SPEED_MPS = 1.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class FeedbackSettings:
     margin: float = DEFAULT_MARGIN
     min_size: int = DEFAULT_MIN_SIZE
     max_horizon_s: float = DEFAULT_MAX_HORIZON_S
+    search_horizon_s: float = DEFAULT_SEARCH_HORIZON_S
     min_joints: int = 6          # fewer predicted joints in view: no crop for that camera
     track: TrackConfig = field(default_factory=lambda: DEFAULT_TRACK)
 
@@ -53,6 +61,9 @@ class FeedbackSettings:
                              f'got {self.smoothing!r}')
         if not self.max_horizon_s > 0:
             raise ValueError(f'max_horizon_s must be > 0, got {self.max_horizon_s}')
+        if not self.search_horizon_s >= self.max_horizon_s:
+            raise ValueError(f'search_horizon_s ({self.search_horizon_s}) must be >= '
+                             f'max_horizon_s ({self.max_horizon_s})')
         if not 1 <= self.min_joints <= 17:
             raise ValueError(f'min_joints must be in [1, 17], got {self.min_joints}')
 
@@ -113,18 +124,31 @@ class PersonFeedback:
 
 def track_prior(track: SkeletonTrack, settings: FeedbackSettings, camera: PinholeCamera,
                 stamp: float, track_id: int = 0) -> Optional[CameraPrior]:
-    """Crop of ``camera`` for ``track`` at capture time ``stamp``; None without a usable prior."""
+    """
+    Crop of ``camera`` for ``track`` at capture time ``stamp``; None without a usable prior.
+
+    The crop covers the whole body (:func:`~mec_coop.geometry.skeleton.complete_body` fills
+    joints the track lacks) and, past ``max_horizon_s`` without a measurement, the distance
+    the person may have walked since (a search crop, until ``search_horizon_s``). The prior's
+    keypoints are the track's own predictions only.
+    """
     last = track.stamp
-    if last is None or not 0.0 <= stamp - last <= settings.max_horizon_s:
+    if last is None or not 0.0 <= stamp - last <= settings.search_horizon_s:
         return None
-    pixels, ok = track.predict_keypoints_2d(camera, stamp, settings.max_horizon_s)
-    inside = ok & camera.in_image(np.where(ok[:, None], pixels, 0.0))
-    if inside.sum() < settings.min_joints:
+    points = track.predict(stamp, settings.search_horizon_s).points
+    pixels = camera.project(points)
+    ok = np.all(np.isfinite(pixels), axis=-1)
+    if (ok & camera.in_image(np.where(ok[:, None], pixels, 0.0))).sum() < settings.min_joints:
         return None
-    keypoints = np.where(ok[:, None], pixels, np.nan)
-    roi = roi_from_keypoints(keypoints, camera.width, camera.height, settings.margin,
-                             settings.min_size)
-    return None if roi is None else CameraPrior(stamp, roi, keypoints, track_id)
+    support = complete_body(points)
+    walked = SEARCH_SPEED_MPS * (stamp - last - settings.max_horizon_s)
+    if walked > 0:
+        centre = np.nanmean(points, axis=0)
+        support = np.concatenate([support, centre + walked * np.concatenate(
+            [np.eye(3), -np.eye(3)])])
+    roi = roi_from_keypoints(camera.project(support), camera.width, camera.height,
+                             settings.margin, settings.min_size)
+    return None if roi is None else CameraPrior(stamp, roi, pixels, track_id)
 
 
 def frame_period(stamps: list[float], default: float) -> float:

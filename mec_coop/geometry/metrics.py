@@ -87,13 +87,12 @@ def pa_mpjpe(pred, gt):
     return mpjpe(procrustes_align(pred, gt), gt)
 
 
-def mean_acceleration(stamps: np.ndarray, points: np.ndarray) -> float:
+def accelerations(stamps: np.ndarray, points: np.ndarray) -> np.ndarray:
     """
-    Jitter metric: mean joint acceleration magnitude [m/s^2] over a skeleton sequence.
+    Joint acceleration magnitudes [m/s^2] ``(T - 2, J)`` of a sequence; NaN where a joint is.
 
     Second-order finite differences on the (possibly irregular) ``stamps (T,)`` of
-    ``points (T, J, 3)``; a triple of consecutive samples with a NaN joint is skipped for that
-    joint. NaN if no triple is complete.
+    ``points (T, J, 3)``.
     """
     t = np.asarray(stamps, dtype=np.float64)
     p = np.asarray(points, dtype=np.float64)
@@ -102,11 +101,21 @@ def mean_acceleration(stamps: np.ndarray, points: np.ndarray) -> float:
     if np.any(np.diff(t) <= 0.0):
         raise ValueError('stamps must increase strictly')
     if t.size < 3:
-        return float('nan')
+        return np.zeros((0,) + p.shape[1:-1])
     dt = np.diff(t)
     velocity = np.diff(p, axis=0) / dt.reshape((-1,) + (1,) * (p.ndim - 1))
     span = 0.5 * (dt[1:] + dt[:-1])
     accel = np.diff(velocity, axis=0) / span.reshape((-1,) + (1,) * (p.ndim - 1))
-    magnitude = np.linalg.norm(accel, axis=-1)
+    return np.linalg.norm(accel, axis=-1)
+
+
+def mean_acceleration(stamps: np.ndarray, points: np.ndarray) -> float:
+    """
+    Jitter metric: mean joint acceleration magnitude [m/s^2] over a skeleton sequence.
+
+    A triple of consecutive samples with a NaN joint is skipped for that joint (see
+    :func:`accelerations`). NaN if no triple is complete.
+    """
+    magnitude = accelerations(stamps, points)
     finite = np.isfinite(magnitude)
     return float(magnitude[finite].mean()) if np.any(finite) else float('nan')

@@ -29,7 +29,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32
 
 from mec_coop.coop.codec import decode_compressed, ImageDecodeError
-from mec_coop.coop.feedback import Choice, RoiPolicy
+from mec_coop.coop.feedback import Choice, infer, RoiPolicy
 from mec_coop.coop.guard import Rejected, STAMP_CAUSES, StampGate
 from mec_coop.coop.health import HealthWatch
 from mec_coop.coop.regional import encode_offload, OFFLOAD_CODECS
@@ -95,6 +95,10 @@ class CameraNode(ManagedModelNode):
             "its large model's result is late (false: the paper's scheme, the image only)"))
         self.declare_parameter('full_frame_every', 10, int_param(
             'Every N-th frame runs on the full frame to find new people (0: never)', 0, 10000))
+        self.declare_parameter('search_every', 3, int_param(
+            'Every N-th frame that ran without a crop and is dropped is offloaded instead, so the '
+            "edge's model looks for people the small one misses (0: never; with roi_feedback)",
+            0, 10000))
         self.declare_parameter('audit_fraction', 0.0, float_param(
             'Share of the frames offloaded at random whatever the thresholds say (audits: the '
             "allocator learns the edge model's score laws from them without selection bias)",
@@ -125,7 +129,8 @@ class CameraNode(ManagedModelNode):
         self._problems = LogOnce(self.get_logger())
         self.counts = {'frames': 0, 'keypoints': 0, 'offload': 0, 'drop': 0, 'replaced': 0,
                        'stale': 0, 'out_of_order': 0, 'bad_input': 0, 'bad_roi': 0,
-                       'roi_miss': 0, 'audit': 0, 'split': 0, **{c.value: 0 for c in Choice}}
+                       'roi_retry': 0, 'roi_miss': 0, 'audit': 0, 'search': 0, 'split': 0,
+                       **{c.value: 0 for c in Choice}}
         self._audits = AuditSampler(self.camera_id)
         self._last_inference_s = 0.0
         transport = self.get_parameter('input_transport').value
@@ -195,6 +200,7 @@ class CameraNode(ManagedModelNode):
             'partition_point', 'split_dtype', 'split_codec'))
         self._policy.max_age_s = self.get_parameter('roi_max_age_s').value
         self._policy.full_frame_every = self.get_parameter('full_frame_every').value
+        self._policy.search_every = self.get_parameter('search_every').value
         update_gate(self, self._gate)
 
     def _on_roi(self, msg: CameraRoi) -> None:
@@ -243,19 +249,10 @@ class CameraNode(ManagedModelNode):
             raise ImageDecodeError(f'Image could not be converted: {exc}', 'malformed') from exc
 
     def _infer(self, image, stamp, use_roi):
-        """Run the model on the edge's crop when the policy allows; return estimate, prior."""
+        """Run the model on the edge's crop when the policy allows: estimate, prior, choice."""
         choice, prior = self._policy.choose(stamp) if use_roi else (Choice.NO_PRIOR, None)
         self.counts[choice.value] += 1
-        if prior is None:
-            return self._model.predict(image), None
-        rois, predicted = prior
-        estimate = self._model.predict_roi(image, rois)
-        if estimate.num_people == 0:  # a wrong prior costs time, not the frame
-            self.counts['roi_miss'] += 1
-            full = self._model.predict(image)
-            full.inference_time_s += estimate.inference_time_s
-            return full, None
-        return estimate, predicted  # every tracked person's keypoints: frame_score's rule
+        return (*infer(self._model, image, choice, prior, self.counts), choice)
 
     def _process(self, msg):
         thresholds, quality, _, score_name, use_roi = self._settings
@@ -271,20 +268,22 @@ class CameraNode(ManagedModelNode):
             self.get_logger().warning(f'{self.camera_id}: stamps went back in time by '
                                       'more than reorder_after_s allows; ordering restarted')
         self.counts['frames'] += 1
-        estimate, predicted = self._infer(image, stamp, use_roi)
+        estimate, predicted, choice = self._infer(image, stamp, use_roi)
         self._last_inference_s = estimate.inference_time_s
         confidence = frame_score(estimate, score_name, predicted)
         route = thresholds.route(confidence)
         audit = route is not Route.OFFLOAD and self._audits.draw(
             self.get_parameter('audit_fraction').value)
-        self.counts['audit' if audit else route.value] += 1
+        search = not audit and use_roi and self._policy.search(choice, route is Route.DROP)
+        self.counts['audit' if audit else 'search' if search else route.value] += 1
         self._pub_conf.publish(Float32(data=float(confidence)))
         if route is Route.OFFLOAD and self._split_settings[0] >= 0 and self._head is not None:
             self._pub_split.publish(self._split(msg, image, confidence, estimate))
             return
-        if route is Route.OFFLOAD or audit:
+        if route is Route.OFFLOAD or audit or search:
+            # A search sends no keypoints: the thresholds judged them not good enough to use.
             out = self._offload(msg, image, confidence, estimate, quality,
-                                select_person(estimate, predicted))
+                                -1 if search else select_person(estimate, predicted))
             out.audit = audit
             self._pub_off.publish(out)
             return

@@ -61,6 +61,9 @@ class EdgeNode(ManagedModelNode):
             'Load the model as head/tail graph and run the tails of <cam>/split tensors',
             read_only=True))
         declare_fusion(self)
+        self.declare_parameter('offload_crops', True, text_param(
+            'Run the model on crops around the people the camera found (their keypoints come '
+            'with an offload); false: the full frame (the paper)'))
         self.declare_parameter('queue_size', 8, int_param(
             'Offloaded frames waiting for the large model (oldest dropped)', 1, 1000))
         self.declare_parameter('batch_size', 2, int_param(
@@ -179,8 +182,9 @@ class EdgeNode(ManagedModelNode):
     def _infer(self, jobs: list) -> None:
         """Run the offloads (one batch, ``batch_size``) and split tails waiting now."""
         reject = rejection_counter(self._problems, self.fusion.counts)
-        for cam, msg, image_hw, estimate in edge_estimates(self._model, jobs, reject,
-                                                           image_limits(self)):
+        for cam, msg, image_hw, estimate in edge_estimates(
+                self._model, jobs, reject, image_limits(self),
+                self.get_parameter('offload_crops').value):
             self.service_time_s += 0.2 * (estimate.inference_time_s - self.service_time_s)
             confidence = estimate.frame_confidence()
             accepted = edge_accepts(confidence, self.get_parameter(f'theta_server.{cam}').value)

@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 from rclpy.node import Node
 
+from mec_coop.fusion.association import AssociationSettings
 from mec_coop.fusion.edge import FusionSettings
 from mec_coop.fusion.feedback import CameraPrior, FeedbackSettings
 from mec_coop.fusion.smoothing import SMOOTHING_METHODS
@@ -17,6 +18,7 @@ from mec_coop.ros.conversions import to_stamp
 from mec_coop.ros.params import float_param, int_param, text_param
 
 _DEFAULTS = FeedbackSettings()
+_PEOPLE = AssociationSettings()
 
 
 # Numeric fusion parameters: name -> (default, lower, upper bound, description).
@@ -35,9 +37,35 @@ FUSION_PARAMS = {
     'outlier_threshold_px': (30.0, 1.0, 1000.0, 'Outlier-view rejection threshold (pixels)'),
     'max_joint_std_m': (0.12, 0.005, 10.0, 'A joint more uncertain than this (std) is invalid'),
 }
-FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s')
+# Several people: AssociationSettings field -> (lower, upper bound, description); the parameter
+# is ``association_<field>``. A lower bound of 0 stands for "> 0" (ranges are closed): the
+# settings' own check refuses 0 with the reason. min_views, triangulation, outlier_threshold_px
+# and max_joint_std_m are the fusion's parameters above (one owner).
+ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
+    'match_gate': (0.0, 10.0, 'Largest track-to-detection cost: confidence-weighted mean '
+                   "keypoint distance / the track's projected size (> 0)"),
+    'epipolar_gate': (0.0, 1.0, 'Largest symmetric epipolar distance of two detections that '
+                      'start a person (normalised image units, ~rad; > 0)'),
+    'min_confidence': (0.0, 1.0, 'Keypoints below this confidence take no part in association'),
+    'min_joints': (1.0, 17.0, 'Confident joints a detection, and a pair of them, need'),
+    'min_valid_joints': (1.0, 17.0, 'Valid triangulated joints a person needs to be measured'),
+    'min_inlier_fraction': (0.0, 1.0, "Share of a detection's confident joints the "
+                            "triangulation must use, else it was another person's"),
+    'birth_instants': (1.0, 100.0, 'Consecutive measured instants before a new person gets an id'),
+    'death_timeout_s': (0.0, 600.0, 'A person unmeasured this long loses the track; back later, '
+                        'they get a new id (s, > 0)'),
+    'reattach_m': (0.0, 10.0, 'Mean joint distance under which a new group continues a lost '
+                   'track or duplicates a measured one (m, > 0)'),
+    'ambiguity_ratio': (0.0, 1.0, 'A two-camera birth needs its pair cost below this fraction '
+                        "of each detection's next candidate in the other camera"),
+    'duplicate_fraction': (0.0, 1.0, 'Two detections of a camera whose joints lie within this '
+                           "fraction of the person's extent are one person"),
+}
+ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks')
+FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s',
+                   'roi_search_horizon_s')
 FUSION_SETTINGS = ('min_views', 'triangulation', 'association', *FUSION_PARAMS,
-                   *FEEDBACK_PARAMS)
+                   *FEEDBACK_PARAMS, *(f'association_{n}' for n in ASSOCIATION_NAMES))
 
 
 def declare_fusion(node: Node) -> None:
@@ -50,6 +78,13 @@ def declare_fusion(node: Node) -> None:
     node.declare_parameter('association', False, text_param(
         'Several people: associate every person of every view, publish skeletons (one per '
         "track, with its id); off: each view's selected person, one skeleton"))
+    for name, (lo, hi, description) in ASSOCIATION_PARAMS.items():
+        default = getattr(_PEOPLE, name)
+        node.declare_parameter(f'association_{name}', default, int_param(
+            description, int(lo), int(hi)) if isinstance(default, int) else float_param(
+            description, lo, hi))
+    node.declare_parameter('association_human_checks', _PEOPLE.human_checks, text_param(
+        'Robust triangulation of people: drop left/right-swapped views, flag implausible bones'))
     node.declare_parameter('feedback', True, text_param(
         'Track the person, filter the skeleton and publish <cam>/roi crops for the cameras'))
     node.declare_parameter('smoothing', _DEFAULTS.smoothing, text_param(
@@ -59,7 +94,10 @@ def declare_fusion(node: Node) -> None:
     node.declare_parameter('roi_min_size', _DEFAULTS.min_size, int_param(
         'Smallest crop side (pixels)', 16, 4096))
     node.declare_parameter('roi_max_horizon_s', _DEFAULTS.max_horizon_s, float_param(
-        'No crop is predicted further than this past the last measurement', 0.05, 10.0))
+        'Crops follow the track this long past its last measurement', 0.05, 10.0))
+    node.declare_parameter('roi_search_horizon_s', _DEFAULTS.search_horizon_s, float_param(
+        'Then they search where the person was, widening at 1 m/s, until this long after it '
+        '(>= roi_max_horizon_s)', 0.05, 60.0))
 
 
 def fusion_settings(values: dict) -> FusionSettings:
@@ -69,10 +107,17 @@ def fusion_settings(values: dict) -> FusionSettings:
                          f'{values["triangulation"]!r}')
     feedback = FeedbackSettings(smoothing=values['smoothing'], margin=values['roi_margin'],
                                 min_size=values['roi_min_size'],
-                                max_horizon_s=values['roi_max_horizon_s']) \
+                                max_horizon_s=values['roi_max_horizon_s'],
+                                search_horizon_s=values['roi_search_horizon_s']) \
         if values['feedback'] else None
+    # Built whether or not association is on: a bad value is refused when set, not later.
+    people = AssociationSettings(
+        min_views=values['min_views'], triangulation=values['triangulation'],
+        outlier_threshold_px=values['outlier_threshold_px'],
+        max_joint_std_m=values['max_joint_std_m'],
+        **{n: values[f'association_{n}'] for n in ASSOCIATION_NAMES})
     return FusionSettings(min_views=values['min_views'], triangulation=values['triangulation'],
-                          feedback=feedback, association=values['association'],
+                          feedback=feedback, association=values['association'], people=people,
                           **{n: values[n] for n in FUSION_PARAMS})
 
 

@@ -4,7 +4,10 @@
 ``launch_ros`` glue for the files in ``launch/``: a config's graph as a LaunchDescription.
 
 Imported only by launch files (``launch`` is part of a ROS 2 install, not of the core).
-Camera, edge, uplink and allocator nodes respawn when they die (``mec_coop.graph.RESPAWNED``).
+Camera, edge, uplink and allocator nodes respawn when they die (``mec_coop.graph.RESPAWNED``),
+at most ``graph.respawn_max_retries`` times each (5; launch's ``respawn_max_retries``, in
+``launch`` since 3.1.0, so in every Jazzy install), e.g.
+``overrides:="graph.respawn_max_retries=3"``.
 Arguments: ``config`` (path or name in ``share/mec_coop/config``) and ``overrides``
 (space-separated ``section.key=value``), e.g.
 ``ros2 launch mec_coop virtual_rig.launch.py overrides:="graph.mode=server_centric"``.
@@ -31,6 +34,7 @@ def _nodes(context):
                  namespace=spec.namespace or None, parameters=[spec.parameters],
                  output='screen', emulate_tty=True, respawn=spec.respawn,
                  respawn_delay=RESPAWN_DELAY_S if spec.respawn else 0.0,
+                 respawn_max_retries=spec.respawn_max_retries,
                  # Used only with ROS_SECURITY_ENABLE=true (README, "Security").
                  ros_arguments=['--enclave', spec.enclave])
             for spec in build_graph(load_config(config, overrides))]

@@ -1,0 +1,158 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The cooperative loop without DDS or timing: how often the edge's feedback keeps the person.
+
+Replays the virtual rig instant by instant through the product's own core: each camera's
+:class:`~mec_coop.coop.feedback.RoiPolicy` and :func:`~mec_coop.coop.feedback.infer` (crop,
+wider retry, full frame) with the real yolo11n-pose at ``--imgsz``, the frame score, the dual
+thresholds and the search offloads of cameras without a crop; offloaded frames through the same
+weights at the edge's ``--edge-imgsz``, on crops around the people the camera found as the edge
+node's ``offload_crops`` does (accepted at ``theta_server``, as if always on time);
+:class:`~mec_coop.fusion.edge.EdgeFusion` with its defaults, whose crops go back to the cameras
+for the next instants. What the running graph adds is time: late views, CPU contention and the
+uplink (``./scripts/demo.sh`` measures those).
+
+Reports per rig (seed, camera count): the skeleton rate over all instants and over the instants
+at least two cameras see (``positive`` views, the paper's definition), why the others failed
+(too few views, no valid joint), MPJPE and joint coverage of the published skeleton, and how
+the cameras chose (crop, retry, miss, full frame, search offload).
+Writes ``docs/figures/closed_loop.json``.
+
+Run:  . scripts/env.sh && python benchmarks/closed_loop.py --seeds 0 7 --cameras 4 6 --duration 100
+"""
+
+import argparse
+import collections
+import json
+import pathlib
+import time
+
+import numpy as np
+
+from mec_coop.coop.feedback import infer, RoiPolicy
+from mec_coop.coop.routing import Route, Thresholds
+from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
+from mec_coop.geometry.metrics import coverage, mpjpe
+from mec_coop.pose.frame_score import frame_score, select_person
+from mec_coop.pose.roi import crops_for_model
+from mec_coop.pose.ultralytics_backend import UltralyticsPose
+from mec_coop.rig.virtual import VirtualRig
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIGURES = ROOT / 'docs' / 'figures'
+
+
+def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
+                  edge_crops):
+    """One camera's frame as the graph handles it: a :class:`Report` and its route."""
+    choice, prior = policy.choose(stamp)
+    counts[choice.value] += 1
+    estimate, predicted = infer(camera_model, image, choice, prior, counts)
+    route = thresholds.route(frame_score(estimate, score, predicted))
+    search = policy.search(choice, route is Route.DROP)
+    counts['search' if search else route.value] += 1
+    if route is Route.KEYPOINTS:
+        i = select_person(estimate, predicted)
+        return Report(estimate.keypoints[i], estimate.confidences[i], 'camera')
+    if route is Route.OFFLOAD or search:
+        crops = crops_for_model(estimate.keypoints, image.shape[1], image.shape[0],
+                                edge_model.input_size) if edge_crops and not search else []
+        result = edge_model.predict_roi(image, crops) if crops else edge_model.predict(image)
+        if thresholds.edge_accepts(result.frame_confidence()):
+            best = result.best()
+            return Report(result.keypoints[best], result.confidences[best], 'edge')
+    return Report(None, None, 'dropped')
+
+
+def run_rig(args, seed, num_cameras, camera_model, edge_model):
+    """Replay one rig; return its summary (JSON-ready)."""
+    rig = VirtualRig(num_cameras=num_cameras, seed=seed)
+    names = [f'cam{i}' for i in range(num_cameras)]
+    calibration = dict(zip(names, rig.cameras))
+    clock = [0.0]
+    fusion = EdgeFusion(names, FusionSettings(), calibration.get, clock=lambda: clock[0])
+    policies = {name: RoiPolicy() for name in names}
+    thresholds = Thresholds(args.theta_low, args.theta_high)
+    counts: collections.Counter = collections.Counter()
+    rows = []
+    for k in range(int(round(args.duration * args.fps))):
+        stamp = args.start + k / args.fps
+        frame = rig.frame(stamp)
+        clock[0] = stamp
+        for v, name in enumerate(names):
+            report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
+                                   stamp, thresholds, args.score, counts, args.edge_crops)
+            fusion.add(name, stamp, report)
+        before = collections.Counter(fusion.totals)
+        clock[0] = stamp + fusion.settings.acquire_timeout_s + 0.01
+        released = fusion.poll(stamp)
+        for name, priors in released.priors.items():
+            for prior in priors:
+                policies[name].offer(prior.stamp, ([prior.roi], prior.keypoints))
+        outcome = collections.Counter(fusion.totals) - before
+        outcome.pop('instants', None)
+        skeleton = released.skeletons[0] if released.skeletons else None
+        rows.append({'positive': int(frame.positive.sum()), 'outcome': next(iter(outcome), ''),
+                     'points': None if skeleton is None else skeleton.points,
+                     'truth': frame.joints_world[0]})
+    return summarise(rows, counts)
+
+
+def summarise(rows, counts):
+    """Rates, causes of missing skeletons and accuracy of one replay."""
+    seen = [r for r in rows if r['positive'] >= 2]
+    published = [r for r in rows if r['points'] is not None]
+    causes = collections.Counter(r['outcome'] for r in seen if r['points'] is None)
+    pred = np.array([r['points'] for r in published]) if published else np.zeros((0, 17, 3))
+    truth = np.array([r['truth'] for r in published]) if published else np.zeros((0, 17, 3))
+    return {
+        'instants': len(rows),
+        'instants_two_positive_views': len(seen),
+        'skeleton_rate': len(published) / max(len(rows), 1),
+        'skeleton_rate_two_positive_views': sum(r['points'] is not None for r in seen)
+        / max(len(seen), 1),
+        'missed_two_positive_views': dict(causes),
+        'mpjpe_mm': 1e3 * mpjpe(pred, truth) if published else None,
+        'joint_coverage': coverage(pred) if published else None,
+        'camera_choices': dict(counts),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--cameras', type=int, nargs='+', default=[4])
+    parser.add_argument('--start', type=float, default=3.5, help='rig time of the first instant')
+    parser.add_argument('--duration', type=float, default=100.0, help='rig seconds per rig')
+    parser.add_argument('--fps', type=float, default=2.0)
+    parser.add_argument('--imgsz', type=int, default=320)
+    parser.add_argument('--edge-imgsz', type=int, default=960)
+    parser.add_argument('--theta-low', type=float, default=0.3)
+    parser.add_argument('--theta-high', type=float, default=0.7)
+    parser.add_argument('--score', default='joints_box')
+    parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
+                        help="the edge's model on the whole offloaded frame (the paper), not "
+                        "on crops around the camera's people (edge.offload_crops)")
+    parser.add_argument('--out', default=str(FIGURES / 'closed_loop.json'))
+    args = parser.parse_args()
+    camera_model = UltralyticsPose(imgsz=args.imgsz)
+    edge_model = UltralyticsPose(imgsz=args.edge_imgsz)
+    results = []
+    for seed in args.seeds:
+        for num_cameras in args.cameras:
+            start = time.perf_counter()
+            summary = run_rig(args, seed, num_cameras, camera_model, edge_model)
+            summary.update(seed=seed, cameras=num_cameras,
+                           wall_s=round(time.perf_counter() - start, 1))
+            results.append(summary)
+            print(json.dumps(summary), flush=True)
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({'arguments': vars(args), 'rigs': results}, indent=2,
+                              default=float) + '\n')
+    print(f'wrote {out}')
+
+
+if __name__ == '__main__':
+    main()
