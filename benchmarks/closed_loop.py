@@ -71,8 +71,11 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
     names = [f'cam{i}' for i in range(num_cameras)]
     calibration = dict(zip(names, rig.cameras))
     clock = [0.0]
-    fusion = EdgeFusion(names, FusionSettings(), calibration.get, clock=lambda: clock[0])
-    policies = {name: RoiPolicy() for name in names}
+    # Without feedback the edge tracks nobody, sends no crops and the cameras never search: the
+    # paper's scheme with this product's triangulation.
+    fusion = EdgeFusion(names, FusionSettings() if args.feedback else FusionSettings(
+        feedback=None), calibration.get, clock=lambda: clock[0])
+    policies = {name: RoiPolicy(search_every=3 if args.feedback else 0) for name in names}
     thresholds = Thresholds(args.theta_low, args.theta_high)
     counts: collections.Counter = collections.Counter()
     rows = []
@@ -131,6 +134,9 @@ def main() -> None:
     parser.add_argument('--theta-low', type=float, default=0.3)
     parser.add_argument('--theta-high', type=float, default=0.7)
     parser.add_argument('--score', default='joints_box')
+    parser.add_argument('--no-feedback', dest='feedback', action='store_false',
+                        help='no track, crops or searches (edge.feedback / camera.roi_feedback '
+                        'false)')
     parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
                         help="the edge's model on the whole offloaded frame (the paper), not "
                         "on crops around the camera's people (edge.offload_crops)")
