@@ -35,7 +35,7 @@ from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.geometry.metrics import coverage, mpjpe
 from mec_coop.pose.frame_score import frame_score, select_person
-from mec_coop.pose.roi import crops_for_model
+from mec_coop.pose.roi import crop_input_size, crops_for_model
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
 from mec_coop.rig.virtual import VirtualRig
 
@@ -56,9 +56,11 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
         i = select_person(estimate, predicted)
         return Report(estimate.keypoints[i], estimate.confidences[i], 'camera')
     if route is Route.OFFLOAD or search:
+        size = crop_input_size(edge_model.input_size)
         crops = crops_for_model(estimate.keypoints, image.shape[1], image.shape[0],
-                                edge_model.input_size) if edge_crops and not search else []
-        result = edge_model.predict_roi(image, crops) if crops else edge_model.predict(image)
+                                size) if edge_crops and not search else []
+        result = edge_model.predict_roi(image, crops, size) if crops else \
+            edge_model.predict(image)
         if thresholds.edge_accepts(result.frame_confidence()):
             best = result.best()
             return Report(result.keypoints[best], result.confidences[best], 'edge')
@@ -71,8 +73,11 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
     names = [f'cam{i}' for i in range(num_cameras)]
     calibration = dict(zip(names, rig.cameras))
     clock = [0.0]
-    fusion = EdgeFusion(names, FusionSettings(), calibration.get, clock=lambda: clock[0])
-    policies = {name: RoiPolicy() for name in names}
+    # Without feedback the edge tracks nobody, sends no crops and the cameras never search: the
+    # paper's scheme with this product's triangulation.
+    fusion = EdgeFusion(names, FusionSettings() if args.feedback else FusionSettings(
+        feedback=None), calibration.get, clock=lambda: clock[0])
+    policies = {name: RoiPolicy(search_every=3 if args.feedback else 0) for name in names}
     thresholds = Thresholds(args.theta_low, args.theta_high)
     counts: collections.Counter = collections.Counter()
     rows = []
@@ -131,6 +136,9 @@ def main() -> None:
     parser.add_argument('--theta-low', type=float, default=0.3)
     parser.add_argument('--theta-high', type=float, default=0.7)
     parser.add_argument('--score', default='joints_box')
+    parser.add_argument('--no-feedback', dest='feedback', action='store_false',
+                        help='no track, crops or searches (edge.feedback / camera.roi_feedback '
+                        'false)')
     parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
                         help="the edge's model on the whole offloaded frame (the paper), not "
                         "on crops around the camera's people (edge.offload_crops)")

@@ -8,8 +8,8 @@ import pytest
 
 from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.pose.backend import PoseBackend, PoseEstimate
-from mec_coop.pose.roi import (crops_for_model, PAD_VALUE, Roi, roi_from_keypoints,
-                               rois_from_people)
+from mec_coop.pose.roi import (crop_input_size, crops_for_model, PAD_VALUE, Roi,
+                               roi_from_keypoints, rois_from_people)
 
 W, H = 1280, 720
 
@@ -260,6 +260,8 @@ def test_crops_for_a_model_are_at_least_half_its_input():
     assert edge[0].contains(people[0]).all() and edge[1].contains(people[1]).all()
     # Without an input size: the camera's 160 px floor; the first person (120 px) x 1.4 margin.
     assert [roi.size for roi in crops_for_model(people, 1280, 720, None)] == [168, 160]
+    assert crop_input_size(960) == 640 and crop_input_size(320) == 320
+    assert crop_input_size(None) is None
 
 
 def test_the_edge_runs_offloads_with_the_cameras_people_on_crops():
@@ -276,8 +278,8 @@ def test_the_edge_runs_offloads_with_the_cameras_people_on_crops():
             self.batches.append(len(images_bgr))
             return [PoseEstimate.empty() for _ in images_bgr]
 
-        def predict_roi(self, image_bgr, rois):
-            self.crops.append(list(rois))
+        def predict_roi(self, image_bgr, rois, input_size=None):
+            self.crops.append((list(rois), input_size))
             return PoseEstimate.empty()
 
     jpeg = cv2.imencode('.jpg', np.zeros((720, 1280, 3), np.uint8))[1].tobytes()
@@ -289,8 +291,11 @@ def test_the_edge_runs_offloads_with_the_cameras_people_on_crops():
     model = Recorder()
     out = edge_estimates(model, [('cam0', searched), ('cam1', found)], None, crops=True)
     assert [cam for cam, *_ in out] == ['cam0', 'cam1'] and model.batches == [1]
-    (roi,) = model.crops[0]
-    assert roi.size == 480 and roi.contains(np.array([[600.0, 300.0], [616.0, 428.0]])).all()
+    # Crops run at 640, not the model's 960 (a square 960 input costs 1.75x a whole frame), so
+    # the smallest crop is 320 px (enlarged at most 2x).
+    (roi,), size = model.crops[0]
+    assert size == 640 and roi.size == 320
+    assert roi.contains(np.array([[600.0, 300.0], [616.0, 428.0]])).all()
     model = Recorder()
     edge_estimates(model, [('cam0', searched), ('cam1', found)], None, crops=False)
     assert model.batches == [2] and model.crops == []

@@ -94,7 +94,7 @@ class CameraNode(ManagedModelNode):
             "Send the camera model's keypoints with an offloaded image; the edge uses them if "
             "its large model's result is late (false: the paper's scheme, the image only)"))
         self.declare_parameter('full_frame_every', 10, int_param(
-            'Every N-th frame runs on the full frame to find new people (0: never)', 0, 10000))
+            'Every N-th frame also runs the full frame to find new people (0: never)', 0, 10000))
         self.declare_parameter('search_every', 3, int_param(
             'Every N-th frame that ran without a crop and is dropped is offloaded instead, so the '
             "edge's model looks for people the small one misses (0: never; with roi_feedback)",

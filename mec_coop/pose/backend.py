@@ -126,20 +126,27 @@ class PoseBackend:
         """One :class:`PoseEstimate` per image; backends that can batch override this."""
         return [self.predict(image) for image in images_bgr]
 
-    def predict_roi(self, image_bgr, rois: Sequence[Roi]) -> PoseEstimate:
+    def predict_sized(self, images_bgr: Sequence[np.ndarray], size: int) -> List[PoseEstimate]:
+        """:meth:`predict_batch` of square ``size`` images at input ``size`` where supported."""
+        return self.predict_batch(images_bgr)
+
+    def predict_roi(self, image_bgr, rois: Sequence[Roi],
+                    input_size: Optional[int] = None) -> PoseEstimate:
         """
         People found in the crops ``rois`` of one image, in full-image pixels.
 
-        Each crop is resized to :attr:`input_size`, all crops go through :meth:`predict_batch`
-        together, and a person found in two overlapping crops is reported once
-        (:meth:`PoseEstimate.merge`). No crop gives an empty estimate: the caller decides whether
-        to fall back to the full frame.
+        Each crop is resized to ``input_size`` (default :attr:`input_size`), all crops go
+        through the model together (:meth:`predict_sized`), and a person found in two
+        overlapping crops is reported once (:meth:`PoseEstimate.merge`). No crop gives an empty
+        estimate: the caller decides whether to fall back to the full frame.
         """
         if not rois:
             return PoseEstimate.empty(0.0, self.name)
-        crops = [roi.crop(image_bgr, self.input_size) for roi in rois]
-        return PoseEstimate.merge([est.in_full_image(roi, self.input_size)
-                                   for est, roi in zip(self.predict_batch(crops), rois)])
+        size = input_size or self.input_size
+        crops = [roi.crop(image_bgr, size) for roi in rois]
+        estimates = self.predict_sized(crops, size) if size else self.predict_batch(crops)
+        return PoseEstimate.merge([est.in_full_image(roi, size)
+                                   for est, roi in zip(estimates, rois)])
 
 
 def _area(boxes):

@@ -12,7 +12,7 @@ The default weights are the official Ultralytics ``yolo11n-pose.pt`` shipped ins
 import importlib.resources
 import os
 import time
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -61,8 +61,8 @@ class UltralyticsPose(PoseBackend):
         # The first call builds the graph and takes 10x longer: keep it out of measured delays.
         self._run([np.zeros((self.imgsz, self.imgsz, 3), np.uint8)])
 
-    def _run(self, images):
-        results = self._model.predict(list(images), imgsz=self.imgsz, conf=self.conf,
+    def _run(self, images, imgsz=None):
+        results = self._model.predict(list(images), imgsz=imgsz or self.imgsz, conf=self.conf,
                                       device=self.device, verbose=False)
         if self.threads and not self._threads_set:
             import torch
@@ -74,14 +74,19 @@ class UltralyticsPose(PoseBackend):
         """Detect people and their keypoints in a BGR image."""
         return self.predict_batch([image_bgr])[0]
 
-    def predict_batch(self, images_bgr) -> List[PoseEstimate]:
+    def predict_sized(self, images_bgr, size: int) -> List[PoseEstimate]:
+        """:meth:`predict_batch` at input ``size`` instead of ``imgsz`` (square crops)."""
+        return self.predict_batch(images_bgr, size)
+
+    def predict_batch(self, images_bgr, imgsz: Optional[int] = None) -> List[PoseEstimate]:
         """
         Detect people in several BGR images with one model call (one batch).
 
         Images of one shape are letterboxed alike (rectangular, padded to the stride); images of
         mixed shapes are each letterboxed to a square ``imgsz``, as Ultralytics does. With flip
         TTA the flipped images join the same batch. Each estimate's
-        ``inference_time_s`` is the batch's time divided by the number of images.
+        ``inference_time_s`` is the batch's time divided by the number of images. ``imgsz``
+        overrides the model's input size for this call.
         """
         images = [_checked(image) for image in images_bgr]
         if not images:
@@ -89,7 +94,7 @@ class UltralyticsPose(PoseBackend):
         start = time.perf_counter()
         batch = images + ([np.ascontiguousarray(i[:, ::-1]) for i in images]
                           if self.flip_tta else [])
-        outs = self._run(batch)
+        outs = self._run(batch, imgsz)
         if self.flip_tta:
             n = len(images)
             outs = [out if out is None else self._merge_flipped(out, flipped, image.shape[1])
