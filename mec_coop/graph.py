@@ -150,6 +150,8 @@ def build_graph(config):
     camera = dict(config.get('camera', {}))
     if mode != 'custom':
         camera.update(MODES[mode])
+    if mode == 'device_centric':  # cameras only: no image goes to the edge, searches neither
+        camera.setdefault('search_every', 0)
     if allocator:  # audits feed the allocator's score laws; without it they would only cost
         camera.setdefault('audit_fraction', float(graph.get('audit_fraction', 0.0)))
     for cam in cameras:
