@@ -37,8 +37,8 @@ def test_modes_set_the_camera_thresholds(mode):
         if spec.executable == 'camera_node':
             assert {k: spec.parameters[k] for k in MODES[mode]} == MODES[mode]
             # Cameras only: no search offloads either (the other schemes keep the node default).
-            assert spec.parameters.get('search_every') == (0 if mode == 'device_centric'
-                                                            else None)
+            expected = 0 if mode == 'device_centric' else None
+            assert spec.parameters.get('search_every') == expected
 
 
 def test_overrides_camera_lists_and_no_uplink():
