@@ -60,16 +60,20 @@ def test_cooperative_pipeline_produces_accurate_skeletons(schemes):
     assert sum(s['routes'].values()) >= 4 * 40
 
 
-def test_feedback_lets_the_cameras_alone_beat_offloading_everything(schemes):
-    # Measured with edge feedback: device-centric 57 mm at rate 0.98 and p95 0.11 s;
-    # server-centric 99 mm at rate 0.44 and p95 0.78 s (every frame through an edge model that
-    # takes ~0.3 s per image here, so most instants miss their 0.45 s budget). Before
-    # feedback the order was the other way round: device-centric 187 mm, server-centric 111 mm.
+def test_cameras_alone_keep_the_rate_that_offloading_everything_loses(schemes):
+    # Measured with edge feedback and the edge's model on crops around the camera's people:
+    # device-centric 47 mm at rate 1.00 and p95 0.14 s; server-centric 39 mm (the most precise
+    # keypoints) but rate 0.36 and p95 0.98 s (every frame through an edge model that takes
+    # ~0.3 s per image here, so most instants miss their 0.45 s budget). Before feedback:
+    # device-centric 187 mm, server-centric 111 mm; with feedback, before the edge's crops:
+    # device-centric 57 mm, server-centric 99 mm.
     dev, srv = schemes['device_centric'], schemes['server_centric']
     assert dev['routes']['offload'] == 0
     assert srv['routes']['keypoints'] == srv['routes']['drop'] == 0
     assert dev['skeleton_rate'] > 0.8 and dev['mpjpe_mm'] < 100.0
-    assert dev['mpjpe_mm'] < srv['mpjpe_mm']
+    assert srv['mpjpe_mm'] < 100.0
+    assert dev['skeleton_rate'] > srv['skeleton_rate'] + 0.2
+    assert dev['delay_s']['p95'] < srv['delay_s']['p50']
 
 
 def test_cooperative_delay_is_lower_than_server_centric(schemes):
