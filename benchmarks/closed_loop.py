@@ -35,7 +35,6 @@ from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.geometry.metrics import coverage, mpjpe
 from mec_coop.pose.frame_score import frame_score, select_person
-from mec_coop.pose.roi import crop_input_size, crops_for_model
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
 from mec_coop.rig.virtual import VirtualRig
 
@@ -56,11 +55,10 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
         i = select_person(estimate, predicted)
         return Report(estimate.keypoints[i], estimate.confidences[i], 'camera')
     if route is Route.OFFLOAD or search:
-        size = crop_input_size(edge_model.input_size)
-        crops = crops_for_model(estimate.keypoints, image.shape[1], image.shape[0],
-                                size) if edge_crops and not search else []
-        result = edge_model.predict_roi(image, crops, size) if crops else \
-            edge_model.predict(image)
+        result = edge_model.predict_around(image, estimate.keypoints) \
+            if edge_crops and not search else None
+        if result is None:
+            result = edge_model.predict(image)
         if thresholds.edge_accepts(result.frame_confidence()):
             best = result.best()
             return Report(result.keypoints[best], result.confidences[best], 'edge')

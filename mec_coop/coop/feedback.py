@@ -34,7 +34,7 @@ from mec_coop.pose.roi import Roi
 Prior = TypeVar('Prior')
 # Priors kept per camera: the edge sends two capture times ahead, a few instants back.
 PRIORS_KEPT = 6
-# A crop that found nobody is tried once more this much wider before the full frame.
+# A crop that found nobody is tried once more this much wider (see infer).
 RETRY_WIDEN = 1.3
 
 

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from mec_coop.geometry.skeleton import NUM_JOINTS
-from mec_coop.pose.roi import Roi
+from mec_coop.pose.roi import crop_input_size, crops_for_model, Roi
 
 # Two people found in overlapping crops are one person when their boxes overlap this much.
 DUPLICATE_IOU = 0.5
@@ -126,7 +126,8 @@ class PoseBackend:
         """One :class:`PoseEstimate` per image; backends that can batch override this."""
         return [self.predict(image) for image in images_bgr]
 
-    def predict_sized(self, images_bgr: Sequence[np.ndarray], size: int) -> List[PoseEstimate]:
+    def predict_sized(self, images_bgr: Sequence[np.ndarray],
+                      size: Optional[int]) -> List[PoseEstimate]:
         """:meth:`predict_batch` of square ``size`` images at input ``size`` where supported."""
         return self.predict_batch(images_bgr)
 
@@ -144,9 +145,21 @@ class PoseBackend:
             return PoseEstimate.empty(0.0, self.name)
         size = input_size or self.input_size
         crops = [roi.crop(image_bgr, size) for roi in rois]
-        estimates = self.predict_sized(crops, size) if size else self.predict_batch(crops)
+        estimates = self.predict_sized(crops, size)
         return PoseEstimate.merge([est.in_full_image(roi, size)
                                    for est, roi in zip(estimates, rois)])
+
+    def predict_around(self, image_bgr, people_keypoints) -> Optional[PoseEstimate]:
+        """
+        People found in crops around people already found (``(P, J, 2)`` pixels), or None.
+
+        The crops are :func:`~mec_coop.pose.roi.crops_for_model` at
+        :func:`~mec_coop.pose.roi.crop_input_size`; None when no crop lies in the image, so
+        that the caller runs (or batches) the whole frame instead.
+        """
+        size = crop_input_size(self.input_size)
+        rois = crops_for_model(people_keypoints, image_bgr.shape[1], image_bgr.shape[0], size)
+        return self.predict_roi(image_bgr, rois, size) if rois else None
 
 
 def _area(boxes):

@@ -74,7 +74,7 @@ class UltralyticsPose(PoseBackend):
         """Detect people and their keypoints in a BGR image."""
         return self.predict_batch([image_bgr])[0]
 
-    def predict_sized(self, images_bgr, size: int) -> List[PoseEstimate]:
+    def predict_sized(self, images_bgr, size: Optional[int]) -> List[PoseEstimate]:
         """:meth:`predict_batch` at input ``size`` instead of ``imgsz`` (square crops)."""
         return self.predict_batch(images_bgr, size)
 

@@ -17,7 +17,6 @@ from mec_coop.coop.codec import decode_compressed
 from mec_coop.coop.guard import Rejected
 from mec_coop.msg import OffloadRequest, SplitTensor
 from mec_coop.pose.backend import PoseBackend, PoseEstimate
-from mec_coop.pose.roi import crop_input_size, crops_for_model
 from mec_coop.ros.conversions import people_arrays
 from mec_coop.ros.split_tensor import encoded_to_msg, msg_to_encoded
 from mec_coop.split.codec import CODECS, decode_tensors, encode_tensors, TensorDecodeError
@@ -102,12 +101,12 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
 
     Offloaded JPEGs go through the model as one batch; split tensors each through their tail.
     With ``crops``, an offload that carries the camera's people runs on crops around them
-    instead (:func:`~mec_coop.pose.roi.crops_for_model`, at
-    :func:`~mec_coop.pose.roi.crop_input_size`): on the virtual rig, seed 7, every frame
-    offloaded (``benchmarks/closed_loop.py``), full frames at imgsz 960 gave an MPJPE of
-    122 mm, crops 61 mm. A job that cannot be used is passed to ``reject(camera, kind,
-    reason)`` and left out. ``limits`` are the image's ``(max_bytes, max_pixels)``, checked
-    before decoding. Returns ``(camera, message, (height, width), estimate)`` in job order.
+    instead (:meth:`~mec_coop.pose.backend.PoseBackend.predict_around`): on the virtual rig,
+    seed 7, every frame offloaded (``benchmarks/closed_loop.py``), full frames at imgsz 960
+    gave an MPJPE of 122 mm, crops 61 mm. A job that cannot be used is passed to
+    ``reject(camera, kind, reason)`` and left out. ``limits`` are the image's
+    ``(max_bytes, max_pixels)``, checked before decoding. Returns ``(camera, message,
+    (height, width), estimate)`` in job order.
     """
     images, done = [], {}
     for k, (cam, msg) in enumerate(jobs):
@@ -117,11 +116,10 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
             except Rejected as exc:
                 reject(cam, exc.cause, f'offloaded image rejected ({exc.cause}): {exc}')
                 continue
-            size = crop_input_size(model.input_size)
-            rois = crops_for_model(people_arrays(msg.people)[0], image.shape[1], image.shape[0],
-                                   size) if crops else []
-            if rois:
-                done[k] = (image.shape[:2], model.predict_roi(image, rois, size))
+            around = model.predict_around(image, people_arrays(msg.people)[0]) \
+                if crops else None
+            if around is not None:
+                done[k] = (image.shape[:2], around)
             else:
                 images.append((k, image))
             continue
