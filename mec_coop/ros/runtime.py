@@ -3,10 +3,13 @@
 """Running nodes: worker threads behind callbacks, lifecycle bring-up and the spin loop."""
 
 import collections
+import faulthandler
 import os
 import signal
+import socket
 import sys
 import threading
+import time
 import traceback
 from typing import Any, Callable, Generic, Optional, TypeVar
 
@@ -24,6 +27,10 @@ from mec_coop.ros.params import text_param
 Job = TypeVar('Job')
 # How often the spin loop looks for a stop request (bounds the reaction to SIGINT).
 SPIN_POLL_S = 0.1
+# After a stop signal: the most the node's clean-up may take (launch sends SIGKILL at about
+# 10 s), then the most the ROS/DDS teardown after it may take (StopSignals).
+CLOSE_DEADLINE_S = 10.0
+TEARDOWN_DEADLINE_S = 2.0
 
 
 class JobQueue(Generic[Job]):
@@ -174,17 +181,47 @@ class StopSignals:
     The node then stops its workers and logs its totals while the context is still valid (no
     "publisher's context is invalid" from a worker or the log), and a second signal during the
     clean-up is ignored instead of raising ``KeyboardInterrupt`` mid-way.
+
+    A watchdog thread bounds the exit: it learns of the signal from the interpreter's C-level
+    handler (``signal.set_wakeup_fd``), so it runs even when the main thread is stuck in native
+    code. Past :data:`CLOSE_DEADLINE_S` for the node's clean-up, or :data:`TEARDOWN_DEADLINE_S`
+    for the ROS/DDS teardown after it, it logs every thread's stack and leaves: exit code 1 when
+    the clean-up did not finish (results may be lost), the node's own code when only the
+    teardown hung (everything was saved). Without it a hang in teardown ends in launch's SIGKILL.
     """
 
     def __init__(self) -> None:
         self.requested = threading.Event()
+        self.cleaned_up = threading.Event()
+        self.code = 0
+        self._reader, self._writer = socket.socketpair()
+        self._writer.setblocking(False)
+        signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
+        threading.Thread(target=self._watch, name='stop_watchdog', daemon=True).start()
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self.requested.set()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
+
+    def _watch(self) -> None:
+        self._reader.recv(1)
+        self.requested.set()
+        if not self.cleaned_up.wait(CLOSE_DEADLINE_S):
+            _leave(f'clean-up did not finish {CLOSE_DEADLINE_S:.0f} s after the stop signal', 1)
+        time.sleep(TEARDOWN_DEADLINE_S)
+        _leave(f'ROS teardown did not finish {TEARDOWN_DEADLINE_S:.0f} s after the clean-up '
+               '(results were saved); leaving without it', self.code)
+
+
+def _leave(reason: str, code: int) -> None:
+    sys.stderr.write(f'[mec_coop] {reason}; stacks of the threads:\n')
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(code)
 
 
 def spin_node(node_class: Callable[[], Node], args: Optional[list[str]] = None) -> None:
@@ -223,6 +260,8 @@ def spin_node(node_class: Callable[[], Node], args: Optional[list[str]] = None) 
             close = getattr(node, 'close', None)
             if close:
                 close()
+        stop.code = code
+        stop.cleaned_up.set()
         executor.shutdown(timeout_sec=1.0)
         if node is not None:
             node.destroy_node()
