@@ -44,7 +44,12 @@ FIGURES = ROOT / 'docs' / 'figures'
 
 def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
                   edge_crops):
-    """One camera's frame as the graph handles it: a :class:`Report` and its route."""
+    """
+    One camera's frame as the graph handles it: a :class:`Report`.
+
+    The report carries every person found (the camera's or the edge model's), as the edge node's
+    reports do; the fusion without association uses only the selected one.
+    """
     choice, prior = policy.choose(stamp)
     counts[choice.value] += 1
     estimate, predicted = infer(camera_model, image, choice, prior, counts)
@@ -53,7 +58,8 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
     counts['search' if search else route.value] += 1
     if route is Route.KEYPOINTS:
         i = select_person(estimate, predicted)
-        return Report(estimate.keypoints[i], estimate.confidences[i], 'camera')
+        return Report(estimate.keypoints[i], estimate.confidences[i], 'camera',
+                      people=estimate.keypoints, people_weights=estimate.confidences)
     if route is Route.OFFLOAD or search:
         result = edge_model.predict_around(image, estimate.keypoints) \
             if edge_crops and not search else None
@@ -61,7 +67,8 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
             result = edge_model.predict(image)
         if thresholds.edge_accepts(result.frame_confidence()):
             best = result.best()
-            return Report(result.keypoints[best], result.confidences[best], 'edge')
+            return Report(result.keypoints[best], result.confidences[best], 'edge',
+                          people=result.keypoints, people_weights=result.confidences)
     return Report(None, None, 'dropped')
 
 
