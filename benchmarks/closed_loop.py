@@ -52,7 +52,7 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
     """
     choice, prior = policy.choose(stamp)
     counts[choice.value] += 1
-    estimate, predicted = infer(camera_model, image, choice, prior, counts)
+    estimate, predicted = infer(camera_model, image, choice, prior, counts, policy)
     route = thresholds.route(frame_score(estimate, score, predicted))
     search = policy.search(choice, route is Route.DROP)
     counts['search' if search else route.value] += 1

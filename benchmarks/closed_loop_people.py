@@ -133,7 +133,9 @@ def instant_row(stamp, people, truth, labels, names, visible_fraction) -> dict:
         for cam, n in zip(p.camera_ids, p.person_indices):
             indices[names.index(cam)] = n
         skeletons.append({'id': p.track_id, 'indices': indices,
-                          'labels': [labels[v][n] for v, n in enumerate(indices) if n >= 0]})
+                          'labels': [labels[v][n] for v, n in enumerate(indices) if n >= 0],
+                          'flags': p.triangulation.flags.tolist(),
+                          'views': p.triangulation.num_views.tolist()})
     estimates = np.array([joints(p) for p in people]).reshape(-1, 17, 3)
     matched = {g: (e, err) for g, e, err in match_people(truth, estimates)}
     outcomes, detail = [], []
@@ -143,7 +145,9 @@ def instant_row(stamp, people, truth, labels, names, visible_fraction) -> dict:
         skeleton = None
         if g in matched:
             e, err = matched[g]
-            skeleton = dict(skeletons[e], pcp=pcp(estimates[e], truth[g]), mpjpe_mm=1e3 * err)
+            skeleton = dict(skeletons[e], pcp=pcp(estimates[e], truth[g]), mpjpe_mm=1e3 * err,
+                            errors_mm=(1e3 * np.linalg.norm(estimates[e] - truth[g], axis=-1)
+                                       ).tolist())
         outcomes.append(outcome(g, seen, detected, skeleton))
         detail.append({'seen': seen, 'detected': detected, 'skeleton': skeleton})
     return {'stamp': stamp, 'skeletons': skeletons, 'outcomes': outcomes, 'people': detail}

@@ -57,6 +57,7 @@ def test_every_person_is_published_with_a_stable_id_and_crops_for_every_track():
         tracks_in_crops = {p.track_id for priors in out.priors.values() for p in priors}
         assert tracks_in_crops == {1, 2, 3}
     assert fusion.people.counts['born'] == 3
+    assert fusion.totals['people_born'] == 3    # /diagnostics: the running total, not its sum
 
 
 def test_association_off_keeps_the_single_person_edge():

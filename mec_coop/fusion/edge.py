@@ -372,8 +372,10 @@ class EdgeFusion:
             used, tri, start, stamp_now))
         self.totals['skeletons'] += len(people)
         self.totals['instants_with_people'] += bool(people)
-        # Births, deaths and released detections go to /diagnostics with the totals.
-        self.totals.update({f'people_{k}': v for k, v in self.people.counts.items()})
+        # Births, deaths and released detections go to /diagnostics with the totals; the
+        # people's counts are running totals already (Counter.update would add them up again).
+        for key, value in self.people.counts.items():
+            self.totals[f'people_{key}'] = value
         return people
 
     def _views(self, reports: dict) -> list:
