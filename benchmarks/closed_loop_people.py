@@ -8,7 +8,7 @@ virtual rig's crossing scenario (``--people`` walkers through the room centre), 
 :class:`~mec_coop.coop.feedback.RoiPolicy` fed with *every* track's crop for a capture time (one
 ``CameraRoi`` per capture time, as the edge node sends them), the real yolo11n-pose at the
 camera's ``--imgsz`` and, for offloaded frames, at the edge's ``--edge-imgsz`` on crops around
-the camera's people (``edge.offload_crops``; ``--edge-full-frame``: the whole frame, the
+the camera's people (``edge.offload_crops``; ``--edge-inputs full``: the whole frame, the
 paper), accepted at ``theta_server`` as if always on time. :class:`~mec_coop.fusion.edge.
 EdgeFusion` runs with ``FusionSettings(association=True)`` and its other defaults. Schemes
 (``--modes``): ``cooperative`` (theta 0.3 / 0.7) and ``server_centric`` (every frame offloaded).
@@ -20,6 +20,7 @@ replay knows which report was used: no ambiguous views). Each ground-truth perso
 instant gets one outcome (:func:`outcome`), which says where the PCP gap comes from.
 
 Run:  . scripts/env.sh && python benchmarks/closed_loop_people.py --seeds 0 3 --duration 30
+          --edge-inputs crops full (one command line)
 (writes docs/figures/closed_loop_people.json; per-instant rows under results/)
 """
 
@@ -29,14 +30,17 @@ import json
 import pathlib
 import time
 
+# benchmarks/ is on sys.path when this runs as a script
+from closed_loop import camera_report
 import numpy as np
 
-from closed_loop import camera_report  # benchmarks/ is on sys.path when this runs as a script
 from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.routing import mode_thresholds
 from mec_coop.eval.labels import label_detection
-from mec_coop.eval.multi_person import match_people, mixed_labels, MultiPersonScore, pcp
+from mec_coop.eval.multi_person import (match_people, mixed_labels, MultiPersonScore, pcp,
+                                        PCP_PARTS)
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings
+from mec_coop.geometry.triangulation import JointFlag
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
 from mec_coop.rig.virtual import VirtualRig
 
@@ -58,7 +62,7 @@ def offer_priors(policies: dict, priors: dict) -> None:
 
 def outcome(g: int, seen: int, detected: int, skeleton: dict | None) -> str:
     """
-    What became of ground-truth person ``g`` at one instant (one of :data:`OUTCOMES`).
+    Tell what became of ground-truth person ``g`` at one instant (one of :data:`OUTCOMES`).
 
     :param seen: cameras in which ``g`` is positive (rig ground truth: < 40% of joints hidden).
     :param detected: cameras whose report holds a detection labelled ``g``.
@@ -73,7 +77,8 @@ def outcome(g: int, seen: int, detected: int, skeleton: dict | None) -> str:
     return {0: 'not_detected', 1: 'detected_in_one_view'}.get(detected, 'not_published')
 
 
-def run_rig(args, seed: int, mode: str, camera_model, edge_model) -> tuple[dict, list]:
+def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model,
+            edge_model) -> tuple[dict, list]:
     """Replay one rig in one scheme; return its summary and per-instant rows."""
     rig = VirtualRig(num_cameras=args.cameras, seed=seed, num_people=args.people,
                      scenario='crossing')
@@ -94,7 +99,7 @@ def run_rig(args, seed: int, mode: str, camera_model, edge_model) -> tuple[dict,
         labels = []
         for v, name in enumerate(names):
             report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
-                                   stamp, thresholds, args.score, counts, args.edge_crops)
+                                   stamp, thresholds, args.score, counts, edge_crops)
             people, _ = report.all_people()
             labels.append([label_detection(p, rig.cameras[v], frame.joints_world)
                            for p in people] if report.pixels is not None else [])
@@ -115,6 +120,7 @@ def run_rig(args, seed: int, mode: str, camera_model, edge_model) -> tuple[dict,
     summary = score.summary()
     summary['outcomes'] = dict(collections.Counter(
         o for r in rows for o in r['outcomes']))
+    summary['parts'] = part_failures(rows)
     summary['camera_choices'] = dict(counts)
     summary['fusion_totals'] = dict(fusion.totals)
     return summary, rows
@@ -150,7 +156,36 @@ def instant_row(stamp, people, truth, labels, names, visible_fraction) -> dict:
                                        ).tolist())
         outcomes.append(outcome(g, seen, detected, skeleton))
         detail.append({'seen': seen, 'detected': detected, 'skeleton': skeleton})
-    return {'stamp': stamp, 'skeletons': skeletons, 'outcomes': outcomes, 'people': detail}
+    return {'stamp': stamp, 'skeletons': skeletons, 'outcomes': outcomes, 'people': detail,
+            'truth': truth.tolist()}
+
+
+def part_failures(rows: list) -> dict:
+    """
+    Count why matched people's PCP parts fail.
+
+    A missing endpoint (with the :class:`~mec_coop.geometry.triangulation.JointFlag` names of
+    the missing joints) or an endpoint error too large for the part's length.
+    """
+    counts: collections.Counter = collections.Counter()
+    flags: collections.Counter = collections.Counter()
+    for row in rows:
+        for person, truth in zip(row['people'], row['truth']):
+            skeleton = person['skeleton']
+            if skeleton is None:
+                continue
+            errors = np.array(skeleton['errors_mm'], dtype=float)
+            for a, b in PCP_PARTS:
+                counts['parts'] += 1
+                missing = [j for j in (a, b) if not np.isfinite(errors[j])]
+                if missing:
+                    counts['missing_endpoint'] += 1
+                    flags.update(f.name for j in missing for f in JointFlag
+                                 if skeleton['flags'][j] & f)
+                    continue
+                length = 1e3 * np.linalg.norm(np.subtract(truth[a], truth[b]))
+                counts['too_far' if errors[a] + errors[b] > length else 'correct'] += 1
+    return {**counts, 'missing_joint_flags': dict(flags.most_common())}
 
 
 def main() -> None:
@@ -165,9 +200,9 @@ def main() -> None:
     parser.add_argument('--imgsz', type=int, default=320)
     parser.add_argument('--edge-imgsz', type=int, default=960)
     parser.add_argument('--score', default='joints_box')
-    parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
-                        help="the edge's model on the whole offloaded frame (the paper), not "
-                        "on crops around the camera's people (edge.offload_crops)")
+    parser.add_argument('--edge-inputs', nargs='+', default=['crops'], choices=['crops', 'full'],
+                        help="the edge's model on crops around the camera's people "
+                        "(edge.offload_crops) and/or on the whole offloaded frame (the paper)")
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop_people.json'))
     args = parser.parse_args()
     camera_model = UltralyticsPose(imgsz=args.imgsz)
@@ -175,16 +210,17 @@ def main() -> None:
     results = []
     details = ROOT / 'results' / 'closed_loop_people'
     details.mkdir(parents=True, exist_ok=True)
-    for seed in args.seeds:
-        for mode in args.modes:
-            start = time.perf_counter()
-            summary, rows = run_rig(args, seed, mode, camera_model, edge_model)
-            summary.update(seed=seed, mode=mode, edge_crops=args.edge_crops,
-                           wall_s=round(time.perf_counter() - start, 1))
-            results.append(summary)
-            print(json.dumps(summary), flush=True)
-            name = f"seed{seed}_{mode}{'' if args.edge_crops else '_full'}.json"
-            (details / name).write_text(json.dumps(rows, default=float) + '\n')
+    runs = [(seed, mode, edge) for seed in args.seeds for mode in args.modes
+            for edge in args.edge_inputs if mode != 'cooperative' or edge == args.edge_inputs[0]]
+    for seed, mode, edge in runs:
+        start = time.perf_counter()
+        summary, rows = run_rig(args, seed, mode, edge == 'crops', camera_model, edge_model)
+        summary.update(seed=seed, mode=mode, edge_input=edge,
+                       wall_s=round(time.perf_counter() - start, 1))
+        results.append(summary)
+        print(json.dumps(summary), flush=True)
+        (details / f'seed{seed}_{mode}_{edge}.json').write_text(
+            json.dumps(rows, default=float) + '\n')
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({'arguments': vars(args), 'runs': results}, indent=2,
