@@ -127,7 +127,7 @@ def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model,
 
 
 def joints(person) -> np.ndarray:
-    """The published joints ``(17, 3)`` of a fused person, NaN where not valid."""
+    """Return the published joints ``(17, 3)`` of a fused person, NaN where not valid."""
     return np.where(person.valid[:, None], person.points, np.nan)
 
 
@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument('--score', default='joints_box')
     parser.add_argument('--edge-inputs', nargs='+', default=['crops'], choices=['crops', 'full'],
                         help="the edge's model on crops around the camera's people "
-                        "(edge.offload_crops) and/or on the whole offloaded frame (the paper)")
+                        '(edge.offload_crops) and/or on the whole offloaded frame (the paper)')
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop_people.json'))
     args = parser.parse_args()
     camera_model = UltralyticsPose(imgsz=args.imgsz)

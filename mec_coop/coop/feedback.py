@@ -98,7 +98,7 @@ class RoiPolicy(Generic[Prior]):
         return Choice.ROI, prior
 
     def untracked(self, people: int) -> None:
-        """The full frame found ``people`` no crop holds: run it on the next frames too."""
+        """Hear that the full frame found ``people`` no crop holds: run it on the next frames."""
         if people > 0:
             self._follow = self.follow_up
 
