@@ -12,6 +12,8 @@ the camera's people (``edge.offload_crops``; ``--edge-inputs full``: the whole f
 paper), accepted at ``theta_server`` as if always on time. :class:`~mec_coop.fusion.edge.
 EdgeFusion` runs with ``FusionSettings(association=True)`` and its other defaults. Schemes
 (``--modes``): ``cooperative`` (theta 0.3 / 0.7) and ``server_centric`` (every frame offloaded).
+``--resolve-m 0``: the association without :mod:`mec_coop.fusion.resolve` (joints whose views
+disagree stay invalid), as before it.
 
 Scored per instant by :class:`~mec_coop.eval.multi_person.MultiPersonScore` (PCP, PCK, MPJPE of
 matched people, missed and false people, id switches per person-minute) with each published
@@ -39,6 +41,7 @@ from mec_coop.coop.routing import mode_thresholds
 from mec_coop.eval.labels import label_detection
 from mec_coop.eval.multi_person import (match_people, mixed_labels, MultiPersonScore, pcp,
                                         PCP_PARTS)
+from mec_coop.fusion.association import AssociationSettings
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings
 from mec_coop.geometry.triangulation import JointFlag
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
@@ -85,8 +88,8 @@ def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model,
     names = [f'cam{i}' for i in range(args.cameras)]
     calibration = dict(zip(names, rig.cameras))
     clock = [0.0]
-    fusion = EdgeFusion(names, FusionSettings(association=True), calibration.get,
-                        clock=lambda: clock[0])
+    fusion = EdgeFusion(names, FusionSettings(association=True, people=AssociationSettings(
+        resolve_m=args.resolve_m)), calibration.get, clock=lambda: clock[0])
     policies = {name: RoiPolicy() for name in names}
     thresholds = mode_thresholds(mode)
     counts: collections.Counter = collections.Counter()
@@ -203,6 +206,9 @@ def main() -> None:
     parser.add_argument('--edge-inputs', nargs='+', default=['crops'], choices=['crops', 'full'],
                         help="the edge's model on crops around the camera's people "
                         '(edge.offload_crops) and/or on the whole offloaded frame (the paper)')
+    parser.add_argument('--resolve-m', type=float, default=AssociationSettings.resolve_m,
+                        help='association_resolve_m: joints whose views disagree decided by '
+                        "the track's prediction within this distance (0: never)")
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop_people.json'))
     args = parser.parse_args()
     camera_model = UltralyticsPose(imgsz=args.imgsz)
@@ -215,11 +221,11 @@ def main() -> None:
     for seed, mode, edge in runs:
         start = time.perf_counter()
         summary, rows = run_rig(args, seed, mode, edge == 'crops', camera_model, edge_model)
-        summary.update(seed=seed, mode=mode, edge_input=edge,
+        summary.update(seed=seed, mode=mode, edge_input=edge, resolve_m=args.resolve_m,
                        wall_s=round(time.perf_counter() - start, 1))
         results.append(summary)
         print(json.dumps(summary), flush=True)
-        (details / f'seed{seed}_{mode}_{edge}.json').write_text(
+        (details / f'seed{seed}_{mode}_{edge}_resolve{args.resolve_m:g}.json').write_text(
             json.dumps(rows, default=float) + '\n')
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
