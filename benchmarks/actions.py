@@ -116,17 +116,72 @@ def events_part(args):
         settings = select_detector(model, validation)
         result = evaluate(model, test, settings)
         entry = out['kinds'][kind]
+        entry.pop('events_2hz', None)
+        entry.pop('test_accuracy_2hz', None)
         entry.update({'default_m': args.m, 'test_accuracy': result.accuracy,
-                      'detector': settings.__dict__ | {'actions': list(settings.actions)},
-                      'events': _event_rows(result)})
-        if kind == '3d':
-            # The same model on the skeleton rate of the CPU-bound graph (rig.fps 2).
-            slow = evaluate(model, sequences(setup.test_seeds, replace(setup, fps=2.0), CACHE),
-                            settings)
-            entry['events_2hz'] = _event_rows(slow)
-            entry['test_accuracy_2hz'] = slow.accuracy
+                      'detector': _settings_row(settings), 'events': _event_rows(result)})
         print(kind, settings, json.dumps(entry['events']), flush=True)
+    out['kinds']['3d']['rates'] = rates_part(args, setup)
     path.write_text(json.dumps(out, indent=1, default=float))
+
+
+def _settings_row(settings):
+    return settings.__dict__ | {'actions': list(settings.actions)}
+
+
+# Skeleton rates of the graph: 5 Hz (the virtual rig's default) and 2 Hz (`rig.fps: 2`, what the
+# CPU-bound graph delivers on this machine).
+RATES = (5.0, 2.0)
+ORACLE_DELAYS_S = (0.0, 0.3, 0.4, 0.5)
+
+
+def rates_part(args, setup):
+    """
+    The 3D model's events per skeleton rate, each with its own detector thresholds.
+
+    Per rate: thresholds picked on that rate's validation streams (written to
+    ``models/detectors.json`` with --write-models: the action node's per-rate settings), test
+    scores with them and with the 5 Hz thresholds, the latency an oracle would have (first
+    skeleton received a delay after the onset), every bundled m with its own thresholds, and a
+    model trained on that rate's streams alone.
+    """
+    from mec_coop.action.rates import RateProfile, save_profiles
+    from mec_coop.action.study import (bundled_frame_counts, evaluate, load_bundled,
+                                       sampling_latency, select_detector, sequences, train_model)
+    model = load_bundled('3d', args.m)
+    rows, profiles, base = [], [], None
+    for rate in RATES:
+        at_rate = replace(setup, fps=rate)
+        validation = sequences(setup.validation_seeds, at_rate, CACHE)
+        test = sequences(setup.test_seeds, at_rate, CACHE)
+        settings = select_detector(model, validation)
+        if rate == setup.fps:      # RATES[0]: the thresholds the other rates are compared to
+            base = settings
+        result = evaluate(model, test, settings)
+        row = {'rate_hz': rate, 'm': args.m, 'detector': _settings_row(settings),
+               'test_accuracy': result.accuracy, 'events': _event_rows(result),
+               'events_5hz_detector': _event_rows(evaluate(model, test, base)),
+               'oracle_fall_latency_s': {str(d): sampling_latency(test, 'fall', d)
+                                         for d in ORACLE_DELAYS_S}, 'sweep': []}
+        for m in bundled_frame_counts('3d'):
+            other = load_bundled('3d', m)
+            chosen = select_detector(other, validation)
+            row['sweep'].append({'m': m, 'detector': _settings_row(chosen),
+                                 'events': _event_rows(evaluate(other, test, chosen))})
+        if rate != setup.fps:
+            # Trained on this rate's streams alone (no subsampling: they are the rate).
+            alone = replace(at_rate, rate_strides=(1,))
+            own = train_model('3d', args.m, sequences(setup.train_seeds, alone, CACHE), alone)
+            chosen = select_detector(own, validation)
+            row['trained_at_rate'] = {'detector': _settings_row(chosen),
+                                      'events': _event_rows(evaluate(own, test, chosen))}
+        profiles.append(RateProfile(rate, args.m, settings))
+        rows.append(row)
+        print(rate, 'Hz', settings, json.dumps(row['events']), row['oracle_fall_latency_s'],
+              flush=True)
+    if args.write_models:
+        save_profiles(profiles)
+    return rows
 
 
 SCHEMES = ('search_search', 'search_heuristic', 'gp_heuristic', 'admm', 'cccp', 'random',

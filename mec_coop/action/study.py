@@ -150,6 +150,22 @@ def select_detector(model: ActionClassifier, validation: list[Sequence],
     return max(scored, key=lambda item: item[:2])[2]
 
 
+def sampling_latency(evaluation: list[Sequence], action: str, delay_s: float) -> float:
+    """
+    Mean latency of an oracle that fires on the first 3D skeleton received ``delay_s`` or more
+    after each true start of ``action``: what the skeleton rate and the missing skeletons alone
+    cost once the body shows the action ``delay_s`` after it started.
+    """
+    latencies = []
+    for sequence in evaluation:
+        stamps = sequence.stamps[sequence.present]
+        for name, start, _ in sequence.episodes:
+            later = stamps[stamps >= start + delay_s]
+            if name == action and later.size:
+                latencies.append(later[0] - start)
+    return float(np.mean(latencies))
+
+
 __all__ = ['EVENT_ACTIONS', 'FRAME_COUNTS', 'StudySetup', 'bundled_frame_counts',
-           'bundled_path', 'evaluate', 'load_bundled', 'select_detector', 'sequences',
+           'bundled_path', 'evaluate', 'load_bundled', 'sampling_latency', 'select_detector', 'sequences',
            'train_model']
