@@ -137,7 +137,7 @@ ORACLE_DELAYS_S = (0.0, 0.3, 0.4, 0.5)
 
 def rates_part(args, setup):
     """
-    The 3D model's events per skeleton rate, each with its own detector thresholds.
+    Score the 3D model's events per skeleton rate, each with its own detector thresholds.
 
     Per rate: thresholds picked on that rate's validation streams (written to
     ``models/detectors.json`` with --write-models: the action node's per-rate settings), test
@@ -383,23 +383,17 @@ def write_doc():
                          f'{_f(e["onset_error_mean_s"], 2)} |')
         lines.append('')
     e3, e2 = models['kinds']['3d']['events'], models['kinds']['2d']['events']
-    slow = models['kinds']['3d'].get('events_2hz')
-    if slow:
-        lines += ['The same 3D model (5 Hz training streams, also subsampled to 1/2 and 1/3 of '
-                  'their rate) on 2 Hz skeleton streams of the test seeds '
-                  '(the rate of the CPU-bound graph, `rig.fps: 2`): frame accuracy '
-                  f'{models["kinds"]["3d"]["test_accuracy_2hz"]:.3f}; ' + ', '.join(
-                      f'{a} F1 {v["f1"]:.3f} latency {_f(v["latency_mean_s"], 2)} s'
-                      for a, v in slow.items()) + '.', '']
-    ok_f1 = all(e3[a]['f1'] >= 0.9 for a in ('fall', 'jump'))
-    ok_latency = all((e3[a]['latency_mean_s'] or 99) <= 1.0 for a in ('fall', 'jump'))
-    lines += ['Acceptance (3D, held-out seeds, 4 cameras): fall and jump F1 >= 0.9: '
-              f'**{"met" if ok_f1 else "NOT met"}** (fall {e3["fall"]["f1"]:.3f}, jump '
-              f'{e3["jump"]["f1"]:.3f}); mean onset-to-event latency <= 1 s: '
-              f'**{"met" if ok_latency else "NOT met"}** (fall '
-              f'{_f(e3["fall"]["latency_mean_s"], 2)} s, jump '
-              f'{_f(e3["jump"]["latency_mean_s"], 2)} s). 2D on-camera model beside it: fall F1 '
-              f'{e2["fall"]["f1"]:.3f}, jump {e2["jump"]["f1"]:.3f} (each camera alone).', '',
+    rates = models['kinds']['3d'].get('rates', [])
+    lines += _rate_lines(rates)
+    verdicts = [_acceptance(r['events']) + (r['rate_hz'],) for r in rates] or [
+        _acceptance(e3) + (setup['fps'],)]
+    lines += ['Acceptance (3D, held-out seeds, 4 cameras; fall and jump F1 >= 0.9 and mean '
+              'onset-to-event latency <= 1 s), per skeleton rate with its own thresholds: ' +
+              '; '.join(f'{rate:g} Hz: F1 **{"met" if f1 else "NOT met"}**, latency '
+              f'**{"met" if latency else "NOT met"}** ({text})'
+              for f1, latency, text, rate in verdicts) + '. 2D on-camera model beside it '
+              f'(5 Hz): fall F1 {e2["fall"]["f1"]:.3f}, jump {e2["jump"]["f1"]:.3f} (each '
+              'camera alone).', '',
               '![accuracy vs m](figures/actions_accuracy.png)', '']
     lines += _alloc_lines(alloc)
     claims = _claims(models, alloc)
@@ -409,6 +403,70 @@ def write_doc():
               'CPU; the cost numbers do not depend on it.', '']
     (ROOT / 'docs' / 'actions_results.md').write_text('\n'.join(lines) + '\n')
     print('wrote docs/actions_results.md')
+
+
+def _acceptance(events):
+    """Return (F1 met, latency met, text) of the issue's bound for fall and jump."""
+    f1 = all(events[a]['f1'] >= 0.9 for a in ('fall', 'jump'))
+    latency = all((events[a]['latency_mean_s'] or 99) <= 1.0 for a in ('fall', 'jump'))
+    return f1, latency, ', '.join(f'{a} F1 {events[a]["f1"]:.3f} at '
+                                  f'{_f(events[a]["latency_mean_s"], 2)} s'
+                                  for a in ('fall', 'jump'))
+
+
+def _events_cells(events, actions=('fall', 'jump', 'spread_arms', 'crouch')):
+    return ' | '.join(f'{events[a]["f1"]:.3f} / {_f(events[a]["latency_mean_s"], 2)}'
+                      for a in actions)
+
+
+def _rate_lines(rates):
+    """Describe the 3D model per skeleton rate (``rates_part``): thresholds, oracle, m."""
+    if not rates:
+        return []
+    header = ('| fall F1 / latency (s) | jump | spread_arms | crouch |', '|---|---|---|---|')
+    lines = ['### 3D model per skeleton rate', '',
+             'The graph delivers 5 Hz skeletons on a fast machine and 2 Hz on this CPU '
+             '(`rig.fps: 2`). Per rate, the detector thresholds are picked on that rate\'s '
+             'validation streams (same rule as above; `mec_coop/action/models/detectors.json`, '
+             'what the action node runs with `detector: per_rate` at the bundled rate nearest '
+             'to the one it measures); the held-out test streams at that rate give the scores. '
+             "The 5 Hz thresholds on every rate are the previous behaviour.", '',
+             '| rate | thresholds (on/off/min_frames/refractory s) | frame accuracy | '
+             + header[0][2:], '|---|---|---|' + header[1][1:]]
+    for r in rates:
+        d = r['detector']
+        lines.append(f'| {r["rate_hz"]:g} Hz, own thresholds | {d["on_threshold"]}/'
+                     f'{d["off_threshold"]}/{d["min_frames"]}/{d["refractory_s"]} | '
+                     f'{r["test_accuracy"]:.3f} | {_events_cells(r["events"])} |')
+        if r['rate_hz'] != rates[0]['rate_hz']:
+            lines.append(f'| {r["rate_hz"]:g} Hz, {rates[0]["rate_hz"]:g} Hz thresholds | - | '
+                         f'- | {_events_cells(r["events_5hz_detector"])} |')
+        if 'trained_at_rate' in r:
+            d = r['trained_at_rate']['detector']
+            lines.append(f'| {r["rate_hz"]:g} Hz, model trained on {r["rate_hz"]:g} Hz '
+                         f'streams alone, own thresholds | {d["on_threshold"]}/'
+                         f'{d["off_threshold"]}/{d["min_frames"]}/{d["refractory_s"]} | - | '
+                         f'{_events_cells(r["trained_at_rate"]["events"])} |')
+    delays = list(rates[0]['oracle_fall_latency_s'])
+    lines += ['', 'Where the fall latency comes from: an oracle that fires on the first 3D '
+              'skeleton received d seconds or more after each true fall onset (the skeleton '
+              'rate and the missing skeletons alone: 12%, 35% while a person falls or lies). '
+              "The rig's fall tilts the body by 1.52 (t/1 s)^2 rad (`mec_coop/rig/virtual/"
+              "humanoid.py`): 8 degrees 0.3 s after the onset, 14 at 0.4 s, against ~50 mm "
+              'of 3D error per joint and crouches and jumps that also lean forward.', '',
+              '| rate | ' + ' | '.join(f'oracle d = {d} s' for d in delays) + ' | ours |',
+              '|---|' + '---|' * (len(delays) + 1)]
+    for r in rates:
+        lines.append(f'| {r["rate_hz"]:g} Hz | ' + ' | '.join(
+            f'{r["oracle_fall_latency_s"][d]:.2f}' for d in delays) +
+            f' | {_f(r["events"]["fall"]["latency_mean_s"], 2)} |')
+    for r in rates:
+        lines += ['', f'Every bundled m at {r["rate_hz"]:g} Hz, each with its own thresholds '
+                  'picked on validation:', '', '| m | on | ' + header[0][2:],
+                  '|---|---|' + header[1][1:]]
+        lines += [f'| {row["m"]} | {row["detector"]["on_threshold"]} | '
+                  f'{_events_cells(row["events"])} |' for row in r['sweep']]
+    return lines + ['']
 
 
 def _alloc_lines(alloc):

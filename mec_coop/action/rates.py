@@ -53,7 +53,7 @@ def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
 
 
 def nearest_profile(rate_hz: float, profiles: list[RateProfile]) -> RateProfile:
-    """The profile whose rate is nearest to ``rate_hz`` in ratio (2 Hz vs 5 Hz: at 3.16 Hz)."""
+    """Return the profile whose rate is nearest to ``rate_hz`` in ratio (2 vs 5 Hz: 3.16 Hz)."""
     if not (np.isfinite(rate_hz) and rate_hz > 0.0):
         raise ValueError(f'rate_hz must be finite and positive, got {rate_hz}')
     return min(profiles, key=lambda p: abs(np.log(rate_hz / p.rate_hz)))
@@ -61,7 +61,7 @@ def nearest_profile(rate_hz: float, profiles: list[RateProfile]) -> RateProfile:
 
 def rate_settings(rate_hz: float, profiles: list[RateProfile],
                   actions: tuple[str, ...]) -> tuple[RateProfile, DetectorSettings]:
-    """The profile for ``rate_hz`` and its settings, reporting ``actions``."""
+    """Return the profile for ``rate_hz`` and its settings, reporting ``actions``."""
     profile = nearest_profile(rate_hz, profiles)
     return profile, replace(profile.settings, actions=tuple(actions))
 
@@ -89,7 +89,7 @@ class RateMeter:
             self._intervals.append(stamp - last)
         self._last[track_id] = stamp
         if len(self._last) > 64:    # ids come and go: keep the most recent ones
-            for key in sorted(self._last, key=self._last.get)[:32]:
+            for key in sorted(self._last, key=lambda k: self._last[k])[:32]:
                 del self._last[key]
 
     @property

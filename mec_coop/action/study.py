@@ -152,9 +152,10 @@ def select_detector(model: ActionClassifier, validation: list[Sequence],
 
 def sampling_latency(evaluation: list[Sequence], action: str, delay_s: float) -> float:
     """
-    Mean latency of an oracle that fires on the first 3D skeleton received ``delay_s`` or more
-    after each true start of ``action``: what the skeleton rate and the missing skeletons alone
-    cost once the body shows the action ``delay_s`` after it started.
+    Mean latency of an oracle that fires ``delay_s`` or more after each start of ``action``.
+
+    It fires on the first 3D skeleton received then: what the skeleton rate and the missing
+    skeletons alone cost once the body shows the action ``delay_s`` after it started.
     """
     latencies = []
     for sequence in evaluation:

@@ -114,7 +114,7 @@ class ActionNode(Node):
         return verdict(_settings(values).problem(self.tracker.model.classes))
 
     def _detector(self, values):
-        """The detector settings to run and a name for them (diagnostics)."""
+        """Return the detector settings to run and a name for them (diagnostics)."""
         if values['detector'] == 'parameters':
             return _settings(values), 'parameters'
         # Before the rate is measured: the fastest profile (the virtual rig's 5 Hz).
