@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mec_coop.action.classifier import ActionClassifier, sequence_features, window_indices
-from mec_coop.action.data import rig_sequence, stream
+from mec_coop.action.data import corrupt_3d, NoiseModel, rig_sequence, stream
 from mec_coop.action.events import (detect, DetectorSettings, EVENT_ACTIONS, EventDetector,
                                     score_events)
 from mec_coop.action.features import frame_features_2d, frame_features_3d
@@ -149,3 +149,13 @@ def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
         assert own[action].f1 >= 0.88
         assert np.mean(own[action].latencies) <= bound
         assert np.mean(own[action].latencies) <= np.mean(fast[action].latencies) - 0.1
+
+
+def test_lying_misses_start_with_the_torso_inclination_when_asked():
+    upright = np.repeat(Humanoid(2, actions=('stand',)).pose(0.0).joints[None], 2000, axis=0)
+    labels = np.full(2000, ACTIONS.index('fall'))
+    missed = [1.0 - corrupt_3d(upright, labels, np.random.default_rng(3), noise)[1].mean()
+              for noise in (NoiseModel(), NoiseModel(lying_inclination_rad=np.pi / 4))]
+    # Default: the whole fall episode counts as lying; with the option an upright body doesn't.
+    assert missed[0] == pytest.approx(0.35, abs=0.03)
+    assert missed[1] == pytest.approx(0.12, abs=0.02)

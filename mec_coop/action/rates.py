@@ -94,7 +94,7 @@ class RateMeter:
 
     @property
     def rate_hz(self) -> float | None:
-        """The measured rate, or None before :data:`MIN_INTERVALS` intervals were seen."""
+        """Return the measured rate, or None before :data:`MIN_INTERVALS` intervals."""
         if len(self._intervals) < MIN_INTERVALS:
             return None
         return float(1.0 / np.median(self._intervals))

@@ -9,6 +9,7 @@ detector's thresholds, held-out test seeds give every reported number. The bundl
 """
 
 from dataclasses import dataclass, replace
+import hashlib
 import itertools
 import pathlib
 import pickle
@@ -16,7 +17,7 @@ import pickle
 import numpy as np
 
 from .classifier import ActionClassifier, KINDS, sequence_features, train
-from .data import rig_sequence, Sequence, streams
+from .data import NoiseModel, rig_sequence, Sequence, streams
 from .events import detect, DetectorSettings, EVENT_ACTIONS, EventScore, score_events
 
 MODELS_DIR = pathlib.Path(__file__).resolve().parent / 'models'
@@ -63,17 +64,19 @@ def load_bundled(kind: str, m: int) -> ActionClassifier:
     return ActionClassifier.load(path)
 
 
-def sequences(seeds: tuple[int, ...], setup: StudySetup,
-              cache: pathlib.Path | None = None) -> list[Sequence]:
-    """Rig sequences of ``seeds``, cached per seed in ``cache`` when given (minutes each)."""
+def sequences(seeds: tuple[int, ...], setup: StudySetup, cache: pathlib.Path | None = None,
+              noise: NoiseModel = NoiseModel()) -> list[Sequence]:
+    """Rig sequences of ``seeds`` with ``noise``, cached per seed in ``cache`` when given."""
     out = []
+    # Other error levels than the measured ones get their own files.
+    tag = '' if noise == NoiseModel() else '_' + hashlib.sha1(repr(noise).encode()).hexdigest()[:8]
     for seed in seeds:
         path = None if cache is None else cache / (
-            f'sequence_{seed}_{setup.fps}_{setup.duration_s}_{setup.num_cameras}.pkl')
+            f'sequence_{seed}_{setup.fps}_{setup.duration_s}_{setup.num_cameras}{tag}.pkl')
         if path is not None and path.exists():
             out.append(pickle.loads(path.read_bytes()))
             continue
-        out.append(rig_sequence(seed, setup.duration_s, setup.fps, setup.num_cameras))
+        out.append(rig_sequence(seed, setup.duration_s, setup.fps, setup.num_cameras, noise))
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pickle.dumps(out[-1]))
@@ -168,5 +171,5 @@ def sampling_latency(evaluation: list[Sequence], action: str, delay_s: float) ->
 
 
 __all__ = ['EVENT_ACTIONS', 'FRAME_COUNTS', 'StudySetup', 'bundled_frame_counts',
-           'bundled_path', 'evaluate', 'load_bundled', 'sampling_latency', 'select_detector', 'sequences',
-           'train_model']
+           'bundled_path', 'evaluate', 'load_bundled', 'sampling_latency', 'select_detector',
+           'sequences', 'train_model']
