@@ -120,7 +120,10 @@ def test_rate_profiles_and_measured_rate():
     profiles = load_profiles()
     assert [(p.rate_hz, p.m) for p in profiles] == [(2.0, 8), (5.0, 8)]
     assert nearest_profile(2.9, profiles).rate_hz == 2.0
-    assert nearest_profile(3.4, profiles).rate_hz == 5.0
+    assert nearest_profile(3.3, profiles).rate_hz == 5.0
+    # Near the midpoint a running profile stays; clearly past it, it gives way.
+    assert nearest_profile(3.3, profiles, current=profiles[0]).rate_hz == 2.0
+    assert nearest_profile(4.0, profiles, current=profiles[0]).rate_hz == 5.0
     profile, settings = rate_settings(1.7, profiles, ('fall',))
     assert profile.rate_hz == 2.0 and settings.actions == ('fall',)
     with pytest.raises(ValueError, match='positive'):

@@ -24,6 +24,9 @@ DETECTORS_PATH = pathlib.Path(__file__).resolve().parent / 'models' / 'detectors
 # Intervals the measured rate is the median of; it needs at least MIN_INTERVALS of them.
 RATE_WINDOW = 25
 MIN_INTERVALS = 5
+# A running profile gives way only to one nearer by this ratio: a rate near the midpoint of two
+# profiles must not switch (and restart the event detectors) back and forth.
+SWITCH_RATIO = 1.15
 
 
 @dataclass(frozen=True)
@@ -52,17 +55,28 @@ def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
     return sorted(profiles, key=lambda p: p.rate_hz)
 
 
-def nearest_profile(rate_hz: float, profiles: list[RateProfile]) -> RateProfile:
-    """Return the profile whose rate is nearest to ``rate_hz`` in ratio (2 vs 5 Hz: 3.16 Hz)."""
+def nearest_profile(rate_hz: float, profiles: list[RateProfile],
+                    current: RateProfile | None = None) -> RateProfile:
+    """
+    Return the profile whose rate is nearest to ``rate_hz`` in ratio (2 vs 5 Hz: 3.16 Hz).
+
+    With a ``current`` profile, it stays unless another is nearer by :data:`SWITCH_RATIO`.
+    """
     if not (np.isfinite(rate_hz) and rate_hz > 0.0):
         raise ValueError(f'rate_hz must be finite and positive, got {rate_hz}')
-    return min(profiles, key=lambda p: abs(np.log(rate_hz / p.rate_hz)))
+
+    def distance(profile):
+        return abs(np.log(rate_hz / profile.rate_hz))
+    best = min(profiles, key=distance)
+    if current is not None and distance(best) + np.log(SWITCH_RATIO) > distance(current):
+        return current
+    return best
 
 
-def rate_settings(rate_hz: float, profiles: list[RateProfile],
-                  actions: tuple[str, ...]) -> tuple[RateProfile, DetectorSettings]:
-    """Return the profile for ``rate_hz`` and its settings, reporting ``actions``."""
-    profile = nearest_profile(rate_hz, profiles)
+def rate_settings(rate_hz: float, profiles: list[RateProfile], actions: tuple[str, ...],
+                  current: RateProfile | None = None) -> tuple[RateProfile, DetectorSettings]:
+    """Return the profile for ``rate_hz`` (see :func:`nearest_profile`), reporting ``actions``."""
+    profile = nearest_profile(rate_hz, profiles, current)
     return profile, replace(profile.settings, actions=tuple(actions))
 
 

@@ -81,6 +81,7 @@ class ActionNode(Node):
         self.profiles = load_profiles()
         model = load_bundled('3d', self.get_parameter('frames').value)
         self.meter = RateMeter(max_gap_s=model.horizon_s)
+        self.profile = None
         settings, self.running = self._detector(self._values([]))
         self.tracker = ActionTracker(model, settings)
         self.add_on_set_parameters_callback(self._validate)
@@ -116,11 +117,13 @@ class ActionNode(Node):
     def _detector(self, values):
         """Return the detector settings to run and a name for them (diagnostics)."""
         if values['detector'] == 'parameters':
+            self.profile = None
             return _settings(values), 'parameters'
         # Before the rate is measured: the fastest profile (the virtual rig's 5 Hz).
         rate = values['skeleton_rate_hz'] or self.meter.rate_hz or self.profiles[-1].rate_hz
-        profile, settings = rate_settings(rate, self.profiles, tuple(values['actions']))
-        return settings, f'per_rate {profile.rate_hz:g} Hz'
+        self.profile, settings = rate_settings(rate, self.profiles, tuple(values['actions']),
+                                               self.profile)
+        return settings, f'per_rate {self.profile.rate_hz:g} Hz'
 
     def _apply(self, parameters):
         values = self._values([])
@@ -141,7 +144,7 @@ class ActionNode(Node):
         self.meter.add(int(msg.track_id), stamp)
         settings, running = self._detector(self._values([]))
         if running != self.running:
-            self.get_logger().info(f'skeletons at {self.meter.rate_hz:.2f} Hz: detector '
+            self.get_logger().info(f'skeletons at {self.meter.rate_hz or 0.0:.2f} Hz: detector '
                                    f'{running} ({settings})')
             self.running = running
             self.tracker.configure(self.tracker.model, settings)
