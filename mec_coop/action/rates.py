@@ -41,15 +41,19 @@ class RateProfile:
 def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PATH) -> None:
     """Write ``profiles`` as JSON (one entry per rate)."""
     path.write_text(json.dumps([{'rate_hz': p.rate_hz, 'm': p.m, 'settings': {
-        **asdict(p.settings), 'actions': list(p.settings.actions)}} for p in profiles],
+        **asdict(p.settings), 'actions': list(p.settings.actions),
+        'per_action': [list(row) for row in p.settings.per_action]}} for p in profiles],
         indent=1) + '\n')
 
 
 def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
     """Read the profiles written by :func:`save_profiles` (ascending rate)."""
     rows = json.loads(pathlib.Path(path).read_text())
-    profiles = [RateProfile(float(r['rate_hz']), int(r['m']), DetectorSettings(
-        **{**r['settings'], 'actions': tuple(r['settings']['actions'])})) for r in rows]
+    profiles = [RateProfile(float(r['rate_hz']), int(r['m']), DetectorSettings(**{
+        **r['settings'], 'actions': tuple(r['settings']['actions']),
+        'per_action': tuple((str(a), float(on), float(off), int(n), float(t))
+                            for a, on, off, n, t in r['settings'].get('per_action', []))}))
+        for r in rows]
     if not profiles:
         raise ValueError(f'{path} holds no detector profile')
     return sorted(profiles, key=lambda p: p.rate_hz)

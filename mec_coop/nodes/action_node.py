@@ -11,9 +11,10 @@ used), ``actions/markers`` (an RViz text over each person's head: the current ac
 a reported event is on) and ``/diagnostics`` counts. Parameters: ``frames`` (the model's m; one
 of the bundled models), the detector's ``on_threshold``, ``off_threshold``, ``min_frames``,
 ``refractory_s`` and ``actions`` (which actions are reported); all validated together. With
-``detector: per_rate`` (the default) the four thresholds are instead those picked on validation
-streams at the bundled skeleton rate nearest to ``skeleton_rate_hz`` (0: the rate measured from
-the skeletons' stamps); ``/diagnostics`` says which rate, profile and thresholds run.
+``detector: per_rate`` (the default) the four thresholds are instead those picked per action on
+validation streams at the bundled skeleton rate nearest to ``skeleton_rate_hz`` (0: the rate
+measured from the skeletons' stamps); ``/diagnostics`` says which rate, profile and thresholds
+run.
 """
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -70,8 +71,8 @@ class ActionNode(Node):
             'tracked person)', read_only=True))
         self.declare_parameter('detector', 'per_rate', text_param(
             f"One of {DETECTORS}: 'per_rate' runs the thresholds (on/off, min_frames, "
-            'refractory_s) picked on validation streams at the bundled skeleton rate nearest '
-            "to the stream's; 'parameters' runs those parameters' values"))
+            'refractory_s) picked per action on validation streams at the bundled skeleton rate '
+            "nearest to the stream's; 'parameters' runs those parameters' values"))
         self.declare_parameter('skeleton_rate_hz', 0.0, float_param(
             "Skeleton rate (Hz) the 'per_rate' detector assumes; 0: measured from the stamps",
             0.0, 60.0))
@@ -185,7 +186,7 @@ class ActionNode(Node):
             'mec_coop/action', 'edge', level, f'{self.published} events',
             {**counts, 'published': self.published, 'frames': self.tracker.model.m,
              'detector': self.running, 'skeleton_rate_hz': self.meter.rate_hz or 0.0,
-             **{k: v for k, v in self.tracker.settings.__dict__.items() if k != 'actions'}})]))
+             **{f'thresholds {a}': v for a, v in self.tracker.settings.thresholds().items()}})]))
 
 
 def main(args=None):
