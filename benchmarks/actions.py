@@ -166,8 +166,10 @@ def rates_part(args, setup):
         result = evaluate(model, test, settings)
         row = {'rate_hz': rate, 'm': args.m, 'detector': _settings_row(settings),
                'test_accuracy': result.accuracy, 'events': _event_rows(result),
-               'events_shared': _event_rows(evaluate(model, test, replace(settings,
-                                                                          per_action=()))),
+               'events_shared': _event_rows(evaluate(model, test, replace(
+                   settings, per_action=(), onset_lags=()))),
+               'events_no_lag': _event_rows(evaluate(model, test, replace(settings,
+                                                                          onset_lags=()))),
                'events_5hz_detector': _event_rows(evaluate(model, test, base)),
                'oracle_fall_latency_s': {str(d): sampling_latency(test, 'fall', d)
                                          for d in ORACLE_DELAYS_S}, 'sweep': []}
@@ -465,12 +467,20 @@ def _rate_lines(rates):
             lines.append(f'| {r["rate_hz"]:g} Hz | model trained on {r["rate_hz"]:g} Hz '
                          'streams alone, its own per-action thresholds | - | '
                          f'{_events_cells(r["trained_at_rate"]["events"])} |')
-    lines += ['', 'Per-action thresholds (on/off/min_frames/refractory s):', '',
-              '| rate | ' + ' | '.join(row[0] for row in rates[0]['detector']['per_action'])
-              + ' |', '|---|' + '---|' * len(rates[0]['detector']['per_action'])]
-    lines += [f'| {r["rate_hz"]:g} Hz | ' + ' | '.join(
-        f'{on}/{off}/{n}/{t}' for _, on, off, n, t in r['detector']['per_action']) + ' |'
-        for r in rates]
+    actions = [row[0] for row in rates[0]['detector']['per_action']]
+    lines += ['', 'Per-action thresholds (on/off/min_frames/refractory s), the onset lag (the '
+              'median by which the estimated onset, the first skeleton of the run above the off '
+              "threshold, trails the true one on validation; the event's onset is moved back by "
+              'it) and the mean onset error on the test streams (estimated - true onset, s) with '
+              '/ without it:', '',
+              '| rate | ' + ' | '.join(actions) + ' |', '|---|' + '---|' * len(actions)]
+    for r in rates:
+        lags = dict(r['detector']['onset_lags'])
+        lines.append(f'| {r["rate_hz"]:g} Hz | ' + ' | '.join(
+            f'{on}/{off}/{n}/{t}, lag {lags.get(a, 0.0):g} s: '
+            f'{_f(r["events"][a]["onset_error_mean_s"], 2)} / '
+            f'{_f(r["events_no_lag"][a]["onset_error_mean_s"], 2)}'
+            for a, on, off, n, t in r['detector']['per_action']) + ' |')
     delays = list(rates[0]['oracle_fall_latency_s'])
     lines += ['', 'Where the fall latency comes from: an oracle that fires on the first 3D '
               'skeleton received d seconds or more after each true fall onset (the skeleton '

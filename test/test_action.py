@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Action recognition core: features, windows, event detector, scoring, on-line tracker."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -60,6 +62,12 @@ def test_detector_fires_once_per_occurrence_with_hysteresis_and_onset():
     # refractory time of the last high value, so index 6-7 do not fire again; index 14-15 do.
     assert [round(e.stamp, 1) for e in events] == [0.6, 3.0]
     assert events[0].onset == pytest.approx(0.2)          # first of the run >= 0.35
+    # An onset lag moves the onset back, nothing else.
+    lagged = detect(replace(settings, onset_lags=(('fall', 0.15),)), CLASSES, stamps, probs)
+    assert [e.stamp for e in lagged] == [e.stamp for e in events]
+    assert lagged[0].onset == pytest.approx(0.05)
+    with pytest.raises(ValueError, match='onset lags'):
+        EventDetector(DetectorSettings(onset_lags=(('fall', -1.0),)), ACTIONS)
     with pytest.raises(ValueError, match='off_threshold'):
         EventDetector(DetectorSettings(0.3, 0.5), ACTIONS)
     with pytest.raises(ValueError, match='subset'):

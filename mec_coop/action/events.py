@@ -8,7 +8,9 @@ action's probability reaches ``on_threshold`` for ``min_frames`` consecutive ske
 while it is at least ``off_threshold``, and cannot fire again until it has stayed below that for
 ``refractory_s`` (the probability of a fall dips while the person gets up; that is not a second
 fall). The onset is the first stamp of the run of skeletons at or above ``off_threshold`` that
-ends with the firing one: the classifier's evidence started there.
+ends with the firing one (the classifier's evidence started there), less the action's onset lag
+when the settings have one: the median by which that stamp trails the true start on validation
+streams, which grows with the skeleton period.
 """
 
 from collections import deque
@@ -38,19 +40,27 @@ class DetectorSettings:
     # the four above for them (picked per action on validation streams: an action that shows
     # late, a fall at 2 Hz, need not lower the threshold of one that shows early).
     per_action: tuple[tuple[str, float, float, int, float], ...] = ()
+    # ``(action, seconds)`` the onset estimate is moved back by (see the module's docstring).
+    onset_lags: tuple[tuple[str, float], ...] = ()
 
     def of(self, action: str) -> 'DetectorSettings':
         """Return the settings that apply to ``action`` (its own, else the shared ones)."""
+        lags = tuple((a, lag) for a, lag in self.onset_lags if a == action)
         for name, on, off, frames, refractory in self.per_action:
             if name == action:
-                return DetectorSettings(on, off, frames, refractory, (action,))
-        return replace(self, actions=(action,), per_action=())
+                return DetectorSettings(on, off, frames, refractory, (action,), (), lags)
+        return replace(self, actions=(action,), per_action=(), onset_lags=lags)
 
     def thresholds(self) -> dict[str, str]:
-        """Return 'on/off/min_frames/refractory_s' per reported action (diagnostics)."""
+        """Return 'on/off/min_frames/refractory_s, onset lag' per reported action."""
         return {a: '/'.join(str(v) for v in (s.on_threshold, s.off_threshold, s.min_frames,
-                                             s.refractory_s))
+                                             s.refractory_s)) + f', lag {s.onset_lag:g} s'
                 for a in self.actions for s in [self.of(a)]}
+
+    @property
+    def onset_lag(self) -> float:
+        """Return the onset lag of the first reported action (that of :meth:`of`), else 0."""
+        return dict(self.onset_lags).get(self.actions[0], 0.0)
 
     def problem(self, classes: Sequence[str]) -> str:
         """Why these settings are invalid for a model with ``classes`` ('' when valid)."""
@@ -58,6 +68,9 @@ class DetectorSettings:
             problem = self.of(name).problem(classes)
             if problem:
                 return f'{name}: {problem}'
+        for name, lag in self.onset_lags:
+            if name not in classes or not 0.0 <= lag < 10.0:
+                return f'onset lags need a known action and 0 <= lag < 10 s, got {name}: {lag}'
         if not 0.0 < self.off_threshold <= self.on_threshold <= 1.0:
             return (f'need 0 < off_threshold <= on_threshold <= 1, got {self.off_threshold} '
                     f'and {self.on_threshold}')
@@ -115,7 +128,8 @@ class EventDetector:
             switch.run = switch.run + 1 if p >= s.on_threshold else 0
             if switch.run >= s.min_frames and stamp - switch.last_high >= s.refractory_s:
                 switch.active, switch.last_high = True, stamp
-                events.append(Event(action, p, stamp, self._onset(switch, s.off_threshold)))
+                events.append(Event(action, p, stamp,
+                                    self._onset(switch, s.off_threshold) - s.onset_lag))
         return events
 
     @staticmethod

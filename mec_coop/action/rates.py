@@ -42,7 +42,8 @@ def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PA
     """Write ``profiles`` as JSON (one entry per rate)."""
     path.write_text(json.dumps([{'rate_hz': p.rate_hz, 'm': p.m, 'settings': {
         **asdict(p.settings), 'actions': list(p.settings.actions),
-        'per_action': [list(row) for row in p.settings.per_action]}} for p in profiles],
+        'per_action': [list(row) for row in p.settings.per_action],
+        'onset_lags': [list(row) for row in p.settings.onset_lags]}} for p in profiles],
         indent=1) + '\n')
 
 
@@ -52,7 +53,9 @@ def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
     profiles = [RateProfile(float(r['rate_hz']), int(r['m']), DetectorSettings(**{
         **r['settings'], 'actions': tuple(r['settings']['actions']),
         'per_action': tuple((str(a), float(on), float(off), int(n), float(t))
-                            for a, on, off, n, t in r['settings'].get('per_action', []))}))
+                            for a, on, off, n, t in r['settings'].get('per_action', [])),
+        'onset_lags': tuple((str(a), float(lag))
+                            for a, lag in r['settings'].get('onset_lags', []))}))
         for r in rows]
     if not profiles:
         raise ValueError(f'{path} holds no detector profile')
