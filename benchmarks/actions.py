@@ -144,11 +144,11 @@ def rates_part(args, setup):
     """
     Score the 3D model's events per skeleton rate, each with its own detector thresholds.
 
-    Per rate: thresholds picked on that rate's validation streams (written to
-    ``models/detectors.json`` with --write-models: the action node's per-rate settings), test
-    scores with them and with the 5 Hz thresholds, the latency an oracle would have (first
-    skeleton received a delay after the onset), every bundled m with its own thresholds, and a
-    model trained on that rate's streams alone.
+    Per rate: thresholds picked on that rate's validation streams for every bundled m (written
+    to ``models/detectors.json`` with --write-models: the action node's per-rate settings),
+    test scores with them and with the 5 Hz thresholds, the latency an oracle would have (first
+    skeleton received a delay after the onset), and a model trained on that rate's streams
+    alone.
     """
     from mec_coop.action.data import NoiseModel
     from mec_coop.action.rates import RateProfile, save_profiles
@@ -178,6 +178,7 @@ def rates_part(args, setup):
             chosen = select_detector(other, validation, per_action=True)
             row['sweep'].append({'m': m, 'detector': _settings_row(chosen),
                                  'events': _event_rows(evaluate(other, test, chosen))})
+            profiles.append(RateProfile(rate, m, chosen))
         if rate != setup.fps:
             # Trained on this rate's streams alone (no subsampling: they are the rate).
             alone = replace(at_rate, rate_strides=(1,))
@@ -191,7 +192,6 @@ def rates_part(args, setup):
             'events': _event_rows(evaluate(model, lying, settings)),
             'oracle_fall_latency_s': {str(d): sampling_latency(lying, 'fall', d)
                                       for d in ORACLE_DELAYS_S}}
-        profiles.append(RateProfile(rate, args.m, settings))
         rows.append(row)
         print(rate, 'Hz', settings, json.dumps(row['events']), row['oracle_fall_latency_s'],
               flush=True)
@@ -507,7 +507,8 @@ def _rate_lines(rates):
                     f' | {_events_cells(data["events"], ("fall", "jump"))} |')
     for r in rates:
         lines += ['', f'Every bundled m at {r["rate_hz"]:g} Hz, each with its own per-action '
-                  'thresholds picked on validation:', '', '| m | ' + header[0][2:],
+                  'thresholds picked on validation (in `detectors.json` too: the node runs those '
+                  'of its m, which the allocator may set):', '', '| m | ' + header[0][2:],
                   '|---|' + header[1][1:]]
         lines += [f'| {row["m"]} | {_events_cells(row["events"])} |' for row in r['sweep']]
     return lines + ['']

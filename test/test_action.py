@@ -126,13 +126,18 @@ def test_bundled_3d_model_recognises_a_held_out_seed():
 
 def test_rate_profiles_and_measured_rate():
     profiles = load_profiles()
-    assert [(p.rate_hz, p.m) for p in profiles] == [(2.0, 8), (5.0, 8)]
-    assert nearest_profile(2.9, profiles).rate_hz == 2.0
-    assert nearest_profile(3.3, profiles).rate_hz == 5.0
+    assert [(p.m, p.rate_hz) for p in profiles] == [
+        (m, rate) for m in bundled_frame_counts('3d') for rate in (2.0, 5.0)]
+    eight = [p for p in profiles if p.m == 8]
+    assert nearest_profile(2.9, eight).rate_hz == 2.0
+    assert nearest_profile(3.3, eight).rate_hz == 5.0
     # Near the midpoint a running profile stays; clearly past it, it gives way.
-    assert nearest_profile(3.3, profiles, current=profiles[0]).rate_hz == 2.0
-    assert nearest_profile(4.0, profiles, current=profiles[0]).rate_hz == 5.0
-    profile, settings = rate_settings(1.7, profiles, ('fall',))
+    assert nearest_profile(3.3, eight, current=eight[0]).rate_hz == 2.0
+    assert nearest_profile(4.0, eight, current=eight[0]).rate_hz == 5.0
+    # The profile of the running model's m (else of the nearest m that has one).
+    assert rate_settings(5.0, profiles, ('fall',), m=4)[0].m == 4
+    assert rate_settings(5.0, profiles, ('fall',), current=eight[1], m=5)[0].m == 4
+    profile, settings = rate_settings(1.7, profiles, ('fall',), m=8)
     assert profile.rate_hz == 2.0 and settings.actions == ('fall',)
     # Thresholds per action: at 2 Hz the arms keep a high threshold while a fall fires early.
     assert settings.of('fall').on_threshold < settings.of('spread_arms').on_threshold
@@ -158,7 +163,8 @@ def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
     sequences = [rig_sequence(seed, 300.0, 2.0) for seed in range(4)]
     model = load_bundled('3d', 8)
     profiles = load_profiles()
-    own, fast = (evaluate(model, sequences, rate_settings(rate, profiles, EVENT_ACTIONS)[1]).events
+    own, fast = (evaluate(model, sequences,
+                          rate_settings(rate, profiles, EVENT_ACTIONS, m=8)[1]).events
                  for rate in (2.0, 5.0))
     latency = {a: (np.mean(own[a].latencies), np.mean(fast[a].latencies)) for a in own}
     assert min(s.f1 for s in own.values()) >= 0.88

@@ -6,8 +6,8 @@ Event detector settings per skeleton rate, and the rate a track stream actually 
 The same probability threshold fires later at a lower skeleton rate: the first skeleton that
 shows a fall comes up to one period later, and one in three is missing while a person falls.
 So the detector's thresholds are picked on the validation seeds once per skeleton rate the
-graph runs at (``benchmarks/actions.py --write-models`` writes them to ``models/detectors.json``
-with the validation numbers they were picked on), and the action node uses the settings of the
+graph runs at and per bundled model (m; ``benchmarks/actions.py --write-models`` writes them
+to ``models/detectors.json``), and the action node uses the settings of its model at the
 bundled rate nearest (in ratio) to the rate it measures from the skeletons' stamps.
 """
 
@@ -40,15 +40,16 @@ class RateProfile:
 
 def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PATH) -> None:
     """Write ``profiles`` as JSON (one entry per rate)."""
-    path.write_text(json.dumps([{'rate_hz': p.rate_hz, 'm': p.m, 'settings': {
+    rows = [json.dumps({'rate_hz': p.rate_hz, 'm': p.m, 'settings': {
         **asdict(p.settings), 'actions': list(p.settings.actions),
         'per_action': [list(row) for row in p.settings.per_action],
-        'onset_lags': [list(row) for row in p.settings.onset_lags]}} for p in profiles],
-        indent=1) + '\n')
+        'onset_lags': [list(row) for row in p.settings.onset_lags]}})
+        for p in sorted(profiles, key=lambda p: (p.m, p.rate_hz))]
+    path.write_text('[\n' + ',\n'.join(rows) + '\n]\n')     # one profile a line
 
 
 def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
-    """Read the profiles written by :func:`save_profiles` (ascending rate)."""
+    """Read the profiles written by :func:`save_profiles` (ascending m, then rate)."""
     rows = json.loads(pathlib.Path(path).read_text())
     profiles = [RateProfile(float(r['rate_hz']), int(r['m']), DetectorSettings(**{
         **r['settings'], 'actions': tuple(r['settings']['actions']),
@@ -59,7 +60,7 @@ def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
         for r in rows]
     if not profiles:
         raise ValueError(f'{path} holds no detector profile')
-    return sorted(profiles, key=lambda p: p.rate_hz)
+    return sorted(profiles, key=lambda p: (p.m, p.rate_hz))
 
 
 def nearest_profile(rate_hz: float, profiles: list[RateProfile],
@@ -75,14 +76,23 @@ def nearest_profile(rate_hz: float, profiles: list[RateProfile],
     def distance(profile):
         return abs(np.log(rate_hz / profile.rate_hz))
     best = min(profiles, key=distance)
-    if current is not None and distance(best) + np.log(SWITCH_RATIO) > distance(current):
+    if current in profiles and distance(best) + np.log(SWITCH_RATIO) > distance(current):
         return current
     return best
 
 
 def rate_settings(rate_hz: float, profiles: list[RateProfile], actions: tuple[str, ...],
-                  current: RateProfile | None = None) -> tuple[RateProfile, DetectorSettings]:
-    """Return the profile for ``rate_hz`` (see :func:`nearest_profile`), reporting ``actions``."""
+                  current: RateProfile | None = None,
+                  m: int | None = None) -> tuple[RateProfile, DetectorSettings]:
+    """
+    Return the profile for ``rate_hz`` and ``m`` frames, and its settings reporting ``actions``.
+
+    Among the profiles of the model with ``m`` frames (else of the nearest m that has some),
+    the one of :func:`nearest_profile`.
+    """
+    if m is not None:
+        nearest_m = min({p.m for p in profiles}, key=lambda k: (abs(k - m), k))
+        profiles = [p for p in profiles if p.m == nearest_m]
     profile = nearest_profile(rate_hz, profiles, current)
     return profile, replace(profile.settings, actions=tuple(actions))
 

@@ -123,7 +123,7 @@ class ActionNode(Node):
         # Before the rate is measured: the fastest profile (the virtual rig's 5 Hz).
         rate = values['skeleton_rate_hz'] or self.meter.rate_hz or self.profiles[-1].rate_hz
         self.profile, settings = rate_settings(rate, self.profiles, tuple(values['actions']),
-                                               self.profile)
+                                               self.profile, values['frames'])
         return settings, f'per_rate {self.profile.rate_hz:g} Hz'
 
     def _apply(self, parameters):
