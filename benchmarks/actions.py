@@ -339,8 +339,9 @@ def write_doc():
     lines = [
         '# Action events and seed 001 allocation: results',
         '',
-        'Written by `python benchmarks/actions.py` (parts `--part models --write-models`, '
-        '`--part alloc`, `--part doc`); numbers in `docs/figures/actions_models.json` and '
+        'Written by `python benchmarks/actions.py --write-models` (parts `--part models '
+        '--write-models`, which runs `--part events --write-models` after it: thresholds and '
+        '`mec_coop/action/models/detectors.json`, `--part alloc`, `--part doc`); numbers in `docs/figures/actions_models.json` and '
         '`docs/figures/actions_alloc.json`, figures `docs/figures/actions_accuracy.png` and '
         '`docs/figures/actions_alloc.png`. Timings were taken on a shared 2-core CPU under heavy '
         "load from other jobs: compare them with each other, not with the paper's.",
