@@ -341,7 +341,8 @@ def write_doc():
         '',
         'Written by `python benchmarks/actions.py --write-models` (parts `--part models '
         '--write-models`, which runs `--part events --write-models` after it: thresholds and '
-        '`mec_coop/action/models/detectors.json`, `--part alloc`, `--part doc`); numbers in `docs/figures/actions_models.json` and '
+        '`mec_coop/action/models/detectors.json`, `--part alloc`, `--part doc`); numbers in '
+        '`docs/figures/actions_models.json` and '
         '`docs/figures/actions_alloc.json`, figures `docs/figures/actions_accuracy.png` and '
         '`docs/figures/actions_alloc.png`. Timings were taken on a shared 2-core CPU under heavy '
         "load from other jobs: compare them with each other, not with the paper's.",
