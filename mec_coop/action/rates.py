@@ -39,13 +39,13 @@ class RateProfile:
 
 
 def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PATH) -> None:
-    """Write ``profiles`` as JSON (one entry per rate)."""
+    """Write ``profiles`` as JSON (one per rate and m, a line each)."""
     rows = [json.dumps({'rate_hz': p.rate_hz, 'm': p.m, 'settings': {
         **asdict(p.settings), 'actions': list(p.settings.actions),
         'per_action': [list(row) for row in p.settings.per_action],
         'onset_lags': [list(row) for row in p.settings.onset_lags]}})
         for p in sorted(profiles, key=lambda p: (p.m, p.rate_hz))]
-    path.write_text('[\n' + ',\n'.join(rows) + '\n]\n')     # one profile a line
+    path.write_text('[\n' + ',\n'.join(rows) + '\n]\n')
 
 
 def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:

@@ -121,7 +121,8 @@ class ActionNode(Node):
             self.profile = None
             return _settings(values), 'parameters'
         # Before the rate is measured: the fastest profile (the virtual rig's 5 Hz).
-        rate = values['skeleton_rate_hz'] or self.meter.rate_hz or self.profiles[-1].rate_hz
+        rate = (values['skeleton_rate_hz'] or self.meter.rate_hz
+                or max(p.rate_hz for p in self.profiles))
         self.profile, settings = rate_settings(rate, self.profiles, tuple(values['actions']),
                                                self.profile, values['frames'])
         return settings, f'per_rate {self.profile.rate_hz:g} Hz'
