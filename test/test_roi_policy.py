@@ -108,3 +108,22 @@ def test_a_crop_that_misses_is_retried_wider_and_then_the_frame_has_nobody():
     estimate, predicted = infer(model, image, Choice.ROI, ([roi], 'p'), counts)
     assert estimate.num_people == 0 and predicted is None
     assert counts == {'roi_retry': 2, 'roi_miss': 1}
+
+
+def test_a_miss_is_retried_wider_only_after_a_crop_that_found_someone():
+    # A person hidden where the track says misses frame after frame: the wider crop is the
+    # flicker's remedy, not occlusion's, and costs an inference each time.
+    counts = {'roi_retry': 0, 'roi_miss': 0, 'roi_used': 0}
+    image = np.zeros((720, 1280, 3), np.uint8)
+    policy = RoiPolicy(full_frame_every=0)
+    policy.offer(1.0, ([Roi(600, 200, 200, 1280, 720)], 'p'))
+    nobody = PoseEstimate.empty()
+    # Found; missed and found wider; missed twice (hidden); missed (no retry); found; missed.
+    model = ScriptedModel(nobody, [person(600, 0.7), nobody, person(600, 0.7), nobody, nobody,
+                                   nobody, person(600, 0.7), nobody, nobody])
+    found = [policy.infer(model, image, 1.0, counts)[1] is not None for _ in range(6)]
+    assert found == [True, True, False, False, True, False]
+    # Retried after the first find, after the wider find and after the last find; not in
+    # frame 4, after a frame where even the wider crop missed.
+    assert len(model.crop_calls) == 9
+    assert counts['roi_retry'] == 3 and counts['roi_miss'] == 3
