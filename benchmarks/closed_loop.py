@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from mec_coop.coop.feedback import infer, RoiPolicy
+from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.geometry.metrics import coverage, mpjpe
@@ -50,9 +50,8 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
     The report carries every person found (the camera's or the edge model's), as the edge node's
     reports do; the fusion without association uses only the selected one.
     """
-    choice, prior = policy.choose(stamp)
+    estimate, predicted, choice = policy.infer(camera_model, image, stamp, counts)
     counts[choice.value] += 1
-    estimate, predicted = infer(camera_model, image, choice, prior, counts, policy)
     route = thresholds.route(frame_score(estimate, score, predicted))
     search = policy.search(choice, route is Route.DROP)
     counts['search' if search else route.value] += 1

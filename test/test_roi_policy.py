@@ -121,9 +121,8 @@ def test_people_outside_the_crops_make_the_next_frames_full_frames_too():
     image, counts = np.zeros((720, 1280, 3), np.uint8), {'roi_retry': 0, 'roi_miss': 0}
     choices = []
     for k in range(12):
-        choice, prior = policy.choose(0.1 * k)
+        estimate, _, choice = policy.infer(model, image, 0.1 * k, counts)
         choices.append(choice)
-        estimate, _ = infer(model, image, choice, prior, counts, policy)
         assert estimate.num_people == (2 if choice is Choice.PERIODIC and k <= 6 else 1)
         if k == 6:   # the edge tracks the newcomer now: its crop holds them, nobody is new
             model.full = person(700, 0.9)
@@ -133,3 +132,22 @@ def test_people_outside_the_crops_make_the_next_frames_full_frames_too():
     assert periodic == [4, 5, 6, 7, 8, 9]
     with pytest.raises(ValueError, match='follow_up'):
         RoiPolicy(follow_up=-1)
+
+
+def test_a_miss_is_retried_wider_only_after_a_crop_that_found_someone():
+    # A person hidden where the track says misses frame after frame: the wider crop is the
+    # flicker's remedy, not occlusion's, and costs an inference each time.
+    counts = {'roi_retry': 0, 'roi_miss': 0, 'roi_used': 0}
+    image = np.zeros((720, 1280, 3), np.uint8)
+    policy = RoiPolicy(full_frame_every=0)
+    policy.offer(1.0, ([Roi(600, 200, 200, 1280, 720)], 'p'))
+    nobody = PoseEstimate.empty()
+    # Found; missed and found wider; missed twice (hidden); missed (no retry); found; missed.
+    model = ScriptedModel(nobody, [person(600, 0.7), nobody, person(600, 0.7), nobody, nobody,
+                                   nobody, person(600, 0.7), nobody, nobody])
+    found = [policy.infer(model, image, 1.0, counts)[1] is not None for _ in range(6)]
+    assert found == [True, True, False, False, True, False]
+    # Retried after the first find, after the wider find and after the last find; not in
+    # frame 4, after a frame where even the wider crop missed.
+    assert len(model.crop_calls) == 9
+    assert counts['roi_retry'] == 3 and counts['roi_miss'] == 3

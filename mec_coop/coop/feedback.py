@@ -29,7 +29,7 @@ tracks someone in view it sends crops, so searches stop by themselves.
 from dataclasses import dataclass
 import enum
 import math
-from typing import Any, Generic, MutableMapping, Optional, Sequence, TypeVar
+from typing import Any, cast, Generic, MutableMapping, Optional, Sequence, TypeVar
 
 import numpy as np
 
@@ -75,6 +75,7 @@ class RoiPolicy(Generic[Prior]):
         self._frames = 0
         self._uncropped_drops = 0
         self._follow = 0
+        self._crop_found = True
 
     def offer(self, stamp: float, prior: Prior) -> None:
         """Keep a prior predicted for capture time ``stamp`` (the newest few are kept)."""
@@ -102,6 +103,25 @@ class RoiPolicy(Generic[Prior]):
         if people > 0:
             self._follow = self.follow_up
 
+    def infer(self, model: PoseBackend, image: np.ndarray, stamp: float,
+              counts: MutableMapping[str, int]) -> tuple[PoseEstimate, Any, Choice]:
+        """
+        :meth:`choose` and :func:`infer` for one frame; return estimate, prediction and choice.
+
+        A crop that missed is retried wider only if the previous crop found someone: the
+        wider try catches the nano model's flicker, not a person hidden where the track says
+        (seed 0, 4 cameras, ``benchmarks/closed_loop.py``: 169 retries found 10 people, and
+        all but a few came right after a found one; see the README).
+        """
+        choice, prior = self.choose(stamp)
+        # The camera node's priors are (crops, predicted keypoints), as infer takes them.
+        crops = cast(Optional[tuple[Sequence[Roi], Any]], prior)
+        estimate, predicted = infer(model, image, choice, crops, counts,
+                                    retry=self._crop_found, policy=self)
+        if prior is not None:
+            self._crop_found = predicted is not None
+        return estimate, predicted, choice
+
     def search(self, choice: Choice, dropped: bool) -> bool:
         """Whether to offload a frame the thresholds drop (see the module docstring)."""
         if not dropped or choice not in (Choice.NO_PRIOR, Choice.STALE) or not self.search_every:
@@ -112,8 +132,8 @@ class RoiPolicy(Generic[Prior]):
 
 def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
           prior: Optional[tuple[Sequence[Roi], Any]],
-          counts: MutableMapping[str, int],
-          policy: Optional[RoiPolicy] = None) -> tuple[PoseEstimate, Any]:
+          counts: MutableMapping[str, int], retry: bool = True,
+          policy: Optional['RoiPolicy'] = None) -> tuple[PoseEstimate, Any]:
     """
     Run ``model`` on one frame as :meth:`RoiPolicy.choose` decided; return estimate, prediction.
 
@@ -121,7 +141,8 @@ def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
     frame, for people the crops do not hold). A crop that finds nobody is tried once
     :data:`RETRY_WIDEN` wider, since the nano model's detections flicker with the crop's scale
     (a crouching person seen from behind found in 120 and 200 px crops, not in 160); if that
-    misses too, the frame has nobody. The full frame is not run then: on three virtual-rig
+    misses too, the frame has nobody (``retry`` False: no wider try). The full frame is not
+    run then: on three virtual-rig
     seeds (``benchmarks/closed_loop.py``) it found someone in 0 of 375 such frames (the
     person is hidden where the track says), and people elsewhere are found by the periodic full
     frames. The prediction is returned only with people found with a crop. ``counts`` (with
@@ -143,11 +164,11 @@ def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
             policy.untracked(new.num_people)
         merged = PoseEstimate.merge([estimate, new])
         return merged, predicted if merged.num_people else None
-    if estimate.num_people == 0:
+    if estimate.num_people == 0 and retry:
         counts['roi_retry'] += 1
-        retry = model.predict_roi(image, [roi.widened(RETRY_WIDEN) for roi in rois])
-        retry.inference_time_s += estimate.inference_time_s
-        estimate = retry
+        wider = model.predict_roi(image, [roi.widened(RETRY_WIDEN) for roi in rois])
+        wider.inference_time_s += estimate.inference_time_s
+        estimate = wider
     if estimate.num_people == 0:
         counts['roi_miss'] += 1
         return estimate, None

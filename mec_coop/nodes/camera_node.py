@@ -255,9 +255,14 @@ class CameraNode(ManagedModelNode):
 
     def _infer(self, image, stamp, use_roi):
         """Run the model on the edge's crop when the policy allows: estimate, prior, choice."""
-        choice, prior = self._policy.choose(stamp) if use_roi else (Choice.NO_PRIOR, None)
+        if use_roi:
+            estimate, predicted, choice = self._policy.infer(self._model, image, stamp,
+                                                             self.counts)
+        else:
+            choice = Choice.NO_PRIOR
+            estimate, predicted = infer(self._model, image, choice, None, self.counts)
         self.counts[choice.value] += 1
-        return (*infer(self._model, image, choice, prior, self.counts, self._policy), choice)
+        return estimate, predicted, choice
 
     def _process(self, msg):
         thresholds, quality, _, score_name, use_roi = self._settings
