@@ -75,6 +75,10 @@ def test_delay_requirement_change_reaches_cameras_and_moves_the_delay(tmp_path):
         'graph.allocator=true', 'graph.delay_requirement_s=0.25',
         # Solve only on parameter changes, so the checked state is the one in force.
         'allocator.resolve_period_s=0.0', 'allocator.score_labels=prior', 'edge.imgsz=640',
+        # Plan with the priors, not the measured timings: under a loaded test suite the edge's
+        # measured service time made every offload miss even 1.0 s, so both requirements gave
+        # the same plan (the calibration has its own tests).
+        'allocator.calibrate=false',
         f'evaluator.output_dir={tmp_path}',
         'evaluator.record=false'])
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain))
@@ -110,8 +114,9 @@ def test_delay_requirement_change_reaches_cameras_and_moves_the_delay(tmp_path):
     finally:
         probe.close()
 
-    # Measured with edge feedback: D_req 0.25 -> predicted 0.239 s, measured p50 0.105 s;
-    # D_req 1.0 -> predicted 0.999 s, measured p50 0.111 s; offloads 0.12 -> 0.60 per second.
+    # Measured (planning with the priors): D_req 0.25 -> predicted 0.249 s, measured p50
+    # 0.125 s; D_req 1.0 -> predicted 0.499 s, measured p50 0.845 s; offloads 0.44 -> 4.84 per
+    # second. The priors' delay model is not this CPU's: the calibrated one is issue 11's.
     print(f'D_req 0.25: predicted {tight.predicted_delay_s:.3f} s, measured p50 '
           f'{np.median(tight_delays):.3f} s over {len(tight_delays)}; D_req 1.0: predicted '
           f'{loose.predicted_delay_s:.3f} s, measured p50 {np.median(loose_delays):.3f} s '
@@ -123,10 +128,8 @@ def test_delay_requirement_change_reaches_cameras_and_moves_the_delay(tmp_path):
     assert share.double_value == pytest.approx(cam0.tdma_share, abs=1e-6)
     assert [(c.theta_low, c.theta_high) for c in tight.cameras] != \
         [(c.theta_low, c.theta_high) for c in loose.cameras]
-    # The looser requirement lets the allocator offload more, and the cameras do. With edge
-    # feedback most frames are confident keypoints, so the delay median hardly moves (measured
-    # 0.106 s both): the offload rate is what the requirement changes (issue 11 closes the loop
-    # on the measured delay).
+    # The looser requirement lets the allocator offload more, and the cameras do; the offload
+    # rate is asserted, not the delay, whose median depends on how loaded the machine is.
     assert len(tight_delays) >= 5 and len(loose_delays) >= 5
     print(f'offloads per second: D_req 0.25: {tight_offloads:.2f}, D_req 1.0: '
           f'{loose_offloads:.2f}')
