@@ -188,7 +188,7 @@ def plot(runs: dict, warmup: int, path: pathlib.Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--offloads', type=int, default=400)
+    parser.add_argument('--offloads', type=int, default=200)
     parser.add_argument('--imgsz', type=int, default=960, help="the edge's imgsz")
     parser.add_argument('--batch-size', type=int, default=2, help="the edge's batch_size")
     parser.add_argument('--search', type=float, default=0.1,

@@ -7,9 +7,9 @@ A torch CPU forward pass allocates its activations through glibc's ``malloc`` an
 the end. glibc keeps freed memory in its heaps for reuse instead of unmapping it, so a process
 stays at the resident size of its largest pass: the edge runs one batch of crops per offloaded
 frame, one crop per person the camera reported, and every batch larger than any before raised
-its RSS for good (yolo11n-pose at 960/640, crop batches of 1..12 and full frames:
-865 -> 1146 MiB; with :func:`release_free_heap` after each pass 764 -> 778 MiB; see
-``benchmarks/edge_memory.py``). ``malloc_trim(0)`` returns the free pages of every heap.
+its RSS for good, in steps, as the edge's did in the 30-minute soak. ``malloc_trim(0)`` returns
+the free pages of every heap; ``benchmarks/edge_memory.py`` (``docs/figures/edge_memory.json``)
+measures both with and without it.
 """
 
 import ctypes
