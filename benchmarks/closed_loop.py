@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from mec_coop.coop.feedback import infer, RoiPolicy
+from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.geometry.metrics import coverage, mpjpe
@@ -44,16 +44,21 @@ FIGURES = ROOT / 'docs' / 'figures'
 
 def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
                   edge_crops):
-    """One camera's frame as the graph handles it: a :class:`Report` and its route."""
-    choice, prior = policy.choose(stamp)
+    """
+    One camera's frame as the graph handles it: a :class:`Report`.
+
+    The report carries every person found (the camera's or the edge model's), as the edge node's
+    reports do; the fusion without association uses only the selected one.
+    """
+    estimate, predicted, choice = policy.infer(camera_model, image, stamp, counts)
     counts[choice.value] += 1
-    estimate, predicted = infer(camera_model, image, choice, prior, counts)
     route = thresholds.route(frame_score(estimate, score, predicted))
     search = policy.search(choice, route is Route.DROP)
     counts['search' if search else route.value] += 1
     if route is Route.KEYPOINTS:
         i = select_person(estimate, predicted)
-        return Report(estimate.keypoints[i], estimate.confidences[i], 'camera')
+        return Report(estimate.keypoints[i], estimate.confidences[i], 'camera',
+                      people=estimate.keypoints, people_weights=estimate.confidences)
     if route is Route.OFFLOAD or search:
         result = edge_model.predict_around(image, estimate.keypoints) \
             if edge_crops and not search else None
@@ -61,7 +66,8 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
             result = edge_model.predict(image)
         if thresholds.edge_accepts(result.frame_confidence()):
             best = result.best()
-            return Report(result.keypoints[best], result.confidences[best], 'edge')
+            return Report(result.keypoints[best], result.confidences[best], 'edge',
+                          people=result.keypoints, people_weights=result.confidences)
     return Report(None, None, 'dropped')
 
 

@@ -46,7 +46,7 @@ def run_graph(config, duration_s=None, out_dir='results/run', stream=sys.stdout)
         launched = start = time.monotonic()
         waiting = True
         try:
-            while duration_s is None or time.monotonic() - start < duration_s:
+            while waiting or duration_s is None or time.monotonic() - start < duration_s:
                 failed = graph.supervise(lambda line: stream.write(f'\n{line}\n'))
                 if failed:
                     label = next(iter(failed))

@@ -25,10 +25,11 @@ from mec_coop.ros.conversions import from_stamp, to_stamp
 
 pytestmark = [pytest.mark.dds]
 LATENCY_BOUND_S = 1.0
+LATENCY_BOUND_S_2HZ = 1.5
 BASE_S = 1000.0
 
 
-def _scripted_fall():
+def _scripted_fall(period_s=0.2, lead_s=3.0):
     """Ground truth around the first fall of a person who only stands and falls."""
     room = Room()
     person = Humanoid(4, room, default_furniture(room), actions=('stand', 'fall'))
@@ -37,7 +38,7 @@ def _scripted_fall():
         ep = person.episode(t)
         fall = ep if ep.action == 'fall' else None
         t = ep.end
-    stamps = np.arange(fall.start - 3.0, fall.end + 1.0, 0.2)
+    stamps = np.arange(fall.start - lead_s, fall.end + 1.0, period_s)
     poses = [person.pose(s) for s in stamps]
     truth = np.array([p.joints for p in poses])
     labels = np.array([ACTIONS.index(p.action) for p in poses])
@@ -94,6 +95,51 @@ def test_scripted_fall_gives_one_fall_event_within_the_bound(harness):
         return any(s.name == 'mec_coop/action' and {kv.key: kv.value for kv in s.values}.get(
             'published') == str(len(events)) for d in diagnostics for s in d.status)
     assert harness.wait_for(counted, timeout=5.0)
+
+
+def _fall_on(node):
+    return node.tracker.settings.of('fall').on_threshold
+
+
+def _detector_status(diagnostics):
+    values = [{kv.key: kv.value for kv in s.values} for d in diagnostics for s in d.status
+              if s.name == 'mec_coop/action']
+    return values[-1] if values else {}
+
+
+def test_2hz_skeletons_run_the_2hz_thresholds(harness):
+    from mec_coop.nodes.action_node import ActionNode
+    node = harness.add(ActionNode(context=harness.context))
+    events = harness.collect(ActionEvent, '/actions')
+    markers = harness.collect(MarkerArray, '/actions/markers')
+    diagnostics = harness.collect(DiagnosticArray, '/diagnostics')
+    pub = harness.node.create_publisher(Skeleton3D, '/skeleton', 100)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    # Before any interval is measured the node runs the fastest (5 Hz) thresholds.
+    assert node.running == 'per_rate 5 Hz' and _fall_on(node) == 0.7
+    fall, stamps, joints = _scripted_fall(period_s=0.5, lead_s=5.0)
+    for stamp, points in zip(stamps, joints):
+        pub.publish(_skeleton(BASE_S + stamp, points))
+        time.sleep(0.05)
+    assert harness.wait_for(lambda: len(markers) == len(stamps), timeout=25.0)
+    assert node.running == 'per_rate 2 Hz' and _fall_on(node) == 0.5
+    assert harness.wait_for(lambda: _detector_status(diagnostics).get('detector')
+                            == 'per_rate 2 Hz', timeout=5.0)
+    status = _detector_status(diagnostics)
+    assert float(status['skeleton_rate_hz']) == pytest.approx(2.0)
+    assert status['thresholds fall'] == '0.5/0.3/1/1.5, lag 0.76 s'
+    falls = [from_stamp(e.header.stamp) - BASE_S - fall.start for e in events
+             if e.action == 'fall']
+    # One fall; at 2 Hz the first skeleton that shows it can come 1.1 s after the onset.
+    assert len(falls) == 1 and 0.0 <= falls[0] <= LATENCY_BOUND_S_2HZ, falls
+    # A set rate overrides the measured one; 'parameters' runs the threshold parameters.
+    assert node.set_parameters([Parameter('skeleton_rate_hz', value=5.0)])[0].successful
+    assert node.running == 'per_rate 5 Hz' and _fall_on(node) == 0.7
+    assert not node.set_parameters([Parameter('skeleton_rate_hz', value=0.1)])[0].successful
+    assert not node.set_parameters([Parameter('detector', value='fast')])[0].successful
+    assert node.set_parameters([Parameter('detector', value='parameters'),
+                                Parameter('on_threshold', value=0.65)])[0].successful
+    assert node.running == 'parameters' and _fall_on(node) == 0.65
 
 
 def test_every_tracked_person_gets_its_own_events(harness):

@@ -228,6 +228,20 @@ def test_uplink_delays_by_airtime_and_applies_new_shares(harness):
     assert harness.wait_for(lambda: len(out) == 2)
     assert out[1].uplink_airtime_s == pytest.approx(out[0].uplink_airtime_s * 0.5 / 0.8,
                                                     rel=1e-3)
+    # Two at once (the offload topics keep 2) queue behind each other; each leaves when its
+    # airtime is over, not later (the delivery timer is armed for the earliest one).
+    arrivals = []
+    harness.node.create_subscription(OffloadRequest, '/edge/cam0/offload',
+                                     lambda m: arrivals.append(time.monotonic()), QOS_RELIABLE)
+    time.sleep(0.3)
+    sent = time.monotonic()
+    for _ in range(2):
+        pub.publish(msg)
+    assert harness.wait_for(lambda: len(out) == 4 and len(arrivals) == 2)
+    done = np.cumsum([m.uplink_airtime_s for m in out[2:]])
+    assert [m.uplink_queueing_s for m in out[2:]] == pytest.approx([0, done[0]], abs=0.01)
+    late = np.array(arrivals) - sent - done
+    assert np.all(late > -0.005) and np.all(late < 0.05), late
 
 
 def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_image):

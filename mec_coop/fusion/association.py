@@ -50,6 +50,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.grouping import clique_groups, duplicates, project
+from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
@@ -87,6 +88,8 @@ class AssociationSettings:
     :param death_timeout_s: a confirmed track unmeasured for this long dies [s].
     :param reattach_m: mean joint distance under which a new group continues a lost track, or
         duplicates a measured one [m].
+    :param resolve_m: a joint whose views disagree is decided by the track's prediction within
+        this distance (:mod:`mec_coop.fusion.resolve`; 0: never) [m].
     """
 
     match_gate: float = 0.5
@@ -102,6 +105,7 @@ class AssociationSettings:
     ambiguity_ratio: float = 0.5
     death_timeout_s: float = 1.5
     reattach_m: float = 0.5
+    resolve_m: float = 0.3
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
@@ -112,6 +116,8 @@ class AssociationSettings:
                      'outlier_threshold_px', 'max_joint_std_m'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)}')
+        if not 0.0 <= self.resolve_m < np.inf:
+            raise ValueError(f'resolve_m must be finite and >= 0, got {self.resolve_m}')
         if not 0.0 <= self.min_confidence <= 1.0 or not 0.0 <= self.min_inlier_fraction <= 1.0:
             raise ValueError('min_confidence and min_inlier_fraction must be in [0, 1]')
         counts_ok = 1 <= self.min_joints <= 17 and 1 <= self.min_valid_joints <= 17
@@ -163,6 +169,7 @@ class StepResult:
     born: list[int] = field(default_factory=list)
     died: list[int] = field(default_factory=list)
     released_detections: int = 0
+    resolved_joints: int = 0  # joints the views disagreed on, decided by the track
     contradicted: int = 0   # two-camera measurements or births other cameras spoke against
 
 
@@ -208,10 +215,15 @@ class Associator:
             return out
         P = np.stack([v.camera.P for v in views])
         ideal, ok = self._prepare(views)
-        claims = np.full((len(self.tracks), V), -1)
-        if self.tracks:
-            claims = self._match_tracks(stamp, P, ideal, ok, views)
+        pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
+                         for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
+            if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
+        claims = self._match_tracks(P, pred, ideal, ok, views)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
+        for r, (tri, claim) in measured.items():
+            tri, n = resolve(P, *self._pixels(ideal, ok, views, claim), tri, pred[r],
+                             s.resolve_m, s.ambiguity_ratio, s.outlier_threshold_px)
+            measured[r], out.resolved_joints = (tri, claim), out.resolved_joints + n
         for r, (tri, claim) in list(measured.items()):
             # A confirmed track may lose a camera to occlusion: two must speak against it.
             if (claim >= 0).sum() == 2 and self._contradicting(
@@ -249,14 +261,13 @@ class Associator:
         return ideal, ok
 
     # -- step 1: tracks ----------------------------------------------------------------------
-    def _match_tracks(self, stamp: float, P: np.ndarray, ideal: list, ok: list,
+    def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
                       views: Sequence[ViewDetections]) -> np.ndarray:
+        """Claims ``(T, V)`` of the tracks predicted at ``pred (T, J, 3)``; -1: none."""
         s = self.settings
-        pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
-                         for t in self.tracks])                                   # (T, J, 3)
         px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
-        for v in range(len(views)):
+        for v in range(len(views) if len(pred) else 0):
             if not len(ideal[v]):
                 continue
             cost = self._costs(px[:, v], ideal[v], ok[v], views[v].weights)
@@ -320,14 +331,8 @@ class Associator:
         for _ in range(2):  # a second pass only for rows that lost a detection
             if not len(rows):
                 break
-            J = views[0].pixels.shape[1]
-            x = np.full((len(rows), len(views), J, 2), np.nan)
-            w = np.zeros((len(rows), len(views), J))
-            for i, r in enumerate(rows):
-                for v in np.flatnonzero(claims[r] >= 0):
-                    n = claims[r, v]
-                    x[i, v] = ideal[v][n]
-                    w[i, v] = np.where(ok[v][n], views[v].weights[n], 0.0)
+            x, w = (np.array(a) for a in zip(*(self._pixels(ideal, ok, views, claims[r])
+                                               for r in rows)))
             tri = triangulate(P, x, w, min_views=s.min_views, method=s.triangulation,
                               outlier_threshold_px=s.outlier_threshold_px,
                               max_std_m=s.max_joint_std_m, ideal_pixels=True,
@@ -348,6 +353,17 @@ class Associator:
                     results[r] = (one, claims[r].copy())
             rows = np.array(again, dtype=int)
         return results
+
+    @staticmethod
+    def _pixels(ideal: list, ok: list, views: Sequence[ViewDetections],
+                claim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ideal pixels ``(V, J, 2)`` and weights ``(V, J)`` of one person's detections."""
+        J = views[0].pixels.shape[1]
+        x, w = np.full((len(views), J, 2), np.nan), np.zeros((len(views), J))
+        for v in np.flatnonzero(claim >= 0):
+            n = claim[v]
+            x[v], w[v] = ideal[v][n], np.where(ok[v][n], views[v].weights[n], 0.0)
+        return x, w
 
     # -- step 3: births ----------------------------------------------------------------------
     def _births(self, views: Sequence[ViewDetections], ideal: list, ok: list,

@@ -31,11 +31,14 @@ from mec_coop.fusion.people import PeopleFusion
 from mec_coop.fusion.smoothing import SmoothedSkeleton
 from mec_coop.fusion.sync import Verdict, ViewSynchronizer
 from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.human_checks import mirrored
+from mec_coop.geometry.skeleton import COCO_FLIP_INDEX
 from mec_coop.geometry.triangulation import triangulate_cameras, Triangulation
 
 # Report sources: the camera's keypoints, the edge model's result of an offloaded frame, or a
 # frame without keypoints (dropped by the camera, or rejected by theta_server at the edge).
 SOURCES = ('camera', 'edge', 'dropped')
+FLIP = np.array(COCO_FLIP_INDEX)
 
 
 @dataclass(frozen=True)
@@ -372,8 +375,10 @@ class EdgeFusion:
             used, tri, start, stamp_now))
         self.totals['skeletons'] += len(people)
         self.totals['instants_with_people'] += bool(people)
-        # Births, deaths and released detections go to /diagnostics with the totals.
-        self.totals.update({f'people_{k}': v for k, v in self.people.counts.items()})
+        # Births, deaths and released detections go to /diagnostics with the totals; the
+        # people's counts are running totals already (Counter.update would add them up again).
+        for key, value in self.people.counts.items():
+            self.totals[f'people_{key}'] = value
         return people
 
     def _views(self, reports: dict) -> list:
@@ -391,11 +396,28 @@ class EdgeFusion:
                 self.counts[cam]['offload_late_camera_keypoints_used'] += 1
         return views
 
+    def _unmirrored(self, views: list) -> list:
+        """Relabel the views that the track shows mirrored (``human_checks.mirrored``)."""
+        if self.person is None:
+            return views
+        track, horizon = self.person.track, self.person.settings.max_horizon_s
+        out = []
+        for cam, stamp, report, camera in views:
+            # An instant older than the track's last update cannot be predicted: left as it is.
+            if self.person.tracking(stamp) and stamp >= track.stamp and mirrored(
+                    report.pixels, report.weights,
+                    track.predict_keypoints_2d(camera, stamp, horizon)[0]):
+                report = replace(report, pixels=report.pixels[FLIP],
+                                 weights=report.weights[FLIP])
+                self.counts[cam]['mirrored_relabelled'] += 1
+            out.append((cam, stamp, report, camera))
+        return out
+
     def _fuse(self, reports: dict, settings: FusionSettings,
               stamp_now: float) -> Optional[FusedSkeleton]:
         start = time.perf_counter()
         self.totals['instants'] += 1
-        views = self._views(reports)
+        views = self._unmirrored(self._views(reports))
         if len(views) < settings.min_views:
             self.totals['too_few_views'] += 1
             return None

@@ -33,7 +33,7 @@ class PeopleFusion:
         self.associator = Associator(association)
         self.feedback = feedback
         self._smoothers: dict[int, SkeletonSmoother] = {}
-        self.counts = {'born': 0, 'died': 0, 'released_detections': 0}
+        self.counts = {'born': 0, 'died': 0, 'released_detections': 0, 'resolved_joints': 0}
 
     def fuse(self, views: Sequence[tuple], make: Callable) -> list:
         """
@@ -52,6 +52,7 @@ class PeopleFusion:
         self.counts['born'] += len(result.born)
         self.counts['died'] += len(result.died)
         self.counts['released_detections'] += result.released_detections
+        self.counts['resolved_joints'] += result.resolved_joints
         for track_id in result.died:
             self._smoothers.pop(track_id, None)
         out = []
@@ -68,12 +69,19 @@ class PeopleFusion:
         return out
 
     def priors(self, camera: PinholeCamera, stamps: Sequence[float]) -> list[CameraPrior]:
-        """Crops of every confirmed track in ``camera`` for each capture time in ``stamps``."""
+        """
+        Crops of every track in ``camera`` for each capture time in ``stamps``.
+
+        Confirmed tracks first (by id), then tentative ones (``track_id`` 0): a new person
+        becomes a track only when measured on ``birth_instants`` consecutive instants, and
+        cameras that run on crops find them on the next frame only if a crop holds them.
+        """
         if self.feedback is None:
             return []
+        tracks = sorted(self.associator.tracks, key=lambda p: (p.track_id == 0, p.track_id))
         out = []
         for stamp in stamps:
-            for person in sorted(self.associator.confirmed, key=lambda p: p.track_id):
+            for person in tracks:
                 prior = track_prior(person.track, self.feedback, camera, stamp, person.track_id)
                 if prior is not None:
                     out.append(prior)

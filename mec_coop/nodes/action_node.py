@@ -10,7 +10,11 @@ the edge's ``skeletons`` (``mec_coop/Skeleton3DArray``, every tracked person, wi
 used), ``actions/markers`` (an RViz text over each person's head: the current action, red while
 a reported event is on) and ``/diagnostics`` counts. Parameters: ``frames`` (the model's m; one
 of the bundled models), the detector's ``on_threshold``, ``off_threshold``, ``min_frames``,
-``refractory_s`` and ``actions`` (which actions are reported); all validated together.
+``refractory_s`` and ``actions`` (which actions are reported); all validated together. With
+``detector: per_rate`` (the default) the four thresholds are instead those picked per action on
+validation streams at the bundled skeleton rate nearest to ``skeleton_rate_hz`` (0: the rate
+measured from the skeletons' stamps); ``/diagnostics`` says which rate, profile and thresholds
+run.
 """
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -21,6 +25,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from mec_coop.action.events import DetectorSettings, EVENT_ACTIONS
 from mec_coop.action.online import ActionTracker
+from mec_coop.action.rates import load_profiles, rate_settings, RateMeter
 from mec_coop.action.study import bundled_frame_counts, load_bundled
 from mec_coop.msg import ActionEvent, Skeleton3D, Skeleton3DArray
 from mec_coop.ros.conversions import from_stamp, skeleton_joints, to_stamp
@@ -29,7 +34,9 @@ from mec_coop.ros.params import float_param, int_param, proposed_values, text_pa
 from mec_coop.ros.qos import QOS_RELIABLE
 from mec_coop.ros.runtime import spin_node
 
-DETECTOR_PARAMS = ('on_threshold', 'off_threshold', 'min_frames', 'refractory_s', 'actions')
+DETECTOR_PARAMS = ('on_threshold', 'off_threshold', 'min_frames', 'refractory_s', 'actions',
+                   'detector', 'skeleton_rate_hz')
+DETECTORS = ('per_rate', 'parameters')
 # Text above the nose, in metres.
 TEXT_LIFT_M = 0.35
 
@@ -62,11 +69,22 @@ class ActionNode(Node):
         self.declare_parameter('input', 'skeleton', text_param(
             "'skeleton' (Skeleton3D, one person) or 'skeletons' (Skeleton3DArray, every "
             'tracked person)', read_only=True))
+        self.declare_parameter('detector', 'per_rate', text_param(
+            f"One of {DETECTORS}: 'per_rate' runs the thresholds (on/off, min_frames, "
+            'refractory_s) picked per action on validation streams at the bundled skeleton rate '
+            "nearest to the stream's; 'parameters' runs those parameters' values"))
+        self.declare_parameter('skeleton_rate_hz', 0.0, float_param(
+            "Skeleton rate (Hz) the 'per_rate' detector assumes; 0: measured from the stamps",
+            0.0, 60.0))
         source = self.get_parameter('input').value
         if source not in ('skeleton', 'skeletons'):
             raise ValueError(f"input must be 'skeleton' or 'skeletons', got {source!r}")
-        self.tracker = ActionTracker(load_bundled('3d', self.get_parameter('frames').value),
-                                     _settings(self._values([])))
+        self.profiles = load_profiles()
+        model = load_bundled('3d', self.get_parameter('frames').value)
+        self.meter = RateMeter(max_gap_s=model.horizon_s)
+        self.profile = None
+        settings, self.running = self._detector(self._values([]))
+        self.tracker = ActionTracker(model, settings)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self.published = 0
@@ -90,14 +108,32 @@ class ActionNode(Node):
         if values['frames'] not in bundled_frame_counts('3d'):
             return verdict(f'frames must be one of {list(bundled_frame_counts("3d"))} '
                            f'(the bundled models), got {values["frames"]}')
+        if values['detector'] not in DETECTORS:
+            return verdict(f'detector must be one of {DETECTORS}, got {values["detector"]!r}')
+        if 0.0 < values['skeleton_rate_hz'] < 0.2:
+            return verdict('skeleton_rate_hz must be 0 (measured) or >= 0.2 Hz, got '
+                           f'{values["skeleton_rate_hz"]}')
         return verdict(_settings(values).problem(self.tracker.model.classes))
+
+    def _detector(self, values):
+        """Return the detector settings to run and a name for them (diagnostics)."""
+        if values['detector'] == 'parameters':
+            self.profile = None
+            return _settings(values), 'parameters'
+        # Before the rate is measured: the fastest profile (the virtual rig's 5 Hz).
+        rate = (values['skeleton_rate_hz'] or self.meter.rate_hz
+                or max(p.rate_hz for p in self.profiles))
+        self.profile, settings = rate_settings(rate, self.profiles, tuple(values['actions']),
+                                               self.profile, values['frames'])
+        return settings, f'per_rate {self.profile.rate_hz:g} Hz'
 
     def _apply(self, parameters):
         values = self._values([])
         model = self.tracker.model
         if values['frames'] != model.m:
             model = load_bundled('3d', values['frames'])
-        self.tracker.configure(model, _settings(values))
+        settings, self.running = self._detector(values)
+        self.tracker.configure(model, settings)
 
     def _on_people(self, skeletons):
         markers = [m for m in map(self._on_skeleton, skeletons) if m is not None]
@@ -107,6 +143,13 @@ class ActionNode(Node):
     def _on_skeleton(self, msg):
         stamp = from_stamp(msg.header.stamp)
         joints = skeleton_joints(msg)
+        self.meter.add(int(msg.track_id), stamp)
+        settings, running = self._detector(self._values([]))
+        if running != self.running:
+            self.get_logger().info(f'skeletons at {self.meter.rate_hz or 0.0:.2f} Hz: detector '
+                                   f'{running} ({settings})')
+            self.running = running
+            self.tracker.configure(self.tracker.model, settings)
         result = self.tracker.update(int(msg.track_id), stamp, joints)
         if result is None:
             return None
@@ -142,7 +185,9 @@ class ActionNode(Node):
         level = WARN if counts['out_of_order'] or counts['empty'] else OK
         self._pub_diag.publish(diagnostic_array(self, [diagnostic(
             'mec_coop/action', 'edge', level, f'{self.published} events',
-            {**counts, 'published': self.published, 'frames': self.tracker.model.m})]))
+            {**counts, 'published': self.published, 'frames': self.tracker.model.m,
+             'detector': self.running, 'skeleton_rate_hz': self.meter.rate_hz or 0.0,
+             **{f'thresholds {a}': v for a, v in self.tracker.settings.thresholds().items()}})]))
 
 
 def main(args=None):

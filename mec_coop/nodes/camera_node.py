@@ -95,6 +95,10 @@ class CameraNode(ManagedModelNode):
             "its large model's result is late (false: the paper's scheme, the image only)"))
         self.declare_parameter('full_frame_every', 10, int_param(
             'Every N-th frame also runs the full frame to find new people (0: never)', 0, 10000))
+        self.declare_parameter('full_frame_follow_up', 2, int_param(
+            'After a full frame found people no crop holds, the next N frames run it too, so '
+            'the edge sees them on the consecutive instants a new track needs (0: never)',
+            0, 10000))
         self.declare_parameter('search_every', 3, int_param(
             'Every N-th frame that ran without a crop and is dropped is offloaded instead, so the '
             "edge's model looks for people the small one misses (0: never; with roi_feedback)",
@@ -200,6 +204,7 @@ class CameraNode(ManagedModelNode):
             'partition_point', 'split_dtype', 'split_codec'))
         self._policy.max_age_s = self.get_parameter('roi_max_age_s').value
         self._policy.full_frame_every = self.get_parameter('full_frame_every').value
+        self._policy.follow_up = self.get_parameter('full_frame_follow_up').value
         self._policy.search_every = self.get_parameter('search_every').value
         update_gate(self, self._gate)
 
@@ -250,9 +255,14 @@ class CameraNode(ManagedModelNode):
 
     def _infer(self, image, stamp, use_roi):
         """Run the model on the edge's crop when the policy allows: estimate, prior, choice."""
-        choice, prior = self._policy.choose(stamp) if use_roi else (Choice.NO_PRIOR, None)
+        if use_roi:
+            estimate, predicted, choice = self._policy.infer(self._model, image, stamp,
+                                                             self.counts)
+        else:
+            choice = Choice.NO_PRIOR
+            estimate, predicted = infer(self._model, image, choice, None, self.counts)
         self.counts[choice.value] += 1
-        return (*infer(self._model, image, choice, prior, self.counts), choice)
+        return estimate, predicted, choice
 
     def _process(self, msg):
         thresholds, quality, _, score_name, use_roi = self._settings

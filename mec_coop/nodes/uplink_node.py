@@ -33,6 +33,8 @@ from mec_coop.ros.qos import QOS_LATCHED, QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import spin_node
 
 LINK_PARAMS = ('bandwidth_hz', 'tx_power_dbm', 'noise_dbm_per_hz')
+# Shortest wait the delivery timer is armed for (a zero period would spin the executor).
+MIN_WAIT_S = 0.0005
 
 
 class UplinkNode(Node):
@@ -72,7 +74,9 @@ class UplinkNode(Node):
                     cls, f'{cam}/{kind}',
                     lambda msg, cam=cam, pub=pub: self._on_message(cam, pub, msg), qos)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_timer(0.002, self._deliver)
+        # Armed for the earliest delivery only: a fixed 2 ms poll cost a fifth of a core.
+        self._timer = self.create_timer(1.0, self._deliver)
+        self._timer.cancel()
         self.create_timer(1.0, self._publish_diagnostics)
 
     def _share_names(self):
@@ -114,12 +118,22 @@ class UplinkNode(Node):
         stats['airtime_s'] += delivery.airtime_s
         stats['max_queueing_s'] = max(stats['max_queueing_s'], delivery.queueing_s)
         heapq.heappush(self._queue, (delivery.done_at, next(self._order), pub, msg))
+        if self._queue[0][0] == delivery.done_at:
+            self._arm(now)
 
     def _deliver(self):
         now = time.monotonic()
         while self._queue and self._queue[0][0] <= now:
             _, _, pub, msg = heapq.heappop(self._queue)
             pub.publish(msg)
+        self._arm(now)
+
+    def _arm(self, now):
+        if not self._queue:
+            self._timer.cancel()
+            return
+        self._timer.timer_period_ns = int(max(self._queue[0][0] - now, MIN_WAIT_S) * 1e9)
+        self._timer.reset()
 
     def _publish_diagnostics(self):
         statuses = []

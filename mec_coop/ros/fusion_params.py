@@ -60,6 +60,8 @@ ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
                         "of each detection's next candidate in the other camera"),
     'duplicate_fraction': (0.0, 1.0, 'Two detections of a camera whose joints lie within this '
                            "fraction of the person's extent are one person"),
+    'resolve_m': (0.0, 5.0, "A joint whose views disagree is decided by the track's predicted "
+                  'joint within this distance (m; 0: never)'),
 }
 ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks')
 FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s',

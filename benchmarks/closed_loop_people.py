@@ -1,0 +1,238 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+The cooperative loop with several people, without DDS or timing: where the edge loses people.
+
+The multi-person sibling of ``benchmarks/closed_loop.py`` (whose camera step it reuses): the
+virtual rig's crossing scenario (``--people`` walkers through the room centre), each camera's
+:class:`~mec_coop.coop.feedback.RoiPolicy` fed with *every* track's crop for a capture time (one
+``CameraRoi`` per capture time, as the edge node sends them), the real yolo11n-pose at the
+camera's ``--imgsz`` and, for offloaded frames, at the edge's ``--edge-imgsz`` on crops around
+the camera's people (``edge.offload_crops``; ``--edge-inputs full``: the whole frame, the
+paper), accepted at ``theta_server`` as if always on time. :class:`~mec_coop.fusion.edge.
+EdgeFusion` runs with ``FusionSettings(association=True)`` and its other defaults. Schemes
+(``--modes``): ``cooperative`` (theta 0.3 / 0.7) and ``server_centric`` (every frame offloaded).
+``--resolve-m 0``: the association without :mod:`mec_coop.fusion.resolve` (joints whose views
+disagree stay invalid), as before it.
+
+Scored per instant by :class:`~mec_coop.eval.multi_person.MultiPersonScore` (PCP, PCK, MPJPE of
+matched people, missed and false people, id switches per person-minute) with each published
+skeleton checked against the ground-truth labels of the detections it was built from (here the
+replay knows which report was used: no ambiguous views). Each ground-truth person at each
+instant gets one outcome (:func:`outcome`), which says where the PCP gap comes from.
+
+Run:  . scripts/env.sh && python benchmarks/closed_loop_people.py --seeds 0 3 --duration 30
+          --edge-inputs crops full (one command line)
+(writes docs/figures/closed_loop_people.json; per-instant rows under results/)
+"""
+
+import argparse
+import collections
+import json
+import pathlib
+import time
+
+# benchmarks/ is on sys.path when this runs as a script
+from closed_loop import camera_report
+import numpy as np
+
+from mec_coop.coop.feedback import RoiPolicy
+from mec_coop.coop.routing import mode_thresholds
+from mec_coop.eval.labels import label_detection
+from mec_coop.eval.multi_person import (match_people, mixed_labels, MultiPersonScore, pcp,
+                                        PCP_PARTS)
+from mec_coop.fusion.association import AssociationSettings
+from mec_coop.fusion.edge import EdgeFusion, FusionSettings
+from mec_coop.geometry.triangulation import JointFlag
+from mec_coop.pose.ultralytics_backend import UltralyticsPose
+from mec_coop.rig.virtual import VirtualRig
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIGURES = ROOT / 'docs' / 'figures'
+# A part is correct when its mean endpoint error is within half its length (PCP).
+OUTCOMES = ('correct', 'some_parts_wrong', 'mixed', 'not_published', 'detected_in_one_view',
+            'not_detected', 'not_seen')
+
+
+def offer_priors(policies: dict, priors: dict) -> None:
+    """Give each camera its crops, one prior ``(crops, keypoints (P, 17, 2))`` per capture time."""
+    for name, found in priors.items():
+        for stamp in sorted({p.stamp for p in found}):
+            same = [p for p in found if p.stamp == stamp]
+            policies[name].offer(stamp, ([p.roi for p in same],
+                                         np.array([p.keypoints for p in same])))
+
+
+def outcome(g: int, seen: int, detected: int, skeleton: dict | None) -> str:
+    """
+    Tell what became of ground-truth person ``g`` at one instant (one of :data:`OUTCOMES`).
+
+    :param seen: cameras in which ``g`` is positive (rig ground truth: < 40% of joints hidden).
+    :param detected: cameras whose report holds a detection labelled ``g``.
+    :param skeleton: the published skeleton matched to ``g`` (``labels``, ``pcp``), or None.
+    """
+    if skeleton is not None:
+        if len(set(skeleton['labels'])) > 1 or -1 in skeleton['labels']:
+            return 'mixed'
+        return 'correct' if skeleton['pcp'] >= 1.0 else 'some_parts_wrong'
+    if seen < 2 and detected < 2:
+        return 'not_seen'
+    return {0: 'not_detected', 1: 'detected_in_one_view'}.get(detected, 'not_published')
+
+
+def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model,
+            edge_model) -> tuple[dict, list]:
+    """Replay one rig in one scheme; return its summary and per-instant rows."""
+    rig = VirtualRig(num_cameras=args.cameras, seed=seed, num_people=args.people,
+                     scenario='crossing')
+    names = [f'cam{i}' for i in range(args.cameras)]
+    calibration = dict(zip(names, rig.cameras))
+    clock = [0.0]
+    fusion = EdgeFusion(names, FusionSettings(association=True, people=AssociationSettings(
+        resolve_m=args.resolve_m)), calibration.get, clock=lambda: clock[0])
+    policies = {name: RoiPolicy() for name in names}
+    thresholds = mode_thresholds(mode)
+    counts: collections.Counter = collections.Counter()
+    score = MultiPersonScore(max_match_m=0.5)
+    rows, truth_at, labels_at, visible_at = [], {}, {}, {}
+    for k in range(int(round(args.duration * args.fps))):
+        stamp = args.start + k / args.fps
+        frame = rig.frame(stamp)
+        clock[0] = stamp
+        labels = []
+        for v, name in enumerate(names):
+            report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
+                                   stamp, thresholds, args.score, counts, edge_crops)
+            people, _ = report.all_people()
+            labels.append([label_detection(p, rig.cameras[v], frame.joints_world)
+                           for p in people] if report.pixels is not None else [])
+            fusion.add(name, stamp, report)
+        truth_at[stamp], labels_at[stamp] = frame.joints_world, labels
+        visible_at[stamp] = frame.visible_fraction
+        clock[0] = stamp + fusion.settings.acquire_timeout_s + 0.01
+        released = fusion.poll(stamp)
+        offer_priors(policies, released.priors)
+        score.add_truth(stamp, frame.joints_world)
+        for anchor, people in released.people:
+            rows.append(instant_row(anchor, people, truth_at[anchor], labels_at[anchor],
+                                    names, visible_at[anchor]))
+            score.add_estimates(anchor, [p.track_id for p in people],
+                                np.array([joints(p) for p in people]).reshape(-1, 17, 3),
+                                [mixed_labels(np.array(p['indices']), labels_at[anchor])
+                                 for p in rows[-1]['skeletons']])
+    summary = score.summary()
+    summary['outcomes'] = dict(collections.Counter(
+        o for r in rows for o in r['outcomes']))
+    summary['parts'] = part_failures(rows)
+    summary['camera_choices'] = dict(counts)
+    summary['fusion_totals'] = dict(fusion.totals)
+    return summary, rows
+
+
+def joints(person) -> np.ndarray:
+    """Return the published joints ``(17, 3)`` of a fused person, NaN where not valid."""
+    return np.where(person.valid[:, None], person.points, np.nan)
+
+
+def instant_row(stamp, people, truth, labels, names, visible_fraction) -> dict:
+    """One released instant: its skeletons and each ground-truth person's outcome."""
+    skeletons = []
+    for p in people:
+        indices = [-1] * len(names)
+        for cam, n in zip(p.camera_ids, p.person_indices):
+            indices[names.index(cam)] = n
+        skeletons.append({'id': p.track_id, 'indices': indices,
+                          'labels': [labels[v][n] for v, n in enumerate(indices) if n >= 0],
+                          'flags': p.triangulation.flags.tolist(),
+                          'views': p.triangulation.num_views.tolist()})
+    estimates = np.array([joints(p) for p in people]).reshape(-1, 17, 3)
+    matched = {g: (e, err) for g, e, err in match_people(truth, estimates)}
+    outcomes, detail = [], []
+    for g in range(len(truth)):
+        seen = int(np.sum(visible_fraction[:, g] > 0.6))
+        detected = sum(g in view for view in labels)
+        skeleton = None
+        if g in matched:
+            e, err = matched[g]
+            skeleton = dict(skeletons[e], pcp=pcp(estimates[e], truth[g]), mpjpe_mm=1e3 * err,
+                            errors_mm=(1e3 * np.linalg.norm(estimates[e] - truth[g], axis=-1)
+                                       ).tolist())
+        outcomes.append(outcome(g, seen, detected, skeleton))
+        detail.append({'seen': seen, 'detected': detected, 'skeleton': skeleton})
+    return {'stamp': stamp, 'skeletons': skeletons, 'outcomes': outcomes, 'people': detail,
+            'truth': truth.tolist()}
+
+
+def part_failures(rows: list) -> dict:
+    """
+    Count why matched people's PCP parts fail.
+
+    A missing endpoint (with the :class:`~mec_coop.geometry.triangulation.JointFlag` names of
+    the missing joints) or an endpoint error too large for the part's length.
+    """
+    counts: collections.Counter = collections.Counter()
+    flags: collections.Counter = collections.Counter()
+    for row in rows:
+        for person, truth in zip(row['people'], row['truth']):
+            skeleton = person['skeleton']
+            if skeleton is None:
+                continue
+            errors = np.array(skeleton['errors_mm'], dtype=float)
+            for a, b in PCP_PARTS:
+                counts['parts'] += 1
+                missing = [j for j in (a, b) if not np.isfinite(errors[j])]
+                if missing:
+                    counts['missing_endpoint'] += 1
+                    flags.update(f.name for j in missing for f in JointFlag
+                                 if skeleton['flags'][j] & f)
+                    continue
+                length = 1e3 * np.linalg.norm(np.subtract(truth[a], truth[b]))
+                counts['too_far' if errors[a] + errors[b] > length else 'correct'] += 1
+    return {**counts, 'missing_joint_flags': dict(flags.most_common())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument('--people', type=int, default=3)
+    parser.add_argument('--cameras', type=int, default=4)
+    parser.add_argument('--modes', nargs='+', default=['cooperative', 'server_centric'])
+    parser.add_argument('--start', type=float, default=2.0, help='rig time of the first instant')
+    parser.add_argument('--duration', type=float, default=30.0, help='rig seconds per run')
+    parser.add_argument('--fps', type=float, default=2.0)
+    parser.add_argument('--imgsz', type=int, default=320)
+    parser.add_argument('--edge-imgsz', type=int, default=960)
+    parser.add_argument('--score', default='joints_box')
+    parser.add_argument('--edge-inputs', nargs='+', default=['crops'], choices=['crops', 'full'],
+                        help="the edge's model on crops around the camera's people "
+                        '(edge.offload_crops) and/or on the whole offloaded frame (the paper)')
+    parser.add_argument('--resolve-m', type=float, default=AssociationSettings.resolve_m,
+                        help='association_resolve_m: joints whose views disagree decided by '
+                        "the track's prediction within this distance (0: never)")
+    parser.add_argument('--out', default=str(FIGURES / 'closed_loop_people.json'))
+    args = parser.parse_args()
+    camera_model = UltralyticsPose(imgsz=args.imgsz)
+    edge_model = UltralyticsPose(imgsz=args.edge_imgsz)
+    results = []
+    details = ROOT / 'results' / 'closed_loop_people'
+    details.mkdir(parents=True, exist_ok=True)
+    runs = [(seed, mode, edge) for seed in args.seeds for mode in args.modes
+            for edge in args.edge_inputs if mode != 'cooperative' or edge == args.edge_inputs[0]]
+    for seed, mode, edge in runs:
+        start = time.perf_counter()
+        summary, rows = run_rig(args, seed, mode, edge == 'crops', camera_model, edge_model)
+        summary.update(seed=seed, mode=mode, edge_input=edge, resolve_m=args.resolve_m,
+                       wall_s=round(time.perf_counter() - start, 1))
+        results.append(summary)
+        print(json.dumps(summary), flush=True)
+        (details / f'seed{seed}_{mode}_{edge}_resolve{args.resolve_m:g}.json').write_text(
+            json.dumps(rows, default=float) + '\n')
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({'arguments': vars(args), 'runs': results}, indent=2,
+                              default=float) + '\n')
+    print(f'wrote {out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,101 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""
+Joints the views disagree on, decided by the person's track.
+
+The robust triangulation (:mod:`mec_coop.geometry.triangulation`) leaves a joint invalid when
+its views do not agree on one point: with three views of which one is wrong (a wrist the model
+put on the other arm, or on the person in front) two pairs of rays meet, one view apart, and
+nothing in the instant says which pair is right (``AMBIGUOUS`` / ``NO_CONSENSUS``). On the
+virtual rig's crossing replay (``benchmarks/closed_loop_people.py``) such joints were most of
+the missing limb endpoints that fail PCP. A tracked person's predicted joint tells the pairs
+apart: :func:`resolve` takes the pair whose point lies within ``max_distance_m`` of the
+prediction when every pair that proposes a different point (farther than ``max_distance_m``
+from it) lies at least ``1 / ratio`` times as far from the prediction; otherwise the joint stays
+invalid. The resolved joint is the two views' point (depth-weighted DLT), a measurement, not
+the prediction; views that agree with it within the pixel threshold join it.
+"""
+
+import itertools
+from typing import Optional
+
+import numpy as np
+
+from mec_coop.geometry.triangulation import (INVALIDATING, JointFlag, triangulate,
+                                             Triangulation)
+
+# Invalid joints the prediction may decide: views that disagree, not too few or weak views.
+DISAGREEING = JointFlag.AMBIGUOUS | JointFlag.NO_CONSENSUS
+
+
+def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
+            predicted: np.ndarray, max_distance_m: float, ratio: float,
+            outlier_threshold_px: float) -> tuple[Triangulation, int]:
+    """
+    Decide the disagreeing joints of one person with the track's prediction.
+
+    :param P: ``(V, 3, 4)`` projection matrices (ideal pixels).
+    :param x: ``(V, J, 2)`` the person's ideal pixels in each view, NaN where none.
+    :param w: ``(V, J)`` their weights (0: not used).
+    :param tri: the person's triangulation ``(J, ...)``.
+    :param predicted: ``(J, 3)`` the track's joints at this instant, NaN where unknown.
+    :return: the triangulation with the decided joints valid, and how many were decided.
+    """
+    has = (w > 0) & np.isfinite(x).all(-1)                                        # (V, J)
+    joints = np.flatnonzero(~tri.valid & (tri.flags & DISAGREEING != 0)
+                            & np.isfinite(predicted).all(-1) & (has.sum(0) >= 2))
+    candidates = [(j, a, b) for j in joints
+                  for a, b in itertools.combinations(np.flatnonzero(has[:, j]), 2)]
+    if not candidates or max_distance_m <= 0:
+        return tri, 0
+    V = len(P)
+    cx = np.full((len(candidates), V, 1, 2), np.nan)
+    cw = np.zeros((len(candidates), V, 1))
+    for i, (j, a, b) in enumerate(candidates):
+        cx[i, [a, b], 0] = x[[a, b], j]
+        cw[i, [a, b], 0] = w[[a, b], j]
+    pairs = triangulate(P, cx, cw, method='dlt', ideal_pixels=True)
+    points = pairs.points[:, 0]
+    good = pairs.valid[:, 0] & (pairs.reprojection_error[:, 0] <= outlier_threshold_px)
+    out = {k: np.array(v, copy=True) for k, v in vars(tri).items()}
+    decided = 0
+    for j in joints:
+        rows = [i for i, c in enumerate(candidates) if c[0] == j and good[i]]
+        best = _choose(points[rows], predicted[j], max_distance_m, ratio) if rows else None
+        if best is None:
+            continue
+        point = points[rows[best]]
+        agree = _agreeing(P, x[:, j], has[:, j], point, outlier_threshold_px)
+        one = triangulate(P, x[:, j][:, None], np.where(agree, w[:, j], 0.0)[:, None],
+                          method='dlt', ideal_pixels=True)
+        if not one.valid[0]:
+            continue
+        for key in ('points', 'num_views', 'reprojection_error', 'confidence', 'covariance'):
+            out[key][j] = getattr(one, key)[0]
+        out['used'][:, j] = agree
+        out['valid'][j] = True
+        out['flags'][j] &= ~int(INVALIDATING)
+        decided += 1
+    return Triangulation(**out), decided
+
+
+def _choose(points: np.ndarray, predicted: np.ndarray, max_distance_m: float,
+            ratio: float) -> Optional[int]:
+    """Return the pair point nearest the prediction if it is near and unambiguous, else None."""
+    distance = np.linalg.norm(points - predicted, axis=-1)
+    best = int(np.argmin(distance))
+    if distance[best] > max_distance_m:
+        return None
+    other = np.linalg.norm(points - points[best], axis=-1) > max_distance_m
+    if np.any(other & (ratio * distance < distance[best])):
+        return None
+    return best
+
+
+def _agreeing(P: np.ndarray, x: np.ndarray, has: np.ndarray, point: np.ndarray,
+              threshold_px: float) -> np.ndarray:
+    """Return the views ``(V,)`` whose keypoint is within ``threshold_px`` of ``point``'s image."""
+    proj = np.einsum('vij,j->vi', P, np.append(point, 1.0))
+    with np.errstate(invalid='ignore', divide='ignore'):
+        pixels = proj[:, :2] / proj[:, 2:3]
+        return has & (proj[:, 2] > 0) & (np.linalg.norm(pixels - x, axis=-1) <= threshold_px)

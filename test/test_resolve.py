@@ -1,0 +1,76 @@
+# Copyright 2026 mec_coop maintainers
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Joints the views disagree on, decided by the track's prediction (fusion/resolve.py)."""
+
+import numpy as np
+
+from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
+from mec_coop.fusion.resolve import DISAGREEING, resolve
+from mec_coop.geometry.triangulation import triangulate
+from mec_coop.rig.virtual import Humanoid, make_cameras
+
+CAMERAS = make_cameras(4)[:3]
+BODY = Humanoid(0, actions=('stand',), start=(0.0, 0.0), heading=0.0).pose(0.0).joints
+WRIST = 9
+
+
+def views_with_a_wrong_wrist(rng, shift_px=(45.0, 0.0)):
+    """Three views of BODY (1 px noise); the left wrist of the last view is ``shift_px`` off."""
+    x = np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0.0, 1.0, (3, 17, 2))
+    x[2, WRIST] += shift_px
+    return x
+
+
+def test_the_prediction_picks_the_pair_of_views_that_meet_near_it():
+    rng = np.random.default_rng(1)
+    x = views_with_a_wrong_wrist(rng)
+    P = np.stack([cam.P for cam in CAMERAS])
+    w = np.full((3, 17), 0.9)
+    tri = triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True)
+    # Two good views and a wrong one: the instant alone cannot say which pair is right.
+    assert not tri.valid[WRIST] and tri.flags[WRIST] & DISAGREEING
+    assert tri.valid.sum() == 16
+    near = BODY + [0.12, -0.08, 0.05]           # the track's prediction, 15 cm off
+    out, decided = resolve(P, x, w, tri, near, 0.3, 0.5, 30.0)
+    assert decided == 1 and out.valid.all()
+    assert np.linalg.norm(out.points[WRIST] - BODY[WRIST]) < 0.03
+    assert out.used[:, WRIST].tolist() == [True, True, False]
+    assert out.num_views[WRIST] == 2 and not out.flags[WRIST] & DISAGREEING
+    np.testing.assert_array_equal(out.points[:WRIST], tri.points[:WRIST])
+    # A prediction beyond the distance decides nothing; 0 turns the step off.
+    for far, distance in ((BODY + [0.5, 0.0, 0.0], 0.3), (near, 0.0)):
+        out, decided = resolve(P, x, w, tri, far, distance, 0.5, 30.0)
+        assert decided == 0 and not out.valid[WRIST]
+
+
+def test_a_prediction_between_two_pairs_decides_nothing():
+    rng = np.random.default_rng(2)
+    x = views_with_a_wrong_wrist(rng)
+    P = np.stack([cam.P for cam in CAMERAS])
+    w = np.full((3, 17), 0.9)
+    tri = triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True)
+    wrong = triangulate(P[1:], x[1:, WRIST][:, None], ideal_pixels=True, method='dlt').points[0]
+    middle = BODY.copy()
+    middle[WRIST] = 0.5 * (BODY[WRIST] + wrong)
+    assert np.linalg.norm(BODY[WRIST] - wrong) > 0.3     # two pairs, two different points
+    out, decided = resolve(P, x, w, tri, middle, 0.3, 0.5, 30.0)
+    assert decided == 0 and not out.valid[WRIST]
+
+
+def test_the_association_decides_a_tracked_persons_disagreeing_joint():
+    rng = np.random.default_rng(3)
+    counts = {}
+    for resolve_m in (0.3, 0.0):
+        associator = Associator(AssociationSettings(resolve_m=resolve_m))
+        for k in range(4):
+            x = views_with_a_wrong_wrist(rng) if k == 3 else \
+                np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0, 1, (3, 17, 2))
+            result = associator.step(float(k), [ViewDetections(cam, x[v][None], np.full(
+                (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+        (person,) = result.people
+        counts[resolve_m] = result.resolved_joints
+        valid = person.triangulation.valid[WRIST]
+        assert valid == (resolve_m > 0)
+        if valid:
+            assert np.linalg.norm(person.triangulation.points[WRIST] - BODY[WRIST]) < 0.03
+    assert counts == {0.3: 1, 0.0: 0}
