@@ -17,6 +17,7 @@ from mec_coop.coop.codec import decode_compressed
 from mec_coop.coop.guard import Rejected
 from mec_coop.msg import OffloadRequest, SplitTensor
 from mec_coop.pose.backend import PoseBackend, PoseEstimate
+from mec_coop.pose.heap import release_free_heap
 from mec_coop.ros.conversions import people_arrays
 from mec_coop.ros.split_tensor import encoded_to_msg, msg_to_encoded
 from mec_coop.split.codec import CODECS, decode_tensors, encode_tensors, TensorDecodeError
@@ -106,7 +107,9 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
     gave an MPJPE of 122 mm, crops 61 mm. A job that cannot be used is passed to
     ``reject(camera, kind, reason)`` and left out. ``limits`` are the image's
     ``(max_bytes, max_pixels)``, checked before decoding. Returns ``(camera, message,
-    (height, width), estimate)`` in job order.
+    (height, width), estimate)`` in job order. The model's freed buffers go back to the
+    operating system after the batch (:func:`~mec_coop.pose.heap.release_free_heap`): the crop
+    batches vary with the people reported and the edge would otherwise keep its largest one's.
     """
     images, done = [], {}
     for k, (cam, msg) in enumerate(jobs):
@@ -129,4 +132,6 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
             reject(cam, 'split', f'split tensor rejected: {exc}')
     estimates = model.predict_batch([image for _, image in images])
     done.update({k: (image.shape[:2], est) for (k, image), est in zip(images, estimates)})
+    images.clear()              # the decoded frames' pages go back with the model's buffers
+    release_free_heap()
     return [(jobs[k][0], jobs[k][1], *done[k]) for k in sorted(done)]
