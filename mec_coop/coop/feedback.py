@@ -144,9 +144,10 @@ def infer(model: PoseBackend, image: np.ndarray, choice: Choice,
     misses too, the frame has nobody (``retry`` False: no wider try). The full frame is not
     run then: on three virtual-rig seeds (``benchmarks/closed_loop.py``) it found someone in 0
     of 375 such frames (the person is hidden where the track says), and people elsewhere are
-    found by the periodic full frames. The prediction is returned only with people found with a crop. ``counts`` (with
-    ``roi_retry`` and ``roi_miss`` keys) counts both; ``policy`` (the camera's) hears of people
-    a periodic full frame found outside the crops (:meth:`RoiPolicy.untracked`).
+    found by the periodic full frames. The prediction is returned only with people found with
+    a crop. ``counts`` (with ``roi_retry`` and ``roi_miss`` keys) counts both; ``policy`` (the
+    camera's) hears of people a periodic full frame found outside the crops
+    (:meth:`RoiPolicy.untracked`).
     """
     if prior is None:
         return model.predict(image), None
