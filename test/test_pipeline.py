@@ -48,9 +48,9 @@ def schemes(tmp_path_factory):
 
 
 def test_cooperative_pipeline_produces_accurate_skeletons(schemes):
-    # Measured with edge feedback (crops from the 3D track): 66 instants counted, skeleton
-    # rate 0.98, MPJPE 53 mm, PCK@150 0.89, delay p50 0.11 s / p95 0.46 s. Before feedback:
-    # rate 0.64, MPJPE 180 mm.
+    # Measured with edge feedback (crops from the 3D track) and region-wise offloads on an idle
+    # machine: 67 instants counted, skeleton rate 1.00, MPJPE 41.9 mm, PCK@150 0.93, delay
+    # p50 0.09 s / p95 0.35 s. Before feedback: rate 0.64, MPJPE 180 mm.
     s = schemes['cooperative']
     assert s['ground_truth_frames'] >= 40
     assert s['skeleton_rate'] > 0.8
@@ -60,23 +60,22 @@ def test_cooperative_pipeline_produces_accurate_skeletons(schemes):
     assert sum(s['routes'].values()) >= 4 * 40
 
 
-def test_cameras_alone_keep_the_rate_that_offloading_everything_loses(schemes):
-    # Measured with edge feedback and the edge's model on crops around the camera's people:
-    # device-centric 47 mm at rate 1.00 and p95 0.14 s; server-centric 39 mm (the most precise
-    # keypoints) but rate 0.36 and p95 0.98 s (every frame through an edge model that takes
-    # ~0.3 s per image here, so most instants miss their 0.45 s budget). Before feedback:
-    # device-centric 187 mm, server-centric 111 mm; with feedback, before the edge's crops:
-    # device-centric 57 mm, server-centric 99 mm.
+def test_offloading_everything_costs_the_delay_that_the_cameras_alone_avoid(schemes):
+    # Measured on an idle machine with region-wise offloads (~16 KB, the virtual rig's default):
+    # device-centric 47.7 mm, rate 1.00, p95 0.11 s; server-centric 44.9 mm, rate 1.00, p50
+    # 0.455 s (every frame waits for an edge model that takes 0.2-0.3 s per image here, most
+    # instants are released at the 0.45 s deadline); cooperative 41.9 mm, rate 1.00, p95
+    # 0.35 s. With plain JPEG offloads (~135 KB, 0.35 s of airtime each) server-centric lost
+    # the rate (0.36) instead. Before feedback: device-centric 187 mm, server-centric 111 mm.
     dev, srv = schemes['device_centric'], schemes['server_centric']
     assert dev['routes']['offload'] == 0
     assert srv['routes']['keypoints'] == srv['routes']['drop'] == 0
     assert dev['skeleton_rate'] > 0.8 and dev['mpjpe_mm'] < 100.0
-    assert srv['mpjpe_mm'] < 100.0
-    assert dev['skeleton_rate'] > srv['skeleton_rate']
+    assert srv['skeleton_rate'] > 0.8 and srv['mpjpe_mm'] < 100.0
     assert dev['delay_s']['p95'] < srv['delay_s']['p50']
 
 
 def test_cooperative_delay_is_lower_than_server_centric(schemes):
-    # Measured p50: cooperative 0.16 s, server-centric 0.95 s (every frame through the edge).
+    # Measured p50: cooperative 0.09 s, server-centric 0.455 s (every frame through the edge).
     coop, srv = schemes['cooperative'], schemes['server_centric']
     assert coop['delay_s']['p50'] < srv['delay_s']['p50']
