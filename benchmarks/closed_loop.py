@@ -132,14 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--cameras', type=int, nargs='+', default=[4])
-    parser.add_argument('--start', type=float, default=3.5, help='rig time of the first instant')
-    parser.add_argument('--duration', type=float, default=100.0, help='rig seconds per rig')
-    parser.add_argument('--fps', type=float, default=2.0)
-    parser.add_argument('--imgsz', type=int, default=320)
-    parser.add_argument('--edge-imgsz', type=int, default=960)
+    add_replay_arguments(parser, start=3.5, duration=100.0, per='rig')
     parser.add_argument('--theta-low', type=float, default=0.3)
     parser.add_argument('--theta-high', type=float, default=0.7)
-    parser.add_argument('--score', default='joints_box')
     parser.add_argument('--no-feedback', dest='feedback', action='store_false',
                         help='no track, crops or searches (edge.feedback / camera.roi_feedback '
                         'false)')
@@ -148,8 +143,7 @@ def main() -> None:
                         "on crops around the camera's people (edge.offload_crops)")
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop.json'))
     args = parser.parse_args()
-    camera_model = UltralyticsPose(imgsz=args.imgsz)
-    edge_model = UltralyticsPose(imgsz=args.edge_imgsz)
+    camera_model, edge_model = models(args)
     results = []
     for seed in args.seeds:
         for num_cameras in args.cameras:
@@ -159,9 +153,30 @@ def main() -> None:
                            wall_s=round(time.perf_counter() - start, 1))
             results.append(summary)
             print(json.dumps(summary), flush=True)
+    write_results(args, 'rigs', results)
+
+
+def add_replay_arguments(parser: argparse.ArgumentParser, start: float, duration: float,
+                         per: str) -> None:
+    """Add the options a replay shares: rig time span and rate, models' input sizes, score."""
+    parser.add_argument('--start', type=float, default=start, help='rig time of the first instant')
+    parser.add_argument('--duration', type=float, default=duration, help=f'rig seconds per {per}')
+    parser.add_argument('--fps', type=float, default=2.0)
+    parser.add_argument('--imgsz', type=int, default=320)
+    parser.add_argument('--edge-imgsz', type=int, default=960)
+    parser.add_argument('--score', default='joints_box')
+
+
+def models(args: argparse.Namespace) -> tuple[UltralyticsPose, UltralyticsPose]:
+    """Return the cameras' and the edge's model: one set of weights at two input sizes."""
+    return UltralyticsPose(imgsz=args.imgsz), UltralyticsPose(imgsz=args.edge_imgsz)
+
+
+def write_results(args: argparse.Namespace, key: str, results: list) -> None:
+    """Write the command's arguments and its results (under ``key``) to ``args.out``."""
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({'arguments': vars(args), 'rigs': results}, indent=2,
+    out.write_text(json.dumps({'arguments': vars(args), key: results}, indent=2,
                               default=float) + '\n')
     print(f'wrote {out}')
 

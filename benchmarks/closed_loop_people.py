@@ -33,7 +33,7 @@ import pathlib
 import time
 
 # benchmarks/ is on sys.path when this runs as a script
-from closed_loop import camera_report
+from closed_loop import add_replay_arguments, camera_report, models, write_results
 import numpy as np
 
 from mec_coop.coop.feedback import RoiPolicy
@@ -44,7 +44,6 @@ from mec_coop.eval.multi_person import (match_people, mixed_labels, MultiPersonS
 from mec_coop.fusion.association import AssociationSettings
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings
 from mec_coop.geometry.triangulation import JointFlag
-from mec_coop.pose.ultralytics_backend import UltralyticsPose
 from mec_coop.rig.virtual import VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -197,12 +196,7 @@ def main() -> None:
     parser.add_argument('--people', type=int, default=3)
     parser.add_argument('--cameras', type=int, default=4)
     parser.add_argument('--modes', nargs='+', default=['cooperative', 'server_centric'])
-    parser.add_argument('--start', type=float, default=2.0, help='rig time of the first instant')
-    parser.add_argument('--duration', type=float, default=30.0, help='rig seconds per run')
-    parser.add_argument('--fps', type=float, default=2.0)
-    parser.add_argument('--imgsz', type=int, default=320)
-    parser.add_argument('--edge-imgsz', type=int, default=960)
-    parser.add_argument('--score', default='joints_box')
+    add_replay_arguments(parser, start=2.0, duration=30.0, per='run')
     parser.add_argument('--edge-inputs', nargs='+', default=['crops'], choices=['crops', 'full'],
                         help="the edge's model on crops around the camera's people "
                         '(edge.offload_crops) and/or on the whole offloaded frame (the paper)')
@@ -211,8 +205,7 @@ def main() -> None:
                         "the track's prediction within this distance (0: never)")
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop_people.json'))
     args = parser.parse_args()
-    camera_model = UltralyticsPose(imgsz=args.imgsz)
-    edge_model = UltralyticsPose(imgsz=args.edge_imgsz)
+    camera_model, edge_model = models(args)
     results = []
     details = ROOT / 'results' / 'closed_loop_people'
     details.mkdir(parents=True, exist_ok=True)
@@ -227,11 +220,7 @@ def main() -> None:
         print(json.dumps(summary), flush=True)
         (details / f'seed{seed}_{mode}_{edge}_resolve{args.resolve_m:g}.json').write_text(
             json.dumps(rows, default=float) + '\n')
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({'arguments': vars(args), 'runs': results}, indent=2,
-                              default=float) + '\n')
-    print(f'wrote {out}')
+    write_results(args, 'runs', results)
 
 
 if __name__ == '__main__':

@@ -21,12 +21,16 @@ def views_with_a_wrong_wrist(rng, shift_px=(45.0, 0.0)):
     return x
 
 
-def test_the_prediction_picks_the_pair_of_views_that_meet_near_it():
-    rng = np.random.default_rng(1)
-    x = views_with_a_wrong_wrist(rng)
+def instant_with_a_wrong_wrist(seed):
+    """Pixels, projections, weights and the robust triangulation of the instant."""
+    x = views_with_a_wrong_wrist(np.random.default_rng(seed))
     P = np.stack([cam.P for cam in CAMERAS])
     w = np.full((3, 17), 0.9)
-    tri = triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True)
+    return x, P, w, triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True)
+
+
+def test_the_prediction_picks_the_pair_of_views_that_meet_near_it():
+    x, P, w, tri = instant_with_a_wrong_wrist(1)
     # Two good views and a wrong one: the instant alone cannot say which pair is right.
     assert not tri.valid[WRIST] and tri.flags[WRIST] & DISAGREEING
     assert tri.valid.sum() == 16
@@ -44,11 +48,7 @@ def test_the_prediction_picks_the_pair_of_views_that_meet_near_it():
 
 
 def test_a_prediction_between_two_pairs_decides_nothing():
-    rng = np.random.default_rng(2)
-    x = views_with_a_wrong_wrist(rng)
-    P = np.stack([cam.P for cam in CAMERAS])
-    w = np.full((3, 17), 0.9)
-    tri = triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True)
+    x, P, w, tri = instant_with_a_wrong_wrist(2)
     wrong = triangulate(P[1:], x[1:, WRIST][:, None], ideal_pixels=True, method='dlt').points[0]
     middle = BODY.copy()
     middle[WRIST] = 0.5 * (BODY[WRIST] + wrong)
