@@ -44,8 +44,11 @@ _MIN_BONES_FOR_STATURE = 4
 
 _BONES = np.array(COCO_BONES)
 _RATIOS = np.array([_BONE_RATIO[b] for b in COCO_BONES])
+_FLIP = np.array(COCO_FLIP_INDEX)
 _LEFT = np.array([j for j, k in enumerate(COCO_FLIP_INDEX) if j < k])
-_RIGHT = np.array(COCO_FLIP_INDEX)[_LEFT]
+_RIGHT = _FLIP[_LEFT]
+# Joints with a left/right twin (all but the nose).
+_PAIRED = _FLIP != np.arange(NUM_JOINTS)
 
 
 # A view is mirrored when exchanging left and right shrinks its median distance to the
@@ -72,17 +75,14 @@ def mirrored(pixels: np.ndarray, confidences: np.ndarray, predicted: np.ndarray)
     kp = np.asarray(pixels, dtype=np.float64).reshape(NUM_JOINTS, 2)
     pred = np.asarray(predicted, dtype=np.float64).reshape(NUM_JOINTS, 2)
     conf = np.asarray(confidences, dtype=np.float64).reshape(NUM_JOINTS)
-    paired = np.zeros(NUM_JOINTS, dtype=bool)
-    paired[np.concatenate([_LEFT, _RIGHT])] = True
-    flip = np.array(COCO_FLIP_INDEX)
     known: np.ndarray = np.all(np.isfinite(pred), axis=-1)
-    vote = paired & known & known[flip] & np.isfinite(kp).all(-1) & \
+    vote = _PAIRED & known & known[_FLIP] & np.isfinite(kp).all(-1) & \
         (conf >= MIRROR_MIN_CONFIDENCE)
     if vote.sum() < 4:
         return False
     extent = float(np.max(np.ptp(pred[known], axis=0)))
     given = float(np.median(np.linalg.norm(kp[vote] - pred[vote], axis=-1)))
-    exchanged = float(np.median(np.linalg.norm(kp[vote] - pred[flip][vote], axis=-1)))
+    exchanged = float(np.median(np.linalg.norm(kp[vote] - pred[_FLIP][vote], axis=-1)))
     return given > MIRROR_MIN_MISS * extent and exchanged < MIRROR_GAIN * given
 
 
