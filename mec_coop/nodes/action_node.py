@@ -144,12 +144,14 @@ class ActionNode(Node):
         stamp = from_stamp(msg.header.stamp)
         joints = skeleton_joints(msg)
         self.meter.add(int(msg.track_id), stamp)
-        settings, running = self._detector(self._values([]))
-        if running != self.running:
-            self.get_logger().info(f'skeletons at {self.meter.rate_hz or 0.0:.2f} Hz: detector '
-                                   f'{running} ({settings})')
-            self.running = running
-            self.tracker.configure(self.tracker.model, settings)
+        # Between parameter changes (_apply) only a measured rate can change the detector.
+        if self.profile is not None and not self.get_parameter('skeleton_rate_hz').value:
+            settings, running = self._detector(self._values([]))
+            if running != self.running:
+                self.get_logger().info(f'skeletons at {self.meter.rate_hz or 0.0:.2f} Hz: '
+                                       f'detector {running} ({settings})')
+                self.running = running
+                self.tracker.configure(self.tracker.model, settings)
         result = self.tracker.update(int(msg.track_id), stamp, joints)
         if result is None:
             return None
