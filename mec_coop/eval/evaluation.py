@@ -18,7 +18,6 @@ says which). :meth:`PipelineScore.matched` keeps the last ``matched_window`` mat
 
 import collections
 import copy
-import math
 
 import numpy as np
 
@@ -121,8 +120,9 @@ class PipelineScore:
         for est in estimates:
             add_pair(totals.sums, truth, est, procrustes=True)
             totals.sums['matched'] += 1
+        # An estimate without any valid joint (NaN MPJPE) is never within the bound.
         within = [delay for est, delay in zip(estimates, delays)
-                  if _mpjpe_mm(est, truth) <= self.success_mpjpe_mm]
+                  if 1000.0 * metrics.mpjpe(est, truth) <= self.success_mpjpe_mm]
         if within:
             totals.success.add(min(within))
         if estimates:
@@ -201,9 +201,3 @@ class PipelineScore:
             out['delay_percentiles'] = 'exact' if self.delays.exact else \
                 f'histogram, within {self.delays.relative_error:.1%}'
         return out
-
-
-def _mpjpe_mm(estimate: np.ndarray, truth: np.ndarray) -> float:
-    """Mean joint error (mm) over the estimated joints; inf when none is."""
-    errors = np.linalg.norm(estimate - truth, axis=-1)
-    return 1000.0 * float(np.nanmean(errors)) if np.isfinite(errors).any() else math.inf
