@@ -10,21 +10,20 @@ each camera found, COCO-17):
    per camera, the Hungarian method (``scipy.optimize.linear_sum_assignment``) pairs tracks and
    detections on the confidence-weighted mean keypoint distance, in units of the track's projected
    size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired.
-2. **Triangulation** of each track's detections with the robust consensus triangulation
-   (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
-   mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:
-   it is released and the track re-triangulated without it. A track needs ``min_views`` views
-   and ``min_valid_joints`` valid joints to be measured; a track seen by one camera only is not
-   triangulated (it coasts on its prediction) and its detection is not offered to anyone else.
+2. **Triangulation** of each track's detections (one that its confirmed track shows mirrored is
+   relabelled first, :func:`~mec_coop.fusion.resolve.unmirror`) with the robust consensus
+   triangulation (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection
+   the consensus mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the
+   wrong person: it is released and the track re-triangulated without it. A track needs
+   ``min_views`` views and ``min_valid_joints`` valid joints to be measured; a track seen by one
+   camera only is not triangulated and its detection is not offered to anyone else.
 3. **Births** from the detections left over: every pair of cameras scores every pair of their
    detections by the symmetric epipolar distance in normalised coordinates
-   (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both see. Groups are
-   grown greedily from the most consistent pair, and two groups merge only if every cross pair
-   of their detections is consistent and no camera appears twice: each group is a clique, so the
-   grouping is cycle-consistent (A~B and B~C never put A with C unless A~C). A group of two
-   cameras is ambiguous (two people near one epipolar line: the pair may be a ghost) unless each
-   detection's partner costs less than ``ambiguity_ratio`` times its next consistent candidate
-   in the other camera; it then waits for a third camera or for the people to move. Groups of
+   (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both see. Groups grow
+   greedily from the most consistent pair; two merge only if every cross pair is consistent and
+   no camera appears twice: each group is a clique, so the grouping is cycle-consistent. A group
+   of two cameras is ambiguous (it may be a ghost) unless each detection's partner costs less
+   than ``ambiguity_ratio`` times its next consistent candidate in the other camera. Groups of
    at least ``min_views`` cameras are triangulated like tracks. A group of two cameras that
    other cameras speak against (they see people, none where the skeleton projects) is a ghost
    and dropped, as is a tentative track measured by two such cameras (a confirmed one needs two
@@ -37,9 +36,8 @@ each camera found, COCO-17):
    happens to meet another camera's once never becomes a person. A confirmed track unmeasured
    for ``death_timeout_s`` dies. Ids are never reused: a person who is away for longer than the
    timeout comes back under a new id (no appearance re-identification); back within it, the
-   prediction or the 3D re-attachment finds them under the old id.
-
-Each person's 3D filter is a :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
+   prediction or the 3D re-attachment finds them under the old id. Each person's 3D filter is a
+   :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
 """
 
 from dataclasses import dataclass, field
@@ -50,7 +48,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.grouping import clique_groups, duplicates, project
-from mec_coop.fusion.resolve import resolve
+from mec_coop.fusion.resolve import resolve, unmirror
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
@@ -170,6 +168,7 @@ class StepResult:
     died: list[int] = field(default_factory=list)
     released_detections: int = 0
     resolved_joints: int = 0  # joints the views disagreed on, decided by the track
+    mirrored_relabelled: int = 0  # detections relabelled left for right from their track
     contradicted: int = 0   # two-camera measurements or births other cameras spoke against
 
 
@@ -209,8 +208,7 @@ class Associator:
             if t.track_id and stamp - t.last_seen > s.death_timeout_s:
                 self.tracks.remove(t)
                 out.died.append(t.track_id)
-        V = len(views)
-        if not V:
+        if not (V := len(views)):
             self._commit(stamp, {}, {}, out)
             return out
         P = np.stack([v.camera.P for v in views])
@@ -218,7 +216,10 @@ class Associator:
         pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
                          for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
-        claims = self._match_tracks(P, pred, ideal, ok, views)
+        px = project(P, pred)                                                    # (T, V, J, 2)
+        claims = self._match_tracks(px, ideal, ok, views)
+        confirmed = np.array([t.track_id > 0 for t in self.tracks], dtype=bool)
+        views, out.mirrored_relabelled = unmirror(px, claims, confirmed, ideal, ok, views)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
             tri, n = resolve(P, *self._pixels(ideal, ok, views, claim), tri, pred[r],
@@ -261,13 +262,12 @@ class Associator:
         return ideal, ok
 
     # -- step 1: tracks ----------------------------------------------------------------------
-    def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
+    def _match_tracks(self, px: np.ndarray, ideal: list, ok: list,
                       views: Sequence[ViewDetections]) -> np.ndarray:
-        """Claims ``(T, V)`` of the tracks predicted at ``pred (T, J, 3)``; -1: none."""
+        """Claims ``(T, V)`` of the tracks whose predictions project to ``px (T, V, J, 2)``."""
         s = self.settings
-        px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
-        for v in range(len(views) if len(pred) else 0):
+        for v in range(len(views) if len(px) else 0):
             if not len(ideal[v]):
                 continue
             cost = self._costs(px[:, v], ideal[v], ok[v], views[v].weights)
