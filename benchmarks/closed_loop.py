@@ -43,16 +43,19 @@ FIGURES = ROOT / 'docs' / 'figures'
 
 
 def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
-                  edge_crops):
+                  edge_crops, per_person=True):
     """
     One camera's frame as the graph handles it: a :class:`Report`.
 
     The report carries every person found (the camera's or the edge model's), as the edge node's
-    reports do; the fusion without association uses only the selected one.
+    reports do; the fusion without association uses only the selected one. ``per_person``: the
+    camera node's routing rule with several tracked people (those below ``theta_low`` left out,
+    :func:`~mec_coop.pose.frame_score.frame_score`); False: the least confident of all decides.
     """
     estimate, predicted, choice = policy.infer(camera_model, image, stamp, counts)
     counts[choice.value] += 1
-    route = thresholds.route(frame_score(estimate, score, predicted))
+    floor = thresholds.theta_low if per_person else 0.0
+    route = thresholds.route(frame_score(estimate, score, predicted, floor=floor))
     search = policy.search(choice, route is Route.DROP)
     counts['search' if search else route.value] += 1
     if route is Route.KEYPOINTS:

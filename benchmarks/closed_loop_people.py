@@ -101,7 +101,8 @@ def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model,
         labels = []
         for v, name in enumerate(names):
             report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
-                                   stamp, thresholds, args.score, counts, edge_crops)
+                                   stamp, thresholds, args.score, counts, edge_crops,
+                                   args.routing == 'per_person')
             people, _ = report.all_people()
             labels.append([label_detection(p, rig.cameras[v], frame.joints_world)
                            for p in people] if report.pixels is not None else [])
@@ -203,6 +204,9 @@ def main() -> None:
     parser.add_argument('--resolve-m', type=float, default=AssociationSettings.resolve_m,
                         help='association_resolve_m: joints whose views disagree decided by '
                         "the track's prediction within this distance (0: never)")
+    parser.add_argument('--routing', default='per_person', choices=['per_person', 'least'],
+                        help='several tracked people in a frame: route on the least confident '
+                        'of those scoring >= theta_low (the camera node), or of all (before)')
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop_people.json'))
     args = parser.parse_args()
     camera_model, edge_model = models(args)
@@ -215,10 +219,12 @@ def main() -> None:
         start = time.perf_counter()
         summary, rows = run_rig(args, seed, mode, edge == 'crops', camera_model, edge_model)
         summary.update(seed=seed, mode=mode, edge_input=edge, resolve_m=args.resolve_m,
+                       routing=args.routing,
                        wall_s=round(time.perf_counter() - start, 1))
         results.append(summary)
         print(json.dumps(summary), flush=True)
-        (details / f'seed{seed}_{mode}_{edge}_resolve{args.resolve_m:g}.json').write_text(
+        (details / f'seed{seed}_{mode}_{edge}_resolve{args.resolve_m:g}_{args.routing}.json'
+         ).write_text(
             json.dumps(rows, default=float) + '\n')
     write_results(args, 'runs', results)
 

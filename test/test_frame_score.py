@@ -90,3 +90,27 @@ def test_flag_auc_counts_ordered_pairs_and_ties():
     assert flag_auc([0.8, 0.8, 0.8, 0.0], errors) == 0.75   # a tie counts one half
     assert np.isnan(flag_auc([0.9, 0.8], [1.0, 2.0]))
     assert flag_auc([0.9, 0.1], [9.0, 11.0], threshold_px=10.0) == 1.0
+
+
+def test_several_people_route_on_the_least_confident_person_above_theta_low():
+    from mec_coop.coop.routing import Route, Thresholds
+    clear, weak = person(0.9, 0.9), person(0.4, 0.1, offset=(300.0, 0.0))
+    est = PoseEstimate.merge([clear, weak])
+    tracked = np.stack([PREDICTED, PREDICTED + [300.0, 0.0]])
+    gone = np.stack([PREDICTED, PREDICTED + [0.0, 900.0]])  # a tracked person not in the frame
+    low = Thresholds(0.3, 0.7)
+    # The earlier rule: the weak person (0.2) drops the frame with the clear one in it.
+    assert frame_score(est, 'joints_box', tracked) == pytest.approx(0.2)
+    assert low.route(frame_score(est, 'joints_box', tracked)) is Route.DROP
+    # Per person: the weak one is left out, the clear one's keypoints are sent.
+    kept = frame_score(est, 'joints_box', tracked, floor=low.theta_low)
+    assert kept == pytest.approx(0.9) and low.route(kept) is Route.KEYPOINTS
+    assert frame_score(est, 'track_agreement', gone) == 0.0
+    assert frame_score(est, 'track_agreement', gone, floor=0.3) == pytest.approx(0.9)
+    # A person between the thresholds still sends the frame to the edge model.
+    fair = PoseEstimate.merge([clear, person(0.5, 0.5, offset=(300.0, 0.0))])
+    assert frame_score(fair, 'joints_box', tracked, floor=0.3) == pytest.approx(0.5)
+    # Everyone below theta_low: dropped, scored as the best of them.
+    both_weak = PoseEstimate.merge([person(0.4, 0.2), weak])
+    assert frame_score(both_weak, 'joints_box', tracked, floor=0.3) == pytest.approx(
+        np.sqrt(0.08))

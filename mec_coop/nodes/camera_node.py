@@ -280,7 +280,7 @@ class CameraNode(ManagedModelNode):
         self.counts['frames'] += 1
         estimate, predicted, choice = self._infer(image, stamp, use_roi)
         self._last_inference_s = estimate.inference_time_s
-        confidence = frame_score(estimate, score_name, predicted)
+        confidence = frame_score(estimate, score_name, predicted, floor=thresholds.theta_low)
         route = thresholds.route(confidence)
         audit = route is not Route.OFFLOAD and self._audits.draw(
             self.get_parameter('audit_fraction').value)

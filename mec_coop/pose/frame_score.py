@@ -120,27 +120,38 @@ FRAME_SCORES: Dict[str, Callable[..., float]] = {
 
 
 def frame_score(estimate: PoseEstimate, name: str = 'paper',
-                predicted: Optional[np.ndarray] = None, **options) -> float:
+                predicted: Optional[np.ndarray] = None, floor: float = 0.0,
+                **options) -> float:
     """
     Return the frame score ``name`` of one estimate.
 
-    Several people: with the predictions ``(P, 17, 2)`` of every person the edge tracks in this
-    image, the frame scores as its *least* confident tracked person (each scored on the detection
-    nearest to its prediction): a frame is routed as good only if it serves everyone it shows,
-    so a person the nano model sees badly gets the edge model (offload) or is dropped rather
-    than sent as bad keypoints. With ``paper`` (no prediction) it is the most confident person.
+    Several people (the routing rule): with the predictions ``(P, 17, 2)`` of every person the
+    edge tracks in this image, each tracked person is scored on the detection nearest to its
+    prediction. People scoring below ``floor`` (the camera's ``theta_low``: seen too badly to be
+    worth the frame, or not in it at all) are left out, and the frame scores as its *least*
+    confident remaining person: it is sent as keypoints only if it serves everyone else it
+    shows, and a person the nano model sees fairly but not well gets the edge model (offload).
+    The frame is dropped only when every tracked person scores below ``floor`` (it then scores
+    as its best person). The left-out people's detections stay in the report: the edge's
+    association and robust triangulation decide on them. ``floor`` 0 is the earlier rule: the
+    least confident person of all, so one badly seen (or hidden) person dropped the frame with
+    everyone in it (``docs/people.md``). With ``paper`` (no prediction) it is the most confident
+    person.
 
     :param predicted: ``(17, 2)`` keypoints predicted for the tracked person in this image
         (full-image pixels, NaN where unknown), ``(P, 17, 2)`` for several tracked people, or
         ``None`` without feedback.
+    :param floor: score below which a tracked person is left out of a several-people frame.
     :param options: keyword arguments of the score (``track_agreement``: ``tolerance``,
         ``prediction_error_px``).
     """
     if name not in FRAME_SCORES:
         raise ValueError(f'unknown frame score {name!r}; use one of {sorted(FRAME_SCORES)}')
     if predicted is not None and np.ndim(predicted) == 3:
-        return min((FRAME_SCORES[name](estimate, p, **options) for p in predicted),
-                   default=FRAME_SCORES[name](estimate, None, **options))
+        scores = [FRAME_SCORES[name](estimate, p, **options) for p in predicted]
+        if not scores:
+            return FRAME_SCORES[name](estimate, None, **options)
+        return min((c for c in scores if c >= floor), default=max(scores))
     return FRAME_SCORES[name](estimate, predicted, **options)
 
 
