@@ -68,10 +68,10 @@ def test_two_people_crossing_keep_their_ids():
 
 
 def test_a_view_mirrored_against_the_track_is_relabelled():
-    # From t = 1 s cam0 and cam1 lose the walker and cam2 labels them mirrored (left as right):
+    # From t = 1 s cam0 and cam1 lose the walker and cam3 labels them mirrored (left as right):
     # two views cannot tell which is mirrored, and triangulated as given the limbs were
     # 0.30-0.39 m off, yet valid. The confirmed track's prediction tells.
-    rng, associator, errors = np.random.default_rng(0), Associator(), []
+    rng, associator, errors, relabelled = np.random.default_rng(0), Associator(), [], 0
     for k in range(30):
         t = k / RATE_HZ
         truth = crossing(t)[:1]
@@ -80,15 +80,16 @@ def test_a_view_mirrored_against_the_track_is_relabelled():
         views = [ViewDetections(d.camera, d.pixels, d.weights)
                  for d in detect(CAMERAS, truth, DetectorModel(noise_px=2.0), rng, hidden)]
         if t >= 1.0:
-            views[2] = ViewDetections(CAMERAS[2], views[2].pixels[:, FLIP],
-                                      views[2].weights[:, FLIP])
+            views[3] = ViewDetections(CAMERAS[3], views[3].pixels[:, FLIP],
+                                      views[3].weights[:, FLIP])
         result = associator.step(t, views)
         if t >= 1.0:
-            assert result.mirrored_relabelled == 1 and len(result.people) == 1
+            relabelled += result.mirrored_relabelled
+            assert len(result.people) == 1
             tri = result.people[0].triangulation
             assert tri.valid[5:].all()  # shoulders to ankles
             errors.append(np.linalg.norm(tri.points - truth[0], axis=-1).max())
-    assert len(errors) == 20 and max(errors) < 0.1
+    assert relabelled == 20 and len(errors) == 20 and max(errors) < 0.1, np.round(errors, 3)
 
 
 def test_person_seen_by_one_camera_is_neither_triangulated_nor_fused():

@@ -5,7 +5,7 @@
 import numpy as np
 
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
-from mec_coop.fusion.resolve import DISAGREEING, resolve
+from mec_coop.fusion.resolve import anchored, DISAGREEING, resolve
 from mec_coop.geometry.triangulation import triangulate
 from mec_coop.rig.virtual import Humanoid, make_cameras
 
@@ -41,10 +41,21 @@ def test_the_prediction_picks_the_pair_of_views_that_meet_near_it():
     assert out.used[:, WRIST].tolist() == [True, True, False]
     assert out.num_views[WRIST] == 2 and not out.flags[WRIST] & DISAGREEING
     np.testing.assert_array_equal(out.points[:WRIST], tri.points[:WRIST])
-    # A prediction beyond the distance decides nothing; 0 turns the step off.
-    for far, distance in ((BODY + [0.5, 0.0, 0.0], 0.3), (near, 0.0)):
-        out, decided = resolve(P, x, w, tri, far, distance, 0.5, 30.0)
+    # A predicted wrist beyond the distance decides nothing; 0 turns the step off.
+    far = near.copy()
+    far[WRIST] += [0.0, 0.0, 0.5]
+    for predicted, distance in ((far, 0.3), (near, 0.0)):
+        out, decided = resolve(P, x, w, tri, predicted, distance, 0.5, 30.0)
         assert decided == 0 and not out.valid[WRIST]
+
+
+def test_a_prediction_behind_the_walker_is_placed_on_the_measured_body():
+    x, P, w, tri = instant_with_a_wrong_wrist(1)
+    behind = BODY + [-0.5, 0.1, 0.0]            # the whole body 0.5 m off (a walker slowing)
+    assert np.linalg.norm(behind[WRIST] - BODY[WRIST]) > 0.3
+    assert np.abs(anchored(behind, tri) - BODY).max() < 0.01
+    out, decided = resolve(P, x, w, tri, behind, 0.3, 0.5, 30.0)
+    assert decided == 1 and np.linalg.norm(out.points[WRIST] - BODY[WRIST]) < 0.03
 
 
 def test_a_prediction_between_two_pairs_decides_nothing():

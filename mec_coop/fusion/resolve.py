@@ -10,7 +10,7 @@ nothing in the instant says which pair is right (``AMBIGUOUS`` / ``NO_CONSENSUS`
 virtual rig's crossing replay (``benchmarks/closed_loop_people.py``) such joints were most of
 the missing limb endpoints that fail PCP. A tracked person's predicted joint tells the pairs
 apart: :func:`resolve` takes the pair whose point lies within ``max_distance_m`` of the
-prediction when every pair that proposes a different point (farther than ``max_distance_m``
+prediction (moved onto the instant's measured joints first, :func:`anchored`) when every pair that proposes a different point (farther than ``max_distance_m``
 from it) lies at least ``1 / ratio`` times as far from the prediction; otherwise the joint stays
 invalid. The resolved joint is the two views' point (depth-weighted DLT), a measurement, not
 the prediction; views that agree with it within the pixel threshold join it.
@@ -33,6 +33,8 @@ from mec_coop.geometry.triangulation import (INVALIDATING, JointFlag, triangulat
 # Invalid joints the prediction may decide: views that disagree, not too few or weak views.
 DISAGREEING = JointFlag.AMBIGUOUS | JointFlag.NO_CONSENSUS
 _FLIP = np.array(COCO_FLIP_INDEX)
+# Valid joints needed to place the predicted skeleton on the instant's measurement.
+MIN_ANCHOR_JOINTS = 4
 
 
 def unmirror(predicted_px: np.ndarray, claims: np.ndarray, confirmed: np.ndarray, ideal: list,
@@ -43,7 +45,9 @@ def unmirror(predicted_px: np.ndarray, claims: np.ndarray, confirmed: np.ndarray
     A figure seen from behind is often labelled as if it faced the camera; the robust
     triangulation then drops that view from every left/right joint (``LR_SWAP``), which leaves
     limbs seen by two views without an endpoint. A tentative track's prediction comes from one
-    measurement and does not decide.
+    measurement and does not decide. The prediction is first moved onto the detection by the
+    median offset of the left/right pairs' midpoints, which exchanging left and right does not
+    change: a walker ahead of or behind the prediction otherwise makes one side fit better.
 
     :param predicted_px: ``(T, V, J, 2)`` the tracks' predicted pixels, NaN where unknown.
     :param claims: ``(T, V)`` the detection each track claimed in each view, -1: none.
@@ -56,8 +60,11 @@ def unmirror(predicted_px: np.ndarray, claims: np.ndarray, confirmed: np.ndarray
     views, count = list(views), 0
     for r, v in zip(*np.nonzero((claims >= 0) & confirmed[:, None])):
         n = claims[r, v]
-        if not mirrored(ideal[v][n], np.where(ok[v][n], views[v].weights[n], 0.0),
-                        predicted_px[r, v]):
+        kp, pred = ideal[v][n], predicted_px[r, v]
+        with np.errstate(invalid='ignore'):
+            shift = np.nanmedian((kp + kp[_FLIP]) - (pred + pred[_FLIP]), axis=0) / 2
+        if not np.isfinite(shift).all() or not mirrored(
+                kp, np.where(ok[v][n], views[v].weights[n], 0.0), pred + shift):
             continue
         ideal[v][n], ok[v][n] = ideal[v][n][_FLIP], ok[v][n][_FLIP]
         pixels, weights = views[v].pixels.copy(), views[v].weights.copy()
@@ -80,6 +87,7 @@ def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
     :param predicted: ``(J, 3)`` the track's joints at this instant, NaN where unknown.
     :return: the triangulation with the decided joints valid, and how many were decided.
     """
+    predicted = anchored(predicted, tri)
     has = (w > 0) & np.isfinite(x).all(-1)                                        # (V, J)
     joints = np.flatnonzero(~tri.valid & (tri.flags & DISAGREEING != 0)
                             & np.isfinite(predicted).all(-1) & (has.sum(0) >= 2))
@@ -116,6 +124,23 @@ def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
         out['flags'][j] &= ~int(INVALIDATING)
         decided += 1
     return Triangulation(**out), decided
+
+
+def anchored(predicted: np.ndarray, tri: Triangulation) -> np.ndarray:
+    """
+    Move the predicted skeleton ``(J, 3)`` by its median offset from the instant's valid joints.
+
+    A constant-velocity track predicts where the whole body goes less well than how its limbs
+    sit on the body: at 2 fps a walker who slows or turns leaves the predicted wrists farther
+    than ``max_distance_m`` from the measured pair points, while the same instant measures the
+    torso and head. The median
+    over at least :data:`MIN_ANCHOR_JOINTS` valid joints keeps the body's measured place and
+    the track's limbs; with fewer the prediction stays as it is.
+    """
+    both = tri.valid & np.isfinite(predicted).all(-1)
+    if both.sum() < MIN_ANCHOR_JOINTS:
+        return predicted
+    return predicted + np.median(tri.points[both] - predicted[both], axis=0)
 
 
 def _choose(points: np.ndarray, predicted: np.ndarray, max_distance_m: float,
