@@ -10,10 +10,9 @@ each camera found, COCO-17):
    per camera, the Hungarian method (``scipy.optimize.linear_sum_assignment``) pairs tracks and
    detections on the confidence-weighted mean keypoint distance, in units of the track's projected
    size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired.
-2. **Triangulation** of each track's detections (one that its confirmed track shows mirrored is
-   relabelled first, :func:`~mec_coop.fusion.resolve.unmirror`) with the robust consensus
-   triangulation (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection
-   the consensus mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the
+2. **Triangulation** of each track's detections with the robust consensus triangulation
+   (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
+   mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the
    wrong person: it is released and the track re-triangulated without it. A track needs
    ``min_views`` views and ``min_valid_joints`` valid joints to be measured; a track seen by one
    camera only is not triangulated and its detection is not offered to anyone else.
@@ -48,7 +47,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.grouping import clique_groups, duplicates, project
-from mec_coop.fusion.resolve import resolve, unmirror
+from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
@@ -168,7 +167,6 @@ class StepResult:
     died: list[int] = field(default_factory=list)
     released_detections: int = 0
     resolved_joints: int = 0  # joints the views disagreed on, decided by the track
-    mirrored_relabelled: int = 0  # detections relabelled left for right from their track
     contradicted: int = 0   # two-camera measurements or births other cameras spoke against
 
 
@@ -218,8 +216,6 @@ class Associator:
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
         px = project(P, pred)                                                    # (T, V, J, 2)
         claims = self._match_tracks(px, ideal, ok, views)
-        confirmed = np.array([t.track_id > 0 for t in self.tracks], dtype=bool)
-        views, out.mirrored_relabelled = unmirror(px, claims, confirmed, ideal, ok, views)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
             tri, n = resolve(P, *self._pixels(ideal, ok, views, claim), tri, pred[r],

@@ -1,7 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Joints the views disagree on, and mirrored views, decided by the person's track.
+Joints the views disagree on, decided by the person's track.
 
 The robust triangulation (:mod:`mec_coop.geometry.triangulation`) leaves a joint invalid when
 its views do not agree on one point: with three views of which one is wrong (a wrist the model
@@ -14,64 +14,20 @@ prediction (moved onto the instant's measured joints first, :func:`anchored`) wh
 that proposes a different point (farther than ``max_distance_m`` from it) lies at least
 ``1 / ratio`` times as far from the prediction; otherwise the joint stays invalid. The resolved joint is the two views' point (depth-weighted DLT), a measurement, not
 the prediction; views that agree with it within the pixel threshold join it.
-
-:func:`unmirror` applies the single-person edge's mirrored-view check
-(:func:`~mec_coop.geometry.human_checks.mirrored`) to each person and view before triangulation.
 """
 
-from dataclasses import replace
 import itertools
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
-from mec_coop.geometry.human_checks import mirrored
-from mec_coop.geometry.skeleton import COCO_FLIP_INDEX
 from mec_coop.geometry.triangulation import (INVALIDATING, JointFlag, triangulate,
                                              Triangulation)
 
 # Invalid joints the prediction may decide: views that disagree, not too few or weak views.
 DISAGREEING = JointFlag.AMBIGUOUS | JointFlag.NO_CONSENSUS
-_FLIP = np.array(COCO_FLIP_INDEX)
 # Valid joints needed to place the predicted skeleton on the instant's measurement.
 MIN_ANCHOR_JOINTS = 4
-
-
-def unmirror(predicted_px: np.ndarray, claims: np.ndarray, confirmed: np.ndarray, ideal: list,
-             ok: list, views: Sequence) -> tuple[list, int]:
-    """
-    Relabel left for right each claimed detection that its confirmed track shows mirrored.
-
-    A figure seen from behind is often labelled as if it faced the camera; the robust
-    triangulation then drops that view from every left/right joint (``LR_SWAP``), which leaves
-    limbs seen by two views without an endpoint. A tentative track's prediction comes from one
-    measurement and does not decide. The prediction is first moved onto the detection by the
-    median offset of the left/right pairs' midpoints, which exchanging left and right does not
-    change: a walker ahead of or behind the prediction otherwise makes one side fit better.
-
-    :param predicted_px: ``(T, V, J, 2)`` the tracks' predicted pixels, NaN where unknown.
-    :param claims: ``(T, V)`` the detection each track claimed in each view, -1: none.
-    :param confirmed: ``(T,)`` which tracks are confirmed.
-    :param ideal: per view, ``(N_v, J, 2)`` ideal pixels (NaN: not confident); relabelled in
-        place, as is ``ok``, per view ``(N_v, J)`` confident joints.
-    :param views: the instant's :class:`~mec_coop.fusion.association.ViewDetections`.
-    :return: the views with relabelled detections, and how many were relabelled.
-    """
-    views, count = list(views), 0
-    for r, v in zip(*np.nonzero((claims >= 0) & confirmed[:, None])):
-        n = claims[r, v]
-        kp, pred = ideal[v][n], predicted_px[r, v]
-        with np.errstate(invalid='ignore'):
-            shift = np.nanmedian((kp + kp[_FLIP]) - (pred + pred[_FLIP]), axis=0) / 2
-        if not np.isfinite(shift).all() or not mirrored(
-                kp, np.where(ok[v][n], views[v].weights[n], 0.0), pred + shift):
-            continue
-        ideal[v][n], ok[v][n] = ideal[v][n][_FLIP], ok[v][n][_FLIP]
-        pixels, weights = views[v].pixels.copy(), views[v].weights.copy()
-        pixels[n], weights[n] = pixels[n][_FLIP], weights[n][_FLIP]
-        views[v] = replace(views[v], pixels=pixels, weights=weights)
-        count += 1
-    return views, count
 
 
 def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
