@@ -12,8 +12,9 @@ the missing limb endpoints that fail PCP. A tracked person's predicted joint tel
 apart: :func:`resolve` takes the pair whose point lies within ``max_distance_m`` of the
 prediction (moved onto the instant's measured joints first, :func:`anchored`) when every pair
 that proposes a different point (farther than ``max_distance_m`` from it) lies at least
-``1 / ratio`` times as far from the prediction; otherwise the joint stays invalid. The resolved joint is the two views' point (depth-weighted DLT), a measurement, not
-the prediction; views that agree with it within the pixel threshold join it.
+``1 / ratio`` times as far from the prediction; otherwise the joint stays invalid. The resolved
+joint is the two views' point (depth-weighted DLT), a measurement, not the prediction; views
+that agree with it within the pixel threshold join it.
 """
 
 import itertools
