@@ -56,8 +56,8 @@ def mpjpe_interval(pred, gt, block: int = 5, level: float = 0.95, draws: int = 2
     if sums.ndim != 1 or not counts.any():
         return float('nan'), float('nan')
     block = max(1, min(int(block), sums.size))
-    starts = np.random.default_rng(seed).integers(0, sums.size - block + 1,
-                                                   size=(draws, -(-sums.size // block)))
+    blocks = -(-sums.size // block)
+    starts = np.random.default_rng(seed).integers(0, sums.size - block + 1, (draws, blocks))
     picked = (starts[..., None] + np.arange(block)).reshape(draws, -1)[:, :sums.size]
     with np.errstate(invalid='ignore'):
         estimates = sums[picked].sum(axis=1) / counts[picked].sum(axis=1)
