@@ -15,7 +15,8 @@ project's solver also runs with that objective (``allocator_proposed_max_accurac
 what ``accuracy_tolerance`` does alone; the allocator learns its score laws without ground truth
 (``score_labels=label_free``) and plans with the timings it measures.
 
-Writes ``<out>/pareto.json`` and ``<out>/pareto.png``.
+Writes ``<out>/pareto.json``, ``<out>/pareto.png`` and ``<out>/pareto.md`` (every point, then
+the allocator's verdicts against issue 11's bounds).
 
 Run:  . scripts/env.sh && python benchmarks/pareto.py --out docs/figures
       [--cameras 4] [--requirements 0.3 0.5 1.0] [--duration 90] [--eight-cameras-at 1.0]
@@ -108,6 +109,63 @@ def plot(rows, path):
     fig.savefig(path, dpi=100)
 
 
+def _cell(value, digits=3):
+    return 'n/a' if value is None else f'{value:.{digits}f}'
+
+
+def verdicts(rows, scheme='allocator_proposed'):
+    """
+    Judge ``scheme`` per (cameras, D_req) against the issue's bounds and the other schemes.
+
+    Lowest among the schemes whose p95 meets D_req; where the best other scheme's 95% interval
+    overlaps ``scheme``'s, the two are not told apart by these runs ("tied").
+    """
+    out = {}
+    for point in sorted({(r['cameras'], r['delay_requirement_s']) for r in rows}):
+        here = [r for r in rows if (r['cameras'], r['delay_requirement_s']) == point]
+        mine = next((r for r in here if r['scheme'] == scheme), None)
+        meeting = [r for r in here if r['meets_requirement'] and r['scheme'] != scheme]
+        if mine is None:
+            continue
+        best = min(meeting, key=lambda r: r['mpjpe_mm'], default=None)
+        predicted, measured = mine['predicted_delay_p50_s'], mine['delay_p50_s']
+        if best is None or mine['mpjpe_mm'] <= best['mpjpe_mm']:
+            lowest = 'yes'
+        elif best['mpjpe_ci95_mm'][1] >= mine['mpjpe_ci95_mm'][0]:
+            lowest = f'tied with {best["scheme"]} ({best["mpjpe_mm"]:.1f} mm)'
+        else:
+            lowest = f'no: {best["scheme"]} {best["mpjpe_mm"]:.1f} mm'
+        out[point] = {
+            'meets_requirement': mine['meets_requirement'],
+            'rate_at_least_0.95': mine['skeleton_rate'] >= 0.95,
+            'lowest_mpjpe': lowest,
+            'p50_prediction_error': None if predicted is None or not measured
+            else round(predicted / measured - 1.0, 3)}
+    return out
+
+
+def write_table(rows, path):
+    """Write every point as a markdown table, then the allocator's verdicts."""
+    lines = ['| cameras | D_req (s) | scheme | MPJPE mm [95% interval] | rate | p50 measured / '
+             'predicted (s) | p95 (s) | meets D_req | offloaded |', '|' + '---|' * 9]
+    for r in rows:
+        low, high = r['mpjpe_ci95_mm']
+        lines.append(
+            f"| {r['cameras']} | {r['delay_requirement_s']:g} | {r['scheme']} | "
+            f"{r['mpjpe_mm']:.1f} [{low:.1f}, {high:.1f}] | {r['skeleton_rate']:.2f} | "
+            f"{_cell(r['delay_p50_s'])} / {_cell(r['predicted_delay_p50_s'])} | "
+            f"{_cell(r['delay_p95_s'])} | {'yes' if r['meets_requirement'] else 'no'} | "
+            f"{100.0 * r['offload_ratio']:.0f}% |")
+    lines += ['', '| cameras | D_req (s) | allocator p95 <= D_req | rate >= 0.95 | lowest MPJPE '
+              'of the schemes that meet D_req | p50 predicted / measured - 1 |', '|' + '---|' * 6]
+    for (cams, req), v in verdicts(rows).items():
+        error = v['p50_prediction_error']
+        lines.append(f"| {cams} | {req:g} | {'yes' if v['meets_requirement'] else 'no'} | "
+                     f"{'yes' if v['rate_at_least_0.95'] else 'no'} | {v['lowest_mpjpe']} | "
+                     f"{'n/a' if error is None else f'{100.0 * error:+.0f}%'} |")
+    path.write_text('\n'.join(lines) + '\n')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--cameras', type=int, nargs='+', default=[4])
@@ -120,12 +178,14 @@ def main():
                         help='override a config value in every run (repeatable)')
     parser.add_argument('--out', default=str(ROOT / 'results' / 'benchmarks'))
     parser.add_argument('--plot-only', action='store_true',
-                        help='redraw pareto.png from the pareto.json in --out')
+                        help='redraw pareto.png and pareto.md from the pareto.json in --out')
     args = parser.parse_args()
 
     out = pathlib.Path(args.out)
     if args.plot_only:
-        plot(json.loads((out / 'pareto.json').read_text()), out / 'pareto.png')
+        rows = json.loads((out / 'pareto.json').read_text())
+        plot(rows, out / 'pareto.png')
+        write_table(rows, out / 'pareto.md')
         return
     points = [(c, r) for c in args.cameras for r in args.requirements]
     points += [(8, r) for r in args.eight_cameras_at if (8, r) not in points]
@@ -149,7 +209,8 @@ def main():
                   f'{row["offload_ratio"]:.3f}', flush=True)
             (out / 'pareto.json').write_text(json.dumps(rows, indent=2))
     plot(rows, out / 'pareto.png')
-    print(f'wrote {out / "pareto.json"} and {out / "pareto.png"}')
+    write_table(rows, out / 'pareto.md')
+    print(f'wrote {out / "pareto.json"}, {out / "pareto.png"} and {out / "pareto.md"}')
 
 
 if __name__ == '__main__':
