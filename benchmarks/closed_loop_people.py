@@ -28,6 +28,7 @@ Run:  . scripts/env.sh && python benchmarks/closed_loop_people.py --seeds 0 3 --
 
 import argparse
 import collections
+import itertools
 import json
 import pathlib
 import time
@@ -42,7 +43,7 @@ from mec_coop.eval.labels import label_detection
 from mec_coop.eval.multi_person import (match_people, mixed_labels, MultiPersonScore, pcp,
                                         PCP_PARTS)
 from mec_coop.fusion.association import AssociationSettings
-from mec_coop.fusion.edge import EdgeFusion, FusionSettings
+from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.geometry.triangulation import JointFlag
 from mec_coop.rig.virtual import VirtualRig
 
@@ -79,30 +80,37 @@ def outcome(g: int, seen: int, detected: int, skeleton: dict | None) -> str:
     return {0: 'not_detected', 1: 'detected_in_one_view'}.get(detected, 'not_published')
 
 
-def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model,
-            edge_model) -> tuple[dict, list]:
-    """Replay one rig in one scheme; return its summary and per-instant rows."""
+def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model, edge_model,
+            resolve_m: float, saved: list | None = None) -> tuple[dict, list, list]:
+    """
+    Replay one rig in one scheme; return its summary, per-instant rows and camera reports.
+
+    ``saved``: camera reports of an earlier run of the rig, used in their order instead of the
+    cameras (open loop: the fusion's crops no longer change what the cameras report).
+    """
     rig = VirtualRig(num_cameras=args.cameras, seed=seed, num_people=args.people,
                      scenario='crossing')
     names = [f'cam{i}' for i in range(args.cameras)]
     calibration = dict(zip(names, rig.cameras))
     clock = [0.0]
     fusion = EdgeFusion(names, FusionSettings(association=True, people=AssociationSettings(
-        resolve_m=args.resolve_m)), calibration.get, clock=lambda: clock[0])
+        resolve_m=resolve_m)), calibration.get, clock=lambda: clock[0])
     policies = {name: RoiPolicy() for name in names}
     thresholds = mode_thresholds(mode)
     counts: collections.Counter = collections.Counter()
     score = MultiPersonScore(max_match_m=0.5)
-    rows, truth_at, labels_at, visible_at = [], {}, {}, {}
+    rows, truth_at, labels_at, visible_at, reports = [], {}, {}, {}, []
+    replayed = iter(saved or ())
     for k in range(int(round(args.duration * args.fps))):
         stamp = args.start + k / args.fps
         frame = rig.frame(stamp)
         clock[0] = stamp
         labels = []
         for v, name in enumerate(names):
-            report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
-                                   stamp, thresholds, args.score, counts, edge_crops,
-                                   args.routing == 'per_person')
+            report = next(replayed) if saved else camera_report(
+                camera_model, edge_model, frame.image(v), policies[name], stamp, thresholds,
+                args.score, counts, edge_crops, args.routing == 'per_person')
+            reports.append(report)
             people, _ = report.all_people()
             labels.append([label_detection(p, rig.cameras[v], frame.joints_world)
                            for p in people] if report.pixels is not None else [])
@@ -126,7 +134,34 @@ def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model,
     summary['parts'] = part_failures(rows)
     summary['camera_choices'] = dict(counts)
     summary['fusion_totals'] = dict(fusion.totals)
-    return summary, rows
+    return summary, rows, reports
+
+
+def save_reports(path: pathlib.Path, reports: list) -> None:
+    """Write a run's camera reports to an ``.npz`` (arrays only, no pickle)."""
+    arrays = {}
+    for i, r in enumerate(reports):
+        people, weights = r.all_people()
+        arrays.update({f'{i}_people': people, f'{i}_weights': weights,
+                       f'{i}_selected': np.array([] if r.pixels is None else r.pixels),
+                       f'{i}_selected_weights': np.array([] if r.weights is None else r.weights),
+                       f'{i}_source': np.array(r.source), f'{i}_provisional': r.provisional})
+    np.savez_compressed(path, count=len(reports), **arrays)
+
+
+def load_reports(path: pathlib.Path) -> list:
+    """Read the camera reports :func:`save_reports` wrote."""
+    with np.load(path, allow_pickle=False) as data:
+        out = []
+        for i in range(int(data['count'])):
+            pixels, weights = data[f'{i}_selected'], data[f'{i}_selected_weights']
+            kept = pixels.size > 0
+            out.append(Report(pixels if kept else None, weights if kept else None,
+                              str(data[f'{i}_source']),
+                              provisional=bool(data[f'{i}_provisional']),
+                              people=data[f'{i}_people'] if kept else None,
+                              people_weights=data[f'{i}_weights'] if kept else None))
+        return out
 
 
 def joints(person) -> np.ndarray:
@@ -201,9 +236,13 @@ def main() -> None:
     parser.add_argument('--edge-inputs', nargs='+', default=['crops'], choices=['crops', 'full'],
                         help="the edge's model on crops around the camera's people "
                         '(edge.offload_crops) and/or on the whole offloaded frame (the paper)')
-    parser.add_argument('--resolve-m', type=float, default=AssociationSettings.resolve_m,
+    parser.add_argument('--resolve-m', type=float, nargs='+',
+                        default=[AssociationSettings.resolve_m],
                         help='association_resolve_m: joints whose views disagree decided by '
-                        "the track's prediction within this distance (0: never)")
+                        "the track's prediction within this distance (0: never); one run each")
+    parser.add_argument('--reports', help='folder of saved camera reports: a run whose reports '
+                        'are there replays them without the models (open loop, quick tests of '
+                        'fusion settings), else it saves its own there')
     parser.add_argument('--routing', default='per_person', choices=['per_person', 'least'],
                         help='several tracked people in a frame: route on the least confident '
                         'of those scoring >= theta_low (the camera node), or of all (before)')
@@ -215,16 +254,23 @@ def main() -> None:
     details.mkdir(parents=True, exist_ok=True)
     runs = [(seed, mode, edge) for seed in args.seeds for mode in args.modes
             for edge in args.edge_inputs if mode != 'cooperative' or edge == args.edge_inputs[0]]
-    for seed, mode, edge in runs:
+    for (seed, mode, edge), resolve_m in itertools.product(runs, args.resolve_m):
         start = time.perf_counter()
-        summary, rows = run_rig(args, seed, mode, edge == 'crops', camera_model, edge_model)
-        summary.update(seed=seed, mode=mode, edge_input=edge, resolve_m=args.resolve_m,
-                       routing=args.routing,
+        name = f'seed{seed}_{mode}_{edge}_{args.routing}'
+        saved = pathlib.Path(args.reports) / f'{name}.npz' if args.reports else None
+        replay = saved is not None and saved.exists()
+        summary, rows, reports = run_rig(args, seed, mode, edge == 'crops', camera_model,
+                                         edge_model, resolve_m,
+                                         load_reports(saved) if replay else None)
+        if saved is not None and not replay:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            save_reports(saved, reports)
+        summary.update(seed=seed, mode=mode, edge_input=edge, resolve_m=resolve_m,
+                       routing=args.routing, camera_reports='replayed' if replay else 'live',
                        wall_s=round(time.perf_counter() - start, 1))
         results.append(summary)
         print(json.dumps(summary), flush=True)
-        (details / f'seed{seed}_{mode}_{edge}_resolve{args.resolve_m:g}_{args.routing}.json'
-         ).write_text(
+        (details / f'{name}_resolve{resolve_m:g}.json').write_text(
             json.dumps(rows, default=float) + '\n')
     write_results(args, 'runs', results)
 
