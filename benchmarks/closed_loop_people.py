@@ -21,6 +21,11 @@ skeleton checked against the ground-truth labels of the detections it was built 
 replay knows which report was used: no ambiguous views). Each ground-truth person at each
 instant gets one outcome (:func:`outcome`), which says where the PCP gap comes from.
 
+``--reports DIR``: each run saves its camera reports in DIR, or, when DIR holds them already,
+replays them without the models (open loop: the crops no longer follow the fusion, so this
+measures fusion settings on fixed detections in seconds instead of minutes; ``camera_reports``
+in the JSON says which).
+
 Run:  . scripts/env.sh && python benchmarks/closed_loop_people.py --seeds 0 3 --duration 30
           --edge-inputs crops full (one command line)
 (writes docs/figures/closed_loop_people.json; per-instant rows under results/)
