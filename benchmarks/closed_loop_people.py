@@ -99,7 +99,8 @@ def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model, edge_mod
     calibration = dict(zip(names, rig.cameras))
     clock = [0.0]
     fusion = EdgeFusion(names, FusionSettings(association=True, people=AssociationSettings(
-        resolve_m=resolve_m)), calibration.get, clock=lambda: clock[0])
+        resolve_m=resolve_m, **association_overrides(args.association))), calibration.get,
+        clock=lambda: clock[0])
     policies = {name: RoiPolicy() for name in names}
     thresholds = mode_thresholds(mode)
     counts: collections.Counter = collections.Counter()
@@ -167,6 +168,19 @@ def load_reports(path: pathlib.Path) -> list:
                               people=data[f'{i}_people'] if kept else None,
                               people_weights=data[f'{i}_weights'] if kept else None))
         return out
+
+
+def association_overrides(pairs: list) -> dict:
+    """Parse ``FIELD=VALUE`` pairs into :class:`AssociationSettings` fields of their type."""
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition('=')
+        default = getattr(AssociationSettings, key, None)
+        if key == 'resolve_m' or not isinstance(default, (bool, int, float)):
+            raise SystemExit(f'--association: no setting {key!r} (resolve_m: --resolve-m)')
+        out[key] = value.lower() in ('1', 'true') if isinstance(default, bool) \
+            else type(default)(value)
+    return out
 
 
 def joints(person) -> np.ndarray:
@@ -245,6 +259,9 @@ def main() -> None:
                         default=[AssociationSettings.resolve_m],
                         help='association_resolve_m: joints whose views disagree decided by '
                         "the track's prediction within this distance (0: never); one run each")
+    parser.add_argument('--association', nargs='*', default=[], metavar='FIELD=VALUE',
+                        help='other AssociationSettings fields (association_<field> on the '
+                        'edge), e.g. min_inlier_fraction=0.7')
     parser.add_argument('--reports', help='folder of saved camera reports: a run whose reports '
                         'are there replays them without the models (open loop, quick tests of '
                         'fusion settings), else it saves its own there')
@@ -272,6 +289,7 @@ def main() -> None:
             save_reports(saved, reports)
         summary.update(seed=seed, mode=mode, edge_input=edge, resolve_m=resolve_m,
                        routing=args.routing, camera_reports='replayed' if replay else 'live',
+                       association=association_overrides(args.association),
                        wall_s=round(time.perf_counter() - start, 1))
         results.append(summary)
         print(json.dumps(summary), flush=True)
