@@ -238,7 +238,22 @@ def _simulate_window(local: np.ndarray, bits: np.ndarray, server: np.ndarray,
     rem = np.where(done, 0.0, work[:, :, 0, 0])
     t, start = np.zeros(E), np.zeros((E, N))
     latency, tx_time = np.zeros((E, N, Wm)), np.zeros((E, N, Wm))
+    end = ~done & (rem <= 0.0)
     for _ in range(3 * N * Wm):
+        # Phases of no work (no upload at the all-local point, no local part at the input)
+        # end at once, so a step only stops where some MD's rate or work really changes.
+        for _ in range(3):
+            over = end & (phase == 2)
+            j = np.minimum(slot, Wm - 1)
+            latency[e[over], n[over], j[over]] = t[e[over]] - start[over]
+            phase = np.where(end, (phase + 1) % 3, phase)
+            slot = np.where(over, slot + 1, slot)
+            start = np.where(over, t[:, None], start)
+            done = done | (slot >= w)
+            rem = np.where(end, work[e, n, np.minimum(slot, Wm - 1), phase], rem)
+            end = ~done & end & (rem <= 0.0)
+            if not end.any():
+                break
         if done.all():
             break
         j = np.minimum(slot, Wm - 1)
@@ -246,23 +261,15 @@ def _simulate_window(local: np.ndarray, bits: np.ndarray, server: np.ndarray,
         rx = np.where(up, rx_w[e, n, j], 0.0)
         ch = channel[e, n, j]
         others = (ch[:, :, None] == ch[:, None, :]) @ rx[..., None]
-        rate = bandwidth_hz * np.log2(1.0 + rx / (noise_w + others[..., 0] - rx))
-        left = np.where(up, rem / np.where(up, rate, 1.0), rem)
-        left = np.where(done, np.inf, left)
+        rate = np.where(up, bandwidth_hz * np.log2(1.0 + rx / (noise_w + others[..., 0] - rx)),
+                        1.0)
+        left = np.where(done, np.inf, rem / rate)
         dt = left.min(axis=1)
         dt = np.where(np.isfinite(dt), dt, 0.0)
-        rem = rem - np.where(up, rate, 1.0) * dt[:, None]
+        rem = rem - rate * dt[:, None]
         tx_time[e, n, j] += np.where(up, dt[:, None], 0.0)
         t += dt
         end = ~done & (left <= dt[:, None] * (1 + 1e-9))
-        phase = np.where(end, phase + 1, phase)
-        over = end & (phase == 3)
-        latency[e[over], n[over], j[over]] = t[e[over]] - start[over]
-        slot, phase = np.where(over, slot + 1, slot), np.where(over, 0, phase)
-        start = np.where(over, t[:, None], start)
-        done = done | (slot >= w)
-        nxt = work[e, n, np.minimum(slot, Wm - 1), np.minimum(phase, 2)]
-        rem = np.where(end, nxt, rem)
     return latency, tx_time
 
 
