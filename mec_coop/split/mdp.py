@@ -336,12 +336,14 @@ def best_fixed(scenario: Scenario, profile: ModelProfile, vertical: bool = True,
 
 
 def brute_force(scenario: Scenario, profile: ModelProfile, distance: float,
-                power_levels: int = 11) -> Dict[str, Any]:
+                power_levels: int = 16) -> Dict[str, Any]:
     """
     Exhaustive optimum of one window for a small instance (``w_max`` = 1, no shadowing).
 
     Every MD's (point, channel, server, power on a grid) is enumerated jointly; with a fixed
     distance every window is the same, so the optimum of one window is the optimum policy.
+    The power grid is geometric from ``P_min`` to ``P_limit``: the rate depends on the power
+    ratio, and the low-power end is where the energy term is decided.
     """
     sc, pf = scenario, profile
     if sc.w_max != 1 or sc.shadow_db != 0:
@@ -349,7 +351,7 @@ def brute_force(scenario: Scenario, profile: ModelProfile, distance: float,
     N = sc.num_mds
     per_md = np.array(np.meshgrid(np.arange(pf.num_points), np.arange(sc.num_channels),
                                   np.arange(sc.num_servers),
-                                  np.linspace(sc.p_min_w, sc.p_limit_w, power_levels),
+                                  np.geomspace(sc.p_min_w, sc.p_limit_w, power_levels),
                                   indexing='ij')).reshape(4, -1).T      # (K, 4)
     K = len(per_md)
     combos = np.array(np.meshgrid(*[np.arange(K)] * N, indexing='ij')).reshape(N, -1).T
