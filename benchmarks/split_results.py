@@ -27,7 +27,6 @@ import sys
 import time
 
 import cv2
-import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -63,8 +62,8 @@ PAPER_T5_3MDS = {'resnet50': ((-17.94, 787.83, 0.0251), (-18.63, 811.05, 0.0294)
 def jpeg_input_bits(quality: int = 90, size: int = 224) -> float:
     """Bits of a ``size`` x ``size`` JPEG of a natural photo (matplotlib's sample photograph)."""
     import matplotlib.cbook
-    image = cv2.imread(str(matplotlib.cbook.get_sample_data('grace_hopper.jpg',
-                                                           asfileobj=False)))
+    path = matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
+    image = cv2.imread(str(path))
     if image is None:
         raise FileNotFoundError("matplotlib's sample photograph grace_hopper.jpg is missing")
     return 8.0 * len(encode_jpeg(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA),
@@ -98,8 +97,10 @@ def profiles(input_bits=None):
 
 def audit(raw, info, jpeg_bits):
     """
-    Fixed ResNet-50 policies under the model readings: the earlier one (slot-aligned
-    interference, uint8 input), the fixed interference with uint8 input, and the default.
+    Run fixed ResNet-50 policies under three model readings.
+
+    The earlier one (slot-aligned interference, uint8 input), the fixed interference with
+    uint8 input, and the default (fixed interference, JPEG input).
     """
     cuts, latency = raw['resnet50']
     L0 = L0_RESNET50
