@@ -268,7 +268,8 @@ def markdown(res):
     lines = ['# Split inference: reproduction of TMC 2026 Tables IV and V (shapes)', '',
              'Written by `python benchmarks/split_results.py --seconds '
              f'{res["seconds_per_training"]:g} --input {res.get("input", "uint8")} '
-             f'--interference {res.get("interference", "slot")}` (JSON: `docs/figures/split_results.json`). '
+             f'--interference {res.get("interference", "slot")}` '
+             '(JSON: `docs/figures/split_results.json`). '
              'Timings on a shared, loaded 2-core CPU. Paper: "Task-Aware Collaborative '
              'Inference and Fine-Grained DNN Partitioning in MEC Networks", IEEE TMC 2026, '
              'doi 10.1109/TMC.2025.3650680.', '', '## Graphs (measured here)', '',
@@ -283,7 +284,8 @@ def markdown(res):
     lines += ['', '## EMH-PPO against brute force (2 MDs, 1 server, 1 channel, W_max 1, '
               'd = 10 m, no shadowing, 10 tasks)', '',
               f'Brute force over {s["combinations"]} joint actions (points x channel x '
-              f'server x 16 power levels from 1 mW to 1 W, geometric, per MD): reward {_f(s["optimum"], 3)} (points '
+              'server x 16 power levels from 1 mW to 1 W, geometric, per MD): reward '
+              f'{_f(s["optimum"], 3)} (points '
               f'{s["optimum_points"]}, power {s["optimum_power_w"]} W); EMH-PPO '
               f'{_f(s["emh"], 3)} ({_gap(s)}; acceptance: within 5%; the learner sets power '
               'continuously, so it can beat the grid); '
@@ -340,7 +342,7 @@ def markdown(res):
         f'- Model of this run: interference `{res.get("interference", "slot")}`, input '
         f'`{res.get("input", "uint8")}`, float32 features, eq. (2) reconstructed (server term '
         'scaled by the remote share of the measured latency). Fixed in the audit: eq. (1) '
-        'charged each upload the interference of the other MDs\' same-numbered task slot for '
+        "charged each upload the interference of the other MDs' same-numbered task slot for "
         'its whole duration, even after their upload had ended; with 8 dB shadowing the faded '
         'MD of a co-channel pair then uploaded at a SINR far below 1 for seconds to minutes '
         '(the 31 s a task of edge-only). The window is now simulated event by event: an upload '
@@ -353,10 +355,10 @@ def markdown(res):
         'computes (anchor: edge-only faster than local on a fast server), not fitted to any '
         'EMH-PPO number. With uint8 input no offloading policy can beat 43 ms locally at 1 MHz '
         '(the audit rows). The anchors matched: Local 2150 ms / 50 tasks and 0.0409 J a task.',
-        '- The paper\'s absolute numbers cannot come from its own eqs. (1)-(3): local compute '
-        'costs 0.0409 J in 43.0 ms (0.95 W) and an upload at most P_limit = 1 W, so an MD\'s '
+        "- The paper's absolute numbers cannot come from its own eqs. (1)-(3): local compute "
+        "costs 0.0409 J in 43.0 ms (0.95 W) and an upload at most P_limit = 1 W, so an MD's "
         'energy a task (J) is at most 1 W times its latency a task (s), and the reported '
-        'latency (sum of the windows\' slowest MD) bounds every MD\'s. '
+        "latency (sum of the windows' slowest MD) bounds every MD's. "
         + paper_bound() + ' Only the shapes can be compared.',
         '- Operator-grained vs vertical: the same learner on the two cut lists. The input '
         'cut and the all-local point are in both lists; parallel-branch cuts of ResNet-50 and '
