@@ -12,17 +12,19 @@ each camera found, COCO-17):
    size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired.
 2. **Triangulation** of each track's detections with the robust consensus triangulation
    (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
-   mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the
-   wrong person: it is released and the track re-triangulated without it. A track needs
-   ``min_views`` views and ``min_valid_joints`` valid joints to be measured; a track seen by one
-   camera only is not triangulated and its detection is not offered to anyone else.
+   mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:
+   it is released and the track re-triangulated without it. A track needs ``min_views`` views
+   and ``min_valid_joints`` valid joints to be measured; a track seen by one camera only is not
+   triangulated (it coasts on its prediction) and its detection is not offered to anyone else.
 3. **Births** from the detections left over: every pair of cameras scores every pair of their
    detections by the symmetric epipolar distance in normalised coordinates
-   (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both see. Groups grow
-   greedily from the most consistent pair; two merge only if every cross pair is consistent and
-   no camera appears twice: each group is a clique, so the grouping is cycle-consistent. A group
-   of two cameras is ambiguous (it may be a ghost) unless each detection's partner costs less
-   than ``ambiguity_ratio`` times its next consistent candidate in the other camera. Groups of
+   (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both see. Groups are
+   grown greedily from the most consistent pair, and two groups merge only if every cross pair
+   of their detections is consistent and no camera appears twice: each group is a clique, so the
+   grouping is cycle-consistent (A~B and B~C never put A with C unless A~C). A group of two
+   cameras is ambiguous (two people near one epipolar line: the pair may be a ghost) unless each
+   detection's partner costs less than ``ambiguity_ratio`` times its next consistent candidate
+   in the other camera; it then waits for a third camera or for the people to move. Groups of
    at least ``min_views`` cameras are triangulated like tracks. A group of two cameras that
    other cameras speak against (they see people, none where the skeleton projects) is a ghost
    and dropped, as is a tentative track measured by two such cameras (a confirmed one needs two
@@ -35,8 +37,9 @@ each camera found, COCO-17):
    happens to meet another camera's once never becomes a person. A confirmed track unmeasured
    for ``death_timeout_s`` dies. Ids are never reused: a person who is away for longer than the
    timeout comes back under a new id (no appearance re-identification); back within it, the
-   prediction or the 3D re-attachment finds them under the old id. Each person's 3D filter is a
-   :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
+   prediction or the 3D re-attachment finds them under the old id.
+
+Each person's 3D filter is a :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
 """
 
 from dataclasses import dataclass, field
@@ -206,7 +209,8 @@ class Associator:
             if t.track_id and stamp - t.last_seen > s.death_timeout_s:
                 self.tracks.remove(t)
                 out.died.append(t.track_id)
-        if not (V := len(views)):
+        V = len(views)
+        if not V:
             self._commit(stamp, {}, {}, out)
             return out
         P = np.stack([v.camera.P for v in views])
@@ -214,8 +218,7 @@ class Associator:
         pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
                          for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
-        px = project(P, pred)                                                    # (T, V, J, 2)
-        claims = self._match_tracks(px, ideal, ok, views)
+        claims = self._match_tracks(P, pred, ideal, ok, views)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
             tri, n = resolve(P, *self._pixels(ideal, ok, views, claim), tri, pred[r],
@@ -258,12 +261,13 @@ class Associator:
         return ideal, ok
 
     # -- step 1: tracks ----------------------------------------------------------------------
-    def _match_tracks(self, px: np.ndarray, ideal: list, ok: list,
+    def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
                       views: Sequence[ViewDetections]) -> np.ndarray:
-        """Claims ``(T, V)`` of the tracks whose predictions project to ``px (T, V, J, 2)``."""
+        """Claims ``(T, V)`` of the tracks predicted at ``pred (T, J, 3)``; -1: none."""
         s = self.settings
+        px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
-        for v in range(len(views) if len(px) else 0):
+        for v in range(len(views) if len(pred) else 0):
             if not len(ideal[v]):
                 continue
             cost = self._costs(px[:, v], ideal[v], ok[v], views[v].weights)

@@ -87,12 +87,12 @@ def anchored(predicted: np.ndarray, tri: Triangulation) -> np.ndarray:
     """
     Move the predicted skeleton ``(J, 3)`` by its median offset from the instant's valid joints.
 
-    A constant-velocity track predicts where the whole body goes less well than how its limbs
-    sit on the body: at 2 fps a walker who slows or turns leaves the predicted wrists farther
-    than ``max_distance_m`` from the measured pair points, while the same instant measures the
-    torso and head. The median
-    over at least :data:`MIN_ANCHOR_JOINTS` valid joints keeps the body's measured place and
-    the track's limbs; with fewer the prediction stays as it is.
+    A constant-velocity track errs on where the whole body goes (a walker who slows or turns)
+    more than on how the limbs sit on the body, and the same instant measures the torso and
+    head. The median over at least :data:`MIN_ANCHOR_JOINTS` valid joints keeps the body's
+    measured place and the track's limbs; with fewer the prediction stays as it is. On the
+    crossing replay this alone changed little (``docs/people.md``): most joints left undecided
+    are limbs that swing away from any prediction.
     """
     both = tri.valid & np.isfinite(predicted).all(-1)
     if both.sum() < MIN_ANCHOR_JOINTS:
