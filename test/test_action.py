@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mec_coop.action.classifier import ActionClassifier, sequence_features, window_indices
-from mec_coop.action.data import corrupt_3d, NoiseModel, rig_sequence, stream
+from mec_coop.action.data import (corrupt_3d, NoiseModel, rig_sequence, stream,
+                                  torso_inclination)
 from mec_coop.action.events import (detect, DetectorSettings, EVENT_ACTIONS, EventDetector,
                                     score_events)
 from mec_coop.action.features import frame_features_2d, frame_features_3d
@@ -174,11 +175,20 @@ def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
         assert latency[action][0] <= latency[action][1] - 0.2
 
 
-def test_lying_misses_start_with_the_torso_inclination_when_asked():
-    upright = np.repeat(Humanoid(2, actions=('stand',)).pose(0.0).joints[None], 2000, axis=0)
+def test_lying_misses_start_with_the_torso_inclination():
+    standing = Humanoid(2, actions=('stand',)).pose(0.0).joints
+    lying = standing.copy()
+    lying[:, 1:] = standing[:, [2, 1]] * [1.0, -1.0]     # turned 90 degrees about the x axis
+    assert torso_inclination(standing) < 0.05
+    assert torso_inclination(np.stack([standing, lying])) == pytest.approx([0.0, np.pi / 2],
+                                                                          abs=0.05)
     labels = np.full(2000, ACTIONS.index('fall'))
-    missed = [1.0 - corrupt_3d(upright, labels, np.random.default_rng(3), noise)[1].mean()
-              for noise in (NoiseModel(), NoiseModel(lying_inclination_rad=np.pi / 4))]
-    # Default: the whole fall episode counts as lying; with the option an upright body doesn't.
-    assert missed[0] == pytest.approx(0.35, abs=0.03)
-    assert missed[1] == pytest.approx(0.12, abs=0.02)
+    missed = {(name, pose): 1.0 - corrupt_3d(np.repeat(joints[None], 2000, axis=0), labels,
+                                             np.random.default_rng(3), noise)[1].mean()
+              for name, noise in (('default', NoiseModel()), ('from_onset', NoiseModel(
+                  lying_missing=0.35, lying_inclination_rad=0.0)))
+              for pose, joints in (('upright', standing), ('lying', lying))}
+    # Default (measured): only a lying body is missed more; from_onset: the whole episode.
+    assert missed['default', 'upright'] == pytest.approx(0.12, abs=0.02)
+    assert missed['default', 'lying'] == pytest.approx(NoiseModel().lying_missing, abs=0.03)
+    assert missed['from_onset', 'upright'] == pytest.approx(0.35, abs=0.03)
