@@ -514,7 +514,7 @@ def _rate_lines(rates):
 
 
 def _missing_text(falls_only: bool = False) -> str:
-    """The error model's missing skeletons in words (its defaults)."""
+    """Describe the error model's missing skeletons in words (its defaults)."""
     from mec_coop.action.data import NoiseModel
     noise = NoiseModel()
     falls = (f'{100 * noise.lying_missing:.0f}% while a falling person lies (torso past '

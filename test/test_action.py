@@ -158,9 +158,10 @@ def test_rate_profiles_and_measured_rate():
 
 
 def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
-    # Measured (benchmarks/actions.py, held-out seeds 0-7, 2 Hz): fall F1 0.983 at 1.06 s, jump
-    # 0.923 at 0.92 s with the 2 Hz profile; jump 1.12 s, spread_arms 1.12 s, crouch 1.27 s
-    # with the 5 Hz one. Seeds 0-3 here (measured: fall 1.16 s, jump 1.03 s; 5 Hz: 1.17, 1.32).
+    # Measured (benchmarks/actions.py, held-out seeds 0-7, 2 Hz): fall F1 0.991 at 0.99 s, jump
+    # 0.863 at 0.94 s with the 2 Hz profile; fall 1.77 s, jump 1.16 s with the 5 Hz one. Seeds
+    # 0-3 here (measured: F1 fall 1.0, jump 0.857, spread_arms 0.897, crouch 0.962; latency fall
+    # 1.00 s, jump 1.06 s; 5 Hz profile: 1.79, 1.37 s).
     sequences = [rig_sequence(seed, 300.0, 2.0) for seed in range(4)]
     model = load_bundled('3d', 8)
     profiles = load_profiles()
@@ -168,8 +169,9 @@ def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
                           rate_settings(rate, profiles, EVENT_ACTIONS, m=8)[1]).events
                  for rate in (2.0, 5.0))
     latency = {a: (np.mean(own[a].latencies), np.mean(fast[a].latencies)) for a in own}
-    assert min(s.f1 for s in own.values()) >= 0.88
-    assert latency['fall'][0] <= min(1.25, latency['fall'][1])
+    assert min(s.f1 for s in own.values()) >= 0.83
+    assert own['fall'].f1 >= 0.95
+    assert latency['fall'][0] <= min(1.1, latency['fall'][1] - 0.5)
     assert latency['jump'][0] <= 1.1
     for action in ('jump', 'spread_arms', 'crouch'):
         assert latency[action][0] <= latency[action][1] - 0.2
@@ -180,8 +182,8 @@ def test_lying_misses_start_with_the_torso_inclination():
     lying = standing.copy()
     lying[:, 1:] = standing[:, [2, 1]] * [1.0, -1.0]     # turned 90 degrees about the x axis
     assert torso_inclination(standing) < 0.05
-    assert torso_inclination(np.stack([standing, lying])) == pytest.approx([0.0, np.pi / 2],
-                                                                          abs=0.05)
+    inclinations = torso_inclination(np.stack([standing, lying]))
+    assert inclinations == pytest.approx([0.0, np.pi / 2], abs=0.05)
     labels = np.full(2000, ACTIONS.index('fall'))
     missed = {(name, pose): 1.0 - corrupt_3d(np.repeat(joints[None], 2000, axis=0), labels,
                                              np.random.default_rng(3), noise)[1].mean()

@@ -8,7 +8,8 @@ camera's projected keypoints and joint visibility) is sampled at ``fps`` and cor
 the running pipeline corrupts it. The default error levels are the ones measured on the graph
 (README, "Measured pipeline" and "Edge feedback"): 3D MPJPE ~50 mm, joint coverage ~0.92,
 skeleton rate ~0.85 with more misses while a person lies on the floor (a lying person is often
-not found; going down is not missed more, benchmarks/closed_loop.py); 2D median error 3-13 px, joints hidden by furniture or outside the image missing.
+not found; going down is not missed more, benchmarks/closed_loop.py); 2D median error 3-13 px,
+joints hidden by furniture or outside the image missing.
 The 3D error is temporally correlated (the edge filters its track), AR(1) per joint.
 """
 
