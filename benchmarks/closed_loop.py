@@ -140,6 +140,10 @@ def summarise(rows, counts):
         'instants_by_action': {a: sum(r['action'] == a for r in seen) for a in actions},
         'missed_by_posture': {k: sum(r['points'] is None for r in v) for k, v in falls.items()},
         'instants_by_posture': {k: len(v) for k, v in falls.items()},
+        'mpjpe_mm_by_posture': {k: 1e3 * mpjpe(np.array([r['points'] for r in v]),
+                                               np.array([r['truth'] for r in v]))
+                                for k, v in ((k, [r for r in v if r['points'] is not None])
+                                             for k, v in falls.items()) if v},
         'mpjpe_mm': 1e3 * mpjpe(pred, truth) if published else None,
         'joint_coverage': coverage(pred) if published else None,
         'camera_choices': dict(counts),
