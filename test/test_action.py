@@ -194,3 +194,18 @@ def test_lying_misses_start_with_the_torso_inclination():
     assert missed['default', 'upright'] == pytest.approx(0.12, abs=0.02)
     assert missed['default', 'lying'] == pytest.approx(NoiseModel().lying_missing, abs=0.03)
     assert missed['from_onset', 'upright'] == pytest.approx(0.35, abs=0.03)
+
+
+def test_cached_sequences_follow_the_error_model(tmp_path, monkeypatch):
+    # The error model's defaults change when the pipeline is measured again: the cache must not
+    # serve sequences made with the old defaults.
+    from mec_coop.action import study
+    setup = study.StudySetup(duration_s=20.0, fps=2.0)
+    before = study.sequences((0,), setup, tmp_path)[0]
+    assert before.present.mean() > 0.7
+    measured = NoiseModel(skeleton_missing=1.0, lying_missing=1.0)
+    monkeypatch.setattr(study, 'NoiseModel', lambda: measured)    # the new defaults
+    after = study.sequences((0,), setup, tmp_path, measured)[0]
+    assert not after.present.any()
+    again = study.sequences((0,), setup, tmp_path)[0]             # the old ones, from the cache
+    assert np.array_equal(again.present, before.present)
