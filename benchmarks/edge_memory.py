@@ -107,7 +107,7 @@ def drive(variant: str, offloads: int, imgsz: int, batch_size: int, search: floa
         if len(jobs) < batch_size:
             continue
         start = time.perf_counter()
-        route.edge_estimates(model, jobs, lambda *why: rejected.append(why), crops=True)
+        route.edge_estimates(model, jobs, lambda *why: rejected.append(why), max_crops=64)
         elapsed = time.perf_counter() - start
         jobs = []                  # sampled without the batch's messages and frame in hand
         frame = None
@@ -136,7 +136,7 @@ def cost(model, route, release, rig, rng, repeats: int) -> dict:
         variant = 'release' if k % 2 else 'keep'
         route.release_free_heap = release if k % 2 else (lambda: False)
         start = time.perf_counter()
-        route.edge_estimates(model, jobs, lambda *why: None, crops=True)
+        route.edge_estimates(model, jobs, lambda *why: None, max_crops=64)
         times[variant].append(time.perf_counter() - start)
     return {f'batch_s_{v}': float(np.median(t)) for v, t in times.items()}
 

@@ -225,7 +225,70 @@ def markdown(res, args):
                  f'{cam["mpjpe_mm"]:.1f} mm with {100 * cam["valid_joints"]:.0f}% of joints '
                  f'valid; the fastest split takes {fastest:.3f} s even at {bws[-1]}, so no cut '
                  'beats the camera on delay, and every cut above beats it on accuracy.')
-    return '\n'.join(lines) + '\n'
+    return '\n'.join(lines + where_cuts_win(res, jpeg, splits)) + '\n'
+
+
+def _rate_bps(bandwidth_hz, res):
+    return res['share'] * LinkBudget(bandwidth_hz=bandwidth_hz).spectral_rate_bps(res['gain_db'])
+
+
+def min_bandwidth_hz(extra_bits, margin_s, res, high=1e12):
+    """Least bandwidth at which ``extra_bits`` take under ``margin_s`` of airtime (inf: none)."""
+    if extra_bits <= 0:
+        return 0.0
+    if margin_s <= 0 or extra_bits / _rate_bps(high, res) >= margin_s:
+        return float('inf')
+    low = 1e3
+    for _ in range(100):        # the rate grows with bandwidth (noise grows with it too)
+        mid = (low * high) ** 0.5
+        low, high = (mid, high) if extra_bits / _rate_bps(mid, res) >= margin_s else (low, mid)
+    return high
+
+
+def where_cuts_win(res, jpeg, splits):
+    """
+    Say, from the measured times and bytes, where a cut would beat JPEG offload.
+
+    Latency model of one frame: camera compute x k (k = camera time / this CPU core's) +
+    airtime at the uplink rate + edge compute (this CPU). A cut beats JPEG offload iff
+    k (camera_cut - camera_jpeg) + airtime(bytes_cut - bytes_jpeg) < edge_jpeg - edge_cut.
+    """
+    lines = ['', '## Where a cut would beat JPEG offload (latency model of the measured times)',
+             '', "Per frame: k x camera time + airtime + edge time, with k the camera's time "
+             "over this CPU core's, the uplink of the table (1/4 share, -100 dB gain), the edge "
+             'as measured here. k_max: the camera speed a cut needs even with unlimited '
+             'bandwidth (edge time saved / camera time added); channel bandwidth needed (each '
+             'camera gets 1/4) at k = 1 (a camera as fast as this core) and k = 0.5 (twice as '
+             'fast). A faster edge (a GPU) '
+             'shrinks the edge time saved and with it every k_max.', '',
+             '| cut | extra bytes vs JPEG | edge time saved s | camera time added s (k = 1) '
+             '| k_max | bandwidth needed at k = 1 | at k = 0.5 |', '|---|---|---|---|---|---|---|']
+    best = None
+    for name, r in splits.items():
+        saved = jpeg['edge_s'] - r['edge_s']
+        added = r['camera_s'] - jpeg['camera_s']
+        extra = 8 * (r['bytes'] - jpeg['bytes'])
+        k_max = saved / added if added > 0 else float('inf')
+        need = [min_bandwidth_hz(extra, saved - k * added, res) for k in (1.0, 0.5)]
+        if best is None or k_max > best[1]:
+            best = (name, k_max, need)
+        lines.append(f'| {name} | {extra / 8:.0f} | {saved:.3f} | {added:.3f} | '
+                     + (f'{k_max:.2f}' if k_max > 0 else 'none (no edge time saved)') + ' | '
+                     + ' | '.join(_hz(b) for b in need) + ' |')
+    if best is not None:
+        lines += ['', '- No cut beats JPEG offload with a camera as fast as this CPU core at any '
+                  'bandwidth' if all(r['camera_s'] - jpeg['camera_s'] >= jpeg['edge_s']
+                                     - r['edge_s'] for r in splits.values())
+                  else '- Some cut beats JPEG offload with a camera as fast as this core (table).',
+                  f'- The most favourable cut is `{best[0]}`: it needs a camera at least '
+                  f'{1 / best[1]:.2f}x as fast as this core (k <= {best[1]:.2f}) and, at k = 0.5, '
+                  f'{_hz(best[2][1])} of uplink bandwidth (every cut sends more bytes than the '
+                  'JPEG, so it wins only where airtime is cheap and the camera is fast).']
+    return lines
+
+
+def _hz(value):
+    return 'never' if value == float('inf') else f'{value / 1e6:.0f} MHz'
 
 
 if __name__ == '__main__':

@@ -407,3 +407,21 @@ def test_invalid_arguments_are_rejected(paper_cameras):
         solvers.proposed([])
     with pytest.raises(ValueError):
         baselines.exhaustive(paper_cameras, segments=20, prune=False)
+
+
+@pytest.mark.parametrize('requirement', [0.5, 1.0])
+def test_accuracy_tolerance_takes_the_fastest_plan_that_loses_at_most_that(paper_cameras,
+                                                                           requirement):
+    params = SystemParams(delay_req_s=requirement)
+    paper = plan.plan(paper_cameras, plan.PlanSettings(params=params))
+    for tolerance in (0.005, 0.02):
+        fast = plan.plan(paper_cameras, plan.PlanSettings(params=params,
+                                                          accuracy_tolerance=tolerance))
+        assert fast.feasible
+        assert fast.allocation.accuracy >= paper.allocation.accuracy - tolerance - 1e-9
+        # The paper's objective fills the budget for little accuracy: 0.005 of it buys
+        # at least a tenth of the delay back here (A.11 setting).
+        assert fast.delay_s < 0.9 * paper.delay_s
+        assert fast.solves == paper.solves + plan.TOLERANCE_STEPS
+    with pytest.raises(ValueError, match='accuracy_tolerance'):
+        plan.PlanSettings(params=params, accuracy_tolerance=-0.1)

@@ -45,6 +45,13 @@ def test_keypoints_only_is_model_time_plus_airtime():
     assert prediction.edge_utilisation == 0.0
 
 
+def test_camera_times_above_the_frame_period_do_not_queue_again():
+    # Measured from capture to the camera's message, 0.6 s already holds the camera's waiting
+    # (it keeps only its newest frame): the prediction is that time, not a growing backlog.
+    prediction = simulate(_timing(device=0.6), [0.0] * 4, [1.0] * 4, [1e6] * 4, instants=400)
+    assert prediction.p95_s == pytest.approx(0.6 + 0.0008 + 0.01)
+
+
 def test_all_offloaded_the_edge_serves_the_instant_one_image_after_the_other():
     # 10 kB at 8 Mbit/s = 10 ms airtime; four images at 50 ms each: the last is done 200 ms
     # after they arrive, within the 0.5 s period, so no backlog builds up.

@@ -50,3 +50,20 @@ def test_shape_mismatch_and_bad_ground_truth_raise(gt):
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match='ground truth'):
         metrics.mpjpe(gt, bad)
+
+
+def test_mpjpe_interval_covers_the_mean_and_widens_with_correlated_instants():
+    rng = np.random.default_rng(1)
+    truth = np.zeros((200, 17, 3))
+    # Errors of 50 +- 10 mm per joint, independent per instant.
+    noisy = truth + rng.normal(0.0, 1.0, (200, 17, 3)) * 0.05 / np.sqrt(3)
+    low, high = metrics.mpjpe_interval(noisy, truth)
+    assert low < metrics.mpjpe(noisy, truth) < high and high - low < 0.004
+    # The same errors held for 20 instants each: blocks see the correlation, so the interval
+    # is wider than single instants would make it.
+    held = np.repeat(noisy[::20], 20, axis=0)
+    wide = metrics.mpjpe_interval(held, truth, block=20)
+    narrow = metrics.mpjpe_interval(held, truth, block=1)
+    assert wide[1] - wide[0] > 1.5 * (narrow[1] - narrow[0])
+    missing = np.full_like(truth, np.nan)
+    assert np.isnan(metrics.mpjpe_interval(missing, truth)).all()

@@ -289,7 +289,7 @@ def test_the_edge_runs_offloads_with_the_cameras_people_on_crops():
     found.people = [Person2D(keypoints=[Keypoint2D(x=600.0 + k, y=300.0 + 8 * k, confidence=0.5)
                                         for k in range(17)])]
     model = Recorder()
-    out = edge_estimates(model, [('cam0', searched), ('cam1', found)], None, crops=True)
+    out = edge_estimates(model, [('cam0', searched), ('cam1', found)], None, max_crops=1)
     assert [cam for cam, *_ in out] == ['cam0', 'cam1'] and model.batches == [1]
     # Crops run at 640, not the model's 960 (a square 960 input costs 1.75x a whole frame), so
     # the smallest crop is 320 px (enlarged at most 2x).
@@ -297,5 +297,10 @@ def test_the_edge_runs_offloads_with_the_cameras_people_on_crops():
     assert size == 640 and roi.size == 320
     assert roi.contains(np.array([[600.0, 300.0], [616.0, 428.0]])).all()
     model = Recorder()
-    edge_estimates(model, [('cam0', searched), ('cam1', found)], None, crops=False)
+    edge_estimates(model, [('cam0', searched), ('cam1', found)], None, max_crops=0)
     assert model.batches == [2] and model.crops == []
+    # More people than max_crops: the whole frame (two crops would cost more than it).
+    found.people = [found.people[0]] * 2
+    model = Recorder()
+    edge_estimates(model, [('cam1', found)], None, max_crops=1)
+    assert model.batches == [1] and model.crops == []

@@ -63,6 +63,55 @@ def test_rate_latency_energy_follow_eqs_1_to_3():
     assert lit['latency'][0, 0, 0] == pytest.approx(local + tx + 8.6e-3 * 2)
 
 
+def test_interference_lasts_only_while_the_interferer_uploads():
+    """Eq. (1) per instant: the faded MD's upload speeds up once the strong one has finished."""
+    sc = Scenario(num_mds=2, num_channels=1, num_servers=2, w_max=1, shadow_db=0.0)
+    pf = _profile()
+    env = CollabEnv(sc, pf, 1, test=True, tasks=1)
+    env.d[:] = 10.0
+    a = _actions([0, 0], [0, 0], [0, 1], [1.0, 0.01])
+    got = env.costs(a, np.zeros((1, 2, 1)))
+    g = 1e-3
+    strong = 1e6 * np.log2(1 + g / (1e-9 + 0.01 * g))
+    weak = 1e6 * np.log2(1 + 0.01 * g / (1e-9 + g))
+    t1 = 1.2e6 / strong                              # both upload until the strong one is done
+    t2 = t1 + (1.2e6 - weak * t1) / (1e6 * np.log2(1 + 0.01 * g / 1e-9))
+    assert got['latency'][0, 0, 0] == pytest.approx(t1 + 8.6e-3)
+    assert got['latency'][0, 1, 0] == pytest.approx(t2 + 8.6e-3)
+    assert got['energy'][0, 1, 0] == pytest.approx(0.01 * t2)
+    # The slot-aligned reading charges the strong MD's interference for the whole upload:
+    # about 80 s instead of 0.27 s.
+    slot = CollabEnv(Scenario(**{**sc.__dict__, 'interference': 'slot'}), pf, 1, test=True,
+                     tasks=1)
+    slot.d[:] = 10.0
+    assert slot.costs(a, np.zeros((1, 2, 1)))['latency'][0, 1, 0] > 100 * t2
+
+
+def test_window_runs_each_mds_tasks_in_turn():
+    """Two tasks of one MD never upload at once; the window's latency is their sum."""
+    sc = Scenario(num_mds=1, num_channels=1, num_servers=1, w_max=2, shadow_db=0.0)
+    env = CollabEnv(sc, _profile(), 1, test=True, tasks=2)
+    env.d[:] = 10.0
+    a = Actions(np.array([[[1, 3]]]), np.zeros((1, 1, 2), int), np.zeros((1, 1, 2), int),
+                np.ones((1, 1, 2)), np.array([[2]]))
+    got = env.costs(a, np.zeros((1, 1, 2)))['latency'][0, 0]
+    one = 5 * 8.6e-3 * 0.1 + 4e5 / (1e6 * np.log2(1 + 1e-3 / 1e-9)) + 8.6e-3 * 0.9
+    assert got.tolist() == pytest.approx([one, 5 * 8.6e-3])
+
+
+def test_input_bits_replace_the_raw_input_only():
+    pf = _profile()
+    cuts = [type('Cut', (), {'sent_bytes': b, 'local_macs': m, 'local_latency_s': t,
+                             'members': ('x',)})()
+            for b, m, t in ((150528, 0, 0.0), (4000, 1e9, 0.01), (0, 4e9, 0.04))]
+    jpeg = ModelProfile.from_cuts('toy', cuts, 0.04, 8.6e-3, input_bits=139e3)
+    assert jpeg.bits.tolist() == [139e3, 32000.0, 0.0]
+    assert ModelProfile.from_cuts('toy', cuts, 0.04, 8.6e-3).bits[0] == 150528 * 8
+    with pytest.raises(ValueError, match='input_bits'):
+        ModelProfile.from_cuts('toy', cuts, 0.04, 8.6e-3, input_bits=0.0)
+    assert pf.bits[0] == 1.2e6
+
+
 def test_window_reward_is_eq_8():
     sc = Scenario(num_mds=2, num_channels=2, num_servers=2, shadow_db=0.0, w_max=2)
     env = CollabEnv(sc, _profile(), 1, test=True, tasks=3)

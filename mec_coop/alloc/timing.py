@@ -161,9 +161,12 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     size = np.where(offload, timing.image_bytes, timing.message_bytes)
     airtime = 8.0 * size / rates
     sent = np.empty((instants, cams))
-    for n in range(cams):  # each camera's model, then its uplink slots: two FIFOs in series
-        ready = _fifo(capture, device[:, n])
-        sent[:, n] = _fifo(ready, airtime[:, n])
+    # The camera times are measured from capture to the camera's message, so they already
+    # hold its waiting (a camera keeps only its newest frame: no backlog builds); queueing
+    # them again made a camera slower than the frame period diverge (150 s predicted where
+    # 0.5 s was measured). Then each camera's own uplink slots: a FIFO.
+    for n in range(cams):
+        sent[:, n] = _fifo(capture + device[:, n], airtime[:, n])
     final = sent.copy()
     wait = 0.0
     if offload.any():

@@ -46,7 +46,7 @@ from mec_coop.ros.score_samples import GraphObserver, LABEL_SOURCES
 
 _DEFAULTS = SystemParams()
 SETTINGS = ('delay_requirement_s', 'solver', 'segments', 'tx_model', 'uplink_combine',
-            'min_tdma_share', 'delay_quantile', *MODEL_PARAMS)
+            'min_tdma_share', 'delay_quantile', 'accuracy_tolerance', *MODEL_PARAMS)
 
 
 class AllocatorNode(Node):

@@ -40,7 +40,8 @@ from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_para
                                  load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import declare_autostart, JobQueue, ManagedModelNode, spin_node
-from mec_coop.ros.split_route import edge_estimates, rejection_counter
+from mec_coop.ros.split_route import (declare_offload_inputs, edge_estimates, offload_crops,
+                                      rejection_counter)
 
 
 class EdgeNode(ManagedModelNode):
@@ -61,9 +62,7 @@ class EdgeNode(ManagedModelNode):
             'Load the model as head/tail graph and run the tails of <cam>/split tensors',
             read_only=True))
         declare_fusion(self)
-        self.declare_parameter('offload_crops', True, text_param(
-            'Run the model on crops around the people the camera found (their keypoints come '
-            'with an offload); false: the full frame (the paper)'))
+        declare_offload_inputs(self)
         self.declare_parameter('queue_size', 8, int_param(
             'Offloaded frames waiting for the large model (oldest dropped)', 1, 1000))
         self.declare_parameter('batch_size', 2, int_param(
@@ -183,8 +182,7 @@ class EdgeNode(ManagedModelNode):
         """Run the offloads (one batch, ``batch_size``) and split tails waiting now."""
         reject = rejection_counter(self._problems, self.fusion.counts)
         for cam, msg, image_hw, estimate in edge_estimates(
-                self._model, jobs, reject, image_limits(self),
-                self.get_parameter('offload_crops').value):
+                self._model, jobs, reject, image_limits(self), offload_crops(self)):
             self.service_time_s += 0.2 * (estimate.inference_time_s - self.service_time_s)
             confidence = estimate.frame_confidence()
             accepted = edge_accepts(confidence, self.get_parameter(f'theta_server.{cam}').value)

@@ -62,6 +62,9 @@ def declare_allocator_params(node: Node) -> None:
     node.declare_parameter('delay_quantile', 0.95, float_param(
         'Delay quantile the calibrated model holds to the requirement (0.5 or 0.95)',
         0.5, 0.95))
+    node.declare_parameter('accuracy_tolerance', 0.01, float_param(
+        'Take the fastest plan within this much accuracy (eq. (9)) of the most accurate one '
+        "(0: the paper's objective, the most accurate plan up to the requirement)", 0.0, 0.5))
     node.declare_parameter('release_margin_s', RELEASE_MARGIN_S, float_param(
         "The edge's release deadline is D_req minus this (fusion and publishing); 0: the "
         "edge's own sync_timeout_s stays", 0.0, 10.0))

@@ -19,6 +19,7 @@ from mec_coop.msg import OffloadRequest, SplitTensor
 from mec_coop.pose.backend import PoseBackend, PoseEstimate
 from mec_coop.pose.heap import release_free_heap
 from mec_coop.ros.conversions import people_arrays
+from mec_coop.ros.params import int_param, text_param
 from mec_coop.ros.split_tensor import encoded_to_msg, msg_to_encoded
 from mec_coop.split.codec import CODECS, decode_tensors, encode_tensors, TensorDecodeError
 
@@ -94,15 +95,35 @@ def rejection_counter(log, counts) -> Callable[[str, str, str], None]:
     return reject
 
 
+def declare_offload_inputs(node) -> None:
+    """Declare the edge's ``offload_crops`` and ``max_offload_crops``."""
+    node.declare_parameter('offload_crops', True, text_param(
+        'Run the model on crops around the people the camera found (their keypoints come '
+        'with an offload); false: the full frame (the paper)'))
+    # A camera that reports many (possibly spurious) people would otherwise make one offload
+    # cost a crop each, and the edge's heap keep the largest batch (benchmarks/edge_memory.py).
+    node.declare_parameter('max_offload_crops', 6, int_param(
+        'An offload with more people than this runs on the full frame instead of crops', 1,
+        64))
+
+
+def offload_crops(node) -> int:
+    """``max_crops`` of :func:`edge_estimates` for a node's parameters (0: full frames)."""
+    if not node.get_parameter('offload_crops').value:
+        return 0
+    return int(node.get_parameter('max_offload_crops').value)
+
+
 def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, str], None],
                    limits: Tuple[Optional[int], Optional[int]] = (None, None),
-                   crops: bool = False) -> List[Tuple[str, object, Tuple[int, int], PoseEstimate]]:
+                   max_crops: int = 0) -> List[Tuple[str, object, Tuple[int, int], PoseEstimate]]:
     """
     Run the edge's model on a batch of ``(camera, message)`` jobs.
 
     Offloaded JPEGs go through the model as one batch; split tensors each through their tail.
-    With ``crops``, an offload that carries the camera's people runs on crops around them
-    instead (:meth:`~mec_coop.pose.backend.PoseBackend.predict_around`): on the virtual rig,
+    An offload that carries 1 to ``max_crops`` of the camera's people runs on crops around them
+    instead (:meth:`~mec_coop.pose.backend.PoseBackend.predict_around`; with more people the
+    whole frame, which then costs less than their crops): on the virtual rig,
     seed 7, every frame offloaded (``benchmarks/closed_loop.py``), full frames at imgsz 960
     gave an MPJPE of 122 mm, crops 61 mm. A job that cannot be used is passed to
     ``reject(camera, kind, reason)`` and left out. ``limits`` are the image's
@@ -120,7 +141,7 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
                 reject(cam, exc.cause, f'offloaded image rejected ({exc.cause}): {exc}')
                 continue
             around = model.predict_around(image, people_arrays(msg.people)[0]) \
-                if crops else None
+                if len(msg.people) <= max_crops else None
             if around is not None:
                 done[k] = (image.shape[:2], around)
             else:
