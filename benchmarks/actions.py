@@ -491,9 +491,9 @@ def _rate_lines(rates):
               'of 3D error per joint and crouches and jumps that also lean forward.', '',
               'Second row per rate, a sensitivity of the error model, not its default: the '
               'falls as assumed before the closed loop measured them (35% of the skeletons '
-              'missing from the onset on; `benchmarks/closed_loop.py` found the misses only '
-              'while the torso is past 45 degrees, none while going down), same model and '
-              'thresholds.', '',
+              'missing from the onset on; `benchmarks/closed_loop.py` misses a falling person '
+              'once the torso is past 45 degrees, hardly while going down or getting up: '
+              '`docs/figures/closed_loop_falls.json`), same model and thresholds.', '',
               '| rate | misses of a falling person | ' + ' | '.join(
                   f'oracle d = {d} s' for d in delays) + ' | ours: fall F1 / latency (s) | jump |',
               '|---|---|' + '---|' * (len(delays) + 2)]

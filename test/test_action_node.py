@@ -128,7 +128,7 @@ def test_2hz_skeletons_run_the_2hz_thresholds(harness):
                             == 'per_rate 2 Hz', timeout=5.0)
     status = _detector_status(diagnostics)
     assert float(status['skeleton_rate_hz']) == pytest.approx(2.0)
-    assert status['thresholds fall'] == '0.5/0.4/1/1.5, lag 0.7 s'
+    assert status['thresholds fall'] == '0.5/0.3/1/1.5, lag 0.58 s'
     falls = [from_stamp(e.header.stamp) - BASE_S - fall.start for e in events
              if e.action == 'fall']
     # One fall; at 2 Hz the first skeleton that shows it can come 1.1 s after the onset.
