@@ -15,8 +15,11 @@ uplink (``./scripts/demo.sh`` measures those).
 
 Reports per rig (seed, camera count): the skeleton rate over all instants and over the instants
 at least two cameras see (``positive`` views, the paper's definition), why the others failed
-(too few views, no valid joint), MPJPE and joint coverage of the published skeleton, and how
-the cameras chose (crop, retry, miss, full frame, search offload).
+(too few views, no valid joint), the rate per scripted action (walk, fall, ...) and during falls
+while the torso is within / past 45 degrees of the vertical (going down or getting up / lying:
+the error model of the action study, ``mec_coop.action.data.NoiseModel``, takes them from
+here), MPJPE and joint coverage of the published skeleton, and how the cameras chose (crop,
+retry, miss, full frame, search offload).
 Writes ``docs/figures/closed_loop.json``.
 
 Run:  . scripts/env.sh && python benchmarks/closed_loop.py --seeds 0 7 --cameras 4 6 --duration 100
@@ -30,6 +33,7 @@ import time
 
 import numpy as np
 
+from mec_coop.action.data import torso_inclination
 from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
@@ -106,6 +110,8 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
         outcome.pop('instants', None)
         skeleton = released.skeletons[0] if released.skeletons else None
         rows.append({'positive': int(frame.positive.sum()), 'outcome': next(iter(outcome), ''),
+                     'action': frame.actions[0],
+                     'inclination': float(torso_inclination(frame.joints_world[0])),
                      'points': None if skeleton is None else skeleton.points,
                      'truth': frame.joints_world[0]})
     return summarise(rows, counts)
@@ -116,6 +122,12 @@ def summarise(rows, counts):
     seen = [r for r in rows if r['positive'] >= 2]
     published = [r for r in rows if r['points'] is not None]
     causes = collections.Counter(r['outcome'] for r in seen if r['points'] is None)
+    actions = sorted({r['action'] for r in seen})
+    falls = {'fall_within_45deg': [r for r in seen if r['action'] == 'fall'
+                                   and r['inclination'] <= np.pi / 4],
+             'fall_past_45deg': [r for r in seen if r['action'] == 'fall'
+                                 and r['inclination'] > np.pi / 4],
+             'not_fall': [r for r in seen if r['action'] != 'fall']}
     pred = np.array([r['points'] for r in published]) if published else np.zeros((0, 17, 3))
     truth = np.array([r['truth'] for r in published]) if published else np.zeros((0, 17, 3))
     return {
@@ -125,6 +137,16 @@ def summarise(rows, counts):
         'skeleton_rate_two_positive_views': sum(r['points'] is not None for r in seen)
         / max(len(seen), 1),
         'missed_two_positive_views': dict(causes),
+        # Per scripted action: a fall is when a rig must keep the person (issue 16's events).
+        'skeleton_rate_by_action': {a: float(np.mean([r['points'] is not None for r in seen
+                                                      if r['action'] == a])) for a in actions},
+        'instants_by_action': {a: sum(r['action'] == a for r in seen) for a in actions},
+        'missed_by_posture': {k: sum(r['points'] is None for r in v) for k, v in falls.items()},
+        'instants_by_posture': {k: len(v) for k, v in falls.items()},
+        'mpjpe_mm_by_posture': {k: 1e3 * mpjpe(np.array([r['points'] for r in v]),
+                                               np.array([r['truth'] for r in v]))
+                                for k, v in ((k, [r for r in v if r['points'] is not None])
+                                             for k, v in falls.items()) if v},
         'mpjpe_mm': 1e3 * mpjpe(pred, truth) if published else None,
         'joint_coverage': coverage(pred) if published else None,
         'camera_choices': dict(counts),

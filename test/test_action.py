@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mec_coop.action.classifier import ActionClassifier, sequence_features, window_indices
-from mec_coop.action.data import corrupt_3d, NoiseModel, rig_sequence, stream
+from mec_coop.action.data import (corrupt_3d, NoiseModel, rig_sequence, stream,
+                                  torso_inclination)
 from mec_coop.action.events import (detect, DetectorSettings, EVENT_ACTIONS, EventDetector,
                                     score_events)
 from mec_coop.action.features import frame_features_2d, frame_features_3d
@@ -157,9 +158,10 @@ def test_rate_profiles_and_measured_rate():
 
 
 def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
-    # Measured (benchmarks/actions.py, held-out seeds 0-7, 2 Hz): fall F1 0.983 at 1.06 s, jump
-    # 0.923 at 0.92 s with the 2 Hz profile; jump 1.12 s, spread_arms 1.12 s, crouch 1.27 s
-    # with the 5 Hz one. Seeds 0-3 here (measured: fall 1.16 s, jump 1.03 s; 5 Hz: 1.17, 1.32).
+    # Measured (benchmarks/actions.py, held-out seeds 0-7, 2 Hz): fall F1 0.991 at 1.09 s, jump
+    # 0.870 at 0.87 s with the 2 Hz profile; fall 2.07 s, jump 1.02 s with the 5 Hz one. Seeds
+    # 0-3 here (measured: F1 fall 1.0, jump 0.870, spread_arms 0.918, crouch 0.938; latency fall
+    # 1.10 s, jump 0.93 s; 5 Hz profile: 2.14, 1.14 s).
     sequences = [rig_sequence(seed, 300.0, 2.0) for seed in range(4)]
     model = load_bundled('3d', 8)
     profiles = load_profiles()
@@ -167,18 +169,43 @@ def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
                           rate_settings(rate, profiles, EVENT_ACTIONS, m=8)[1]).events
                  for rate in (2.0, 5.0))
     latency = {a: (np.mean(own[a].latencies), np.mean(fast[a].latencies)) for a in own}
-    assert min(s.f1 for s in own.values()) >= 0.88
-    assert latency['fall'][0] <= min(1.25, latency['fall'][1])
+    assert min(s.f1 for s in own.values()) >= 0.83
+    assert own['fall'].f1 >= 0.95
+    assert latency['fall'][0] <= min(1.2, latency['fall'][1] - 0.5)
     assert latency['jump'][0] <= 1.1
     for action in ('jump', 'spread_arms', 'crouch'):
         assert latency[action][0] <= latency[action][1] - 0.2
 
 
-def test_lying_misses_start_with_the_torso_inclination_when_asked():
-    upright = np.repeat(Humanoid(2, actions=('stand',)).pose(0.0).joints[None], 2000, axis=0)
+def test_lying_misses_start_with_the_torso_inclination():
+    standing = Humanoid(2, actions=('stand',)).pose(0.0).joints
+    lying = standing.copy()
+    lying[:, 1:] = standing[:, [2, 1]] * [1.0, -1.0]     # turned 90 degrees about the x axis
+    assert torso_inclination(standing) < 0.05
+    inclinations = torso_inclination(np.stack([standing, lying]))
+    assert inclinations == pytest.approx([0.0, np.pi / 2], abs=0.05)
     labels = np.full(2000, ACTIONS.index('fall'))
-    missed = [1.0 - corrupt_3d(upright, labels, np.random.default_rng(3), noise)[1].mean()
-              for noise in (NoiseModel(), NoiseModel(lying_inclination_rad=np.pi / 4))]
-    # Default: the whole fall episode counts as lying; with the option an upright body doesn't.
-    assert missed[0] == pytest.approx(0.35, abs=0.03)
-    assert missed[1] == pytest.approx(0.12, abs=0.02)
+    missed = {(name, pose): 1.0 - corrupt_3d(np.repeat(joints[None], 2000, axis=0), labels,
+                                             np.random.default_rng(3), noise)[1].mean()
+              for name, noise in (('default', NoiseModel()), ('from_onset', NoiseModel(
+                  lying_missing=0.35, lying_inclination_rad=0.0)))
+              for pose, joints in (('upright', standing), ('lying', lying))}
+    # Default (measured): only a lying body is missed more; from_onset: the whole episode.
+    assert missed['default', 'upright'] == pytest.approx(0.12, abs=0.02)
+    assert missed['default', 'lying'] == pytest.approx(NoiseModel().lying_missing, abs=0.03)
+    assert missed['from_onset', 'upright'] == pytest.approx(0.35, abs=0.03)
+
+
+def test_cached_sequences_follow_the_error_model(tmp_path, monkeypatch):
+    # The error model's defaults change when the pipeline is measured again: the cache must not
+    # serve sequences made with the old defaults.
+    from mec_coop.action import study
+    setup = study.StudySetup(duration_s=20.0, fps=2.0)
+    before = study.sequences((0,), setup, tmp_path)[0]
+    assert before.present.mean() > 0.7
+    measured = NoiseModel(skeleton_missing=1.0, lying_missing=1.0)
+    monkeypatch.setattr(study, 'NoiseModel', lambda: measured)    # the new defaults
+    after = study.sequences((0,), setup, tmp_path, measured)[0]
+    assert not after.present.any()
+    again = study.sequences((0,), setup, tmp_path)[0]             # the old ones, from the cache
+    assert np.array_equal(again.present, before.present)

@@ -68,8 +68,9 @@ def sequences(seeds: tuple[int, ...], setup: StudySetup, cache: pathlib.Path | N
               noise: NoiseModel = NoiseModel()) -> list[Sequence]:
     """Rig sequences of ``seeds`` with ``noise``, cached per seed in ``cache`` when given."""
     out = []
-    # Other error levels than the measured ones get their own files.
-    tag = '' if noise == NoiseModel() else '_' + hashlib.sha1(repr(noise).encode()).hexdigest()[:8]
+    # Every error model gets its own files: the defaults change when the pipeline is measured
+    # again, and a cache keyed on "the defaults" served the old ones.
+    tag = '_' + hashlib.sha1(repr(noise).encode()).hexdigest()[:8]
     for seed in seeds:
         path = None if cache is None else cache / (
             f'sequence_{seed}_{setup.fps}_{setup.duration_s}_{setup.num_cameras}{tag}.pkl')
