@@ -72,6 +72,8 @@ def run(cameras, requirement, name, mode, overrides, duration, out, domain):
     matched = np.load(out / 'matched.npz')
     interval = mpjpe_interval(matched['estimate'], matched['truth'])
     row.update(scheme=name, delay_requirement_s=requirement,
+               # Other processes on this CPU change every timing: said beside each point.
+               load_average_1min=round(os.getloadavg()[0], 2),
                mpjpe_ci95_mm=[round(1000.0 * v, 1) for v in interval],
                predicted_delay_p50_s=allocation.get('predicted_delay_p50_s'),
                predicted_delay_s=allocation.get('predicted_delay_s'),
