@@ -13,8 +13,9 @@ the ``delay_quantile`` of :func:`~mec_coop.alloc.timing.simulate`, the graph rep
 measured times and sizes, its uplink FIFOs and its edge queue, *without* the edge's deadline
 (a plan must not rely on the deadline cutting late views off). The solvers search with (19);
 when the judged delay misses the requirement, or leaves slack, :func:`plan` solves again with
-the solver's target corrected by the difference (at most :data:`MAX_RETRIES` times) and keeps
-the most accurate plan that meets the requirement, else the fastest.
+the solver's target corrected by the difference (a miss by at least :data:`SLACK_S`; at most
+:data:`MAX_RETRIES` times) and keeps the most accurate plan that meets the requirement; when
+none does, the solver's fastest plan is judged too and the fastest of all is kept.
 
 With ``accuracy_tolerance`` > 0 (this project's default, not the paper's), :func:`plan` then
 looks for the fastest plan whose accuracy is within that tolerance of the most accurate one
@@ -160,9 +161,19 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
             break
         if not candidate.feasible and not allocation.feasible:
             break  # the solver's fastest plan is already too slow
-        target -= error + (TOL if error > 0 else 0.0)
+        # A miss lowers the target by at least SLACK_S: the replay's delay is not smooth in
+        # the target, and steps of its few-millisecond misses left plans 1-3 ms over the
+        # requirement after every retry (pareto run, D_req 0.5 s).
+        target -= max(error, SLACK_S) + TOL if error > 0 else error
     assert best is not None  # the loop runs at least once
     best = replace(best, solves=attempt)
+    if not best.feasible and settings.timing is not None:
+        # The judged delay missed at every target tried: the solver's fastest plan, judged.
+        fastest = SOLVERS[settings.solver](
+            cameras, replace(params, delay_req_s=best.allocation.min_delay_s + TOL),
+            segments=settings.segments)
+        candidate = _evaluate(cameras, settings, fastest, attempt + 1)
+        best = candidate if _better(candidate, best) else replace(best, solves=attempt + 1)
     if settings.accuracy_tolerance > 0.0 and best.feasible:
         best = _fastest_within(cameras, settings, best, target)
     return best
