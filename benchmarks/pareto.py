@@ -75,7 +75,10 @@ def run(cameras, requirement, name, mode, overrides, duration, out, domain):
                # Other processes on this CPU change every timing: said beside each point.
                load_average_1min=round(os.getloadavg()[0], 2),
                mpjpe_ci95_mm=[round(1000.0 * v, 1) for v in interval],
-               predicted_delay_p50_s=allocation.get('predicted_delay_p50_s'),
+               # The median over the run's skeletons of the prediction in effect at each
+               # (plans change during a run), beside the run's measured median.
+               predicted_delay_p50_s=allocation.get('predicted_delay_p50_s_over_skeletons'),
+               predicted_delay_p50_last_plan_s=allocation.get('predicted_delay_p50_s'),
                predicted_delay_s=allocation.get('predicted_delay_s'),
                allocator_feasible=allocation.get('feasible'),
                label_free_accuracy_gap=_label_free_gap(out / 'logs' / 'allocator.log'),
@@ -150,7 +153,7 @@ def write_table(rows, path):
     """Write every point as a markdown table, then the allocator's verdicts."""
     lines = ['| cameras | D_req (s) | scheme | MPJPE mm [95% interval] | rate | p50 measured / '
              'predicted (s) | p95 (s) | meets D_req | offloaded |', '|' + '---|' * 9]
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r['cameras'], r['delay_requirement_s'])):
         low, high = r['mpjpe_ci95_mm']
         lines.append(
             f"| {r['cameras']} | {r['delay_requirement_s']:g} | {r['scheme']} | "
@@ -179,6 +182,8 @@ def main():
     parser.add_argument('--set', action='append', default=[], metavar='SECTION.KEY=VALUE',
                         help='override a config value in every run (repeatable)')
     parser.add_argument('--out', default=str(ROOT / 'results' / 'benchmarks'))
+    parser.add_argument('--merge', action='store_true',
+                        help="keep --out's pareto.json rows and replace only the points run now")
     parser.add_argument('--plot-only', action='store_true',
                         help='redraw pareto.png and pareto.md from the pareto.json in --out')
     args = parser.parse_args()
@@ -192,7 +197,7 @@ def main():
     points = [(c, r) for c in args.cameras for r in args.requirements]
     points += [(8, r) for r in args.eight_cameras_at if (8, r) not in points]
     domains = iter(range(150 + os.getpid() % 20, 233))
-    rows = []
+    rows = json.loads((out / 'pareto.json').read_text()) if args.merge else []
     for cameras, requirement in points:
         for name, mode, overrides in schemes():
             if name not in args.schemes:
@@ -201,7 +206,8 @@ def main():
                       out / 'pareto_runs' / f'{name}_{cameras}_{requirement:g}', next(domains))
             if row is None:
                 continue
-            rows.append(row)
+            rows = [r for r in rows if (r['cameras'], r['delay_requirement_s'], r['scheme'])
+                    != (cameras, requirement, name)] + [row]
             print(f'{cameras} cams D_req {requirement:g} {name:>24}: MPJPE '
                   f'{row["mpjpe_mm"]:6.1f} mm, rate {row["skeleton_rate"]:.2f}, p50 '
                   f'{_seconds(row["delay_p50_s"])} s (predicted '

@@ -23,6 +23,7 @@ is counted in ``late``, not matched), so the summary equals the whole-run comput
 percentiles exact for the first 10,000 skeletons and within 0.5% after.
 """
 
+import collections
 import json
 import os
 import pathlib
@@ -91,6 +92,9 @@ class EvaluatorNode(Node):
         self._last_truth = None
         self._allocated_requirement = None
         self._allocation = None
+        # The allocator's predicted median delay in effect at each skeleton: plans change
+        # during a run, so the run's measured median is set beside the median of these.
+        self._predicted_p50 = collections.deque(maxlen=10_000)
         self.create_subscription(AllocationState, 'allocation', self._on_allocation, QOS_LATCHED)
         self.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
         self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
@@ -148,6 +152,8 @@ class EvaluatorNode(Node):
     def _on_skeleton(self, msg):
         self.score.add_skeleton(from_stamp(msg.header.stamp), skeleton_joints(msg),
                                 msg.latency.end_to_end_s)
+        if self._allocation is not None:
+            self._predicted_p50.append(self._allocation['predicted_delay_p50_s'])
         self._record('/skeleton', msg)
 
     def _on_diagnostics(self, msg):
@@ -187,8 +193,10 @@ class EvaluatorNode(Node):
         # The newest second of ground truth may still be in flight through the pipeline.
         last = None if self._last_truth is None else self._last_truth - 1.0
         requirement, owner = self.delay_requirement
-        out = {**self.score.summary(requirement, last), 'delay_requirement_from': owner,
-               **({'allocation': self._allocation} if self._allocation else {})}
+        out = {**self.score.summary(requirement, last), 'delay_requirement_from': owner}
+        if self._allocation:
+            out['allocation'] = {**self._allocation, 'predicted_delay_p50_s_over_skeletons': (
+                float(np.median(self._predicted_p50)) if self._predicted_p50 else None)}
         if self.people.estimated:
             out['people'] = {**self.people.summary(last), **self.label_counts}
         return out
