@@ -186,4 +186,12 @@ def test_plan_meets_the_requirement_whenever_the_fastest_judged_plan_does():
             cameras, replace(params, delay_req_s=result.allocation.min_delay_s + 1e-9)), 1)
         if fastest.feasible and not result.feasible:
             missed.append((params.delay_req_s, result.delay_s))
+        if result.feasible and settings.accuracy_tolerance == 0.0:
+            # Nor does it settle for much less accuracy than a scan of targets finds.
+            scanned = [_evaluate(cameras, settings, SOLVERS['proposed'](
+                cameras, replace(params, delay_req_s=t)), 1) for t in np.linspace(
+                    result.allocation.min_delay_s, params.delay_req_s, 12)]
+            top = max(c.allocation.accuracy for c in scanned if c.feasible)
+            if result.allocation.accuracy < top - 0.005:
+                missed.append((params.delay_req_s, result.allocation.accuracy, top))
     assert missed == []

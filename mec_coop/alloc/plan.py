@@ -13,9 +13,11 @@ the ``delay_quantile`` of :func:`~mec_coop.alloc.timing.simulate`, the graph rep
 measured times and sizes, its uplink FIFOs and its edge queue, *without* the edge's deadline
 (a plan must not rely on the deadline cutting late views off). The solvers search with (19);
 when the judged delay misses the requirement, or leaves slack, :func:`plan` solves again with
-the solver's target corrected by the difference (a miss by at least :data:`SLACK_S`; at most
-:data:`MAX_RETRIES` times) and keeps the most accurate plan that meets the requirement; when
-none does, the solver's fastest plan is judged too and the fastest of all is kept.
+the solver's target corrected by the difference (at most :data:`MAX_RETRIES` times). The
+replay's delay is not smooth in the target, so after a miss the target is then bisected
+between the highest target that met the requirement (else the solver's fastest plan, if that
+meets it) and the lowest that missed; the most accurate plan that meets the requirement is
+kept, else the fastest.
 
 With ``accuracy_tolerance`` > 0 (this project's default, not the paper's), :func:`plan` then
 looks for the fastest plan whose accuracy is within that tolerance of the most accurate one
@@ -57,7 +59,7 @@ MAX_RETRIES = 3
 RELEASE_MARGIN_S = 0.05
 # Slack below which a feasible plan is kept rather than re-solved for more accuracy (s).
 SLACK_S = 0.02
-# Solves of the bisection for the fastest plan within the accuracy tolerance.
+# Solves of a bisection on the solver's target (accuracy tolerance, or a judged miss).
 TOLERANCE_STEPS = 6
 # Delay-model constants a user sets: parameter -> (SystemParams field, lower, upper bound,
 # description). Defaults are those of SystemParams, i.e. the paper's Table I.
@@ -150,10 +152,12 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
     params = settings.params
     requirement, target = params.delay_req_s, params.delay_req_s
     best: Optional[Plan] = None
+    tried = []                      # (target, judged plan) of every solve
     for attempt in range(1, MAX_RETRIES + 2):
         allocation = SOLVERS[settings.solver](cameras, replace(params, delay_req_s=target),
                                               segments=settings.segments)
         candidate = _evaluate(cameras, settings, allocation, attempt)
+        tried.append((target, candidate))
         if best is None or _better(candidate, best):
             best = candidate
         error = candidate.delay_s - requirement
@@ -161,41 +165,62 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
             break
         if not candidate.feasible and not allocation.feasible:
             break  # the solver's fastest plan is already too slow
-        # A miss lowers the target by at least SLACK_S: the replay's delay is not smooth in
-        # the target, and steps of its few-millisecond misses left plans 1-3 ms over the
-        # requirement after every retry (pareto run, D_req 0.5 s).
-        target -= max(error, SLACK_S) + TOL if error > 0 else error
+        # Below the solver's smallest reachable delay every target gives its fastest plan.
+        target = max(target - error - (TOL if error > 0 else 0.0),
+                     allocation.min_delay_s + TOL)
     assert best is not None  # the loop runs at least once
     best = replace(best, solves=attempt)
-    if not best.feasible and settings.timing is not None:
-        # The judged delay missed at every target tried: the solver's fastest plan, judged.
-        fastest = SOLVERS[settings.solver](
-            cameras, replace(params, delay_req_s=best.allocation.min_delay_s + TOL),
-            segments=settings.segments)
-        candidate = _evaluate(cameras, settings, fastest, attempt + 1)
-        best = candidate if _better(candidate, best) else replace(best, solves=attempt + 1)
+    missed = [t for t, c in tried if not c.feasible]
+    if settings.timing is not None and missed:
+        # The replay's delay is not smooth in the target, so the corrections above can end a
+        # few milliseconds over the requirement, or far below it (pareto runs): bisect between
+        # the highest target that met it (else the solver's fastest plan) and the lowest that
+        # missed, for the most accurate plan that meets it.
+        met = [t for t, c in tried if c.feasible]
+        if met:
+            low = max(met)
+        else:
+            low = best.allocation.min_delay_s + TOL
+            fastest = _evaluate(cameras, settings, SOLVERS[settings.solver](
+                cameras, replace(params, delay_req_s=low), segments=settings.segments),
+                best.solves + 1)
+            if not fastest.feasible:
+                return fastest if _better(fastest, best) else replace(best, solves=fastest.solves)
+            best = fastest
+        above = [t for t in missed if t > low]
+        if above:
+            best = _bisect(cameras, settings, low, min(above), best, lambda c: c.feasible,
+                           _better, upward=True)
     if settings.accuracy_tolerance > 0.0 and best.feasible:
-        best = _fastest_within(cameras, settings, best, target)
+        floor = best.allocation.accuracy - settings.accuracy_tolerance - TOL
+        best = _bisect(cameras, settings, 0.0, target, best,
+                       lambda c: c.feasible and c.allocation.accuracy >= floor,
+                       lambda c, chosen: c.delay_s < chosen.delay_s, upward=False)
     return best
 
 
-def _fastest_within(cameras: Sequence[CameraModel], settings: PlanSettings, best: Plan,
-                    target: float) -> Plan:
-    """Return the fastest plan found whose accuracy is within the tolerance of ``best``'s."""
-    floor = best.allocation.accuracy - settings.accuracy_tolerance
-    low, high, chosen, solves = 0.0, target, best, best.solves
+def _bisect(cameras: Sequence[CameraModel], settings: PlanSettings, low: float, high: float,
+            chosen: Plan, good: Callable[[Plan], bool], better: Callable[[Plan, Plan], bool],
+            upward: bool) -> Plan:
+    """
+    Bisect the solver's delay target in ``[low, high]`` for :data:`TOLERANCE_STEPS` solves.
+
+    A ``good`` plan moves the search up (``upward``: the most accurate plan that meets the
+    requirement) or down (the fastest that keeps the accuracy); the ``better`` of the good
+    plans and ``chosen`` is returned.
+    """
+    solves = chosen.solves
     for _ in range(TOLERANCE_STEPS):
         middle = 0.5 * (low + high)
-        allocation = SOLVERS[settings.solver](
-            cameras, replace(settings.params, delay_req_s=middle), segments=settings.segments)
         solves += 1
-        candidate = _evaluate(cameras, settings, allocation, solves)
-        if candidate.feasible and allocation.accuracy >= floor - TOL:
-            high = middle
-            if candidate.delay_s < chosen.delay_s:
-                chosen = candidate
+        candidate = _evaluate(cameras, settings, SOLVERS[settings.solver](
+            cameras, replace(settings.params, delay_req_s=middle),
+            segments=settings.segments), solves)
+        if good(candidate):
+            chosen = candidate if better(candidate, chosen) else chosen
+            low, high = (middle, high) if upward else (low, middle)
         else:
-            low = middle
+            low, high = (low, middle) if upward else (middle, high)
     return replace(chosen, solves=solves)
 
 
