@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from mec_coop.action.data import torso_inclination
+from mec_coop.action.features import torso_inclination
 from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report

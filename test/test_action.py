@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from mec_coop.action.classifier import ActionClassifier, sequence_features, window_indices
-from mec_coop.action.data import (corrupt_3d, NoiseModel, rig_sequence, stream,
-                                  torso_inclination)
+from mec_coop.action.data import corrupt_3d, NoiseModel, rig_sequence, stream
 from mec_coop.action.events import (detect, DetectorSettings, EVENT_ACTIONS, EventDetector,
                                     score_events)
-from mec_coop.action.features import frame_features_2d, frame_features_3d
+from mec_coop.action.features import frame_features_2d, frame_features_3d, torso_inclination
 from mec_coop.action.online import ActionTracker
 from mec_coop.action.rates import load_profiles, nearest_profile, rate_settings, RateMeter
 from mec_coop.action.study import bundled_frame_counts, evaluate, load_bundled

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mec_coop.geometry.skeleton import JOINT_INDEX
+from mec_coop.action.features import torso_inclination
 from mec_coop.rig.virtual import ACTIONS, VirtualRig
 
 
@@ -104,15 +104,6 @@ def corrupt_3d(truth: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     rate = np.where(lying, noise.lying_missing, noise.skeleton_missing)
     missing = rng.random(len(truth)) < rate
     return joints, ~missing
-
-
-def torso_inclination(joints: np.ndarray) -> np.ndarray:
-    """Angle (rad) of the torso (hip centre to shoulder centre) from the vertical: ``(...)``."""
-    joints = np.asarray(joints, dtype=np.float64)
-    torso = (joints[..., [JOINT_INDEX['left_shoulder'], JOINT_INDEX['right_shoulder']], :]
-             .mean(-2) - joints[..., [JOINT_INDEX['left_hip'], JOINT_INDEX['right_hip']], :]
-             .mean(-2))
-    return np.arccos(np.clip(torso[..., 2] / np.linalg.norm(torso, axis=-1), -1.0, 1.0))
 
 
 def _corrupt_2d(pixels, visible, rng, noise):

@@ -56,14 +56,20 @@ def _angle(a, b, c):
     return np.arccos(np.clip(cos, -1.0, 1.0))
 
 
+def torso_inclination(joints: np.ndarray) -> np.ndarray:
+    """Angle (rad) of the torso (hip centre to shoulder centre) from the vertical: ``(...)``."""
+    j = np.asarray(joints, dtype=np.float64)
+    axis = _nanmean(j[..., _SH, :], -2) - _nanmean(j[..., _HIP, :], -2)
+    return np.arccos(np.clip(axis[..., 2] / np.linalg.norm(axis, axis=-1), -1.0, 1.0))
+
+
 @_quiet
 def frame_features_3d(joints: np.ndarray) -> np.ndarray:
     """Per-frame 3D features ``(T, 15)`` of world joints ``(T, 17, 3)`` (z up, metres)."""
     j = np.asarray(joints, dtype=np.float64).reshape(-1, 17, 3)
     sh, hip = _nanmean(j[:, _SH], 1), _nanmean(j[:, _HIP], 1)
     wrist_z = j[:, _WR, 2]
-    axis = sh - hip
-    inclination = np.arccos(np.clip(axis[:, 2] / np.linalg.norm(axis, axis=1), -1.0, 1.0))
+    inclination = torso_inclination(j)
     # Horizontal distance of each wrist from the torso axis line through the shoulders.
     reach = np.linalg.norm(j[:, _WR, :2] - sh[:, None, :2], axis=2)
     knee = _nanmean(_angle(j[:, _HIP], j[:, _KN], j[:, _AN]), 1)
