@@ -141,7 +141,7 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
                 reject(cam, exc.cause, f'offloaded image rejected ({exc.cause}): {exc}')
                 continue
             around = model.predict_around(image, people_arrays(msg.people)[0]) \
-                if len(msg.people) <= max_crops else None
+                if 0 < len(msg.people) <= max_crops else None
             if around is not None:
                 done[k] = (image.shape[:2], around)
             else:
