@@ -67,3 +67,5 @@ def test_mpjpe_interval_covers_the_mean_and_widens_with_correlated_instants():
     assert wide[1] - wide[0] > 1.5 * (narrow[1] - narrow[0])
     missing = np.full_like(truth, np.nan)
     assert np.isnan(metrics.mpjpe_interval(missing, truth)).all()
+    with pytest.raises(ValueError, match='instants'):
+        metrics.mpjpe_interval(noisy[0], truth[0])

@@ -51,9 +51,11 @@ def mpjpe_interval(pred, gt, block: int = 5, level: float = 0.95, draws: int = 2
     a valid joint.
     """
     errors = joint_errors(pred, gt)
+    if errors.ndim != 2:
+        raise ValueError(f'pred and gt must be instants (T, J, 3), got {np.shape(pred)}')
     valid = np.isfinite(errors)
     sums, counts = np.where(valid, errors, 0.0).sum(axis=-1), valid.sum(axis=-1)
-    if sums.ndim != 1 or not counts.any():
+    if not counts.any():
         return float('nan'), float('nan')
     block = max(1, min(int(block), sums.size))
     blocks = -(-sums.size // block)
