@@ -37,6 +37,7 @@ from mec_coop.action.features import torso_inclination
 from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
+from mec_coop.fusion.feedback import FeedbackSettings
 from mec_coop.geometry.metrics import coverage, mpjpe
 from mec_coop.pose.frame_score import frame_score, select_person
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
@@ -44,6 +45,9 @@ from mec_coop.rig.virtual import VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'
+# Why an instant seen by two cameras has no skeleton (EdgeFusion.totals).
+MISSED = ('too_few_views', 'shape_refused_instants', 'no_valid_joint')
+WRONG_MM = 150.0
 
 
 def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
@@ -86,8 +90,10 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
     clock = [0.0]
     # Without feedback the edge tracks nobody, sends no crops and the cameras never search: the
     # paper's scheme with this product's triangulation.
-    fusion = EdgeFusion(names, FusionSettings() if args.feedback else FusionSettings(
-        feedback=None), calibration.get, clock=lambda: clock[0])
+    fusion = EdgeFusion(names, FusionSettings(feedback=FeedbackSettings(
+        shape_check=args.shape_check) if args.feedback else None), calibration.get,
+        clock=lambda: clock[0])
+    checked = watch_shape_check(fusion)
     policies = {name: RoiPolicy(search_every=3 if args.feedback else 0) for name in names}
     thresholds = Thresholds(args.theta_low, args.theta_high)
     counts: collections.Counter = collections.Counter()
@@ -102,19 +108,61 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
             fusion.add(name, stamp, report)
         before = collections.Counter(fusion.totals)
         clock[0] = stamp + fusion.settings.acquire_timeout_s + 0.01
+        checked.clear()
         released = fusion.poll(stamp)
         for name, priors in released.priors.items():
             for prior in priors:
                 policies[name].offer(prior.stamp, ([prior.roi], prior.keypoints))
         outcome = collections.Counter(fusion.totals) - before
-        outcome.pop('instants', None)
         skeleton = released.skeletons[0] if released.skeletons else None
-        rows.append({'positive': int(frame.positive.sum()), 'outcome': next(iter(outcome), ''),
+        # The joints the shape check flagged, where they were (NaN: not flagged).
+        flagged = np.full((17, 3), np.nan) if not checked else np.where(
+            (checked[0][0].valid & ~checked[0][1].valid)[:, None], checked[0][0].points, np.nan)
+        rows.append({'positive': int(frame.positive.sum()),
+                     'outcome': next((c for c in MISSED if outcome[c]), ''), 'flagged': flagged,
                      'action': frame.actions[0],
                      'inclination': float(torso_inclination(frame.joints_world[0])),
                      'points': None if skeleton is None else skeleton.points,
                      'truth': frame.joints_world[0]})
-    return summarise(rows, counts)
+    return {**summarise(rows, counts),
+            'shape_check': {k: v for k, v in fusion.totals.items() if k.startswith('shape_')}}
+
+
+def watch_shape_check(fusion: EdgeFusion) -> list:
+    """Record ``(before, after)`` of each instant the person's shape check sees (none if off)."""
+    seen: list = []
+    shape = fusion.person.shape if fusion.person is not None else None
+    if shape is not None:
+        check = shape.check
+
+        def recorded(tri, counts):
+            out = check(tri, counts)
+            seen.append((tri, out))
+            return out
+        shape.check = recorded  # type: ignore[method-assign]
+    return seen
+
+
+def posture_joints(rows: list) -> dict:
+    """
+    Joints published per posture, the wrong ones among them, and those the shape check flagged.
+
+    Wrong: more than ``WRONG_MM`` from the ground truth (fails PCK@150). Coverage: mean share of
+    the 17 joints published at the published instants.
+    """
+    out = {}
+    for posture, group in rows.items():
+        published = [r for r in group if r['points'] is not None]
+        err = [1e3 * np.linalg.norm(r['points'] - r['truth'], axis=-1) for r in published]
+        gone = [1e3 * np.linalg.norm(r['flagged'] - r['truth'], axis=-1) for r in group]
+        out[posture] = {
+            'valid_joints': int(sum(np.isfinite(e).sum() for e in err)),
+            'wrong_joints': int(sum((e > WRONG_MM).sum() for e in err)),
+            'joint_coverage': float(np.mean([np.isfinite(e).mean() for e in err]))
+            if err else None,
+            'flagged_wrong': int(sum((e > WRONG_MM).sum() for e in gone)),
+            'flagged_right': int(sum((e <= WRONG_MM).sum() for e in gone))}
+    return out
 
 
 def summarise(rows, counts):
@@ -147,6 +195,7 @@ def summarise(rows, counts):
                                                np.array([r['truth'] for r in v]))
                                 for k, v in ((k, [r for r in v if r['points'] is not None])
                                              for k, v in falls.items()) if v},
+        'joints_by_posture': posture_joints(falls),
         'mpjpe_mm': 1e3 * mpjpe(pred, truth) if published else None,
         'joint_coverage': coverage(pred) if published else None,
         'camera_choices': dict(counts),
@@ -163,6 +212,9 @@ def main() -> None:
     parser.add_argument('--no-feedback', dest='feedback', action='store_false',
                         help='no track, crops or searches (edge.feedback / camera.roi_feedback '
                         'false)')
+    parser.add_argument('--no-shape-check', dest='shape_check', action='store_false',
+                        help="publish the joints the person's bone lengths refute "
+                        '(fusion/shape.py), as before')
     parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
                         help="the edge's model on the whole offloaded frame (the paper), not "
                         "on crops around the camera's people (edge.offload_crops)")
