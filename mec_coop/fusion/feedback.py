@@ -113,7 +113,7 @@ class PersonFeedback:
         return published
 
     def plausible(self, tri: Triangulation, counts: MutableMapping[str, int]) -> Triangulation:
-        """``tri`` (one instant) with the joints the person's bones refute flagged invalid."""
+        """Return ``tri`` (one instant) with the joints the person's bones refute made invalid."""
         return tri if self.shape is None else self.shape.check(tri, counts)
 
     def roi(self, camera: PinholeCamera, stamp: float) -> Optional[CameraPrior]:

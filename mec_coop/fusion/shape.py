@@ -137,7 +137,7 @@ def refuted(points: np.ndarray, valid: np.ndarray, reference: np.ndarray) -> np.
 
 
 def invalidated(tri: Triangulation, flagged: np.ndarray) -> Triangulation:
-    """A copy of one instant's ``tri`` with the ``flagged`` joints invalid (bone length)."""
+    """Return a copy of one instant's ``tri`` with the ``flagged`` joints invalid (bone length)."""
     keep = ~flagged
     return replace(
         tri, points=np.where(keep[:, None], tri.points, np.nan), valid=tri.valid & keep,
