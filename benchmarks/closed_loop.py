@@ -15,10 +15,12 @@ uplink (``./scripts/demo.sh`` measures those).
 
 Reports per rig (seed, camera count): the skeleton rate over all instants and over the instants
 at least two cameras see (``positive`` views, the paper's definition), why the others failed
-(too few views, no valid joint), the rate per scripted action (walk, fall, ...) and during falls
-while the torso is within / past 45 degrees of the vertical (going down or getting up / lying:
-the error model of the action study, ``mec_coop.action.data.NoiseModel``, takes them from
-here), MPJPE and joint coverage of the published skeleton, and how the cameras chose (crop,
+(too few views, refused by the person's shape check, no valid joint), the rate per scripted
+action (walk, fall, ...) and during falls while the torso is within / past 45 degrees of the
+vertical (going down or getting up / lying: the error model of the action study,
+``mec_coop.action.data.NoiseModel``, takes them from here), MPJPE and joint coverage of the
+published skeleton, per posture also the wrong joints published (> 150 mm) and those the shape
+check flagged (``--no-shape-check``: the edge without it), and how the cameras chose (crop,
 retry, miss, full frame, search offload).
 Writes ``docs/figures/closed_loop.json``.
 
@@ -148,7 +150,8 @@ def posture_joints(rows: list) -> dict:
     Joints published per posture, the wrong ones among them, and those the shape check flagged.
 
     Wrong: more than ``WRONG_MM`` from the ground truth (fails PCK@150). Coverage: mean share of
-    the 17 joints published at the published instants.
+    the 17 joints published at the published instants. Flagged: the joints the shape check made
+    invalid, also at the instants it refused (right ones are the check's cost).
     """
     out = {}
     for posture, group in rows.items():
@@ -161,7 +164,9 @@ def posture_joints(rows: list) -> dict:
             'joint_coverage': float(np.mean([np.isfinite(e).mean() for e in err]))
             if err else None,
             'flagged_wrong': int(sum((e > WRONG_MM).sum() for e in gone)),
-            'flagged_right': int(sum((e <= WRONG_MM).sum() for e in gone))}
+            'flagged_right': int(sum((e <= WRONG_MM).sum() for e in gone)),
+            'flagged_median_error_mm': float(np.median(flat)) if (flat := np.concatenate(
+                [e[np.isfinite(e)] for e in gone] + [[]])).size else None}
     return out
 
 
