@@ -193,6 +193,12 @@ def test_lying_misses_start_with_the_torso_inclination():
     assert missed['default', 'upright'] == pytest.approx(0.12, abs=0.02)
     assert missed['default', 'lying'] == pytest.approx(NoiseModel().lying_missing, abs=0.03)
     assert missed['from_onset', 'upright'] == pytest.approx(0.35, abs=0.03)
+    # A lying skeleton also lacks the joints the edge's shape check flags (measured share).
+    invalid = {pose: np.isnan(corrupt_3d(np.repeat(joints[None], 2000, axis=0), labels,
+                                         np.random.default_rng(4))[0][..., 0]).mean()
+               for pose, joints in (('upright', standing), ('lying', lying))}
+    assert invalid['upright'] == pytest.approx(NoiseModel().joint_invalid, abs=0.01)
+    assert invalid['lying'] == pytest.approx(NoiseModel().lying_joint_invalid, abs=0.01)
 
 
 def test_cached_sequences_follow_the_error_model(tmp_path, monkeypatch):
