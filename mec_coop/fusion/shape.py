@@ -52,8 +52,8 @@ WINDOW = 50
 # Fewest body bones that make the median deviation of an instant meaningful.
 MIN_BONES = 4
 # Median |log(length / person's length)| above which the instant is not the person's shape
-# (a factor 1.16; on seeds 0, 7 and 11, 9 of 10 instants without a fall stay below 0.09, the
-# lying ones have a median of 0.15 and reach 1.2).
+# (a factor 1.16; seeds 0, 1, 5, 7 and 11: 1.2% of the instants without a fall exceed it, 9 of
+# 10 stay below 0.07; 20% of the lying ones exceed it, up to 0.83).
 MAX_MEDIAN_DEVIATION = 0.15
 # A shoulder or hip width below this fraction of the person's collapses that girdle.
 MIN_WIDTH_RATIO = 0.7
