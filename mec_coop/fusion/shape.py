@@ -94,10 +94,11 @@ class PersonShape:
             if not (tri.valid & ~flagged).any():
                 counts['shape_refused_instants'] = counts.get('shape_refused_instants', 0) + 1
             tri = invalidated(tri, flagged)
-        self._learn(tri)
+        self.learn(tri)
         return tri
 
-    def _learn(self, tri: Triangulation) -> None:
+    def learn(self, tri: Triangulation) -> None:
+        """Add the bones between the confident joints of one instant to the person's."""
         known = tri.valid & np.isfinite(tri.covariance).all(axis=(1, 2))
         cov = np.where(known[:, None, None], tri.covariance, 0.0)
         std = np.sqrt(np.clip(np.linalg.eigvalsh(cov)[:, -1], 0.0, None))
