@@ -21,7 +21,7 @@ import argparse
 import collections
 
 # benchmarks/ is on sys.path when this runs as a script
-from closed_loop import add_replay_arguments, camera_report, models, WRONG_MM, write_results
+from closed_loop import add_replay_arguments, camera_report, models, write_results, WRONG_MM
 import numpy as np
 
 from mec_coop.action.features import torso_inclination
