@@ -4,11 +4,11 @@
 The tracked person's own bone lengths, and the joints of an instant they refute.
 
 Views that agree are not always right. On a person lying on the floor, 60-160 px tall in the
-virtual rig's cameras, the 2D models misplace limbs by 10-70 px in the same direction in every
-view (both sides of the body drawn onto one line, forearms pulled into the body): three views
-then meet within a few pixels on a point 200-490 mm from the joint, with a covariance that
-claims 40-55 mm (``benchmarks/closed_loop.py``, seeds 0, 1, 5, 7 and 11). Residuals cannot see
-such an error; the person's body can. Its bone lengths do not change, and the edge measures
+virtual rig's cameras, the 2D models misplace limbs in the same direction in every view (both
+sides of the body drawn onto one line, forearms pulled into the body; 14 px per view in the
+median, 10% beyond 39 px): three views then meet within the keypoint noise on a point 200 mm
+or more from the joint, with a covariance that claims 60 mm (``benchmarks/lying_joints.py``,
+seeds 0, 1, 5, 7 and 11). Residuals cannot see such an error; the person's body can. Its bone lengths do not change, and the edge measures
 them whenever it sees the person well (3 or more views, every axis within ``CONFIDENT_STD_M``).
 
 :class:`PersonShape` keeps those measurements and flags (:attr:`~mec_coop.geometry.
@@ -52,8 +52,8 @@ WINDOW = 50
 # Fewest body bones that make the median deviation of an instant meaningful.
 MIN_BONES = 4
 # Median |log(length / person's length)| above which the instant is not the person's shape
-# (a factor 1.16; seeds 0, 1, 5, 7 and 11: 1.2% of the instants without a fall exceed it, 9 of
-# 10 stay below 0.07; 20% of the lying ones exceed it, up to 0.83).
+# (a factor 1.16; benchmarks/lying_joints.py, seeds 0, 1, 5, 7 and 11: 1.6% of the instants
+# without a fall exceed it, 9 of 10 stay below a factor 1.075; 22% of the lying ones exceed it).
 MAX_MEDIAN_DEVIATION = 0.15
 # A shoulder or hip width below this fraction of the person's collapses that girdle.
 MIN_WIDTH_RATIO = 0.7
