@@ -6,10 +6,11 @@ The tracked person's own bone lengths, and the joints of an instant they refute.
 Views that agree are not always right. On a person lying on the floor, 60-160 px tall in the
 virtual rig's cameras, the 2D models misplace limbs in the same direction in every view (both
 sides of the body drawn onto one line, forearms pulled into the body; 14 px per view in the
-median, 10% beyond 39 px): three views then meet within the keypoint noise on a point 200 mm
+median, 10% beyond 39 px): three views then meet within ~1.2 keypoint noise on a point 200 mm
 or more from the joint, with a covariance that claims 60 mm (``benchmarks/lying_joints.py``,
-seeds 0, 1, 5, 7 and 11). Residuals cannot see such an error; the person's body can. Its bone lengths do not change, and the edge measures
-them whenever it sees the person well (3 or more views, every axis within ``CONFIDENT_STD_M``).
+seeds 0, 1, 5, 7 and 11). Residuals cannot see such an error; the person's body can. Its bone
+lengths do not change, and the edge measures them whenever it sees the person well (3 or more
+views, every axis within ``CONFIDENT_STD_M``).
 
 :class:`PersonShape` keeps those measurements and flags (:attr:`~mec_coop.geometry.
 triangulation.JointFlag.BONE_LENGTH`, ``valid`` False) the joints of a fused instant that
