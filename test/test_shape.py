@@ -55,8 +55,8 @@ def test_the_persons_bones_refute_a_collapsed_girdle_and_another_shape_and_nothi
         shape.check(instant(human.pose(t).joints, std_m=0.06), counts)
     assert np.isnan(shape.reference()).all()
     # 90 s of the humanoid walking, jumping, crouching, falling..., 2 cm of noise per axis:
-    # its bones never change. No instant is refused; the hip width (~0.2 m, +-28 mm of noise)
-    # now and then looks collapsed: the legs of 8 instants of 180 here.
+    # its bones never change. No instant is refused; the hip width (~0.19 m, +-28 mm of noise)
+    # now and then looks collapsed: the legs of 4 instants of 180 here (24 joints).
     flagged = 0
     for t in np.arange(0.0, 90.0, 0.5):
         noisy = human.pose(t).joints + rng.normal(0.0, 0.02, (17, 3))
