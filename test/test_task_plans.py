@@ -18,7 +18,7 @@ from mec_coop.alloc.action_plan import plan_actions, snap
 from mec_coop.alloc.cocrra import eta
 from mec_coop.alloc.cocrra_tdma import delivery, TdmaLink
 from mec_coop.alloc.model import SystemParams
-from mec_coop.alloc.uplink_plan import (plan_uplink, rate_curve, relative_size, RELATIVE_SIZE,
+from mec_coop.alloc.uplink_plan import (plan_uplink, rate_curve, RELATIVE_SIZE, relative_size,
                                         upload_deadline)
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
 from mec_coop.msg import AllocationState, CameraAllocation

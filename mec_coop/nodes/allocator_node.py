@@ -16,9 +16,9 @@ Outputs: ``allocation`` (latched; carries the delay requirement, which this node
 ``tdma_share.<cam>`` on ``/uplink``, each node in one atomic call; the next plan overwrites a
 hand-set value. With an ``uplink_plan`` other than ``tdma`` the shares and each camera's
 ``jpeg_quality`` come from paper D's plan, sized with the curve of the ``offload_codec`` each
-camera reports (read from the camera, which owns it); with an ``action_allocation`` the action node's
-``frames`` from seed 001's (:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in
-a worker thread on start, parameter and link changes and every ``resolve_period_s``.
+camera reports (read from the camera, which owns it); with an ``action_allocation`` the action
+node's ``frames`` from seed 001's (:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning
+runs in a worker thread on start, parameter and link changes and every ``resolve_period_s``.
 """
 
 from dataclasses import replace
@@ -79,7 +79,7 @@ class AllocatorNode(Node):
             self.get_parameter('server_samples').value)
         self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher, ParameterReader(
             self, {k: v for k, v in self._target_names().items() if k.startswith('camera:')},
-            ('offload_codec',), self._problems))
+            ('offload_codec',), self._problems, self._request))
 
         self.last: Optional[Solved] = None
         self._last_summary = ''

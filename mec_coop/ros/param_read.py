@@ -27,11 +27,14 @@ class ParameterReader:
 
     :param problems: ``problems(key, message)`` reports a node that does not answer or lacks a
         parameter (logged once per key).
+    :param changed: called (in the executor) when a node's values differ from the last read.
     """
 
     def __init__(self, node: Node, targets: dict[str, str], names: tuple[str, ...],
-                 problems: Callable[[str, str], None], refresh_s: float = 2.0) -> None:
+                 problems: Callable[[str, str], None], changed: Callable[[], None],
+                 refresh_s: float = 2.0) -> None:
         self.names, self.refresh_s, self._problems = tuple(names), refresh_s, problems
+        self._changed = changed
         self._lock = threading.Lock()
         self._clients = {key: (node.create_client(
             GetParameters, f'{name.rstrip("/")}/get_parameters'), name)
@@ -41,7 +44,7 @@ class ParameterReader:
         self._in_flight: dict[str, object] = {}
 
     def value(self, key: str, name: str):
-        """The last value read of ``name`` on ``key``'s node; None before the first reply."""
+        """Return the last value read of ``name`` on ``key``'s node (None before a reply)."""
         with self._lock:
             return self._values.get(key, {}).get(name)
 
@@ -80,4 +83,7 @@ class ParameterReader:
             if len(values) != len(self.names) or any(v is None for v in values):
                 self._problems(f'lacks:{name}', f'{name} lacks one of {list(self.names)}')
                 return
-            self._values[key] = dict(zip(self.names, values))
+            new = dict(zip(self.names, values))
+            changed, self._values[key] = new != self._values.get(key), new
+        if changed:
+            self._changed()
