@@ -22,8 +22,8 @@ the virtual rig, 4 cameras at 2 fps, the thresholds of ``--mode`` held
 (``allocator.warmup_samples`` keeps the allocator from pushing thresholds), the uplink's
 bandwidth lowered to
 ``--bandwidth`` with the channel gains ``--gains``, and the allocator's ``uplink_plan`` set to
-each of ``--plans`` (``tdma``: uniform JPEG at the cameras' quality 90 on equal shares) for
-``--duration`` s each, every camera keeping ``--min-share`` of the airtime. Writes
+each of ``--plans`` (``tdma``: the cameras' quality 90 on equal shares) for ``--duration`` s
+each, every camera keeping ``--min-share`` of the airtime and offloading with ``--codec``. Writes
 ``docs/figures/cocrra_graph[_TAG].json`` and a table per such file in the markdown:
     python benchmarks/compression_alloc.py --graph --duration 90
 """
@@ -239,6 +239,7 @@ def graph_runs(args):
                           f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
                           f'allocator.uplink_plan={name}', 'allocator.warmup_samples=1000000',
                           f'allocator.min_tdma_share={float(args.min_share)}',
+                          f'camera.offload_codec={args.codec}',
                           f'uplink.bandwidth_hz={float(args.bandwidth)}', *gains])
         if row is None:
             rows.append({'plan': name, 'failed': True})
@@ -256,7 +257,7 @@ def graph_runs(args):
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
-    options = ('mode', 'duration', 'bandwidth', 'min_share', 'delay_requirement', 'tag')
+    options = ('mode', 'duration', 'bandwidth', 'min_share', 'delay_requirement', 'codec', 'tag')
     return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows,
             'command': 'python benchmarks/compression_alloc.py --graph ' + ' '.join(
                 f'--{k.replace("_", "-")} {v:g}' if isinstance(v, float) else f'--{k} {v}'
@@ -278,6 +279,9 @@ def _graph_table(path):
     a = data['args']
     rows = [r for r in data['rows'] if not r.get('failed')]
     bound = rows[0]['success_mpjpe_mm'] if rows else None
+    # Runs from before --codec existed sent plain JPEG (then the virtual rig's default).
+    codec = {'jpeg': 'plain JPEG', 'regionwise': 'region-wise (people at the quality, background '
+             'at its fixed level)'}[a.get('codec', 'jpeg')]
     lines = [f'### `{data["command"]}` (`docs/figures/{path.name}`)', '',
              f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
@@ -288,9 +292,10 @@ def _graph_table(path):
              'shared, loaded 2-core CPU: the edge model and four camera models share it). '
              f'Success = the share of ground-truth instants after the first skeleton with a '
              f'skeleton within D_req and an MPJPE of at most {bound} mm (a missed instant '
-             'fails; a run without any skeleton scores 0). `tdma`: no uplink plan, uniform '
-             "JPEG at quality 90 on equal shares. Plan and predicted Phi (the paper D model's "
-             'mean success): the last plan of the run.', '',
+             f'fails; a run without any skeleton scores 0). Offloads: {codec}. `tdma`: no '
+             'uplink plan, the offloads at quality 90 on equal shares. Plan and predicted Phi '
+             "(the paper D model's mean success, planned on the size curve of the codec): the "
+             'last plan of the run.', '',
              '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
              'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded |',
              '|---|---|---|---|---|---|---|---|---|---|---|']
@@ -424,6 +429,8 @@ def main():
     parser.add_argument('--tag', default='', help='writes cocrra_graph_TAG.json')
     parser.add_argument('--mode', default='cascade', choices=('cascade', 'cooperative'),
                         help='the thresholds the cameras keep (graph.mode)')
+    parser.add_argument('--codec', default='regionwise', choices=('jpeg', 'regionwise'),
+                        help="the cameras' offload codec (camera.offload_codec)")
     parser.add_argument('--runs', default=str(ROOT / 'results' / 'benchmarks' / 'cocrra_graph'))
     args = parser.parse_args()
     if args.graph:
