@@ -233,6 +233,7 @@ def graph_runs(args):
     domains = iter(range(100 + os.getpid() % 20, 150))
     for name in args.plans:
         run_dir = out / name
+        load = os.getloadavg()[0]
         row = run_one(len(args.gains), 2.0, args.mode, args.duration, run_dir, next(domains),
                       overrides=[
                           'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
@@ -253,7 +254,8 @@ def graph_runs(args):
                    success_mpjpe_mm=summary['success_mpjpe_mm'],
                    delay_within_requirement=summary.get('delay_within_requirement'),
                    allocation=summary.get('allocation'),
-                   predicted_success=float(found[-1][2]) if found else None)
+                   predicted_success=float(found[-1][2]) if found else None,
+                   load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
@@ -295,10 +297,11 @@ def _graph_table(path):
              f'fails; a run without any skeleton scores 0). Offloads: {codec}. `tdma`: no '
              'uplink plan, the offloads at quality 90 on equal shares. Plan and predicted Phi '
              "(the paper D model's mean success, planned on the size curve of the codec): the "
-             'last plan of the run.', '',
+             'last plan of the run. Load: the 1-minute load average of the machine (2 cores) '
+             'before / after the run.', '', *_tightness(a),
              '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
-             'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+             'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded | '
+             'load |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         alloc = r.get('allocation') or {}
         quality = alloc.get('jpeg_quality') or []
@@ -315,7 +318,9 @@ def _graph_table(path):
             f'{fmt(r["delay_p50_s"], False)} / {fmt(r["delay_p95_s"], False)} | '
             f'{fmt(r["delay_within_requirement"])} | '
             f'{"n/a" if mpjpe is None or not np.isfinite(mpjpe) else f"{mpjpe:.1f}"} | '
-            f'{fmt(r["offload_ratio"])} |')
+            f'{fmt(r["offload_ratio"])} | '
+            + ('n/a' if 'load_1min' not in r else '{:.1f} / {:.1f}'.format(*r['load_1min']))
+            + ' |')
     failed = [r['plan'] for r in data['rows'] if r.get('failed')]
     if failed:
         lines.append(f'\nNo result (a node failed): {failed}.')
@@ -327,6 +332,22 @@ def _graph_table(path):
                   f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}); one short run per plan, '
                   'so differences of a few instants are within run-to-run noise.']
     return lines + ['']
+
+
+def _tightness(a):
+    """How long the weakest camera's offload takes on an equal share of this uplink."""
+    path = FIGURES / 'offload_sizes.json'
+    if not path.exists():
+        return []
+    from mec_coop.coop.uplink import LinkBudget
+
+    curve = json.loads(path.read_text())[a.get('codec', 'jpeg')]
+    size = dict(zip(curve['qualities'], curve['mean_bytes']))
+    rate = LinkBudget(a['bandwidth']).spectral_rate_bps(min(a['gains'])) / len(a['gains'])
+    return [f'Tightness: on an equal share the weakest camera ({min(a["gains"])} dB) needs '
+            f'{8 * size[90] / rate:.2f} s for a mean offload at quality 90 and '
+            f'{8 * size[30] / rate:.2f} s at quality 30 (`docs/figures/offload_sizes.json`; '
+            'one frame period: 0.5 s).', '']
 
 
 def write_markdown(result, path):
