@@ -12,7 +12,9 @@ import time
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
+from std_msgs.msg import Float32
 
+from mec_coop.alloc.model import route_probabilities
 from mec_coop.msg import AllocationState, GroundTruth, PoseKeypoints2D
 from mec_coop.ros.conversions import to_stamp
 from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
@@ -134,7 +136,8 @@ def _labelled_frame(pubs, stamp, truth_first):
     edge = PoseKeypoints2D(source=PoseKeypoints2D.SOURCE_EDGE, frame_confidence=0.02,
                            camera_confidence=0.4, audit=True, inference_time_s=0.3)
     edge.header.stamp = to_stamp(stamp)
-    samples = [(pubs['kp0'], kp), (pubs['edge1'], edge)]
+    samples = [(pubs['kp0'], kp), (pubs['edge1'], edge), (pubs['score0'], Float32(data=0.95)),
+               (pubs['score1'], Float32(data=0.4))]
     for pub, msg in ([(pubs['truth'], truth)] + samples if truth_first
                      else samples + [(pubs['truth'], truth)]):
         pub.publish(msg)
@@ -153,13 +156,17 @@ def test_online_update_and_late_nodes(harness):
     node = harness.node
     pubs = {'truth': node.create_publisher(GroundTruth, '/ground_truth', QOS_RELIABLE),
             'kp0': node.create_publisher(PoseKeypoints2D, '/cam0/keypoints', QOS_RELIABLE),
-            'edge1': node.create_publisher(PoseKeypoints2D, '/cam1/edge_result', QOS_RELIABLE)}
+            'edge1': node.create_publisher(PoseKeypoints2D, '/cam1/edge_result', QOS_RELIABLE),
+            'score0': node.create_publisher(Float32, '/cam0/confidence', QOS_RELIABLE),
+            'score1': node.create_publisher(Float32, '/cam1/confidence', QOS_RELIABLE)}
     assert harness.wait_for(lambda: all(p.get_subscription_count() for p in pubs.values()))
     for k in range(30):   # labels before and after their samples
         _labelled_frame(pubs, 1000.0 + 0.5 * k, truth_first=k % 2 == 0)
         time.sleep(0.05)  # paced like a rig: a burst beyond the QoS depth may lose messages
     observer = allocator.observer
-    assert harness.wait_for(lambda: len(observer._labelled['ground_truth']) == 90)  # unused yet
+    assert harness.wait_for(lambda: len(observer._labelled['ground_truth']) == 90  # unused yet
+                            and all(len(observer.calibration.frame_scores[c]) == 30
+                                    for c in CAMERAS))
     # A parameter change re-solves with the new samples.
     assert allocator.set_parameters([Parameter('segments', value=10)])[0].successful
     assert harness.wait_for(lambda: observer.counts['ground_truth'] == 90
@@ -175,21 +182,30 @@ def test_online_update_and_late_nodes(harness):
     timing = allocator.last.settings.timing
     assert timing.edge_service_s == pytest.approx(0.3)
     assert np.allclose(timing.device_s[:, 0], 0.08)
+    # Every frame's score and the audits came too: the plan routes frames as the cameras do.
+    # cam0 kept all 30 frames (no audit), cam1 audited all 30 (scores 0.4).
+    calibration = observer.calibration
+    assert [len(calibration.frame_scores[c]) for c in CAMERAS] == [30, 30]
+    cam0, cam1 = calibration.routed(allocator.laws.models('ground_truth', [-100.0] * 2))
+    assert (cam0.audit_share, cam1.audit_share) == (0.0, 1.0)
+    assert route_probabilities(cam0, 0.3, 0.9) == pytest.approx((0.0, 1.0))
+    assert route_probabilities(cam1, 0.3, 0.9) == pytest.approx((1.0, 0.0))
     # cam1 sent no camera-model time (only audits): it keeps the prior, the slowest counts.
     assert allocator.last.settings.params.device_inference_s == pytest.approx(0.1)
 
     # The uplink starts late: the pending shares reach it (its link state also triggers a plan).
     solves = allocator.solves
     assert harness.wait_for(lambda: len(states) == solves)
-    # cam1 sees only negatives that its camera model scores low: it gets the minimum share.
-    assert states[-1].cameras[1].tdma_share == pytest.approx(0.01, abs=FLOAT32)
+    # cam1 sends an image with every frame (its audits): it gets nearly all the airtime, cam0
+    # (keypoints only) little more than the minimum share.
+    assert states[-1].cameras[1].tdma_share > 0.95
     uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
         Parameter('cameras', value=CAMERAS)]))
     assert harness.wait_for(
         lambda: allocator.pusher.targets['uplink'].delivered and len(states) == allocator.solves
         and [uplink.get_parameter(f'tdma_share.{cam}').value for cam in CAMERAS]
         == pytest.approx([c.tdma_share for c in states[-1].cameras], abs=FLOAT32))
-    assert states[-1].cameras[1].tdma_share == pytest.approx(0.01, abs=FLOAT32)
+    assert states[-1].cameras[1].tdma_share > 0.95
 
 
 @pytest.mark.model

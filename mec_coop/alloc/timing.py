@@ -17,6 +17,12 @@ time per image, and the time from the last report to the published skeleton.
 routing probabilities and uplink rates and returns delay quantiles; :func:`md1_wait` is the
 closed-form M/D/1 waiting time it is checked against. :meth:`Calibration.params` maps the
 measurements onto the paper model's constants, which the solvers search with.
+
+Which frames go up as images is measured too: the score of every frame (the camera's
+``confidence`` topic, whatever its route) and the share of the frames the thresholds keep on
+the camera that still go up as audits; :meth:`Calibration.routed` hands them to the score
+laws (:class:`~mec_coop.alloc.scores.CameraModel`), so the solvers and the replay route
+candidate thresholds as the cameras will.
 """
 
 from collections import deque, OrderedDict
@@ -28,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.scores import CameraModel, EmpiricalCdf
 
 # Period of the edge's release timer (nodes/edge_node.py).
 RELEASE_POLL_S = 0.01
@@ -64,6 +71,12 @@ class RunningStat:
         if len(self._samples) < MIN_SAMPLES:
             return float(default)
         return float(np.quantile(self.samples(), q))
+
+    def mean(self, default: float) -> float:
+        """Return the mean of the window (``default`` below :data:`MIN_SAMPLES`)."""
+        if len(self._samples) < MIN_SAMPLES:
+            return float(default)
+        return float(np.mean(self.samples()))
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,25 @@ class Calibration:
         self.edge_service_s = RunningStat(window)
         self.overhead_s = RunningStat(window)
         self.delay_s = RunningStat(window)
+        self.frame_scores = {c: RunningStat(window) for c in self.cameras}
+        # 1 for an audit, 0 for a frame sent as keypoints or a drop notice.
+        self.audits = {c: RunningStat(window) for c in self.cameras}
+
+    def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:
+        """
+        Return ``models`` (one per camera, in order) with the measured routes.
+
+        A camera gets its window of frame scores once it has :data:`MIN_SAMPLES` of them, and
+        its share of audits among the frames its thresholds kept (0 until measured).
+        """
+        out = []
+        for cam, model in zip(self.cameras, models):
+            scores = self.frame_scores[cam]
+            out.append(replace(
+                model, audit_share=self.audits[cam].mean(0.0),
+                frame_scores=EmpiricalCdf(scores.samples()) if len(scores) >= MIN_SAMPLES
+                else model.frame_scores))
+        return out
 
     def add_device(self, camera: str, stamp: float, seconds: float) -> None:
         """Record a camera's time from capture to its message for the instant ``stamp``."""

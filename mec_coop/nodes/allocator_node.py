@@ -65,8 +65,10 @@ class AllocatorNode(Node):
         window = self.get_parameter('cdf_window').value or None
         path = self.get_parameter('samples_file').value
         samples = load_samples(path, self.cameras) if path else None
+        prior = self.get_parameter('prior_samples').value
         self.laws = ScoreLaws(self.cameras, lambda cam: CameraScores.from_samples(
-            samples[cam], window) if samples else CameraScores.assumed(window), SCORE_LABELS)
+            samples[cam], window) if samples else CameraScores.assumed(window, prior),
+            SCORE_LABELS)
         self._problems = LogOnce(self.get_logger())
         self._link: Optional[LinkState] = None
         self.pusher = ParameterPusher(self, self._target_names(), self._problems)
@@ -139,8 +141,9 @@ class AllocatorNode(Node):
         # Only this thread touches the score laws, so the solver reads consistent CDFs.
         for source in LABEL_SOURCES:
             self.laws.add(source, self.observer.take(source))
-        if self.get_parameter('calibrate').value:
-            calibration = self.observer.calibration
+        calibration = self.observer.calibration if self.get_parameter('calibrate').value \
+            else None
+        if calibration is not None:
             margin = self.get_parameter('release_margin_s').value
             deadline = settings.params.delay_req_s - margin if margin else None
             settings = replace(settings, params=calibration.params(settings.params),
@@ -148,10 +151,15 @@ class AllocatorNode(Node):
         values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate'))
         settings, uplink = self.tasks.uplink(values, settings, gains)
         used = self.get_parameter('score_labels').value
-        models = self.laws.models(used, gains)
-        result = plan(models, settings)
+
+        def models(source: str) -> list:
+            laws = self.laws.models(source, gains)
+            return calibration.routed(laws) if calibration is not None else laws
+
+        models_used = models(used)
+        result = plan(models_used, settings)
         if uplink is not None:  # the thresholds judged on the uplink plan's shares and sizes
-            result = with_shares(models, settings, result, uplink.shares)
+            result = with_shares(models_used, settings, result, uplink.shares)
         learned = self.laws.added(used) if used != 'prior' else 0
         extra = {'score_labels': used, 'learned_samples': learned,
                  **({'uplink_waits_for_codec': self.tasks.waiting} if self.tasks.waiting else {}),
@@ -160,7 +168,7 @@ class AllocatorNode(Node):
                  **{f'calibration.{k}': v for k, v in self.observer.calibration.counts().items()}}
         if used == 'label_free' and self.laws.added('ground_truth'):
             # On a virtual rig: how much accuracy the label-free laws cost, judged by the truth.
-            truth = self.laws.models('ground_truth', gains)
+            truth = models('ground_truth')
             ideal = plan(truth, settings).allocation
             extra['label_free_accuracy_gap'] = round(
                 accuracy_under(truth, ideal) - accuracy_under(truth, result.allocation), 5)

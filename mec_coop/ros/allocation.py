@@ -21,6 +21,7 @@ from mec_coop.action.study import bundled_frame_counts
 from mec_coop.alloc.action_plan import ACTION_ALLOCATIONS, ActionPlan, plan_actions
 from mec_coop.alloc.cocrra_tdma import TdmaLink
 from mec_coop.alloc.model import SystemParams, TX_MODELS, UPLINK_COMBINES
+from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
 from mec_coop.alloc.uplink_plan import (MIN_QUALITY, plan_uplink, QUALITIES, rate_curve,
                                         relative_size, UPLINK_PLANS, UplinkPlan, upload_deadline)
@@ -83,6 +84,9 @@ def declare_allocator_params(node: Node) -> None:
     node.declare_parameter('server_samples', 'audits', text_param(
         f"Edge scores learned from, one of {SERVER_SAMPLES} (audits: the cameras' random "
         'offloads, an unbiased sample)', read_only=True))
+    node.declare_parameter('prior_samples', PRIOR_SAMPLES, int_param(
+        'Samples each assumed Beta law counts as against the samples learned on the graph '
+        '(without samples_file)', 1, 100_000, read_only=True))
     node.declare_parameter('cdf_window', 1000, int_param(
         'Newest samples kept per score law (0: keep all)', 0, 10_000_000, read_only=True))
     node.declare_parameter('uplink_plan', 'tdma', text_param(
