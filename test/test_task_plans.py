@@ -260,3 +260,49 @@ def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     planner.uplink(values, settings, gains)
     assert observer.forgotten == ['cam0'] and planner.codec == {'cam0': 'jpeg',
                                                                 'cam1': 'regionwise'}
+
+
+def test_at_least_against_enumeration():
+    from mec_coop.alloc.cocrra_tdma import at_least
+    p = np.array([0.9, 0.2, 0.6, 0.35])
+    for k in range(5):
+        exact = sum(np.prod([p[i] if bits[i] else 1 - p[i] for i in range(4)])
+                    for bits in itertools.product((0, 1), repeat=4) if sum(bits) >= k)
+        assert at_least(p, k) == pytest.approx(exact, abs=1e-12)
+
+
+@pytest.mark.parametrize('t0_s', [0.3, 0.5])
+def test_four_camera_plans_against_brute_force(t0_s):
+    # Four region-wise cameras on a band too narrow for all of them (45 kHz).
+    link = tight_link([-95.0, -100.0, -105.0, -110.0], bandwidth_hz=45e3, t0_s=t0_s)
+    curves = [rate_curve(16_500, 90, codec='regionwise')] * 4
+    paper, views = (plan_uplink(m, curves, link) for m in ('cocrra', 'cocrra_views'))
+    # Brute force: every share split on a 0.02 grid. The mean and "at least two views" both
+    # grow with each camera's success, so each camera takes its best quality for its share.
+    steps = np.arange(0.02, 0.95, 0.02)
+    tau = np.array([(a, b, c, 1 - a - b - c) for a in steps for b in steps for c in steps
+                    if 1 - a - b - c >= 0.01 - 1e-9])
+    d = np.full(4, curves[0].full_bits)
+    phi = np.max([eta(o) * delivery(np.full(4, o), tau, d, link)
+                  for o in 1 - 8 * np.array(curves[0].sizes) / d[0]], axis=0)
+    dist = np.zeros((len(tau), 5))
+    dist[:, 0] = 1.0
+    for i in range(4):   # Poisson binomial, one camera at a time
+        dist[:, 1:] = dist[:, 1:] * (1 - phi[:, i:i + 1]) + dist[:, :-1] * phi[:, i:i + 1]
+        dist[:, 0] *= 1 - phi[:, i]
+    assert paper.mean_success >= 0.99 * phi.mean(axis=1).max()
+    assert views.views_success >= 0.99 * dist[:, 2:].sum(axis=1).max()
+    # Each is best at its own objective.
+    assert paper.mean_success >= views.mean_success - 1e-9
+    assert views.views_success >= paper.views_success - 1e-9
+    if t0_s == 0.3:
+        # Starting from single-camera corners only, Co-CRRA gave cam0 0.97 of the airtime
+        # (mean 0.25); the best pair shares it (0.43).
+        assert paper.mean_success == pytest.approx(0.429, abs=0.005)
+        assert sorted(paper.shares)[-2] > 0.4
+    else:
+        # The mean serves all four at quality 30, the weakest with the most airtime (0.716;
+        # before the grid start: 0.650 with cam3 given up); two views alone make 0.979.
+        assert paper.mean_success == pytest.approx(0.716, abs=0.005)
+        assert paper.qualities == (30,) * 4 and np.all(np.diff(paper.shares) > 0)
+        assert views.views_success == pytest.approx(0.979, abs=0.005)

@@ -6,7 +6,10 @@ The allocator's uplink plan: TDMA shares and each camera's JPEG quality (paper D
 "Adaptive Compression Offloading and Resource Allocation for Edge Vision Computing" (Xiao et
 al., IEEE TCCN 2024), in its TDMA form (:mod:`.cocrra_tdma`): Co-CRRA (Algorithm 1) and the
 baselines of Sec. VI, FCRRA (a fixed ratio, shares from P2), FRACR (equal shares, ratios from
-P1) and MSVRA (a fixed ratio, shares that maximise the sum rate). ``tdma`` leaves the uplink to
+P1) and MSVRA (a fixed ratio, shares that maximise the sum rate). ``cocrra_views`` is this
+product's Co-CRRA: P2 maximises the probability that at least :data:`MIN_VIEWS` cameras make
+``t0`` (:mod:`.cocrra_tdma`, ``min_views``), not their mean, so a tight band is never given to
+one camera alone. ``tdma`` leaves the uplink to
 the threshold plan of paper A (its shares, the cameras' own quality): no plan here.
 
 A camera compresses by choosing its JPEG quality, so P1 chooses among the ratios the qualities
@@ -26,11 +29,14 @@ from typing import Sequence
 import numpy as np
 
 from mec_coop.alloc.cocrra import eta
-from mec_coop.alloc.cocrra_tdma import (best_ratios, co_crra_tdma, delivery, RateCurve,
-                                        share_starts, solve_shares, TdmaLink)
+from mec_coop.alloc.cocrra_tdma import (at_least, best_ratios, co_crra_tdma, delivery,
+                                        RateCurve, share_starts, solve_shares, TdmaLink)
 from mec_coop.alloc.model import SystemParams
 
-UPLINK_PLANS = ('tdma', 'cocrra', 'fcrra', 'fracr', 'msvra')
+UPLINK_PLANS = ('tdma', 'cocrra', 'cocrra_views', 'fcrra', 'fracr', 'msvra')
+# cocrra_views: P2 maximises the probability that this many cameras make t0 (a triangulation
+# needs two views; the edge's min_views default) instead of their mean success.
+MIN_VIEWS = 2
 # The JPEG qualities whose offload sizes were measured, the ones a plan chooses from.
 QUALITIES = (4, 8, 15, 30, 50, 70, 90, 95)
 # Offload size per JPEG quality relative to quality 90, per offload codec (the camera's
@@ -121,6 +127,11 @@ class UplinkPlan:
     def mean_success(self) -> float:
         return float(np.mean(self.success))
 
+    @property
+    def views_success(self) -> float:
+        """Probability that at least :data:`MIN_VIEWS` cameras succeed (independently)."""
+        return at_least(self.success, MIN_VIEWS)
+
 
 def _ratio(curve: RateCurve, quality: int) -> float:
     return 1.0 - curve.sizes[curve.qualities.index(quality)] * 8.0 / curve.full_bits
@@ -163,7 +174,8 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
         tau = np.full(u, 1.0 / u)
         o = best_ratios(d, tau, link, grid)
     else:
-        o, tau, _ = co_crra_tdma(d, link, grid=grid)
+        o, tau, _ = co_crra_tdma(d, link, grid=grid,
+                                 min_views=MIN_VIEWS if method == 'cocrra_views' else 0)
     qualities = tuple(c.quality_for(r) for c, r in zip(curves, o))
     sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, qualities)])
     achieved = 1.0 - 8.0 * sizes / d

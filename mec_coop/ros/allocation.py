@@ -314,6 +314,7 @@ class Solved:
             u = self.uplink
             values.update({'uplink_plan': u.method, 'uplink_t0_s': f'{u.t0_s:.4f}',
                            'uplink_success': f'{u.mean_success:.4f}',
+                           'uplink_two_views': f'{u.views_success:.4f}',
                            'jpeg_quality': list(u.qualities)})
         if self.action is not None:
             values.update({'action_allocation': self.action.plan.scheme,
@@ -346,7 +347,7 @@ class Solved:
                    f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
-                   f'success {u.mean_success:.3f}')
+                   f'success {u.mean_success:.3f}, two views {u.views_success:.3f}')
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
 
