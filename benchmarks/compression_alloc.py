@@ -283,7 +283,8 @@ def graph_section(paths):
     lines = ['## In the running graph', '']
     if not paths:
         return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
-    for path in paths:
+    # This session's measurements first, those of an earlier tree (no load recorded) after.
+    for path in sorted(paths, key=lambda p: ('load_1min' not in p.read_text(), p.name)):
         lines += _graph_table(path)
     return lines
 
@@ -296,7 +297,14 @@ def _graph_table(path):
     bound = rows[0]['success_mpjpe_mm'] if rows else None
     codec = {'jpeg': 'plain JPEG', 'regionwise': 'region-wise (people at the quality, background '
              'at its fixed level)'}[a['codec']]
+    # Rows without a load were written before this session's changes to the uplink plan.
+    earlier = bool(rows) and 'load_1min' not in rows[0]
     lines = [f'### `{graph_command(a)}` (`docs/figures/{path.name}`)', '',
+             *(['Measured with an earlier tree: before the plan sized offloads with the '
+                "codec's own curve (the plain-JPEG curve was then right: these offloads were "
+                'plain JPEG) and before the P2 starts that found the better share splits '
+                '(`test_four_camera_plans_against_brute_force`); the command reproduces the '
+                'setup, not that code.', ''] if earlier else []),
              f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
              f'D_req = {a["delay_requirement"]} s, the {a.get("mode", "cascade")} thresholds '
@@ -342,12 +350,21 @@ def _graph_table(path):
     if failed:
         lines.append(f'\nNo result (a node failed): {failed}.')
     by = {r['plan']: r['success_rate'] for r in rows}
-    if {'cocrra', 'fracr', 'fcrra'} <= set(by):
+    if by and max(by.values()) == 0.0:
+        least = min(r['offload_ratio'] for r in rows)
+        lines += ['', 'No plan made a single skeleton in this run: with every plan the cameras '
+                  f'offloaded at least {least:.0%} of their frames (no skeleton, so no crops fed '
+                  'back to them) and the graph fell behind its frames; that says nothing about '
+                  'the uplink plans (see the load column). Acceptance: **not measurable** in '
+                  'this run.']
+    elif {'cocrra', 'fracr', 'fcrra'} <= set(by):
         held = by['cocrra'] > max(by['fracr'], by['fcrra'])
+        views = (f', cocrra_views {by["cocrra_views"]:.3f} (this product\'s variant, not the '
+                 'paper\'s)' if 'cocrra_views' in by else '')
         lines += ['', f'Acceptance (Co-CRRA raises the measured success over FRACR and FCRRA): '
                   f'**{"met" if held else "not met"}** in this run (Co-CRRA {by["cocrra"]:.3f}, '
-                  f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}); one short run per plan, '
-                  'so differences of a few instants are within run-to-run noise.']
+                  f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}{views}); one short run per '
+                  'plan, so differences of a few instants are within run-to-run noise.']
     return lines + ['']
 
 
