@@ -359,8 +359,8 @@ def _graph_table(path):
                   'this run.']
     elif {'cocrra', 'fracr', 'fcrra'} <= set(by):
         held = by['cocrra'] > max(by['fracr'], by['fcrra'])
-        views = (f', cocrra_views {by["cocrra_views"]:.3f} (this product\'s variant, not the '
-                 'paper\'s)' if 'cocrra_views' in by else '')
+        views = (f', cocrra_views {by["cocrra_views"]:.3f} (the product variant, not the '
+                 'paper method)' if 'cocrra_views' in by else '')
         lines += ['', f'Acceptance (Co-CRRA raises the measured success over FRACR and FCRRA): '
                   f'**{"met" if held else "not met"}** in this run (Co-CRRA {by["cocrra"]:.3f}, '
                   f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}{views}); one short run per '

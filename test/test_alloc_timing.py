@@ -246,3 +246,23 @@ def test_an_unreachable_requirement_falls_back_to_a_plan_that_still_measures():
     device_only = plan(cameras, PlanSettings(params=params, solver='device_centric'))
     assert result.allocation.accuracy >= device_only.allocation.accuracy - 1e-9
     assert np.all(result.allocation.theta_low < 1.0)
+
+
+def test_the_edge_queue_waits_longer_with_spread_service_times():
+    # The same mean edge time, 0.2 s, as one value or as samples of 0.05 and 0.35 s: with the
+    # spread the queue waits longer (M/G/1: the wait grows with E[S^2], 0.0625 against 0.04).
+    cams, fps, p = 20, 10.0, 0.02     # 4 offloads per second: rho = 0.8
+    base = _timing(cams=cams, device=0.0, image=1.0, message=1.0, overhead=0.0, fps=fps)
+    steady = simulate(replace(base, edge_service_s=0.2), [p] * cams, [0.0] * cams,
+                      [np.inf] * cams, instants=20_000)
+    spread = simulate(replace(base, edge_service_s=np.array([0.05, 0.35])), [p] * cams,
+                      [0.0] * cams, [np.inf] * cams, instants=20_000)
+    assert steady.edge_utilisation == pytest.approx(spread.edge_utilisation)
+    assert spread.edge_wait_s > 1.3 * steady.edge_wait_s
+    # Calibrated: the replay draws the measured samples, the solver keeps their median.
+    calibration = Calibration(['cam0'])
+    for value in (0.1, 0.1, 0.1, 0.5, 0.9):
+        calibration.edge_service_s.add(value)
+    prior = SystemParams()
+    assert calibration.timing(prior).edge_service_s.tolist() == [0.1, 0.1, 0.1, 0.5, 0.9]
+    assert calibration.params(prior).server_inference_s == 0.1

@@ -7,6 +7,7 @@ The nodes run in this process on a multi-threaded executor (the harness of ``tes
 allocator reaches the others only through their parameter services, as across processes.
 """
 
+import json
 import time
 
 import numpy as np
@@ -297,4 +298,33 @@ def test_action_allocation_sets_the_action_nodes_frames(harness):
     bad = allocator.set_parameters([Parameter('action_allocation', value='off')])[0]
     assert not bad.successful and 'action_allocation must be one of' in bad.reason
     counts = allocator.pusher.targets['action'].counts
-    assert counts['applied'] >= 2 and counts['rejected'] == 0
+    # The node applies a value before its answer reaches the allocator: wait for the count.
+    assert harness.wait_for(lambda: counts['applied'] >= 2) and counts['rejected'] == 0
+
+
+def test_split_profile_sets_each_cameras_partition_point(harness, tmp_path):
+    from rclpy.node import Node
+    # A profile whose cut 3 sends 2 kB and takes 10 ms on each side: with a 2 s edge per JPEG,
+    # every camera's offloads go as tensors; cut 5 loses 3 mm of accuracy and is no candidate.
+    profile = tmp_path / 'split_pipeline.json'
+    profile.write_text(json.dumps({'routes': {
+        'JPEG offload (q90)': {'mpjpe_mm': 40.0, 'valid_joints': 1.0, 'bytes': 131072.0,
+                               'camera_s': 0.0, 'edge_s': 2.0},
+        'split 3 int8': {'mpjpe_mm': 40.5, 'valid_joints': 1.0, 'bytes': 2000.0,
+                         'camera_s': 0.01, 'edge_s': 0.01},
+        'split 5 int8': {'mpjpe_mm': 43.0, 'valid_joints': 1.0, 'bytes': 10.0,
+                         'camera_s': 0.0, 'edge_s': 0.0}}}))
+    cameras = {}
+    for cam in CAMERAS:   # stand-ins that take what a camera node takes
+        node = harness.add(Node('camera', namespace=cam, context=harness.context))
+        for name, value in (('theta_low', 0.0), ('theta_high', 1.0), ('partition_point', -1),
+                            ('split_dtype', 'float16')):
+            node.declare_parameter(name, value)
+        cameras[cam] = node
+    make_allocator(harness, calibrate=False, score_labels='prior', server_inference_s=2.0,
+                   split_profile=str(profile), edge_node='', uplink_node='')
+    states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
+    assert harness.wait_for(lambda: states and all(
+        cameras[c].get_parameter('partition_point').value == 3 for c in CAMERAS))
+    assert [c.partition_point for c in states[-1].cameras] == [3, 3]
+    assert all(cameras[c].get_parameter('split_dtype').value == 'int8' for c in CAMERAS)

@@ -51,6 +51,9 @@ SOLVERS: dict[str, Solver] = {
     'server_centric': baselines.server_centric,
     'exhaustive': baselines.exhaustive,
 }
+# Solvers that choose both thresholds freely; the others keep their scheme (a user who picks
+# server-centric gets server-centric, also when it misses the requirement).
+THRESHOLD_SOLVERS = ('proposed', 'paper_literal', 'proposed_fixed_tau', 'exhaustive')
 # Solves again with a corrected target when the judged delay misses or undershoots the
 # requirement.
 MAX_RETRIES = 3
@@ -189,7 +192,7 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
         if above and best.feasible:
             best = _bisect(cameras, settings, low, min(above), best, lambda c: c.feasible,
                            _better, upward=True)
-    if not best.feasible:
+    if not best.feasible and settings.solver in THRESHOLD_SOLVERS:
         # The paper's fallback (its Fig. 12): no offloads, the most accurate camera thresholds.
         # The corrections above end at the solver's fastest plan, which drops every frame.
         fallback = _evaluate(cameras, settings, baselines.device_centric(

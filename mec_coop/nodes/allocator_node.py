@@ -17,8 +17,10 @@ Outputs: ``allocation`` (latched; carries the delay requirement, which this node
 hand-set value. With an ``uplink_plan`` other than ``tdma`` the shares and each camera's
 ``jpeg_quality`` come from paper D's plan, sized with the curve of the ``offload_codec`` each
 camera reports (read from the camera, which owns it); with an ``action_allocation`` the action
-node's ``frames`` from seed 001's (:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning
-runs in a worker thread on start, parameter and link changes and every ``resolve_period_s``.
+node's ``frames`` from seed 001's, with a ``split_profile`` each camera's ``partition_point``
+(the offload route of least delay, :mod:`mec_coop.alloc.split_plan`) (all three:
+:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in a worker thread on start,
+parameter and link changes and every ``resolve_period_s``.
 """
 
 from dataclasses import replace
@@ -33,6 +35,7 @@ from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.online import CameraScores, ScoreLaws
 from mec_coop.alloc.plan import accuracy_under, MODEL_PARAMS, plan, PlanSettings, with_shares
 from mec_coop.alloc.scores import load_samples
+from mec_coop.alloc.split_plan import load_cut_costs
 from mec_coop.msg import AllocationState, LinkState
 from mec_coop.ros.allocation import (declare_allocator_params, link_key, link_rate_bps,
                                      pushes, SCORE_LABELS, Solved, TASK_PARAMS, task_problem,
@@ -79,9 +82,11 @@ class AllocatorNode(Node):
             self, self.cameras, RigCalibration(self, self.cameras, 'world', self._problems),
             lambda cam: link_rate_bps(self._link, cam),
             self.get_parameter('server_samples').value)
+        profile = self.get_parameter('split_profile').value
         self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher, ParameterReader(
             self, {k: v for k, v in self._target_names().items() if k.startswith('camera:')},
-            ('offload_codec',), self._problems, self._request))
+            ('offload_codec',), self._problems, self._request),
+            load_cut_costs(profile) if profile else None)
 
         self.last: Optional[Solved] = None
         self._last_summary = ''
@@ -174,7 +179,8 @@ class AllocatorNode(Node):
                 accuracy_under(truth, ideal) - accuracy_under(truth, result.allocation), 5)
         scores = {cam: (s.pi, dict(s.added)) for cam, s in self.laws.by_source[used].items()}
         self._result = Solved(settings, result, gains, scores, time.monotonic() - started, extra,
-                              uplink, self.tasks.action(values, settings, gains))
+                              uplink, self.tasks.action(values, settings, gains),
+                              self.tasks.split(settings, result, models_used))
         self._guard.trigger()
 
     def _on_failure(self, settings: PlanSettings, exc: Exception) -> None:
@@ -201,7 +207,8 @@ class AllocatorNode(Node):
             else:
                 self.get_logger().warning(summary)
         self.pusher.push(pushes(state, self.get_parameter('release_margin_s').value,
-                                decisions=not solved.extra['warming_up']))
+                                decisions=not solved.extra['warming_up'],
+                                split_dtypes=solved.split_dtypes()))
 
     def _target_names(self) -> dict[str, str]:
         pattern = self.get_parameter('camera_node').value
