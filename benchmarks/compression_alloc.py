@@ -22,8 +22,9 @@ the virtual rig, 4 cameras at 2 fps, the thresholds of ``--mode`` held
 (``allocator.warmup_samples`` keeps the allocator from pushing thresholds), the uplink's
 bandwidth lowered to
 ``--bandwidth`` with the channel gains ``--gains``, and the allocator's ``uplink_plan`` set to
-each of ``--plans`` (``tdma``: uniform JPEG at the cameras' quality 90 on equal shares) for
-``--duration`` s each, every camera keeping ``--min-share`` of the airtime. Writes
+each of ``--plans`` (``tdma``: the cameras' quality 90 on equal shares) for ``--duration`` s
+each, every camera keeping ``--min-share`` of the airtime and offloading with ``--codec``
+(``--upload-deadline``: the plans' ``t0``, else derived from the measured delays). Writes
 ``docs/figures/cocrra_graph[_TAG].json`` and a table per such file in the markdown:
     python benchmarks/compression_alloc.py --graph --duration 90
 """
@@ -220,7 +221,8 @@ def summary(result, codec_path):
 
 
 GRAPH_PLANS = ('tdma', 'cocrra', 'fracr', 'fcrra')
-PREDICTED = re.compile(r'uplink (\w+): jpeg_quality \[([0-9, ]+)\].*?success ([0-9.]+)')
+PREDICTED = re.compile(
+    r'uplink (\w+): jpeg_quality \[([0-9, ]+)\].*?t0 ([0-9.]+) s, success ([0-9.]+)')
 
 
 def graph_runs(args):
@@ -233,12 +235,15 @@ def graph_runs(args):
     domains = iter(range(100 + os.getpid() % 20, 150))
     for name in args.plans:
         run_dir = out / name
+        load = os.getloadavg()[0]
         row = run_one(len(args.gains), 2.0, args.mode, args.duration, run_dir, next(domains),
                       overrides=[
                           'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
                           f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
                           f'allocator.uplink_plan={name}', 'allocator.warmup_samples=1000000',
                           f'allocator.min_tdma_share={float(args.min_share)}',
+                          f'camera.offload_codec={args.codec}',
+                          f'allocator.upload_deadline_s={float(args.upload_deadline)}',
                           f'uplink.bandwidth_hz={float(args.bandwidth)}', *gains])
         if row is None:
             rows.append({'plan': name, 'failed': True})
@@ -252,15 +257,25 @@ def graph_runs(args):
                    success_mpjpe_mm=summary['success_mpjpe_mm'],
                    delay_within_requirement=summary.get('delay_within_requirement'),
                    allocation=summary.get('allocation'),
-                   predicted_success=float(found[-1][2]) if found else None)
+                   predicted_success=float(found[-1][3]) if found else None,
+                   t0_s=[min(float(f[2]) for f in found), max(float(f[2]) for f in found)]
+                   if found else None,
+                   load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
-    options = ('mode', 'duration', 'bandwidth', 'min_share', 'delay_requirement', 'tag')
-    return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows,
-            'command': 'python benchmarks/compression_alloc.py --graph ' + ' '.join(
-                f'--{k.replace("_", "-")} {v:g}' if isinstance(v, float) else f'--{k} {v}'
-                for k, v in vars(args).items() if k in options and v)}
+    return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows}
+
+
+def graph_command(args):
+    """Return the command line of a ``--graph`` measurement (from its saved args)."""
+    options = ('mode', 'duration', 'bandwidth', 'min_share', 'delay_requirement', 'codec',
+               'upload_deadline', 'tag')
+    words = [f'--{k.replace("_", "-")} {v:g}' if isinstance(v, float) else f'--{k} {v}'
+             for k, v in args.items() if k in options and v]
+    if list(args.get('plans', GRAPH_PLANS)) != list(GRAPH_PLANS):
+        words.append('--plans ' + ' '.join(args['plans']))
+    return 'python benchmarks/compression_alloc.py --graph ' + ' '.join(words)
 
 
 def graph_section(paths):
@@ -268,32 +283,49 @@ def graph_section(paths):
     lines = ['## In the running graph', '']
     if not paths:
         return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
-    for path in paths:
+    # This session's measurements first, those of an earlier tree (no load recorded) after.
+    for path in sorted(paths, key=lambda p: ('load_1min' not in p.read_text(), p.name)):
         lines += _graph_table(path)
     return lines
 
 
 def _graph_table(path):
     data = json.loads(path.read_text())
-    a = data['args']
+    # Runs from before --codec existed sent plain JPEG (then the virtual rig's default).
+    a = {'codec': 'jpeg', **data['args']}
     rows = [r for r in data['rows'] if not r.get('failed')]
     bound = rows[0]['success_mpjpe_mm'] if rows else None
-    lines = [f'### `{data["command"]}` (`docs/figures/{path.name}`)', '',
+    codec = {'jpeg': 'plain JPEG', 'regionwise': 'region-wise (people at the quality, background '
+             'at its fixed level)'}[a['codec']]
+    # Rows without a load were written before this session's changes to the uplink plan.
+    earlier = bool(rows) and 'load_1min' not in rows[0]
+    lines = [f'### `{graph_command(a)}` (`docs/figures/{path.name}`)', '',
+             *(['Measured with an earlier tree: before the plan sized offloads with the '
+                "codec's own curve (the plain-JPEG curve was then right: these offloads were "
+                'plain JPEG) and before the P2 starts that found the better share splits '
+                '(`test_four_camera_plans_against_brute_force`); the command reproduces the '
+                'setup, not that code.', ''] if earlier else []),
              f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
              f'D_req = {a["delay_requirement"]} s, the {a.get("mode", "cascade")} thresholds '
              'held, every camera '
-             f'keeps {a["min_share"]} of the airtime, '
+             f'keeps {a["min_share"]} of the airtime, upload deadline t0 '
+             + (f'{a["upload_deadline"]:g} s' if a.get('upload_deadline') else
+                'D_req less the measured delay terms, at most one frame period')
+             + ', '
              f'{a["duration"]:g} s per plan from the start of the nodes (one run each, on a '
              'shared, loaded 2-core CPU: the edge model and four camera models share it). '
              f'Success = the share of ground-truth instants after the first skeleton with a '
              f'skeleton within D_req and an MPJPE of at most {bound} mm (a missed instant '
-             'fails; a run without any skeleton scores 0). `tdma`: no uplink plan, uniform '
-             "JPEG at quality 90 on equal shares. Plan and predicted Phi (the paper D model's "
-             'mean success): the last plan of the run.', '',
+             f'fails; a run without any skeleton scores 0). Offloads: {codec}. `tdma`: no '
+             'uplink plan, the offloads at quality 90 on equal shares. Plan and predicted Phi '
+             "(the paper D model's mean success, planned on the size curve of the codec): the "
+             'last plan of the run; t0 planned: the range of the upload deadlines the plans of '
+             'the run used. Load: the 1-minute load average of the machine (2 cores) '
+             'before / after the run.', '', *_tightness(a),
              '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
-             'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+             'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded | '
+             't0 planned (s) | load |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         alloc = r.get('allocation') or {}
         quality = alloc.get('jpeg_quality') or []
@@ -310,18 +342,46 @@ def _graph_table(path):
             f'{fmt(r["delay_p50_s"], False)} / {fmt(r["delay_p95_s"], False)} | '
             f'{fmt(r["delay_within_requirement"])} | '
             f'{"n/a" if mpjpe is None or not np.isfinite(mpjpe) else f"{mpjpe:.1f}"} | '
-            f'{fmt(r["offload_ratio"])} |')
+            f'{fmt(r["offload_ratio"])} | '
+            + ('n/a' if not r.get('t0_s') else '{:.2f}-{:.2f}'.format(*r['t0_s'])) + ' | '
+            + ('n/a' if 'load_1min' not in r else '{:.1f} / {:.1f}'.format(*r['load_1min']))
+            + ' |')
     failed = [r['plan'] for r in data['rows'] if r.get('failed')]
     if failed:
         lines.append(f'\nNo result (a node failed): {failed}.')
     by = {r['plan']: r['success_rate'] for r in rows}
-    if {'cocrra', 'fracr', 'fcrra'} <= set(by):
+    if by and max(by.values()) == 0.0:
+        least = min(r['offload_ratio'] for r in rows)
+        lines += ['', 'No plan made a single skeleton in this run: with every plan the cameras '
+                  f'offloaded at least {least:.0%} of their frames (no skeleton, so no crops fed '
+                  'back to them) and the graph fell behind its frames; that says nothing about '
+                  'the uplink plans (see the load column). Acceptance: **not measurable** in '
+                  'this run.']
+    elif {'cocrra', 'fracr', 'fcrra'} <= set(by):
         held = by['cocrra'] > max(by['fracr'], by['fcrra'])
+        views = (f', cocrra_views {by["cocrra_views"]:.3f} (the product variant, not the '
+                 'paper method)' if 'cocrra_views' in by else '')
         lines += ['', f'Acceptance (Co-CRRA raises the measured success over FRACR and FCRRA): '
                   f'**{"met" if held else "not met"}** in this run (Co-CRRA {by["cocrra"]:.3f}, '
-                  f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}); one short run per plan, '
-                  'so differences of a few instants are within run-to-run noise.']
+                  f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}{views}); one short run per '
+                  'plan, so differences of a few instants are within run-to-run noise.']
     return lines + ['']
+
+
+def _tightness(a):
+    """How long the weakest camera's offload takes on an equal share of this uplink."""
+    path = FIGURES / 'offload_sizes.json'
+    if not path.exists():
+        return []
+    from mec_coop.coop.uplink import LinkBudget
+
+    curve = json.loads(path.read_text())[a['codec']]
+    size = dict(zip(curve['qualities'], curve['mean_bytes']))
+    rate = LinkBudget(a['bandwidth']).spectral_rate_bps(min(a['gains'])) / len(a['gains'])
+    return [f'Tightness: on an equal share the weakest camera ({min(a["gains"])} dB) needs '
+            f'{8 * size[90] / rate:.2f} s for a mean offload at quality 90 and '
+            f'{8 * size[30] / rate:.2f} s at quality 30 (`docs/figures/offload_sizes.json`; '
+            'one frame period: 0.5 s).', '']
 
 
 def write_markdown(result, path):
@@ -424,6 +484,11 @@ def main():
     parser.add_argument('--tag', default='', help='writes cocrra_graph_TAG.json')
     parser.add_argument('--mode', default='cascade', choices=('cascade', 'cooperative'),
                         help='the thresholds the cameras keep (graph.mode)')
+    parser.add_argument('--upload-deadline', type=float, default=0.0,
+                        help="Co-CRRA's t0 (allocator.upload_deadline_s; 0: D_req less the "
+                        'measured delay terms, at most one frame period)')
+    parser.add_argument('--codec', default='regionwise', choices=('jpeg', 'regionwise'),
+                        help="the cameras' offload codec (camera.offload_codec)")
     parser.add_argument('--runs', default=str(ROOT / 'results' / 'benchmarks' / 'cocrra_graph'))
     args = parser.parse_args()
     if args.graph:

@@ -254,6 +254,19 @@ def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
         [Parameter('segments', value=10)])[0].successful and allocator.tasks.quality == {
         cam: c.jpeg_quality for cam, c in zip(CAMERAS, states[-1].cameras)})
 
+    # cam1 switches to region-wise offloads (the camera owns its codec): the allocator reads it
+    # and sizes cam1's offloads on the region-wise curve, whose quality 30 is 61% of quality
+    # 90, not 25%: cam1 cannot make t0 any more and gets less airtime.
+    assert cameras['cam1'].set_parameters(
+        [Parameter('offload_codec', value='regionwise')])[0].successful
+    regional = plan_uplink('cocrra', [rate_curve(135_000.0, 90),
+                                      rate_curve(135_000.0, 90, codec='regionwise')], link)
+    assert regional.shares[1] < expected.shares[1] - 0.02
+    assert harness.wait_for(lambda: allocator.tasks.codec['cam1'] == 'regionwise' and [
+        c.tdma_share for c in states[-1].cameras] == pytest.approx(regional.shares.tolist(),
+                                                                   abs=FLOAT32))
+    assert [c.jpeg_quality for c in states[-1].cameras] == list(regional.qualities)
+
     # A wrong plan name is rejected with the reason; FCRRA keeps uniform JPEG at 90.
     bad = allocator.set_parameters([Parameter('uplink_plan', value='fdma')])[0]
     assert not bad.successful and 'uplink_plan must be one of' in bad.reason

@@ -6,13 +6,18 @@ The allocator's uplink plan: TDMA shares and each camera's JPEG quality (paper D
 "Adaptive Compression Offloading and Resource Allocation for Edge Vision Computing" (Xiao et
 al., IEEE TCCN 2024), in its TDMA form (:mod:`.cocrra_tdma`): Co-CRRA (Algorithm 1) and the
 baselines of Sec. VI, FCRRA (a fixed ratio, shares from P2), FRACR (equal shares, ratios from
-P1) and MSVRA (a fixed ratio, shares that maximise the sum rate). ``tdma`` leaves the uplink to
+P1) and MSVRA (a fixed ratio, shares that maximise the sum rate). ``cocrra_views`` is this
+product's Co-CRRA: P2 maximises the probability that at least :data:`MIN_VIEWS` cameras make
+``t0`` (:mod:`.cocrra_tdma`, ``min_views``), not their mean, so a tight band is never given to
+one camera alone. ``tdma`` leaves the uplink to
 the threshold plan of paper A (its shares, the cameras' own quality): no plan here.
 
 A camera compresses by choosing its JPEG quality, so P1 chooses among the ratios the qualities
 of its :class:`~.cocrra_tdma.RateCurve` reach, ``o = 1 - size(q) / size(q_max)``. The curve's
-shape is :data:`JPEG_RELATIVE_SIZE` (measured on the virtual rig), scaled by the offload size
-the camera's offloads show at the quality it runs (:func:`rate_curve`). Accuracy on compressed
+shape is that of the codec the camera offloads with (:data:`RELATIVE_SIZE`, measured on the
+virtual rig: plain JPEG, or region-wise whose background level does not follow the quality),
+scaled by the offload size the camera's offloads show at the quality it runs
+(:func:`rate_curve`). Accuracy on compressed
 data is the paper's ``eta(o)`` (normalised); it knows nothing of pose, so ``min_quality`` keeps
 the qualities where the measured pose error stays flat.
 """
@@ -24,27 +29,49 @@ from typing import Sequence
 import numpy as np
 
 from mec_coop.alloc.cocrra import eta
-from mec_coop.alloc.cocrra_tdma import (best_ratios, co_crra_tdma, delivery, RateCurve,
-                                        share_starts, solve_shares, TdmaLink)
+from mec_coop.alloc.cocrra_tdma import (at_least, best_ratios, co_crra_tdma, delivery,
+                                        RateCurve, share_starts, solve_shares, TdmaLink)
 from mec_coop.alloc.model import SystemParams
 
-UPLINK_PLANS = ('tdma', 'cocrra', 'fcrra', 'fracr', 'msvra')
-# Offload size per JPEG quality relative to quality 90: OpenCV JPEGs of the virtual rig's
-# 1280x720 views (`python benchmarks/compression.py`, docs/figures/compression.json, curve
-# "jpeg": 226, 132, 57, 42, 32, 24, 19, 17 KB). The shape of every camera's size-vs-quality law.
-JPEG_RELATIVE_SIZE = {95: 1.7175, 90: 1.0, 70: 0.4353, 50: 0.3217, 30: 0.2464, 15: 0.1788,
-                      8: 0.1455, 4: 0.1285}
-# Below quality 30 the same measurement's 3D error jumps (MPJPE 66 mm at 30, 108 mm at 15).
+UPLINK_PLANS = ('tdma', 'cocrra', 'cocrra_views', 'fcrra', 'fracr', 'msvra')
+# cocrra_views: P2 maximises the probability that this many cameras make t0 (a triangulation
+# needs two views; the edge's min_views default) instead of their mean success.
+MIN_VIEWS = 2
+# The JPEG qualities whose offload sizes were measured, the ones a plan chooses from.
+QUALITIES = (4, 8, 15, 30, 50, 70, 90, 95)
+# Offload size per JPEG quality relative to quality 90, per offload codec (the camera's
+# ``offload_codec``): the shape of every camera's size-vs-quality law, measured on the virtual
+# rig's 1280x720 views as the cameras get them (the rig's JPEG at 90, decoded) by
+# `python benchmarks/offload_sizes.py` (docs/figures/offload_sizes.json). ``jpeg``: OpenCV
+# JPEG, 177, 129, 56, 42, 32, 23, 19, 17 KB. ``regionwise``: the people at the quality, the
+# background at its fixed level, 19.4, 16.5, 12.1, 11.2, 10.0, 8.9, 8.0, 7.4 KB: lowering the
+# quality saves far less than on a plain JPEG.
+RELATIVE_SIZE = {
+    'jpeg': {95: 1.3749, 90: 1.0, 70: 0.4375, 50: 0.3227, 30: 0.2489, 15: 0.1792, 8: 0.1457,
+             4: 0.1286},
+    'regionwise': {95: 1.1793, 90: 1.0, 70: 0.7337, 50: 0.6796, 30: 0.6066, 15: 0.5379,
+                   8: 0.4854, 4: 0.4483},
+}
+# Below quality 30 the 3D error of plain JPEG offloads jumps (MPJPE 66 mm at 30, 108 mm at 15,
+# `python benchmarks/compression.py`).
 MIN_QUALITY = 30
 
 
-def relative_size(quality: float) -> float:
+def _curve(codec: str) -> dict:
+    if codec not in RELATIVE_SIZE:
+        raise ValueError(f'no measured size curve for offload codec {codec!r}, one of '
+                         f'{sorted(RELATIVE_SIZE)}')
+    return RELATIVE_SIZE[codec]
+
+
+def relative_size(quality: float, codec: str = 'jpeg') -> float:
     """Size at ``quality`` relative to quality 90 (log-linear between measured qualities)."""
-    q = np.array(sorted(JPEG_RELATIVE_SIZE), dtype=float)
+    shape = _curve(codec)
+    q = np.array(QUALITIES, dtype=float)
     if not q[0] <= quality <= 100:
         raise ValueError(f'JPEG quality must be in [{int(q[0])}, 100], got {quality}')
-    logs = np.log([JPEG_RELATIVE_SIZE[int(k)] for k in q])
-    # Above 95 the last measured slope continues (quality 100 is ~1.6x quality 95 here too).
+    logs = np.log([shape[int(k)] for k in q])
+    # Above 95 the last measured slope continues.
     slope = (logs[-1] - logs[-2]) / (q[-1] - q[-2])
     value = np.interp(quality, q, logs) if quality <= q[-1] else logs[-1] + slope * (
         quality - q[-1])
@@ -52,20 +79,21 @@ def relative_size(quality: float) -> float:
 
 
 def rate_curve(size_bytes: float, quality: int, min_quality: int = MIN_QUALITY,
-               max_quality: int = 95) -> RateCurve:
+               max_quality: int = 95, codec: str = 'jpeg') -> RateCurve:
     """
-    Return a camera's size-vs-quality law.
+    Return a camera's size-vs-quality law for its offload ``codec``.
 
     The measured qualities in ``[min_quality, max_quality]``, scaled so that ``quality`` (the
     one it runs) gives ``size_bytes`` (what its offloads measured).
     """
     if not (size_bytes > 0 and math.isfinite(size_bytes)):
         raise ValueError(f'offload size must be positive, got {size_bytes}')
-    qualities = tuple(q for q in sorted(JPEG_RELATIVE_SIZE) if min_quality <= q <= max_quality)
+    shape = _curve(codec)
+    qualities = tuple(q for q in QUALITIES if min_quality <= q <= max_quality)
     if not qualities:
         raise ValueError(f'no measured JPEG quality in [{min_quality}, {max_quality}]')
-    scale = size_bytes / relative_size(quality)
-    return RateCurve(qualities, tuple(scale * JPEG_RELATIVE_SIZE[q] for q in qualities))
+    scale = size_bytes / relative_size(quality, codec)
+    return RateCurve(qualities, tuple(scale * shape[q] for q in qualities))
 
 
 def upload_deadline(params: SystemParams) -> float:
@@ -98,6 +126,11 @@ class UplinkPlan:
     @property
     def mean_success(self) -> float:
         return float(np.mean(self.success))
+
+    @property
+    def views_success(self) -> float:
+        """Probability that at least :data:`MIN_VIEWS` cameras succeed (independently)."""
+        return at_least(self.success, MIN_VIEWS)
 
 
 def _ratio(curve: RateCurve, quality: int) -> float:
@@ -141,7 +174,8 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
         tau = np.full(u, 1.0 / u)
         o = best_ratios(d, tau, link, grid)
     else:
-        o, tau, _ = co_crra_tdma(d, link, grid=grid)
+        o, tau, _ = co_crra_tdma(d, link, grid=grid,
+                                 min_views=MIN_VIEWS if method == 'cocrra_views' else 0)
     qualities = tuple(c.quality_for(r) for c, r in zip(curves, o))
     sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, qualities)])
     achieved = 1.0 - 8.0 * sizes / d

@@ -15,11 +15,12 @@ Outputs: ``allocation`` (latched; carries the delay requirement, which this node
 ``theta_server.<cam>`` and the release deadline ``sync_timeout_s`` on ``/edge``,
 ``tdma_share.<cam>`` on ``/uplink``, each node in one atomic call; the next plan overwrites a
 hand-set value. With an ``uplink_plan`` other than ``tdma`` the shares and each camera's
-``jpeg_quality`` come from paper D's plan; with an ``action_allocation`` the action node's
-``frames`` from seed 001's, with a ``split_profile`` each camera's ``partition_point`` (the
-offload route of least delay, :mod:`mec_coop.alloc.split_plan`) (all three:
-:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in
-a worker thread on start, parameter and link changes and every ``resolve_period_s``.
+``jpeg_quality`` come from paper D's plan, sized with the curve of the ``offload_codec`` each
+camera reports (read from the camera, which owns it); with an ``action_allocation`` the action
+node's ``frames`` from seed 001's, with a ``split_profile`` each camera's ``partition_point``
+(the offload route of least delay, :mod:`mec_coop.alloc.split_plan`) (all three:
+:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in a worker thread on start,
+parameter and link changes and every ``resolve_period_s``.
 """
 
 from dataclasses import replace
@@ -42,6 +43,7 @@ from mec_coop.ros.allocation import (declare_allocator_params, link_key, link_ra
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
 from mec_coop.ros.param_push import ParameterPusher
+from mec_coop.ros.param_read import ParameterReader
 from mec_coop.ros.params import declare_cameras, proposed_values, verdict
 from mec_coop.ros.qos import QOS_LATCHED
 from mec_coop.ros.runtime import JobQueue, spin_node
@@ -81,8 +83,10 @@ class AllocatorNode(Node):
             lambda cam: link_rate_bps(self._link, cam),
             self.get_parameter('server_samples').value)
         profile = self.get_parameter('split_profile').value
-        self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher,
-                                 load_cut_costs(profile) if profile else None)
+        self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher, ParameterReader(
+            self, {k: v for k, v in self._target_names().items() if k.startswith('camera:')},
+            ('offload_codec',), self._problems, self._request),
+            load_cut_costs(profile) if profile else None)
 
         self.last: Optional[Solved] = None
         self._last_summary = ''
@@ -93,7 +97,7 @@ class AllocatorNode(Node):
         self._planned_at = -math.inf
         self._request()
         self.create_timer(0.5, self._periodic)
-        self.create_timer(1.0, self.pusher.retry)
+        self.create_timer(1.0, lambda: (self.pusher.retry(), self.tasks.codecs.poll()))
         self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f'allocator: {self.cameras}, score laws {path or "assumed Beta"}')
 
@@ -163,6 +167,7 @@ class AllocatorNode(Node):
             result = with_shares(models_used, settings, result, uplink.shares)
         learned = self.laws.added(used) if used != 'prior' else 0
         extra = {'score_labels': used, 'learned_samples': learned,
+                 **({'uplink_waits_for_codec': self.tasks.waiting} if self.tasks.waiting else {}),
                  'warming_up': used != 'prior' and learned < self.get_parameter(
                      'warmup_samples').value, **self.observer.counts,
                  **{f'calibration.{k}': v for k, v in self.observer.calibration.counts().items()}}

@@ -25,11 +25,12 @@ from mec_coop.alloc.model import spectral_rates, SystemParams, TX_MODELS, UPLINK
 from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
 from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
-from mec_coop.alloc.uplink_plan import (JPEG_RELATIVE_SIZE, MIN_QUALITY, plan_uplink, rate_curve,
+from mec_coop.alloc.uplink_plan import (MIN_QUALITY, plan_uplink, QUALITIES, rate_curve,
                                         relative_size, UPLINK_PLANS, UplinkPlan, upload_deadline)
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
 from mec_coop.msg import AllocationState, CameraAllocation, LinkState
 from mec_coop.ros.param_push import ParameterPusher
+from mec_coop.ros.param_read import ParameterReader
 from mec_coop.ros.params import float_param, int_param, text_param
 from mec_coop.ros.score_samples import GraphObserver, LABEL_SOURCES, SERVER_SAMPLES
 
@@ -96,14 +97,14 @@ def declare_allocator_params(node: Node) -> None:
         "each camera's share and jpeg_quality"))
     node.declare_parameter('min_jpeg_quality', MIN_QUALITY, int_param(
         'Lowest JPEG quality an uplink plan may set (below 30 the measured pose error jumps)',
-        min(JPEG_RELATIVE_SIZE), 95))
+        min(QUALITIES), 95))
     node.declare_parameter('fixed_jpeg_quality', 90, int_param(
         'JPEG quality of FCRRA and MSVRA (their fixed ratio), one of '
-        f'{sorted(JPEG_RELATIVE_SIZE)}',
-        min(JPEG_RELATIVE_SIZE), 95))
+        f'{list(QUALITIES)}',
+        min(QUALITIES), 95))
     node.declare_parameter('camera_jpeg_quality', 90, int_param(
         "The cameras' JPEG quality until this node sets one (image_bytes is the size at it)",
-        min(JPEG_RELATIVE_SIZE), 100))
+        min(QUALITIES), 100))
     node.declare_parameter('upload_deadline_s', 0.0, float_param(
         "Co-CRRA's upload deadline t0 (0: D_req less the other delay terms, as measured, "
         'at most one frame period)',
@@ -128,7 +129,7 @@ def task_problem(values: dict) -> str:
     if values['action_allocation'] not in ACTION_ALLOCATIONS:
         return (f'action_allocation must be one of {ACTION_ALLOCATIONS}, got '
                 f'{values["action_allocation"]!r}')
-    qualities = sorted(q for q in JPEG_RELATIVE_SIZE if values['min_jpeg_quality'] <= q <= 95)
+    qualities = sorted(q for q in QUALITIES if values['min_jpeg_quality'] <= q <= 95)
     if values['fixed_jpeg_quality'] not in qualities:
         return (f'fixed_jpeg_quality must be a measured quality at or above min_jpeg_quality, '
                 f'one of {qualities}, got {values["fixed_jpeg_quality"]}')
@@ -140,15 +141,32 @@ class TaskPlanner:
     The uplink and action plans beside the threshold plan (worker thread only).
 
     The uplink plan needs each camera's offload size at the JPEG quality it runs: the measured
-    median (``calibrate``) or ``image_bytes`` scaled from ``camera_jpeg_quality``. A quality is
-    known to run once its camera accepted it; the sizes measured before are dropped then.
+    median (``calibrate``) or ``image_bytes`` scaled from ``camera_jpeg_quality``, and the
+    size-vs-quality curve of the codec the camera offloads with, its ``offload_codec`` (the
+    camera owns it; ``codecs`` reads it on the camera). A quality is known to run once its
+    camera accepted it, a codec once it is read; the sizes measured before are dropped then.
+    Until every camera's codec is read the uplink plan waits (``waiting`` says for whom):
+    planning on another codec's curve would size the offloads wrongly.
     """
 
     def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher,
-                 cuts: Optional[list[CutCost]] = None) -> None:
+                 codecs: ParameterReader, cuts: Optional[list[CutCost]] = None) -> None:
         self.cameras, self.observer, self.pusher = cameras, observer, pusher
+        self.codecs = codecs
         self.quality: dict = dict.fromkeys(cameras)
         self.cuts = cuts
+        self.codec: dict = dict.fromkeys(cameras)
+        self.waiting: list = []
+
+    def _read_codecs(self) -> list:
+        """Follow each camera's offload codec; return the cameras not read yet."""
+        for cam in self.cameras:
+            codec = self.codecs.value(f'camera:{cam}', 'offload_codec')
+            if codec and codec != self.codec[cam]:
+                if self.codec[cam] is not None:  # sizes of the old codec say nothing now
+                    self.observer.forget_offload_sizes(cam)
+                self.codec[cam] = codec
+        return [cam for cam in self.cameras if self.codec[cam] is None]
 
     def _sizes(self, values: dict, measured: bool) -> list[tuple[float, int]]:
         out = []
@@ -157,9 +175,9 @@ class TaskPlanner:
             if applied is not None and applied != self.quality[cam]:
                 self.quality[cam] = applied
                 self.observer.forget_offload_sizes(cam)
-            quality = self.quality[cam] or values['camera_jpeg_quality']
-            prior = values['image_bytes'] * relative_size(quality) / relative_size(
-                values['camera_jpeg_quality'])
+            quality, codec = self.quality[cam] or values['camera_jpeg_quality'], self.codec[cam]
+            prior = values['image_bytes'] * relative_size(quality, codec) / relative_size(
+                values['camera_jpeg_quality'], codec)
             stat = self.observer.calibration.image_bytes[cam]
             out.append((stat.quantile(0.5, prior) if measured else prior, quality))
         return out
@@ -167,11 +185,15 @@ class TaskPlanner:
     def uplink(self, values: dict, settings: PlanSettings, gains_db: list
                ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
         """Solve the uplink plan; the settings then carry its offload sizes."""
+        self.waiting = [] if values['uplink_plan'] == 'tdma' else self._read_codecs()
         if values['uplink_plan'] == 'tdma':
             return settings, None
+        if self.waiting:
+            return settings, None
         params = settings.params
-        curves = [rate_curve(size, quality, values['min_jpeg_quality'])
-                  for size, quality in self._sizes(values, bool(values['calibrate']))]
+        curves = [rate_curve(size, quality, values['min_jpeg_quality'], codec=self.codec[cam])
+                  for cam, (size, quality) in zip(
+                      self.cameras, self._sizes(values, bool(values['calibrate'])))]
         # No time left for the upload: the plan is made for 1 ms and shows a success near 0.
         t0 = max(values['upload_deadline_s'] or upload_deadline(params), 1e-3)
         link = TdmaLink(params.link.bandwidth_hz, dbm_to_watt(params.link.tx_power_dbm),
@@ -326,6 +348,7 @@ class Solved:
             u = self.uplink
             values.update({'uplink_plan': u.method, 'uplink_t0_s': f'{u.t0_s:.4f}',
                            'uplink_success': f'{u.mean_success:.4f}',
+                           'uplink_two_views': f'{u.views_success:.4f}',
                            'jpeg_quality': list(u.qualities)})
         if self.split is not None:
             values['partition_point'] = [int(v) for v in partition_points(self.split)]
@@ -356,9 +379,11 @@ class Solved:
                 f'{[round(float(v), 3) for v in a.theta_low]}, theta_high '
                 f'{[round(float(v), 3) for v in a.theta_high]}'
                 + ('' if gap is None else f', label-free accuracy gap {gap:+.4f}')
+                + ('' if 'uplink_waits_for_codec' not in self.extra else '; the uplink plan '
+                   f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
-                   f'success {u.mean_success:.3f}')
+                   f'success {u.mean_success:.3f}, two views {u.views_success:.3f}')
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
 
