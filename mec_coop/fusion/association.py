@@ -44,8 +44,8 @@ Each person's 3D filter is a :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
 
 from dataclasses import dataclass, field
 import itertools
-import warnings
 from typing import Optional, Sequence
+import warnings
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -268,8 +268,11 @@ class Associator:
     def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
                       views: Sequence[ViewDetections]) -> tuple[np.ndarray, list]:
         """
-        Claims ``(T, V)`` of the tracks predicted at ``pred (T, J, 3)`` (-1: none), and per view
-        the detections withheld from everyone as contested (:func:`grouping.contested`).
+        Pair tracks and detections per camera.
+
+        Return the claims ``(T, V)`` of the tracks predicted at ``pred (T, J, 3)`` (-1: none),
+        and per view the detections withheld from everyone as contested
+        (:func:`~mec_coop.fusion.grouping.contested`).
         """
         s = self.settings
         px = project(P, pred)                                                    # (T, V, J, 2)

@@ -1,10 +1,10 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Grouping 2D detections of several people: duplicates within a camera, cliques across cameras,
-tracks' keypoint costs and the claims that another track contests.
+Grouping 2D detections of several people across cameras and tracks.
 
-Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
+Duplicates within a camera, cliques across cameras, tracks' keypoint costs and the claims that
+another track contests. Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
 import numpy as np
