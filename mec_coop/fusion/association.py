@@ -51,7 +51,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.grouping import (clique_groups, contested, duplicates, keypoint_costs,
-                                      project)
+                                      project, size_mismatch)
 from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
@@ -290,7 +290,8 @@ class Associator:
                 with np.errstate(invalid='ignore'), warnings.catch_warnings():
                     warnings.simplefilter('ignore', RuntimeWarning)  # a track without joints
                     depth = np.nanmedian(pred @ P[v, :, :3].T[:, 2] + P[v, 2, 3], axis=-1)
-                doubtful = contested(claims[:, v], cost, depth, s.match_gate, s.ambiguity_ratio)
+                doubtful = contested(claims[:, v], cost, depth, size_mismatch(
+                    px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
                 withheld[v], claims[doubtful, v] = claims[doubtful, v], -1
         return claims, withheld
 
