@@ -45,13 +45,12 @@ Each person's 3D filter is a :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
 from dataclasses import dataclass, field
 import itertools
 from typing import Optional, Sequence
-import warnings
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import (clique_groups, contested, duplicates, keypoint_costs,
-                                      project, size_mismatch)
+from mec_coop.fusion.grouping import (clique_groups, contested, depths, duplicates,
+                                      keypoint_costs, project, size_mismatch)
 from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
@@ -174,6 +173,7 @@ class StepResult:
     released_detections: int = 0
     resolved_joints: int = 0  # joints the views disagreed on, decided by the track
     contradicted: int = 0   # two-camera measurements or births other cameras spoke against
+    contested_views: int = 0  # tracks' detections left out: another track may own them
 
 
 class _Person:
@@ -222,6 +222,7 @@ class Associator:
                          for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
         claims, withheld = self._match_tracks(P, pred, ideal, ok, views)
+        out.contested_views = sum(len(w) for w in withheld)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
             tri, n = resolve(P, *self._pixels(ideal, ok, views, claim), tri, pred[r],
@@ -287,10 +288,7 @@ class Associator:
             keep = gated[rows, cols] <= s.match_gate
             claims[rows[keep], v] = cols[keep]
             if s.contested_views:
-                with np.errstate(invalid='ignore'), warnings.catch_warnings():
-                    warnings.simplefilter('ignore', RuntimeWarning)  # a track without joints
-                    depth = np.nanmedian(pred @ P[v, :, :3].T[:, 2] + P[v, 2, 3], axis=-1)
-                doubtful = contested(claims[:, v], cost, depth, size_mismatch(
+                doubtful = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
                     px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
                 withheld[v], claims[doubtful, v] = claims[doubtful, v], -1
         return claims, withheld

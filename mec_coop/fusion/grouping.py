@@ -97,6 +97,15 @@ def duplicates(px: np.ndarray, good: np.ndarray, weights: np.ndarray,
     return drop
 
 
+def depths(P: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Median depth ``(T,)`` of skeletons ``points (T, J, 3)`` in camera ``P`` (NaN: none)."""
+    z = points @ P[2, :3] + P[2, 3]
+    known = np.isfinite(z).sum(-1)[:, None]
+    z = np.sort(np.where(np.isfinite(z), z, np.inf), -1)
+    middle = np.take_along_axis(z, np.maximum(np.hstack([known - 1, known]) // 2, 0), -1)
+    return np.where(known[:, 0] > 0, middle.mean(-1), np.nan)
+
+
 def project(P: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Return ideal pixels ``(T, V, J, 2)`` of ``points (T, J, 3)``; NaN behind a camera."""
     Xh = np.concatenate([points, np.ones(points.shape[:-1] + (1,))], axis=-1)
