@@ -9,7 +9,8 @@ each camera found, COCO-17):
 1. **Tracks first.** Each live track is predicted to the instant and projected into every camera;
    per camera, the Hungarian method (``scipy.optimize.linear_sum_assignment``) pairs tracks and
    detections on the confidence-weighted mean keypoint distance, in units of the track's projected
-   size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired.
+   size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired; a
+   pair another track may own as well is left out (``contested_views``, :func:`contested`).
 2. **Triangulation** of each track's detections with the robust consensus triangulation
    (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
    mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:
