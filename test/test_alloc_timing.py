@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.model import route_probabilities, SystemParams
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import plan, PlanSettings
 from mec_coop.alloc.timing import (Calibration, GraphTiming, md1_wait, MIN_SAMPLES, RunningStat,
@@ -195,3 +195,74 @@ def test_plan_meets_the_requirement_whenever_the_fastest_judged_plan_does():
             if result.allocation.accuracy < top - 0.005:
                 missed.append((params.delay_req_s, result.allocation.accuracy, top))
     assert missed == []
+
+
+def test_measured_frame_scores_and_audits_route_the_frames():
+    calibration = Calibration(['cam0', 'cam1'])
+    for score in np.linspace(0.0, 0.99, 100):
+        calibration.frame_scores['cam0'].add(score)
+    calibration.frame_scores['cam1'].add(0.5)
+    for k in range(100):   # cam0 audits 5 of the 100 frames its thresholds keep
+        calibration.audits['cam0'].add(float(k < 5))
+    prior = [CameraScores.assumed(num_points=256).camera_model(-100.0) for _ in range(2)]
+    cam0, cam1 = calibration.routed(prior)
+    # cam0: 40 of its 100 scores in [0.2, 0.6), 40 at or above 0.6, then 5% audits of the
+    # other 60; cam1 has too few scores and no audits: the score laws' routes stand.
+    uncertain, positive = route_probabilities(cam0, 0.2, 0.6)
+    assert (uncertain, positive) == pytest.approx((0.4 + 0.05 * 0.6, 0.4 * 0.95))
+    assert route_probabilities(cam1, 0.2, 0.6) == pytest.approx(
+        route_probabilities(prior[1], 0.2, 0.6))
+    # A plan is judged on those routes: score laws that expect offloads, cameras whose every
+    # score is 1 (at or above any threshold), and a slow edge. On the laws' routes the
+    # instants wait for the edge; on the measured scores only for the keypoints.
+    confident = Calibration([f'cam{n}' for n in range(4)])
+    for stat in confident.frame_scores.values():
+        for _ in range(MIN_SAMPLES):
+            stat.add(1.0)
+    cameras = [CameraScores.assumed(num_points=256).camera_model(-100.0) for _ in range(4)]
+    params = SystemParams(delay_req_s=2.0, tx_model='per_frame', uplink_combine='max',
+                          image_bytes=20e3, device_inference_s=0.1, server_inference_s=0.3)
+    settings = PlanSettings(params=params,
+                            timing=_timing(device=0.1, image=20e3, message=800.0, edge=0.3))
+    modelled = plan(cameras, settings)
+    measured = plan(confident.routed(cameras), settings)
+    assert modelled.prediction.edge_utilisation > 0.3
+    assert measured.prediction.edge_utilisation == 0.0
+    assert measured.prediction.p50_s == pytest.approx(0.1 + 0.01, abs=0.005)
+
+
+def test_an_unreachable_requirement_falls_back_to_a_plan_that_still_measures():
+    # Cameras slower than the requirement (a loaded machine): no plan meets it. The fastest
+    # plan of eq. (14) drops every frame, which on the graph is no faster than sending the
+    # keypoints (drop notices are keypoint-sized); the fallback must keep the keypoints.
+    cameras = [CameraScores.assumed(num_points=256).camera_model(-100.0) for _ in range(4)]
+    # The solver's constants say the cameras are fast (the median), the replay's rows slow.
+    params = SystemParams(delay_req_s=0.5, tx_model='per_frame', uplink_combine='max',
+                          image_bytes=20e3, device_inference_s=0.1, server_inference_s=0.3)
+    result = plan(cameras, PlanSettings(params=params, timing=_timing(
+        device=0.8, image=20e3, message=800.0, edge=0.3)))
+    assert not result.feasible
+    assert result.delay_s == pytest.approx(0.8 + 0.01, abs=0.01)
+    device_only = plan(cameras, PlanSettings(params=params, solver='device_centric'))
+    assert result.allocation.accuracy >= device_only.allocation.accuracy - 1e-9
+    assert np.all(result.allocation.theta_low < 1.0)
+
+
+def test_the_edge_queue_waits_longer_with_spread_service_times():
+    # The same mean edge time, 0.2 s, as one value or as samples of 0.05 and 0.35 s: with the
+    # spread the queue waits longer (M/G/1: the wait grows with E[S^2], 0.0625 against 0.04).
+    cams, fps, p = 20, 10.0, 0.02     # 4 offloads per second: rho = 0.8
+    base = _timing(cams=cams, device=0.0, image=1.0, message=1.0, overhead=0.0, fps=fps)
+    steady = simulate(replace(base, edge_service_s=0.2), [p] * cams, [0.0] * cams,
+                      [np.inf] * cams, instants=20_000)
+    spread = simulate(replace(base, edge_service_s=np.array([0.05, 0.35])), [p] * cams,
+                      [0.0] * cams, [np.inf] * cams, instants=20_000)
+    assert steady.edge_utilisation == pytest.approx(spread.edge_utilisation)
+    assert spread.edge_wait_s > 1.3 * steady.edge_wait_s
+    # Calibrated: the replay draws the measured samples, the solver keeps their median.
+    calibration = Calibration(['cam0'])
+    for value in (0.1, 0.1, 0.1, 0.5, 0.9):
+        calibration.edge_service_s.add(value)
+    prior = SystemParams()
+    assert calibration.timing(prior).edge_service_s.tolist() == [0.1, 0.1, 0.1, 0.5, 0.9]
+    assert calibration.params(prior).server_inference_s == 0.1

@@ -166,3 +166,27 @@ def test_gae_is_eq_18():
     d0 = 1 + 0.9 * 0.25 - 0.5
     assert adv[:, 0].tolist() == pytest.approx([d0 + 0.45 * d1, d1, d2])
     assert torch.allclose(ret, adv + b['v'])
+
+
+def test_warm_start_imitates_a_vertical_policy_and_validation_keeps_the_best():
+    from mec_coop.split.mdp import FixedPolicy
+    torch.set_num_threads(1)
+    sc = Scenario(num_mds=2)
+    profile = _profile()
+    vertical = np.flatnonzero(profile.vertical)          # [0, 1, 3]: point 2 is a branch cut
+    env = CollabEnv(sc, profile, 8, seed=0)
+    trainer = Trainer(env, 'emh', PPOConfig(envs=8, horizon=4, epochs=1, batch=64,
+                                            max_iterations=3, validate_every=1))
+    # MD 0 at the vertical profile's point 1 (= point 1), MD 1 at its point 2 (= point 3).
+    teacher = FixedPolicy([1, 2], sc)
+    nll = trainer.imitate(teacher, vertical, steps=300)
+    a = trainer.act(env.state())
+    assert nll < 1.0
+    assert (a.s[:, 0] == 1).all() and (a.s[:, 1] == 3).all()
+    assert (a.w == sc.w_max).all() and (a.c[:, 1] == 1).all()
+    # A validation that only ever gets worse: the warm-started actors are kept.
+    scores = iter([0.0, -1.0, -2.0, -3.0])
+    before = {k: v.clone() for k, v in trainer.actors.state_dict().items()}
+    stats = trainer.train(validate=lambda _t: next(scores))
+    assert stats['iterations'] == 3 and stats['validation_reward'] == 0.0
+    assert all(torch.equal(before[k], v) for k, v in trainer.actors.state_dict().items())

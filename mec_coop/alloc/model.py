@@ -161,10 +161,20 @@ def route_probabilities(camera, theta_low, theta_high):
     :param camera: :class:`CameraModel`.
     :param theta_low: device low threshold(s).
     :param theta_high: device high threshold(s).
+    With measured frame scores (``camera.frame_scores``, see
+    :class:`~mec_coop.alloc.scores.CameraModel`) both are read from them; the camera's audits
+    then send a share ``audit_share`` of the other frames up as images too.
+
     :return: ``(p_uncertain, p_positive)``, i.e. ``(P^U_n, P^P_n)``.
     """
-    dev = confusion(camera, theta_low, theta_high)
-    return dev.up + dev.un, dev.tp + dev.fp
+    if camera.frame_scores is None:
+        dev = confusion(camera, theta_low, theta_high)
+        uncertain, positive = dev.up + dev.un, dev.tp + dev.fp
+    else:
+        below_high = camera.frame_scores(theta_high)
+        uncertain, positive = below_high - camera.frame_scores(theta_low), 1.0 - below_high
+    audit = camera.audit_share
+    return uncertain + audit * (1.0 - uncertain), (1.0 - audit) * positive
 
 
 def spectral_rates(cameras, params):

@@ -16,7 +16,7 @@ the [ASSUMPTION] Beta laws used when no samples exist.
 
 from dataclasses import dataclass
 import functools
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from scipy import stats
@@ -129,6 +129,12 @@ class CameraModel:
     same camera's images (``Y^+``, ``Y^-``). Any callable ``F(z) = Pr[Z < z]`` that accepts
     arrays works; :class:`EmpiricalCdf` is the usual one. ``pi`` is the share of positive
     images, ``gain_db`` the channel power gain to the base station.
+
+    [OURS] ``frame_scores``, when set, is the CDF of the camera's frame scores as measured on
+    the running graph (every frame, labelled or not): the routes (11) and (13) are then read
+    from it directly rather than through ``pi`` and the class laws, which are learned from the
+    labelled frames only. ``audit_share`` is the share of the frames the thresholds keep on the
+    camera that go up as random audits anyway (no route of the paper's; 0 there).
     """
 
     x_pos: EmpiricalCdf
@@ -137,10 +143,14 @@ class CameraModel:
     y_neg: EmpiricalCdf
     pi: float = ASSUMED_PI
     gain_db: float = -100.0
+    frame_scores: Optional[EmpiricalCdf] = None
+    audit_share: float = 0.0
 
     def __post_init__(self):
         if not 0.0 <= self.pi <= 1.0:
             raise ValueError(f'pi must be in [0, 1], got {self.pi}')
+        if not 0.0 <= self.audit_share <= 1.0:
+            raise ValueError(f'audit_share must be in [0, 1], got {self.audit_share}')
         if not np.isfinite(self.gain_db):
             raise ValueError(f'gain_db must be finite, got {self.gain_db}')
 

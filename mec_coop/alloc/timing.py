@@ -17,6 +17,12 @@ time per image, and the time from the last report to the published skeleton.
 routing probabilities and uplink rates and returns delay quantiles; :func:`md1_wait` is the
 closed-form M/D/1 waiting time it is checked against. :meth:`Calibration.params` maps the
 measurements onto the paper model's constants, which the solvers search with.
+
+Which frames go up as images is measured too: the score of every frame (the camera's
+``confidence`` topic, whatever its route) and the share of the frames the thresholds keep on
+the camera that still go up as audits; :meth:`Calibration.routed` hands them to the score
+laws (:class:`~mec_coop.alloc.scores.CameraModel`), so the solvers and the replay route
+candidate thresholds as the cameras will.
 """
 
 from collections import deque, OrderedDict
@@ -28,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.scores import CameraModel, EmpiricalCdf
 
 # Period of the edge's release timer (nodes/edge_node.py).
 RELEASE_POLL_S = 0.01
@@ -65,6 +72,12 @@ class RunningStat:
             return float(default)
         return float(np.quantile(self.samples(), q))
 
+    def mean(self, default: float) -> float:
+        """Return the mean of the window (``default`` below :data:`MIN_SAMPLES`)."""
+        if len(self._samples) < MIN_SAMPLES:
+            return float(default)
+        return float(np.mean(self.samples()))
+
 
 @dataclass(frozen=True)
 class GraphTiming:
@@ -73,8 +86,11 @@ class GraphTiming:
 
     ``device_s`` holds camera times, one row per observed capture instant and one column per
     camera (a replayed instant draws a whole row: cameras that share a CPU or a network are
-    slow together, which independent draws would miss); the other quantities are per-camera
-    medians or graph-wide constants. ``deadline_s`` is the
+    slow together, which independent draws would miss). ``edge_service_s`` is the edge's time
+    per image, one value or observed samples that each offload draws from (the waiting in a
+    queue grows with the service time's spread, ``E[S^2]``, which one median misses: the
+    recorded trace's edge times span 0.14-0.67 s around a median of 0.375 s). The other
+    quantities are per-camera medians or graph-wide constants. ``deadline_s`` is the
     edge's release deadline from capture (its ``sync_timeout_s``), ``None`` to wait for all.
     """
 
@@ -82,7 +98,7 @@ class GraphTiming:
     device_s: np.ndarray
     image_bytes: np.ndarray
     message_bytes: np.ndarray
-    edge_service_s: float
+    edge_service_s: ArrayLike
     overhead_s: float
     deadline_s: Optional[float] = None
 
@@ -169,10 +185,11 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         sent[:, n] = _fifo(capture + device[:, n], airtime[:, n])
     final = sent.copy()
     wait = 0.0
+    services = np.atleast_1d(np.asarray(timing.edge_service_s, dtype=float))
     if offload.any():
-        final[offload] = _fifo(sent[offload], np.full(int(offload.sum()),
-                                                      timing.edge_service_s))
-        wait = float(np.mean(final[offload] - sent[offload])) - timing.edge_service_s
+        service = services[rng.integers(services.size, size=int(offload.sum()))]
+        final[offload] = _fifo(sent[offload], service)
+        wait = float(np.mean(final[offload] - sent[offload] - service))
     complete = final.max(axis=1) - capture
     released = complete if timing.deadline_s is None else \
         np.minimum(complete, timing.deadline_s)
@@ -186,7 +203,7 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         p50_s=float(np.median(released)), p95_s=float(np.quantile(released, 0.95)),
         complete_p50_s=float(np.median(complete)),
         complete_p95_s=float(np.quantile(complete, 0.95)), late_fraction=late,
-        edge_utilisation=float(timing.frame_rate_hz * p_u.sum() * timing.edge_service_s),
+        edge_utilisation=float(timing.frame_rate_hz * p_u.sum() * services.mean()),
         edge_wait_s=wait,
         uplink_utilisation=airtime_per_s)
 
@@ -209,6 +226,25 @@ class Calibration:
         self.edge_service_s = RunningStat(window)
         self.overhead_s = RunningStat(window)
         self.delay_s = RunningStat(window)
+        self.frame_scores = {c: RunningStat(window) for c in self.cameras}
+        # 1 for an audit, 0 for a frame sent as keypoints or a drop notice.
+        self.audits = {c: RunningStat(window) for c in self.cameras}
+
+    def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:
+        """
+        Return ``models`` (one per camera, in order) with the measured routes.
+
+        A camera gets its window of frame scores once it has :data:`MIN_SAMPLES` of them, and
+        its share of audits among the frames its thresholds kept (0 until measured).
+        """
+        out = []
+        for cam, model in zip(self.cameras, models):
+            scores = self.frame_scores[cam]
+            out.append(replace(
+                model, audit_share=self.audits[cam].mean(0.0),
+                frame_scores=EmpiricalCdf(scores.samples()) if len(scores) >= MIN_SAMPLES
+                else model.frame_scores))
+        return out
 
     def add_device(self, camera: str, stamp: float, seconds: float) -> None:
         """Record a camera's time from capture to its message for the instant ``stamp``."""
@@ -275,7 +311,8 @@ class Calibration:
                                   for c in self.cameras]),
             message_bytes=np.array([self.message_bytes[c].quantile(0.5, params.message_bytes)
                                     for c in self.cameras]),
-            edge_service_s=params.server_inference_s,
+            edge_service_s=self.edge_service_s.samples()
+            if len(self.edge_service_s) >= MIN_SAMPLES else params.server_inference_s,
             # The edge checks for instants to release every 10 ms: half of that on average.
             overhead_s=params.server_processing_s + params.bs_to_server_s + RELEASE_POLL_S / 2,
             deadline_s=deadline_s)

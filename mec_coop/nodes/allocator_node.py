@@ -16,7 +16,9 @@ Outputs: ``allocation`` (latched; carries the delay requirement, which this node
 ``tdma_share.<cam>`` on ``/uplink``, each node in one atomic call; the next plan overwrites a
 hand-set value. With an ``uplink_plan`` other than ``tdma`` the shares and each camera's
 ``jpeg_quality`` come from paper D's plan; with an ``action_allocation`` the action node's
-``frames`` from seed 001's (:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in
+``frames`` from seed 001's, with a ``split_profile`` each camera's ``partition_point`` (the
+offload route of least delay, :mod:`mec_coop.alloc.split_plan`) (all three:
+:class:`~mec_coop.ros.allocation.TaskPlanner`). Planning runs in
 a worker thread on start, parameter and link changes and every ``resolve_period_s``.
 """
 
@@ -32,6 +34,7 @@ from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.online import CameraScores, ScoreLaws
 from mec_coop.alloc.plan import accuracy_under, MODEL_PARAMS, plan, PlanSettings, with_shares
 from mec_coop.alloc.scores import load_samples
+from mec_coop.alloc.split_plan import load_cut_costs
 from mec_coop.msg import AllocationState, LinkState
 from mec_coop.ros.allocation import (declare_allocator_params, link_key, link_rate_bps,
                                      pushes, SCORE_LABELS, Solved, TASK_PARAMS, task_problem,
@@ -63,8 +66,10 @@ class AllocatorNode(Node):
         window = self.get_parameter('cdf_window').value or None
         path = self.get_parameter('samples_file').value
         samples = load_samples(path, self.cameras) if path else None
+        prior = self.get_parameter('prior_samples').value
         self.laws = ScoreLaws(self.cameras, lambda cam: CameraScores.from_samples(
-            samples[cam], window) if samples else CameraScores.assumed(window), SCORE_LABELS)
+            samples[cam], window) if samples else CameraScores.assumed(window, prior),
+            SCORE_LABELS)
         self._problems = LogOnce(self.get_logger())
         self._link: Optional[LinkState] = None
         self.pusher = ParameterPusher(self, self._target_names(), self._problems)
@@ -75,7 +80,9 @@ class AllocatorNode(Node):
             self, self.cameras, RigCalibration(self, self.cameras, 'world', self._problems),
             lambda cam: link_rate_bps(self._link, cam),
             self.get_parameter('server_samples').value)
-        self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher)
+        profile = self.get_parameter('split_profile').value
+        self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher,
+                                 load_cut_costs(profile) if profile else None)
 
         self.last: Optional[Solved] = None
         self._last_summary = ''
@@ -135,8 +142,9 @@ class AllocatorNode(Node):
         # Only this thread touches the score laws, so the solver reads consistent CDFs.
         for source in LABEL_SOURCES:
             self.laws.add(source, self.observer.take(source))
-        if self.get_parameter('calibrate').value:
-            calibration = self.observer.calibration
+        calibration = self.observer.calibration if self.get_parameter('calibrate').value \
+            else None
+        if calibration is not None:
             margin = self.get_parameter('release_margin_s').value
             deadline = settings.params.delay_req_s - margin if margin else None
             settings = replace(settings, params=calibration.params(settings.params),
@@ -144,10 +152,15 @@ class AllocatorNode(Node):
         values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate'))
         settings, uplink = self.tasks.uplink(values, settings, gains)
         used = self.get_parameter('score_labels').value
-        models = self.laws.models(used, gains)
-        result = plan(models, settings)
+
+        def models(source: str) -> list:
+            laws = self.laws.models(source, gains)
+            return calibration.routed(laws) if calibration is not None else laws
+
+        models_used = models(used)
+        result = plan(models_used, settings)
         if uplink is not None:  # the thresholds judged on the uplink plan's shares and sizes
-            result = with_shares(models, settings, result, uplink.shares)
+            result = with_shares(models_used, settings, result, uplink.shares)
         learned = self.laws.added(used) if used != 'prior' else 0
         extra = {'score_labels': used, 'learned_samples': learned,
                  'warming_up': used != 'prior' and learned < self.get_parameter(
@@ -155,13 +168,14 @@ class AllocatorNode(Node):
                  **{f'calibration.{k}': v for k, v in self.observer.calibration.counts().items()}}
         if used == 'label_free' and self.laws.added('ground_truth'):
             # On a virtual rig: how much accuracy the label-free laws cost, judged by the truth.
-            truth = self.laws.models('ground_truth', gains)
+            truth = models('ground_truth')
             ideal = plan(truth, settings).allocation
             extra['label_free_accuracy_gap'] = round(
                 accuracy_under(truth, ideal) - accuracy_under(truth, result.allocation), 5)
         scores = {cam: (s.pi, dict(s.added)) for cam, s in self.laws.by_source[used].items()}
         self._result = Solved(settings, result, gains, scores, time.monotonic() - started, extra,
-                              uplink, self.tasks.action(values, settings, gains))
+                              uplink, self.tasks.action(values, settings, gains),
+                              self.tasks.split(settings, result, models_used))
         self._guard.trigger()
 
     def _on_failure(self, settings: PlanSettings, exc: Exception) -> None:
@@ -188,7 +202,8 @@ class AllocatorNode(Node):
             else:
                 self.get_logger().warning(summary)
         self.pusher.push(pushes(state, self.get_parameter('release_margin_s').value,
-                                decisions=not solved.extra['warming_up']))
+                                decisions=not solved.extra['warming_up'],
+                                split_dtypes=solved.split_dtypes()))
 
     def _target_names(self) -> dict[str, str]:
         pattern = self.get_parameter('camera_node').value

@@ -14,14 +14,17 @@ from dataclasses import replace
 import math
 from typing import Optional
 
+import numpy as np
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from mec_coop.action.study import bundled_frame_counts
 from mec_coop.alloc.action_plan import ACTION_ALLOCATIONS, ActionPlan, plan_actions
 from mec_coop.alloc.cocrra_tdma import TdmaLink
-from mec_coop.alloc.model import SystemParams, TX_MODELS, UPLINK_COMBINES
+from mec_coop.alloc.model import spectral_rates, SystemParams, TX_MODELS, UPLINK_COMBINES
+from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
+from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
 from mec_coop.alloc.uplink_plan import (JPEG_RELATIVE_SIZE, MIN_QUALITY, plan_uplink, rate_curve,
                                         relative_size, UPLINK_PLANS, UplinkPlan, upload_deadline)
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
@@ -82,6 +85,9 @@ def declare_allocator_params(node: Node) -> None:
     node.declare_parameter('server_samples', 'audits', text_param(
         f"Edge scores learned from, one of {SERVER_SAMPLES} (audits: the cameras' random "
         'offloads, an unbiased sample)', read_only=True))
+    node.declare_parameter('prior_samples', PRIOR_SAMPLES, int_param(
+        'Samples each assumed Beta law counts as against the samples learned on the graph '
+        '(without samples_file)', 1, 100_000, read_only=True))
     node.declare_parameter('cdf_window', 1000, int_param(
         'Newest samples kept per score law (0: keep all)', 0, 10_000_000, read_only=True))
     node.declare_parameter('uplink_plan', 'tdma', text_param(
@@ -102,6 +108,10 @@ def declare_allocator_params(node: Node) -> None:
         "Co-CRRA's upload deadline t0 (0: D_req less the other delay terms, as measured, "
         'at most one frame period)',
         0.0, 60.0))
+    node.declare_parameter('split_profile', '', text_param(
+        "Per-cut costs of the edge's model (split_pipeline.json of benchmarks/split_pipeline.py): "
+        "each camera's partition_point is then the route of least delay, a cut or the JPEG "
+        "('': the cameras keep their own)", read_only=True))
     node.declare_parameter('action_allocation', 'none', text_param(
         f"Seed 001's allocation of the action task, one of {ACTION_ALLOCATIONS}: sets the "
         "action node's frames (none: the node keeps its own)"))
@@ -134,9 +144,11 @@ class TaskPlanner:
     known to run once its camera accepted it; the sizes measured before are dropped then.
     """
 
-    def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher) -> None:
+    def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher,
+                 cuts: Optional[list[CutCost]] = None) -> None:
         self.cameras, self.observer, self.pusher = cameras, observer, pusher
         self.quality: dict = dict.fromkeys(cameras)
+        self.cuts = cuts
 
     def _sizes(self, values: dict, measured: bool) -> list[tuple[float, int]]:
         out = []
@@ -181,6 +193,18 @@ class TaskPlanner:
                             [params.link.spectral_rate_bps(g) for g in gains_db],
                             8.0 * params.message_bytes, bundled_frame_counts('3d'))
 
+    def split(self, settings: PlanSettings, result: Plan, models: list
+              ) -> Optional[list[Optional[CutCost]]]:
+        """Each camera's cut for its offloads at the plan's shares (None: no split plan)."""
+        if self.cuts is None:
+            return None
+        params = settings.params
+        rates = result.shares * spectral_rates(models, params) if settings.link_enabled \
+            else np.full(len(models), np.inf)
+        sizes = settings.timing.image_bytes if settings.timing is not None \
+            else np.full(len(models), params.image_bytes)
+        return choose_cuts(self.cuts, sizes, params.server_inference_s, rates)
+
 
 def _budget(link: LinkState) -> LinkBudget:
     return LinkBudget(link.bandwidth_hz, link.tx_power_dbm, link.noise_dbm_per_hz)
@@ -204,8 +228,8 @@ def with_link(settings: PlanSettings, link: Optional[LinkState],
                     link_enabled=link.enabled), [gains[cam] for cam in cameras])
 
 
-def pushes(state: AllocationState, release_margin_s: float,
-           decisions: bool = True) -> dict[str, list[Parameter]]:
+def pushes(state: AllocationState, release_margin_s: float, decisions: bool = True,
+           split_dtypes: Optional[dict[str, str]] = None) -> dict[str, list[Parameter]]:
     """
     Parameters to set per target node (the keys of the allocator's ParameterPusher).
 
@@ -215,6 +239,8 @@ def pushes(state: AllocationState, release_margin_s: float,
 
     :param decisions: False while the score laws warm up: only the edge's deadline is set, the
         nodes keep their own thresholds and shares.
+    :param split_dtypes: with a split plan, camera -> dtype of its chosen cut: every camera's
+        ``partition_point`` is set (-1: the JPEG), with ``split_dtype`` where a cut is chosen.
     """
     edge = [Parameter(f'theta_server.{c.camera_id}', value=c.theta_server) for c in state.cameras
             if decisions]
@@ -234,6 +260,10 @@ def pushes(state: AllocationState, release_margin_s: float,
                   Parameter('theta_high', value=c.theta_high)] if decisions else []
         if c.jpeg_quality:
             camera.append(Parameter('jpeg_quality', value=int(c.jpeg_quality)))
+        if split_dtypes is not None:
+            camera.append(Parameter('partition_point', value=int(c.partition_point)))
+            if c.camera_id in split_dtypes:
+                camera.append(Parameter('split_dtype', value=split_dtypes[c.camera_id]))
         if camera:
             wanted[f'camera:{c.camera_id}'] = camera
     return wanted
@@ -244,10 +274,17 @@ class Solved:
 
     def __init__(self, settings: PlanSettings, result: Plan, gains: list[float],
                  scores: dict, step_s: float, extra: Optional[dict] = None,
-                 uplink: Optional[UplinkPlan] = None, action: Optional[ActionPlan] = None) -> None:
+                 uplink: Optional[UplinkPlan] = None, action: Optional[ActionPlan] = None,
+                 split: Optional[list[Optional[CutCost]]] = None) -> None:
         self.settings, self.plan, self.gains, self.scores = settings, result, gains, scores
         self.step_s, self.extra = step_s, dict(extra or {})
-        self.uplink, self.action = uplink, action
+        self.uplink, self.action, self.split = uplink, action, split
+
+    def split_dtypes(self) -> Optional[dict[str, str]]:
+        """Camera -> tensor dtype of its chosen cut; None without a split plan."""
+        if self.split is None:
+            return None
+        return {cam: cut.dtype for cam, cut in zip(self.scores, self.split) if cut is not None}
 
     def state(self) -> AllocationState:
         """Build the ``AllocationState`` of this plan (header left to the caller)."""
@@ -266,9 +303,11 @@ class Solved:
             for cam, share, lo, hi, srv, gain, acc, load in zip(
                 self.scores, p.shares, a.theta_low, a.theta_high, a.theta_server, self.gains,
                 a.accuracy_per_camera, p.loads_bps)]
+        points = partition_points(self.split) if self.split is not None else None
         for i, c in enumerate(state.cameras):   # 0: not planned
             c.jpeg_quality = int(self.uplink.qualities[i]) if self.uplink else 0
             c.action_frames = int(self.action.frames[i]) if self.action else 0
+            c.partition_point = int(points[i]) if points is not None else -1
         return state
 
     def values(self) -> dict:
@@ -288,6 +327,8 @@ class Solved:
             values.update({'uplink_plan': u.method, 'uplink_t0_s': f'{u.t0_s:.4f}',
                            'uplink_success': f'{u.mean_success:.4f}',
                            'jpeg_quality': list(u.qualities)})
+        if self.split is not None:
+            values['partition_point'] = [int(v) for v in partition_points(self.split)]
         if self.action is not None:
             values.update({'action_allocation': self.action.plan.scheme,
                            'action_frames': self.action.node_frames,

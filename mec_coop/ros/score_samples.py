@@ -3,10 +3,11 @@
 """
 What the allocator learns from the running graph: labelled score samples and timing samples.
 
-:class:`GraphObserver` subscribes only to small messages: each camera's ``keypoints`` (its score,
-people and model time), the edge's ``<cam>/edge_result`` (the edge score, the camera score of the
-offloaded frame, the audit flag, the edge's time per image and the measured airtime), the edge's
-``skeleton`` and, on a virtual rig, ``ground_truth``. Never an image. The camera's time is
+:class:`GraphObserver` subscribes only to small messages: each camera's ``confidence`` (the
+score of every frame, whatever its route) and ``keypoints`` (its score, people and model time),
+the edge's ``<cam>/edge_result`` (the edge score, the camera score of the offloaded frame, the
+audit flag, the edge's time per image and the measured airtime), the edge's ``skeleton`` and,
+on a virtual rig, ``ground_truth``. Never an image. The camera's time is
 measured from the capture stamp to the arrival of its message (the cameras' clocks are assumed
 synchronised with this node's, as the edge's synchroniser assumes too).
 
@@ -27,6 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
+from std_msgs.msg import Float32
 
 from mec_coop.alloc.labels import AmbiguousShare, label_frame, LabelRule
 from mec_coop.alloc.online import StampJoin
@@ -79,6 +81,8 @@ class GraphObserver:
         for cam in self.cameras:
             node.create_subscription(PoseKeypoints2D, f'{cam}/keypoints',
                                      lambda m, c=cam: self._on_camera(c, m), QOS_RELIABLE)
+            node.create_subscription(Float32, f'{cam}/confidence',
+                                     lambda m, c=cam: self._on_score(c, m), QOS_RELIABLE)
             node.create_subscription(PoseKeypoints2D, f'{cam}/edge_result',
                                      lambda m, c=cam: self._on_edge(c, m), QOS_RELIABLE)
         node.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
@@ -97,6 +101,10 @@ class GraphObserver:
             self.calibration.image_bytes[cam] = RunningStat(self.calibration.window)
 
     # -- callbacks -----------------------------------------------------------------------------
+    def _on_score(self, cam: str, msg: Float32) -> None:
+        with self._lock:
+            self.calibration.frame_scores[cam].add(msg.data)
+
     def _on_camera(self, cam: str, msg: PoseKeypoints2D) -> None:
         # The camera's whole time from capture to its message (transport, decoding, the model,
         # waiting for the model) is what delays the skeleton, not the model time alone; the
@@ -107,6 +115,7 @@ class GraphObserver:
             self.calibration.add_device(cam, stamp, age if 0.0 <= age <= MAX_AGE_S
                                         else msg.inference_time_s)
             self.calibration.message_bytes[cam].add(len(serialize_message(msg)))
+            self.calibration.audits[cam].add(0.0)   # kept on the camera by its thresholds
             self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
             self._label_pending(from_stamp(msg.header.stamp))
 
@@ -117,6 +126,8 @@ class GraphObserver:
                 self.calibration.image_bytes[cam].add(
                     msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
             self.counts['audits'] += int(msg.audit)
+            if msg.audit:
+                self.calibration.audits[cam].add(1.0)
             frame = self._frame(msg, cam)
             frame.update(device=msg.camera_confidence, edge=msg.frame_confidence,
                          edge_people=_people(msg), audit=msg.audit)

@@ -16,9 +16,10 @@ s, c, m, P ratios; the clipped terms of the used slots and of the window head ar
 agent and divided by ``W_max``; one scalar critic gives GAE (lambda 0.95).
 """
 
+import copy
 from dataclasses import dataclass
 import time
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -125,6 +126,9 @@ class PPOConfig:
     window_bias: float = 0.0         # initial logit of W_max over the other window sizes
     seconds: float = 60.0
     max_iterations: int = 10_000
+    # [OURS] Keep the policy that scored best on validation episodes (other seeds than the
+    # test's), checked every ``validate_every`` iterations; 0: the last policy (the paper's).
+    validate_every: int = 0
 
 
 class Trainer:
@@ -235,15 +239,67 @@ class Trainer:
                 loss_c.backward()                                                   # (20)
                 self.opt_c.step()
 
-    def train(self) -> Dict[str, float]:
-        """Train for ``cfg.seconds`` (or ``max_iterations``); return time and window count."""
+    def imitate(self, policy: Callable[[np.ndarray], Actions], points: np.ndarray,
+                steps: int = 200) -> float:
+        """
+        [OURS] Warm start: fit the actors to ``policy``'s actions (behaviour cloning).
+
+        States come from this trainer's episodes run under ``policy``; ``points`` maps the
+        policy's partition points to this trainer's profile (a vertical-cut policy indexes the
+        singleton cuts only). Returns the final negative log-likelihood per MD.
+        """
+        env, sc = self.env, self.sc
+        states, actions = [], []
+        state = env.reset()
+        for _ in range(steps // 4 + 1):
+            a = policy(state)
+            states.append(torch.as_tensor(state))
+            actions.append({'s': torch.as_tensor(points[a.s]), 'c': torch.as_tensor(a.c),
+                            'm': torch.as_tensor(a.m),
+                            'p': torch.as_tensor(a.p / sc.p_limit_w, dtype=torch.float32),
+                            'w': torch.as_tensor(a.w - 1)})
+            state, _, done, _ = env.step(a)
+            if done.all():
+                state = env.reset()
+        x = torch.cat(states)
+        target = {k: torch.cat([a[k] for a in actions]) for k in actions[0]}
+        loss = torch.zeros(())
+        for _ in range(steps):
+            idx = torch.randint(len(x), (min(len(x), self.cfg.batch),))
+            picked = {k: v[idx] for k, v in target.items()}
+            lp_slot, lp_w, _ = log_probs(self.actors(x[idx]), picked)
+            loss = -(lp_slot.sum(-1) + lp_w).mean() / sc.num_mds
+            self.opt_a.zero_grad()
+            loss.backward()
+            self.opt_a.step()
+        env.reset()
+        return float(loss)
+
+    def train(self, validate: Optional[Callable[['Trainer'], float]] = None
+              ) -> Dict[str, float]:
+        """
+        Train for ``cfg.seconds`` (or ``max_iterations``); return time and window count.
+
+        With ``validate`` (the reward of the current greedy policy on validation episodes)
+        and ``cfg.validate_every`` > 0, the best validated actors are kept at the end.
+        """
         start, it = time.perf_counter(), 0
+        every = self.cfg.validate_every if validate is not None else 0
+        best = (validate(self), copy.deepcopy(self.actors.state_dict())) if every else None
         self.env.reset()
         while time.perf_counter() - start < self.cfg.seconds and it < self.cfg.max_iterations:
             self.update()
             it += 1
-        return {'seconds': time.perf_counter() - start, 'iterations': it,
-                'windows': it * self.cfg.envs * self.cfg.horizon}
+            if every and it % every == 0:
+                score = validate(self)
+                if score > best[0]:
+                    best = (score, copy.deepcopy(self.actors.state_dict()))
+        stats = {'seconds': time.perf_counter() - start, 'iterations': it,
+                 'windows': it * self.cfg.envs * self.cfg.horizon}
+        if best is not None:
+            self.actors.load_state_dict(best[1])
+            stats['validation_reward'] = best[0]
+        return stats
 
     def decision_time_s(self, repeats: int = 200) -> float:
         """Median wall time of one decision (one state, greedy) on this CPU."""
