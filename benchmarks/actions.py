@@ -137,7 +137,8 @@ RATES = (5.0, 2.0)
 ORACLE_DELAYS_S = (0.0, 0.3, 0.4, 0.5)
 # Sensitivity: the error model of falls assumed before the closed loop measured it (35% of the
 # skeletons missing from the fall's onset on, instead of the measured rate once lying).
-ASSUMED_FALLS = {'lying_missing': 0.35, 'lying_inclination_rad': 0.0}
+ASSUMED_FALLS = {'lying_missing': 0.35, 'lying_inclination_rad': 0.0,
+                 'lying_joint_invalid': 0.08}
 
 
 def rates_part(args, setup):
@@ -518,7 +519,8 @@ def _missing_text(falls_only: bool = False) -> str:
     from mec_coop.action.data import NoiseModel
     noise = NoiseModel()
     falls = (f'{100 * noise.lying_missing:.0f}% while a falling person lies (torso past '
-             f'{np.degrees(noise.lying_inclination_rad):.0f} degrees)')
+             f'{np.degrees(noise.lying_inclination_rad):.0f} degrees; '
+             f'{100 * noise.lying_joint_invalid:.0f}% of its joints invalid)')
     return falls if falls_only else \
         f'{100 * noise.skeleton_missing:.0f}% missing skeletons, {falls}'
 

@@ -15,10 +15,12 @@ uplink (``./scripts/demo.sh`` measures those).
 
 Reports per rig (seed, camera count): the skeleton rate over all instants and over the instants
 at least two cameras see (``positive`` views, the paper's definition), why the others failed
-(too few views, no valid joint), the rate per scripted action (walk, fall, ...) and during falls
-while the torso is within / past 45 degrees of the vertical (going down or getting up / lying:
-the error model of the action study, ``mec_coop.action.data.NoiseModel``, takes them from
-here), MPJPE and joint coverage of the published skeleton, and how the cameras chose (crop,
+(too few views, refused by the person's shape check, no valid joint), the rate per scripted
+action (walk, fall, ...) and during falls while the torso is within / past 45 degrees of the
+vertical (going down or getting up / lying: the error model of the action study,
+``mec_coop.action.data.NoiseModel``, takes them from here), MPJPE and joint coverage of the
+published skeleton, per posture also the wrong joints published (> 150 mm) and those the shape
+check flagged (``--no-shape-check``: the edge without it), and how the cameras chose (crop,
 retry, miss, full frame, search offload).
 Writes ``docs/figures/closed_loop.json``.
 
@@ -37,6 +39,7 @@ from mec_coop.action.features import torso_inclination
 from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
+from mec_coop.fusion.feedback import FeedbackSettings
 from mec_coop.geometry.metrics import coverage, mpjpe
 from mec_coop.pose.frame_score import frame_score, select_person
 from mec_coop.pose.ultralytics_backend import UltralyticsPose
@@ -44,6 +47,9 @@ from mec_coop.rig.virtual import VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'
+# Why an instant seen by two cameras has no skeleton (EdgeFusion.totals).
+MISSED = ('too_few_views', 'shape_refused_instants', 'no_valid_joint')
+WRONG_MM = 150.0
 
 
 def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
@@ -86,8 +92,10 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
     clock = [0.0]
     # Without feedback the edge tracks nobody, sends no crops and the cameras never search: the
     # paper's scheme with this product's triangulation.
-    fusion = EdgeFusion(names, FusionSettings() if args.feedback else FusionSettings(
-        feedback=None), calibration.get, clock=lambda: clock[0])
+    fusion = EdgeFusion(names, FusionSettings(feedback=FeedbackSettings(
+        shape_check=args.shape_check) if args.feedback else None), calibration.get,
+        clock=lambda: clock[0])
+    checked = watch_shape_check(fusion)
     policies = {name: RoiPolicy(search_every=3 if args.feedback else 0) for name in names}
     thresholds = Thresholds(args.theta_low, args.theta_high)
     counts: collections.Counter = collections.Counter()
@@ -102,19 +110,64 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
             fusion.add(name, stamp, report)
         before = collections.Counter(fusion.totals)
         clock[0] = stamp + fusion.settings.acquire_timeout_s + 0.01
+        checked.clear()
         released = fusion.poll(stamp)
         for name, priors in released.priors.items():
             for prior in priors:
                 policies[name].offer(prior.stamp, ([prior.roi], prior.keypoints))
         outcome = collections.Counter(fusion.totals) - before
-        outcome.pop('instants', None)
         skeleton = released.skeletons[0] if released.skeletons else None
-        rows.append({'positive': int(frame.positive.sum()), 'outcome': next(iter(outcome), ''),
+        # The joints the shape check flagged, where they were (NaN: not flagged).
+        flagged = np.full((17, 3), np.nan) if not checked else np.where(
+            (checked[0][0].valid & ~checked[0][1].valid)[:, None], checked[0][0].points, np.nan)
+        rows.append({'positive': int(frame.positive.sum()),
+                     'outcome': next((c for c in MISSED if outcome[c]), ''), 'flagged': flagged,
                      'action': frame.actions[0],
                      'inclination': float(torso_inclination(frame.joints_world[0])),
                      'points': None if skeleton is None else skeleton.points,
                      'truth': frame.joints_world[0]})
-    return summarise(rows, counts)
+    return {**summarise(rows, counts),
+            'shape_check': {k: v for k, v in fusion.totals.items() if k.startswith('shape_')}}
+
+
+def watch_shape_check(fusion: EdgeFusion) -> list:
+    """Record ``(before, after)`` of each instant the person's shape check sees (none if off)."""
+    seen: list = []
+    shape = fusion.person.shape if fusion.person is not None else None
+    if shape is not None:
+        check = shape.check
+
+        def recorded(tri, counts):
+            out = check(tri, counts)
+            seen.append((tri, out))
+            return out
+        shape.check = recorded  # type: ignore[method-assign]
+    return seen
+
+
+def posture_joints(rows: list) -> dict:
+    """
+    Joints published per posture, the wrong ones among them, and those the shape check flagged.
+
+    Wrong: more than ``WRONG_MM`` from the ground truth (fails PCK@150). Coverage: mean share of
+    the 17 joints published at the published instants. Flagged: the joints the shape check made
+    invalid, also at the instants it refused (right ones are the check's cost).
+    """
+    out = {}
+    for posture, group in rows.items():
+        published = [r for r in group if r['points'] is not None]
+        err = [1e3 * np.linalg.norm(r['points'] - r['truth'], axis=-1) for r in published]
+        gone = [1e3 * np.linalg.norm(r['flagged'] - r['truth'], axis=-1) for r in group]
+        out[posture] = {
+            'valid_joints': int(sum(np.isfinite(e).sum() for e in err)),
+            'wrong_joints': int(sum((e > WRONG_MM).sum() for e in err)),
+            'joint_coverage': float(np.mean([np.isfinite(e).mean() for e in err]))
+            if err else None,
+            'flagged_wrong': int(sum((e > WRONG_MM).sum() for e in gone)),
+            'flagged_right': int(sum((e <= WRONG_MM).sum() for e in gone)),
+            'flagged_median_error_mm': float(np.median(flat)) if (flat := np.concatenate(
+                [e[np.isfinite(e)] for e in gone] + [[]])).size else None}
+    return out
 
 
 def summarise(rows, counts):
@@ -147,6 +200,7 @@ def summarise(rows, counts):
                                                np.array([r['truth'] for r in v]))
                                 for k, v in ((k, [r for r in v if r['points'] is not None])
                                              for k, v in falls.items()) if v},
+        'joints_by_posture': posture_joints(falls),
         'mpjpe_mm': 1e3 * mpjpe(pred, truth) if published else None,
         'joint_coverage': coverage(pred) if published else None,
         'camera_choices': dict(counts),
@@ -163,6 +217,9 @@ def main() -> None:
     parser.add_argument('--no-feedback', dest='feedback', action='store_false',
                         help='no track, crops or searches (edge.feedback / camera.roi_feedback '
                         'false)')
+    parser.add_argument('--no-shape-check', dest='shape_check', action='store_false',
+                        help="publish the joints the person's bone lengths refute "
+                        '(fusion/shape.py), as before')
     parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
                         help="the edge's model on the whole offloaded frame (the paper), not "
                         "on crops around the camera's people (edge.offload_crops)")

@@ -154,13 +154,22 @@ def test_rate_profiles_and_measured_rate():
         meter.add(2, stamp)                      # out of order: ignored
     meter.add(1, 100.0)                          # a restart, not an interval
     assert meter.rate_hz == pytest.approx(2.0)
+    # 5 Hz while a person lies, missed 60% of the time (the closed loop's rate): still 5 Hz,
+    # not the 2.5 Hz of the median interval.
+    meter = RateMeter(max_gap_s=3.0)
+    kept = np.arange(0.0, 10.0, 0.2)[np.random.default_rng(2).random(50) > 0.6]
+    for stamp in kept:
+        meter.add(3, stamp)
+    assert np.median(np.diff(kept[-26:])) >= 0.39
+    assert meter.rate_hz == pytest.approx(5.0)
 
 
 def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
-    # Measured (benchmarks/actions.py, held-out seeds 0-7, 2 Hz): fall F1 0.991 at 1.09 s, jump
-    # 0.870 at 0.87 s with the 2 Hz profile; fall 2.07 s, jump 1.02 s with the 5 Hz one. Seeds
-    # 0-3 here (measured: F1 fall 1.0, jump 0.870, spread_arms 0.918, crouch 0.938; latency fall
-    # 1.10 s, jump 0.93 s; 5 Hz profile: 2.14, 1.14 s).
+    # Measured (benchmarks/actions.py, held-out seeds 0-7, 2 Hz, the error model with the edge's
+    # shape check: a lying person missed 60%): fall F1 0.982 at 1.27 s, jump 0.874 at 1.04 s
+    # with the 2 Hz profile. Seeds 0-3 here (measured: F1 fall 1.0, jump 0.836, spread_arms
+    # 0.830, crouch 0.987; latency fall 1.27 s, jump 1.16 s, spread_arms 0.64 s, crouch 0.83 s;
+    # 5 Hz profile: 1.56, 1.27, 1.11, 1.22 s).
     sequences = [rig_sequence(seed, 300.0, 2.0) for seed in range(4)]
     model = load_bundled('3d', 8)
     profiles = load_profiles()
@@ -168,12 +177,12 @@ def test_2hz_thresholds_fire_sooner_on_held_out_2hz_skeletons():
                           rate_settings(rate, profiles, EVENT_ACTIONS, m=8)[1]).events
                  for rate in (2.0, 5.0))
     latency = {a: (np.mean(own[a].latencies), np.mean(fast[a].latencies)) for a in own}
-    assert min(s.f1 for s in own.values()) >= 0.83
+    assert min(s.f1 for s in own.values()) >= 0.8
     assert own['fall'].f1 >= 0.95
-    assert latency['fall'][0] <= min(1.2, latency['fall'][1] - 0.5)
-    assert latency['jump'][0] <= 1.1
+    assert latency['fall'][0] <= min(1.35, latency['fall'][1] - 0.2)
+    assert latency['jump'][0] <= 1.25
     for action in ('jump', 'spread_arms', 'crouch'):
-        assert latency[action][0] <= latency[action][1] - 0.2
+        assert latency[action][0] <= latency[action][1] - 0.1
 
 
 def test_lying_misses_start_with_the_torso_inclination():
@@ -193,6 +202,12 @@ def test_lying_misses_start_with_the_torso_inclination():
     assert missed['default', 'upright'] == pytest.approx(0.12, abs=0.02)
     assert missed['default', 'lying'] == pytest.approx(NoiseModel().lying_missing, abs=0.03)
     assert missed['from_onset', 'upright'] == pytest.approx(0.35, abs=0.03)
+    # A lying skeleton also lacks the joints the edge's shape check flags (measured share).
+    invalid = {pose: np.isnan(corrupt_3d(np.repeat(joints[None], 2000, axis=0), labels,
+                                         np.random.default_rng(4))[0][..., 0]).mean()
+               for pose, joints in (('upright', standing), ('lying', lying))}
+    assert invalid['upright'] == pytest.approx(NoiseModel().joint_invalid, abs=0.01)
+    assert invalid['lying'] == pytest.approx(NoiseModel().lying_joint_invalid, abs=0.01)
 
 
 def test_cached_sequences_follow_the_error_model(tmp_path, monkeypatch):

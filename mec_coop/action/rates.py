@@ -21,9 +21,13 @@ import numpy as np
 from .events import DetectorSettings
 
 DETECTORS_PATH = pathlib.Path(__file__).resolve().parent / 'models' / 'detectors.json'
-# Intervals the measured rate is the median of; it needs at least MIN_INTERVALS of them.
+# Intervals the measured rate is taken from; it needs at least MIN_INTERVALS of them.
 RATE_WINDOW = 25
 MIN_INTERVALS = 5
+# The rate is 1 / this quantile of the intervals: a person lying on the floor is missed 60% of
+# the time (docs/figures/closed_loop_falls.json), so fewer than half the intervals of a fall
+# are one period long and the median says half the rate; a quarter of them still are.
+RATE_QUANTILE = 0.25
 # A running profile gives way only to one nearer by this ratio: a rate near the midpoint of two
 # profiles must not switch (and restart the event detectors) back and forth.
 SWITCH_RATIO = 1.15
@@ -99,11 +103,11 @@ def rate_settings(rate_hz: float, profiles: list[RateProfile], actions: tuple[st
 
 class RateMeter:
     """
-    Skeleton rate of the streams a node receives: 1 / median interval between a track's skeletons.
+    Skeleton rate of the streams a node receives: 1 / a low quantile of a track's intervals.
 
-    The median, not the mean: missing skeletons (12%, more while a person lies) make some
-    intervals two periods long; gaps longer than ``max_gap_s`` (a track that restarted) are not
-    intervals of the stream.
+    Not the mean or the median: missing skeletons (12%, 60% while a person lies) make many
+    intervals two or more periods long (:data:`RATE_QUANTILE`); gaps longer than ``max_gap_s``
+    (a track that restarted) are not intervals of the stream.
     """
 
     def __init__(self, max_gap_s: float) -> None:
@@ -128,4 +132,4 @@ class RateMeter:
         """Return the measured rate, or None before :data:`MIN_INTERVALS` intervals."""
         if len(self._intervals) < MIN_INTERVALS:
             return None
-        return float(1.0 / np.median(self._intervals))
+        return float(1.0 / np.quantile(self._intervals, RATE_QUANTILE))

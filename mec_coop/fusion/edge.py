@@ -426,6 +426,8 @@ class EdgeFusion:
             np.array([r.weights for _, _, r, _ in views]), min_views=settings.min_views,
             outlier_threshold_px=settings.outlier_threshold_px,
             max_std_m=settings.max_joint_std_m, method=settings.triangulation)
+        if self.person is not None:  # views that agree on joints the person's bones refute
+            result = self.person.plausible(result, self.totals)
         if not result.valid.any():
             self.totals['no_valid_joint'] += 1
             return None

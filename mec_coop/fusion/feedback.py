@@ -20,14 +20,16 @@ completed it late) is published as fused, without entering the track.
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import MutableMapping, Optional
 
 import numpy as np
 
+from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.smoothing import SkeletonSmoother, SmoothedSkeleton, SMOOTHING_METHODS
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig
 from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.geometry.skeleton import complete_body
+from mec_coop.geometry.triangulation import Triangulation
 from mec_coop.pose.roi import DEFAULT_MARGIN, DEFAULT_MIN_SIZE, Roi, roi_from_keypoints
 
 # Recommended by benchmarks/tracking.py: the velocity decays (limbs swing back), which predicts
@@ -53,6 +55,8 @@ class FeedbackSettings:
     max_horizon_s: float = DEFAULT_MAX_HORIZON_S
     search_horizon_s: float = DEFAULT_SEARCH_HORIZON_S
     min_joints: int = 6          # fewer predicted joints in view: no crop for that camera
+    # Flag joints the person's own bone lengths refute (fusion/shape.py); False: as before.
+    shape_check: bool = True
     track: TrackConfig = field(default_factory=lambda: DEFAULT_TRACK)
 
     def __post_init__(self) -> None:
@@ -85,6 +89,7 @@ class PersonFeedback:
         self.settings = settings
         self.track = SkeletonTrack(settings.track)
         self.smoother = SkeletonSmoother(settings.smoothing)
+        self.shape = PersonShape() if settings.shape_check else None
         self.counts = {'tracked': 0, 'not_tracked': 0, 'reinitialised': 0, 'swaps_fixed': 0,
                        'joints_rejected': 0, 'joints_predicted': 0}
 
@@ -107,6 +112,10 @@ class PersonFeedback:
         self.counts['joints_predicted'] += int(published.predicted.sum())
         return published
 
+    def plausible(self, tri: Triangulation, counts: MutableMapping[str, int]) -> Triangulation:
+        """Return ``tri`` (one instant) with the joints the person's bones refute made invalid."""
+        return tri if self.shape is None else self.shape.check(tri, counts)
+
     def roi(self, camera: PinholeCamera, stamp: float) -> Optional[CameraPrior]:
         """Place the crop of ``camera`` for capture time ``stamp``; None without a usable prior."""
         return track_prior(self.track, self.settings, camera, stamp)
@@ -120,6 +129,8 @@ class PersonFeedback:
         """Forget the person (lost for good)."""
         self.track.reset()
         self.smoother.reset()
+        if self.shape is not None:
+            self.shape.reset()
 
 
 def track_prior(track: SkeletonTrack, settings: FeedbackSettings, camera: PinholeCamera,

@@ -65,7 +65,7 @@ ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
 }
 ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks', 'contested_views')
 FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s',
-                   'roi_search_horizon_s')
+                   'roi_search_horizon_s', 'shape_check')
 FUSION_SETTINGS = ('min_views', 'triangulation', 'association', *FUSION_PARAMS,
                    *FEEDBACK_PARAMS, *(f'association_{n}' for n in ASSOCIATION_NAMES))
 
@@ -103,6 +103,9 @@ def declare_fusion(node: Node) -> None:
     node.declare_parameter('roi_search_horizon_s', _DEFAULTS.search_horizon_s, float_param(
         'Then they search where the person was, widening at 1 m/s, until this long after it '
         '(>= roi_max_horizon_s)', 0.05, 60.0))
+    node.declare_parameter('shape_check', _DEFAULTS.shape_check, text_param(
+        "With feedback: flag joints the tracked person's own bone lengths refute (an instant "
+        'of another shape, a collapsed shoulder or hip width); false: publish them'))
 
 
 def fusion_settings(values: dict) -> FusionSettings:
@@ -113,7 +116,8 @@ def fusion_settings(values: dict) -> FusionSettings:
     feedback = FeedbackSettings(smoothing=values['smoothing'], margin=values['roi_margin'],
                                 min_size=values['roi_min_size'],
                                 max_horizon_s=values['roi_max_horizon_s'],
-                                search_horizon_s=values['roi_search_horizon_s']) \
+                                search_horizon_s=values['roi_search_horizon_s'],
+                                shape_check=values['shape_check']) \
         if values['feedback'] else None
     # Built whether or not association is on: a bad value is refused when set, not later.
     people = AssociationSettings(

@@ -273,7 +273,7 @@ class Trainer:
             loss.backward()
             self.opt_a.step()
         env.reset()
-        return float(loss)
+        return float(loss.detach())
 
     def train(self, validate: Optional[Callable[['Trainer'], float]] = None
               ) -> Dict[str, float]:
@@ -284,13 +284,14 @@ class Trainer:
         and ``cfg.validate_every`` > 0, the best validated actors are kept at the end.
         """
         start, it = time.perf_counter(), 0
-        every = self.cfg.validate_every if validate is not None else 0
-        best = (validate(self), copy.deepcopy(self.actors.state_dict())) if every else None
+        best: Optional[tuple] = None
+        if validate is not None and self.cfg.validate_every:
+            best = (validate(self), copy.deepcopy(self.actors.state_dict()))
         self.env.reset()
         while time.perf_counter() - start < self.cfg.seconds and it < self.cfg.max_iterations:
             self.update()
             it += 1
-            if every and it % every == 0:
+            if validate is not None and best is not None and it % self.cfg.validate_every == 0:
                 score = validate(self)
                 if score > best[0]:
                     best = (score, copy.deepcopy(self.actors.state_dict()))
