@@ -16,12 +16,12 @@ MIN_SCALE_PX = 20.0
 # body's depth, so two people side by side at a crossing are neither in front of the other.
 FRONT_MARGIN_M = 0.3
 # Two tracks' detections in one camera whose swapped pairing costs at most this much more than the
-# chosen one (sum of the two costs) are contested: on the crossing replay's saved reports
-# (docs/people.md) 1.25 left out the swapped pairings of two people side by side, 1.1 not all.
+# chosen one (sum of the two costs) are contested: on the crossing replay's saved reports of
+# seeds 0 and 3 (docs/people.md) 1.25 left 1 skeleton fused from two people, 1.1 left 2.
 SWAP_MARGIN = 1.25
 # A detection is the person in front's unless its size fits the one behind better by this much
-# (|log| of the size ratios, ~20%): on the same replay 0.2 kept the detections of the person in
-# front where both were found and left out the one behind where the one in front was not.
+# (|log| of the size ratios, ~20%): on the same replay it left out the detections of people 2 m
+# behind that tracks in front took, for 1-2 matched people fewer per run.
 SIZE_MARGIN = 0.2
 
 
