@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Several people: cross-view association, births, deaths and stable ids (pure core)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -183,3 +185,94 @@ def test_a_person_reported_twice_by_one_camera_counts_once():
     good = np.ones((3, 17), dtype=bool)
     weights = np.stack([np.full(17, 0.5), np.full(17, 0.9), np.full(17, 0.5)])
     assert duplicates(people, good, weights, 0.1).tolist() == [True, False, False]
+
+
+def test_a_claim_another_track_may_own_is_contested():
+    from mec_coop.fusion.grouping import contested
+    gate, ratio, size = 0.5, 0.5, np.zeros((2, 2))
+    # Track 0 holds detection 0; track 1 (no detection here) fits it nearly as well.
+    cost = np.array([[0.10, 0.90], [0.15, 0.80]])
+    claims = np.array([0, -1])
+    assert contested(claims, cost, np.array([7.0, 6.9]), size, gate, ratio).tolist() == [
+        True, False]
+    # ... unless track 0 is in front: the detector sees the person in front ...
+    front = np.array([6.5, 7.0])
+    assert not contested(claims, cost, front, size, gate, ratio).any()
+    # ... if the detection's size fits track 0 (log size ratio 0.05) not clearly worse than
+    # track 1 (0.0); at 0.3 against 0.0 it is the person behind's.
+    size[0, 0] = 0.05
+    assert not contested(claims, cost, front, size, gate, ratio).any()
+    size[0, 0] = 0.3
+    assert contested(claims, cost, front, size, gate, ratio).tolist() == [True, False]
+    # Track 1 fitting it clearly worse (0.10 < 0.5 x 0.25) contests nothing.
+    cost[1, 0] = 0.25
+    assert not contested(claims, cost, np.array([7.0, 6.9]), size, gate, ratio).any()
+    # Two tracks with a detection each: swapping them costs 1.2x the chosen pairing (<= 1.25),
+    # so both are left out; at 2x they are clearly apart.
+    cost = np.array([[0.10, 0.12], [0.12, 0.10]])
+    claims, size = np.array([0, 1]), np.zeros((2, 2))
+    assert contested(claims, cost, np.array([7.0, 7.0]), size, gate, ratio).tolist() == [
+        True, True]
+    cost = np.array([[0.10, 0.20], [0.20, 0.10]])
+    assert not contested(claims, cost, np.array([7.0, 7.0]), size, gate, ratio).any()
+
+
+def test_size_mismatch_is_the_log_ratio_of_the_common_joints_boxes():
+    from mec_coop.fusion.grouping import size_mismatch
+    px = CAMERAS[0].project(TEMPLATE)
+    centre = px.mean(0)
+    ideal = np.stack([px, centre + 0.75 * (px - centre)])
+    ok = np.ones((2, 17), dtype=bool)
+    ok[1, :10] = False
+    got = size_mismatch(px[None], ideal, ok)
+    assert got == pytest.approx(np.array([[0.0, -np.log(0.75)]]))
+    ok[1, 11:] = False      # one common joint: no size
+    assert np.isnan(size_mismatch(px[None], ideal, ok)[0, 1])
+
+
+def slowing_crossing(t: float) -> np.ndarray:
+    """Two people 0.5 m apart who slow to 0.3 m/s where they pass (t = 1.5-2.5 s)."""
+    x = t - 0.7 * np.clip(t - 1.5, 0.0, 1.0)
+    return np.stack([TEMPLATE + [-2.0 + x, -0.25, 0.0], TEMPLATE + [2.0 - x, 0.25, 0.0]])
+
+
+def occluded(truth: np.ndarray) -> np.ndarray:
+    """``(V, P)``: a person is hidden where a nearer one covers 30% of their image box."""
+    hidden = np.zeros((len(CAMERAS), len(truth)), dtype=bool)
+    for v, cam in enumerate(CAMERAS):
+        px = [cam.project(p) for p in truth]
+        lo, hi = np.array([p.min(0) for p in px]), np.array([p.max(0) for p in px])
+        depth = [np.median(cam.to_camera(p)[:, 2]) for p in truth]
+        for i, j in itertools.permutations(range(len(truth)), 2):
+            inter = np.prod(np.clip(np.minimum(hi[i], hi[j]) - np.maximum(lo[i], lo[j]), 0, None))
+            hidden[v, i] |= depth[i] > depth[j] and inter > 0.3 * np.prod(hi[i] - lo[i])
+    return hidden
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_a_hidden_persons_track_does_not_take_the_other_persons_detection(seed):
+    """
+    A person covered by another in a view: their track leaves the other's detection alone.
+
+    At 2 Hz the constant-velocity tracks of people who slow down where they cross run ahead of
+    them; where one covers the other in a camera, the hidden person's track fits the visible
+    person's detection well enough to take it. Measured: 3 of 14 skeletons mixed two people
+    without contested views (each seed), none with them; 10-11 of the 14 people measured then
+    (where the two overlap two of the four cameras see one person: a view left out leaves a
+    person with one, unmeasured).
+    """
+    counts = {}
+    for contested_views in (False, True):
+        rng = np.random.default_rng(seed)
+        associator = Associator(AssociationSettings(contested_views=contested_views))
+        mixed = people = 0
+        for k in range(10):
+            truth = slowing_crossing(k / 2.0)
+            views = detect(CAMERAS, truth, DetectorModel(noise_px=6.0), rng, occluded(truth))
+            result = associator.step(k / 2.0, [ViewDetections(v.camera, v.pixels, v.weights)
+                                               for v in views])
+            mixed += sum(len(labels_of(p, views)) > 1 for p in result.people)
+            people += len(result.people)
+        counts[contested_views] = mixed, people
+    assert counts[False][0] >= 2 and counts[False][1] == 14
+    assert counts[True][0] == 0 and counts[True][1] >= 10

@@ -9,7 +9,8 @@ each camera found, COCO-17):
 1. **Tracks first.** Each live track is predicted to the instant and projected into every camera;
    per camera, the Hungarian method (``scipy.optimize.linear_sum_assignment``) pairs tracks and
    detections on the confidence-weighted mean keypoint distance, in units of the track's projected
-   size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired.
+   size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired; a
+   pair another track may own as well is left out (``contested_views``, :func:`contested`).
 2. **Triangulation** of each track's detections with the robust consensus triangulation
    (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
    mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:
@@ -49,7 +50,8 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import clique_groups, duplicates, project
+from mec_coop.fusion.grouping import (clique_groups, contested, depths, duplicates,
+                                      keypoint_costs, project, size_mismatch)
 from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
@@ -60,9 +62,6 @@ from mec_coop.geometry.triangulation import METHODS, triangulate, Triangulation
 # decaying velocity of the crops' track (feedback.DEFAULT_TRACK) leaves walkers 0.5 m behind,
 # which swaps people where they cross (virtual-rig replay: 15 id switches with it, 3 without).
 ASSOCIATION_TRACK = TrackConfig(accel_psd=16.0)
-# Smallest projected person size used to normalise keypoint distances (pixels): a far person's
-# few pixels must not turn a small offset into a large relative cost.
-_MIN_SCALE_PX = 20.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,9 @@ class AssociationSettings:
         duplicates a measured one [m].
     :param resolve_m: a joint whose views disagree is decided by the track's prediction within
         this distance (:mod:`mec_coop.fusion.resolve`; 0: never) [m].
+    :param contested_views: a track's detection that another track may own as well (two
+        people overlapping in the view) is left out (:func:`~mec_coop.fusion.grouping.
+        contested`); False: the Hungarian pairing alone decides, as before.
     """
 
     match_gate: float = 0.5
@@ -106,6 +108,7 @@ class AssociationSettings:
     death_timeout_s: float = 1.5
     reattach_m: float = 0.5
     resolve_m: float = 0.3
+    contested_views: bool = True
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
@@ -171,6 +174,7 @@ class StepResult:
     released_detections: int = 0
     resolved_joints: int = 0  # joints the views disagreed on, decided by the track
     contradicted: int = 0   # two-camera measurements or births other cameras spoke against
+    contested_views: int = 0  # tracks' detections left out: another track may own them
 
 
 class _Person:
@@ -218,7 +222,8 @@ class Associator:
         pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
                          for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
-        claims = self._match_tracks(P, pred, ideal, ok, views)
+        claims, withheld = self._match_tracks(P, pred, ideal, ok, views)
+        out.contested_views = sum(len(w) for w in withheld)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
             tri, n = resolve(P, *self._pixels(ideal, ok, views, claim), tri, pred[r],
@@ -235,6 +240,7 @@ class Associator:
         for v in range(V):
             unclaimed = ok[v].sum(-1) >= s.min_joints
             unclaimed[claims[:, v][claims[:, v] >= 0]] = False
+            unclaimed[withheld[v]] = False
             free.append(np.flatnonzero(unclaimed))
         births = self._births(views, ideal, ok, free)
         group_claims = np.array([[g.get(v, -1) for v in range(V)] for g in births], dtype=int)
@@ -262,39 +268,31 @@ class Associator:
 
     # -- step 1: tracks ----------------------------------------------------------------------
     def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
-                      views: Sequence[ViewDetections]) -> np.ndarray:
-        """Claims ``(T, V)`` of the tracks predicted at ``pred (T, J, 3)``; -1: none."""
+                      views: Sequence[ViewDetections]) -> tuple[np.ndarray, list]:
+        """
+        Pair tracks and detections per camera.
+
+        Return the claims ``(T, V)`` of the tracks predicted at ``pred (T, J, 3)`` (-1: none),
+        and per view the detections withheld from everyone as contested
+        (:func:`~mec_coop.fusion.grouping.contested`).
+        """
         s = self.settings
         px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
+        withheld = [np.zeros(0, dtype=int)] * len(views)
         for v in range(len(views) if len(pred) else 0):
             if not len(ideal[v]):
                 continue
-            cost = self._costs(px[:, v], ideal[v], ok[v], views[v].weights)
+            cost = keypoint_costs(px[:, v], ideal[v], ok[v], views[v].weights, s.min_joints)
             gated = np.where(cost <= s.match_gate, cost, 1e6)
             rows, cols = linear_sum_assignment(gated)
             keep = gated[rows, cols] <= s.match_gate
             claims[rows[keep], v] = cols[keep]
-        return claims
-
-    def _costs(self, px: np.ndarray, ideal: np.ndarray, ok: np.ndarray,
-               weights: np.ndarray) -> np.ndarray:
-        """
-        Cost ``(T, N)`` of projected skeletons ``px (T, J, 2)`` against one camera's detections.
-
-        The confidence-weighted mean keypoint distance over the joints both have, in units of
-        the projected skeleton's size; inf with fewer than ``min_joints`` such joints.
-        """
-        seen = np.isfinite(px).all(-1)                                            # (T, J)
-        extent = np.linalg.norm(np.max(np.where(seen[..., None], px, -np.inf), 1)
-                                - np.min(np.where(seen[..., None], px, np.inf), 1), axis=-1)
-        scale = np.maximum(np.where(np.isfinite(extent), extent, 0.0), _MIN_SCALE_PX)
-        both = seen[:, None] & ok[None]                                           # (T, N, J)
-        w = np.where(both, weights[None], 0.0)
-        dist = np.linalg.norm(px[:, None] - ideal[None], axis=-1)
-        with np.errstate(invalid='ignore', divide='ignore'):
-            cost = np.sum(w * np.nan_to_num(dist), -1) / w.sum(-1) / scale[:, None]
-        return np.where(both.sum(-1) >= self.settings.min_joints, cost, np.inf)
+            if s.contested_views:
+                doubtful = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
+                    px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
+                withheld[v], claims[doubtful, v] = claims[doubtful, v], -1
+        return claims, withheld
 
     def _contradicting(self, P: np.ndarray, ideal: list, ok: list,
                        views: Sequence[ViewDetections], points: np.ndarray,
@@ -316,8 +314,8 @@ class Associator:
             inside = np.isfinite(px[v]).all(-1) & view.camera.in_image(np.nan_to_num(px[v]))
             if inside.sum() < self.settings.min_joints:
                 continue
-            cost = self._costs(np.where(inside[:, None], px[v], np.nan)[None], ideal[v], ok[v],
-                               view.weights)
+            cost = keypoint_costs(np.where(inside[:, None], px[v], np.nan)[None], ideal[v],
+                                  ok[v], view.weights, self.settings.min_joints)
             count += bool(np.all(cost > self.settings.match_gate))
         return count
 

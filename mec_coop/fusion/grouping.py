@@ -1,12 +1,28 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-Grouping 2D detections of several people: duplicates within a camera, cliques across cameras.
+Grouping 2D detections of several people across cameras and tracks.
 
-Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
+Duplicates within a camera, cliques across cameras, tracks' keypoint costs and the claims that
+another track contests. Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
 import numpy as np
+
+# Smallest projected person size used to normalise keypoint distances (pixels): a far person's
+# few pixels must not turn a small offset into a large relative cost.
+MIN_SCALE_PX = 20.0
+# A track this much nearer a camera than another (median joint depth) is in front of it: about a
+# body's depth, so two people side by side at a crossing are neither in front of the other.
+FRONT_MARGIN_M = 0.3
+# Two tracks' detections in one camera whose swapped pairing costs at most this much more than the
+# chosen one (sum of the two costs) are contested: on the crossing replay's saved reports of
+# seeds 0 and 3 (docs/people.md) 1.25 left 1 skeleton fused from two people, 1.1 left 2.
+SWAP_MARGIN = 1.25
+# A detection is the person in front's unless its size fits the one behind better by this much
+# (|log| of the size ratios, ~20%): on the same replay it left out the detections of people 2 m
+# behind that tracks in front took, for 1-2 matched people fewer per run.
+SIZE_MARGIN = 0.2
 
 
 def clique_groups(cost: np.ndarray, view: np.ndarray, gate: float, ratio: float) -> list[set]:
@@ -81,9 +97,104 @@ def duplicates(px: np.ndarray, good: np.ndarray, weights: np.ndarray,
     return drop
 
 
+def depths(P: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Median depth ``(T,)`` of skeletons ``points (T, J, 3)`` in camera ``P`` (NaN: none)."""
+    z = points @ P[2, :3] + P[2, 3]
+    known = np.isfinite(z).sum(-1)[:, None]
+    z = np.sort(np.where(np.isfinite(z), z, np.inf), -1)
+    middle = np.take_along_axis(z, np.maximum(np.hstack([known - 1, known]) // 2, 0), -1)
+    return np.where(known[:, 0] > 0, middle.mean(-1), np.nan)
+
+
 def project(P: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Return ideal pixels ``(T, V, J, 2)`` of ``points (T, J, 3)``; NaN behind a camera."""
     Xh = np.concatenate([points, np.ones(points.shape[:-1] + (1,))], axis=-1)
     proj = np.einsum('vik,tjk->tvji', P, Xh)
     with np.errstate(divide='ignore', invalid='ignore'):
         return np.where(proj[..., 2:] > 1e-9, proj[..., :2] / proj[..., 2:], np.nan)
+
+
+def keypoint_costs(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray, weights: np.ndarray,
+                   min_joints: int) -> np.ndarray:
+    """
+    Cost ``(T, N)`` of projected skeletons ``px (T, J, 2)`` against one camera's detections.
+
+    The confidence-weighted mean keypoint distance over the joints both have (``ok (N, J)``
+    confident detection joints at ``ideal (N, J, 2)``), in units of the projected skeleton's
+    size; inf with fewer than ``min_joints`` such joints.
+    """
+    seen = np.isfinite(px).all(-1)                                                # (T, J)
+    extent = np.linalg.norm(np.max(np.where(seen[..., None], px, -np.inf), 1)
+                            - np.min(np.where(seen[..., None], px, np.inf), 1), axis=-1)
+    scale = np.maximum(np.where(np.isfinite(extent), extent, 0.0), MIN_SCALE_PX)
+    both = seen[:, None] & ok[None]                                               # (T, N, J)
+    w = np.where(both, weights[None], 0.0)
+    dist = np.linalg.norm(px[:, None] - ideal[None], axis=-1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        cost = np.sum(w * np.nan_to_num(dist), -1) / w.sum(-1) / scale[:, None]
+    return np.where(both.sum(-1) >= min_joints, cost, np.inf)
+
+
+def size_mismatch(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """
+    ``(T, N)`` |log| of each detection's size over each projected skeleton's; NaN: unknown.
+
+    Sizes are the diagonals of the boxes of the joints both have (at least two). A person 2 m
+    behind another at 7 m looks a quarter smaller, which the keypoint cost, relative to the
+    projected size, does not tell where the two overlap.
+    """
+    both = np.isfinite(px).all(-1)[:, None] & ok[None]                             # (T, N, J)
+
+    def diagonal(points: np.ndarray) -> np.ndarray:
+        hi = np.max(np.where(both[..., None], points, -np.inf), -2)
+        lo = np.min(np.where(both[..., None], points, np.inf), -2)
+        with np.errstate(invalid='ignore'):
+            return np.linalg.norm(hi - lo, axis=-1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        out = np.abs(np.log(diagonal(ideal[None]) / diagonal(px[:, None])))
+    return np.where(both.sum(-1) >= 2, out, np.nan)
+
+
+def contested(claims: np.ndarray, cost: np.ndarray, depth: np.ndarray, size: np.ndarray,
+              gate: float, ratio: float) -> np.ndarray:
+    """
+    Tracks ``(T,)`` whose claimed detection in one camera may be another track's person.
+
+    Where two people overlap in a view the detector often finds one of them, and the track of
+    the other (hidden, or not detected) fits that detection nearly as well as its owner: the
+    Hungarian method hands it to the cheaper, which at a crossing is the wrong person as often
+    as not, and the consensus keeps it (its rays pass near the hidden person's joints). A
+    claim ``n = claims[a]`` is contested
+
+    * by a track ``b`` without a detection in this camera that fits ``n`` within ``gate`` and
+      not clearly worse (``cost[a, n] > ratio * cost[b, n]``), unless ``a`` is in front of
+      ``b`` (``depth (T,)`` of each track in the camera, :data:`FRONT_MARGIN_M`): the detector
+      sees the person in front; but not when the detection's size fits ``b`` clearly better
+      (``size`` from :func:`size_mismatch`, :data:`SIZE_MARGIN`): the person in front was
+      not detected and ``n`` is the one behind;
+    * or by a track ``b`` with its own detection ``m`` when swapping the two costs at most
+      :data:`SWAP_MARGIN` times the pairing chosen (both claims are contested).
+
+    A contested detection is left out: one view fewer is better than a skeleton fused from
+    two people.
+
+    :param claims: ``(T,)`` each track's detection in the camera, -1: none.
+    :param cost: ``(T, N)`` :func:`keypoint_costs` of the tracks against the detections.
+    :param size: ``(T, N)`` :func:`size_mismatch` of the tracks against the detections.
+    """
+    T = len(claims)
+    mine = claims >= 0
+    if not mine.any() or not cost.shape[1]:
+        return np.zeros(T, dtype=bool)
+    n = np.where(mine, claims, 0)
+    own = cost[np.arange(T), n]                                                    # (T,)
+    rival = cost[:, n].T                                  # [a, b]: cost of b for a's detection
+    other = ~np.eye(T, dtype=bool) & mine[:, None]
+    near = other & (rival <= gate) & (own[:, None] > ratio * rival)
+    with np.errstate(invalid='ignore'):
+        in_front = depth[:, None] < depth[None] - FRONT_MARGIN_M                    # a before b
+        in_front &= ~(size[:, n].T + SIZE_MARGIN < size[np.arange(T), n][:, None])
+    hidden = near & ~mine[None] & ~in_front
+    swapped = rival + cost[:, n]                          # [a, b]: cost[b, n_a] + cost[a, n_b]
+    swap = other & mine[None] & (swapped <= SWAP_MARGIN * (own[:, None] + own[None]))
+    return np.any(hidden | swap, axis=1)

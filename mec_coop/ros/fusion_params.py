@@ -63,7 +63,7 @@ ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
     'resolve_m': (0.0, 5.0, "A joint whose views disagree is decided by the track's predicted "
                   'joint within this distance (m; 0: never)'),
 }
-ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks')
+ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks', 'contested_views')
 FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s',
                    'roi_search_horizon_s', 'shape_check')
 FUSION_SETTINGS = ('min_views', 'triangulation', 'association', *FUSION_PARAMS,
@@ -87,6 +87,9 @@ def declare_fusion(node: Node) -> None:
             description, lo, hi))
     node.declare_parameter('association_human_checks', _PEOPLE.human_checks, text_param(
         'Robust triangulation of people: drop left/right-swapped views, flag implausible bones'))
+    node.declare_parameter('association_contested_views', _PEOPLE.contested_views, text_param(
+        "Leave out a track's detection that another track may own as well (two people "
+        'overlapping in the view); false: the Hungarian pairing alone decides'))
     node.declare_parameter('feedback', True, text_param(
         'Track the person, filter the skeleton and publish <cam>/roi crops for the cameras'))
     node.declare_parameter('smoothing', _DEFAULTS.smoothing, text_param(
