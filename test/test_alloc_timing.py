@@ -43,6 +43,15 @@ def test_keypoints_only_is_model_time_plus_airtime():
     assert prediction.p50_s == pytest.approx(0.1 + 0.0008 + 0.01)
     assert prediction.p95_s == pytest.approx(prediction.p50_s)
     assert prediction.edge_utilisation == 0.0
+    assert math.isnan(prediction.offload_view_p50_s)
+    # What the allocator sets beside it: NaN until measured, then the window's medians.
+    calibration = Calibration(['cam0'])
+    assert all(math.isnan(v) for v in calibration.measured_p50().values())
+    for value in (0.2, 0.3, 0.4, 0.5, 0.9):
+        calibration.offload_view_s.add(value)
+        calibration.delay_s.add(value / 2)
+    assert calibration.measured_p50() == {'measured_delay_p50_s': 0.2,
+                                          'measured_offload_view_p50_s': 0.4}
 
 
 def test_camera_times_above_the_frame_period_do_not_queue_again():
@@ -58,6 +67,8 @@ def test_all_offloaded_the_edge_serves_the_instant_one_image_after_the_other():
     prediction = simulate(_timing(), [1.0] * 4, [0.0] * 4, [8e6] * 4)
     assert prediction.complete_p50_s == pytest.approx(0.1 + 0.01 + 4 * 0.05 + 0.01)
     assert prediction.edge_utilisation == pytest.approx(2.0 * 4 * 0.05)
+    # The views are done 1, 2, 3 and 4 services after they arrive: their median is 2.5.
+    assert prediction.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 2.5 * 0.05)
 
 
 def test_an_overloaded_edge_builds_a_backlog_and_the_deadline_caps_the_release():

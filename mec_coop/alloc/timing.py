@@ -115,6 +115,9 @@ class DelayPrediction:
     edge_utilisation: float       # offered edge load: images per second x service time
     edge_wait_s: float            # mean time an offload waits at the edge before its service
     uplink_utilisation: np.ndarray  # per camera: airtime per second
+    # Median time from capture to the edge's result of an offloaded view (NaN: no offload),
+    # comparable with Calibration.offload_view_s: where the slow mode of the delay comes from.
+    offload_view_p50_s: float = float('nan')
 
     def quantile(self, q: float, complete: bool = False) -> float:
         """Return p50 or p95 (the two this model reports)."""
@@ -205,7 +208,10 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         complete_p95_s=float(np.quantile(complete, 0.95)), late_fraction=late,
         edge_utilisation=float(timing.frame_rate_hz * p_u.sum() * services.mean()),
         edge_wait_s=wait,
-        uplink_utilisation=airtime_per_s)
+        uplink_utilisation=airtime_per_s,
+        offload_view_p50_s=float(np.median(final[skip:][offload[skip:]] - np.broadcast_to(
+            capture[skip:, None], offload[skip:].shape)[offload[skip:]]))
+        if offload[skip:].any() else float('nan'))
 
 
 class Calibration:
@@ -226,6 +232,8 @@ class Calibration:
         self.edge_service_s = RunningStat(window)
         self.overhead_s = RunningStat(window)
         self.delay_s = RunningStat(window)
+        # Capture to the edge's result of each offloaded view (checks the replay's slow mode).
+        self.offload_view_s = RunningStat(window)
         self.frame_scores = {c: RunningStat(window) for c in self.cameras}
         # 1 for an audit, 0 for a frame sent as keypoints or a drop notice.
         self.audits = {c: RunningStat(window) for c in self.cameras}
@@ -276,7 +284,13 @@ class Calibration:
         return {'device': min(len(s) for s in self.device_s.values()),
                 'offload_bytes': min(len(s) for s in self.image_bytes.values()),
                 'edge_service': len(self.edge_service_s), 'overhead': len(self.overhead_s),
-                'delay': len(self.delay_s)}
+                'delay': len(self.delay_s), 'offload_view': len(self.offload_view_s)}
+
+    def measured_p50(self) -> dict:
+        """Measured medians to set beside the prediction: delay and offloaded-view time."""
+        return {'measured_delay_p50_s': round(self.delay_s.quantile(0.5, math.nan), 4),
+                'measured_offload_view_p50_s': round(
+                    self.offload_view_s.quantile(0.5, math.nan), 4)}
 
     def params(self, prior: SystemParams) -> SystemParams:
         """

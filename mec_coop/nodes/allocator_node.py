@@ -170,7 +170,8 @@ class AllocatorNode(Node):
                  **({'uplink_waits_for_codec': self.tasks.waiting} if self.tasks.waiting else {}),
                  'warming_up': used != 'prior' and learned < self.get_parameter(
                      'warmup_samples').value, **self.observer.counts,
-                 **{f'calibration.{k}': v for k, v in self.observer.calibration.counts().items()}}
+                 **{f'calibration.{k}': v for k, v in self.observer.calibration.counts().items()},
+                 **self.observer.calibration.measured_p50()}
         if used == 'label_free' and self.laws.added('ground_truth'):
             # On a virtual rig: how much accuracy the label-free laws cost, judged by the truth.
             truth = models('ground_truth')

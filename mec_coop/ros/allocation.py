@@ -343,6 +343,8 @@ class Solved:
             values.update({'predicted_p50_s': f'{p.prediction.p50_s:.4f}',
                            'predicted_p95_s': f'{p.prediction.p95_s:.4f}',
                            'predicted_late_fraction': f'{p.prediction.late_fraction:.3f}',
+                           'predicted_offload_view_p50_s':
+                               f'{p.prediction.offload_view_p50_s:.4f}',
                            'edge_utilisation': f'{p.prediction.edge_utilisation:.3f}'})
         if self.uplink is not None:
             u = self.uplink

@@ -120,8 +120,11 @@ class GraphObserver:
             self._label_pending(from_stamp(msg.header.stamp))
 
     def _on_edge(self, cam: str, msg: PoseKeypoints2D) -> None:
+        age = self.now() - from_stamp(msg.header.stamp)
         with self._lock:
             self.calibration.edge_service_s.add(msg.inference_time_s)
+            if 0.0 <= age <= MAX_AGE_S:
+                self.calibration.offload_view_s.add(age)
             if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
                 self.calibration.image_bytes[cam].add(
                     msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
