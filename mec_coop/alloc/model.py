@@ -158,13 +158,13 @@ def route_probabilities(camera, theta_low, theta_high):
     """
     Evaluate eqs. (11) and (13): the probabilities that a frame is uncertain / positive.
 
-    :param camera: :class:`CameraModel`.
-    :param theta_low: device low threshold(s).
-    :param theta_high: device high threshold(s).
     With measured frame scores (``camera.frame_scores``, see
     :class:`~mec_coop.alloc.scores.CameraModel`) both are read from them; the camera's audits
     then send a share ``audit_share`` of the other frames up as images too.
 
+    :param camera: :class:`CameraModel`.
+    :param theta_low: device low threshold(s).
+    :param theta_high: device high threshold(s).
     :return: ``(p_uncertain, p_positive)``, i.e. ``(P^U_n, P^P_n)``.
     """
     if camera.frame_scores is None:

@@ -209,8 +209,7 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         edge_utilisation=float(timing.frame_rate_hz * p_u.sum() * services.mean()),
         edge_wait_s=wait,
         uplink_utilisation=airtime_per_s,
-        offload_view_p50_s=float(np.median(final[skip:][offload[skip:]] - np.broadcast_to(
-            capture[skip:, None], offload[skip:].shape)[offload[skip:]]))
+        offload_view_p50_s=float(np.median((final - capture[:, None])[skip:][offload[skip:]]))
         if offload[skip:].any() else float('nan'))
 
 

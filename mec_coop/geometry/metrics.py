@@ -50,22 +50,23 @@ def mpjpe_interval(pred, gt, block: int = 5, level: float = 0.95, draws: int = 2
     their valid joints, as :func:`mpjpe` does. Returns ``(low, high)`` in metres, NaN without
     a valid joint.
     """
-    errors = joint_errors(pred, gt)
-    if errors.ndim != 2:
-        raise ValueError(f'pred and gt must be instants (T, J, 3), got {np.shape(pred)}')
-    valid = np.isfinite(errors)
-    return _block_bootstrap(np.where(valid, errors, 0.0).sum(axis=-1), valid.sum(axis=-1),
-                            block, level, draws, seed)
+    return _block_bootstrap(*_instant_sums(pred, gt), block, level, draws, seed)
 
 
 def instant_mpjpe(pred, gt) -> np.ndarray:
     """MPJPE of each instant of ``(T, J, 3)`` over its estimated joints, ``(T,)``; NaN if none."""
+    sums, counts = _instant_sums(pred, gt)
+    with np.errstate(invalid='ignore'):    # no valid joint: 0 / 0 is the NaN wanted
+        return sums / counts
+
+
+def _instant_sums(pred, gt) -> tuple[np.ndarray, np.ndarray]:
+    """Per instant of ``(T, J, 3)``: the sum of its joints' errors and how many were valid."""
     errors = joint_errors(pred, gt)
     if errors.ndim != 2:
         raise ValueError(f'pred and gt must be instants (T, J, 3), got {np.shape(pred)}')
     valid = np.isfinite(errors)
-    with np.errstate(invalid='ignore'):    # no valid joint: 0 / 0 is the NaN wanted
-        return np.where(valid, errors, 0.0).sum(axis=-1) / valid.sum(axis=-1)
+    return np.where(valid, errors, 0.0).sum(axis=-1), valid.sum(axis=-1)
 
 
 def paired_difference(values_a, times_a, values_b, times_b, block: int = 5,

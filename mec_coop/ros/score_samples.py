@@ -109,21 +109,19 @@ class GraphObserver:
         # The camera's whole time from capture to its message (transport, decoding, the model,
         # waiting for the model) is what delays the skeleton, not the model time alone; the
         # model time stands in when the clocks disagree.
-        stamp = from_stamp(msg.header.stamp)
-        age = self.now() - stamp
+        stamp, age = from_stamp(msg.header.stamp), self._age(msg)
         with self._lock:
-            self.calibration.add_device(cam, stamp, age if 0.0 <= age <= MAX_AGE_S
-                                        else msg.inference_time_s)
+            self.calibration.add_device(cam, stamp, msg.inference_time_s if age is None else age)
             self.calibration.message_bytes[cam].add(len(serialize_message(msg)))
             self.calibration.audits[cam].add(0.0)   # kept on the camera by its thresholds
             self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
             self._label_pending(from_stamp(msg.header.stamp))
 
     def _on_edge(self, cam: str, msg: PoseKeypoints2D) -> None:
-        age = self.now() - from_stamp(msg.header.stamp)
+        age = self._age(msg)
         with self._lock:
             self.calibration.edge_service_s.add(msg.inference_time_s)
-            if 0.0 <= age <= MAX_AGE_S:
+            if age is not None:
                 self.calibration.offload_view_s.add(age)
             if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
                 self.calibration.image_bytes[cam].add(
@@ -156,6 +154,11 @@ class GraphObserver:
         with self._lock:
             self._labelled['ground_truth'] += self.joins['ground_truth'].add_labels(
                 from_stamp(msg.header.stamp), labels)
+
+    def _age(self, msg: PoseKeypoints2D) -> Optional[float]:
+        """Seconds from ``msg``'s capture to now; None when the clocks disagree."""
+        age = self.now() - from_stamp(msg.header.stamp)
+        return age if 0.0 <= age <= MAX_AGE_S else None
 
     # -- labelling (under the lock) ------------------------------------------------------------
     def _frame(self, msg: PoseKeypoints2D, cam: str) -> dict:
