@@ -97,7 +97,7 @@ class AllocatorNode(Node):
         self._planned_at = -math.inf
         self._request()
         self.create_timer(0.5, self._periodic)
-        self.create_timer(1.0, lambda: (self.pusher.retry(), self.tasks.codecs.poll()))
+        self.create_timer(1.0, lambda: (self.pusher.retry(), self.tasks.poll()))
         self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f'allocator: {self.cameras}, score laws {path or "assumed Beta"}')
 

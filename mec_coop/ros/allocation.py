@@ -146,7 +146,8 @@ class TaskPlanner:
     camera owns it; ``codecs`` reads it on the camera). A quality is known to run once its
     camera accepted it, a codec once it is read; the sizes measured before are dropped then.
     Until every camera's codec is read the uplink plan waits (``waiting`` says for whom):
-    planning on another codec's curve would size the offloads wrongly.
+    planning on another codec's curve would size the offloads wrongly. The codecs are read only
+    while an uplink plan is made (``tdma``, the default, needs none of it).
     """
 
     def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher,
@@ -157,6 +158,12 @@ class TaskPlanner:
         self.cuts = cuts
         self.codec: dict = dict.fromkeys(cameras)
         self.waiting: list = []
+        self.planning = False   # an uplink plan is made: the cameras' codecs are followed
+
+    def poll(self) -> None:
+        """Read the cameras' codecs again where due, while an uplink plan needs them."""
+        if self.planning:
+            self.codecs.poll()
 
     def _read_codecs(self) -> list:
         """Follow each camera's offload codec; return the cameras not read yet."""
@@ -185,10 +192,9 @@ class TaskPlanner:
     def uplink(self, values: dict, settings: PlanSettings, gains_db: list
                ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
         """Solve the uplink plan; the settings then carry its offload sizes."""
-        self.waiting = [] if values['uplink_plan'] == 'tdma' else self._read_codecs()
-        if values['uplink_plan'] == 'tdma':
-            return settings, None
-        if self.waiting:
+        self.planning = values['uplink_plan'] != 'tdma'
+        self.waiting = self._read_codecs() if self.planning else []
+        if not self.planning or self.waiting:
             return settings, None
         params = settings.params
         curves = [rate_curve(size, quality, values['min_jpeg_quality'], codec=self.codec[cam])
@@ -326,7 +332,7 @@ class Solved:
                 self.scores, p.shares, a.theta_low, a.theta_high, a.theta_server, self.gains,
                 a.accuracy_per_camera, p.loads_bps)]
         points = partition_points(self.split) if self.split is not None else None
-        for i, c in enumerate(state.cameras):   # 0: not planned
+        for i, c in enumerate(state.cameras):   # 0 (a cut: -1): not planned
             c.jpeg_quality = int(self.uplink.qualities[i]) if self.uplink else 0
             c.action_frames = int(self.action.frames[i]) if self.action else 0
             c.partition_point = int(points[i]) if points is not None else -1
