@@ -50,8 +50,9 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import (clique_groups, contested, depths, duplicates,
-                                      keypoint_costs, project, size_mismatch)
+from mec_coop.fusion.grouping import (clique_groups, contested, depths, doubtful,
+                                      duplicates, firm_only, keypoint_costs, project,
+                                      size_mismatch, skeleton_distance, YOUNG_HITS)
 from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
@@ -280,6 +281,7 @@ class Associator:
         px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
         withheld = [np.zeros(0, dtype=int)] * len(views)
+        doubt, young = claims >= 0, np.array([t.hits for t in self.tracks]) < YOUNG_HITS
         for v in range(len(views) if len(pred) else 0):
             if not len(ideal[v]):
                 continue
@@ -289,9 +291,14 @@ class Associator:
             keep = gated[rows, cols] <= s.match_gate
             claims[rows[keep], v] = cols[keep]
             if s.contested_views:
-                doubtful = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
+                hard = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
                     px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
-                withheld[v], claims[doubtful, v] = claims[doubtful, v], -1
+                withheld[v], claims[hard, v] = claims[hard, v], -1
+                doubt[:, v] = doubtful(claims[:, v], cost, young, s.match_gate, s.ambiguity_ratio)
+        out, claims[firm_only(claims, doubt, young, s.min_views)[1]] = firm_only(
+            claims, doubt, young, s.min_views)[0], -1
+        for v in np.flatnonzero(out.any(0)):
+            withheld[v], claims[out[:, v], v] = np.append(withheld[v], claims[out[:, v], v]), -1
         return claims, withheld
 
     def _contradicting(self, P: np.ndarray, ideal: list, ok: list,
@@ -400,7 +407,8 @@ class Associator:
         tracks = list(self.tracks)
         for _, (tri, claim) in sorted(born.items(), key=lambda item: item[0]):
             # Measured tracks are compared at this instant, lost ones at their last measurement.
-            near = {k: _distance(tri.points, measured[k][0].points if k in measured else t.points)
+            near = {k: skeleton_distance(tri.points, measured[k][0].points if k in measured
+                                         else t.points)
                     for k, t in enumerate(tracks) if k in measured or t.points is not None}
             dup = [k for k, d in near.items() if d < s.reattach_m]
             if any(k in measured for k in dup):
@@ -438,11 +446,3 @@ class Associator:
 def _index(tri: Triangulation, i: int) -> Triangulation:
     """Element ``i`` of a batched triangulation."""
     return Triangulation(**{k: getattr(tri, k)[i] for k in tri.__dataclass_fields__})
-
-
-def _distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
-    """Mean distance of the joints valid in both skeletons (inf if none)."""
-    if b is None:
-        return np.inf
-    d = np.linalg.norm(a - b, axis=-1)
-    return float(np.nanmean(d)) if np.isfinite(d).any() else np.inf

@@ -7,6 +7,8 @@ Duplicates within a camera, cliques across cameras, tracks' keypoint costs and t
 another track contests. Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
+from typing import Optional
+
 import numpy as np
 
 # Smallest projected person size used to normalise keypoint distances (pixels): a far person's
@@ -23,6 +25,10 @@ SWAP_MARGIN = 1.25
 # (|log| of the size ratios, ~20%): on the same replay it left out the detections of people 2 m
 # behind that tracks in front took, for 1-2 matched people fewer per run.
 SIZE_MARGIN = 0.2
+# A track measured fewer times than this has no reliable velocity (after one measurement none):
+# on the crossing replay a track born an instant before took another person's detection, 0.13
+# against its own person's 0.25 (docs/people.md).
+YOUNG_HITS = 3
 
 
 def clique_groups(cost: np.ndarray, view: np.ndarray, gate: float, ratio: float) -> list[set]:
@@ -54,16 +60,23 @@ def clique_groups(cost: np.ndarray, view: np.ndarray, gate: float, ratio: float)
             group[k] = gi
         del members[gj]
 
-    def ambiguous(m: set) -> bool:
-        if len(m) != 2:
-            return False
-        i, j = m
-        for a, b in ((i, j), (j, i)):
-            others = consistent[a] & (view == view[b]) & (np.arange(n) != b)
-            if np.any(cost[a, others] * ratio < cost[a, b]):
-                return True
-        return False
-    return [m for m in members.values() if len(m) > 1 and not ambiguous(m)]
+    def ambiguous(m: set) -> set:
+        """Members another detection of their camera could replace: not clearly better."""
+        out = set()
+        for a in m:
+            rest = sorted(m - {a})
+            others = (view == view[a]) & (np.arange(n) != a) & consistent[:, rest].all(1)
+            if others.any() and cost[a, rest].mean() > ratio * cost[np.ix_(others, rest)].mean(
+                    1).min():
+                out.add(a)
+        return out
+    groups = []
+    for m in members.values():
+        while len(m) > 1 and ambiguous(m):
+            m = m - ambiguous(m)
+        if len(m) > 1:
+            groups.append(m)
+    return groups
 
 
 def duplicates(px: np.ndarray, good: np.ndarray, weights: np.ndarray,
@@ -198,3 +211,54 @@ def contested(claims: np.ndarray, cost: np.ndarray, depth: np.ndarray, size: np.
     swapped = rival + cost[:, n]                          # [a, b]: cost[b, n_a] + cost[a, n_b]
     swap = other & mine[None] & (swapped <= SWAP_MARGIN * (own[:, None] + own[None]))
     return np.any(hidden | swap, axis=1)
+
+
+def doubtful(claims: np.ndarray, cost: np.ndarray, young: np.ndarray, gate: float,
+             ratio: float) -> np.ndarray:
+    """
+    Tracks ``(T,)`` whose claimed detection in one camera another person may explain.
+
+    Looser than :func:`contested`: a claim is doubtful when a track without a detection in the
+    camera fits it within ``gate`` and not clearly worse (``cost[a, n] > ratio * cost[b, n]``),
+    also when the claiming track is in front of it; or, for a ``young (T,)`` track (fewer
+    than :data:`YOUNG_HITS` measurements, so no reliable velocity: its prediction lags a
+    walker by up to a stride), when another detection of the camera fits it within ``gate``.
+    :func:`firm_only` leaves doubtful views out where the track has enough others.
+    """
+    T = len(claims)
+    mine = claims >= 0
+    if not mine.any() or not cost.shape[1]:
+        return np.zeros(T, dtype=bool)
+    n = np.where(mine, claims, 0)
+    own = cost[np.arange(T), n]
+    rival = cost[:, n].T                                  # [a, b]: cost of b for a's detection
+    near = mine[:, None] & ~mine[None] & (rival <= gate) & (own[:, None] > ratio * rival)
+    alternative = cost <= gate
+    alternative[np.arange(T), n] = False
+    return near.any(1) | (mine & young & alternative.any(1))
+
+
+def firm_only(claims: np.ndarray, doubt: np.ndarray, young: np.ndarray,
+              min_views: int) -> tuple[np.ndarray, np.ndarray]:
+    """
+    ``(T, V)`` doubtful claims to leave out, and those to release for births.
+
+    One view fewer costs a track with ``min_views`` firm ones little; a view of another person
+    fuses two people into one skeleton, and neither residuals nor the consensus can tell it
+    where the two overlap (docs/people.md): such a track's doubtful views are left out. A
+    ``young (T,)`` track with fewer firm views has no prediction to go by: its doubtful
+    detections are released and the births' epipolar grouping, which needs no prediction,
+    decides (a group on the track continues it). An older one keeps them (:func:`contested`
+    still applies), or it would go unmeasured.
+    """
+    mine = claims >= 0
+    enough = (mine & ~doubt).sum(1) >= min_views
+    return mine & doubt & enough[:, None], mine & doubt & (young & ~enough)[:, None]
+
+
+def skeleton_distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
+    """Mean distance of the joints valid in both skeletons (inf if none)."""
+    if b is None:
+        return np.inf
+    d = np.linalg.norm(a - b, axis=-1)
+    return float(np.nanmean(d)) if np.isfinite(d).any() else np.inf
