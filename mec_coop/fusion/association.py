@@ -52,7 +52,7 @@ from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.grouping import (clique_groups, contested, depths, doubtful,
                                       duplicates, firm_only, keypoint_costs, project,
-                                      size_mismatch, skeleton_distance, YOUNG_HITS)
+                                      size_mismatch, skeleton_distance)
 from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
@@ -281,7 +281,7 @@ class Associator:
         px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
         withheld = [np.zeros(0, dtype=int)] * len(views)
-        doubt, young = claims >= 0, np.array([t.hits for t in self.tracks]) < YOUNG_HITS
+        doubt = claims >= 0
         for v in range(len(views) if len(pred) else 0):
             if not len(ideal[v]):
                 continue
@@ -294,9 +294,8 @@ class Associator:
                 hard = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
                     px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
                 withheld[v], claims[hard, v] = claims[hard, v], -1
-                doubt[:, v] = doubtful(claims[:, v], cost, young, s.match_gate, s.ambiguity_ratio)
-        out, claims[firm_only(claims, doubt, young, s.min_views)[1]] = firm_only(
-            claims, doubt, young, s.min_views)[0], -1
+                doubt[:, v] = doubtful(claims[:, v], cost, s.match_gate, s.ambiguity_ratio)
+        out = firm_only(claims, doubt, s.min_views)       # doubtful views of well-seen tracks
         for v in np.flatnonzero(out.any(0)):
             withheld[v], claims[out[:, v], v] = np.append(withheld[v], claims[out[:, v], v]), -1
         return claims, withheld

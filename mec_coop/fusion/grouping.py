@@ -25,11 +25,6 @@ SWAP_MARGIN = 1.25
 # (|log| of the size ratios, ~20%): on the same replay it left out the detections of people 2 m
 # behind that tracks in front took, for 1-2 matched people fewer per run.
 SIZE_MARGIN = 0.2
-# A track measured fewer times than this has no reliable velocity (after one measurement none):
-# on the crossing replay a track born an instant before took another person's detection, 0.13
-# against its own person's 0.25 (docs/people.md).
-YOUNG_HITS = 3
-
 
 def clique_groups(cost: np.ndarray, view: np.ndarray, gate: float, ratio: float) -> list[set]:
     """
@@ -213,47 +208,39 @@ def contested(claims: np.ndarray, cost: np.ndarray, depth: np.ndarray, size: np.
     return np.any(hidden | swap, axis=1)
 
 
-def doubtful(claims: np.ndarray, cost: np.ndarray, young: np.ndarray, gate: float,
-             ratio: float) -> np.ndarray:
+def doubtful(claims: np.ndarray, cost: np.ndarray, gate: float, ratio: float) -> np.ndarray:
     """
-    Tracks ``(T,)`` whose claimed detection in one camera another person may explain.
+    Tracks ``(T,)`` whose claimed detection in one camera a hidden person's track may own.
 
-    Looser than :func:`contested`: a claim is doubtful when a track without a detection in the
-    camera fits it within ``gate`` and not clearly worse (``cost[a, n] > ratio * cost[b, n]``),
-    also when the claiming track is in front of it; or, for a ``young (T,)`` track (fewer
-    than :data:`YOUNG_HITS` measurements, so no reliable velocity: its prediction lags a
-    walker by up to a stride), when another detection of the camera fits it within ``gate``.
-    :func:`firm_only` leaves doubtful views out where the track has enough others.
+    Looser than :func:`contested`: a track without a detection in the camera fits the claim
+    within ``gate`` and not clearly worse (``cost[a, n] > ratio * cost[b, n]``), also when
+    the claiming track is in front of it and the sizes do not tell them apart (on the crossing
+    replay a track in front whose person the detector missed took the detection of the person
+    2 m behind; docs/people.md). :func:`firm_only` leaves such views out where the track has
+    enough others.
     """
     T = len(claims)
     mine = claims >= 0
     if not mine.any() or not cost.shape[1]:
         return np.zeros(T, dtype=bool)
     n = np.where(mine, claims, 0)
-    own = cost[np.arange(T), n]
     rival = cost[:, n].T                                  # [a, b]: cost of b for a's detection
-    near = mine[:, None] & ~mine[None] & (rival <= gate) & (own[:, None] > ratio * rival)
-    alternative = cost <= gate
-    alternative[np.arange(T), n] = False
-    return near.any(1) | (mine & young & alternative.any(1))
+    own = cost[np.arange(T), n][:, None]
+    return np.any(mine[:, None] & ~mine[None] & (rival <= gate) & (own > ratio * rival), axis=1)
 
 
-def firm_only(claims: np.ndarray, doubt: np.ndarray, young: np.ndarray,
-              min_views: int) -> tuple[np.ndarray, np.ndarray]:
+def firm_only(claims: np.ndarray, doubt: np.ndarray, min_views: int) -> np.ndarray:
     """
-    ``(T, V)`` doubtful claims to leave out, and those to release for births.
+    ``(T, V)`` doubtful claims to leave out: those of tracks with ``min_views`` firm ones.
 
-    One view fewer costs a track with ``min_views`` firm ones little; a view of another person
+    One view fewer costs a track with enough firm views little; a view of another person
     fuses two people into one skeleton, and neither residuals nor the consensus can tell it
-    where the two overlap (docs/people.md): such a track's doubtful views are left out. A
-    ``young (T,)`` track with fewer firm views has no prediction to go by: its doubtful
-    detections are released and the births' epipolar grouping, which needs no prediction,
-    decides (a group on the track continues it). An older one keeps them (:func:`contested`
-    still applies), or it would go unmeasured.
+    where the two overlap (docs/people.md). A track with fewer firm views keeps its doubtful
+    ones (:func:`contested` still applies to them), or it would go unmeasured.
     """
     mine = claims >= 0
     enough = (mine & ~doubt).sum(1) >= min_views
-    return mine & doubt & enough[:, None], mine & doubt & (young & ~enough)[:, None]
+    return mine & doubt & enough[:, None]
 
 
 def skeleton_distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
