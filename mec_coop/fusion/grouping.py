@@ -7,7 +7,7 @@ Duplicates within a camera, cliques across cameras, tracks' keypoint costs and t
 another track contests. Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -249,3 +249,19 @@ def skeleton_distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
         return np.inf
     d = np.linalg.norm(a - b, axis=-1)
     return float(np.nanmean(d)) if np.isfinite(d).any() else np.inf
+
+
+def claimed_pixels(ideal: list, ok: list, views: Sequence, claim: np.ndarray) -> tuple:
+    """
+    Ideal pixels ``(V, J, 2)`` and weights ``(V, J)`` of one person's detections.
+
+    :param ideal: per view, the detections' ideal pixels ``(N, J, 2)``; ``ok`` their confident
+        joints ``(N, J)``; ``views`` carry ``pixels`` and ``weights`` (``ViewDetections``).
+    :param claim: ``(V,)`` the detection used in each view, -1: none.
+    """
+    J = views[0].pixels.shape[1]
+    x, w = np.full((len(views), J, 2), np.nan), np.zeros((len(views), J))
+    for v in np.flatnonzero(claim >= 0):
+        n = claim[v]
+        x[v], w[v] = ideal[v][n], np.where(ok[v][n], views[v].weights[n], 0.0)
+    return x, w
