@@ -95,7 +95,8 @@ class AssociationSettings:
         people overlapping in the view) is left out (:func:`~mec_coop.fusion.grouping.
         contested`); False: the Hungarian pairing alone decides, as before.
     :param firm_views: with ``contested_views``, a track with at least this many firm views
-        leaves out its doubtful ones (:func:`~mec_coop.fusion.grouping.doubtful`); 0: never.
+        (and ``min_views``) leaves out its doubtful ones (:func:`~mec_coop.fusion.grouping.
+        doubtful`); 0: never.
     """
 
     match_gate: float = 0.5
@@ -129,10 +130,10 @@ class AssociationSettings:
         if not 0.0 <= self.min_confidence <= 1.0 or not 0.0 <= self.min_inlier_fraction <= 1.0:
             raise ValueError('min_confidence and min_inlier_fraction must be in [0, 1]')
         counts_ok = 1 <= self.min_joints <= 17 and 1 <= self.min_valid_joints <= 17
-        if self.min_views < 2 or self.birth_instants < 1 or not counts_ok or 0 < \
-                self.firm_views < self.min_views:
+        if self.min_views < 2 or self.birth_instants < 1 or not counts_ok or \
+                self.firm_views == 1:
             raise ValueError('need min_views >= 2, birth_instants >= 1, 1 <= min_joints, '
-                             'min_valid_joints <= 17 and firm_views 0 or >= min_views')
+                             'min_valid_joints <= 17 and firm_views 0 or >= 2')
         if self.triangulation not in METHODS:
             raise ValueError(f'triangulation must be one of {METHODS}, got {self.triangulation!r}')
 
@@ -300,7 +301,8 @@ class Associator:
                     px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
                 withheld[v], claims[hard, v] = claims[hard, v], -1
                 doubt[:, v] = doubtful(claims[:, v], cost, s.match_gate, s.ambiguity_ratio)
-        out = firm_only(claims, doubt, s.firm_views or len(views) + 1)
+        firm = max(s.firm_views, s.min_views) if s.firm_views else len(views) + 1
+        out = firm_only(claims, doubt, firm)
         for v in np.flatnonzero(out.any(0)):
             withheld[v], claims[out[:, v], v] = np.append(withheld[v], claims[out[:, v], v]), -1
         return claims, withheld

@@ -26,6 +26,7 @@ SWAP_MARGIN = 1.25
 # behind that tracks in front took, for 1-2 matched people fewer per run.
 SIZE_MARGIN = 0.2
 
+
 def clique_groups(cost: np.ndarray, view: np.ndarray, gate: float, ratio: float) -> list[set]:
     """
     Cycle-consistent groups of detections from their pairwise costs ``(n, n)`` (inf: none).
@@ -251,7 +252,8 @@ def skeleton_distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
     return float(np.nanmean(d)) if np.isfinite(d).any() else np.inf
 
 
-def claimed_pixels(ideal: list, ok: list, views: Sequence, claim: np.ndarray) -> tuple:
+def claimed_pixels(ideal: list, ok: list, views: Sequence,
+                   claim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     Ideal pixels ``(V, J, 2)`` and weights ``(V, J)`` of one person's detections.
 
