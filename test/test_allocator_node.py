@@ -279,7 +279,7 @@ def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
 def test_action_allocation_sets_the_action_nodes_frames(harness):
     from mec_coop.nodes.action_node import ActionNode
     action = harness.add(ActionNode(context=harness.context))
-    assert action.get_parameter('frames').value == 8
+    assert action.get_parameter('frames').value == 0     # picked per rate until the plan
     states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
     # No uplink node: the paper's link (1 MHz, -100 dB); a 5000-byte frame per camera.
     allocator = make_allocator(harness, action_allocation='edge_only', calibrate=False,
