@@ -135,10 +135,10 @@ def evaluate(model: ActionClassifier, evaluation: list[Sequence],
 
 def select_detector(model: ActionClassifier, validation: list[Sequence],
                     base: DetectorSettings = DetectorSettings(),
-                    latency_budget_s: float = LATENCY_BOUND_S,
-                    per_action: bool = False) -> DetectorSettings:
+                    latency_budget_s: float = LATENCY_BOUND_S, per_action: bool = False,
+                    grid: tuple[tuple, ...] = THRESHOLD_GRID) -> DetectorSettings:
     """
-    Pick the detector thresholds on ``validation`` from :data:`THRESHOLD_GRID`.
+    Pick the detector thresholds on ``validation`` from ``grid`` (on, off, min_frames, refractory).
 
     The best worst-action event F1 (no reported action is traded for another) among the
     settings whose mean latency, for every reported action, stays within ``latency_budget_s``
@@ -150,7 +150,7 @@ def select_detector(model: ActionClassifier, validation: list[Sequence],
     """
     probabilities = _probabilities(model, validation)
     scored = []
-    for on, off, frames, refractory in itertools.product(*THRESHOLD_GRID):
+    for on, off, frames, refractory in itertools.product(*grid):
         if off > on:
             continue
         settings = replace(base, on_threshold=on, off_threshold=off, min_frames=frames,
