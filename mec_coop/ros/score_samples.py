@@ -25,6 +25,7 @@ import math
 import threading
 from typing import Callable, Optional
 
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
@@ -36,6 +37,7 @@ from mec_coop.alloc.timing import Calibration, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
+from mec_coop.ros.diagnostics import EDGE_STATUS, OFFLOAD_CAMERA_KEY
 from mec_coop.ros.qos import QOS_RELIABLE
 
 LABEL_SOURCES = ('label_free', 'ground_truth')
@@ -86,6 +88,7 @@ class GraphObserver:
             node.create_subscription(PoseKeypoints2D, f'{cam}/edge_result',
                                      lambda m, c=cam: self._on_edge(c, m), QOS_RELIABLE)
         node.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
+        node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         node.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
 
     def take(self, source: str) -> list:
@@ -146,6 +149,24 @@ class GraphObserver:
             while len(self._skeletons) > PENDING:
                 self._skeletons.popitem(last=False)
             self._label_pending(stamp)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        # The edge's per-camera statuses carry the offloads' time on the camera (EdgeHealth).
+        for status in msg.status:
+            cam = status.name.removeprefix(EDGE_STATUS)
+            if status.name.startswith(EDGE_STATUS) and cam in self.calibration.offload_camera_s:
+                for kv in status.values:
+                    if kv.key == OFFLOAD_CAMERA_KEY:
+                        self._edge_value(cam, kv.value)
+
+    def _edge_value(self, cam: str, text: str) -> None:
+        try:
+            value = float(text)
+        except ValueError:
+            return
+        if math.isfinite(value) and value >= 0.0:
+            with self._lock:
+                self.calibration.offload_camera_s[cam] = value
 
     def _on_truth(self, msg: GroundTruth) -> None:
         frames = dict(zip(msg.camera_ids, msg.positive))
