@@ -21,7 +21,7 @@ from std_msgs.msg import Float32
 from mec_coop.alloc.model import route_probabilities
 from mec_coop.msg import AllocationState, GroundTruth, PoseKeypoints2D
 from mec_coop.ros.conversions import to_stamp
-from mec_coop.ros.diagnostics import EdgeHealth
+from mec_coop.ros.diagnostics import diagnostic, EdgeHealth
 from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
 
 pytestmark = [pytest.mark.dds]
@@ -214,6 +214,21 @@ def test_online_update_and_late_nodes(harness):
     assert math.isnan(observer.calibration.offload_camera_s['cam1'])
     assert observer.calibration.timing(allocator.last.settings.params).offload_extra_s \
         == pytest.approx([0.22, 0.0])
+    # cam1 runs with theta_low 0.5 (its diagnostics say): an image it scored 0.1 is a search for
+    # people and counts with the audits among the images the thresholds did not send; one it
+    # scored 0.6 is a threshold offload.
+    camera = diagnostic('mec_coop/camera/cam1', 'cam1', 0, 'ok', {'theta_low': 0.5})
+    diag_pub.publish(DiagnosticArray(status=[camera]))
+    assert harness.wait_for(lambda: observer._theta_low.get('cam1') == 0.5)
+    up = observer.calibration.audits['cam1']
+    before = up.samples().sum()
+    for k, score in enumerate((0.1, 0.6)):
+        result = PoseKeypoints2D(source=PoseKeypoints2D.SOURCE_EDGE, camera_confidence=score,
+                                 inference_time_s=0.3)
+        result.header.stamp = to_stamp(2000.0 + k)
+        pubs['edge1'].publish(result)
+    assert harness.wait_for(lambda: observer.counts['searches'] == 1
+                            and up.samples().sum() == before + 1)
 
     # The uplink starts late: the pending shares reach it (its link state also triggers a plan).
     solves = allocator.solves

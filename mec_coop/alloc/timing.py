@@ -243,7 +243,8 @@ class Calibration:
         # measured it (NaN until it said); see GraphTiming.offload_extra_s.
         self.offload_camera_s = {c: math.nan for c in self.cameras}
         self.frame_scores = {c: RunningStat(window) for c in self.cameras}
-        # 1 for an audit, 0 for a frame sent as keypoints or a drop notice.
+        # 1 for an image the thresholds did not send up (an audit, a search for people), 0 for
+        # a frame sent as keypoints or a drop notice.
         self.audits = {c: RunningStat(window) for c in self.cameras}
 
     def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:

@@ -14,8 +14,8 @@ from mec_coop.coop.health import ERROR as ERROR_LEVEL, HealthWatch, WARN as WARN
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 # The edge's per-camera diagnostic key of offloads' time on the camera (see EdgeHealth).
 OFFLOAD_CAMERA_KEY = 'offload_camera_s'
-# Name prefix of the edge's per-camera statuses.
-EDGE_STATUS = 'mec_coop/edge/'
+# Name prefixes of the edge's per-camera statuses and of the cameras' own.
+EDGE_STATUS, CAMERA_STATUS = 'mec_coop/edge/', 'mec_coop/camera/'
 OFFLOAD_WINDOW = 50
 
 

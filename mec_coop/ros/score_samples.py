@@ -37,7 +37,7 @@ from mec_coop.alloc.timing import Calibration, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
-from mec_coop.ros.diagnostics import EDGE_STATUS, OFFLOAD_CAMERA_KEY
+from mec_coop.ros.diagnostics import CAMERA_STATUS, EDGE_STATUS, OFFLOAD_CAMERA_KEY
 from mec_coop.ros.qos import QOS_RELIABLE
 
 LABEL_SOURCES = ('label_free', 'ground_truth')
@@ -74,7 +74,10 @@ class GraphObserver:
         self.server_samples = server_samples
         self.calibration = Calibration(self.cameras)
         self.joins = {source: StampJoin(PENDING) for source in LABEL_SOURCES}
-        self.counts = {'audits': 0, 'drawn': 0, 'ground_truth': 0, 'label_free': 0}
+        self.counts = {'audits': 0, 'searches': 0, 'drawn': 0, 'ground_truth': 0,
+                       'label_free': 0}
+        # Each camera's theta_low as its diagnostics say (the camera owns the value).
+        self._theta_low: dict = {}
         self.ambiguous = AmbiguousShare()
         self._frames: OrderedDict = OrderedDict()   # stamp -> cam -> what was seen
         self._skeletons: OrderedDict = OrderedDict()  # stamp -> (joints, num_views, cameras)
@@ -129,8 +132,13 @@ class GraphObserver:
             if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
                 self.calibration.image_bytes[cam].add(
                     msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
+            # A frame its camera scored below theta_low and still sent is a search for people
+            # (coop/feedback.py RoiPolicy.search: a full frame): like an audit, an image the
+            # thresholds did not route up.
+            search = not msg.audit and msg.camera_confidence < self._theta_low.get(cam, -math.inf)
             self.counts['audits'] += int(msg.audit)
-            if msg.audit:
+            self.counts['searches'] += int(search)
+            if msg.audit or search:
                 self.calibration.audits[cam].add(1.0)
             frame = self._frame(msg, cam)
             frame.update(device=msg.camera_confidence, edge=msg.frame_confidence,
@@ -151,22 +159,24 @@ class GraphObserver:
             self._label_pending(stamp)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
-        # The edge's per-camera statuses carry the offloads' time on the camera (EdgeHealth).
+        # The edge's per-camera statuses carry the offloads' time on the camera (EdgeHealth),
+        # the cameras' their thresholds.
         for status in msg.status:
-            cam = status.name.removeprefix(EDGE_STATUS)
-            if status.name.startswith(EDGE_STATUS) and cam in self.calibration.offload_camera_s:
-                for kv in status.values:
-                    if kv.key == OFFLOAD_CAMERA_KEY:
-                        self._edge_value(cam, kv.value)
+            for prefix, key, into in ((EDGE_STATUS, OFFLOAD_CAMERA_KEY,
+                                       self.calibration.offload_camera_s),
+                                      (CAMERA_STATUS, 'theta_low', self._theta_low)):
+                cam = status.name.removeprefix(prefix)
+                if status.name.startswith(prefix) and cam in self.cameras:
+                    self._store(into, cam, [kv.value for kv in status.values if kv.key == key])
 
-    def _edge_value(self, cam: str, text: str) -> None:
+    def _store(self, into: dict, cam: str, texts: list) -> None:
         try:
-            value = float(text)
-        except ValueError:
+            value = float(texts[0])
+        except (IndexError, ValueError):
             return
         if math.isfinite(value) and value >= 0.0:
             with self._lock:
-                self.calibration.offload_camera_s[cam] = value
+                into[cam] = value
 
     def _on_truth(self, msg: GroundTruth) -> None:
         frames = dict(zip(msg.camera_ids, msg.positive))
