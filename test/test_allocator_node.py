@@ -9,6 +9,7 @@ allocator reaches the others only through their parameter services, as across pr
 
 import json
 import math
+import re
 import time
 from types import SimpleNamespace
 
@@ -229,6 +230,10 @@ def test_online_update_and_late_nodes(harness):
         pubs['edge1'].publish(result)
     assert harness.wait_for(lambda: observer.counts['searches'] == 1
                             and up.samples().sum() == before + 1)
+    # The log line sets the replay's offloaded-view median beside the measured one (the Pareto
+    # benchmark reads it): cam1's audits took 0.3 s at the edge, none was timed from capture.
+    assert re.search(r'offloaded view p50 predicted [0-9.]+ s, measured nan s',
+                     allocator.last.summary())
 
     # The uplink starts late: the pending shares reach it (its link state also triggers a plan).
     solves = allocator.solves
