@@ -13,10 +13,11 @@ from mec_coop.action.events import (detect, DetectorSettings, EVENT_ACTIONS, Eve
                                     EventScore, score_events)
 from mec_coop.action.features import frame_features_2d, frame_features_3d, torso_inclination
 from mec_coop.action.online import ActionTracker
-from mec_coop.action.rates import (load_profiles, nearest_profile, rate_settings, RateMeter,
-                                   RateProfile, save_profiles)
+from mec_coop.action.rates import (load_profiles, nearest_profile, rate_plan, rate_settings,
+                                   RateMeter, RateProfile, save_profiles)
 from mec_coop.action.study import (bundled_frame_counts, evaluate, latency_parts, load_bundled,
-                                   select_frames)
+                                   ONSET_FRAMES, ONSET_HORIZON_S, select_frames,
+                                   select_per_action)
 from mec_coop.rig.virtual import ACTIONS, Humanoid
 
 CLASSES = ('walk', 'fall')
@@ -128,7 +129,7 @@ def test_bundled_3d_model_recognises_a_held_out_seed():
 
 def test_rate_profiles_and_measured_rate():
     profiles = load_profiles()
-    assert [(p.m, p.rate_hz) for p in profiles] == [
+    assert [(p.m, p.rate_hz) for p in profiles if not p.serves] == [
         (m, rate) for m in bundled_frame_counts('3d') for rate in (2.0, 5.0)]
     eight = [p for p in profiles if p.m == 8]
     assert nearest_profile(2.9, eight).rate_hz == 2.0
@@ -209,6 +210,66 @@ def test_m_is_picked_on_validation_within_the_latency_bound(tmp_path):
     save_profiles([replace(p, selected=True) for p in profiles], path)
     with pytest.raises(ValueError, match='exactly one selected m'):
         load_profiles(path)
+
+
+def test_each_action_picks_its_own_model_on_validation(tmp_path):
+    one, onset, eight = (1, 3.0), (ONSET_FRAMES, ONSET_HORIZON_S), (8, 3.0)
+    scores = {one: {'fall': _score(9, 1, 1.05), 'jump': _score(9, 1, 0.9)},     # fall late
+              onset: {'fall': _score(9, 1, 0.8), 'jump': _score(8, 4, 0.7)},   # jump poor
+              eight: {'fall': _score(10, 0, 1.3), 'jump': _score(9, 0, 0.95)}}
+    # Each action alone: the timely fall model, the best timely jump model.
+    assert select_per_action(scores, ('fall', 'jump')) == {'fall': onset, 'jump': eight}
+    # One m for every action must trade the jump (F1 0.73) for a timely fall.
+    assert select_frames(scores) == onset
+    # Ties: the sooner, then the first key; no timely model: the soonest.
+    tie = {eight: {'fall': _score(9, 1, 0.8)}, one: {'fall': _score(9, 1, 0.8)},
+           onset: {'fall': _score(9, 1, 0.9)}}
+    assert select_per_action(tie, ('fall',)) == {'fall': one}
+    late = {one: {'fall': _score(10, 0, 1.4)}, eight: {'fall': _score(5, 5, 1.2)}}
+    assert select_per_action(late, ('fall',)) == {'fall': eight}
+    with pytest.raises(ValueError, match='jump'):
+        select_per_action(late, ('fall', 'jump'))
+    # Within the bound with confidence: a mean of 0.95 s over ten spread latencies (standard
+    # error 0.15 s) is not; a steady 0.9 s is, though its F1 is lower.
+    spread = {one: {'fall': EventScore(10, 0, 0, (0.5, 1.4) * 5, ())},
+              onset: {'fall': _score(9, 1, 0.9)}}
+    assert select_per_action(spread, ('fall',)) == {'fall': onset}
+    assert select_per_action(spread, ('fall',), latency_z=0.0) == {'fall': one}
+    # The node's plan: each action on the model that serves it at the rate, the rest on the
+    # selected m; the file keeps who serves what.
+    settings = DetectorSettings()
+    profiles = [RateProfile(2.0, 1, settings, True),
+                RateProfile(2.0, 1, replace(settings, on_threshold=0.7), False, ('jump',)),
+                RateProfile(2.0, ONSET_FRAMES, replace(settings, on_threshold=0.5), False,
+                            ('fall',), ONSET_HORIZON_S),
+                RateProfile(5.0, 1, settings, True)]
+    path = tmp_path / 'detectors.json'
+    save_profiles(profiles, path)
+    loaded = load_profiles(path)
+    assert sorted(loaded, key=repr) == sorted(profiles, key=repr)
+    selected, plan = rate_plan(2.2, loaded, ('fall', 'jump', 'crouch'))
+    assert selected == profiles[0]
+    # Crouch is served by no model at 2 Hz: it runs on the selected m.
+    assert [(p.m, p.horizon_s, s.actions, s.on_threshold) for p, s in plan] == [
+        (1, 3.0, ('crouch',), 0.8), (1, 3.0, ('jump',), 0.7),
+        (ONSET_FRAMES, ONSET_HORIZON_S, ('fall',), 0.5)]
+    # A set m runs the one-m rule's profile, never one made for the per-action choice.
+    assert rate_settings(2.0, loaded, ('fall',), m=1)[0] == profiles[0]
+    assert [s.actions for _, s in rate_plan(4.8, loaded, ('fall', 'jump'))[1]] == [
+        ('fall', 'jump')]
+    save_profiles(profiles + [RateProfile(2.0, 8, settings, False, ('fall',))], path)
+    with pytest.raises(ValueError, match='two models'):
+        load_profiles(path)
+    # The tracker runs both models; each action's events and m come from its own.
+    models = {(p.m, p.horizon_s): load_bundled('3d', p.m, p.horizon_s) for p, _ in plan}
+    tracker = ActionTracker(models[1, 3.0], plan[0][1],
+                            [(models[p.m, p.horizon_s], s) for p, s in plan])
+    assert tracker.frames_of('fall') == ONSET_FRAMES and tracker.frames_of('crouch') == 1
+    assert models[ONSET_FRAMES, ONSET_HORIZON_S].horizon_s == ONSET_HORIZON_S
+    with pytest.raises(ValueError, match='two models'):
+        tracker.configure(models[1, 3.0], settings, [(models[1, 3.0], settings)] * 2)
+    with pytest.raises(ValueError, match='horizons'):
+        load_bundled('3d', 4, ONSET_HORIZON_S)
 
 
 def test_the_2hz_pick_is_timelier_than_m8_and_the_5hz_pick_on_held_out_2hz_skeletons():

@@ -19,7 +19,9 @@ from rclpy.parameter import Parameter
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.action.data import corrupt_3d
-from mec_coop.action.rates import load_profiles
+from mec_coop.action.events import EVENT_ACTIONS
+from mec_coop.action.rates import load_profiles, rate_plan
+from mec_coop.action.study import ONSET_FRAMES, ONSET_HORIZON_S
 from mec_coop.msg import ActionEvent, Joint3D, Skeleton3D, Skeleton3DArray
 from mec_coop.rig.virtual import ACTIONS, default_furniture, Humanoid, Room
 from mec_coop.ros.conversions import from_stamp, to_stamp
@@ -65,10 +67,25 @@ def _picks():
     return {p.rate_hz: p for p in load_profiles() if p.selected}
 
 
+def _plan(rate_hz):
+    """Return the per-action plan picked on validation for ``rate_hz``: [(profile, settings)]."""
+    return rate_plan(rate_hz, load_profiles(), EVENT_ACTIONS)[1]
+
+
+def _runs(node, plan):
+    """Whether the node's tracker runs ``plan``: the same models and detector settings."""
+    return [(m.m, m.horizon_s, s) for m, s in node.tracker.plan] == [
+        (p.m, p.horizon_s, s) for p, s in plan]
+
+
+def _model_of(plan, action):
+    return next(p for p, s in plan if action in s.actions)
+
+
 def test_scripted_fall_gives_one_fall_event_within_the_bound(harness):
     from mec_coop.nodes.action_node import ActionNode
     node = harness.add(ActionNode(context=harness.context))
-    picked = _picks()[5.0].m
+    picked = _model_of(_plan(5.0), 'fall').m
     events = harness.collect(ActionEvent, '/actions')
     markers = harness.collect(MarkerArray, '/actions/markers')
     diagnostics = harness.collect(DiagnosticArray, '/diagnostics')
@@ -85,7 +102,7 @@ def test_scripted_fall_gives_one_fall_event_within_the_bound(harness):
     latency = from_stamp(event.header.stamp) - BASE_S - fall.start
     assert 0.0 <= latency <= LATENCY_BOUND_S
     assert abs(from_stamp(event.onset) - BASE_S - fall.start) <= 1.0
-    # The event says which m ran: the one picked for 5 Hz (no parameter set it).
+    # The event says which m ran: the one picked for falls at 5 Hz (no parameter set it).
     assert (event.track_id, event.frames_used, event.source) == (
         7, picked, ActionEvent.SOURCE_EDGE_3D)
     assert 0.6 <= event.confidence <= 1.0
@@ -123,40 +140,48 @@ def test_2hz_skeletons_run_the_m_and_thresholds_picked_for_2hz(harness):
     diagnostics = harness.collect(DiagnosticArray, '/diagnostics')
     pub = harness.node.create_publisher(Skeleton3D, '/skeleton', 100)
     assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
-    picks = _picks()
+    picks, plan = _picks(), _plan(2.0)
     # Picked on the validation seeds (benchmarks/actions.py --part events --write-models):
-    # m = 1 at 2 Hz, where m = 8 fired falls 0.12 s later on the held-out seeds.
+    # one m for all actions, m = 1 at 2 Hz; each action on its own model, falls on the onset
+    # model (the last two skeletons), which fires sooner on the held-out seeds.
     assert picks[2.0].m == 1
-    # Before any interval is measured the node runs the fastest rate's pick (5 Hz).
-    assert node.running == f'per_rate 5 Hz, m {picks[5.0].m}'
-    assert node.tracker.settings.per_action == picks[5.0].settings.per_action
+    fall_model = _model_of(plan, 'fall')
+    assert (fall_model.m, fall_model.horizon_s) == (ONSET_FRAMES, ONSET_HORIZON_S)
+    # Before any interval is measured the node runs the fastest rate's choice (5 Hz).
+    assert node.running.startswith('per_rate 5 Hz, per action') and _runs(node, _plan(5.0))
     fall, stamps, joints = _scripted_fall(period_s=0.5, lead_s=5.0)
     for stamp, points in zip(stamps, joints):
         pub.publish(_skeleton(BASE_S + stamp, points))
         time.sleep(0.05)
     assert harness.wait_for(lambda: len(markers) == len(stamps), timeout=25.0)
+    assert node.running.startswith('per_rate 2 Hz, per action') and _runs(node, plan)
+    assert len(node.tracker.plan) >= 2
+    assert harness.wait_for(lambda: _detector_status(diagnostics).get('detector')
+                            == node.running, timeout=5.0)
+    status = _detector_status(diagnostics)
+    assert float(status['skeleton_rate_hz']) == pytest.approx(2.0)
+    fall_settings = next(s for p, s in plan if 'fall' in s.actions)
+    assert status['thresholds fall'] == fall_settings.thresholds()['fall']
+    falls = [e for e in events if e.action == 'fall']
+    # One fall, from the onset model (its m on the event), within the 1 s bound.
+    assert len(falls) == 1 and falls[0].frames_used == ONSET_FRAMES
+    latency = from_stamp(falls[0].header.stamp) - BASE_S - fall.start
+    assert 0.0 <= latency <= LATENCY_BOUND_S, latency
+    # One m for all actions: the 2 Hz pick, as before the per-action choice.
+    assert node.set_parameters([Parameter('selection', value='one_m')])[0].successful
     assert node.running == 'per_rate 2 Hz, m 1' and node.tracker.model.m == 1
     assert node.tracker.settings.per_action == picks[2.0].settings.per_action
-    assert harness.wait_for(lambda: _detector_status(diagnostics).get('detector')
-                            == 'per_rate 2 Hz, m 1', timeout=5.0)
-    status = _detector_status(diagnostics)
-    assert float(status['skeleton_rate_hz']) == pytest.approx(2.0) and status['frames'] == '1'
-    assert status['thresholds fall'] == picks[2.0].settings.thresholds()['fall']
-    falls = [e for e in events if e.action == 'fall']
-    # One fall, from the 2 Hz pick; at 2 Hz the first skeleton that shows it can come 1.1 s
-    # after the onset.
-    assert len(falls) == 1 and falls[0].frames_used == 1
-    latency = from_stamp(falls[0].header.stamp) - BASE_S - fall.start
-    assert 0.0 <= latency <= LATENCY_BOUND_S_2HZ, latency
+    assert not node.set_parameters([Parameter('selection', value='best')])[0].successful
+    assert node.set_parameters([Parameter('selection', value='per_action')])[0].successful
+    assert _runs(node, plan)
     # A set m overrides the pick (the allocator sets it), 0 gives it back.
     assert node.set_parameters([Parameter('frames', value=8)])[0].successful
     assert node.running == 'per_rate 2 Hz, m 8' and node.tracker.model.m == 8
     assert node.set_parameters([Parameter('frames', value=0)])[0].successful
-    assert node.running == 'per_rate 2 Hz, m 1' and node.tracker.model.m == 1
+    assert _runs(node, plan)
     # A set rate overrides the measured one; 'parameters' runs the threshold parameters.
     assert node.set_parameters([Parameter('skeleton_rate_hz', value=5.0)])[0].successful
-    assert node.running == f'per_rate 5 Hz, m {picks[5.0].m}'
-    assert node.tracker.settings.per_action == picks[5.0].settings.per_action
+    assert node.running.startswith('per_rate 5 Hz') and _runs(node, _plan(5.0))
     assert not node.set_parameters([Parameter('skeleton_rate_hz', value=0.1)])[0].successful
     assert not node.set_parameters([Parameter('detector', value='fast')])[0].successful
     assert node.set_parameters([Parameter('detector', value='parameters'),

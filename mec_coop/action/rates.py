@@ -23,6 +23,8 @@ import numpy as np
 
 from .events import DetectorSettings
 
+# The window of the m sweep's models (``study.StudySetup.horizon_s``).
+SWEEP_HORIZON_S = 3.0
 DETECTORS_PATH = pathlib.Path(__file__).resolve().parent / 'models' / 'detectors.json'
 # Intervals the measured rate is taken from; it needs at least MIN_INTERVALS of them.
 RATE_WINDOW = 25
@@ -41,22 +43,30 @@ class RateProfile:
     """
     Detector ``settings`` picked on validation streams at ``rate_hz`` for ``m`` frames.
 
-    ``selected``: this m is the one picked on validation for ``rate_hz`` (one per rate).
+    ``selected``: this m is the one picked on validation for ``rate_hz`` (one per rate, one m
+    for every action). ``serves``: the actions this model is picked for when each action picks
+    its own model on validation (``study.select_per_action``), with ``settings`` picked for
+    that choice; such a profile is only used by it (:func:`rate_plan`), never ``selected`` nor
+    run for a set m. ``horizon_s``: the model's window (3 s: the m sweep's; shorter: the onset
+    model).
     """
 
     rate_hz: float
     m: int
     settings: DetectorSettings
     selected: bool = False
+    serves: tuple[str, ...] = ()
+    horizon_s: float = SWEEP_HORIZON_S
 
 
 def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PATH) -> None:
     """Write ``profiles`` as JSON (one per rate and m, a line each)."""
-    rows = [json.dumps({'rate_hz': p.rate_hz, 'm': p.m, 'selected': p.selected, 'settings': {
+    rows = [json.dumps({'rate_hz': p.rate_hz, 'm': p.m, 'selected': p.selected,
+                        'serves': list(p.serves), 'horizon_s': p.horizon_s, 'settings': {
         **asdict(p.settings), 'actions': list(p.settings.actions),
         'per_action': [list(row) for row in p.settings.per_action],
         'onset_lags': [list(row) for row in p.settings.onset_lags]}})
-        for p in sorted(profiles, key=lambda p: (p.m, p.rate_hz))]
+        for p in sorted(profiles, key=_order)]
     path.write_text('[\n' + ',\n'.join(rows) + '\n]\n')
 
 
@@ -73,7 +83,8 @@ def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
                             for a, on, off, n, t in r['settings'].get('per_action', [])),
         'onset_lags': tuple((str(a), float(lag))
                             for a, lag in r['settings'].get('onset_lags', []))}),
-        bool(r.get('selected', False))) for r in rows]
+        bool(r.get('selected', False)), tuple(r.get('serves', ())),
+        float(r.get('horizon_s', SWEEP_HORIZON_S))) for r in rows]
     if not profiles:
         raise ValueError(f'{path} holds no detector profile')
     for rate in {p.rate_hz for p in profiles}:
@@ -81,7 +92,19 @@ def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
         if len(chosen) != 1:
             raise ValueError(f'{path}: {rate:g} Hz needs exactly one selected m, got {chosen} '
                              '(benchmarks/actions.py --part events --write-models picks it)')
-    return sorted(profiles, key=lambda p: (p.m, p.rate_hz))
+        served = [a for p in profiles if p.rate_hz == rate for a in p.serves]
+        if len(served) != len(set(served)):
+            raise ValueError(f'{path}: {rate:g} Hz serves an action from two models: {served}')
+    if any(p.selected and (p.horizon_s != SWEEP_HORIZON_S or p.serves) for p in profiles):
+        raise ValueError(f'{path}: the selected m must be a model of the m sweep that serves '
+                         'no per-action choice')
+    return sorted(profiles, key=_order)
+
+
+def _order(profile):
+    """Ascending m, then rate, the m sweep's window first, the one-m rule's profile first."""
+    return (profile.m, profile.rate_hz, profile.horizon_s != SWEEP_HORIZON_S,
+            bool(profile.serves))
 
 
 def nearest_profile(rate_hz: float, profiles: list[RateProfile],
@@ -114,10 +137,33 @@ def rate_settings(rate_hz: float, profiles: list[RateProfile], actions: tuple[st
     if m is None:
         profiles = [p for p in profiles if p.selected]
     else:
+        profiles = [p for p in profiles if p.horizon_s == SWEEP_HORIZON_S and not p.serves]
         nearest_m = min({p.m for p in profiles}, key=lambda k: (abs(k - m), k))
         profiles = [p for p in profiles if p.m == nearest_m]
     profile = nearest_profile(rate_hz, profiles, current)
     return profile, replace(profile.settings, actions=tuple(actions))
+
+
+def rate_plan(rate_hz: float, profiles: list[RateProfile], actions: tuple[str, ...],
+              current: RateProfile | None = None
+              ) -> tuple[RateProfile, list[tuple[RateProfile, DetectorSettings]]]:
+    """
+    Return the rate's selected profile and, per model, the detector of the actions it serves.
+
+    The rate is that of :func:`rate_settings` with no m (same hysteresis through ``current``).
+    Each of ``actions`` runs on the model picked for it on validation at that rate
+    (:attr:`RateProfile.serves`), with that model's thresholds for it; an action no model
+    serves there runs on the selected m, as with one m for all actions.
+    """
+    selected, _ = rate_settings(rate_hz, profiles, actions, current)
+    at_rate = [p for p in profiles if p.rate_hz == selected.rate_hz]
+    plan = []
+    for profile in sorted(at_rate, key=lambda p: (p is not selected, _order(p))):
+        mine = tuple(a for a in actions if a in profile.serves or (
+            profile is selected and not any(a in p.serves for p in at_rate)))
+        if mine:
+            plan.append((profile, replace(profile.settings, actions=mine)))
+    return selected, plan
 
 
 class RateMeter:

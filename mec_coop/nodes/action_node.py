@@ -14,7 +14,10 @@ skeleton rate nearest to the stream's), the detector's ``on_threshold``, ``off_t
 ``min_frames``, ``refractory_s`` and ``actions`` (which actions are reported); all validated
 together. With ``detector: per_rate`` (the default) the four thresholds are instead those
 picked per action on validation streams for the running m at that rate. The rate is
-``skeleton_rate_hz``, or with 0 the rate measured from the skeletons' stamps;
+``skeleton_rate_hz``, or with 0 the rate measured from the skeletons' stamps. With
+``selection: per_action`` (the default; with ``frames: 0`` and ``detector: per_rate``) each
+action runs on the model picked for it at that rate on validation (its own m, or the onset
+model), the event from that model; ``one_m`` runs the one m picked for every action.
 ``/diagnostics`` says which rate, m and thresholds run.
 """
 
@@ -26,7 +29,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from mec_coop.action.events import DetectorSettings, EVENT_ACTIONS
 from mec_coop.action.online import ActionTracker
-from mec_coop.action.rates import load_profiles, rate_settings, RateMeter
+from mec_coop.action.rates import load_profiles, rate_plan, rate_settings, RateMeter
 from mec_coop.action.study import bundled_frame_counts, load_bundled
 from mec_coop.msg import ActionEvent, Skeleton3D, Skeleton3DArray
 from mec_coop.ros.conversions import from_stamp, skeleton_joints, to_stamp
@@ -36,8 +39,9 @@ from mec_coop.ros.qos import QOS_RELIABLE
 from mec_coop.ros.runtime import spin_node
 
 DETECTOR_PARAMS = ('on_threshold', 'off_threshold', 'min_frames', 'refractory_s', 'actions',
-                   'detector', 'skeleton_rate_hz')
+                   'detector', 'skeleton_rate_hz', 'selection')
 DETECTORS = ('per_rate', 'parameters')
+SELECTIONS = ('per_action', 'one_m')
 # Text above the nose, in metres.
 TEXT_LIFT_M = 0.35
 
@@ -79,17 +83,21 @@ class ActionNode(Node):
             "Skeleton rate (Hz) the 'per_rate' detector and frames 0 assume; 0: measured from "
             'the stamps',
             0.0, 60.0))
+        self.declare_parameter('selection', 'per_action', text_param(
+            f"One of {SELECTIONS}, with frames 0 and detector per_rate: 'per_action' runs each "
+            "action on the model picked for it on validation at the rate; 'one_m' runs the one "
+            'm picked for all actions'))
         source = self.get_parameter('input').value
         if source not in ('skeleton', 'skeletons'):
             raise ValueError(f"input must be 'skeleton' or 'skeletons', got {source!r}")
         self.profiles = load_profiles()
         self.profile = None
         # No rate measured yet: the fastest profile (the virtual rig's 5 Hz).
-        settings, self.running, m = self._detector(self._values([]), None)
-        model = load_bundled('3d', m)
-        # Every bundled model has the same horizon: the meter outlives a change of m.
-        self.meter = RateMeter(max_gap_s=model.horizon_s)
-        self.tracker = ActionTracker(model, settings)
+        self._models = {}
+        plan, self.running = self._detector(self._values([]), None)
+        # The m sweep's horizon (the longest): the meter outlives a change of m.
+        self.meter = RateMeter(max_gap_s=max(model.horizon_s for model, _ in plan))
+        self.tracker = ActionTracker(*plan[0], plan)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self.published = 0
@@ -114,6 +122,8 @@ class ActionNode(Node):
             return verdict(f'frames must be 0 (picked per rate) or one of '
                            f'{list(bundled_frame_counts("3d"))} (the bundled models), got '
                            f'{values["frames"]}')
+        if values['selection'] not in SELECTIONS:
+            return verdict(f'selection must be one of {SELECTIONS}, got {values["selection"]!r}')
         if values['detector'] not in DETECTORS:
             return verdict(f'detector must be one of {DETECTORS}, got {values["detector"]!r}')
         if 0.0 < values['skeleton_rate_hz'] < 0.2:
@@ -128,23 +138,33 @@ class ActionNode(Node):
         return follows and not values['skeleton_rate_hz']
 
     def _detector(self, values, measured_hz):
-        """Return the detector settings to run, a name for them (diagnostics) and the m."""
+        """Return the plan to run (model and detector per action group) and its name."""
         rate = (values['skeleton_rate_hz'] or measured_hz
                 or max(p.rate_hz for p in self.profiles))
-        self.profile, settings = rate_settings(rate, self.profiles, tuple(values['actions']),
-                                               self.profile, values['frames'] or None)
+        actions = tuple(values['actions'])
+        self.profile, settings = rate_settings(rate, self.profiles, actions, self.profile,
+                                               values['frames'] or None)
         m = self.profile.m
         if values['detector'] == 'parameters':
-            return _settings(values), f'parameters, m {m}', m
-        return settings, f'per_rate {self.profile.rate_hz:g} Hz, m {m}', m
+            return [(self._model(self.profile), _settings(values))], f'parameters, m {m}'
+        name = f'per_rate {self.profile.rate_hz:g} Hz'
+        if values['frames'] or values['selection'] == 'one_m':
+            return [(self._model(self.profile), settings)], f'{name}, m {m}'
+        _, plan = rate_plan(rate, self.profiles, actions, self.profile)
+        return [(self._model(p), s) for p, s in plan], f'{name}, per action ' + ', '.join(
+            f'{"/".join(s.actions)} m {p.m}' + ('' if p.horizon_s == self.profile.horizon_s
+                                                else f' over {p.horizon_s:g} s')
+            for p, s in plan)
 
-    def _configure(self, settings, m):
-        model = self.tracker.model
-        self.tracker.configure(model if model.m == m else load_bundled('3d', m), settings)
+    def _model(self, profile):
+        key = (profile.m, profile.horizon_s)
+        if key not in self._models:
+            self._models[key] = load_bundled('3d', profile.m, profile.horizon_s)
+        return self._models[key]
 
     def _apply(self, parameters):
-        settings, self.running, m = self._detector(self._values([]), self.meter.rate_hz)
-        self._configure(settings, m)
+        plan, self.running = self._detector(self._values([]), self.meter.rate_hz)
+        self.tracker.configure(*plan[0], plan)
 
     def _on_people(self, skeletons):
         markers = [m for m in map(self._on_skeleton, skeletons) if m is not None]
@@ -157,19 +177,19 @@ class ActionNode(Node):
         self.meter.add(int(msg.track_id), stamp)
         # Between parameter changes (_apply) only a measured rate can change the detector or m.
         if self._follows_rate():
-            settings, running, m = self._detector(self._values([]), self.meter.rate_hz)
+            plan, running = self._detector(self._values([]), self.meter.rate_hz)
             if running != self.running:
                 self.get_logger().info(f'skeletons at {self.meter.rate_hz or 0.0:.2f} Hz: '
-                                       f'detector {running} ({settings})')
+                                       f'detector {running}')
                 self.running = running
-                self._configure(settings, m)
+                self.tracker.configure(*plan[0], plan)
         result = self.tracker.update(int(msg.track_id), stamp, joints)
         if result is None:
             return None
         for event in result.events:
             out = ActionEvent(track_id=msg.track_id, action=event.action,
                               confidence=float(event.confidence), onset=to_stamp(event.onset),
-                              frames_used=self.tracker.model.m,
+                              frames_used=self.tracker.frames_of(event.action),
                               source=ActionEvent.SOURCE_EDGE_3D, camera_id='')
             out.header.stamp, out.header.frame_id = msg.header.stamp, msg.header.frame_id
             self._pub_events.publish(out)
@@ -200,7 +220,8 @@ class ActionNode(Node):
             'mec_coop/action', 'edge', level, f'{self.published} events',
             {**counts, 'published': self.published, 'frames': self.tracker.model.m,
              'detector': self.running, 'skeleton_rate_hz': self.meter.rate_hz or 0.0,
-             **{f'thresholds {a}': v for a, v in self.tracker.settings.thresholds().items()}})]))
+             **{f'thresholds {a}': v for _, s in self.tracker.plan
+                for a, v in s.thresholds().items()}})]))
 
 
 def main(args=None):
