@@ -177,9 +177,9 @@ def rates_part(args, setup):
     from mec_coop.action.rates import RateProfile, save_profiles
     from mec_coop.action.study import (bundled_frame_counts, evaluate, latency_parts,
                                        LATENCY_CONFIDENCE_Z, load_bundled, ONSET_FRAMES,
-                                       ONSET_HORIZON_S, sampling_latency, select_detector, select_frames,
-                                       select_per_action, sequences, THRESHOLD_GRID,
-                                       train_model)
+                                       ONSET_HORIZON_S, sampling_latency, select_detector,
+                                       select_frames, select_per_action, sequences,
+                                       THRESHOLD_GRID, train_model)
     rows, profiles, fastest = [], [], None
     for rate in RATES:
         at_rate = replace(setup, fps=rate)
@@ -511,7 +511,7 @@ def write_doc():
 
 
 def _verdicts(rates):
-    """Acceptance verdicts per rate: each action on its own model, then one m for all."""
+    """Return the acceptance verdicts per rate: each action on its own model, one m for all."""
     out = []
     for r in rates:
         rate = f'{r["rate_hz"]:g} Hz'

@@ -61,12 +61,13 @@ class RateProfile:
 
 def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PATH) -> None:
     """Write ``profiles`` as JSON (one per rate and m, a line each)."""
-    rows = [json.dumps({'rate_hz': p.rate_hz, 'm': p.m, 'selected': p.selected,
-                        'serves': list(p.serves), 'horizon_s': p.horizon_s, 'settings': {
-        **asdict(p.settings), 'actions': list(p.settings.actions),
-        'per_action': [list(row) for row in p.settings.per_action],
-        'onset_lags': [list(row) for row in p.settings.onset_lags]}})
-        for p in sorted(profiles, key=_order)]
+    rows = [json.dumps({
+        'rate_hz': p.rate_hz, 'm': p.m, 'selected': p.selected, 'serves': list(p.serves),
+        'horizon_s': p.horizon_s, 'settings': {
+            **asdict(p.settings), 'actions': list(p.settings.actions),
+            'per_action': [list(row) for row in p.settings.per_action],
+            'onset_lags': [list(row) for row in p.settings.onset_lags]}}
+    ) for p in sorted(profiles, key=_order)]
     path.write_text('[\n' + ',\n'.join(rows) + '\n]\n')
 
 
