@@ -132,7 +132,7 @@ def _detector_status(diagnostics):
     return values[-1] if values else {}
 
 
-def test_2hz_skeletons_run_the_m_and_thresholds_picked_for_2hz(harness):
+def test_2hz_skeletons_run_the_models_picked_per_action_for_2hz(harness):
     from mec_coop.nodes.action_node import ActionNode
     node = harness.add(ActionNode(context=harness.context))
     events = harness.collect(ActionEvent, '/actions')
