@@ -540,9 +540,10 @@ def _per_action_lines(rates):
              'window) and the onset model (m = 2 over the last 0.6 s: at 2 Hz the newest '
              "skeleton and the one before it, so the hip's vertical velocity and the heights "
              'at the start of a fall are not averaged over 3 s; trained on the training seeds '
-             'like the others), each with its per-action thresholds picked on validation; for '
-             'each action alone, the candidate with the best validation F1 among those whose '
-             'mean latency is <= 1 s (the sooner, then the smaller m on a tie). The node runs '
+             'like the others, 30 epochs, picked on the 2 Hz validation seeds), each with its '
+             'per-action thresholds picked on validation; for each action alone, the candidate '
+             'with the best validation F1 among those whose mean latency plus 1.96 standard '
+             'errors is <= 1 s (the sooner, then the smaller m on a tie). The node runs '
              "every model the choice needs (~0.2 ms each) and takes each action's events from "
              'its model. Picked on validation seeds 124-131 only; on/off/min_frames/refractory s '
              'and the validation F1 / latency (s):', '',
@@ -554,7 +555,8 @@ def _per_action_lines(rates):
             f'm = {c["m"]}' + ('' if c['horizon_s'] == 3.0 else f' over {c["horizon_s"]:g} s')
             + f', {_thresholds(c["thresholds"])}: '
             f'{_events_cells({a: pa["validation"][a]}, (a,))}' for a, c in pa['choice'].items())
-            + f' | {_events_cells(pa["onset_validation"], ("fall", "jump"))} |')
+            + f' | {_events_cells(pa["onset_validation"], ("fall", "jump")).replace(" | ", ", ")}'
+            ' |')
     return lines
 
 
