@@ -72,7 +72,7 @@ def test_queued_airtime_is_served_at_the_new_share():
     link.configure({'cam0': 0.01, 'cam1': 0.99}, {'cam0': -110.0, 'cam1': -110.0})
     full = LinkBudget(bandwidth_hz=45e3).spectral_rate_bps(-110.0)
     first = link.send('cam0', 10_000, now=0.0, item='a')
-    second = link.send('cam0', 10_000, now=0.0, item='b')
+    link.send('cam0', 10_000, now=0.0, item='b')
     assert first.done_at == pytest.approx(8e4 / (0.01 * full))     # ~14 s on a 45 kHz band
     # 1 s later the share rises to 0.5: the bits of the first offload still left go 50x faster,
     # and the second follows at the new rate.

@@ -242,6 +242,20 @@ def test_uplink_delays_by_airtime_and_applies_new_shares(harness):
     assert [m.uplink_queueing_s for m in out[2:]] == pytest.approx([0, done[0]], abs=0.01)
     late = np.array(arrivals) - sent - done
     assert np.all(late > -0.005) and np.all(late < 0.05), late
+    # Queued on a 0.05 share (planned airtime ~1.9 s), then the share rises to 0.95: the rest
+    # goes at the new rate and the offload leaves within ~0.3 s, not at the planned time.
+    assert node.set_parameters_atomically([Parameter('tdma_share.cam0', value=0.05),
+                                           Parameter('tdma_share.cam1', value=0.95)]).successful
+    sent = time.monotonic()
+    pub.publish(msg)
+    time.sleep(0.2)
+    planned = sent + out[0].uplink_airtime_s * 0.5 / 0.05
+    assert node.set_parameters_atomically([Parameter('tdma_share.cam0', value=0.95),
+                                           Parameter('tdma_share.cam1', value=0.05)]).successful
+    assert harness.wait_for(lambda: len(arrivals) == 3, timeout=3)
+    assert arrivals[2] - sent < 0.45 and planned - arrivals[2] > 1.2, (arrivals[2] - sent)
+    assert out[4].uplink_airtime_s == pytest.approx(out[0].uplink_airtime_s * 0.5 / 0.95,
+                                                    rel=1e-3)
 
 
 def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_image):

@@ -133,7 +133,7 @@ class TdmaUplink:
         return self._share[camera] * self.budget.spectral_rate_bps(self._gain_db[camera])
 
     def send(self, camera: str, num_bytes: float, now: float, item: Any = None) -> Delivery:
-        """Queue ``num_bytes`` submitted at ``now``; return its :class:`Delivery` as planned now."""
+        """Queue ``num_bytes`` submitted at ``now``; return its :class:`Delivery` as planned."""
         if camera not in self._share:
             raise KeyError(f'camera {camera!r} has no TDMA share configured')
         queue = self._queue[camera]
