@@ -155,6 +155,7 @@ class TaskPlanner:
     A new uplink plan replaces the one in place only when it is clearly better on the same inputs
     (``uplink_hold_margin``, :func:`~mec_coop.alloc.uplink_plan.hold_plan`): the measured sizes
     and ``t0`` move between re-plans, and shares that flap with them re-time the cameras' queues.
+    A change of the plan's parameters or of a camera's codec takes the new plan at once.
     """
 
     def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher,
@@ -167,6 +168,7 @@ class TaskPlanner:
         self.waiting: list = []
         self.planning = False   # an uplink plan is made: the cameras' codecs are followed
         self.held: Optional[UplinkPlan] = None   # the uplink plan in place
+        self._chosen: tuple = ()                  # the settings it was made with
 
     def poll(self) -> None:
         """Read the cameras' codecs again where due, while an uplink plan needs them."""
@@ -214,10 +216,13 @@ class TaskPlanner:
         link = TdmaLink(params.link.bandwidth_hz, dbm_to_watt(params.link.tx_power_dbm),
                         dbm_to_watt(params.link.noise_dbm_per_hz),
                         tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share)
-        result = self.held = hold_plan(
-            self.held, plan_uplink(values['uplink_plan'], curves, link,
-                                   values['fixed_jpeg_quality']),
-            curves, link, values['uplink_hold_margin'])
+        new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
+        # What a user or a camera chose (not what is measured): a change takes the new plan.
+        chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
+                  settings.min_share, tuple(self.codec.values()))
+        result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
+                                       curves, link, values['uplink_hold_margin'])
+        self._chosen = chosen
         sizes = result.sizes_bytes
         timing = settings.timing and replace(settings.timing, image_bytes=sizes)
         return replace(settings, params=replace(params, image_bytes=float(sizes.max())),
