@@ -222,7 +222,8 @@ def summary(result, codec_path):
 
 GRAPH_PLANS = ('tdma', 'cocrra', 'fracr', 'fcrra')
 PREDICTED = re.compile(
-    r'uplink (\w+): jpeg_quality \[([0-9, ]+)\].*?t0 ([0-9.]+) s, success ([0-9.]+)')
+    r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
+    r'success ([0-9.]+)')
 
 
 def graph_runs(args):
@@ -257,14 +258,21 @@ def graph_runs(args):
                    success_mpjpe_mm=summary['success_mpjpe_mm'],
                    delay_within_requirement=summary.get('delay_within_requirement'),
                    allocation=summary.get('allocation'),
-                   predicted_success=float(found[-1][3]) if found else None,
-                   t0_s=[min(float(f[2]) for f in found), max(float(f[2]) for f in found)]
+                   predicted_success=float(found[-1][4]) if found else None,
+                   t0_s=[min(float(f[3]) for f in found), max(float(f[3]) for f in found)]
                    if found else None,
+                   plans_applied=_plans_applied(found),
                    load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
     return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows}
+
+
+def _plans_applied(found):
+    """Count the different (qualities, shares) the allocator's log lines applied in turn."""
+    applied = [(q, sh) for _, q, sh, _, _ in found]
+    return sum(1 for i, a in enumerate(applied) if i == 0 or a != applied[i - 1])
 
 
 def graph_command(args):

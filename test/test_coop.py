@@ -102,6 +102,23 @@ def test_queued_airtime_is_served_at_the_new_share():
     assert link.next_due() == pytest.approx(100.0 + 8e3 / (0.75 * full))
 
 
+def test_a_stream_keeps_its_newest_waiting_messages():
+    # Offloads keep 2 waiting (KEEP_LAST 2); keypoints are their own stream.
+    link = TdmaUplink()
+    link.configure({'cam0': 0.5})
+    air = 8e4 / link.rate_bps('cam0')
+    sent = [link.send('cam0', 10_000, now=0.0, item=f'o{i}', stream='offload', keep=2)
+            for i in range(3)]
+    kp = link.send('cam0', 1_000, now=0.0, item='k', stream='keypoints', keep=20)
+    # o0 is on the air, o1 and o2 wait: nothing replaced yet.
+    assert link.take_replaced() == [] and sent[2].done_at == pytest.approx(3 * air)
+    late = link.send('cam0', 10_000, now=0.5 * air, item='o3', stream='offload', keep=2)
+    # o1 made way: o2, the keypoints and o3 move up by one offload's airtime.
+    assert link.take_replaced() == ['o1'] and link.take_replaced() == []
+    assert late.done_at == pytest.approx(3 * air + kp.airtime_s)
+    assert [item for item, _ in link.due(10.0)] == ['o0', 'o2', 'k', 'o3']
+
+
 def test_shares_must_sum_to_at_most_one():
     link = TdmaUplink()
     link.configure({'cam0': 0.6})

@@ -12,6 +12,7 @@ share re-times the airtime still queued (:class:`TdmaUplink`).
 
 from collections import deque
 from dataclasses import dataclass
+import itertools
 import math
 from typing import Any, Optional
 
@@ -57,6 +58,7 @@ class _Queued:
     submitted: float
     start: float
     done_at: float
+    stream: Any = None
 
 
 class TdmaUplink:
@@ -75,6 +77,7 @@ class TdmaUplink:
         self._share: dict = {}
         self._gain_db: dict = {}
         self._queue: dict = {}
+        self._replaced: list = []
 
     def configure(self, shares: Optional[dict] = None, gains_db: Optional[dict] = None,
                   budget: Optional[LinkBudget] = None, now: Optional[float] = None) -> None:
@@ -132,17 +135,43 @@ class TdmaUplink:
         """Return the current uplink rate of ``camera`` in bit/s (``tau_n R_n``)."""
         return self._share[camera] * self.budget.spectral_rate_bps(self._gain_db[camera])
 
-    def send(self, camera: str, num_bytes: float, now: float, item: Any = None) -> Delivery:
-        """Queue ``num_bytes`` submitted at ``now``; return its :class:`Delivery` as planned."""
+    def send(self, camera: str, num_bytes: float, now: float, item: Any = None,
+             stream: Any = None, keep: Optional[int] = None) -> Delivery:
+        """
+        Queue ``num_bytes`` submitted at ``now``; return its :class:`Delivery` as planned.
+
+        ``keep``: at most this many messages of the camera's ``stream`` may wait (not yet on the
+        air), as a KEEP_LAST writer history of that depth keeps them on a real link: the oldest
+        waiting one is replaced (:meth:`take_replaced`) and the camera's later airtime moves up.
+        """
         if camera not in self._share:
             raise KeyError(f'camera {camera!r} has no TDMA share configured')
         queue = self._queue[camera]
+        if keep is not None:
+            waiting = [q for q in queue if q.start > now and q.stream == stream]
+            for old in waiting[:max(0, len(waiting) - keep + 1)]:
+                self._remove(queue, old)
         start = max(now, queue[-1].done_at) if queue else now
         bits = 8.0 * num_bytes
-        queued = _Queued(item, bits, now, start, start + bits / self.rate_bps(camera))
+        queued = _Queued(item, bits, now, start, start + bits / self.rate_bps(camera), stream)
         queue.append(queued)
         return Delivery(queueing_s=start - now, airtime_s=queued.done_at - start,
                         done_at=queued.done_at)
+
+    def _remove(self, queue: deque, old: _Queued) -> None:
+        # Not on the air yet: the messages behind it (a FIFO: all after it) move up by its time.
+        freed = old.done_at - old.start
+        index = queue.index(old)
+        del queue[index]
+        self._replaced.append(old.item)
+        for q in itertools.islice(queue, index, None):
+            q.start -= freed
+            q.done_at -= freed
+
+    def take_replaced(self) -> list:
+        """Return (and forget) the items replaced by newer ones of their stream."""
+        out, self._replaced = self._replaced, []
+        return out
 
     def next_due(self) -> Optional[float]:
         """Return when the earliest queued message is done (None: nothing queued)."""
