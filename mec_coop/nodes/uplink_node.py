@@ -13,8 +13,9 @@ into the message when it leaves. A change of share re-times the airtime still qu
 scheduler serves bits at the current share), and no more messages of a topic wait on the link
 than its QoS depth (a newer offload replaces the oldest waiting one, counted as ``replaced``),
 as the camera's KEEP_LAST writer history would on a real link. Message sizes are the real
-serialized (CDR) sizes. ``enabled: false`` forwards at once, for real networks. Shares and channel gains are parameters (``tdma_share.<cam>``,
-``channel_gain_db.<cam>``) that the allocator, or a user with ``ros2 param set``, changes live.
+serialized (CDR) sizes. ``enabled: false`` forwards at once, for real networks. Shares and
+channel gains are parameters (``tdma_share.<cam>``, ``channel_gain_db.<cam>``) that the
+allocator, or a user with ``ros2 param set``, changes live.
 This node owns the link: it publishes its state on ``uplink/link_state`` (``mec_coop/LinkState``,
 latched) at start and on every change, and the allocator plans with that.
 """
