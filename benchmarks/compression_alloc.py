@@ -291,8 +291,10 @@ def graph_section(paths):
     lines = ['## In the running graph', '']
     if not paths:
         return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
-    # This session's measurements first, those of an earlier tree (no load recorded) after.
-    for path in sorted(paths, key=lambda p: ('load_1min' not in p.read_text(), p.name)):
+    # The newest tree's measurements first: those that count the plans applied, then those with
+    # a load recorded, then the rest.
+    for path in sorted(paths, key=lambda p: ('plans_applied' not in p.read_text(),
+                                             'load_1min' not in p.read_text(), p.name)):
         lines += _graph_table(path)
     return lines
 
@@ -305,14 +307,21 @@ def _graph_table(path):
     bound = rows[0]['success_mpjpe_mm'] if rows else None
     codec = {'jpeg': 'plain JPEG', 'regionwise': 'region-wise (people at the quality, background '
              'at its fixed level)'}[a['codec']]
-    # Rows without a load were written before this session's changes to the uplink plan.
-    earlier = bool(rows) and 'load_1min' not in rows[0]
+    # Rows without a load were written before the plan used the codec's curve, rows without
+    # plans_applied before the uplink re-timed and bounded its queues.
+    earliest = bool(rows) and 'load_1min' not in rows[0]
+    earlier = bool(rows) and 'plans_applied' not in rows[0]
     lines = [f'### `{graph_command(a)}` (`docs/figures/{path.name}`)', '',
              *(['Measured with an earlier tree: before the plan sized offloads with the '
                 "codec's own curve (the plain-JPEG curve was then right: these offloads were "
                 'plain JPEG) and before the P2 starts that found the better share splits '
                 '(`test_four_camera_plans_against_brute_force`); the command reproduces the '
-                'setup, not that code.', ''] if earlier else []),
+                'setup, not that code.', ''] if earliest else
+               ['Measured with an earlier tree: before the uplink served queued airtime at the '
+                "new share after a re-plan, kept no more offloads waiting than the topic's QoS "
+                'depth, and the allocator held its uplink plan unless a new one was clearly '
+                'better; the command reproduces the setup, not that code.', '']
+               if earlier else []),
              f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
              f'D_req = {a["delay_requirement"]} s, the {a.get("mode", "cascade")} thresholds '
@@ -330,10 +339,12 @@ def _graph_table(path):
              "(the paper D model's mean success, planned on the size curve of the codec): the "
              'last plan of the run; t0 planned: the range of the upload deadlines the plans of '
              'the run used. Load: the 1-minute load average of the machine (2 cores) '
-             'before / after the run.', '', *_tightness(a),
+             'before / after the run. Plans applied: how many different (qualities, shares) '
+             'the allocator applied in turn (its log).', '', *_tightness(a),
              '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
              'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded | '
-             't0 planned (s) | load |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+             't0 planned (s) | plans applied | load |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         alloc = r.get('allocation') or {}
         quality = alloc.get('jpeg_quality') or []
@@ -352,6 +363,7 @@ def _graph_table(path):
             f'{"n/a" if mpjpe is None or not np.isfinite(mpjpe) else f"{mpjpe:.1f}"} | '
             f'{fmt(r["offload_ratio"])} | '
             + ('n/a' if not r.get('t0_s') else '{:.2f}-{:.2f}'.format(*r['t0_s'])) + ' | '
+            + ('n/a' if held or 'plans_applied' not in r else str(r['plans_applied'])) + ' | '
             + ('n/a' if 'load_1min' not in r else '{:.1f} / {:.1f}'.format(*r['load_1min']))
             + ' |')
     failed = [r['plan'] for r in data['rows'] if r.get('failed')]
