@@ -293,9 +293,55 @@ def graph_section(paths):
         return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
     # The newest tree's measurements first: those that count the plans applied, then those with
     # a load recorded, then the rest.
-    for path in sorted(paths, key=lambda p: ('plans_applied' not in p.read_text(),
-                                             'load_1min' not in p.read_text(), p.name)):
+    paths = sorted(paths, key=lambda p: ('plans_applied' not in p.read_text(),
+                                         'load_1min' not in p.read_text(), p.name))
+    lines += _across_runs([p for p in paths if 'plans_applied' in p.read_text()])
+    for path in paths:
         lines += _graph_table(path)
+    return lines
+
+
+SETUP = ('codec', 'bandwidth', 'gains', 'delay_requirement', 'mode', 'min_share', 'duration',
+         'upload_deadline')
+
+
+def _across_runs(paths):
+    """Per setup measured more than once: each plan's success over the runs, and the verdict."""
+    groups = {}
+    for path in paths:
+        data = json.loads(path.read_text())
+        key = json.dumps({k: data['args'].get(k) for k in SETUP})
+        groups.setdefault(key, []).append((path, data))
+    lines = []
+    for runs in groups.values():
+        if len(runs) < 2:
+            continue
+        success = {}
+        for _, data in runs:
+            for r in data['rows']:
+                if not r.get('failed'):
+                    success.setdefault(r['plan'], []).append(r['success_rate'])
+        common = {**runs[0][1]['args'], 'tag': '', 'plans': GRAPH_PLANS}
+        lines += [f'### Across {len(runs)} runs of one setup ('
+                  + ', '.join(f'`{p.name}`' for p, _ in runs) + ')', '',
+                  f'`{graph_command(common)}` '
+                  'with the `--tag` and `--plans` (the run order) of each table below. Success '
+                  'per plan in each run, their mean and range.', '',
+                  '| uplink plan | runs | success per run | mean | range |',
+                  '|---|---|---|---|---|']
+        for plan, values in success.items():
+            lines.append(f'| {plan} | {len(values)} | '
+                         + ', '.join(f'{v:.3f}' for v in values)
+                         + f' | {np.mean(values):.3f} | {min(values):.3f}-{max(values):.3f} |')
+        if {'cocrra', 'fracr', 'fcrra'} <= set(success):
+            co = success['cocrra']
+            above = all(min(co) > max(success[b]) for b in ('fracr', 'fcrra'))
+            lines += ['', 'Acceptance (Co-CRRA raises the measured success over FRACR and '
+                      f'FCRRA) over these runs: **{"met" if above else "not met"}** (met only '
+                      "if Co-CRRA's lowest run is above every run of both baselines; mean "
+                      + ', '.join(f'{b} {np.mean(success[b]):.3f}'
+                                  for b in ('cocrra', 'fracr', 'fcrra')) + ').']
+        lines.append('')
     return lines
 
 
