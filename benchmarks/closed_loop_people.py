@@ -49,6 +49,7 @@ from mec_coop.eval.multi_person import (match_people, mixed_labels, MultiPersonS
                                         PCP_PARTS)
 from mec_coop.fusion.association import AssociationSettings
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
+from mec_coop.geometry.skeleton import COCO_JOINTS
 from mec_coop.geometry.triangulation import JointFlag
 from mec_coop.rig.virtual import VirtualRig
 
@@ -219,13 +220,15 @@ def instant_row(stamp, people, truth, labels, names, visible_fraction) -> dict:
 
 def part_failures(rows: list) -> dict:
     """
-    Count why matched people's PCP parts fail.
+    Count why matched people's PCP parts fail, in all and per part (``by_part``).
 
     A missing endpoint (with the :class:`~mec_coop.geometry.triangulation.JointFlag` names of
     the missing joints) or an endpoint error too large for the part's length.
     """
     counts: collections.Counter = collections.Counter()
     flags: collections.Counter = collections.Counter()
+    by_part: dict = {f'{COCO_JOINTS[a]}-{COCO_JOINTS[b]}': collections.Counter()
+                     for a, b in PCP_PARTS}
     for row in rows:
         for person, truth in zip(row['people'], row['truth']):
             skeleton = person['skeleton']
@@ -233,16 +236,21 @@ def part_failures(rows: list) -> dict:
                 continue
             errors = np.array(skeleton['errors_mm'], dtype=float)
             for a, b in PCP_PARTS:
+                part = by_part[f'{COCO_JOINTS[a]}-{COCO_JOINTS[b]}']
                 counts['parts'] += 1
                 missing = [j for j in (a, b) if not np.isfinite(errors[j])]
                 if missing:
                     counts['missing_endpoint'] += 1
+                    part['missing_endpoint'] += 1
                     flags.update(f.name for j in missing for f in JointFlag
                                  if skeleton['flags'][j] & f)
                     continue
                 length = 1e3 * np.linalg.norm(np.subtract(truth[a], truth[b]))
-                counts['too_far' if errors[a] + errors[b] > length else 'correct'] += 1
-    return {**counts, 'missing_joint_flags': dict(flags.most_common())}
+                verdict = 'too_far' if errors[a] + errors[b] > length else 'correct'
+                counts[verdict] += 1
+                part[verdict] += 1
+    return {**counts, 'missing_joint_flags': dict(flags.most_common()),
+            'by_part': {name: dict(c) for name, c in by_part.items()}}
 
 
 def main() -> None:

@@ -46,12 +46,41 @@ def test_keypoints_only_is_model_time_plus_airtime():
     assert math.isnan(prediction.offload_view_p50_s)
     # What the allocator sets beside it: NaN until measured, then the window's medians.
     calibration = Calibration(['cam0'])
-    assert all(math.isnan(v) for v in calibration.measured_p50().values())
+    measured = calibration.measured_p50()
+    assert math.isnan(measured['measured_delay_p50_s'])
+    assert math.isnan(measured['measured_offload_view_p50_s'])
+    assert measured['offload_extra_s'] == [0.0]
     for value in (0.2, 0.3, 0.4, 0.5, 0.9):
         calibration.offload_view_s.add(value)
         calibration.delay_s.add(value / 2)
     assert calibration.measured_p50() == {'measured_delay_p50_s': 0.2,
-                                          'measured_offload_view_p50_s': 0.4}
+                                          'measured_offload_view_p50_s': 0.4,
+                                          'offload_extra_s': [0.0]}
+
+
+def test_offloads_that_leave_the_camera_later_arrive_later():
+    # Measured on the graph (4 cameras, D_req 1.0 s, region-wise offloads): keypoint messages
+    # 0.19 s after capture, offloads 0.40 s (the encoding runs after the model). The edge's
+    # median of the offloads' time on the camera, less the keypoints' median, is added to
+    # offloaded views only.
+    calibration = Calibration(['cam0', 'cam1'])
+    for k in range(20):
+        calibration.add_device('cam0', 0.5 * k, 0.19)
+        calibration.add_device('cam1', 0.5 * k, 0.25)
+    calibration.offload_camera_s.update(cam0=0.40, cam1=0.20)
+    prior = SystemParams()
+    timing = calibration.timing(prior)
+    # cam1's offloads left sooner than its keypoints: no negative extra.
+    np.testing.assert_allclose(timing.offload_extra_s, [0.21, 0.0])
+    timing = replace(timing, edge_service_s=0.05, overhead_s=0.0)
+    offloads = simulate(timing, [1.0, 0.0], [0.0, 1.0], [np.inf] * 2)
+    assert offloads.offload_view_p50_s == pytest.approx(0.40 + 0.05)
+    assert offloads.p50_s == pytest.approx(0.45)
+    without = simulate(replace(timing, offload_extra_s=0.0), [1.0, 0.0], [0.0, 1.0],
+                       [np.inf] * 2)
+    assert without.p50_s == pytest.approx(0.25)   # cam1's keypoints were the last view
+    # Keypoints only: the extra changes nothing.
+    assert simulate(timing, [0.0] * 2, [1.0] * 2, [np.inf] * 2).p50_s == pytest.approx(0.25)
 
 
 def test_camera_times_above_the_frame_period_do_not_queue_again():

@@ -8,8 +8,12 @@ allocator reaches the others only through their parameter services, as across pr
 """
 
 import json
+import math
+import re
 import time
+from types import SimpleNamespace
 
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
@@ -18,6 +22,7 @@ from std_msgs.msg import Float32
 from mec_coop.alloc.model import route_probabilities
 from mec_coop.msg import AllocationState, GroundTruth, PoseKeypoints2D
 from mec_coop.ros.conversions import to_stamp
+from mec_coop.ros.diagnostics import diagnostic, EdgeHealth
 from mec_coop.ros.qos import QOS_LATCHED, QOS_RELIABLE
 
 pytestmark = [pytest.mark.dds]
@@ -193,6 +198,42 @@ def test_online_update_and_late_nodes(harness):
     assert route_probabilities(cam1, 0.3, 0.9) == pytest.approx((1.0, 0.0))
     # cam1 sent no camera-model time (only audits): it keeps the prior, the slowest counts.
     assert allocator.last.settings.params.device_inference_s == pytest.approx(0.1)
+    # The edge's diagnostics say how long offloads took on the cameras (cam0: 0.3 s after
+    # capture, 0.22 s more than its keypoints' 0.08 s); a value that is not a number is ignored.
+    health = EdgeHealth(CAMERAS, 1.0, 0.0)
+    for age, link in ((0.35, 0.05), (0.32, 0.02), (0.31, 0.01), (0.4, 0.1), (0.3, 0.0)):
+        health.offload_arrived('cam0', age, link)
+    fusion = SimpleNamespace(counts={c: {} for c in CAMERAS}, silent=set(), totals={},
+                             sync_stats={})
+    diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 0.5, {}))
+    assert [kv.value for s in diag.status for kv in s.values if kv.key == 'offload_camera_s'] \
+        == ['0.3', 'nan']
+    diag.status[1].values[-1].value = 'garbage'
+    diag_pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+    diag_pub.publish(diag)
+    assert harness.wait_for(lambda: observer.calibration.offload_camera_s['cam0'] == 0.3)
+    assert math.isnan(observer.calibration.offload_camera_s['cam1'])
+    assert observer.calibration.timing(allocator.last.settings.params).offload_extra_s \
+        == pytest.approx([0.22, 0.0])
+    # cam1 runs with theta_low 0.5 (its diagnostics say): an image it scored 0.1 is a search for
+    # people and counts with the audits among the images the thresholds did not send; one it
+    # scored 0.6 is a threshold offload.
+    camera = diagnostic('mec_coop/camera/cam1', 'cam1', 0, 'ok', {'theta_low': 0.5})
+    diag_pub.publish(DiagnosticArray(status=[camera]))
+    assert harness.wait_for(lambda: observer._theta_low.get('cam1') == 0.5)
+    up = observer.calibration.audits['cam1']
+    before = up.samples().sum()
+    for k, score in enumerate((0.1, 0.6)):
+        result = PoseKeypoints2D(source=PoseKeypoints2D.SOURCE_EDGE, camera_confidence=score,
+                                 inference_time_s=0.3)
+        result.header.stamp = to_stamp(2000.0 + k)
+        pubs['edge1'].publish(result)
+    assert harness.wait_for(lambda: observer.counts['searches'] == 1
+                            and up.samples().sum() == before + 1)
+    # The log line sets the replay's offloaded-view median beside the measured one (the Pareto
+    # benchmark reads it): cam1's audits took 0.3 s at the edge, none was timed from capture.
+    assert re.search(r'offloaded view p50 predicted [0-9.]+ s, measured nan s',
+                     allocator.last.summary())
 
     # The uplink starts late: the pending shares reach it (its link state also triggers a plan).
     solves = allocator.solves
@@ -279,7 +320,7 @@ def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
 def test_action_allocation_sets_the_action_nodes_frames(harness):
     from mec_coop.nodes.action_node import ActionNode
     action = harness.add(ActionNode(context=harness.context))
-    assert action.get_parameter('frames').value == 8
+    assert action.get_parameter('frames').value == 0     # picked per rate until the plan
     states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
     # No uplink node: the paper's link (1 MHz, -100 dB); a 5000-byte frame per camera.
     allocator = make_allocator(harness, action_allocation='edge_only', calibrate=False,

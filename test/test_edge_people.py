@@ -148,7 +148,8 @@ def test_association_parameters_map_to_the_settings_and_bad_values_are_refused()
     for name, bad, reason in (('match_gate', 0.0, 'match_gate must be > 0, got 0.0'),
                               ('death_timeout_s', 0.0, 'death_timeout_s must be > 0'),
                               ('birth_instants', 0, 'birth_instants >= 1'),
-                              ('min_joints', 18, 'min_joints')):
+                              ('min_joints', 18, 'min_joints'),
+                              ('firm_views', 1, 'firm_views 0 or >= 2')):
         with pytest.raises(ValueError, match=reason):
             fusion_settings(dict(values, **{f'association_{name}': bad}))
 

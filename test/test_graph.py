@@ -22,7 +22,7 @@ def test_virtual_rig_graph_has_every_node_with_its_parameters():
     specs = _by_name(build_graph(load_config('virtual_rig')))
     assert set(specs) == {'/rig', '/cam0/camera', '/cam1/camera', '/cam2/camera',
                           '/cam3/camera', '/uplink', '/edge', '/evaluator', '/action'}
-    assert specs['/action'].parameters['frames'] == 8
+    assert specs['/action'].parameters['frames'] == 0     # picked per rate
     assert specs['/rig'].parameters['num_cameras'] == 4
     assert specs['/cam2/camera'].parameters['camera_id'] == 'cam2'
     assert specs['/cam2/camera'].parameters['theta_low'] == MODES['cooperative']['theta_low']

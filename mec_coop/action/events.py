@@ -29,8 +29,9 @@ class DetectorSettings:
     """Thresholds of the event detector and the actions it reports."""
 
     # Defaults: shared by all actions, picked on the 5 Hz validation seeds under a 0.9 s latency
-    # budget for the bundled 3D model with m = 8 (benchmarks/actions.py, docs/actions_results.md;
-    # per rate and action: models/detectors.json).
+    # budget for the bundled 3D model with m = 8, before m and the thresholds were picked per
+    # rate (what the action node runs by default: models/detectors.json, written by
+    # benchmarks/actions.py; docs/actions_results.md).
     on_threshold: float = 0.8
     off_threshold: float = 0.4
     min_frames: int = 1

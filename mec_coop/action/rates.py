@@ -7,8 +7,11 @@ The same probability threshold fires later at a lower skeleton rate: the first s
 shows a fall comes up to one period later, and one in three is missing while a person falls.
 So the detector's thresholds are picked on the validation seeds once per skeleton rate the
 graph runs at and per bundled model (m; ``benchmarks/actions.py --write-models`` writes them
-to ``models/detectors.json``), and the action node uses the settings of its model at the
-bundled rate nearest (in ratio) to the rate it measures from the skeletons' stamps.
+to ``models/detectors.json``), and so is, per rate, the m itself (the profile marked
+``selected``: a longer window smooths the evidence of a fall over more skeletons, which at
+2 Hz costs more time than it buys accuracy). The action node uses the settings of its model
+(or, with no m set, the selected model) at the bundled rate nearest (in ratio) to the rate it
+measures from the skeletons' stamps.
 """
 
 from collections import deque
@@ -35,16 +38,21 @@ SWITCH_RATIO = 1.15
 
 @dataclass(frozen=True)
 class RateProfile:
-    """Detector ``settings`` picked on validation streams at ``rate_hz`` for ``m`` frames."""
+    """
+    Detector ``settings`` picked on validation streams at ``rate_hz`` for ``m`` frames.
+
+    ``selected``: this m is the one picked on validation for ``rate_hz`` (one per rate).
+    """
 
     rate_hz: float
     m: int
     settings: DetectorSettings
+    selected: bool = False
 
 
 def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PATH) -> None:
     """Write ``profiles`` as JSON (one per rate and m, a line each)."""
-    rows = [json.dumps({'rate_hz': p.rate_hz, 'm': p.m, 'settings': {
+    rows = [json.dumps({'rate_hz': p.rate_hz, 'm': p.m, 'selected': p.selected, 'settings': {
         **asdict(p.settings), 'actions': list(p.settings.actions),
         'per_action': [list(row) for row in p.settings.per_action],
         'onset_lags': [list(row) for row in p.settings.onset_lags]}})
@@ -53,17 +61,26 @@ def save_profiles(profiles: list[RateProfile], path: pathlib.Path = DETECTORS_PA
 
 
 def load_profiles(path: pathlib.Path = DETECTORS_PATH) -> list[RateProfile]:
-    """Read the profiles written by :func:`save_profiles` (ascending m, then rate)."""
+    """
+    Read the profiles written by :func:`save_profiles` (ascending m, then rate).
+
+    Every rate must have exactly one selected m: the node's default would be ambiguous.
+    """
     rows = json.loads(pathlib.Path(path).read_text())
     profiles = [RateProfile(float(r['rate_hz']), int(r['m']), DetectorSettings(**{
         **r['settings'], 'actions': tuple(r['settings']['actions']),
         'per_action': tuple((str(a), float(on), float(off), int(n), float(t))
                             for a, on, off, n, t in r['settings'].get('per_action', [])),
         'onset_lags': tuple((str(a), float(lag))
-                            for a, lag in r['settings'].get('onset_lags', []))}))
-        for r in rows]
+                            for a, lag in r['settings'].get('onset_lags', []))}),
+        bool(r.get('selected', False))) for r in rows]
     if not profiles:
         raise ValueError(f'{path} holds no detector profile')
+    for rate in {p.rate_hz for p in profiles}:
+        chosen = [p.m for p in profiles if p.rate_hz == rate and p.selected]
+        if len(chosen) != 1:
+            raise ValueError(f'{path}: {rate:g} Hz needs exactly one selected m, got {chosen} '
+                             '(benchmarks/actions.py --part events --write-models picks it)')
     return sorted(profiles, key=lambda p: (p.m, p.rate_hz))
 
 
@@ -91,10 +108,12 @@ def rate_settings(rate_hz: float, profiles: list[RateProfile], actions: tuple[st
     """
     Return the profile for ``rate_hz`` and ``m`` frames, and its settings reporting ``actions``.
 
-    Among the profiles of the model with ``m`` frames (else of the nearest m that has some),
-    the one of :func:`nearest_profile`.
+    Among the profiles of the model with ``m`` frames (else of the nearest m that has some;
+    None: the m selected per rate), the one of :func:`nearest_profile`.
     """
-    if m is not None:
+    if m is None:
+        profiles = [p for p in profiles if p.selected]
+    else:
         nearest_m = min({p.m for p in profiles}, key=lambda k: (abs(k - m), k))
         profiles = [p for p in profiles if p.m == nearest_m]
     profile = nearest_profile(rate_hz, profiles, current)

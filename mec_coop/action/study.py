@@ -22,6 +22,10 @@ from .events import detect, DetectorSettings, EVENT_ACTIONS, EventScore, score_e
 
 MODELS_DIR = pathlib.Path(__file__).resolve().parent / 'models'
 FRAME_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16)
+# The issue's bound on the mean onset-to-event latency: thresholds and m are picked under it.
+LATENCY_BOUND_S = 1.0
+# Detector thresholds tried on validation: on, off, min_frames, refractory_s (off > on skipped).
+THRESHOLD_GRID = ((0.4, 0.5, 0.6, 0.7, 0.8, 0.9), (0.2, 0.3, 0.4), (1, 2), (1.5, 3.0))
 
 
 @dataclass(frozen=True)
@@ -131,21 +135,24 @@ def evaluate(model: ActionClassifier, evaluation: list[Sequence],
 
 def select_detector(model: ActionClassifier, validation: list[Sequence],
                     base: DetectorSettings = DetectorSettings(),
-                    latency_budget_s: float = 0.9, per_action: bool = False) -> DetectorSettings:
+                    latency_budget_s: float = LATENCY_BOUND_S, per_action: bool = False,
+                    grid: tuple[tuple, ...] = THRESHOLD_GRID) -> DetectorSettings:
     """
-    Pick the detector thresholds on ``validation`` from a small grid.
+    Pick the detector thresholds on ``validation`` from ``grid`` (on, off, min_frames, refractory).
 
     The best worst-action event F1 (no reported action is traded for another) among the
     settings whose mean latency, for every reported action, stays within ``latency_budget_s``
-    (the events must be timely, not only right); when none does, the settings with the
-    smallest worst latency. ``per_action``: the same rule for each action alone, as
-    :attr:`DetectorSettings.per_action` beside the shared pick, and each action's onset lag:
-    the median by which the estimated onsets trail the true ones on ``validation``.
+    (the events must be timely, not only right), the smaller worst latency on a tie; when none
+    does, the settings with the smallest worst latency. ``per_action``: the same rule for each
+    action alone, as :attr:`DetectorSettings.per_action` beside the shared pick, and each
+    action's onset lag: the median by which the estimated onsets trail the true ones on
+    ``validation``.
     """
     probabilities = _probabilities(model, validation)
     scored = []
-    grid = itertools.product((0.5, 0.6, 0.7, 0.8), (0.3, 0.4), (1, 2), (1.5, 3.0))
-    for on, off, frames, refractory in grid:
+    for on, off, frames, refractory in itertools.product(*grid):
+        if off > on:
+            continue
         settings = replace(base, on_threshold=on, off_threshold=off, min_frames=frames,
                            refractory_s=refractory, per_action=())
         events = evaluate(model, validation, settings, probabilities).events
@@ -164,11 +171,59 @@ def select_detector(model: ActionClassifier, validation: list[Sequence],
         for a in chosen.actions if errors[a].onset_errors))
 
 
+def select_frames(validation: dict[int, dict[str, EventScore]],
+                  latency_budget_s: float = LATENCY_BOUND_S) -> int:
+    """
+    Pick m from the validation event scores of each m's model with its own thresholds.
+
+    The same rule as :func:`select_detector` over every reported action: the best worst-action
+    F1 among the m whose mean latency stays within ``latency_budget_s`` for every action, else
+    the smallest worst latency; on a tie the sooner, then the smaller m (fewer MACs, eq. (14)).
+    """
+    if not validation:
+        raise ValueError('no validation scores to pick m from')
+    return max(sorted(validation),
+               key=lambda m: _rank(validation[m].values(), latency_budget_s))
+
+
 def _rank(scores, latency_budget_s):
-    """Sort key of the event scores of some actions: timely first, then worst F1."""
+    """Sort key of the event scores of some actions: timely, worst F1, then the sooner."""
     f1 = float(min(s.f1 for s in scores))
     latency = max((float(np.mean(s.latencies)) if s.latencies else np.inf) for s in scores)
-    return (latency <= latency_budget_s, f1 if latency <= latency_budget_s else -latency)
+    timely = latency <= latency_budget_s
+    # Equal F1 (counts of a few dozen events tie often): the budget is a bound, not a target.
+    return (timely, f1 if timely else -latency, -latency)
+
+
+def latency_parts(model: ActionClassifier, evaluation: list[Sequence],
+                  settings: DetectorSettings, action: str) -> dict[str, float]:
+    """
+    Where the onset-to-event latency of ``action`` goes, mean seconds after the true starts.
+
+    Over the occurrences that got an event (as :func:`score_events` matches them): the first
+    skeleton received after the start (skeleton period and missing skeletons), the first one at
+    which the action's probability reaches its on threshold (the classifier's evidence), and
+    the event (the detector: ``min_frames``, the refractory time, a switch still on).
+    """
+    on = settings.of(action).on_threshold
+    k = model.classes.index(action)
+    parts: dict[str, list[float]] = {'first_skeleton': [], 'first_confident': [], 'event': []}
+    for sequence, stamps, _, p in _probabilities(model, evaluation):
+        events = [e for e in detect(settings, model.classes, stamps, p) if e.action == action]
+        fired = {}
+        for event in events:    # score_events' matching: the first unmatched occurrence
+            hit = next((ep for ep in sequence.episodes if ep[0] == action and ep not in fired
+                        and ep[1] <= event.stamp <= ep[2] + 1.0), None)
+            if hit is not None:
+                fired[hit] = event.stamp
+        for (_, start, _), stamp in fired.items():
+            window = (stamps >= start) & (stamps <= stamp)
+            confident = window & (p[:, k] >= on)
+            parts['first_skeleton'].append(float(stamps[window][0] - start))
+            parts['first_confident'].append(float(stamps[confident][0] - start)
+                                            if confident.any() else stamp - start)
+            parts['event'].append(stamp - start)
+    return {key: float(np.mean(v)) if v else float('nan') for key, v in parts.items()}
 
 
 def sampling_latency(evaluation: list[Sequence], action: str, delay_s: float) -> float:
@@ -189,5 +244,6 @@ def sampling_latency(evaluation: list[Sequence], action: str, delay_s: float) ->
 
 
 __all__ = ['EVENT_ACTIONS', 'FRAME_COUNTS', 'StudySetup', 'bundled_frame_counts',
-           'bundled_path', 'evaluate', 'load_bundled', 'sampling_latency', 'select_detector',
-           'sequences', 'train_model']
+           'bundled_path', 'evaluate', 'LATENCY_BOUND_S', 'latency_parts', 'load_bundled',
+           'sampling_latency', 'select_detector', 'select_frames', 'sequences',
+           'THRESHOLD_GRID', 'train_model']

@@ -134,7 +134,8 @@ class CameraModel:
     the running graph (every frame, labelled or not): the routes (11) and (13) are then read
     from it directly rather than through ``pi`` and the class laws, which are learned from the
     labelled frames only. ``audit_share`` is the share of the frames the thresholds keep on the
-    camera that go up as random audits anyway (no route of the paper's; 0 there).
+    camera that go up as images anyway: random audits, and full frames the camera sends to have
+    the edge search for people it lost (no route of the paper's; 0 there).
     """
 
     x_pos: EmpiricalCdf

@@ -92,6 +92,9 @@ class GraphTiming:
     recorded trace's edge times span 0.14-0.67 s around a median of 0.375 s). The other
     quantities are per-camera medians or graph-wide constants. ``deadline_s`` is the
     edge's release deadline from capture (its ``sync_timeout_s``), ``None`` to wait for all.
+    ``offload_extra_s`` (per camera) is how much later an offloaded frame leaves its camera
+    than its keypoints would: the offload is encoded after the model ran (a region-wise
+    1280x720 offload took about 0.1 s here), and ``device_s`` is measured on keypoint messages.
     """
 
     frame_rate_hz: float
@@ -101,6 +104,7 @@ class GraphTiming:
     edge_service_s: ArrayLike
     overhead_s: float
     deadline_s: Optional[float] = None
+    offload_extra_s: ArrayLike = 0.0
 
 
 @dataclass(frozen=True)
@@ -184,8 +188,10 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     # hold its waiting (a camera keeps only its newest frame: no backlog builds); queueing
     # them again made a camera slower than the frame period diverge (150 s predicted where
     # 0.5 s was measured). Then each camera's own uplink slots: a FIFO.
+    leave = capture[:, None] + device + offload * np.broadcast_to(
+        np.asarray(timing.offload_extra_s, dtype=float), (cams,))
     for n in range(cams):
-        sent[:, n] = _fifo(capture + device[:, n], airtime[:, n])
+        sent[:, n] = _fifo(leave[:, n], airtime[:, n])
     final = sent.copy()
     wait = 0.0
     services = np.atleast_1d(np.asarray(timing.edge_service_s, dtype=float))
@@ -233,8 +239,12 @@ class Calibration:
         self.delay_s = RunningStat(window)
         # Capture to the edge's result of each offloaded view (checks the replay's slow mode).
         self.offload_view_s = RunningStat(window)
+        # Per camera: median time from capture until an offload left the camera, as the edge
+        # measured it (NaN until it said); see GraphTiming.offload_extra_s.
+        self.offload_camera_s = {c: math.nan for c in self.cameras}
         self.frame_scores = {c: RunningStat(window) for c in self.cameras}
-        # 1 for an audit, 0 for a frame sent as keypoints or a drop notice.
+        # 1 for an image the thresholds did not send up (an audit, a search for people), 0 for
+        # a frame sent as keypoints or a drop notice.
         self.audits = {c: RunningStat(window) for c in self.cameras}
 
     def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:
@@ -286,10 +296,22 @@ class Calibration:
                 'delay': len(self.delay_s), 'offload_view': len(self.offload_view_s)}
 
     def measured_p50(self) -> dict:
-        """Measured medians to set beside the prediction: delay and offloaded-view time."""
+        """Measured medians beside the prediction: delay, offloaded view, offloads' extra."""
         return {'measured_delay_p50_s': round(self.delay_s.quantile(0.5, math.nan), 4),
                 'measured_offload_view_p50_s': round(
-                    self.offload_view_s.quantile(0.5, math.nan), 4)}
+                    self.offload_view_s.quantile(0.5, math.nan), 4),
+                'offload_extra_s': [round(float(x), 4) for x in self.offload_extra(math.nan)]}
+
+    def offload_extra(self, prior_s: float) -> np.ndarray:
+        """
+        Per camera, how much later an offload leaves the camera than its keypoints would.
+
+        The edge's measured median time on the camera of offloads less the camera's median
+        time to its keypoint message; 0 where either is unknown or the difference is negative.
+        """
+        extra = np.array([self.offload_camera_s[c] - self.device_s[c].quantile(0.5, prior_s)
+                          for c in self.cameras])
+        return np.clip(np.nan_to_num(extra, nan=0.0), 0.0, None)
 
     def params(self, prior: SystemParams) -> SystemParams:
         """
@@ -328,4 +350,5 @@ class Calibration:
             if len(self.edge_service_s) >= MIN_SAMPLES else params.server_inference_s,
             # The edge checks for instants to release every 10 ms: half of that on average.
             overhead_s=params.server_processing_s + params.bs_to_server_s + RELEASE_POLL_S / 2,
-            deadline_s=deadline_s)
+            deadline_s=deadline_s,
+            offload_extra_s=self.offload_extra(params.device_inference_s))

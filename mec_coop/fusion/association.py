@@ -10,7 +10,8 @@ each camera found, COCO-17):
    per camera, the Hungarian method (``scipy.optimize.linear_sum_assignment``) pairs tracks and
    detections on the confidence-weighted mean keypoint distance, in units of the track's projected
    size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired; a
-   pair another track may own as well is left out (``contested_views``, :func:`contested`).
+   pair another track may own as well is left out (``contested_views``, :func:`contested`), and
+   so is a doubtful one of a track with ``firm_views`` others (:func:`doubtful`).
 2. **Triangulation** of each track's detections with the robust consensus triangulation
    (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
    mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:
@@ -50,8 +51,9 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import (clique_groups, contested, depths, duplicates,
-                                      keypoint_costs, project, size_mismatch)
+from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, depths,
+                                      doubtful, duplicates, firm_only, keypoint_costs, project,
+                                      size_mismatch, skeleton_distance)
 from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
@@ -92,6 +94,9 @@ class AssociationSettings:
     :param contested_views: a track's detection that another track may own as well (two
         people overlapping in the view) is left out (:func:`~mec_coop.fusion.grouping.
         contested`); False: the Hungarian pairing alone decides, as before.
+    :param firm_views: with ``contested_views``, a track with at least this many firm views
+        (and ``min_views``) leaves out its doubtful ones (:func:`~mec_coop.fusion.grouping.
+        doubtful`); 0: never.
     """
 
     match_gate: float = 0.5
@@ -109,6 +114,7 @@ class AssociationSettings:
     reattach_m: float = 0.5
     resolve_m: float = 0.3
     contested_views: bool = True
+    firm_views: int = 2
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
@@ -124,9 +130,10 @@ class AssociationSettings:
         if not 0.0 <= self.min_confidence <= 1.0 or not 0.0 <= self.min_inlier_fraction <= 1.0:
             raise ValueError('min_confidence and min_inlier_fraction must be in [0, 1]')
         counts_ok = 1 <= self.min_joints <= 17 and 1 <= self.min_valid_joints <= 17
-        if self.min_views < 2 or self.birth_instants < 1 or not counts_ok:
-            raise ValueError('need min_views >= 2, birth_instants >= 1 and 1 <= min_joints, '
-                             'min_valid_joints <= 17')
+        if self.min_views < 2 or self.birth_instants < 1 or not counts_ok or \
+                self.firm_views == 1:
+            raise ValueError('need min_views >= 2, birth_instants >= 1, 1 <= min_joints, '
+                             'min_valid_joints <= 17 and firm_views 0 or >= 2')
         if self.triangulation not in METHODS:
             raise ValueError(f'triangulation must be one of {METHODS}, got {self.triangulation!r}')
 
@@ -226,7 +233,7 @@ class Associator:
         out.contested_views = sum(len(w) for w in withheld)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
-            tri, n = resolve(P, *self._pixels(ideal, ok, views, claim), tri, pred[r],
+            tri, n = resolve(P, *claimed_pixels(ideal, ok, views, claim), tri, pred[r],
                              s.resolve_m, s.ambiguity_ratio, s.outlier_threshold_px)
             measured[r], out.resolved_joints = (tri, claim), out.resolved_joints + n
         for r, (tri, claim) in list(measured.items()):
@@ -280,6 +287,7 @@ class Associator:
         px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
         withheld = [np.zeros(0, dtype=int)] * len(views)
+        doubt = claims >= 0
         for v in range(len(views) if len(pred) else 0):
             if not len(ideal[v]):
                 continue
@@ -289,9 +297,14 @@ class Associator:
             keep = gated[rows, cols] <= s.match_gate
             claims[rows[keep], v] = cols[keep]
             if s.contested_views:
-                doubtful = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
+                hard = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
                     px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
-                withheld[v], claims[doubtful, v] = claims[doubtful, v], -1
+                withheld[v], claims[hard, v] = claims[hard, v], -1
+                doubt[:, v] = doubtful(claims[:, v], cost, s.match_gate, s.ambiguity_ratio)
+        firm = max(s.firm_views, s.min_views) if s.firm_views else len(views) + 1
+        out = firm_only(claims, doubt, firm)
+        for v in np.flatnonzero(out.any(0)):
+            withheld[v], claims[out[:, v], v] = np.append(withheld[v], claims[out[:, v], v]), -1
         return claims, withheld
 
     def _contradicting(self, P: np.ndarray, ideal: list, ok: list,
@@ -329,7 +342,7 @@ class Associator:
         for _ in range(2):  # a second pass only for rows that lost a detection
             if not len(rows):
                 break
-            x, w = (np.array(a) for a in zip(*(self._pixels(ideal, ok, views, claims[r])
+            x, w = (np.array(a) for a in zip(*(claimed_pixels(ideal, ok, views, claims[r])
                                                for r in rows)))
             tri = triangulate(P, x, w, min_views=s.min_views, method=s.triangulation,
                               outlier_threshold_px=s.outlier_threshold_px,
@@ -351,17 +364,6 @@ class Associator:
                     results[r] = (one, claims[r].copy())
             rows = np.array(again, dtype=int)
         return results
-
-    @staticmethod
-    def _pixels(ideal: list, ok: list, views: Sequence[ViewDetections],
-                claim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Ideal pixels ``(V, J, 2)`` and weights ``(V, J)`` of one person's detections."""
-        J = views[0].pixels.shape[1]
-        x, w = np.full((len(views), J, 2), np.nan), np.zeros((len(views), J))
-        for v in np.flatnonzero(claim >= 0):
-            n = claim[v]
-            x[v], w[v] = ideal[v][n], np.where(ok[v][n], views[v].weights[n], 0.0)
-        return x, w
 
     # -- step 3: births ----------------------------------------------------------------------
     def _births(self, views: Sequence[ViewDetections], ideal: list, ok: list,
@@ -400,7 +402,8 @@ class Associator:
         tracks = list(self.tracks)
         for _, (tri, claim) in sorted(born.items(), key=lambda item: item[0]):
             # Measured tracks are compared at this instant, lost ones at their last measurement.
-            near = {k: _distance(tri.points, measured[k][0].points if k in measured else t.points)
+            near = {k: skeleton_distance(tri.points, measured[k][0].points if k in measured
+                                         else t.points)
                     for k, t in enumerate(tracks) if k in measured or t.points is not None}
             dup = [k for k, d in near.items() if d < s.reattach_m]
             if any(k in measured for k in dup):
@@ -438,11 +441,3 @@ class Associator:
 def _index(tri: Triangulation, i: int) -> Triangulation:
     """Element ``i`` of a batched triangulation."""
     return Triangulation(**{k: getattr(tri, k)[i] for k in tri.__dataclass_fields__})
-
-
-def _distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
-    """Mean distance of the joints valid in both skeletons (inf if none)."""
-    if b is None:
-        return np.inf
-    d = np.linalg.norm(a - b, axis=-1)
-    return float(np.nanmean(d)) if np.isfinite(d).any() else np.inf

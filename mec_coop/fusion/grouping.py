@@ -7,6 +7,8 @@ Duplicates within a camera, cliques across cameras, tracks' keypoint costs and t
 another track contests. Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
+from typing import Optional, Sequence
+
 import numpy as np
 
 # Smallest projected person size used to normalise keypoint distances (pixels): a far person's
@@ -54,16 +56,23 @@ def clique_groups(cost: np.ndarray, view: np.ndarray, gate: float, ratio: float)
             group[k] = gi
         del members[gj]
 
-    def ambiguous(m: set) -> bool:
-        if len(m) != 2:
-            return False
-        i, j = m
-        for a, b in ((i, j), (j, i)):
-            others = consistent[a] & (view == view[b]) & (np.arange(n) != b)
-            if np.any(cost[a, others] * ratio < cost[a, b]):
-                return True
-        return False
-    return [m for m in members.values() if len(m) > 1 and not ambiguous(m)]
+    def ambiguous(m: set) -> set:
+        """Members another detection of their camera could replace: not clearly better."""
+        out = set()
+        for a in m:
+            rest = sorted(m - {a})
+            others = (view == view[a]) & (np.arange(n) != a) & consistent[:, rest].all(1)
+            if others.any() and cost[a, rest].mean() > ratio * cost[np.ix_(others, rest)].mean(
+                    1).min():
+                out.add(a)
+        return out
+    groups = []
+    for m in members.values():
+        while len(m) > 1 and ambiguous(m):
+            m = m - ambiguous(m)
+        if len(m) > 1:
+            groups.append(m)
+    return groups
 
 
 def duplicates(px: np.ndarray, good: np.ndarray, weights: np.ndarray,
@@ -198,3 +207,63 @@ def contested(claims: np.ndarray, cost: np.ndarray, depth: np.ndarray, size: np.
     swapped = rival + cost[:, n]                          # [a, b]: cost[b, n_a] + cost[a, n_b]
     swap = other & mine[None] & (swapped <= SWAP_MARGIN * (own[:, None] + own[None]))
     return np.any(hidden | swap, axis=1)
+
+
+def doubtful(claims: np.ndarray, cost: np.ndarray, gate: float, ratio: float) -> np.ndarray:
+    """
+    Tracks ``(T,)`` whose claimed detection in one camera a hidden person's track may own.
+
+    Looser than :func:`contested`: a track without a detection in the camera fits the claim
+    within ``gate`` and not clearly worse (``cost[a, n] > ratio * cost[b, n]``), also when
+    the claiming track is in front of it and the sizes do not tell them apart (on the crossing
+    replay a track in front whose person the detector missed took the detection of the person
+    2 m behind; docs/people.md). :func:`firm_only` leaves such views out where the track has
+    enough others.
+    """
+    T = len(claims)
+    mine = claims >= 0
+    if not mine.any() or not cost.shape[1]:
+        return np.zeros(T, dtype=bool)
+    n = np.where(mine, claims, 0)
+    rival = cost[:, n].T                                  # [a, b]: cost of b for a's detection
+    own = cost[np.arange(T), n][:, None]
+    return np.any(mine[:, None] & ~mine[None] & (rival <= gate) & (own > ratio * rival), axis=1)
+
+
+def firm_only(claims: np.ndarray, doubt: np.ndarray, min_views: int) -> np.ndarray:
+    """
+    ``(T, V)`` doubtful claims to leave out: those of tracks with ``min_views`` firm ones.
+
+    One view fewer costs a track with enough firm views little; a view of another person
+    fuses two people into one skeleton, and neither residuals nor the consensus can tell it
+    where the two overlap (docs/people.md). A track with fewer firm views keeps its doubtful
+    ones (:func:`contested` still applies to them), or it would go unmeasured.
+    """
+    mine = claims >= 0
+    enough = (mine & ~doubt).sum(1) >= min_views
+    return mine & doubt & enough[:, None]
+
+
+def skeleton_distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
+    """Mean distance of the joints valid in both skeletons (inf if none)."""
+    if b is None:
+        return np.inf
+    d = np.linalg.norm(a - b, axis=-1)
+    return float(np.nanmean(d)) if np.isfinite(d).any() else np.inf
+
+
+def claimed_pixels(ideal: list, ok: list, views: Sequence,
+                   claim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Ideal pixels ``(V, J, 2)`` and weights ``(V, J)`` of one person's detections.
+
+    :param ideal: per view, the detections' ideal pixels ``(N, J, 2)``; ``ok`` their confident
+        joints ``(N, J)``; ``views`` carry ``pixels`` and ``weights`` (``ViewDetections``).
+    :param claim: ``(V,)`` the detection used in each view, -1: none.
+    """
+    J = views[0].pixels.shape[1]
+    x, w = np.full((len(views), J, 2), np.nan), np.zeros((len(views), J))
+    for v in np.flatnonzero(claim >= 0):
+        n = claim[v]
+        x[v], w[v] = ideal[v][n], np.where(ok[v][n], views[v].weights[n], 0.0)
+    return x, w

@@ -9,12 +9,13 @@ the edge's ``skeletons`` (``mec_coop/Skeleton3DArray``, every tracked person, wi
 (``mec_coop/ActionEvent``, one per action occurrence, with its estimated onset and the frames
 used), ``actions/markers`` (an RViz text over each person's head: the current action, red while
 a reported event is on) and ``/diagnostics`` counts. Parameters: ``frames`` (the model's m; one
-of the bundled models), the detector's ``on_threshold``, ``off_threshold``, ``min_frames``,
-``refractory_s`` and ``actions`` (which actions are reported); all validated together. With
-``detector: per_rate`` (the default) the four thresholds are instead those picked per action on
-validation streams at the bundled skeleton rate nearest to ``skeleton_rate_hz`` (0: the rate
-measured from the skeletons' stamps); ``/diagnostics`` says which rate, profile and thresholds
-run.
+of the bundled models, or 0, the default: the m picked on validation streams for the bundled
+skeleton rate nearest to the stream's), the detector's ``on_threshold``, ``off_threshold``,
+``min_frames``, ``refractory_s`` and ``actions`` (which actions are reported); all validated
+together. With ``detector: per_rate`` (the default) the four thresholds are instead those
+picked per action on validation streams for the running m at that rate. The rate is
+``skeleton_rate_hz``, or with 0 the rate measured from the skeletons' stamps;
+``/diagnostics`` says which rate, m and thresholds run.
 """
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -53,9 +54,10 @@ class ActionNode(Node):
     def __init__(self, **node_kwargs):
         super().__init__('action', **node_kwargs)
         default = DetectorSettings()
-        self.declare_parameter('frames', 8, int_param(
+        self.declare_parameter('frames', 0, int_param(
             "Skeletons per inference (the paper's m); one of the bundled models' "
-            f'{list(bundled_frame_counts("3d"))}', 1, 64))
+            f'{list(bundled_frame_counts("3d"))}, or 0: the m picked on validation streams for '
+            'the skeleton rate (models/detectors.json)', 0, 64))
         self.declare_parameter('on_threshold', default.on_threshold, float_param(
             'Probability at which an action event fires', 0.0, 1.0))
         self.declare_parameter('off_threshold', default.off_threshold, float_param(
@@ -74,16 +76,19 @@ class ActionNode(Node):
             'refractory_s) picked per action on validation streams at the bundled skeleton rate '
             "nearest to the stream's; 'parameters' runs those parameters' values"))
         self.declare_parameter('skeleton_rate_hz', 0.0, float_param(
-            "Skeleton rate (Hz) the 'per_rate' detector assumes; 0: measured from the stamps",
+            "Skeleton rate (Hz) the 'per_rate' detector and frames 0 assume; 0: measured from "
+            'the stamps',
             0.0, 60.0))
         source = self.get_parameter('input').value
         if source not in ('skeleton', 'skeletons'):
             raise ValueError(f"input must be 'skeleton' or 'skeletons', got {source!r}")
         self.profiles = load_profiles()
-        model = load_bundled('3d', self.get_parameter('frames').value)
-        self.meter = RateMeter(max_gap_s=model.horizon_s)
         self.profile = None
-        settings, self.running = self._detector(self._values([]))
+        # No rate measured yet: the fastest profile (the virtual rig's 5 Hz).
+        settings, self.running, m = self._detector(self._values([]), None)
+        model = load_bundled('3d', m)
+        # Every bundled model has the same horizon: the meter outlives a change of m.
+        self.meter = RateMeter(max_gap_s=model.horizon_s)
         self.tracker = ActionTracker(model, settings)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
@@ -105,9 +110,10 @@ class ActionNode(Node):
 
     def _validate(self, parameters):
         values = self._values(parameters)
-        if values['frames'] not in bundled_frame_counts('3d'):
-            return verdict(f'frames must be one of {list(bundled_frame_counts("3d"))} '
-                           f'(the bundled models), got {values["frames"]}')
+        if values['frames'] and values['frames'] not in bundled_frame_counts('3d'):
+            return verdict(f'frames must be 0 (picked per rate) or one of '
+                           f'{list(bundled_frame_counts("3d"))} (the bundled models), got '
+                           f'{values["frames"]}')
         if values['detector'] not in DETECTORS:
             return verdict(f'detector must be one of {DETECTORS}, got {values["detector"]!r}')
         if 0.0 < values['skeleton_rate_hz'] < 0.2:
@@ -115,25 +121,30 @@ class ActionNode(Node):
                            f'{values["skeleton_rate_hz"]}')
         return verdict(_settings(values).problem(self.tracker.model.classes))
 
-    def _detector(self, values):
-        """Return the detector settings to run and a name for them (diagnostics)."""
-        if values['detector'] == 'parameters':
-            self.profile = None
-            return _settings(values), 'parameters'
-        # Before the rate is measured: the fastest profile (the virtual rig's 5 Hz).
-        rate = (values['skeleton_rate_hz'] or self.meter.rate_hz
+    def _follows_rate(self):
+        """Whether the measured rate picks the detector or m (else parameters fix both)."""
+        values = self._values([])
+        follows = values['detector'] == 'per_rate' or not values['frames']
+        return follows and not values['skeleton_rate_hz']
+
+    def _detector(self, values, measured_hz):
+        """Return the detector settings to run, a name for them (diagnostics) and the m."""
+        rate = (values['skeleton_rate_hz'] or measured_hz
                 or max(p.rate_hz for p in self.profiles))
         self.profile, settings = rate_settings(rate, self.profiles, tuple(values['actions']),
-                                               self.profile, values['frames'])
-        return settings, f'per_rate {self.profile.rate_hz:g} Hz'
+                                               self.profile, values['frames'] or None)
+        m = self.profile.m
+        if values['detector'] == 'parameters':
+            return _settings(values), f'parameters, m {m}', m
+        return settings, f'per_rate {self.profile.rate_hz:g} Hz, m {m}', m
+
+    def _configure(self, settings, m):
+        model = self.tracker.model
+        self.tracker.configure(model if model.m == m else load_bundled('3d', m), settings)
 
     def _apply(self, parameters):
-        values = self._values([])
-        model = self.tracker.model
-        if values['frames'] != model.m:
-            model = load_bundled('3d', values['frames'])
-        settings, self.running = self._detector(values)
-        self.tracker.configure(model, settings)
+        settings, self.running, m = self._detector(self._values([]), self.meter.rate_hz)
+        self._configure(settings, m)
 
     def _on_people(self, skeletons):
         markers = [m for m in map(self._on_skeleton, skeletons) if m is not None]
@@ -144,14 +155,14 @@ class ActionNode(Node):
         stamp = from_stamp(msg.header.stamp)
         joints = skeleton_joints(msg)
         self.meter.add(int(msg.track_id), stamp)
-        # Between parameter changes (_apply) only a measured rate can change the detector.
-        if self.profile is not None and not self.get_parameter('skeleton_rate_hz').value:
-            settings, running = self._detector(self._values([]))
+        # Between parameter changes (_apply) only a measured rate can change the detector or m.
+        if self._follows_rate():
+            settings, running, m = self._detector(self._values([]), self.meter.rate_hz)
             if running != self.running:
                 self.get_logger().info(f'skeletons at {self.meter.rate_hz or 0.0:.2f} Hz: '
                                        f'detector {running} ({settings})')
                 self.running = running
-                self.tracker.configure(self.tracker.model, settings)
+                self._configure(settings, m)
         result = self.tracker.update(int(msg.track_id), stamp, joints)
         if result is None:
             return None

@@ -38,7 +38,7 @@ from mec_coop.msg import CameraRoi, OffloadRequest, PoseKeypoints2D, SplitTensor
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.pose.frame_score import frame_score, FRAME_SCORES, select_person
 from mec_coop.ros.conversions import from_stamp, persons_to_msgs
-from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce
+from mec_coop.ros.diagnostics import CAMERA_STATUS, diagnostic, diagnostic_array, LogOnce
 from mec_coop.ros.fusion_params import msg_to_rois
 from mec_coop.ros.inputs import (check_frame_id, check_raw_size, declare_image_limits,
                                  declare_stamp_checks, image_limits, reject, update_gate)
@@ -339,7 +339,7 @@ class CameraNode(ManagedModelNode):
     def _publish_diagnostics(self):
         level, text = self._health.assess(self.counts, self._now())
         status = diagnostic(
-            f'mec_coop/camera/{self.camera_id}', self.camera_id, level, text,
+            f'{CAMERA_STATUS}{self.camera_id}', self.camera_id, level, text,
             {**self.counts, 'theta_low': self.theta_low, 'theta_high': self.theta_high,
              'inference_time_s': f'{self._last_inference_s:.4f}', 'model': self._model.name})
         self._pub_diag.publish(diagnostic_array(self, [status]))

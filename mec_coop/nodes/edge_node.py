@@ -165,6 +165,8 @@ class EdgeNode(ManagedModelNode):
     def _on_offload(self, cam: str, msg) -> None:
         if not self._reports.admit(cam, msg):
             return
+        self._health.offload_arrived(cam, self._now() - from_stamp(msg.header.stamp),
+                                     msg.uplink_airtime_s + msg.uplink_queueing_s)
         if 0 <= getattr(msg, 'selected_person', -1) < len(getattr(msg, 'people', ())):
             pixels, weights = person_arrays(msg.people[msg.selected_person])
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,

@@ -405,6 +405,9 @@ class Solved:
                 f'{[round(float(v), 3) for v in a.theta_low]}, theta_high '
                 f'{[round(float(v), 3) for v in a.theta_high]}'
                 + ('' if gap is None else f', label-free accuracy gap {gap:+.4f}')
+                + ('' if p.prediction is None else '; offloaded view p50 predicted '
+                   f'{p.prediction.offload_view_p50_s:.3f} s, measured '
+                   f"{self.extra.get('measured_offload_view_p50_s', math.nan):.3f} s")
                 + ('' if 'uplink_waits_for_codec' not in self.extra else '; the uplink plan '
                    f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '

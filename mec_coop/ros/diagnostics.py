@@ -2,14 +2,21 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """``/diagnostics`` messages and log-once problem reporting shared by the nodes."""
 
+import math
 from typing import Any, Callable, Iterable, Mapping, Union
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 
+from mec_coop.alloc.timing import RunningStat
 from mec_coop.coop.health import ERROR as ERROR_LEVEL, HealthWatch, WARN as WARN_LEVEL
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+# The edge's per-camera diagnostic key of offloads' time on the camera (see EdgeHealth).
+OFFLOAD_CAMERA_KEY = 'offload_camera_s'
+# Name prefixes of the edge's per-camera statuses and of the cameras' own.
+EDGE_STATUS, CAMERA_STATUS = 'mec_coop/edge/', 'mec_coop/camera/'
+OFFLOAD_WINDOW = 50
 
 
 def diagnostic(name: str, hardware_id: str, level: Union[bytes, int], message: str,
@@ -50,12 +57,27 @@ class EdgeHealth:
     Levels come from :class:`~mec_coop.coop.health.HealthWatch`; a silent camera is an ERROR of
     its own status and a WARN of the edge's; no skeleton for ``2 * stall_s`` is an ERROR of the
     edge's.
+
+    Each camera's status also says how long its offloaded frames took on the camera:
+    ``offload_camera_s``, the median over the last :data:`OFFLOAD_WINDOW` offloads of their age on
+    arrival at the edge less the uplink's airtime and queueing (``nan`` before any). An offload
+    is encoded on the camera after its model ran, so it leaves later than the camera's keypoints
+    do; the allocator's delay replay reads this value (nowhere else is it measured).
     """
 
     def __init__(self, cameras: Iterable[str], stall_s: float, now: float) -> None:
         self._cameras = {cam: HealthWatch('accepted', 'reports accepted', stall_s, now)
                          for cam in cameras}
         self._edge = HealthWatch('skeletons', 'skeletons', 2 * stall_s, now)
+        self._offload_camera_s = {cam: RunningStat(OFFLOAD_WINDOW) for cam in self._cameras}
+
+    def offload_arrived(self, cam: str, age_s: float, uplink_s: float) -> None:
+        """
+        Record an offload of ``cam``: ``age_s`` after capture on arrival, ``uplink_s`` on the link.
+
+        A negative rest (unsynchronised clocks) is not recorded.
+        """
+        self._offload_camera_s[cam].add(age_s - uplink_s)
 
     def statuses(self, fusion: Any, calibrated: Callable[[str], bool], now: float,
                  values: Mapping[str, Any]) -> list[DiagnosticStatus]:
@@ -68,8 +90,10 @@ class EdgeHealth:
                 level, text = ERROR_LEVEL, f'not publishing; {text}'
             if level:
                 worst.append((min(level, WARN_LEVEL), f'{cam}: {text}'))
-            statuses.append(diagnostic(f'mec_coop/edge/{cam}', cam, level, text,
-                                       {**counts, 'calibrated': calibrated(cam)}))
+            statuses.append(diagnostic(f'{EDGE_STATUS}{cam}', cam, level, text, {
+                **counts, 'calibrated': calibrated(cam),
+                OFFLOAD_CAMERA_KEY: round(
+                    self._offload_camera_s[cam].quantile(0.5, math.nan), 4)}))
         level, text = self._edge.assess(fusion.totals, now)
         if worst and level < ERROR_LEVEL:
             level = max(level, max(lv for lv, _ in worst))

@@ -62,6 +62,8 @@ ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
                            "fraction of the person's extent are one person"),
     'resolve_m': (0.0, 5.0, "A joint whose views disagree is decided by the track's predicted "
                   'joint within this distance (m; 0: never)'),
+    'firm_views': (0.0, 64.0, 'With contested_views: a track with at least this many firm views '
+                   'leaves out a view a hidden person may own (0: never; 1 is refused)'),
 }
 ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks', 'contested_views')
 FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s',

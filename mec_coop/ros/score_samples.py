@@ -25,6 +25,7 @@ import math
 import threading
 from typing import Callable, Optional
 
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
@@ -36,6 +37,7 @@ from mec_coop.alloc.timing import Calibration, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
+from mec_coop.ros.diagnostics import CAMERA_STATUS, EDGE_STATUS, OFFLOAD_CAMERA_KEY
 from mec_coop.ros.qos import QOS_RELIABLE
 
 LABEL_SOURCES = ('label_free', 'ground_truth')
@@ -72,7 +74,10 @@ class GraphObserver:
         self.server_samples = server_samples
         self.calibration = Calibration(self.cameras)
         self.joins = {source: StampJoin(PENDING) for source in LABEL_SOURCES}
-        self.counts = {'audits': 0, 'drawn': 0, 'ground_truth': 0, 'label_free': 0}
+        self.counts = {'audits': 0, 'searches': 0, 'drawn': 0, 'ground_truth': 0,
+                       'label_free': 0}
+        # Each camera's theta_low as its diagnostics say (the camera owns the value).
+        self._theta_low: dict = {}
         self.ambiguous = AmbiguousShare()
         self._frames: OrderedDict = OrderedDict()   # stamp -> cam -> what was seen
         self._skeletons: OrderedDict = OrderedDict()  # stamp -> (joints, num_views, cameras)
@@ -86,6 +91,7 @@ class GraphObserver:
             node.create_subscription(PoseKeypoints2D, f'{cam}/edge_result',
                                      lambda m, c=cam: self._on_edge(c, m), QOS_RELIABLE)
         node.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
+        node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         node.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
 
     def take(self, source: str) -> list:
@@ -126,8 +132,13 @@ class GraphObserver:
             if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
                 self.calibration.image_bytes[cam].add(
                     msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
+            # A frame its camera scored below theta_low and still sent is a search for people
+            # (coop/feedback.py RoiPolicy.search: a full frame): like an audit, an image the
+            # thresholds did not route up.
+            search = not msg.audit and msg.camera_confidence < self._theta_low.get(cam, -math.inf)
             self.counts['audits'] += int(msg.audit)
-            if msg.audit:
+            self.counts['searches'] += int(search)
+            if msg.audit or search:
                 self.calibration.audits[cam].add(1.0)
             frame = self._frame(msg, cam)
             frame.update(device=msg.camera_confidence, edge=msg.frame_confidence,
@@ -146,6 +157,26 @@ class GraphObserver:
             while len(self._skeletons) > PENDING:
                 self._skeletons.popitem(last=False)
             self._label_pending(stamp)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        # The edge's per-camera statuses carry the offloads' time on the camera (EdgeHealth),
+        # the cameras' their thresholds.
+        for status in msg.status:
+            for prefix, key, into in ((EDGE_STATUS, OFFLOAD_CAMERA_KEY,
+                                       self.calibration.offload_camera_s),
+                                      (CAMERA_STATUS, 'theta_low', self._theta_low)):
+                cam = status.name.removeprefix(prefix)
+                if status.name.startswith(prefix) and cam in self.cameras:
+                    self._store(into, cam, [kv.value for kv in status.values if kv.key == key])
+
+    def _store(self, into: dict, cam: str, texts: list) -> None:
+        try:
+            value = float(texts[0])
+        except (IndexError, ValueError):
+            return
+        if math.isfinite(value) and value >= 0.0:
+            with self._lock:
+                into[cam] = value
 
     def _on_truth(self, msg: GroundTruth) -> None:
         frames = dict(zip(msg.camera_ids, msg.positive))
