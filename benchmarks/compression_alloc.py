@@ -222,7 +222,8 @@ def summary(result, codec_path):
 
 GRAPH_PLANS = ('tdma', 'cocrra', 'fracr', 'fcrra')
 PREDICTED = re.compile(
-    r'uplink (\w+): jpeg_quality \[([0-9, ]+)\].*?t0 ([0-9.]+) s, success ([0-9.]+)')
+    r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
+    r'success ([0-9.]+)')
 
 
 def graph_runs(args):
@@ -257,14 +258,21 @@ def graph_runs(args):
                    success_mpjpe_mm=summary['success_mpjpe_mm'],
                    delay_within_requirement=summary.get('delay_within_requirement'),
                    allocation=summary.get('allocation'),
-                   predicted_success=float(found[-1][3]) if found else None,
-                   t0_s=[min(float(f[2]) for f in found), max(float(f[2]) for f in found)]
+                   predicted_success=float(found[-1][4]) if found else None,
+                   t0_s=[min(float(f[3]) for f in found), max(float(f[3]) for f in found)]
                    if found else None,
+                   plans_applied=_plans_applied(found),
                    load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
     return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows}
+
+
+def _plans_applied(found):
+    """Count the different (qualities, shares) the allocator's log lines applied in turn."""
+    applied = [(q, sh) for _, q, sh, _, _ in found]
+    return sum(1 for i, a in enumerate(applied) if i == 0 or a != applied[i - 1])
 
 
 def graph_command(args):
@@ -283,9 +291,57 @@ def graph_section(paths):
     lines = ['## In the running graph', '']
     if not paths:
         return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
-    # This session's measurements first, those of an earlier tree (no load recorded) after.
-    for path in sorted(paths, key=lambda p: ('load_1min' not in p.read_text(), p.name)):
+    # The newest tree's measurements first: those that count the plans applied, then those with
+    # a load recorded, then the rest.
+    paths = sorted(paths, key=lambda p: ('plans_applied' not in p.read_text(),
+                                         'load_1min' not in p.read_text(), p.name))
+    lines += _across_runs([p for p in paths if 'plans_applied' in p.read_text()])
+    for path in paths:
         lines += _graph_table(path)
+    return lines
+
+
+SETUP = ('codec', 'bandwidth', 'gains', 'delay_requirement', 'mode', 'min_share', 'duration',
+         'upload_deadline')
+
+
+def _across_runs(paths):
+    """Per setup measured more than once: each plan's success over the runs, and the verdict."""
+    groups = {}
+    for path in paths:
+        data = json.loads(path.read_text())
+        key = json.dumps({k: data['args'].get(k) for k in SETUP})
+        groups.setdefault(key, []).append((path, data))
+    lines = []
+    for runs in groups.values():
+        if len(runs) < 2:
+            continue
+        success = {}
+        for _, data in runs:
+            for r in data['rows']:
+                if not r.get('failed'):
+                    success.setdefault(r['plan'], []).append(r['success_rate'])
+        common = {**runs[0][1]['args'], 'tag': '', 'plans': GRAPH_PLANS}
+        lines += [f'### Across {len(runs)} runs of one setup ('
+                  + ', '.join(f'`{p.name}`' for p, _ in runs) + ')', '',
+                  f'`{graph_command(common)}` '
+                  'with the `--tag` and `--plans` (the run order) of each table below. Success '
+                  'per plan in each run, their mean and range.', '',
+                  '| uplink plan | runs | success per run | mean | range |',
+                  '|---|---|---|---|---|']
+        for plan, values in success.items():
+            lines.append(f'| {plan} | {len(values)} | '
+                         + ', '.join(f'{v:.3f}' for v in values)
+                         + f' | {np.mean(values):.3f} | {min(values):.3f}-{max(values):.3f} |')
+        if {'cocrra', 'fracr', 'fcrra'} <= set(success):
+            co = success['cocrra']
+            above = all(min(co) > max(success[b]) for b in ('fracr', 'fcrra'))
+            lines += ['', 'Acceptance (Co-CRRA raises the measured success over FRACR and '
+                      f'FCRRA) over these runs: **{"met" if above else "not met"}** (met only '
+                      "if Co-CRRA's lowest run is above every run of both baselines; mean "
+                      + ', '.join(f'{b} {np.mean(success[b]):.3f}'
+                                  for b in ('cocrra', 'fracr', 'fcrra')) + ').']
+        lines.append('')
     return lines
 
 
@@ -297,14 +353,21 @@ def _graph_table(path):
     bound = rows[0]['success_mpjpe_mm'] if rows else None
     codec = {'jpeg': 'plain JPEG', 'regionwise': 'region-wise (people at the quality, background '
              'at its fixed level)'}[a['codec']]
-    # Rows without a load were written before this session's changes to the uplink plan.
-    earlier = bool(rows) and 'load_1min' not in rows[0]
+    # Rows without a load were written before the plan used the codec's curve, rows without
+    # plans_applied before the uplink re-timed and bounded its queues.
+    earliest = bool(rows) and 'load_1min' not in rows[0]
+    earlier = bool(rows) and 'plans_applied' not in rows[0]
     lines = [f'### `{graph_command(a)}` (`docs/figures/{path.name}`)', '',
              *(['Measured with an earlier tree: before the plan sized offloads with the '
                 "codec's own curve (the plain-JPEG curve was then right: these offloads were "
                 'plain JPEG) and before the P2 starts that found the better share splits '
                 '(`test_four_camera_plans_against_brute_force`); the command reproduces the '
-                'setup, not that code.', ''] if earlier else []),
+                'setup, not that code.', ''] if earliest else
+               ['Measured with an earlier tree: before the uplink served queued airtime at the '
+                "new share after a re-plan, kept no more offloads waiting than the topic's QoS "
+                'depth, and the allocator held its uplink plan unless a new one was clearly '
+                'better; the command reproduces the setup, not that code.', '']
+               if earlier else []),
              f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
              f'D_req = {a["delay_requirement"]} s, the {a.get("mode", "cascade")} thresholds '
@@ -322,10 +385,12 @@ def _graph_table(path):
              "(the paper D model's mean success, planned on the size curve of the codec): the "
              'last plan of the run; t0 planned: the range of the upload deadlines the plans of '
              'the run used. Load: the 1-minute load average of the machine (2 cores) '
-             'before / after the run.', '', *_tightness(a),
+             'before / after the run. Plans applied: how many different (qualities, shares) '
+             'the allocator applied in turn (its log).', '', *_tightness(a),
              '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
              'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded | '
-             't0 planned (s) | load |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+             't0 planned (s) | plans applied | load |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         alloc = r.get('allocation') or {}
         quality = alloc.get('jpeg_quality') or []
@@ -344,6 +409,7 @@ def _graph_table(path):
             f'{"n/a" if mpjpe is None or not np.isfinite(mpjpe) else f"{mpjpe:.1f}"} | '
             f'{fmt(r["offload_ratio"])} | '
             + ('n/a' if not r.get('t0_s') else '{:.2f}-{:.2f}'.format(*r['t0_s'])) + ' | '
+            + ('n/a' if held or 'plans_applied' not in r else str(r['plans_applied'])) + ' | '
             + ('n/a' if 'load_1min' not in r else '{:.1f} / {:.1f}'.format(*r['load_1min']))
             + ' |')
     failed = [r['plan'] for r in data['rows'] if r.get('failed')]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mec_coop.alloc.model import route_probabilities, SystemParams
+from mec_coop.alloc.model import held_probability, route_probabilities, SystemParams
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import plan, PlanSettings
 from mec_coop.alloc.timing import (Calibration, GraphTiming, md1_wait, MIN_SAMPLES, RunningStat,
@@ -98,6 +98,22 @@ def test_all_offloaded_the_edge_serves_the_instant_one_image_after_the_other():
     assert prediction.edge_utilisation == pytest.approx(2.0 * 4 * 0.05)
     # The views are done 1, 2, 3 and 4 services after they arrive: their median is 2.5.
     assert prediction.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 2.5 * 0.05)
+
+
+def test_audits_of_kept_frames_load_the_edge_but_hold_no_instant():
+    # Every camera sends an image each frame, but cam1-3's are audits of frames the thresholds
+    # kept (their keypoints ride along, final on arrival): the instant completes when cam0's
+    # image is back from the edge, not when the last audit is.
+    timing = replace(_timing(), overhead_s=0.0)
+    everyone = simulate(timing, [1.0] * 4, [0.0] * 4, [8e6] * 4)
+    one = simulate(timing, [1.0] * 4, [0.0] * 4, [8e6] * 4, p_held=[1.0, 0.0, 0.0, 0.0])
+    assert one.edge_utilisation == everyone.edge_utilisation == pytest.approx(0.4)
+    # cam0 is served first, second, third or fourth of the instant's four images (they arrive
+    # together; the FIFO's order among them is the cameras' index order here).
+    assert one.complete_p50_s == pytest.approx(0.1 + 0.01 + 0.05)
+    assert everyone.complete_p50_s == pytest.approx(0.1 + 0.01 + 4 * 0.05)
+    # The edge's time per offloaded view counts every image, held or not.
+    assert one.offload_view_p50_s == everyone.offload_view_p50_s
 
 
 def test_an_overloaded_edge_builds_a_backlog_and_the_deadline_caps_the_release():
@@ -250,6 +266,9 @@ def test_measured_frame_scores_and_audits_route_the_frames():
     # other 60; cam1 has too few scores and no audits: the score laws' routes stand.
     uncertain, positive = route_probabilities(cam0, 0.2, 0.6)
     assert (uncertain, positive) == pytest.approx((0.4 + 0.05 * 0.6, 0.4 * 0.95))
+    # Of those images the instant waits for the uncertain frames and the audits of the 20
+    # dropped ones; the audits of the 40 kept as keypoints carry them, final on arrival.
+    assert held_probability(cam0, 0.2, 0.6) == pytest.approx(0.4 + 0.05 * 0.2)
     assert route_probabilities(cam1, 0.2, 0.6) == pytest.approx(
         route_probabilities(prior[1], 0.2, 0.6))
     # A plan is judged on those routes: score laws that expect offloads, cameras whose every

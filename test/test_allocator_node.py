@@ -202,7 +202,8 @@ def test_online_update_and_late_nodes(harness):
     # capture, 0.22 s more than its keypoints' 0.08 s); a value that is not a number is ignored.
     health = EdgeHealth(CAMERAS, 1.0, 0.0)
     for age, link in ((0.35, 0.05), (0.32, 0.02), (0.31, 0.01), (0.4, 0.1), (0.3, 0.0)):
-        health.offload_arrived('cam0', age, link)
+        health.offload_arrived('cam0', age, SimpleNamespace(uplink_airtime_s=link / 2,
+                                                            uplink_queueing_s=link / 2))
     fusion = SimpleNamespace(counts={c: {} for c in CAMERAS}, silent=set(), totals={},
                              sync_stats={})
     diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 0.5, {}))

@@ -66,6 +66,59 @@ def test_messages_of_one_camera_queue_and_cameras_are_independent():
     assert link.backlog_s('cam0', 0.0) == pytest.approx(2 * first.airtime_s)
 
 
+def test_queued_airtime_is_served_at_the_new_share():
+    # An offload queued on a 0.01 share: 100x its airtime on the whole band.
+    link = TdmaUplink(LinkBudget(bandwidth_hz=45e3))
+    link.configure({'cam0': 0.01, 'cam1': 0.99}, {'cam0': -110.0, 'cam1': -110.0})
+    full = LinkBudget(bandwidth_hz=45e3).spectral_rate_bps(-110.0)
+    first = link.send('cam0', 10_000, now=0.0, item='a')
+    link.send('cam0', 10_000, now=0.0, item='b')
+    assert first.done_at == pytest.approx(8e4 / (0.01 * full))     # ~14 s on a 45 kHz band
+    # 1 s later the share rises to 0.5: the bits of the first offload still left go 50x faster,
+    # and the second follows at the new rate.
+    link.configure({'cam0': 0.5, 'cam1': 0.5}, now=1.0)
+    left = (first.done_at - 1.0) / 50.0
+    assert link.next_due() == pytest.approx(1.0 + left)
+    assert link.backlog_s('cam0', 1.0) == pytest.approx(left + 8e4 / (0.5 * full))
+    assert link.due(1.0 + left - 1e-6) == []
+    (item, done), = link.due(1.0 + left)
+    assert item == 'a' and done.done_at == pytest.approx(1.0 + left)
+    assert done.done_at < first.done_at / 10
+    # Its airtime is its bits at the share it left under (airtime x rate = size), the rest of
+    # its time on the link counts as queueing.
+    assert done.airtime_s == pytest.approx(8e4 / link.rate_bps('cam0'))
+    assert done.queueing_s == pytest.approx(done.done_at - done.airtime_s)
+    # The share falls again while the second is on the air: its remaining bits slow down.
+    link.configure({'cam0': 0.25, 'cam1': 0.75}, now=1.0 + left)
+    (item, done), = link.due(100.0)
+    assert item == 'b' and done.done_at == pytest.approx(1.0 + left + 8e4 / (0.25 * full))
+    assert link.next_due() is None and link.backlog_s('cam0', 100.0) == 0.0
+    # Re-timing needs the time once something is queued; a rejected change keeps the queue.
+    link.send('cam1', 1000, now=100.0)
+    with pytest.raises(ValueError, match='needs now'):
+        link.configure({'cam1': 0.7})
+    with pytest.raises(ValueError, match='sum to'):
+        link.configure({'cam1': 0.9}, now=100.0)
+    assert link.next_due() == pytest.approx(100.0 + 8e3 / (0.75 * full))
+
+
+def test_a_stream_keeps_its_newest_waiting_messages():
+    # Offloads keep 2 waiting (KEEP_LAST 2); keypoints are their own stream.
+    link = TdmaUplink()
+    link.configure({'cam0': 0.5})
+    air = 8e4 / link.rate_bps('cam0')
+    sent = [link.send('cam0', 10_000, now=0.0, item=f'o{i}', stream='offload', keep=2)
+            for i in range(3)]
+    kp = link.send('cam0', 1_000, now=0.0, item='k', stream='keypoints', keep=20)
+    # o0 is on the air, o1 and o2 wait: nothing replaced yet.
+    assert link.take_replaced() == [] and sent[2].done_at == pytest.approx(3 * air)
+    late = link.send('cam0', 10_000, now=0.5 * air, item='o3', stream='offload', keep=2)
+    # o1 made way: o2, the keypoints and o3 move up by one offload's airtime.
+    assert link.take_replaced() == ['o1'] and link.take_replaced() == []
+    assert late.done_at == pytest.approx(3 * air + kp.airtime_s)
+    assert [item for item, _ in link.due(10.0)] == ['o0', 'o2', 'k', 'o3']
+
+
 def test_shares_must_sum_to_at_most_one():
     link = TdmaUplink()
     link.configure({'cam0': 0.6})

@@ -89,6 +89,19 @@ def test_camera_routes_by_thresholds_and_updates_take_effect_next_frame(
     assert harness.wait_for(lambda: len(off) == 2)
     assert not off[1].people and off[1].selected_person == -1 and not off[1].audit
     assert node.counts['search'] == 1 and node.counts['drop'] == 1
+    # Audits (every frame at audit_fraction 1): a dropped frame's carries no keypoints, a kept
+    # frame's carries them (the edge takes them as the camera's final report).
+    assert node.set_parameters([Parameter('search_every', value=0),
+                                Parameter('audit_fraction', value=1.0)])[1].successful
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(off) == 3)
+    assert off[2].audit and not off[2].people and off[2].selected_person == -1
+    assert node.set_parameters_atomically([Parameter('theta_low', value=0.05),
+                                           Parameter('theta_high', value=0.1)]).successful
+    _publish_frame(harness, pub, person_image, _now(harness))
+    assert harness.wait_for(lambda: len(off) == 4)
+    assert off[3].audit and 0 <= off[3].selected_person < len(off[3].people)
+    assert node.counts['audit'] == 2
     result = node.set_parameters([Parameter('jpeg_quality', value=0)])
     assert not result[0].successful
 
@@ -204,6 +217,37 @@ def test_edge_triangulates_and_copes_with_missing_calibration_and_silence(harnes
     assert sorted(skeletons[-1].camera_ids) == ['cam0', 'cam1']
 
 
+def test_an_audit_of_a_kept_frame_is_final_on_arrival_and_its_edge_result_only_labels(
+        harness, edge_setup):
+    # cam2's frame went up as an audit with its keypoints (the thresholds kept it): the edge
+    # fuses those keypoints at once and publishes its own model's look at the image on
+    # cam2/edge_result for the allocator, without waiting for it or fusing it (a black image:
+    # the model finds nobody, which would have dropped cam2's view).
+    from mec_coop.ros.qos import QOS_OFFLOAD
+    node, cams, pubs, skeletons = edge_setup
+    results = harness.collect(PoseKeypoints2D, '/cam2/edge_result')
+    offload = harness.node.create_publisher(OffloadRequest, '/cam2/offload', QOS_OFFLOAD)
+    assert harness.wait_for(lambda: offload.get_subscription_count() > 0)
+    gt = np.random.default_rng(2).uniform((-0.5, -0.5, 0.1), (0.5, 0.5, 1.8), (17, 3))
+    stamp = _now(harness)
+    audit = OffloadRequest(audit=True, camera_confidence=0.9, width=1280, height=720,
+                           selected_person=0)
+    audit.header = _keypoint_msg(cams[2], cams[2].project(gt), stamp).header
+    audit.people = _keypoint_msg(cams[2], cams[2].project(gt), stamp).people
+    audit.image.format, audit.image.data = 'jpeg', encode_jpeg(np.zeros((720, 1280, 3),
+                                                                        np.uint8), 90)
+    offload.publish(audit)
+    for cam in cams[:2]:
+        pubs[cam.name].publish(_keypoint_msg(cam, cam.project(gt), stamp))
+    assert harness.wait_for(lambda: len(skeletons) == 1 and len(results) == 1, timeout=10)
+    assert sorted(skeletons[0].camera_ids) == ['cam0', 'cam1', 'cam2']
+    assert all(j.num_views == 3 for j in skeletons[0].joints)
+    assert results[0].audit and not results[0].people      # the edge's look: nobody
+    counts = node.fusion.counts['cam2']
+    assert counts['edge_rejected'] == 1 and counts['late'] == 0 and counts['duplicate'] == 0
+    assert counts['offload_late_camera_keypoints_used'] == 0
+
+
 def test_uplink_delays_by_airtime_and_applies_new_shares(harness):
     from mec_coop.nodes.uplink_node import UplinkNode
     node = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
@@ -242,6 +286,20 @@ def test_uplink_delays_by_airtime_and_applies_new_shares(harness):
     assert [m.uplink_queueing_s for m in out[2:]] == pytest.approx([0, done[0]], abs=0.01)
     late = np.array(arrivals) - sent - done
     assert np.all(late > -0.005) and np.all(late < 0.05), late
+    # Queued on a 0.05 share (planned airtime ~1.9 s), then the share rises to 0.95: the rest
+    # goes at the new rate and the offload leaves within ~0.3 s, not at the planned time.
+    assert node.set_parameters_atomically([Parameter('tdma_share.cam0', value=0.05),
+                                           Parameter('tdma_share.cam1', value=0.95)]).successful
+    sent = time.monotonic()
+    pub.publish(msg)
+    time.sleep(0.2)
+    planned = sent + out[0].uplink_airtime_s * 0.5 / 0.05
+    assert node.set_parameters_atomically([Parameter('tdma_share.cam0', value=0.95),
+                                           Parameter('tdma_share.cam1', value=0.05)]).successful
+    assert harness.wait_for(lambda: len(arrivals) == 3, timeout=3)
+    assert arrivals[2] - sent < 0.45 and planned - arrivals[2] > 1.2, (arrivals[2] - sent)
+    assert out[4].uplink_airtime_s == pytest.approx(out[0].uplink_airtime_s * 0.5 / 0.95,
+                                                    rel=1e-3)
 
 
 def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_image):

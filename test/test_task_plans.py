@@ -230,7 +230,7 @@ def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     planner = TaskPlanner(cams, observer, pusher, reader)
     values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 90, 'upload_deadline_s': 0.45, 'image_bytes': 16_384.0,
-              'calibrate': True}
+              'calibrate': True, 'uplink_hold_margin': 0.05}
     params = SystemParams(link=LinkBudget(3e4, 30.0, -165.0))
     settings = PlanSettings(params=params)
     gains = [-95.0, -110.0]
@@ -246,6 +246,9 @@ def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     assert plan.sizes_bytes.tolist() == pytest.approx(expected.sizes_bytes.tolist())
     assert plan.shares.tolist() == pytest.approx(expected.shares.tolist())
     assert plan.qualities == (70, 30) and plan.mean_success == pytest.approx(0.845, abs=0.005)
+    # The next periodic re-plan on the same inputs keeps the plan in place (held).
+    again = planner.uplink(values, settings, gains)[1]
+    assert again.held and again.shares.tolist() == plan.shares.tolist()
     # The plain-JPEG curve (the bug) expects 5.3 KB from cam1 at quality 50 and gives it a
     # third of the airtime; the region-wise codec sends 11.2 KB there, which never makes t0.
     wrong = plan_uplink('cocrra', [rate_curve(16_500.0, 90)] * 2, link)
@@ -306,3 +309,42 @@ def test_four_camera_plans_against_brute_force(t0_s):
         assert paper.mean_success == pytest.approx(0.716, abs=0.005)
         assert paper.qualities == (30,) * 4 and np.all(np.diff(paper.shares) > 0)
         assert views.views_success == pytest.approx(0.979, abs=0.005)
+
+
+def test_a_plan_in_place_is_kept_unless_a_new_one_is_clearly_better():
+    from mec_coop.alloc.uplink_plan import hold_plan, HOLD_MARGIN, judged
+
+    def four(t0_s, size, bandwidth_hz=45e3):
+        link = tight_link([-95.0, -100.0, -105.0, -110.0], bandwidth_hz, t0_s)
+        return [rate_curve(size, 90, codec='regionwise')] * 4, link
+
+    curves, link = four(0.45, 16_000)
+    first = plan_uplink('cocrra', curves, link)
+    # Unchanged inputs: the same plan, so the same shares, whatever the margin.
+    again = hold_plan(first, plan_uplink('cocrra', curves, link), curves, link)
+    assert again.held and again.shares.tolist() == first.shares.tolist()
+    assert again.qualities == first.qualities == (70, 70, 30, 30)
+    # The measured offload grows 3%: the solver moves a camera to quality 50 and every share by
+    # up to 0.016 for +0.005 of predicted success (measured here). The plan in place stays.
+    curves, link = four(0.45, 16_500)
+    new = plan_uplink('cocrra', curves, link)
+    assert new.qualities == (70, 50, 30, 30) and np.abs(new.shares - first.shares).max() > 0.01
+    kept = hold_plan(first, new, curves, link)
+    assert kept.held and kept.shares.tolist() == first.shares.tolist()
+    assert kept.qualities == first.qualities
+    old = judged(first, curves, link)   # judged on the new sizes, not the ones it was made on
+    assert 0.0 < new.value - old.value < HOLD_MARGIN
+    assert kept.success.tolist() == old.success.tolist()
+    assert kept.sizes_bytes.tolist() == pytest.approx([16_500 * r for r in (0.7337,) * 2
+                                                       + (0.6066,) * 2], rel=1e-4)
+    assert hold_plan(first, new, curves, link, margin=0.0) is new
+    # t0 falls to 0.2 s: the plan in place makes nothing (success 0), the new one 0.23.
+    curves, link = four(0.2, 16_500)
+    new = plan_uplink('cocrra', curves, link)
+    assert judged(first, curves, link).value < 1e-3 and new.value > 0.2
+    assert hold_plan(first, new, curves, link) is new
+    # Another method, or shares the link no longer allows: the new plan.
+    fracr = plan_uplink('fracr', curves, link)
+    assert hold_plan(first, fracr, curves, link) is fracr
+    strict = TdmaLink(*list(vars(link).values())[:-1], min_share=0.02)
+    assert judged(first, curves, strict) is None

@@ -167,14 +167,31 @@ def route_probabilities(camera, theta_low, theta_high):
     :param theta_high: device high threshold(s).
     :return: ``(p_uncertain, p_positive)``, i.e. ``(P^U_n, P^P_n)``.
     """
-    if camera.frame_scores is None:
-        dev = confusion(camera, theta_low, theta_high)
-        uncertain, positive = dev.up + dev.un, dev.tp + dev.fp
-    else:
-        below_high = camera.frame_scores(theta_high)
-        uncertain, positive = below_high - camera.frame_scores(theta_low), 1.0 - below_high
+    uncertain, positive = _routes(camera, theta_low, theta_high)
     audit = camera.audit_share
     return uncertain + audit * (1.0 - uncertain), (1.0 - audit) * positive
+
+
+def held_probability(camera, theta_low, theta_high):
+    """
+    Return the share of frames that go up as images an instant waits for (ours).
+
+    ``P^U_n`` (:func:`route_probabilities`) less the audits of frames the thresholds keep as
+    keypoints: those carry the camera's keypoints as its final report, and their image only
+    loads the link and the edge (``ros/inputs.py`` ``labels_only``). Audits and searches of
+    dropped frames are waited for like uncertain frames.
+    """
+    uncertain, positive = _routes(camera, theta_low, theta_high)
+    return uncertain + camera.audit_share * (1.0 - uncertain - positive)
+
+
+def _routes(camera, theta_low, theta_high):
+    """Return the threshold routes alone: uncertain and positive shares of the frames."""
+    if camera.frame_scores is None:
+        dev = confusion(camera, theta_low, theta_high)
+        return dev.up + dev.un, dev.tp + dev.fp
+    below_high = camera.frame_scores(theta_high)
+    return below_high - camera.frame_scores(theta_low), 1.0 - below_high
 
 
 def spectral_rates(cameras, params):

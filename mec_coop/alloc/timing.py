@@ -148,7 +148,8 @@ def _fifo(arrivals: np.ndarray, service: np.ndarray) -> np.ndarray:
 
 
 def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
-             rates_bps: ArrayLike, instants: int = 1500, seed: int = 0) -> DelayPrediction:
+             rates_bps: ArrayLike, instants: int = 1500, seed: int = 0,
+             p_held: Optional[ArrayLike] = None) -> DelayPrediction:
     """
     Replay ``instants`` capture instants of the graph and return its delay quantiles.
 
@@ -165,6 +166,10 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     :param rates_bps: uplink rate per camera with its applied share (``inf``: no emulated link).
     :param instants: instants to replay.
     :param seed: random seed (the same seed gives the same prediction).
+    :param p_held: per camera, the share of frames that are images the instant waits for
+        (:func:`~mec_coop.alloc.model.held_probability`, at most ``p_uncertain``); the other
+        images (audits of kept frames) complete their view when they arrive, and load the edge
+        all the same. None: every image is waited for.
     :return: :class:`DelayPrediction`.
     """
     p_u, p_p = np.asarray(p_uncertain, float), np.asarray(p_positive, float)
@@ -180,6 +185,7 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     capture = np.arange(instants) * period
     u = rng.random((instants, cams))
     offload = u < p_u
+    held = offload if p_held is None else u < np.asarray(p_held, float)
     device = timing.device_s[rng.integers(len(timing.device_s), size=instants)]
     size = np.where(offload, timing.image_bytes, timing.message_bytes)
     airtime = 8.0 * size / rates
@@ -192,13 +198,14 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         np.asarray(timing.offload_extra_s, dtype=float), (cams,))
     for n in range(cams):
         sent[:, n] = _fifo(leave[:, n], airtime[:, n])
-    final = sent.copy()
+    final, edge_done = sent.copy(), sent.copy()
     wait = 0.0
     services = np.atleast_1d(np.asarray(timing.edge_service_s, dtype=float))
     if offload.any():
         service = services[rng.integers(services.size, size=int(offload.sum()))]
-        final[offload] = _fifo(sent[offload], service)
-        wait = float(np.mean(final[offload] - sent[offload] - service))
+        edge_done[offload] = _fifo(sent[offload], service)
+        final[held] = edge_done[held]
+        wait = float(np.mean(edge_done[offload] - sent[offload] - service))
     complete = final.max(axis=1) - capture
     released = complete if timing.deadline_s is None else \
         np.minimum(complete, timing.deadline_s)
@@ -215,7 +222,7 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         edge_utilisation=float(timing.frame_rate_hz * p_u.sum() * services.mean()),
         edge_wait_s=wait,
         uplink_utilisation=airtime_per_s,
-        offload_view_p50_s=float(np.median((final - capture[:, None])[skip:][offload[skip:]]))
+        offload_view_p50_s=float(np.median((edge_done - capture[:, None])[skip:][offload[skip:]]))
         if offload[skip:].any() else float('nan'))
 
 

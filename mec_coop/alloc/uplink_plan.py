@@ -22,9 +22,9 @@ data is the paper's ``eta(o)`` (normalised); it knows nothing of pose, so ``min_
 the qualities where the measured pose error stays flat.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -52,6 +52,10 @@ RELATIVE_SIZE = {
     'regionwise': {95: 1.1793, 90: 1.0, 70: 0.7337, 50: 0.6796, 30: 0.6066, 15: 0.5379,
                    8: 0.4854, 4: 0.4483},
 }
+# A new plan replaces the one in place only when it is better by more than this, in the
+# plan's own objective (a success probability) judged on the same inputs: the measured sizes and
+# t0 move between re-plans, and each change of share re-times the cameras' queues.
+HOLD_MARGIN = 0.05
 # Below quality 30 the 3D error of plain JPEG offloads jumps (MPJPE 66 mm at 30, 108 mm at 15,
 # `python benchmarks/compression.py`).
 MIN_QUALITY = 30
@@ -122,10 +126,16 @@ class UplinkPlan:
     sizes_bytes: np.ndarray
     success: np.ndarray
     t0_s: float
+    held: bool = False   # the plan in place, kept because the new one was not clearly better
 
     @property
     def mean_success(self) -> float:
         return float(np.mean(self.success))
+
+    @property
+    def value(self) -> float:
+        """Return the objective of the plan's method: two-view success or mean success."""
+        return self.views_success if self.method == 'cocrra_views' else self.mean_success
 
     @property
     def views_success(self) -> float:
@@ -181,3 +191,39 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
     achieved = 1.0 - 8.0 * sizes / d
     return UplinkPlan(method, np.asarray(tau, dtype=float), qualities, achieved, sizes,
                       eta(achieved) * delivery(achieved, tau, d, link), link.t0_s)
+
+
+def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink) -> Optional[UplinkPlan]:
+    """
+    Return ``plan``'s shares and qualities with their success on other inputs.
+
+    None where they cannot run there: another number of cameras, a quality off a camera's
+    curve, or a share under the link's least share.
+    """
+    if len(curves) != len(plan.qualities) or len(link.gains) != len(plan.qualities) or any(
+            q not in c.qualities for c, q in zip(curves, plan.qualities)) or np.any(
+            plan.shares < link.min_share - 1e-12):
+        return None
+    d = np.array([c.full_bits for c in curves])
+    sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, plan.qualities)])
+    achieved = 1.0 - 8.0 * sizes / d
+    return replace(plan, ratios=achieved, sizes_bytes=sizes, t0_s=link.t0_s,
+                   success=eta(achieved) * delivery(achieved, plan.shares, d, link))
+
+
+def hold_plan(previous: Optional[UplinkPlan], new: UplinkPlan, curves: Sequence[RateCurve],
+              link: TdmaLink, margin: float = HOLD_MARGIN) -> UplinkPlan:
+    """
+    Keep ``previous`` unless ``new`` is clearly better on the current inputs (hysteresis).
+
+    Both are judged on ``curves`` and ``link`` (``new`` was solved on them); ``new`` replaces
+    the plan in place when its objective exceeds the old plan's by more than ``margin``, when
+    the method changed or when the old plan cannot run on these inputs. With unchanged inputs
+    the solver returns the same plan, so the shares stay as they are either way.
+    """
+    if previous is None or previous.method != new.method:
+        return new
+    old = judged(previous, curves, link)
+    if old is None or new.value > old.value + margin:
+        return new
+    return replace(old, held=True)

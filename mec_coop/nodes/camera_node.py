@@ -92,7 +92,8 @@ class CameraNode(ManagedModelNode):
             0.0, 10.0))
         self.declare_parameter('keypoints_with_offload', True, text_param(
             "Send the camera model's keypoints with an offloaded image; the edge uses them if "
-            "its large model's result is late (false: the paper's scheme, the image only)"))
+            "its large model's result is late, and as final for an audit of a kept frame "
+            "(false: the paper's scheme, the image only)"))
         self.declare_parameter('full_frame_every', 10, int_param(
             'Every N-th frame also runs the full frame to find new people (0: never)', 0, 10000))
         self.declare_parameter('full_frame_follow_up', 2, int_param(
@@ -237,9 +238,6 @@ class CameraNode(ManagedModelNode):
         self._problems('process', f'{self.camera_id}: frame failed: {exc!r}')
         self.counts['bad_input'] += 1
 
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
-
     def _decode(self, msg):
         check_frame_id(msg.header.frame_id, self.frame_id)
         if isinstance(msg, CompressedImage):
@@ -291,9 +289,12 @@ class CameraNode(ManagedModelNode):
             self._pub_split.publish(self._split(msg, image, confidence, estimate))
             return
         if route is Route.OFFLOAD or audit or search:
-            # A search sends no keypoints: the thresholds judged them not good enough to use.
+            # A search, and an audit of a dropped frame, send no keypoints: the thresholds
+            # judged them not good enough to use. An audit of a kept frame sends them as the
+            # camera's final report (ros/inputs.py labels_only).
             out = self._offload(msg, image, confidence, estimate, quality,
-                                -1 if search else select_person(estimate, predicted))
+                                -1 if search or route is Route.DROP
+                                else select_person(estimate, predicted))
             out.audit = audit
             self._pub_off.publish(out)
             return

@@ -35,7 +35,7 @@ from mec_coop.ros.conversions import (edge_result_msg, from_stamp, people_arrays
 from mec_coop.ros.diagnostics import diagnostic_array, EdgeHealth, LogOnce
 from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_settings,
                                         priors_to_msgs)
-from mec_coop.ros.inputs import declare_image_limits, image_limits, ReportGate
+from mec_coop.ros.inputs import declare_image_limits, image_limits, labels_only, ReportGate
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_OFFLOAD, QOS_RELIABLE
@@ -143,9 +143,6 @@ class EdgeNode(ManagedModelNode):
         return super().on_activate(state)
 
     # -- reports ------------------------------------------------------------------------------
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
-
     def _on_keypoints(self, cam: str, msg: PoseKeypoints2D) -> None:
         self.fusion.counts[cam][f'route_{msg.route}'] += 1
         if not self._reports.admit(cam, msg):
@@ -165,13 +162,12 @@ class EdgeNode(ManagedModelNode):
     def _on_offload(self, cam: str, msg) -> None:
         if not self._reports.admit(cam, msg):
             return
-        self._health.offload_arrived(cam, self._now() - from_stamp(msg.header.stamp),
-                                     msg.uplink_airtime_s + msg.uplink_queueing_s)
+        self._health.offload_arrived(cam, self._now() - from_stamp(msg.header.stamp), msg)
         if 0 <= getattr(msg, 'selected_person', -1) < len(getattr(msg, 'people', ())):
             pixels, weights = person_arrays(msg.people[msg.selected_person])
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
-                                       msg.uplink_airtime_s, msg.uplink_queueing_s, 0.0, True,
-                                       *people_arrays(msg.people)))
+                                       msg.uplink_airtime_s, msg.uplink_queueing_s, 0.0,
+                                       not labels_only(msg), *people_arrays(msg.people)))
         if self._offloads.submit((cam, msg), self.get_parameter('queue_size').value):
             self.fusion.counts[cam]['edge_queue_overflow'] += 1
 
@@ -191,6 +187,8 @@ class EdgeNode(ManagedModelNode):
             self.fusion.counts[cam]['edge_accepted' if accepted else 'edge_rejected'] += 1
             self._pub_result[cam].publish(edge_result_msg(msg, estimate, image_hw, confidence,
                                                           accepted))
+            if labels_only(msg):
+                continue
             best = estimate.best()
             pixels, weights, people = (estimate.keypoints[best], estimate.confidences[best], (
                 estimate.keypoints, estimate.confidences)) if accepted else (None, None, ())

@@ -9,15 +9,17 @@ Networks".
 For every camera in ``cameras`` it forwards ``<cam>/keypoints``, ``<cam>/offload`` and
 ``<cam>/split`` to ``edge/<cam>/...`` after the message's airtime over the
 camera's TDMA share (plus queueing behind the camera's earlier messages), and writes both times
-into the message. Message sizes are the real serialized (CDR) sizes. ``enabled: false`` forwards
-at once, for real networks. Shares and channel gains are parameters (``tdma_share.<cam>``,
-``channel_gain_db.<cam>``) that the allocator, or a user with ``ros2 param set``, changes live.
+into the message when it leaves. A change of share re-times the airtime still queued (a TDMA
+scheduler serves bits at the current share), and no more messages of a topic wait on the link
+than its QoS depth (a newer offload replaces the oldest waiting one, counted as ``replaced``),
+as the camera's KEEP_LAST writer history would on a real link. Message sizes are the real
+serialized (CDR) sizes. ``enabled: false`` forwards at once, for real networks. Shares and
+channel gains are parameters (``tdma_share.<cam>``, ``channel_gain_db.<cam>``) that the
+allocator, or a user with ``ros2 param set``, changes live.
 This node owns the link: it publishes its state on ``uplink/link_state`` (``mec_coop/LinkState``,
 latched) at start and on every change, and the allocator plans with that.
 """
 
-import heapq
-import itertools
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -55,15 +57,16 @@ class UplinkNode(Node):
             self.declare_parameter(f'channel_gain_db.{cam}', -100.0, float_param(
                 f'Channel power gain g of {cam}', -200.0, 0.0))
         self.link = TdmaUplink()
+        self.stats = {cam: {'messages': 0, 'bytes': 0, 'airtime_s': 0.0, 'max_queueing_s': 0.0,
+                            'replaced': 0} for cam in self.cameras}
+        # Armed for the earliest delivery only: a fixed 2 ms poll cost a fifth of a core.
+        self._timer = self.create_timer(1.0, self._deliver)
+        self._timer.cancel()
         self._pub_link = self.create_publisher(LinkState, 'uplink/link_state', QOS_LATCHED)
         self.add_on_set_parameters_callback(self._validate)
         self.add_post_set_parameters_callback(self._apply)
         self._apply([])
 
-        self._queue = []
-        self._order = itertools.count()
-        self.stats = {cam: {'messages': 0, 'bytes': 0, 'airtime_s': 0.0, 'max_queueing_s': 0.0}
-                      for cam in self.cameras}
         for cam in self.cameras:
             for kind, cls in (('keypoints', PoseKeypoints2D), ('offload', OffloadRequest),
                               ('split', SplitTensor)):
@@ -72,11 +75,9 @@ class UplinkNode(Node):
                 pub = self.create_publisher(cls, f'edge/{cam}/{kind}', qos)
                 self.create_subscription(
                     cls, f'{cam}/{kind}',
-                    lambda msg, cam=cam, pub=pub: self._on_message(cam, pub, msg), qos)
+                    lambda msg, cam=cam, pub=pub, kind=kind, depth=qos.depth:
+                    self._on_message(cam, pub, msg, kind, depth), qos)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        # Armed for the earliest delivery only: a fixed 2 ms poll cost a fifth of a core.
-        self._timer = self.create_timer(1.0, self._deliver)
-        self._timer.cancel()
         self.create_timer(1.0, self._publish_diagnostics)
 
     def _share_names(self):
@@ -88,11 +89,14 @@ class UplinkNode(Node):
             {name.split('.', 1)[1]: value for name, value in values.items()}))
 
     def _apply(self, _parameters):
+        # Airtime still queued is served at the new shares from now on (the link re-times it).
         self.link.configure(
             shares={cam: self.get_parameter(f'tdma_share.{cam}').value for cam in self.cameras},
             gains_db={cam: self.get_parameter(f'channel_gain_db.{cam}').value
                       for cam in self.cameras},
-            budget=LinkBudget(*(self.get_parameter(p).value for p in LINK_PARAMS)))
+            budget=LinkBudget(*(self.get_parameter(p).value for p in LINK_PARAMS)),
+            now=time.monotonic())
+        self._arm(time.monotonic())
         self.enabled = self.get_parameter('enabled').value
         state = LinkState(enabled=self.enabled, camera_ids=self.cameras, **{
             name: float(self.get_parameter(name).value) for name in LINK_PARAMS})
@@ -103,7 +107,7 @@ class UplinkNode(Node):
         state.header.stamp = self.get_clock().now().to_msg()
         self._pub_link.publish(state)
 
-    def _on_message(self, cam, pub, msg):
+    def _on_message(self, cam, pub, msg, kind, depth):
         now = time.monotonic()
         size = len(serialize_message(msg))
         stats = self.stats[cam]
@@ -112,27 +116,31 @@ class UplinkNode(Node):
         if not self.enabled:
             pub.publish(msg)
             return
-        delivery = self.link.send(cam, size, now)
-        msg.uplink_airtime_s = float(delivery.airtime_s)
-        msg.uplink_queueing_s = float(delivery.queueing_s)
+        # At most the topic's depth may wait on the link, as in the camera's writer history.
+        delivery = self.link.send(cam, size, now, (cam, pub, msg), kind, depth)
         stats['airtime_s'] += delivery.airtime_s
-        stats['max_queueing_s'] = max(stats['max_queueing_s'], delivery.queueing_s)
-        heapq.heappush(self._queue, (delivery.done_at, next(self._order), pub, msg))
-        if self._queue[0][0] == delivery.done_at:
+        for replaced, _, _ in self.link.take_replaced():
+            self.stats[replaced]['replaced'] += 1
+        if self.link.next_due() == delivery.done_at:
             self._arm(now)
 
     def _deliver(self):
         now = time.monotonic()
-        while self._queue and self._queue[0][0] <= now:
-            _, _, pub, msg = heapq.heappop(self._queue)
+        # The times are written when the message leaves: a re-plan may have re-timed it.
+        for (cam, pub, msg), delivery in self.link.due(now):
+            msg.uplink_airtime_s = float(delivery.airtime_s)
+            msg.uplink_queueing_s = float(delivery.queueing_s)
+            stats = self.stats[cam]
+            stats['max_queueing_s'] = max(stats['max_queueing_s'], delivery.queueing_s)
             pub.publish(msg)
         self._arm(now)
 
     def _arm(self, now):
-        if not self._queue:
+        due = self.link.next_due()
+        if due is None:
             self._timer.cancel()
             return
-        self._timer.timer_period_ns = int(max(self._queue[0][0] - now, MIN_WAIT_S) * 1e9)
+        self._timer.timer_period_ns = int(max(due - now, MIN_WAIT_S) * 1e9)
         self._timer.reset()
 
     def _publish_diagnostics(self):

@@ -25,8 +25,9 @@ from mec_coop.alloc.model import spectral_rates, SystemParams, TX_MODELS, UPLINK
 from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
 from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
-from mec_coop.alloc.uplink_plan import (MIN_QUALITY, plan_uplink, QUALITIES, rate_curve,
-                                        relative_size, UPLINK_PLANS, UplinkPlan, upload_deadline)
+from mec_coop.alloc.uplink_plan import (HOLD_MARGIN, hold_plan, MIN_QUALITY, plan_uplink,
+                                        QUALITIES, rate_curve, relative_size, UPLINK_PLANS,
+                                        UplinkPlan, upload_deadline)
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
 from mec_coop.msg import AllocationState, CameraAllocation, LinkState
 from mec_coop.ros.param_push import ParameterPusher
@@ -38,7 +39,7 @@ SCORE_LABELS = ('prior', *LABEL_SOURCES)
 _DEFAULTS = SystemParams()
 # The uplink and action plans' parameters (validated together by task_problem).
 TASK_PARAMS = ('uplink_plan', 'min_jpeg_quality', 'fixed_jpeg_quality', 'camera_jpeg_quality',
-               'upload_deadline_s', 'action_allocation')
+               'upload_deadline_s', 'uplink_hold_margin', 'action_allocation')
 
 
 def declare_allocator_params(node: Node) -> None:
@@ -109,6 +110,9 @@ def declare_allocator_params(node: Node) -> None:
         "Co-CRRA's upload deadline t0 (0: D_req less the other delay terms, as measured, "
         'at most one frame period)',
         0.0, 60.0))
+    node.declare_parameter('uplink_hold_margin', HOLD_MARGIN, float_param(
+        'The uplink plan in place is kept unless a new one raises its success probability '
+        '(judged on the same inputs) by more than this (0: take every new plan)', 0.0, 1.0))
     node.declare_parameter('split_profile', '', text_param(
         "Per-cut costs of the edge's model (split_pipeline.json of benchmarks/split_pipeline.py): "
         "each camera's partition_point is then the route of least delay, a cut or the JPEG "
@@ -148,6 +152,10 @@ class TaskPlanner:
     Until every camera's codec is read the uplink plan waits (``waiting`` says for whom):
     planning on another codec's curve would size the offloads wrongly. The codecs are read only
     while an uplink plan is made (``tdma``, the default, needs none of it).
+    A new uplink plan replaces the one in place only when it is clearly better on the same inputs
+    (``uplink_hold_margin``, :func:`~mec_coop.alloc.uplink_plan.hold_plan`): the measured sizes
+    and ``t0`` move between re-plans, and shares that flap with them re-time the cameras' queues.
+    A change of the plan's parameters or of a camera's codec takes the new plan at once.
     """
 
     def __init__(self, cameras: list, observer: GraphObserver, pusher: ParameterPusher,
@@ -159,6 +167,8 @@ class TaskPlanner:
         self.codec: dict = dict.fromkeys(cameras)
         self.waiting: list = []
         self.planning = False   # an uplink plan is made: the cameras' codecs are followed
+        self.held: Optional[UplinkPlan] = None   # the uplink plan in place
+        self._chosen: tuple = ()                  # the settings it was made with
 
     def poll(self) -> None:
         """Read the cameras' codecs again where due, while an uplink plan needs them."""
@@ -195,6 +205,7 @@ class TaskPlanner:
         self.planning = values['uplink_plan'] != 'tdma'
         self.waiting = self._read_codecs() if self.planning else []
         if not self.planning or self.waiting:
+            self.held = None
             return settings, None
         params = settings.params
         curves = [rate_curve(size, quality, values['min_jpeg_quality'], codec=self.codec[cam])
@@ -205,7 +216,13 @@ class TaskPlanner:
         link = TdmaLink(params.link.bandwidth_hz, dbm_to_watt(params.link.tx_power_dbm),
                         dbm_to_watt(params.link.noise_dbm_per_hz),
                         tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share)
-        result = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
+        new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
+        # What a user or a camera chose (not what is measured): a change takes the new plan.
+        chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
+                  settings.min_share, tuple(self.codec.values()))
+        result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
+                                       curves, link, values['uplink_hold_margin'])
+        self._chosen = chosen
         sizes = result.sizes_bytes
         timing = settings.timing and replace(settings.timing, image_bytes=sizes)
         return replace(settings, params=replace(params, image_bytes=float(sizes.max())),
@@ -357,6 +374,7 @@ class Solved:
             values.update({'uplink_plan': u.method, 'uplink_t0_s': f'{u.t0_s:.4f}',
                            'uplink_success': f'{u.mean_success:.4f}',
                            'uplink_two_views': f'{u.views_success:.4f}',
+                           'uplink_plan_held': u.held,
                            'jpeg_quality': list(u.qualities)})
         if self.split is not None:
             values['partition_point'] = [int(v) for v in partition_points(self.split)]
@@ -394,7 +412,8 @@ class Solved:
                    f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
-                   f'success {u.mean_success:.3f}, two views {u.views_success:.3f}')
+                   f'success {u.mean_success:.3f}, two views {u.views_success:.3f}'
+                   + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
 

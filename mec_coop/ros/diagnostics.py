@@ -71,13 +71,14 @@ class EdgeHealth:
         self._edge = HealthWatch('skeletons', 'skeletons', 2 * stall_s, now)
         self._offload_camera_s = {cam: RunningStat(OFFLOAD_WINDOW) for cam in self._cameras}
 
-    def offload_arrived(self, cam: str, age_s: float, uplink_s: float) -> None:
+    def offload_arrived(self, cam: str, age_s: float, msg: Any) -> None:
         """
-        Record an offload of ``cam``: ``age_s`` after capture on arrival, ``uplink_s`` on the link.
+        Record an offload ``msg`` of ``cam`` that arrived ``age_s`` after its capture.
 
-        A negative rest (unsynchronised clocks) is not recorded.
+        Its time on the link (``uplink_airtime_s`` + ``uplink_queueing_s``) is subtracted; a
+        negative rest (unsynchronised clocks) is not recorded.
         """
-        self._offload_camera_s[cam].add(age_s - uplink_s)
+        self._offload_camera_s[cam].add(age_s - msg.uplink_airtime_s - msg.uplink_queueing_s)
 
     def statuses(self, fusion: Any, calibrated: Callable[[str], bool], now: float,
                  values: Mapping[str, Any]) -> list[DiagnosticStatus]:

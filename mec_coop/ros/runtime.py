@@ -138,6 +138,10 @@ class ManagedModelNode(LifecycleNode):
         self._configured: list = []
         self._active: list = []
 
+    def _now(self) -> float:
+        """Return the node clock's time in seconds (capture stamps are compared with it)."""
+        return self.get_clock().now().nanoseconds * 1e-9
+
     def close(self) -> None:
         """Stop the worker thread; also called before the node is destroyed."""
 
