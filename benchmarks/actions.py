@@ -278,6 +278,39 @@ def rates_part(args, setup):
     return rows
 
 
+def check_part(args):
+    """
+    Score the stored choice, as the action node runs it, on seeds no choice or test used.
+
+    Per rate: the node's per-action plan (``rates.rate_plan`` over ``detectors.json``) and the
+    one-m pick, on ``args.seeds``; written to ``docs/figures/actions_check_<first>-<last>.json``
+    (``--part doc`` adds them to the acceptance lines). Command: ``python benchmarks/actions.py
+    --part check [--seeds ...]`` (default seeds 300-331).
+    """
+    from mec_coop.action.events import EVENT_ACTIONS
+    from mec_coop.action.rates import load_profiles, rate_plan
+    from mec_coop.action.study import evaluate, load_bundled, sequences, StudySetup
+    setup, profiles, out = StudySetup(), load_profiles(), {'seeds': list(args.seeds)}
+    for rate in RATES:
+        streams = sequences(tuple(args.seeds), replace(setup, fps=rate), CACHE)
+        selected, plan = rate_plan(rate, profiles, EVENT_ACTIONS)
+        events = {}
+        for profile, settings in plan:
+            rows = _event_rows(evaluate(load_bundled('3d', profile.m, profile.horizon_s),
+                                        streams, settings))
+            events.update({a: rows[a] for a in settings.actions})
+        one_m = _event_rows(evaluate(load_bundled('3d', selected.m), streams,
+                                     selected.settings))
+        out[f'{rate:g}'] = {'per_action': events, 'one_m': one_m, 'one_m_m': selected.m}
+        for name, rows in (('per action', events), (f'one m ({selected.m})', one_m)):
+            print(f'{rate:g} Hz {name}: ' + ', '.join(
+                f"{a} F1 {rows[a]['f1']:.3f} at {rows[a]['latency_mean_s']:.2f} s"
+                for a in ('fall', 'jump')), flush=True)
+    path = FIGURES / f'actions_check_{args.seeds[0]}-{args.seeds[-1]}.json'
+    path.write_text(json.dumps(out, indent=1))
+    print(f'wrote {path}')
+
+
 def _plan_events(candidates, per_action, evaluation):
     """Event rows of each action from the model picked for it (``select_per_action``)."""
     from mec_coop.action.study import evaluate
@@ -526,6 +559,15 @@ def _verdicts(rates):
         out.append(_acceptance(r['events']) + (f'{rate}, {one_m}, seeds 0-7',))
         if 'fresh' in r:
             out.append(_acceptance(r['fresh']['events']) + (f'{rate}, {one_m}, seeds 200-215',))
+        # The stored choice scored later on seeds nothing was chosen on (--part check).
+        for path in sorted(FIGURES.glob('actions_check_*.json')):
+            check = json.loads(path.read_text())
+            if f'{r["rate_hz"]:g}' in check:
+                seeds = f'seeds {check["seeds"][0]}-{check["seeds"][-1]}, `--part check`'
+                row = check[f'{r["rate_hz"]:g}']
+                out += [_acceptance(row['per_action']) + (
+                            f'{rate}, {_plan_text(r)} (node default), {seeds}',),
+                        _acceptance(row['one_m']) + (f'{rate}, {one_m}, {seeds}',)]
     return out
 
 
@@ -917,8 +959,10 @@ def _claims(models, alloc):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    parser.add_argument('--part', choices=('models', 'events', 'alloc', 'doc', 'all'),
+    parser.add_argument('--part', choices=('models', 'events', 'alloc', 'doc', 'all', 'check'),
                         default='all')
+    parser.add_argument('--seeds', type=int, nargs='+', default=list(range(300, 332)),
+                        help='--part check: rig seeds to score the stored choice on')
     parser.add_argument('--write-models', action='store_true',
                         help='write the trained models to mec_coop/action/models/')
     parser.add_argument('--m', type=int, default=8, help='frames of the event models')
@@ -930,6 +974,8 @@ def main():
         models_part(args)
     if args.part == 'events':
         events_part(args)
+    if args.part == 'check':
+        check_part(args)
     if args.part in ('alloc', 'all'):
         alloc_part(args)
     if args.part in ('doc', 'all'):
