@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mec_coop.alloc.model import held_probability, route_probabilities, SystemParams
+from mec_coop.alloc.model import (empty_probability, held_probability, route_probabilities,
+                                  SystemParams)
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import plan, PlanSettings
 from mec_coop.alloc.timing import (Calibration, GraphTiming, md1_wait, MIN_SAMPLES, RunningStat,
@@ -114,6 +115,34 @@ def test_audits_of_kept_frames_load_the_edge_but_hold_no_instant():
     assert everyone.complete_p50_s == pytest.approx(0.1 + 0.01 + 4 * 0.05)
     # The edge's time per offloaded view counts every image, held or not.
     assert one.offload_view_p50_s == everyone.offload_view_p50_s
+
+
+def test_frames_the_camera_found_nobody_in_go_up_whole():
+    # cam0 found nobody in 30 of its 100 frames (score 0). With theta_low 0 those are routed
+    # offloads, and each is a whole frame: 120 kB instead of 15 kB, 0.96 s instead of 0.12 s on
+    # its 1 Mbit/s share. With theta_low above 0 only its audits (5% of the kept frames) are.
+    calibration = Calibration(['cam0'])
+    for score in [0.0] * 30 + list(np.linspace(0.1, 0.99, 70)):
+        calibration.frame_scores['cam0'].add(score)
+    for k in range(100):
+        calibration.audits['cam0'].add(float(k < 5))
+    for _ in range(MIN_SAMPLES):
+        calibration.image_bytes['cam0'].add(15e3)
+        calibration.empty_image_bytes['cam0'].add(120e3)
+    (cam0,) = calibration.routed([CameraScores.assumed(num_points=256).camera_model(-100.0)])
+    assert empty_probability(cam0, 0.0, 0.5) == pytest.approx(0.3)
+    assert empty_probability(cam0, 0.2, 0.5) == pytest.approx(0.3 * 0.05)
+    timing = replace(_timing(cams=1, image=15e3, edge=0.05, overhead=0.0),
+                     empty_image_bytes=calibration.timing(SystemParams()).empty_image_bytes)
+    assert timing.empty_image_bytes == pytest.approx([120e3])
+    p_u, p_p = route_probabilities(cam0, 0.0, 0.5)
+    held = held_probability(cam0, 0.0, 0.5)
+    whole = simulate(timing, [p_u], [p_p], [1e6], p_held=[held],
+                     p_empty=[empty_probability(cam0, 0.0, 0.5)], instants=4000)
+    sized_alike = simulate(timing, [p_u], [p_p], [1e6], p_held=[held], instants=4000)
+    # The empty frames' uploads outlast the 0.5 s period: they queue behind each other.
+    assert whole.complete_p95_s > 0.1 + 0.96 + 0.05
+    assert sized_alike.complete_p95_s < 0.1 + 0.12 + 0.2
 
 
 def test_an_overloaded_edge_builds_a_backlog_and_the_deadline_caps_the_release():

@@ -35,9 +35,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from mec_coop.alloc import baselines, solvers
-from mec_coop.alloc.model import (accuracy, end_to_end_delay, held_probability,
-                                  route_probabilities, spectral_rates, SystemParams,
-                                  uplink_bits_per_s)
+from mec_coop.alloc.model import (accuracy, empty_probability, end_to_end_delay,
+                                  held_probability, route_probabilities, spectral_rates,
+                                  SystemParams, uplink_bits_per_s)
 from mec_coop.alloc.scores import CameraModel
 from mec_coop.alloc.tables import Allocation, TOL
 from mec_coop.alloc.timing import DelayPrediction, GraphTiming, simulate
@@ -276,9 +276,10 @@ def _evaluate(cameras: Sequence[CameraModel], settings: PlanSettings, allocation
     else:
         rates = shares * spectral_rates(cameras, params) if settings.link_enabled \
             else np.full(len(cameras), np.inf)
-        held = [held_probability(c, lo, hi) for c, lo, hi in
-                zip(cameras, allocation.theta_low, allocation.theta_high)]
-        prediction = simulate(settings.timing, p_uncertain, p_positive, rates, p_held=held)
+        thresholds = list(zip(cameras, allocation.theta_low, allocation.theta_high))
+        prediction = simulate(settings.timing, p_uncertain, p_positive, rates,
+                              p_held=[held_probability(*t) for t in thresholds],
+                              p_empty=[empty_probability(*t) for t in thresholds])
         delay = prediction.quantile(settings.delay_quantile, complete=True)
     return Plan(allocation=allocation, shares=shares, delay_s=delay,
                 feasible=delay <= params.delay_req_s + TOL, loads_bps=loads,

@@ -105,6 +105,7 @@ class GraphObserver:
         """Drop ``cam``'s offload sizes (its JPEG quality changed: they describe the old one)."""
         with self._lock:
             self.calibration.image_bytes[cam] = RunningStat(self.calibration.window)
+            self.calibration.empty_image_bytes[cam] = RunningStat(self.calibration.window)
 
     # -- callbacks -----------------------------------------------------------------------------
     def _on_score(self, cam: str, msg: Float32) -> None:
@@ -130,8 +131,10 @@ class GraphObserver:
             if age is not None:
                 self.calibration.offload_view_s.add(age)
             if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
-                self.calibration.image_bytes[cam].add(
-                    msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
+                # A frame the camera found nobody in (score 0) went up whole: sized apart.
+                sizes = self.calibration.empty_image_bytes if msg.camera_confidence == 0.0 \
+                    else self.calibration.image_bytes
+                sizes[cam].add(msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
             # A frame its camera scored below theta_low and still sent is a search for people
             # (coop/feedback.py RoiPolicy.search: a full frame): like an audit, an image the
             # thresholds did not route up.
