@@ -6,7 +6,8 @@ What the allocator learns from the running graph: labelled score samples and tim
 :class:`GraphObserver` subscribes only to small messages: each camera's ``confidence`` (the
 score of every frame, whatever its route) and ``keypoints`` (its score, people and model time),
 the edge's ``<cam>/edge_result`` (the edge score, the camera score of the offloaded frame, the
-audit flag, the edge's time per image and the measured airtime), the edge's ``skeleton`` and,
+audit flag, the edge's time per image and the measured airtime), the edge's ``skeleton``,
+``/diagnostics`` (the edge's per-camera ``offload_camera_s``, each camera's ``theta_low``) and,
 on a virtual rig, ``ground_truth``. Never an image. The camera's time is
 measured from the capture stamp to the arrival of its message (the cameras' clocks are assumed
 synchronised with this node's, as the edge's synchroniser assumes too).
