@@ -195,15 +195,12 @@ def contested(claims: np.ndarray, cost: np.ndarray, depth: np.ndarray, size: np.
     mine = claims >= 0
     if not mine.any() or not cost.shape[1]:
         return np.zeros(T, dtype=bool)
-    n = np.where(mine, claims, 0)
-    own = cost[np.arange(T), n]                                                    # (T,)
-    rival = cost[:, n].T                                  # [a, b]: cost of b for a's detection
-    other = ~np.eye(T, dtype=bool) & mine[:, None]
-    near = other & (rival <= gate) & (own[:, None] > ratio * rival)
+    n, own, rival = _claim_costs(claims, cost)
     with np.errstate(invalid='ignore'):
         in_front = depth[:, None] < depth[None] - FRONT_MARGIN_M                    # a before b
         in_front &= ~(size[:, n].T + SIZE_MARGIN < size[np.arange(T), n][:, None])
-    hidden = near & ~mine[None] & ~in_front
+    hidden = _hidden_rivals(mine, own, rival, gate, ratio) & ~in_front
+    other = ~np.eye(T, dtype=bool) & mine[:, None]
     swapped = rival + cost[:, n]                          # [a, b]: cost[b, n_a] + cost[a, n_b]
     swap = other & mine[None] & (swapped <= SWAP_MARGIN * (own[:, None] + own[None]))
     return np.any(hidden | swap, axis=1)
@@ -220,14 +217,28 @@ def doubtful(claims: np.ndarray, cost: np.ndarray, gate: float, ratio: float) ->
     2 m behind; docs/people.md). :func:`firm_only` leaves such views out where the track has
     enough others.
     """
-    T = len(claims)
     mine = claims >= 0
     if not mine.any() or not cost.shape[1]:
-        return np.zeros(T, dtype=bool)
-    n = np.where(mine, claims, 0)
-    rival = cost[:, n].T                                  # [a, b]: cost of b for a's detection
-    own = cost[np.arange(T), n][:, None]
-    return np.any(mine[:, None] & ~mine[None] & (rival <= gate) & (own > ratio * rival), axis=1)
+        return np.zeros(len(claims), dtype=bool)
+    _, own, rival = _claim_costs(claims, cost)
+    return np.any(_hidden_rivals(mine, own, rival, gate, ratio), axis=1)
+
+
+def _claim_costs(claims: np.ndarray, cost: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each track's claimed detection (0: none), its cost, and ``[a, b]``: b's for a's."""
+    n = np.where(claims >= 0, claims, 0)
+    return n, cost[np.arange(len(claims)), n], cost[:, n].T
+
+
+def _hidden_rivals(mine: np.ndarray, own: np.ndarray, rival: np.ndarray, gate: float,
+                   ratio: float) -> np.ndarray:
+    """
+    Return ``[a, b]``: b, without a detection in the camera, fits a's claim not clearly worse.
+
+    Within ``gate``, and ``own[a] > ratio * rival[a, b]``.
+    """
+    return mine[:, None] & ~mine[None] & (rival <= gate) & (own[:, None] > ratio * rival)
 
 
 def firm_only(claims: np.ndarray, doubt: np.ndarray, min_views: int) -> np.ndarray:
