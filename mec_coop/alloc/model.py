@@ -178,7 +178,7 @@ def held_probability(camera, theta_low, theta_high):
 
     ``P^U_n`` (:func:`route_probabilities`) less the audits of frames the thresholds keep as
     keypoints: those carry the camera's keypoints as its final report, and their image only
-    loads the link and the edge (``ros/inputs.py`` ``labels_only``). Audits and searches of
+    loads the link and the edge (``ros/conversions.py`` ``labels_only``). Audits and searches of
     dropped frames are waited for like uncertain frames.
     """
     uncertain, positive = _routes(camera, theta_low, theta_high)

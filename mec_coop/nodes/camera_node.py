@@ -291,7 +291,7 @@ class CameraNode(ManagedModelNode):
         if route is Route.OFFLOAD or audit or search:
             # A search, and an audit of a dropped frame, send no keypoints: the thresholds
             # judged them not good enough to use. An audit of a kept frame sends them as the
-            # camera's final report (ros/inputs.py labels_only).
+            # camera's final report (ros/conversions.py labels_only).
             out = self._offload(msg, image, confidence, estimate, quality,
                                 -1 if search or route is Route.DROP
                                 else select_person(estimate, predicted))

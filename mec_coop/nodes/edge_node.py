@@ -29,13 +29,13 @@ from mec_coop.msg import (CameraRoi, OffloadRequest, PoseKeypoints2D, Skeleton3D
                           Skeleton3DArray, SplitTensor)
 from mec_coop.pose.backend import PoseBackend
 from mec_coop.ros.camera_info import RigCalibration
-from mec_coop.ros.conversions import (edge_result_msg, from_stamp, people_arrays,
+from mec_coop.ros.conversions import (edge_result_msg, from_stamp, labels_only, people_arrays,
                                       people_markers, people_to_msg, person_arrays,
-                                      skeleton_markers, skeleton_to_msg)
+                                      selected_person, skeleton_markers, skeleton_to_msg)
 from mec_coop.ros.diagnostics import diagnostic_array, EdgeHealth, LogOnce
 from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_settings,
                                         priors_to_msgs)
-from mec_coop.ros.inputs import declare_image_limits, image_limits, labels_only, ReportGate
+from mec_coop.ros.inputs import declare_image_limits, image_limits, ReportGate
 from mec_coop.ros.params import (declare_cameras, declare_pose_model, float_param, int_param,
                                  load_pose_model, proposed_values, text_param, verdict)
 from mec_coop.ros.qos import QOS_OFFLOAD, QOS_RELIABLE
@@ -149,11 +149,11 @@ class EdgeNode(ManagedModelNode):
             return
         pixels = weights = None
         if msg.route == PoseKeypoints2D.ROUTE_KEYPOINTS:
-            if not 0 <= msg.selected_person < len(msg.people):
+            if (person := selected_person(msg)) is None:
                 self._problems(f'empty:{cam}', f'{cam}: keypoint message without a person')
                 self.fusion.counts[cam]['bad_input'] += 1
                 return
-            pixels, weights = person_arrays(msg.people[msg.selected_person])
+            pixels, weights = person_arrays(person)
         self._add(cam, msg, Report(pixels, weights, 'camera' if pixels is not None else 'dropped',
                                    msg.inference_time_s, msg.uplink_airtime_s,
                                    msg.uplink_queueing_s, 0.0, False,
@@ -163,8 +163,8 @@ class EdgeNode(ManagedModelNode):
         if not self._reports.admit(cam, msg):
             return
         self._health.offload_arrived(cam, self._now() - from_stamp(msg.header.stamp), msg)
-        if 0 <= getattr(msg, 'selected_person', -1) < len(getattr(msg, 'people', ())):
-            pixels, weights = person_arrays(msg.people[msg.selected_person])
+        if (person := selected_person(msg)) is not None:
+            pixels, weights = person_arrays(person)
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
                                        msg.uplink_airtime_s, msg.uplink_queueing_s, 0.0,
                                        not labels_only(msg), *people_arrays(msg.people)))

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Conversions between the core's arrays and dataclasses and the graph's messages."""
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
@@ -67,6 +67,24 @@ def person_arrays(person: Person2D) -> tuple[np.ndarray, np.ndarray]:
     """``(pixels (17, 2), confidences (17,))`` of a ``Person2D`` message."""
     kp = np.array([(k.x, k.y, k.confidence) for k in person.keypoints], dtype=np.float64)
     return kp[:, :2], kp[:, 2]
+
+
+def selected_person(msg: Any) -> Optional[Person2D]:
+    """Return the person a report's ``selected_person`` points at; None when it points at none."""
+    people, index = getattr(msg, 'people', ()), getattr(msg, 'selected_person', -1)
+    return people[index] if 0 <= index < len(people) else None
+
+
+def labels_only(msg: Any) -> bool:
+    """
+    Whether an offload is an audit that carries the camera's own keypoints.
+
+    The camera's thresholds kept that frame: its keypoints are the instant's final report of
+    the camera (nothing waits for the edge), and the edge's result of it only labels the frame
+    for the allocator's score laws. An audit of a frame the thresholds dropped carries no
+    keypoints and is used like an offload (see ``camera_node``).
+    """
+    return bool(getattr(msg, 'audit', False)) and selected_person(msg) is not None
 
 
 def people_arrays(people: Sequence[Person2D]) -> tuple[np.ndarray, np.ndarray]:

@@ -106,16 +106,3 @@ class ReportGate:
         if result is not Verdict.ACCEPTED:
             self._problems(f'{result.value}:{cam}', f'{cam}: {result.value} report stamped '
                            f'{stamp:.3f} dropped')
-
-
-def labels_only(msg: Any) -> bool:
-    """
-    Whether an offload is an audit that carries the camera's own keypoints.
-
-    The camera's thresholds kept that frame: its keypoints are the instant's final report of
-    the camera (nothing waits for the edge), and the edge's result of it only labels the frame
-    for the allocator's score laws. An audit of a frame the thresholds dropped carries no
-    keypoints and is used like an offload (see ``camera_node``).
-    """
-    return bool(getattr(msg, 'audit', False)) and \
-        0 <= getattr(msg, 'selected_person', -1) < len(getattr(msg, 'people', ()))
