@@ -7,6 +7,7 @@ Pure: the plans on small instances against a brute-force grid, and the parameter
 ``mec_coop.ros.allocation.pushes`` makes of an ``AllocationState`` (no DDS here).
 """
 
+from dataclasses import replace
 import itertools
 import json
 import pathlib
@@ -182,9 +183,11 @@ def test_pushes_of_the_task_plans():
 
 def test_task_parameters_are_checked_together():
     good = {'uplink_plan': 'cocrra', 'action_allocation': 'admm', 'min_jpeg_quality': 30,
-            'fixed_jpeg_quality': 90}
+            'fixed_jpeg_quality': 90, 'uplink_success_model': 'link'}
     assert task_problem(good) == ''
     assert 'uplink_plan must be one of' in task_problem({**good, 'uplink_plan': 'fdma'})
+    assert 'uplink_success_model must be one of' in task_problem(
+        {**good, 'uplink_success_model': 'fading'})
     assert 'action_allocation must be one of' in task_problem(
         {**good, 'action_allocation': 'off'})
     assert 'one of [50, 70, 90, 95]' in task_problem({**good, 'min_jpeg_quality': 40,
@@ -230,7 +233,7 @@ def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     planner = TaskPlanner(cams, observer, pusher, reader)
     values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 90, 'upload_deadline_s': 0.45, 'image_bytes': 16_384.0,
-              'calibrate': True, 'uplink_hold_margin': 0.05}
+              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'paper'}
     params = SystemParams(link=LinkBudget(3e4, 30.0, -165.0))
     settings = PlanSettings(params=params)
     gains = [-95.0, -110.0]
@@ -346,5 +349,42 @@ def test_a_plan_in_place_is_kept_unless_a_new_one_is_clearly_better():
     # Another method, or shares the link no longer allows: the new plan.
     fracr = plan_uplink('fracr', curves, link)
     assert hold_plan(first, fracr, curves, link) is fracr
-    strict = TdmaLink(*list(vars(link).values())[:-1], min_share=0.02)
+    strict = replace(link, min_share=0.02)
     assert judged(first, curves, strict) is None
+
+
+def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
+    from mec_coop.alloc.plan import PlanSettings
+    from mec_coop.msg import LinkState
+    from mec_coop.ros.allocation import link_key, TaskPlanner, with_link
+
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    planner = TaskPlanner(cams, _Observer(cams, [16_500.0] * 4),
+                          type('Pusher', (), {'applied': staticmethod(lambda k, n: None)})(),
+                          _Reader(dict.fromkeys(cams, 'regionwise')))
+    values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
+              'camera_jpeg_quality': 90, 'upload_deadline_s': 0.5, 'image_bytes': 16_384.0,
+              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    plans = {}
+    for fading in ('none', 'gaussian'):
+        # The link state as the uplink publishes it (the scenario of compression_results.md).
+        state = LinkState(enabled=True, bandwidth_hz=45e3, tx_power_dbm=30.0,
+                          noise_dbm_per_hz=-165.0, camera_ids=cams, fading=fading,
+                          channel_gain_db=[-95.0, -100.0, -105.0, -110.0], tdma_share=[0.25] * 4)
+        settings, gains = with_link(PlanSettings(params=SystemParams()), state, cams)
+        assert settings.params.link.fading == fading
+        plans[fading] = (planner.uplink(values, settings, gains)[1], link_key(state))
+    none, gaussian = plans['none'][0], plans['gaussian'][0]
+    assert plans['none'][1] != plans['gaussian'][1]   # a change of fading is a re-plan
+    assert (none.model, gaussian.model) == ('none', 'gaussian') and not gaussian.held
+    # Fixed gains: every camera fits its upload in t0 with its region-wise offload's spread;
+    # the fading link cannot promise that, so the plan differs.
+    assert none.qualities != gaussian.qualities or not np.allclose(none.shares, gaussian.shares)
+    assert none.mean_success > 0.75 and gaussian.mean_success < none.mean_success
+    # A publisher without the field had fixed gains; an unknown fading is refused.
+    state.fading = ''
+    assert with_link(PlanSettings(params=SystemParams()), state, cams)[0].params.link.fading \
+        == 'none'
+    state.fading = 'rayleigh'
+    with pytest.raises(ValueError, match='fading must be one of'):
+        with_link(PlanSettings(params=SystemParams()), state, cams)

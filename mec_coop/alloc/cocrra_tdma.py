@@ -21,6 +21,19 @@ all airtime to one camera when the band is tight (seen in the graph: shares 0.97
 / 0.01, no instant triangulated). With ``min_views = k`` P2 maximises the probability that at
 least ``k`` cameras succeed (:func:`at_least`, the ``Phi_i`` independent). That probability
 grows with every ``Phi_i``, so P1 (each camera's best ratio for its share) is unchanged.
+
+The delivery model (``TdmaLink.model``, :data:`DELIVERY_MODELS`) follows the link the plan
+runs on. ``'paper'``: paper D's optimisation form of (2), ``exp(-x^2 / 2)`` (the paper's
+literal model, whatever the link). ``'gaussian'``: (2) itself, ``2 Q(x)``, what an uplink with
+Gaussian fading (:mod:`mec_coop.coop.uplink`) realises; ``exp(-x^2/2)`` overstates it (0.61
+against 0.32 at ``x = 1``). ``'none'``: fixed gains, a deterministic link: an upload is on
+time iff its bits fit the airtime ``tau B t0 log2(1 + P g / (N0 B))`` (``x <= 1``), a step.
+Offload sizes vary from frame to frame, so the step is taken over their spread: log-normal
+sizes around the planned one with ``size_spread`` (the std of the log size) give
+``Phi((ln capacity - ln bits) / size_spread)``, smooth for the optimiser and the step at
+``size_spread = 0``. Queueing is left out: with ``t0`` at most a frame period, an upload that
+fits leaves the camera's FIFO empty for the next (the cameras' keypoint messages, a few hundred
+bytes, are neglected).
 """
 
 from dataclasses import dataclass
@@ -29,8 +42,12 @@ from typing import Sequence, Union
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.stats import norm
 
 from mec_coop.alloc.cocrra import eta, O_GRID
+
+
+DELIVERY_MODELS = ('paper', 'gaussian', 'none')
 
 
 @dataclass(frozen=True)
@@ -48,8 +65,15 @@ class TdmaLink:
     gains: tuple
     t0_s: float
     min_share: float = 0.02
+    model: str = 'paper'        # one of DELIVERY_MODELS
+    size_spread: float = 0.0    # std of the log offload size ('none' only; 0: the step)
 
     def __post_init__(self):
+        if self.model not in DELIVERY_MODELS:
+            raise ValueError(f'delivery model must be one of {DELIVERY_MODELS}, got '
+                             f'{self.model!r}')
+        if not self.size_spread >= 0.0:
+            raise ValueError(f'size_spread must be >= 0, got {self.size_spread}')
         u = len(self.gains)
         if u == 0 or not all(g > 0 for g in self.gains):
             raise ValueError('every camera needs a positive channel gain')
@@ -60,12 +84,22 @@ class TdmaLink:
 
 
 def delivery(o, tau, data_bits, link: TdmaLink) -> np.ndarray:
-    """``Pr(upload within t0)`` per camera, (2) with ``b = tau B``, ``p = tau P``."""
+    """``Pr(upload within t0)`` per camera under ``link.model`` (module docstring)."""
     tau = np.maximum(np.asarray(tau, dtype=np.float64), 1e-9)
-    alpha = np.asarray(data_bits, dtype=np.float64) / (link.bandwidth_hz * link.t0_s)
+    bits = np.asarray(data_bits, dtype=np.float64) * (1.0 - np.asarray(o))
+    snr = link.power_w * np.asarray(link.gains) / (link.n0_w_per_hz * link.bandwidth_hz)
+    if link.model == 'none':
+        capacity = tau * link.bandwidth_hz * link.t0_s * np.log2(1.0 + snr)
+        margin = np.log(capacity) - np.log(np.maximum(bits, 1e-300))
+        if link.size_spread == 0.0:
+            return (margin >= 0.0).astype(np.float64)
+        return norm.cdf(margin / link.size_spread)
     with np.errstate(over='ignore'):
-        x = (np.exp2(np.minimum(alpha * (1.0 - np.asarray(o)) / tau, 1000.0)) - 1.0) * \
-            link.n0_w_per_hz * link.bandwidth_hz / (link.power_w * np.asarray(link.gains))
+        # x: the gain the upload needs, in units of the camera's gain (b = tau B, p = tau P).
+        x = (np.exp2(np.minimum(bits / (tau * link.bandwidth_hz * link.t0_s), 1000.0)) - 1.0) \
+            / snr
+        if link.model == 'gaussian':
+            return 2.0 * norm.sf(x)
         return np.exp(-0.5 * np.minimum(x, 1e150) ** 2)
 
 

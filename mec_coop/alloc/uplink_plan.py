@@ -127,10 +127,19 @@ class UplinkPlan:
     success: np.ndarray
     t0_s: float
     held: bool = False   # the plan in place, kept because the new one was not clearly better
+    # The same shares and qualities under paper D's literal model (exp(-x^2/2)), beside
+    # ``success`` (the link's own model, :data:`~.cocrra_tdma.DELIVERY_MODELS`).
+    paper_success: Optional[np.ndarray] = None
+    model: str = 'paper'   # the delivery model ``success`` was computed with
 
     @property
     def mean_success(self) -> float:
         return float(np.mean(self.success))
+
+    @property
+    def mean_paper_success(self) -> float:
+        """Mean success of the plan under paper D's literal model."""
+        return float(np.mean(self.success if self.paper_success is None else self.paper_success))
 
     @property
     def value(self) -> float:
@@ -141,6 +150,13 @@ class UplinkPlan:
     def views_success(self) -> float:
         """Probability that at least :data:`MIN_VIEWS` cameras succeed (independently)."""
         return at_least(self.success, MIN_VIEWS)
+
+
+def _successes(achieved: np.ndarray, tau, d: np.ndarray, link: TdmaLink
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-camera success under the link's model and under paper D's literal model."""
+    return tuple(eta(achieved) * delivery(achieved, tau, d, lk)
+                 for lk in (link, replace(link, model='paper')))
 
 
 def _ratio(curve: RateCurve, quality: int) -> float:
@@ -189,8 +205,9 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
     qualities = tuple(c.quality_for(r) for c, r in zip(curves, o))
     sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, qualities)])
     achieved = 1.0 - 8.0 * sizes / d
+    success, paper = _successes(achieved, tau, d, link)
     return UplinkPlan(method, np.asarray(tau, dtype=float), qualities, achieved, sizes,
-                      eta(achieved) * delivery(achieved, tau, d, link), link.t0_s)
+                      success, link.t0_s, paper_success=paper, model=link.model)
 
 
 def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink) -> Optional[UplinkPlan]:
@@ -207,8 +224,9 @@ def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink) -> Opt
     d = np.array([c.full_bits for c in curves])
     sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, plan.qualities)])
     achieved = 1.0 - 8.0 * sizes / d
-    return replace(plan, ratios=achieved, sizes_bytes=sizes, t0_s=link.t0_s,
-                   success=eta(achieved) * delivery(achieved, plan.shares, d, link))
+    success, paper = _successes(achieved, plan.shares, d, link)
+    return replace(plan, ratios=achieved, sizes_bytes=sizes, t0_s=link.t0_s, success=success,
+                   paper_success=paper, model=link.model)
 
 
 def hold_plan(previous: Optional[UplinkPlan], new: UplinkPlan, curves: Sequence[RateCurve],

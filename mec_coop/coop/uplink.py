@@ -8,6 +8,18 @@ Paper A eq. (16): camera ``n`` with airtime share ``tau_n`` transmits at
 for ``bits / r_n`` seconds; messages of one camera queue behind each other (FIFO), cameras do
 not wait for each other (each owns its slots). Defaults are the paper's Table I. A change of
 share re-times the airtime still queued (:class:`TdmaUplink`).
+
+Fading (:data:`FADINGS`, ``LinkBudget.fading``): ``'none'`` keeps each camera's gain ``g_n``
+fixed, so an upload is on time with certainty or never. ``'gaussian'`` is the channel of
+"Adaptive Compression Offloading and Resource Allocation for Edge Vision Computing" (Xiao et
+al., IEEE TCCN 2024), eq. (2): the power gain is ``|h|`` with ``h ~ N(0, g_n^2)``, drawn once per
+message from a seeded generator and held for the message's whole airtime (block fading: a
+message is one coherence block), so ``Pr(airtime <= t0) = 2 Q(x)`` holds exactly for a message
+alone on the link, ``x`` the gain it needs in units of ``g_n``. The mean gain is
+``sqrt(2 / pi) g_n`` (0.80 ``g_n``) and, at high SNR, the mean spectral rate is
+``(gamma + ln 2) / (2 ln 2)`` = 0.92 bit/s/Hz below the fixed gain's (``E log2 |h| / g_n``);
+``'none'`` stays the default: it is what the emulator always did and what the measurements
+before this option were taken with.
 """
 
 from collections import deque
@@ -15,6 +27,10 @@ from dataclasses import dataclass
 import itertools
 import math
 from typing import Any, Optional
+
+import numpy as np
+
+FADINGS = ('none', 'gaussian')
 
 
 def db_to_linear(db):
@@ -32,10 +48,19 @@ class LinkBudget:
     bandwidth_hz: float = 1e6
     tx_power_dbm: float = 30.0
     noise_dbm_per_hz: float = -165.0
+    fading: str = 'none'
 
-    def spectral_rate_bps(self, gain_db):
-        """``B log2(1 + P g / (N0 B))``: the rate with the whole airtime (``tau = 1``)."""
-        snr = dbm_to_watt(self.tx_power_dbm) * db_to_linear(gain_db) / (
+    def __post_init__(self):
+        if self.fading not in FADINGS:
+            raise ValueError(f'fading must be one of {FADINGS}, got {self.fading!r}')
+
+    def spectral_rate_bps(self, gain_db, fade: float = 1.0):
+        """
+        ``B log2(1 + P g / (N0 B))``: the rate with the whole airtime (``tau = 1``).
+
+        ``fade``: the drawn ``|h| / g`` of one message (1: the configured gain).
+        """
+        snr = dbm_to_watt(self.tx_power_dbm) * db_to_linear(gain_db) * fade / (
             dbm_to_watt(self.noise_dbm_per_hz) * self.bandwidth_hz)
         return self.bandwidth_hz * math.log2(1.0 + snr)
 
@@ -59,6 +84,7 @@ class _Queued:
     start: float
     done_at: float
     stream: Any = None
+    fade: float = 1.0   # |h| / g_n of this message's block (1 without fading)
 
 
 class TdmaUplink:
@@ -72,8 +98,9 @@ class TdmaUplink:
     the share rises, instead of holding the camera's FIFO for the old share's airtime.
     """
 
-    def __init__(self, budget: LinkBudget = LinkBudget()) -> None:
+    def __init__(self, budget: LinkBudget = LinkBudget(), seed: int = 0) -> None:
         self.budget = budget
+        self._rng = np.random.default_rng(seed)
         self._share: dict = {}
         self._gain_db: dict = {}
         self._queue: dict = {}
@@ -86,7 +113,8 @@ class TdmaUplink:
 
         Airtime still queued at ``now`` is served at the new rates from ``now`` on (bits left
         are kept, times scale by old rate / new rate). A camera new to the link gets a gain of
-        -100 dB unless one is given.
+        -100 dB unless one is given. A faded message keeps its draw: the scale (fixed-gain rates)
+        is exact for it on a change of share, an approximation on a change of gain or budget.
 
         :raises ValueError: when the resulting shares do not sum to at most 1, a gain is not
             finite, or messages are queued and ``now`` is not given; nothing is changed then.
@@ -132,13 +160,18 @@ class TdmaUplink:
         return ''
 
     def rate_bps(self, camera: str) -> float:
-        """Return the current uplink rate of ``camera`` in bit/s (``tau_n R_n``)."""
-        return self._share[camera] * self.budget.spectral_rate_bps(self._gain_db[camera])
+        """Return the current uplink rate of ``camera`` in bit/s (``tau_n R_n``, fixed gain)."""
+        return self._message_rate(camera, 1.0)
+
+    def _message_rate(self, camera: str, fade: float) -> float:
+        return self._share[camera] * self.budget.spectral_rate_bps(self._gain_db[camera], fade)
 
     def send(self, camera: str, num_bytes: float, now: float, item: Any = None,
              stream: Any = None, keep: Optional[int] = None) -> Delivery:
         """
         Queue ``num_bytes`` submitted at ``now``; return its :class:`Delivery` as planned.
+
+        With ``'gaussian'`` fading the message's gain is drawn here, once for its airtime.
 
         ``keep``: at most this many messages of the camera's ``stream`` may wait (not yet on the
         air), as a KEEP_LAST writer history of that depth keeps them on a real link: the oldest
@@ -153,7 +186,10 @@ class TdmaUplink:
                 self._remove(queue, old)
         start = max(now, queue[-1].done_at) if queue else now
         bits = 8.0 * num_bytes
-        queued = _Queued(item, bits, now, start, start + bits / self.rate_bps(camera), stream)
+        fade = abs(float(self._rng.standard_normal())) if self.budget.fading == 'gaussian' \
+            else 1.0
+        queued = _Queued(item, bits, now, start, start + bits / self._message_rate(camera, fade),
+                         stream, fade)
         queue.append(queued)
         return Delivery(queueing_s=start - now, airtime_s=queued.done_at - start,
                         done_at=queued.done_at)
@@ -182,15 +218,15 @@ class TdmaUplink:
         """
         Take the messages done by ``now`` (in the order they are done) with their timing.
 
-        ``airtime_s`` is the message's bits at the rate its camera has now, so airtime times the
-        link state's rate is its size even when a re-time split its airtime between two rates;
-        ``queueing_s`` is the rest of its time on the link (at least 0).
+        ``airtime_s`` is the message's bits at the rate its camera has now (with its own fade),
+        so airtime times that rate is its size even when a re-time split its airtime between
+        two rates; ``queueing_s`` is the rest of its time on the link (at least 0).
         """
         out = []
         for camera, queue in self._queue.items():
             while queue and queue[0].done_at <= now:
                 q = queue.popleft()
-                airtime = q.bits / self.rate_bps(camera)
+                airtime = q.bits / self._message_rate(camera, q.fade)
                 out.append((q.done_at, q.item, Delivery(
                     max(0.0, q.done_at - q.submitted - airtime), airtime, q.done_at)))
         out.sort(key=lambda entry: entry[0])

@@ -15,7 +15,9 @@ than its QoS depth (a newer offload replaces the oldest waiting one, counted as 
 as the camera's KEEP_LAST writer history would on a real link. Message sizes are the real
 serialized (CDR) sizes. ``enabled: false`` forwards at once, for real networks. Shares and
 channel gains are parameters (``tdma_share.<cam>``, ``channel_gain_db.<cam>``) that the
-allocator, or a user with ``ros2 param set``, changes live.
+allocator, or a user with ``ros2 param set``, changes live. ``fading`` picks the channel model
+of the gains (:data:`~mec_coop.coop.uplink.FADINGS`: fixed, or paper D's Gaussian block fading
+drawn per message from ``fading_seed``).
 This node owns the link: it publishes its state on ``uplink/link_state`` (``mec_coop/LinkState``,
 latched) at start and on every change, and the allocator plans with that.
 """
@@ -26,11 +28,11 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
 
-from mec_coop.coop.uplink import LinkBudget, TdmaUplink
+from mec_coop.coop.uplink import FADINGS, LinkBudget, TdmaUplink
 from mec_coop.msg import LinkState, OffloadRequest, PoseKeypoints2D, SplitTensor
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, OK, WARN
-from mec_coop.ros.params import (declare_cameras, float_param, proposed_values, text_param,
-                                 verdict)
+from mec_coop.ros.params import (declare_cameras, float_param, int_param, proposed_values,
+                                 text_param, verdict)
 from mec_coop.ros.qos import QOS_LATCHED, QOS_OFFLOAD, QOS_RELIABLE
 from mec_coop.ros.runtime import spin_node
 
@@ -51,12 +53,19 @@ class UplinkNode(Node):
         self.declare_parameter('tx_power_dbm', 30.0, float_param('Transmit power P', -30, 60))
         self.declare_parameter('noise_dbm_per_hz', -165.0, float_param('Noise density N0',
                                                                        -220, -100))
+        fading = text_param(
+            f'Channel model of the gains, one of {list(FADINGS)}: none (fixed) or gaussian '
+            '(per message the power gain is |h|, h ~ N(0, g^2), paper D eq. (2))')
+        fading.additional_constraints = f'one of {list(FADINGS)}'
+        self.declare_parameter('fading', 'none', fading)
+        self.declare_parameter('fading_seed', 0, int_param(
+            'Seed of the fading draws', 0, 2**31 - 1, read_only=True))
         for cam in self.cameras:
             self.declare_parameter(f'tdma_share.{cam}', 1.0 / len(self.cameras), float_param(
                 f'Airtime share tau of {cam} (shares sum to at most 1)', 0.0, 1.0))
             self.declare_parameter(f'channel_gain_db.{cam}', -100.0, float_param(
                 f'Channel power gain g of {cam}', -200.0, 0.0))
-        self.link = TdmaUplink()
+        self.link = TdmaUplink(seed=self.get_parameter('fading_seed').value)
         self.stats = {cam: {'messages': 0, 'bytes': 0, 'airtime_s': 0.0, 'max_queueing_s': 0.0,
                             'replaced': 0} for cam in self.cameras}
         # Armed for the earliest delivery only: a fixed 2 ms poll cost a fifth of a core.
@@ -84,6 +93,9 @@ class UplinkNode(Node):
         return [f'tdma_share.{cam}' for cam in self.cameras]
 
     def _validate(self, parameters):
+        fading = proposed_values(self, parameters, ('fading',))['fading']
+        if fading not in FADINGS:
+            return verdict(f'fading must be one of {list(FADINGS)}, got {fading!r}')
         values = proposed_values(self, parameters, self._share_names())
         return verdict(TdmaUplink.share_problem(
             {name.split('.', 1)[1]: value for name, value in values.items()}))
@@ -94,11 +106,13 @@ class UplinkNode(Node):
             shares={cam: self.get_parameter(f'tdma_share.{cam}').value for cam in self.cameras},
             gains_db={cam: self.get_parameter(f'channel_gain_db.{cam}').value
                       for cam in self.cameras},
-            budget=LinkBudget(*(self.get_parameter(p).value for p in LINK_PARAMS)),
+            budget=LinkBudget(*(self.get_parameter(p).value for p in LINK_PARAMS),
+                              fading=self.get_parameter('fading').value),
             now=time.monotonic())
         self._arm(time.monotonic())
         self.enabled = self.get_parameter('enabled').value
-        state = LinkState(enabled=self.enabled, camera_ids=self.cameras, **{
+        state = LinkState(enabled=self.enabled, camera_ids=self.cameras,
+                          fading=self.get_parameter('fading').value, **{
             name: float(self.get_parameter(name).value) for name in LINK_PARAMS})
         state.channel_gain_db = [float(self.get_parameter(f'channel_gain_db.{cam}').value)
                                  for cam in self.cameras]
@@ -152,7 +166,8 @@ class UplinkNode(Node):
             statuses.append(diagnostic(
                 f'mec_coop/uplink/{cam}', cam, level, f'backlog {backlog:.3f} s',
                 {**self.stats[cam], 'tdma_share': self.get_parameter(f'tdma_share.{cam}').value,
-                 'rate_bps': f'{self.link.rate_bps(cam):.0f}', 'enabled': self.enabled}))
+                 'rate_bps': f'{self.link.rate_bps(cam):.0f}', 'enabled': self.enabled,
+                 'fading': self.link.budget.fading}))
         self._pub_diag.publish(diagnostic_array(self, statuses))
 
 

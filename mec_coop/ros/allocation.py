@@ -39,7 +39,14 @@ SCORE_LABELS = ('prior', *LABEL_SOURCES)
 _DEFAULTS = SystemParams()
 # The uplink and action plans' parameters (validated together by task_problem).
 TASK_PARAMS = ('uplink_plan', 'min_jpeg_quality', 'fixed_jpeg_quality', 'camera_jpeg_quality',
-               'upload_deadline_s', 'uplink_hold_margin', 'action_allocation')
+               'upload_deadline_s', 'uplink_hold_margin', 'uplink_success_model',
+               'action_allocation')
+# link: the delivery model of the fading the uplink publishes; paper: paper D's literal one.
+SUCCESS_MODELS = ('link', 'paper')
+# The std of the log offload size until a camera's sizes are measured (its p90 / p50 then):
+# an assumption, about the spread of the region-wise offloads' sizes over a run.
+SIZE_SPREAD_PRIOR = 0.15
+_Z90 = 1.2815515655446004   # the standard normal's 0.9 quantile
 
 
 def declare_allocator_params(node: Node) -> None:
@@ -117,6 +124,10 @@ def declare_allocator_params(node: Node) -> None:
         "Per-cut costs of the edge's model (split_pipeline.json of benchmarks/split_pipeline.py): "
         "each camera's partition_point is then the route of least delay, a cut or the JPEG "
         "('': the cameras keep their own)", read_only=True))
+    node.declare_parameter('uplink_success_model', 'link', text_param(
+        f'Delivery model of the uplink plan, one of {SUCCESS_MODELS}: link (the fading the '
+        "uplink publishes: gaussian is paper D's eq. (2), none a deterministic link whose "
+        "upload is on time iff it fits t0) or paper (paper D's exp(-x^2/2) whatever the link)"))
     node.declare_parameter('action_allocation', 'none', text_param(
         f"Seed 001's allocation of the action task, one of {ACTION_ALLOCATIONS}: sets the "
         "action node's frames (none: the node keeps its own)"))
@@ -130,6 +141,9 @@ def task_problem(values: dict) -> str:
     """Why the :data:`TASK_PARAMS` values cannot be used together; '' when they can."""
     if values['uplink_plan'] not in UPLINK_PLANS:
         return f'uplink_plan must be one of {UPLINK_PLANS}, got {values["uplink_plan"]!r}'
+    if values['uplink_success_model'] not in SUCCESS_MODELS:
+        return (f'uplink_success_model must be one of {SUCCESS_MODELS}, got '
+                f'{values["uplink_success_model"]!r}')
     if values['action_allocation'] not in ACTION_ALLOCATIONS:
         return (f'action_allocation must be one of {ACTION_ALLOCATIONS}, got '
                 f'{values["action_allocation"]!r}')
@@ -199,6 +213,16 @@ class TaskPlanner:
             out.append((stat.quantile(0.5, prior) if measured else prior, quality))
         return out
 
+    def _size_spread(self) -> float:
+        """The widest camera's std of the log offload size (its p90 / p50; a prior before)."""
+        spreads = []
+        for cam in self.cameras:
+            stat = self.observer.calibration.image_bytes[cam]
+            p50 = stat.quantile(0.5, math.nan)
+            spreads.append(math.log(stat.quantile(0.9, p50) / p50) / _Z90 if p50 > 0
+                           else SIZE_SPREAD_PRIOR)
+        return max(spreads, default=SIZE_SPREAD_PRIOR)
+
     def uplink(self, values: dict, settings: PlanSettings, gains_db: list
                ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
         """Solve the uplink plan; the settings then carry its offload sizes."""
@@ -213,13 +237,15 @@ class TaskPlanner:
                       self.cameras, self._sizes(values, bool(values['calibrate'])))]
         # No time left for the upload: the plan is made for 1 ms and shows a success near 0.
         t0 = max(values['upload_deadline_s'] or upload_deadline(params), 1e-3)
+        model = 'paper' if values['uplink_success_model'] == 'paper' else params.link.fading
         link = TdmaLink(params.link.bandwidth_hz, dbm_to_watt(params.link.tx_power_dbm),
                         dbm_to_watt(params.link.noise_dbm_per_hz),
-                        tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share)
+                        tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share,
+                        model, self._size_spread())
         new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
-                  settings.min_share, tuple(self.codec.values()))
+                  settings.min_share, tuple(self.codec.values()), model)
         result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
                                        curves, link, values['uplink_hold_margin'])
         self._chosen = chosen
@@ -252,7 +278,9 @@ class TaskPlanner:
 
 
 def _budget(link: LinkState) -> LinkBudget:
-    return LinkBudget(link.bandwidth_hz, link.tx_power_dbm, link.noise_dbm_per_hz)
+    # '': a publisher from before the field, whose gains were fixed.
+    return LinkBudget(link.bandwidth_hz, link.tx_power_dbm, link.noise_dbm_per_hz,
+                      link.fading or 'none')
 
 
 def link_rate_bps(link: Optional[LinkState], cam: str) -> float:
@@ -373,6 +401,8 @@ class Solved:
             u = self.uplink
             values.update({'uplink_plan': u.method, 'uplink_t0_s': f'{u.t0_s:.4f}',
                            'uplink_success': f'{u.mean_success:.4f}',
+                           'uplink_success_model': u.model,
+                           'uplink_success_paper_model': f'{u.mean_paper_success:.4f}',
                            'uplink_two_views': f'{u.views_success:.4f}',
                            'uplink_plan_held': u.held,
                            'jpeg_quality': list(u.qualities)})
@@ -412,7 +442,8 @@ class Solved:
                    f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
-                   f'success {u.mean_success:.3f}, two views {u.views_success:.3f}'
+                   f'success {u.mean_success:.3f} ({u.model} model; paper D\'s model '
+                   f'{u.mean_paper_success:.3f}), two views {u.views_success:.3f}'
                    + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
@@ -421,4 +452,4 @@ class Solved:
 def link_key(msg: LinkState) -> tuple:
     """Return the parts of a link state a plan depends on (not the shares it sets)."""
     return (msg.bandwidth_hz, msg.tx_power_dbm, msg.noise_dbm_per_hz, tuple(msg.camera_ids),
-            tuple(msg.channel_gain_db))
+            tuple(msg.channel_gain_db), msg.fading)
