@@ -223,7 +223,7 @@ def summary(result, codec_path):
 GRAPH_PLANS = ('tdma', 'cocrra', 'fracr', 'fcrra')
 PREDICTED = re.compile(
     r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
-    r'success ([0-9.]+)')
+    r'success ([0-9.]+)(?: \((\w+) model; paper D\'s model ([0-9.]+)\))?')
 
 
 def graph_runs(args):
@@ -245,7 +245,8 @@ def graph_runs(args):
                           f'allocator.min_tdma_share={float(args.min_share)}',
                           f'camera.offload_codec={args.codec}',
                           f'allocator.upload_deadline_s={float(args.upload_deadline)}',
-                          f'uplink.bandwidth_hz={float(args.bandwidth)}', *gains])
+                          f'uplink.bandwidth_hz={float(args.bandwidth)}',
+                          f'uplink.fading={args.fading}', *gains])
         if row is None:
             rows.append({'plan': name, 'failed': True})
             continue
@@ -259,6 +260,9 @@ def graph_runs(args):
                    delay_within_requirement=summary.get('delay_within_requirement'),
                    allocation=summary.get('allocation'),
                    predicted_success=float(found[-1][4]) if found else None,
+                   success_model=found[-1][5] if found and found[-1][5] else None,
+                   predicted_success_paper=float(found[-1][6]) if found and found[-1][6]
+                   else None,
                    t0_s=[min(float(f[3]) for f in found), max(float(f[3]) for f in found)]
                    if found else None,
                    plans_applied=_plans_applied(found),
@@ -271,14 +275,14 @@ def graph_runs(args):
 
 def _plans_applied(found):
     """Count the different (qualities, shares) the allocator's log lines applied in turn."""
-    applied = [(q, sh) for _, q, sh, _, _ in found]
+    applied = [(q, sh) for _, q, sh, *_ in found]
     return sum(1 for i, a in enumerate(applied) if i == 0 or a != applied[i - 1])
 
 
 def graph_command(args):
     """Return the command line of a ``--graph`` measurement (from its saved args)."""
     options = ('mode', 'duration', 'bandwidth', 'min_share', 'delay_requirement', 'codec',
-               'upload_deadline', 'tag')
+               'upload_deadline', 'fading', 'tag')
     words = [f'--{k.replace("_", "-")} {v:g}' if isinstance(v, float) else f'--{k} {v}'
              for k, v in args.items() if k in options and v]
     if list(args.get('plans', GRAPH_PLANS)) != list(GRAPH_PLANS):
@@ -553,6 +557,8 @@ def main():
     parser.add_argument('--upload-deadline', type=float, default=0.0,
                         help="Co-CRRA's t0 (allocator.upload_deadline_s; 0: D_req less the "
                         'measured delay terms, at most one frame period)')
+    parser.add_argument('--fading', default='none', choices=('none', 'gaussian'),
+                        help="the uplink's channel model of its gains (LinkState.fading)")
     parser.add_argument('--codec', default='regionwise', choices=('jpeg', 'regionwise'),
                         help="the cameras' offload codec (camera.offload_codec)")
     parser.add_argument('--runs', default=str(ROOT / 'results' / 'benchmarks' / 'cocrra_graph'))
