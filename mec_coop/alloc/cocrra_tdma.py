@@ -31,9 +31,13 @@ time iff its bits fit the airtime ``tau B t0 log2(1 + P g / (N0 B))`` (``x <= 1`
 Offload sizes vary from frame to frame, so the step is taken over their spread: log-normal
 sizes around the planned one with ``size_spread`` (the std of the log size) give
 ``Phi((ln capacity - ln bits) / size_spread)``, smooth for the optimiser and the step at
-``size_spread = 0``. Queueing is left out: with ``t0`` at most a frame period, an upload that
-fits leaves the camera's FIFO empty for the next (the cameras' keypoint messages, a few hundred
-bytes, are neglected).
+``size_spread = 0``. What is queued ahead of an upload: with an offload every ``period_s``
+(0: none queued) and airtimes ``S`` at load ``rho = E[S] / period_s``, Kingman's mean wait for
+periodic arrivals, ``W = rho / (1 - rho) c_s^2 / 2 E[S]`` (``c_s^2 = exp(size_spread^2) - 1``):
+an upload waits with probability ``rho``, then for an exponential time of mean ``W / rho``
+(an approximation of the wait's law), and is on time when wait and airtime fit ``t0``;
+``rho >= 1`` never makes ``t0``. At ``size_spread = 0`` no upload waits below ``rho = 1``, the
+step again. The cameras' keypoint messages (a few hundred bytes) are neglected.
 """
 
 from dataclasses import dataclass
@@ -48,6 +52,7 @@ from mec_coop.alloc.cocrra import eta, O_GRID
 
 
 DELIVERY_MODELS = ('paper', 'gaussian', 'none')
+_LAGUERRE = np.polynomial.laguerre.laggauss(16)   # nodes and weights of int_0^inf e^-u f(u)
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,15 @@ class TdmaLink:
     min_share: float = 0.02
     model: str = 'paper'        # one of DELIVERY_MODELS
     size_spread: float = 0.0    # std of the log offload size ('none' only; 0: the step)
+    period_s: float = 0.0       # one offload per camera this often ('none' only; 0: no queue)
 
     def __post_init__(self):
         if self.model not in DELIVERY_MODELS:
             raise ValueError(f'delivery model must be one of {DELIVERY_MODELS}, got '
                              f'{self.model!r}')
-        if not self.size_spread >= 0.0:
-            raise ValueError(f'size_spread must be >= 0, got {self.size_spread}')
+        if not (self.size_spread >= 0.0 and self.period_s >= 0.0):
+            raise ValueError(f'size_spread and period_s must be >= 0, got {self.size_spread}, '
+                             f'{self.period_s}')
         u = len(self.gains)
         if u == 0 or not all(g > 0 for g in self.gains):
             raise ValueError('every camera needs a positive channel gain')
@@ -89,11 +96,7 @@ def delivery(o, tau, data_bits, link: TdmaLink) -> np.ndarray:
     bits = np.asarray(data_bits, dtype=np.float64) * (1.0 - np.asarray(o))
     snr = link.power_w * np.asarray(link.gains) / (link.n0_w_per_hz * link.bandwidth_hz)
     if link.model == 'none':
-        capacity = tau * link.bandwidth_hz * link.t0_s * np.log2(1.0 + snr)
-        margin = np.log(capacity) - np.log(np.maximum(bits, 1e-300))
-        if link.size_spread == 0.0:
-            return (margin >= 0.0).astype(np.float64)
-        return norm.cdf(margin / link.size_spread)
+        return _fits(bits, tau * link.bandwidth_hz * np.log2(1.0 + snr), link)
     with np.errstate(over='ignore'):
         # x: the gain the upload needs, in units of the camera's gain (b = tau B, p = tau P).
         x = (np.exp2(np.minimum(bits / (tau * link.bandwidth_hz * link.t0_s), 1000.0)) - 1.0) \
@@ -101,6 +104,32 @@ def delivery(o, tau, data_bits, link: TdmaLink) -> np.ndarray:
         if link.model == 'gaussian':
             return 2.0 * norm.sf(x)
         return np.exp(-0.5 * np.minimum(x, 1e150) ** 2)
+
+
+def _fits(bits, rate, link: TdmaLink) -> np.ndarray:
+    """``Pr(wait + airtime <= t0)`` on a deterministic link (module docstring)."""
+    def airtime_fits(seconds):
+        # Pr(size <= rate * seconds), the sizes log-normal around ``bits``.
+        with np.errstate(divide='ignore', invalid='ignore'):
+            margin = np.where(seconds > 0.0, np.log(np.maximum(rate * seconds, 1e-300))
+                              - np.log(np.maximum(bits, 1e-300)), -np.inf)
+        if link.size_spread == 0.0:
+            return (margin >= 0.0).astype(np.float64)
+        return norm.cdf(margin / link.size_spread)
+
+    bits, rate = np.broadcast_arrays(np.asarray(bits, dtype=np.float64), rate)
+    alone = airtime_fits(np.full(bits.shape, link.t0_s))
+    if link.period_s == 0.0:
+        return alone
+    mean_s = bits * np.exp(0.5 * link.size_spread ** 2) / rate
+    rho = mean_s / link.period_s
+    # An upload waits with probability rho, then for an exponential time whose mean makes
+    # the overall mean wait Kingman's: Gauss-Laguerre nodes integrate over it.
+    with np.errstate(divide='ignore', invalid='ignore'):
+        busy_mean = np.where(rho < 1.0, 0.5 * np.expm1(link.size_spread ** 2) * mean_s
+                             / (1.0 - rho), np.inf)
+    waited = sum(w * airtime_fits(link.t0_s - busy_mean * u) for u, w in zip(*_LAGUERRE))
+    return np.where(rho < 1.0, (1.0 - rho) * alone + rho * waited, 0.0)
 
 
 def at_least(phi, k: int) -> float:

@@ -163,7 +163,10 @@ class TaskPlanner:
     size-vs-quality curve of the codec the camera offloads with, its ``offload_codec`` (the
     camera owns it; ``codecs`` reads it on the camera). A quality is known to run once its
     camera accepted it, a codec once it is read; the sizes measured before are dropped then.
-    Until every camera's codec is read the uplink plan waits (``waiting`` says for whom):
+    The plan's delivery model is the fading the uplink publishes (``uplink_success_model``
+    ``link``) or paper D's literal one (``paper``); on fixed gains it takes the spread of the
+    measured offload sizes and an offload per frame queued ahead (a camera offloads at most
+    that often: the conservative case). Until every camera's codec is read the uplink plan waits (``waiting`` says for whom):
     planning on another codec's curve would size the offloads wrongly. The codecs are read only
     while an uplink plan is made (``tdma``, the default, needs none of it).
     A new uplink plan replaces the one in place only when it is clearly better on the same inputs
@@ -241,7 +244,7 @@ class TaskPlanner:
         link = TdmaLink(params.link.bandwidth_hz, dbm_to_watt(params.link.tx_power_dbm),
                         dbm_to_watt(params.link.noise_dbm_per_hz),
                         tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share,
-                        model, self._size_spread())
+                        model, self._size_spread(), 1.0 / params.frame_rate_hz)
         new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
