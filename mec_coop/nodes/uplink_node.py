@@ -111,9 +111,9 @@ class UplinkNode(Node):
             now=time.monotonic())
         self._arm(time.monotonic())
         self.enabled = self.get_parameter('enabled').value
-        state = LinkState(enabled=self.enabled, camera_ids=self.cameras,
-                          fading=self.get_parameter('fading').value, **{
+        state = LinkState(enabled=self.enabled, camera_ids=self.cameras, **{
             name: float(self.get_parameter(name).value) for name in LINK_PARAMS})
+        state.fading = self.get_parameter('fading').value
         state.channel_gain_db = [float(self.get_parameter(f'channel_gain_db.{cam}').value)
                                  for cam in self.cameras]
         state.tdma_share = [float(self.get_parameter(f'tdma_share.{cam}').value)

@@ -166,8 +166,9 @@ class TaskPlanner:
     The plan's delivery model is the fading the uplink publishes (``uplink_success_model``
     ``link``) or paper D's literal one (``paper``); on fixed gains it takes the spread of the
     measured offload sizes and an offload per frame queued ahead (a camera offloads at most
-    that often: the conservative case). Until every camera's codec is read the uplink plan waits (``waiting`` says for whom):
-    planning on another codec's curve would size the offloads wrongly. The codecs are read only
+    that often: the conservative case). Until every camera's codec is read the uplink plan
+    waits (``waiting`` says for whom): planning on another codec's curve would size the
+    offloads wrongly. The codecs are read only
     while an uplink plan is made (``tdma``, the default, needs none of it).
     A new uplink plan replaces the one in place only when it is clearly better on the same inputs
     (``uplink_hold_margin``, :func:`~mec_coop.alloc.uplink_plan.hold_plan`): the measured sizes
@@ -217,7 +218,7 @@ class TaskPlanner:
         return out
 
     def _size_spread(self) -> float:
-        """The widest camera's std of the log offload size (its p90 / p50; a prior before)."""
+        """Return the widest camera's std of the log offload size (p90 / p50; a prior before)."""
         spreads = []
         for cam in self.cameras:
             stat = self.observer.calibration.image_bytes[cam]
@@ -445,7 +446,7 @@ class Solved:
                    f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
-                   f'success {u.mean_success:.3f} ({u.model} model; paper D\'s model '
+                   f'success {u.mean_success:.3f} ({u.model} model; paper D' + "'s model "
                    f'{u.mean_paper_success:.3f}), two views {u.views_success:.3f}'
                    + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
