@@ -223,7 +223,8 @@ def summary(result, codec_path):
 GRAPH_PLANS = ('tdma', 'cocrra', 'fracr', 'fcrra')
 PREDICTED = re.compile(
     r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
-    r'success ([0-9.]+)(?: \((\w+) model; paper D\'s model ([0-9.]+)\))?')
+    r'success ([0-9.]+)(?: \((\w+) model; paper D\'s model ([0-9.]+)\))?'
+    r'(?:, two views ([0-9.]+))?')
 
 
 def graph_runs(args):
@@ -263,6 +264,7 @@ def graph_runs(args):
                    success_model=found[-1][5] if found and found[-1][5] else None,
                    predicted_success_paper=float(found[-1][6]) if found and found[-1][6]
                    else None,
+                   predicted_two_views=float(found[-1][7]) if found and found[-1][7] else None,
                    t0_s=[min(float(f[3]) for f in found), max(float(f[3]) for f in found)]
                    if found else None,
                    plans_applied=_plans_applied(found),
@@ -297,8 +299,11 @@ def graph_section(paths):
         return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
     # The newest tree's measurements first: those that count the plans applied, then those with
     # a load recorded, then the rest.
-    paths = sorted(paths, key=lambda p: ('plans_applied' not in p.read_text(),
+    paths = sorted(paths, key=lambda p: ('"fading"' not in p.read_text(),
+                                         'plans_applied' not in p.read_text(),
                                          'load_1min' not in p.read_text(), p.name))
+    if any('"fading"' in p.read_text() for p in paths):
+        lines += FADING_NOTE
     lines += _across_runs([p for p in paths if 'plans_applied' in p.read_text()])
     for path in paths:
         lines += _graph_table(path)
@@ -306,7 +311,24 @@ def graph_section(paths):
 
 
 SETUP = ('codec', 'bandwidth', 'gains', 'delay_requirement', 'mode', 'min_share', 'duration',
-         'upload_deadline')
+         'upload_deadline', 'fading')
+FADING_NOTE = [
+    '### The link the plan is made for (`--fading`)', '',
+    "Paper D's success model (eq. (2)) assumes a fading channel, ``|h|`` with "
+    '``h ~ N(0, g^2)``; the uplink emulator had fixed gains, on which an upload is on time with '
+    'certainty or never, and the plans were made with a model of another link. Now the uplink '
+    'owns the fading (`uplink.fading`: `none` or `gaussian`, drawn once per message: block '
+    'fading) and publishes it in its `LinkState`; the allocator plans with the model of the '
+    'published fading (`uplink_success_model: link`, the default): `gaussian`, eq. (2) '
+    'exactly, `2 Q(x)`; `none`, the upload fits its airtime and what is queued ahead into t0, '
+    "over the spread of the measured offload sizes. `predicted Phi` is that model's mean "
+    "success of the last plan; `paper D's model` the same plan under the paper's literal "
+    '`exp(-x^2/2)` (what the plans of the runs before were made and judged with). Measured '
+    "success counts instants (a skeleton within D_req and MPJPE <= the bound), the model's "
+    "Phi is a camera's upload on time times eta: they are not the same quantity (an instant "
+    'needs two views, and in cascade mode confident cameras send keypoints, not images). '
+    'The tables with a `--fading` in their command are the runs of this tree; the others '
+    'were made with the model of another link.', '']
 
 
 def _across_runs(paths):
@@ -320,23 +342,28 @@ def _across_runs(paths):
     for runs in groups.values():
         if len(runs) < 2:
             continue
-        success = {}
+        success, predicted = {}, {}
         for _, data in runs:
             for r in data['rows']:
                 if not r.get('failed'):
                     success.setdefault(r['plan'], []).append(r['success_rate'])
+                    predicted.setdefault(r['plan'], []).append(
+                        f'{fmt(r.get("predicted_success"), False)} / '
+                        f'{fmt(r.get("predicted_success_paper"), False)}')
         common = {**runs[0][1]['args'], 'tag': '', 'plans': GRAPH_PLANS}
         lines += [f'### Across {len(runs)} runs of one setup ('
                   + ', '.join(f'`{p.name}`' for p, _ in runs) + ')', '',
                   f'`{graph_command(common)}` '
                   'with the `--tag` and `--plans` (the run order) of each table below. Success '
-                  'per plan in each run, their mean and range.', '',
-                  '| uplink plan | runs | success per run | mean | range |',
-                  '|---|---|---|---|---|']
+                  'per plan in each run, their mean and range; predicted Phi per run (the '
+                  "link's model / paper D's model; n/a: not logged by that tree).", '',
+                  '| uplink plan | runs | success per run | mean | range | predicted per run |',
+                  '|---|---|---|---|---|---|']
         for plan, values in success.items():
             lines.append(f'| {plan} | {len(values)} | '
                          + ', '.join(f'{v:.3f}' for v in values)
-                         + f' | {np.mean(values):.3f} | {min(values):.3f}-{max(values):.3f} |')
+                         + f' | {np.mean(values):.3f} | {min(values):.3f}-{max(values):.3f} | '
+                         + ', '.join(predicted[plan]) + ' |')
         if {'cocrra', 'fracr', 'fcrra'} <= set(success):
             co = success['cocrra']
             above = all(min(co) > max(success[b]) for b in ('fracr', 'fcrra'))
@@ -372,7 +399,8 @@ def _graph_table(path):
                 'depth, and the allocator held its uplink plan unless a new one was clearly '
                 'better; the command reproduces the setup, not that code.', '']
                if earlier else []),
-             f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB, '
+             f'Virtual rig, {len(a["gains"])} cameras at 2 fps, channel gains {a["gains"]} dB'
+             + (f' with fading `{a["fading"]}`' if a.get('fading') else ' (fixed)') + ', '
              f'uplink bandwidth lowered to {a["bandwidth"] / 1e6:g} MHz (Table I: 1 MHz), '
              f'D_req = {a["delay_requirement"]} s, the {a.get("mode", "cascade")} thresholds '
              'held, every camera '
@@ -386,15 +414,19 @@ def _graph_table(path):
              f'skeleton within D_req and an MPJPE of at most {bound} mm (a missed instant '
              f'fails; a run without any skeleton scores 0). Offloads: {codec}. `tdma`: no '
              'uplink plan, the offloads at quality 90 on equal shares. Plan and predicted Phi '
-             "(the paper D model's mean success, planned on the size curve of the codec): the "
+             "(the plan's model of the link, mean success, planned on the size curve of the "
+             "codec; paper D's model: the same plan under the paper's exp(-x^2/2)): the "
              'last plan of the run; t0 planned: the range of the upload deadlines the plans of '
-             'the run used. Load: the 1-minute load average of the machine (2 cores) '
+             'the run used. Predicted two views: the probability that at least two cameras\' '
+             'uploads succeed (independent), under the plan\'s model: an instant needs two '
+             'views. Load: the 1-minute load average of the machine (2 cores) '
              'before / after the run. Plans applied: how many different (qualities, shares) '
              'the allocator applied in turn (its log).', '', *_tightness(a),
              '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
+             "paper D's model | predicted two views | "
              'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded | '
              't0 planned (s) | plans applied | load |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         alloc = r.get('allocation') or {}
         quality = alloc.get('jpeg_quality') or []
@@ -407,7 +439,9 @@ def _graph_table(path):
             f'| {r["plan"]} | {"90 (cameras)" if held else quality} | '
             f'{equal if held else [round(s, 2) for s in shares]} | '
             f'{r["instants"]} | {r["success_rate"]:.3f} | '
-            f'{fmt(r["predicted_success"], False)} | {r["skeleton_rate"]:.2f} | '
+            f'{fmt(r["predicted_success"], False)} | '
+            f'{fmt(r.get("predicted_success_paper"), False)} | '
+            f'{fmt(r.get("predicted_two_views"), False)} | {r["skeleton_rate"]:.2f} | '
             f'{fmt(r["delay_p50_s"], False)} / {fmt(r["delay_p95_s"], False)} | '
             f'{fmt(r["delay_within_requirement"])} | '
             f'{"n/a" if mpjpe is None or not np.isfinite(mpjpe) else f"{mpjpe:.1f}"} | '

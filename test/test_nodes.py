@@ -19,10 +19,11 @@ from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.coop.codec import encode_jpeg
-from mec_coop.msg import Keypoint2D, OffloadRequest, Person2D, PoseKeypoints2D, Skeleton3D
+from mec_coop.msg import (Keypoint2D, LinkState, OffloadRequest, Person2D, PoseKeypoints2D,
+                          Skeleton3D)
 from mec_coop.rig.virtual import make_cameras
 from mec_coop.ros.conversions import to_stamp
-from mec_coop.ros.qos import QOS_IMAGES, QOS_RELIABLE
+from mec_coop.ros.qos import QOS_IMAGES, QOS_LATCHED, QOS_RELIABLE
 
 pytestmark = [pytest.mark.dds, pytest.mark.model]
 
@@ -300,6 +301,29 @@ def test_uplink_delays_by_airtime_and_applies_new_shares(harness):
     assert arrivals[2] - sent < 0.45 and planned - arrivals[2] > 1.2, (arrivals[2] - sent)
     assert out[4].uplink_airtime_s == pytest.approx(out[0].uplink_airtime_s * 0.5 / 0.95,
                                                     rel=1e-3)
+
+
+def test_uplink_fading_is_a_validated_parameter_it_publishes_and_draws_per_message(harness):
+    from mec_coop.nodes.uplink_node import UplinkNode
+    node = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
+        Parameter('cameras', value=['cam0']), Parameter('bandwidth_hz', value=1e5)]))
+    states = harness.collect(LinkState, '/uplink/link_state', QOS_LATCHED)
+    assert harness.wait_for(lambda: states and states[-1].fading == 'none')
+    bad = node.set_parameters([Parameter('fading', value='rayleigh')])[0]
+    assert not bad.successful and "one of ['none', 'gaussian']" in bad.reason
+    assert node.set_parameters([Parameter('fading', value='gaussian')])[0].successful
+    assert harness.wait_for(lambda: states[-1].fading == 'gaussian')
+    out = harness.collect(OffloadRequest, '/edge/cam0/offload')
+    pub = harness.node.create_publisher(OffloadRequest, '/cam0/offload', QOS_RELIABLE)
+    assert harness.wait_for(lambda: pub.get_subscription_count() > 0)
+    msg = OffloadRequest()
+    msg.image.data = bytes(500)
+    for _ in range(6):
+        pub.publish(msg)
+        time.sleep(0.05)
+    assert harness.wait_for(lambda: len(out) == 6, timeout=5)
+    # The same bytes, a gain drawn per message: six different airtimes.
+    assert len({round(m.uplink_airtime_s, 9) for m in out}) == 6
 
 
 def test_camera_runs_its_model_on_the_edges_crop(harness, small_model, person_image):
