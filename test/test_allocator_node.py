@@ -58,6 +58,7 @@ def test_allocator_tunes_real_nodes_live(harness, small_model):
     from mec_coop.nodes.camera_node import CameraNode
     from mec_coop.nodes.edge_node import EdgeNode
     from mec_coop.nodes.uplink_node import UplinkNode
+    from mec_coop.ros.allocation import SIZE_SPREAD_PRIOR
     cameras = {cam: harness.add(CameraNode(pose_backend=small_model, context=harness.context,
                                            namespace=cam)) for cam in CAMERAS}
     listed = [Parameter('cameras', value=CAMERAS)]
@@ -277,6 +278,7 @@ def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
     from mec_coop.coop.uplink import db_to_linear, dbm_to_watt
     from mec_coop.nodes.camera_node import CameraNode
     from mec_coop.nodes.uplink_node import UplinkNode
+    from mec_coop.ros.allocation import SIZE_SPREAD_PRIOR
     cameras = {cam: harness.add(CameraNode(pose_backend=small_model, context=harness.context,
                                            namespace=cam)) for cam in CAMERAS}
     # A tight uplink: 0.1 MHz, and cam1 15 dB weaker than cam0.
@@ -292,10 +294,12 @@ def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
     assert harness.wait_for(lambda: states and states[-1].cameras[1].channel_gain_db == -110.0
                             and all(c.jpeg_quality for c in states[-1].cameras))
     state = states[-1]
-    # The same plan computed here from the same inputs.
+    # The same plan computed here from the same inputs: the uplink's fixed gains (its fading
+    # 'none'), the prior spread of the sizes (none measured), an offload per frame period.
     t0 = upload_deadline(SystemParams(delay_req_s=0.6))
     link = TdmaLink(1e5, dbm_to_watt(30.0), dbm_to_watt(-165.0),
-                    tuple(db_to_linear(g) for g in gains.values()), t0, 0.01)
+                    tuple(db_to_linear(g) for g in gains.values()), t0, 0.01, 'none',
+                    SIZE_SPREAD_PRIOR, 1.0 / SystemParams().frame_rate_hz)
     expected = plan_uplink('cocrra', [rate_curve(135_000.0, 90)] * 2, link)
     assert [c.jpeg_quality for c in state.cameras] == list(expected.qualities)
     assert max(expected.qualities) < 90   # uniform JPEG at 90 would not make t0
