@@ -11,7 +11,8 @@ each camera found, COCO-17):
    detections on the confidence-weighted mean keypoint distance, in units of the track's projected
    size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired; a
    pair another track may own as well is left out (``contested_views``, :func:`contested`), and
-   so is a doubtful one of a track with ``firm_views`` others (:func:`doubtful`).
+   so is a doubtful one of a track with ``firm_views`` others (:func:`doubtful`). A young track
+   (``young_instants``) checks its views against each other (:func:`young_claims`).
 2. **Triangulation** of each track's detections with the robust consensus triangulation
    (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
    mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:

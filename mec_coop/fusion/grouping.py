@@ -7,7 +7,7 @@ Duplicates within a camera, cliques across cameras, tracks' keypoint costs and t
 another track contests. Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -283,7 +283,7 @@ def claimed_pixels(ideal: list, ok: list, views: Sequence,
     return x, w
 
 
-def pair_costs(a, b, norm_a: np.ndarray, norm_b: np.ndarray, ok_a: np.ndarray,
+def pair_costs(a: Any, b: Any, norm_a: np.ndarray, norm_b: np.ndarray, ok_a: np.ndarray,
                ok_b: np.ndarray, n_a: np.ndarray, n_b: np.ndarray,
                min_joints: int) -> np.ndarray:
     """
@@ -306,7 +306,7 @@ def pair_costs(a, b, norm_a: np.ndarray, norm_b: np.ndarray, ok_a: np.ndarray,
 def outvoted_view(P: np.ndarray, ideal: list, ok: list, views: Sequence, claim: np.ndarray,
                   ratio: float, min_joints: int) -> tuple[int, int]:
     """
-    The claimed view of one track that its other views place on another detection.
+    Find the claimed view of one track that its other views place on another detection.
 
     Return ``(view, detection)``: the view and the detection the other views place there, or
     ``(-1, -1)``.
