@@ -200,13 +200,17 @@ def test_online_update_and_late_nodes(harness):
     assert allocator.last.settings.params.device_inference_s == pytest.approx(0.1)
     # The edge's diagnostics say how long offloads took on the cameras (cam0: 0.3 s after
     # capture, 0.22 s more than its keypoints' 0.08 s); a value that is not a number is ignored.
+    # Six start-up offloads (2.5 s on the camera, at t = 1 s) are older than the edge's horizon
+    # at t = 45 s: they would be the median of the eleven.
     health = EdgeHealth(CAMERAS, 1.0, 0.0)
-    for age, link in ((0.35, 0.05), (0.32, 0.02), (0.31, 0.01), (0.4, 0.1), (0.3, 0.0)):
-        health.offload_arrived('cam0', age, SimpleNamespace(uplink_airtime_s=link / 2,
-                                                            uplink_queueing_s=link / 2))
+    for age, link, now in ((2.5, 0.0, 1.0),) * 6 + (
+            (0.35, 0.05, 40.0), (0.32, 0.02, 41.0), (0.31, 0.01, 42.0), (0.4, 0.1, 43.0),
+            (0.3, 0.0, 44.0)):
+        health.offload_arrived('cam0', age, SimpleNamespace(
+            uplink_airtime_s=link / 2, uplink_queueing_s=link / 2), now)
     fusion = SimpleNamespace(counts={c: {} for c in CAMERAS}, silent=set(), totals={},
                              sync_stats={})
-    diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 0.5, {}))
+    diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 45.0, {}))
     assert [kv.value for s in diag.status for kv in s.values if kv.key == 'offload_camera_s'] \
         == ['0.3', 'nan']
     diag.status[1].values[-1].value = 'garbage'
