@@ -335,6 +335,18 @@ def test_measured_frame_scores_and_audits_route_the_frames():
     assert held_probability(cam0, 0.2, 0.6) == pytest.approx(0.4 + 0.05 * 0.2)
     assert route_probabilities(cam1, 0.2, 0.6) == pytest.approx(
         route_probabilities(prior[1], 0.2, 0.6))
+    # cam0 also sends every second dropped frame no audit took as a search for people: the
+    # dropped 20% then go up at 0.05 + 0.95 * 0.5, the kept 40% still at 0.05.
+    for k in range(20):
+        calibration.searches['cam0'].add(float(k % 2))
+    cam0, _ = calibration.routed(prior)
+    assert cam0.search_share == 0.5
+    dropped = 0.05 + 0.95 * 0.5
+    assert route_probabilities(cam0, 0.2, 0.6) == pytest.approx(
+        (0.4 + 0.05 * 0.4 + dropped * 0.2, 0.4 * 0.95))
+    assert held_probability(cam0, 0.2, 0.6) == pytest.approx(0.4 + dropped * 0.2)
+    # Its one score of 0 (found nobody) is dropped at theta_low 0.2: searched like the others.
+    assert empty_probability(cam0, 0.2, 0.6) == pytest.approx(0.01 * dropped)
     # A plan is judged on those routes: score laws that expect offloads, cameras whose every
     # score is 1 (at or above any threshold), and a slow edge. On the laws' routes the
     # instants wait for the edge; on the measured scores only for the keypoints.

@@ -278,22 +278,25 @@ class Calibration:
         # measured it (NaN until it said); see GraphTiming.offload_extra_s.
         self.offload_camera_s = {c: math.nan for c in self.cameras}
         self.frame_scores = {c: RunningStat(window) for c in self.cameras}
-        # 1 for an image the thresholds did not send up (an audit, a search for people), 0 for
-        # a frame sent as keypoints or a drop notice.
+        # 1 for a random audit, 0 for a frame the thresholds did not send up as an image.
         self.audits = {c: RunningStat(window) for c in self.cameras}
+        # 1 for a search for people (a dropped frame sent up whole), 0 for a drop notice.
+        self.searches = {c: RunningStat(window) for c in self.cameras}
 
     def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:
         """
         Return ``models`` (one per camera, in order) with the measured routes.
 
-        A camera gets its window of frame scores once it has :data:`MIN_SAMPLES` of them, and
-        its share of audits among the frames its thresholds kept (0 until measured).
+        A camera gets its window of frame scores once it has :data:`MIN_SAMPLES` of them, its
+        share of audits among the frames its thresholds kept, and of searches among the dropped
+        frames no audit took (0 until measured).
         """
         out = []
         for cam, model in zip(self.cameras, models):
             scores = self.frame_scores[cam]
             out.append(replace(
                 model, audit_share=self.audits[cam].mean(0.0),
+                search_share=self.searches[cam].mean(0.0),
                 frame_scores=EmpiricalCdf(scores.samples()) if len(scores) >= MIN_SAMPLES
                 else model.frame_scores))
         return out

@@ -136,6 +136,8 @@ class GraphObserver:
             self.calibration.add_device(cam, stamp, msg.inference_time_s if age is None else age)
             self.calibration.message_bytes[cam].add(len(serialize_message(msg)), self.now())
             self.calibration.audits[cam].add(0.0, self.now())   # kept by its thresholds
+            if msg.route == PoseKeypoints2D.ROUTE_DROP:
+                self.calibration.searches[cam].add(0.0, self.now())
             self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
             self._label_pending(from_stamp(msg.header.stamp))
 
@@ -151,13 +153,15 @@ class GraphObserver:
                     else self.calibration.image_bytes
                 sizes[cam].add(msg.uplink_airtime_s * self.rate_of(cam) / 8.0, self.now())
             # A frame its camera scored below theta_low and still sent is a search for people
-            # (coop/feedback.py RoiPolicy.search: a full frame): like an audit, an image the
-            # thresholds did not route up.
+            # (coop/feedback.py RoiPolicy.search: a full frame), one of its dropped frames; the
+            # audit draw passed it by.
             search = not msg.audit and msg.camera_confidence < self._theta_low.get(cam, -math.inf)
             self.counts['audits'] += int(msg.audit)
             self.counts['searches'] += int(search)
             if msg.audit or search:
-                self.calibration.audits[cam].add(1.0, self.now())
+                self.calibration.audits[cam].add(float(msg.audit), self.now())
+            if search:
+                self.calibration.searches[cam].add(1.0, self.now())
             frame = self._frame(msg, cam)
             frame.update(device=msg.camera_confidence, edge=msg.frame_confidence,
                          edge_people=_people(msg), audit=msg.audit)
