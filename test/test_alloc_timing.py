@@ -14,8 +14,8 @@ from mec_coop.alloc.model import (empty_probability, held_probability, route_pro
                                   SystemParams)
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import plan, PlanSettings
-from mec_coop.alloc.timing import (Calibration, GraphTiming, md1_wait, MIN_SAMPLES, RunningStat,
-                                   simulate)
+from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
+                                   RunningStat, simulate)
 
 TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 
@@ -134,6 +134,15 @@ def test_all_offloaded_the_edge_serves_the_instant_one_image_after_the_other():
     assert prediction.edge_utilisation == pytest.approx(2.0 * 4 * 0.05)
     # The views are done 1, 2, 3 and 4 services after they arrive: their median is 2.5.
     assert prediction.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 2.5 * 0.05)
+    # The edge batches two (its batch_size): the first pair is done together after 2 services,
+    # the second after 4: the median view 3 services, the instant still 4.
+    batched = simulate(replace(_timing(), edge_batch=2), [1.0] * 4, [0.0] * 4, [8e6] * 4)
+    assert batched.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 3 * 0.05)
+    assert batched.complete_p50_s == pytest.approx(prediction.complete_p50_s)
+    # A batch holds what waits when the edge frees: one image at a time, none waits.
+    spread = np.array([0.0, 0.2, 0.4])
+    np.testing.assert_allclose(_fifo(spread, np.full(3, 0.05), batch=2), spread + 0.05)
+    np.testing.assert_allclose(_fifo(np.zeros(3), np.full(3, 0.05), batch=2), [0.1, 0.1, 0.15])
 
 
 def test_audits_of_kept_frames_load_the_edge_but_hold_no_instant():
