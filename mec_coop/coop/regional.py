@@ -154,13 +154,14 @@ def encode_regionwise(image_bgr: np.ndarray, block_mu: np.ndarray,
         return _write(image, base)
     # Planes of whole chroma blocks (16x16 pixels at 4:2:0), edges replicated.
     rows, cols = block_grid(h, w, 2 * BLOCK)
-    ycrcb = cv2.copyMakeBorder(cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb), 0, 2 * BLOCK * rows - h,
-                               0, 2 * BLOCK * cols - w, cv2.BORDER_REPLICATE)
-    y = np.ascontiguousarray(ycrcb[..., 0])
-    # 4:2:0 chroma as libjpeg builds it (2x2 means).
-    small = np.round(cv2.resize(ycrcb[..., 1:].astype(np.float32), (BLOCK * cols, BLOCK * rows),
-                                interpolation=cv2.INTER_AREA)).astype(np.uint8)
-    cr, cb = np.ascontiguousarray(small[..., 0]), np.ascontiguousarray(small[..., 1])
+    ycrcb = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)
+    if ycrcb.shape[:2] != (2 * BLOCK * rows, 2 * BLOCK * cols):
+        ycrcb = cv2.copyMakeBorder(ycrcb, 0, 2 * BLOCK * rows - h, 0, 2 * BLOCK * cols - w,
+                                   cv2.BORDER_REPLICATE)
+    # 4:2:0 chroma as libjpeg builds it: rounded 2x2 means.
+    y, cr, cb = cv2.split(ycrcb)
+    cr, cb = (cv2.resize(p, (BLOCK * cols, BLOCK * rows), interpolation=cv2.INTER_AREA)
+              for p in (cr, cb))
     mu_y = np.pad(mu, ((0, 2 * rows - mu.shape[0]), (0, 2 * cols - mu.shape[1])), mode='edge')
     luma = _prequantise(y, mu_y, K_LUMA, base)
     # The finest mu of each 2x2 luma block group (edge blocks padded as the image is).
