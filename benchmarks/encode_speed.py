@@ -28,9 +28,9 @@ import time
 
 import numpy as np
 
+from mec_coop.coop import regional
 from mec_coop.coop.codec import encode_jpeg
 from mec_coop.coop.importance import LEVEL_THRESHOLDS, pose_block_mu, pose_importance
-from mec_coop.coop import regional
 from mec_coop.coop.regional import BACKGROUND_MU, decode_checked, mu_for_quality, psnr
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -134,12 +134,90 @@ def run(args):
     means = {k: float(np.mean([v[k] for v in per_view])) for pair in key for k in pair}
     return {'args': vars(args), 'views': len(views), 'image_size': list(views[0][0].shape[:2]),
             'timings': timings, 'means': means,
-            'speedup_min': timings['offload_before']['min_ms'] / timings['offload_after']['min_ms'],
+            'speedup_min': (timings['offload_before']['min_ms'] /
+                            timings['offload_after']['min_ms']),
             'speedup_median': (timings['offload_before']['median_ms'] /
                                timings['offload_after']['median_ms']),
             'identical_payloads': int(sum(v['identical_payload'] for v in per_view)),
             'same_block_levels': int(sum(v['same_block_levels'] for v in per_view)),
             'per_view': per_view}
+
+
+def markdown_section(speed_path, accuracy_path):
+    """Markdown of the encoder's speed and its rate-accuracy change (for compression_results)."""
+    if not speed_path.exists():
+        return []
+    r = json.loads(speed_path.read_text())
+    a, t, m = r['args'], r['timings'], r['means']
+    lines = ['## Region-wise encoder: before and after (`python benchmarks/encode_speed.py`, '
+             '`docs/figures/encode_speed.json`)', '',
+             f'{r["views"]} virtual-rig views ({r["image_size"][1]}x{r["image_size"][0]}, seed '
+             f'{a["seed"]}, {a["instants"]} instants x 4 cameras, the views with a person), '
+             f'quality {a["quality"]}, each encoded {a["repeats"]} times by this tree and by '
+             f'revision {a["baseline_rev"]}, interleaved, on a shared, loaded 2-core CPU (two '
+             'other engineers at work): min (least disturbed) and median per frame. Before: '
+             'the pixel path (YCbCr in float, pre-quantisation of every block by a separable '
+             "FFT DCT, back to BGR, libjpeg's colour conversion), the importance map over the "
+             'whole frame. After: the pre-quantised YCbCr goes to the JPEG writer as it is '
+             '(chroma as 2x2 means, which 4:2:0 downsampling returns unchanged), only blocks '
+             'coarser than the finest level are transformed (one matrix product over them), '
+             'the importance map is drawn near the people only (values at the level '
+             'thresholds unchanged).', '',
+             '| part | before min / median (ms) | after min / median (ms) |', '|---|---|---|']
+    for name, label in (('offload', '`encode_offload` (what the camera runs)'),
+                        ('importance', 'importance map'),
+                        ('encoder', '`encode_regionwise` alone (same map)')):
+        b, f = t[f'{name}_before'], t[f'{name}_after']
+        lines.append(f'| {label} | {b["min_ms"]:.1f} / {b["median_ms"]:.1f} | '
+                     f'{f["min_ms"]:.1f} / {f["median_ms"]:.1f} |')
+    j = t['plain_jpeg']
+    lines += ['', f'Speed-up of the offload encoding: {r["speedup_min"]:.2f}x (min), '
+              f'{r["speedup_median"]:.2f}x (median). Plain JPEG offloads (`offload_codec` jpeg) '
+              f'take {j["min_ms"]:.1f} / {j["median_ms"]:.1f} ms (`cv2.imencode`, no slow path).',
+              '',
+              f'The payload is not bit-identical ({r["identical_payloads"]} of '
+              f'{len(r["per_view"])} views): the earlier encoder rounded twice (BGR, then '
+              "libjpeg's YCbCr) and clipped colours to the RGB gamut; the blocks' levels are the "
+              f'same on {r["same_block_levels"]} of {len(r["per_view"])} views. Bytes per frame '
+              f'{m["bytes_before"] / 1024:.2f} KB before, {m["bytes_after"] / 1024:.2f} KB after '
+              f'({100 * (m["bytes_after"] / m["bytes_before"] - 1):+.1f}%); PSNR '
+              f'{m["psnr_before_db"]:.2f} / {m["psnr_after_db"]:.2f} dB over the frame, '
+              f'{m["psnr_people_before_db"]:.2f} / {m["psnr_people_after_db"]:.2f} dB on the '
+              "people's (finest-level) blocks.", '']
+    if accuracy_path.exists():
+        lines += accuracy_section(json.loads(accuracy_path.read_text()))
+    return lines
+
+
+def accuracy_section(data):
+    """Edge 2D error of the two encoders, setting by setting (compression.py's encoder_change)."""
+    a = data['args']
+    lines = ['### Rate-accuracy of the two encoders (`python benchmarks/compression.py --codecs '
+             f'raw spat_pose spat_pose_before --skip-recorded --no-gradient-check --instants '
+             f'{a["instants"]} --name compression_encoder`, '
+             '`docs/figures/compression_encoder.json`)', '',
+             f'Virtual rig, seed {a["seed"]}, {a["instants"]} instants x 4 cameras, the same '
+             'importance maps and frames through both encoders, edge model yolo11n-pose at '
+             f'imgsz 960, errors capped at {a["cap_px"]} px (raw frame: '
+             f'{data["virtual"]["curves"]["raw"][0]["error_2d_px"]:.2f} px). Change: each '
+             "view's mean 2D error after minus before, mean over views with its 95% interval; "
+             "at matched bytes: the earlier encoder's curve read at this encoder's bytes.", '',
+             '| mu | KB before / after | 2D error before / after (px) | change (px) [95%] | '
+             'views changed > 1 px | missed views | MPJPE before / after (mm) | '
+             'before at matched bytes (px) |', '|---|---|---|---|---|---|---|---|']
+    for row in data['virtual']['encoder_change']:
+        lo, hi = row['error_change_ci95_px']
+        matched = row['error_2d_px_before_at_bytes_after']
+        mp = '/'.join('n/a' if v is None else f'{v:.1f}'
+                      for v in (row['mpjpe_mm_before'], row['mpjpe_mm_after']))
+        lines.append(
+            f'| {row["setting"]} | {row["bytes_before"] / 1024:.2f} / '
+            f'{row["bytes_after"] / 1024:.2f} | {row["error_2d_px_before"]:.2f} / '
+            f'{row["error_2d_px_after"]:.2f} | {row["error_change_px"]:+.2f} [{lo:+.2f}, '
+            f'{hi:+.2f}] | {row["views_changed_over_1px"]} of {row["views"]} | '
+            f'{row["missed_views_before"]} / {row["missed_views_after"]} | {mp} | '
+            f'{"n/a" if matched is None else f"{matched:.2f}"} |')
+    return lines + ['']
 
 
 def main():
