@@ -367,7 +367,7 @@ def main():
         result = json.loads((out / f'{args.name}.json').read_text())
         for rig in ('virtual', 'recorded'):
             if rig in result:
-                result[rig]['savings'] = all_savings(result[rig]['curves'])
+                result[rig].update(rig_summary(result[rig]['curves']))
         report(result, out, args.name)
         return
     start = time.time()
@@ -398,7 +398,7 @@ def report(result, out, name='compression'):
     if 'recorded' in result:
         plot(result, out / f'{name}.png')
     for row in result['virtual'].get('encoder_change', []):
-        print({k: v if v is None else round(v, 2) for k, v in row.items()})
+        print({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()})
     for rig in ('virtual', 'recorded'):
         for name, table in result.get(rig, {}).get('savings', {}).items():
             for codec, rows in table.items():

@@ -217,7 +217,15 @@ def accuracy_section(data):
             f'{hi:+.2f}] | {row["views_changed_over_1px"]} of {row["views"]} | '
             f'{row["missed_views_before"]} / {row["missed_views_after"]} | {mp} | '
             f'{"n/a" if matched is None else f"{matched:.2f}"} |')
-    return lines + ['']
+    rows = data['virtual']['encoder_change']
+    worse = [r['setting'] for r in rows if r['error_change_ci95_px'][0] > 0]
+    better = [r['setting'] for r in rows if r['error_change_ci95_px'][1] < 0]
+    change = [100 * (r['bytes_after'] / r['bytes_before'] - 1) for r in rows]
+    return lines + ['', f'Bytes change {min(change):+.1f}% to {max(change):+.1f}% per setting; '
+                    'the 2D error is worse beyond noise (interval above 0) at '
+                    f'{", ".join(map(str, worse)) or "no"} setting(s), better (interval below '
+                    f'0) at {", ".join(map(str, better)) or "no"} setting(s) of {len(rows)}.',
+                    '']
 
 
 def main():
