@@ -158,6 +158,16 @@ def test_bad_payloads_and_inputs_are_rejected_with_a_reason(scene):
         tables(0.0)
 
 
+def test_block_transform_is_the_orthonormal_dct():
+    from scipy.fft import dctn
+
+    from mec_coop.coop.regional import DCT64
+    block = np.random.default_rng(0).uniform(-128, 127, (8, 8))
+    np.testing.assert_allclose(DCT64 @ block.ravel(), dctn(block, norm='ortho').ravel(),
+                               atol=1e-3)
+    np.testing.assert_allclose(DCT64 @ DCT64.T, np.eye(64), atol=1e-5)
+
+
 def test_offload_importance_is_drawn_near_the_people_only():
     kp = np.stack([standing_person(), standing_person(cx=520.0, top=60.0, height=120.0)])
     conf = np.ones((2, 17))

@@ -11,7 +11,10 @@ would (JPEG's YCbCr, 4:2:0 chroma, 8x8 orthonormal DCT-II, blocks on the JPEG gr
 with the finest table ``mu_min K`` (Pillow/libjpeg with explicit tables and optimised Huffman
 codes). The final quantisation keeps what the coarse blocks kept (their coefficients are
 multiples of a coarser step, most of them zero), so those blocks cost few bits and look as if
-coded at ``mu_b``; ``cv2.imdecode`` and every other decoder read the file as usual.
+coded at ``mu_b``; ``cv2.imdecode`` and every other decoder read the file as usual. The
+writer gets the pixels in YCbCr (chroma as 2x2 means, which its 4:2:0 downsampling keeps), so
+nothing is converted twice, and blocks at ``mu_min`` are left to it untouched: the encode is on
+the camera, on an offloaded view's critical path (``benchmarks/encode_speed.py``).
 
 :func:`encode_unified` is Unified-IMCO (one ``mu`` per image, same tables and Huffman
 optimisation) and :func:`encode_regionwise` SpaT-IMCO on a per-block ``mu`` map (from
