@@ -38,6 +38,41 @@ def test_running_stat_rejects_bad_samples_and_keeps_the_prior_until_enough():
     assert len(stat) == 10 and stat.quantile(0.5, 0.0) == pytest.approx(94.5)
 
 
+def test_samples_older_than_the_horizon_leave_but_the_newest_five_stay():
+    stat = RunningStat(window=100)
+    for t in range(20):
+        stat.add(float(t), at=float(t))
+    assert stat.expire(before=10.0) == 10 and stat.samples().min() == 10.0
+    assert stat.expire(before=100.0) == 20 - 10 - MIN_SAMPLES
+    np.testing.assert_array_equal(stat.samples(), [15.0, 16.0, 17.0, 18.0, 19.0])
+
+
+def test_the_start_up_leaves_the_replay_after_the_horizon():
+    # A 4-camera run: while the models warm up, the first 10 instants take 2.5 s on the
+    # cameras and the edge's first 3 images 3 s; then 0.1 s cameras, 0.09 s edge, every
+    # fifth frame offloaded. In a 200-sample window the start-up is 9% of the rows: the p95.
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    calibration = Calibration(cams)
+    for k in range(110):
+        stamp = 0.5 * k
+        for cam in cams:
+            calibration.add_device(cam, stamp, 2.5 if k < 10 else 0.1)
+            calibration.image_bytes[cam].add(15e3, stamp)
+        calibration.edge_service_s.add(3.0 if k < 3 else 0.09, stamp)
+    prior = SystemParams()
+
+    def p95() -> float:
+        timing = replace(calibration.timing(prior, deadline_s=None), overhead_s=0.0)
+        return simulate(timing, [0.2] * 4, [0.8] * 4, [np.inf] * 4).p95_s
+
+    assert p95() > 2.5
+    # 30 s before the last instant (54.5 s): the start-up (up to 4.5 s) is gone.
+    dropped = calibration.expire(now=54.5, horizon_s=30.0)
+    assert dropped == 4 * 49 * 2 + 49
+    assert len(calibration.device_rows(0.1)) == 61
+    assert p95() == pytest.approx(0.1 + 0.09, abs=0.1)
+
+
 def test_keypoints_only_is_model_time_plus_airtime():
     # 100 B at 1 Mbit/s: 0.8 ms on the link; nothing queues at 2 fps.
     prediction = simulate(_timing(), [0.0] * 4, [1.0] * 4, [1e6] * 4)
@@ -300,6 +335,18 @@ def test_measured_frame_scores_and_audits_route_the_frames():
     assert held_probability(cam0, 0.2, 0.6) == pytest.approx(0.4 + 0.05 * 0.2)
     assert route_probabilities(cam1, 0.2, 0.6) == pytest.approx(
         route_probabilities(prior[1], 0.2, 0.6))
+    # cam0 also sends every second dropped frame no audit took as a search for people: the
+    # dropped 20% then go up at 0.05 + 0.95 * 0.5, the kept 40% still at 0.05.
+    for k in range(20):
+        calibration.searches['cam0'].add(float(k % 2))
+    cam0, _ = calibration.routed(prior)
+    assert cam0.search_share == 0.5
+    dropped = 0.05 + 0.95 * 0.5
+    assert route_probabilities(cam0, 0.2, 0.6) == pytest.approx(
+        (0.4 + 0.05 * 0.4 + dropped * 0.2, 0.4 * 0.95))
+    assert held_probability(cam0, 0.2, 0.6) == pytest.approx(0.4 + dropped * 0.2)
+    # Its one score of 0 (found nobody) is dropped at theta_low 0.2: searched like the others.
+    assert empty_probability(cam0, 0.2, 0.6) == pytest.approx(0.01 * dropped)
     # A plan is judged on those routes: score laws that expect offloads, cameras whose every
     # score is 1 (at or above any threshold), and a slow edge. On the laws' routes the
     # instants wait for the edge; on the measured scores only for the keypoints.

@@ -162,7 +162,8 @@ class EdgeNode(ManagedModelNode):
     def _on_offload(self, cam: str, msg) -> None:
         if not self._reports.admit(cam, msg):
             return
-        self._health.offload_arrived(cam, self._now() - from_stamp(msg.header.stamp), msg)
+        now = self._now()
+        self._health.offload_arrived(cam, now - from_stamp(msg.header.stamp), msg, now)
         if (person := selected_person(msg)) is not None:
             pixels, weights = person_arrays(person)
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,

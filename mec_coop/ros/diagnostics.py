@@ -17,6 +17,9 @@ OFFLOAD_CAMERA_KEY = 'offload_camera_s'
 # Name prefixes of the edge's per-camera statuses and of the cameras' own.
 EDGE_STATUS, CAMERA_STATUS = 'mec_coop/edge/', 'mec_coop/camera/'
 OFFLOAD_WINDOW = 50
+# ... of which those of the last 30 s (the newest 5 at least): with few offloads the window
+# otherwise held the start-up's, 2-3 s on the camera, for the whole of a 75 s run.
+OFFLOAD_HORIZON_S = 30.0
 
 
 def diagnostic(name: str, hardware_id: str, level: Union[bytes, int], message: str,
@@ -59,8 +62,9 @@ class EdgeHealth:
     edge's.
 
     Each camera's status also says how long its offloaded frames took on the camera:
-    ``offload_camera_s``, the median over the last :data:`OFFLOAD_WINDOW` offloads of their age on
-    arrival at the edge less the uplink's airtime and queueing (``nan`` before any). An offload
+    ``offload_camera_s``, the median over the last :data:`OFFLOAD_WINDOW` offloads (within
+    :data:`OFFLOAD_HORIZON_S`) of their age on arrival at the edge less the uplink's airtime and
+    queueing (``nan`` before any). An offload
     is encoded on the camera after its model ran, so it leaves later than the camera's keypoints
     do; the allocator's delay replay reads this value (nowhere else is it measured).
     """
@@ -71,14 +75,15 @@ class EdgeHealth:
         self._edge = HealthWatch('skeletons', 'skeletons', 2 * stall_s, now)
         self._offload_camera_s = {cam: RunningStat(OFFLOAD_WINDOW) for cam in self._cameras}
 
-    def offload_arrived(self, cam: str, age_s: float, msg: Any) -> None:
+    def offload_arrived(self, cam: str, age_s: float, msg: Any, now: float) -> None:
         """
-        Record an offload ``msg`` of ``cam`` that arrived ``age_s`` after its capture.
+        Record an offload ``msg`` of ``cam`` that arrived at ``now``, ``age_s`` after capture.
 
         Its time on the link (``uplink_airtime_s`` + ``uplink_queueing_s``) is subtracted; a
         negative rest (unsynchronised clocks) is not recorded.
         """
-        self._offload_camera_s[cam].add(age_s - msg.uplink_airtime_s - msg.uplink_queueing_s)
+        self._offload_camera_s[cam].add(
+            age_s - msg.uplink_airtime_s - msg.uplink_queueing_s, now)
 
     def statuses(self, fusion: Any, calibrated: Callable[[str], bool], now: float,
                  values: Mapping[str, Any]) -> list[DiagnosticStatus]:
@@ -91,6 +96,7 @@ class EdgeHealth:
                 level, text = ERROR_LEVEL, f'not publishing; {text}'
             if level:
                 worst.append((min(level, WARN_LEVEL), f'{cam}: {text}'))
+            self._offload_camera_s[cam].expire(now - OFFLOAD_HORIZON_S)
             statuses.append(diagnostic(f'{EDGE_STATUS}{cam}', cam, level, text, {
                 **counts, 'calibrated': calibrated(cam),
                 OFFLOAD_CAMERA_KEY: round(
