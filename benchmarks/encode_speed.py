@@ -192,20 +192,34 @@ def markdown_section(speed_path, accuracy_path):
 def accuracy_section(data):
     """Edge 2D error of the two encoders, setting by setting (compression.py's encoder_change)."""
     a = data['args']
+    recorded = 'recorded' in data
     lines = ['### Rate-accuracy of the two encoders (`python benchmarks/compression.py --codecs '
-             f'raw spat_pose spat_pose_before --skip-recorded --no-gradient-check --instants '
-             f'{a["instants"]} --name compression_encoder`, '
+             'raw spat_pose spat_pose_before --no-gradient-check --instants '
+             f'{a["instants"]}' + (f' --recorded-instants {a["recorded_instants"]}' if recorded
+                                   else ' --skip-recorded') + ' --name compression_encoder`, '
              '`docs/figures/compression_encoder.json`)', '',
-             f'Virtual rig, seed {a["seed"]}, {a["instants"]} instants x 4 cameras, the same '
-             'importance maps and frames through both encoders, edge model yolo11n-pose at '
-             f'imgsz 960, errors capped at {a["cap_px"]} px (raw frame: '
-             f'{data["virtual"]["curves"]["raw"][0]["error_2d_px"]:.2f} px). Change: each '
-             "view's mean 2D error after minus before, mean over views with its 95% interval; "
-             "at matched bytes: the earlier encoder's curve read at this encoder's bytes.", '',
+             'The same importance maps and frames through both encoders, edge model '
+             f'yolo11n-pose at imgsz 960, errors capped at {a["cap_px"]} px. Virtual rig: seed '
+             f'{a["seed"]}, {a["instants"]} instants x 4 cameras, vs ground truth'
+             + (f'; recorded rig (Pose2Sim Demo_SinglePerson): {a["recorded_instants"]} instants'
+                " x 4 cameras, vs the edge model's result on the raw frame" if recorded else '')
+             + ". Change: each view's mean 2D error after minus before, mean over views with "
+             "its 95% interval; at matched bytes: the earlier encoder's curve read at this "
+             "encoder's bytes.", '']
+    for rig in ('virtual', 'recorded'):
+        if rig in data:
+            lines += rig_rows(rig, data[rig])
+    return lines
+
+
+def rig_rows(rig, data):
+    """One rig's table of the encoder change and its verdict line."""
+    rows = data['encoder_change']
+    lines = [f'{rig} rig (raw frame: {data["curves"]["raw"][0]["error_2d_px"]:.2f} px):', '',
              '| mu | KB before / after | 2D error before / after (px) | change (px) [95%] | '
              'views changed > 1 px | missed views | MPJPE before / after (mm) | '
              'before at matched bytes (px) |', '|---|---|---|---|---|---|---|---|']
-    for row in data['virtual']['encoder_change']:
+    for row in rows:
         lo, hi = row['error_change_ci95_px']
         matched = row['error_2d_px_before_at_bytes_after']
         mp = '/'.join('n/a' if v is None else f'{v:.1f}'
@@ -217,7 +231,6 @@ def accuracy_section(data):
             f'{hi:+.2f}] | {row["views_changed_over_1px"]} of {row["views"]} | '
             f'{row["missed_views_before"]} / {row["missed_views_after"]} | {mp} | '
             f'{"n/a" if matched is None else f"{matched:.2f}"} |')
-    rows = data['virtual']['encoder_change']
     worse = [r['setting'] for r in rows if r['error_change_ci95_px'][0] > 0]
     better = [r['setting'] for r in rows if r['error_change_ci95_px'][1] < 0]
     change = [100 * (r['bytes_after'] / r['bytes_before'] - 1) for r in rows]
