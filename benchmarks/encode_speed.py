@@ -200,9 +200,11 @@ def accuracy_section(data):
              '`docs/figures/compression_encoder.json`)', '',
              'The same importance maps and frames through both encoders, edge model '
              f'yolo11n-pose at imgsz 960, errors capped at {a["cap_px"]} px. Virtual rig: seed '
-             f'{a["seed"]}, {a["instants"]} instants x 4 cameras, vs ground truth'
-             + (f'; recorded rig (Pose2Sim Demo_SinglePerson): {a["recorded_instants"]} instants'
-                " x 4 cameras, vs the edge model's result on the raw frame" if recorded else '')
+             f'{a["seed"]}, {a["instants"]} instants x 4 cameras '
+             f'({views(data, "virtual")} views with a person), vs ground truth'
+             + (f'; recorded rig (Pose2Sim Demo_SinglePerson at {a["recorded_rate"]:g} Hz, up '
+                f'to {a["recorded_instants"]} instants: {views(data, "recorded")} views with a '
+                "person), vs the edge model's result on the raw frame" if recorded else '')
              + ". Change: each view's mean 2D error after minus before, mean over views with "
              "its 95% interval; at matched bytes: the earlier encoder's curve read at this "
              "encoder's bytes.", '']
@@ -210,6 +212,10 @@ def accuracy_section(data):
         if rig in data:
             lines += rig_rows(rig, data[rig])
     return lines
+
+
+def views(data, rig):
+    return data[rig]['encoder_change'][0]['views']
 
 
 def rig_rows(rig, data):
