@@ -14,8 +14,8 @@ from mec_coop.alloc.model import (empty_probability, held_probability, route_pro
                                   SystemParams)
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import plan, PlanSettings
-from mec_coop.alloc.timing import (Calibration, GraphTiming, md1_wait, MIN_SAMPLES, RunningStat,
-                                   simulate)
+from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
+                                   pooled_median, QUANTILE_LEVELS, RunningStat, simulate)
 
 TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 
@@ -71,6 +71,26 @@ def test_the_start_up_leaves_the_replay_after_the_horizon():
     assert dropped == 4 * 49 * 2 + 49
     assert len(calibration.device_rows(0.1)) == 61
     assert p95() == pytest.approx(0.1 + 0.09, abs=0.1)
+
+
+def test_plans_that_change_during_a_run_are_pooled_not_their_medians():
+    # One plan expects 40% of the instants to wait for an offload (0.34 s, else 0.1 s), the
+    # other 60%. Serving 60 and 40 of a run's skeletons, 48% wait: the run's median is 0.1 s;
+    # serving 40 and 60, 52% wait: 0.34 s.
+    def plan(held: float) -> list:
+        timing = replace(_timing(cams=1, device=0.1, edge=0.24, overhead=0.0),
+                         message_bytes=np.zeros(1), image_bytes=np.zeros(1))
+        return list(simulate(timing, [held], [1.0 - held], [np.inf], instants=4000)
+                    .released_quantiles_s)
+
+    few, many = plan(0.4), plan(0.6)
+    assert len(few) == len(QUANTILE_LEVELS) == 99
+    assert few[49] == pytest.approx(0.1) and many[49] == pytest.approx(0.34)
+    assert pooled_median([few] * 60 + [many] * 40) == pytest.approx(0.1)
+    assert pooled_median([few] * 40 + [many] * 60) == pytest.approx(0.34)
+    # 50 / 50: the pool's median lies between the modes, as a run's does.
+    assert 0.1 < pooled_median([few] * 50 + [many] * 50) < 0.34
+    assert math.isnan(pooled_median([]))
 
 
 def test_keypoints_only_is_model_time_plus_airtime():
@@ -134,6 +154,15 @@ def test_all_offloaded_the_edge_serves_the_instant_one_image_after_the_other():
     assert prediction.edge_utilisation == pytest.approx(2.0 * 4 * 0.05)
     # The views are done 1, 2, 3 and 4 services after they arrive: their median is 2.5.
     assert prediction.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 2.5 * 0.05)
+    # The edge batches two (its batch_size): the first pair is done together after 2 services,
+    # the second after 4: the median view 3 services, the instant still 4.
+    batched = simulate(replace(_timing(), edge_batch=2), [1.0] * 4, [0.0] * 4, [8e6] * 4)
+    assert batched.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 3 * 0.05)
+    assert batched.complete_p50_s == pytest.approx(prediction.complete_p50_s)
+    # A batch holds what waits when the edge frees: one image at a time, none waits.
+    spread = np.array([0.0, 0.2, 0.4])
+    np.testing.assert_allclose(_fifo(spread, np.full(3, 0.05), batch=2), spread + 0.05)
+    np.testing.assert_allclose(_fifo(np.zeros(3), np.full(3, 0.05), batch=2), [0.1, 0.1, 0.15])
 
 
 def test_audits_of_kept_frames_load_the_edge_but_hold_no_instant():

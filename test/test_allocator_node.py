@@ -210,13 +210,16 @@ def test_online_update_and_late_nodes(harness):
             uplink_airtime_s=link / 2, uplink_queueing_s=link / 2), now)
     fusion = SimpleNamespace(counts={c: {} for c in CAMERAS}, silent=set(), totals={},
                              sync_stats={})
-    diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 45.0, {}))
+    diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 45.0,
+                                                  {'batch_size': 2}))
     assert [kv.value for s in diag.status for kv in s.values if kv.key == 'offload_camera_s'] \
         == ['0.3', 'nan']
     diag.status[1].values[-1].value = 'garbage'
     diag_pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
     diag_pub.publish(diag)
     assert harness.wait_for(lambda: observer.calibration.offload_camera_s['cam0'] == 0.3)
+    # The edge's own status says its batch size: the replay batches as the edge does.
+    assert observer.calibration.timing(allocator.last.settings.params).edge_batch == 2
     assert math.isnan(observer.calibration.offload_camera_s['cam1'])
     assert observer.calibration.timing(allocator.last.settings.params).offload_extra_s \
         == pytest.approx([0.22, 0.0])
@@ -254,6 +257,11 @@ def test_online_update_and_late_nodes(harness):
     # cam1 sends an image with every frame (its audits): it gets nearly all the airtime, cam0
     # (keypoints only) little more than the minimum share.
     assert states[-1].cameras[1].tdma_share > 0.95
+    # The calibrated replay's distribution goes out with the plan (99 quantiles, its median
+    # the predicted p50): the evaluator pools those of a run's plans.
+    quantiles = np.array(states[-1].predicted_delay_quantiles_s)
+    assert quantiles.size == 99 and np.all(np.diff(quantiles) >= 0.0)
+    assert quantiles[49] == pytest.approx(states[-1].predicted_delay_p50_s, rel=1e-5)
     uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
         Parameter('cameras', value=CAMERAS)]))
     assert harness.wait_for(

@@ -14,8 +14,10 @@ from mec_coop.coop.health import ERROR as ERROR_LEVEL, HealthWatch, WARN as WARN
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 # The edge's per-camera diagnostic key of offloads' time on the camera (see EdgeHealth).
 OFFLOAD_CAMERA_KEY = 'offload_camera_s'
-# Name prefixes of the edge's per-camera statuses and of the cameras' own.
+# Name prefixes of the edge's per-camera statuses and of the cameras' own; the edge's own status
+# and its key of the batch_size it runs (the allocator's replay batches as the edge does).
 EDGE_STATUS, CAMERA_STATUS = 'mec_coop/edge/', 'mec_coop/camera/'
+EDGE_NAME, BATCH_KEY = 'mec_coop/edge', 'batch_size'
 OFFLOAD_WINDOW = 50
 # ... of which those of the last 30 s (the newest 5 at least): with few offloads the window
 # otherwise held the start-up's, 2-3 s on the camera, for the whole of a 75 s run.
@@ -105,6 +107,6 @@ class EdgeHealth:
         if worst and level < ERROR_LEVEL:
             level = max(level, max(lv for lv, _ in worst))
         text = '; '.join([text] + [t for _, t in worst])
-        statuses.append(diagnostic('mec_coop/edge', 'edge', level, text,
+        statuses.append(diagnostic(EDGE_NAME, 'edge', level, text,
                                    {**fusion.totals, **fusion.sync_stats, **values}))
         return statuses

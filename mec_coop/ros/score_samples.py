@@ -39,7 +39,8 @@ from mec_coop.alloc.timing import Calibration, GraphTiming, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
-from mec_coop.ros.diagnostics import CAMERA_STATUS, EDGE_STATUS, OFFLOAD_CAMERA_KEY
+from mec_coop.ros.diagnostics import (BATCH_KEY, CAMERA_STATUS, EDGE_NAME, EDGE_STATUS,
+                                      OFFLOAD_CAMERA_KEY)
 from mec_coop.ros.qos import QOS_RELIABLE
 
 LABEL_SOURCES = ('label_free', 'ground_truth')
@@ -182,8 +183,12 @@ class GraphObserver:
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         # The edge's per-camera statuses carry the offloads' time on the camera (EdgeHealth),
-        # the cameras' their thresholds.
+        # the cameras' their thresholds, the edge's own its batch size.
         for status in msg.status:
+            batch = [kv.value for kv in status.values if kv.key == BATCH_KEY]
+            if status.name == EDGE_NAME and batch and batch[0].isdigit() and int(batch[0]) >= 1:
+                with self._lock:
+                    self.calibration.edge_batch = int(batch[0])
             for prefix, key, into in ((EDGE_STATUS, OFFLOAD_CAMERA_KEY,
                                        self.calibration.offload_camera_s),
                                       (CAMERA_STATUS, 'theta_low', self._theta_low)):
