@@ -15,7 +15,7 @@ from mec_coop.alloc.model import (empty_probability, held_probability, route_pro
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import plan, PlanSettings
 from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
-                                   RunningStat, simulate)
+                                   pooled_median, QUANTILE_LEVELS, RunningStat, simulate)
 
 TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 
@@ -71,6 +71,26 @@ def test_the_start_up_leaves_the_replay_after_the_horizon():
     assert dropped == 4 * 49 * 2 + 49
     assert len(calibration.device_rows(0.1)) == 61
     assert p95() == pytest.approx(0.1 + 0.09, abs=0.1)
+
+
+def test_plans_that_change_during_a_run_are_pooled_not_their_medians():
+    # One plan expects 40% of the instants to wait for an offload (0.34 s, else 0.1 s), the
+    # other 60%. Serving 60 and 40 of a run's skeletons, 48% wait: the run's median is 0.1 s;
+    # serving 40 and 60, 52% wait: 0.34 s.
+    def plan(held: float) -> list:
+        timing = replace(_timing(cams=1, device=0.1, edge=0.24, overhead=0.0),
+                         message_bytes=np.zeros(1), image_bytes=np.zeros(1))
+        return list(simulate(timing, [held], [1.0 - held], [np.inf], instants=4000)
+                    .released_quantiles_s)
+
+    few, many = plan(0.4), plan(0.6)
+    assert len(few) == len(QUANTILE_LEVELS) == 99
+    assert few[49] == pytest.approx(0.1) and many[49] == pytest.approx(0.34)
+    assert pooled_median([few] * 60 + [many] * 40) == pytest.approx(0.1)
+    assert pooled_median([few] * 40 + [many] * 60) == pytest.approx(0.34)
+    # 50 / 50: the pool's median lies between the modes, as a run's does.
+    assert 0.1 < pooled_median([few] * 50 + [many] * 50) < 0.34
+    assert math.isnan(pooled_median([]))
 
 
 def test_keypoints_only_is_model_time_plus_airtime():

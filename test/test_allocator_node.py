@@ -257,6 +257,11 @@ def test_online_update_and_late_nodes(harness):
     # cam1 sends an image with every frame (its audits): it gets nearly all the airtime, cam0
     # (keypoints only) little more than the minimum share.
     assert states[-1].cameras[1].tdma_share > 0.95
+    # The calibrated replay's distribution goes out with the plan (99 quantiles, its median
+    # the predicted p50): the evaluator pools those of a run's plans.
+    quantiles = np.array(states[-1].predicted_delay_quantiles_s)
+    assert quantiles.size == 99 and np.all(np.diff(quantiles) >= 0.0)
+    assert quantiles[49] == pytest.approx(states[-1].predicted_delay_p50_s, rel=1e-5)
     uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
         Parameter('cameras', value=CAMERAS)]))
     assert harness.wait_for(

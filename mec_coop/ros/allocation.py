@@ -346,6 +346,8 @@ class Solved:
             predicted_accuracy=a.accuracy, feasible=p.feasible, min_delay_s=a.min_delay_s,
             solver=a.solver, solve_time_s=a.solve_time_s, iterations=int(a.iterations),
             predicted_delay_p50_s=p.prediction.p50_s if p.prediction else p.delay_s,
+            predicted_delay_quantiles_s=list(p.prediction.released_quantiles_s)
+            if p.prediction else [],
             score_source=str(self.extra.get('score_labels', 'prior')))
         state.cameras = [
             CameraAllocation(camera_id=cam, tdma_share=float(share), theta_low=float(lo),
