@@ -50,7 +50,7 @@ from mec_coop.eval.multi_person import (match_people, mixed_labels, MultiPersonS
 from mec_coop.fusion.association import AssociationSettings
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.geometry.skeleton import COCO_JOINTS
-from mec_coop.geometry.triangulation import JointFlag
+from mec_coop.geometry.triangulation import JointFlag, triangulate
 from mec_coop.rig.virtual import VirtualRig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -139,6 +139,8 @@ def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model, edge_mod
     summary['outcomes'] = dict(collections.Counter(
         o for r in rows for o in r['outcomes']))
     summary['parts'] = part_failures(rows)
+    if args.joints:
+        summary['invalid_joints'] = invalid_joints(rows, reports, rig.cameras, args)
     summary['camera_choices'] = dict(counts)
     summary['fusion_totals'] = dict(fusion.totals)
     return summary, rows, reports
@@ -253,6 +255,68 @@ def part_failures(rows: list) -> dict:
             'by_part': {name: dict(c) for name, c in by_part.items()}}
 
 
+def invalid_joints(rows: list, reports: list, cameras: list, args) -> dict:
+    """
+    Why PCP endpoints of matched people are invalid, view by view against the ground truth.
+
+    For each such joint: its views (the skeleton's detections with the joint at confidence
+    >= 0.3), each *right* when within 0.08 of the person's projected size of the true joint,
+    else wrong, and then *on another person* when as near another person's joint. With three
+    or more views, a per-joint view choice is tried: each pair of views triangulated (DLT),
+    the pair whose rays meet best (largest reprojection error of the two) taken when it is at
+    most half the next pair's, and its point compared with the truth (within 0.15 m or not).
+    """
+    out: collections.Counter = collections.Counter()
+    V = len(cameras)
+    for row in rows:
+        k = int(round((row['stamp'] - args.start) * args.fps))
+        people = [reports[k * V + v].all_people() for v in range(V)]
+        truth = np.array(row['truth'])
+        projected = np.array([c.project(truth) for c in cameras])             # (V, G, J, 2)
+        for g, person in enumerate(row['people']):
+            skeleton = person['skeleton']
+            if skeleton is None:
+                continue
+            for j in sorted({j for part in PCP_PARTS for j in part}):
+                if np.isfinite(skeleton['errors_mm'][j]):
+                    continue
+                out['joints'] += 1
+                views = [(v, people[v][0][n, j]) for v, n in enumerate(skeleton['indices'])
+                         if n >= 0 and people[v][1][n, j] >= 0.3
+                         and np.isfinite(people[v][0][n, j]).all()]
+                right = 0
+                for v, px in views:
+                    size = np.nanmax(np.ptp(projected[v, g], 0))
+                    d = np.linalg.norm(projected[v, :, j] - px, axis=-1) / size
+                    others = np.linalg.norm(np.delete(projected[v], g, 0) - px, axis=-1) / size
+                    right += d[g] <= 0.08
+                    out['wrong_views_on_another_person'] += bool(
+                        d[g] > 0.08 and np.nanmin(others, initial=np.inf) <= 0.08)
+                out['wrong_views'] += len(views) - right
+                out[f'views_{len(views)}_right_{right}'] += 1
+                out['two_right_and_a_wrong'] += right >= 2 and right < len(views)
+                if len(views) >= 3:
+                    out['three_or_more_views'] += 1
+                    verdict = best_pair(views, cameras, truth[g, j])
+                    out[f'best_pair_{verdict}'] += 1
+    return {key: int(n) for key, n in sorted(out.items())}
+
+
+def best_pair(views: list, cameras: list, truth: np.ndarray) -> str:
+    """Per-joint view choice of :func:`invalid_joints`: 'near', 'far' or 'undecided'."""
+    fits = []
+    for (a, xa), (b, xb) in itertools.combinations(views, 2):
+        tri = triangulate([cameras[a], cameras[b]], np.array([[xa], [xb]]), np.ones((2, 1)),
+                          method='dlt')
+        point = tri.points[0]
+        error = max(np.linalg.norm(cameras[v].project(point) - x) for v, x in ((a, xa), (b, xb)))
+        fits.append((error, np.linalg.norm(point - truth)))
+    fits.sort()
+    if fits[0][0] > 0.5 * fits[1][0]:
+        return 'undecided'
+    return 'near' if fits[0][1] <= 0.15 else 'far'
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
@@ -276,6 +340,9 @@ def main() -> None:
     parser.add_argument('--routing', default='per_person', choices=['per_person', 'least'],
                         help='several tracked people in a frame: route on the least confident '
                         'of those scoring >= theta_low (the camera node), or of all (before)')
+    parser.add_argument('--joints', action='store_true',
+                        help="count why matched people's PCP endpoints are invalid, view by "
+                        'view, and try a per-joint view choice (invalid_joints in the JSON)')
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop_people.json'))
     args = parser.parse_args()
     camera_model, edge_model = models(args)

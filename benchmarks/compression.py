@@ -25,6 +25,11 @@ interpolated). Also checks the cheap importance map against the edge model's key
 gradient (:mod:`mec_coop.pose.saliency`) on the virtual views. Writes
 ``docs/figures/compression.json`` and ``compression.png``.
 
+``--codecs raw spat_pose spat_pose_before --name compression_encoder`` instead compares this
+tree's region-wise encoder with ``--baseline-rev``'s on the same maps and frames (the
+``encoder_change`` rows: bytes and 2D error per ``mu``, and the earlier encoder's error at the
+new encoder's bytes).
+
 Run:  . scripts/env.sh && python benchmarks/compression.py
 """
 
@@ -33,6 +38,8 @@ import json
 import pathlib
 import time
 
+# benchmarks/ is on sys.path when this runs as a script
+from encode_speed import BASELINE_REV, module_at
 import numpy as np
 
 from mec_coop.coop.codec import encode_jpeg
@@ -54,7 +61,10 @@ SETTINGS = {'raw': [0],
 TOLERANCES_PX = (1.0, 2.0, 4.0, 8.0)
 
 
-def encoder(codec, setting, importance, mu_background):
+def encoder(codec, setting, importance, mu_background, before=None):
+    if codec == 'spat_pose_before':
+        return lambda image: before.encode_regionwise(
+            image, pose_block_mu(importance, setting, max(mu_background, setting)))
     if codec == 'jpeg':
         return lambda image: encode_jpeg(image, int(setting))
     if codec == 'unified':
@@ -103,10 +113,12 @@ def view_errors(estimate, reference, visible, cap_px):
 def run_instants(instants, cameras, edge, args, gt_world=None):
     """Code every instant's views at every setting; return one curve per codec."""
     curves = {}
-    for codec, values in SETTINGS.items():
+    settings = {c: SETTINGS['spat_pose' if c == 'spat_pose_before' else c] for c in args.codecs}
+    before = module_at(args.baseline_rev) if 'spat_pose_before' in settings else None
+    for codec, values in settings.items():
         curve = []
         for setting in values:
-            sizes, errors, devs, misses, mpjpes, valid = [], [], [], 0, [], []
+            sizes, errors, devs, misses, mpjpes, valid, per_view = [], [], [], 0, [], [], []
             for inst in instants:
                 images = []
                 for view in inst['views']:
@@ -114,8 +126,8 @@ def run_instants(instants, cameras, edge, args, gt_world=None):
                         sizes.append(view['image'].size)
                         images.append(view['image'])
                         continue
-                    data = encoder(codec, setting, view['importance'], args.mu_background)(
-                        view['image'])
+                    data = encoder(codec, setting, view['importance'], args.mu_background,
+                                   before)(view['image'])
                     sizes.append(len(data))
                     images.append(decode_checked(data, view['image'].shape[:2]))
                 estimates = edge.predict_batch(images)
@@ -126,6 +138,7 @@ def run_instants(instants, cameras, edge, args, gt_world=None):
                         continue
                     e, i = view_errors(est, view['reference'], view['visible'], args.cap_px)
                     errors.extend(e)
+                    per_view.append(float(e.mean()))
                     if codec == 'raw':
                         view['raw'] = est.keypoints[i] if i >= 0 else None
                     devs.extend(deviation(est, view, args.cap_px))
@@ -144,6 +157,8 @@ def run_instants(instants, cameras, edge, args, gt_world=None):
                           'deviation_2d_px': float(np.mean(devs)), 'missed_views': int(misses),
                           'mpjpe_mm': float(np.mean(mpjpes)) if mpjpes else None,
                           'valid_joints_3d': float(np.mean(valid))})
+            if before is not None:  # paired view by view in encoder_change
+                curve[-1]['view_errors_2d_px'] = per_view
             print(f'  {codec:10s} {setting:>5}: {curve[-1]["bytes"] / 1024:7.1f} KB  '
                   f'2D {curve[-1]["error_2d_px"]:6.2f} px  dev {curve[-1]["deviation_2d_px"]:6.2f}'
                   f' px  missed {misses}  '
@@ -183,6 +198,47 @@ def savings(curves, key, reference):
                           'saving': 1.0 - a / b if np.isfinite(a / b) else None}
         out[codec] = rows
     return out
+
+
+def encoder_change(curves):
+    """
+    Compare the region-wise encoder of this tree with ``--baseline-rev``'s, setting by setting.
+
+    Bytes and 2D error at each ``mu``, the change of each view's mean error (paired: same
+    view, map and edge model), and the error the earlier encoder's curve has at this encoder's
+    bytes (log-bytes interpolated; None outside its range).
+    """
+    rows = []
+    for new, old in zip(curves['spat_pose'], curves['spat_pose_before']):
+        pts = sorted((c['bytes'], c['error_2d_px']) for c in curves['spat_pose_before'])
+        b = np.log([p[0] for p in pts])
+        inside = b[0] <= np.log(new['bytes']) <= b[-1]
+        rows.append({'setting': new['setting'], 'bytes_before': old['bytes'],
+                     'bytes_after': new['bytes'], 'error_2d_px_before': old['error_2d_px'],
+                     'error_2d_px_after': new['error_2d_px'],
+                     'missed_views_before': old['missed_views'],
+                     'missed_views_after': new['missed_views'],
+                     'mpjpe_mm_before': old['mpjpe_mm'], 'mpjpe_mm_after': new['mpjpe_mm'],
+                     **paired(new['view_errors_2d_px'], old['view_errors_2d_px']),
+                     'error_2d_px_before_at_bytes_after': float(np.interp(
+                         np.log(new['bytes']), b, [p[1] for p in pts])) if inside else None})
+    return rows
+
+
+def paired(after, before):
+    """Mean view-by-view change of the 2D error (after - before) and its 95% interval."""
+    d = np.subtract(after, before)
+    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan')
+    return {'views': len(d), 'error_change_px': float(d.mean()),
+            'error_change_ci95_px': [float(d.mean() - half), float(d.mean() + half)],
+            'views_changed_over_1px': int((np.abs(d) > 1.0).sum())}
+
+
+def rig_summary(curves):
+    """Return the savings of the region-wise codecs, or the encoder change if that ran."""
+    if 'spat_pose_before' in curves:
+        return {'encoder_change': encoder_change(curves)}
+    return {'savings': all_savings(curves)}
 
 
 def all_savings(curves):
@@ -296,16 +352,23 @@ def main():
     parser.add_argument('--no-gradient-check', dest='gradient_check', action='store_false')
     parser.add_argument('--skip-recorded', action='store_true')
     parser.add_argument('--out', default=str(FIGURES))
+    parser.add_argument('--codecs', nargs='+', default=list(SETTINGS),
+                        choices=list(SETTINGS) + ['spat_pose_before'],
+                        help="spat_pose_before: spat_pose by --baseline-rev's encoder")
+    parser.add_argument('--baseline-rev', default=BASELINE_REV,
+                        help='git revision of the encoder spat_pose_before runs')
+    parser.add_argument('--name', default='compression',
+                        help='output files <name>.json / .png (the docs: compression)')
     parser.add_argument('--savings-only', action='store_true',
                         help='recompute savings and the figure from the saved compression.json')
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     if args.savings_only:
-        result = json.loads((out / 'compression.json').read_text())
+        result = json.loads((out / f'{args.name}.json').read_text())
         for rig in ('virtual', 'recorded'):
             if rig in result:
-                result[rig]['savings'] = all_savings(result[rig]['curves'])
-        report(result, out)
+                result[rig].update(rig_summary(result[rig]['curves']))
+        report(result, out, args.name)
         return
     start = time.time()
     camera_model, edge = UltralyticsPose(imgsz=320), UltralyticsPose(imgsz=960)
@@ -313,7 +376,7 @@ def main():
     print('virtual rig', flush=True)
     cameras, instants, check, sources = virtual_instants(args, camera_model, edge)
     curves = run_instants(instants, cameras, edge, args)
-    result['virtual'] = {'curves': curves, 'savings': all_savings(curves),
+    result['virtual'] = {'curves': curves, **rig_summary(curves),
                          'gradient_check': check,
                          'importance_sources': {s: sources.count(s) for s in set(sources)}}
     if not args.skip_recorded:
@@ -323,17 +386,19 @@ def main():
         args.outlier_px, args.triangulation = 40.0, 'greedy'
         cameras, instants, sources = recorded_instants(args, camera_model, edge)
         curves = run_instants(instants, cameras, edge, args)
-        result['recorded'] = {'curves': curves, 'savings': all_savings(curves),
+        result['recorded'] = {'curves': curves, **rig_summary(curves),
                               'importance_sources': {s: sources.count(s) for s in set(sources)}}
     result['wall_s'] = time.time() - start
-    report(result, out)
+    report(result, out, args.name)
 
 
-def report(result, out):
+def report(result, out, name='compression'):
     out.mkdir(parents=True, exist_ok=True)
-    (out / 'compression.json').write_text(json.dumps(result, indent=1))
+    (out / f'{name}.json').write_text(json.dumps(result, indent=1))
     if 'recorded' in result:
-        plot(result, out / 'compression.png')
+        plot(result, out / f'{name}.png')
+    for row in result['virtual'].get('encoder_change', []):
+        print({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()})
     for rig in ('virtual', 'recorded'):
         for name, table in result.get(rig, {}).get('savings', {}).items():
             for codec, rows in table.items():

@@ -39,6 +39,8 @@ import time
 # SLSQP's tiny LAPACK calls run 30x slower with OpenBLAS threads fighting over a loaded CPU.
 os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 
+# benchmarks/ is on sys.path when this runs as a script
+from encode_speed import markdown_section  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mec_coop.alloc.cocrra import co_crra, CoCrraProblem, fcrra, fracr, msvra  # noqa: E402
@@ -562,6 +564,7 @@ def write_markdown(result, path):
               'grid on small instances.', '']
     lines += graph_section(sorted(FIGURES.glob('cocrra_graph*.json')))
     lines += codec_section(FIGURES / 'compression.json')
+    lines += markdown_section(FIGURES / 'encode_speed.json', FIGURES / 'compression_encoder.json')
     path.write_text('\n'.join(lines) + '\n')
 
 

@@ -87,9 +87,12 @@ def run(cameras, requirement, name, mode, overrides, duration, out, domain):
                instants={'rig_time_s': [round(float(t), 3) for t in matched['rig_time']],
                          'mpjpe_mm': [round(1000.0 * float(v), 1) for v in instant_mpjpe(
                              matched['estimate'], matched['truth'])]},
-               # The median over the run's skeletons of the prediction in effect at each
-               # (plans change during a run), beside the run's measured median.
-               predicted_delay_p50_s=allocation.get('predicted_delay_p50_s_over_skeletons'),
+               # The median of the predicted distributions in effect at the run's skeletons,
+               # pooled (plans change during a run), beside the run's measured median; the
+               # median of the plans' medians, which a bimodal delay throws to one mode, beside.
+               predicted_delay_p50_s=allocation.get('predicted_delay_p50_s_pooled'),
+               predicted_delay_p50_median_of_plans_s=allocation.get(
+                   'predicted_delay_p50_s_over_skeletons'),
                predicted_delay_p50_last_plan_s=allocation.get('predicted_delay_p50_s'),
                predicted_delay_s=allocation.get('predicted_delay_s'),
                allocator_feasible=allocation.get('feasible'),

@@ -14,8 +14,8 @@ from mec_coop.alloc.model import (empty_probability, held_probability, route_pro
                                   SystemParams)
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import plan, PlanSettings
-from mec_coop.alloc.timing import (Calibration, GraphTiming, md1_wait, MIN_SAMPLES, RunningStat,
-                                   simulate)
+from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
+                                   pooled_median, QUANTILE_LEVELS, RunningStat, simulate)
 
 TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 
@@ -36,6 +36,61 @@ def test_running_stat_rejects_bad_samples_and_keeps_the_prior_until_enough():
     for value in range(100):  # the window keeps the newest ten: 90..99
         stat.add(value)
     assert len(stat) == 10 and stat.quantile(0.5, 0.0) == pytest.approx(94.5)
+
+
+def test_samples_older_than_the_horizon_leave_but_the_newest_five_stay():
+    stat = RunningStat(window=100)
+    for t in range(20):
+        stat.add(float(t), at=float(t))
+    assert stat.expire(before=10.0) == 10 and stat.samples().min() == 10.0
+    assert stat.expire(before=100.0) == 20 - 10 - MIN_SAMPLES
+    np.testing.assert_array_equal(stat.samples(), [15.0, 16.0, 17.0, 18.0, 19.0])
+
+
+def test_the_start_up_leaves_the_replay_after_the_horizon():
+    # A 4-camera run: while the models warm up, the first 10 instants take 2.5 s on the
+    # cameras and the edge's first 3 images 3 s; then 0.1 s cameras, 0.09 s edge, every
+    # fifth frame offloaded. In a 200-sample window the start-up is 9% of the rows: the p95.
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    calibration = Calibration(cams)
+    for k in range(110):
+        stamp = 0.5 * k
+        for cam in cams:
+            calibration.add_device(cam, stamp, 2.5 if k < 10 else 0.1)
+            calibration.image_bytes[cam].add(15e3, stamp)
+        calibration.edge_service_s.add(3.0 if k < 3 else 0.09, stamp)
+    prior = SystemParams()
+
+    def p95() -> float:
+        timing = replace(calibration.timing(prior, deadline_s=None), overhead_s=0.0)
+        return simulate(timing, [0.2] * 4, [0.8] * 4, [np.inf] * 4).p95_s
+
+    assert p95() > 2.5
+    # 30 s before the last instant (54.5 s): the start-up (up to 4.5 s) is gone.
+    dropped = calibration.expire(now=54.5, horizon_s=30.0)
+    assert dropped == 4 * 49 * 2 + 49
+    assert len(calibration.device_rows(0.1)) == 61
+    assert p95() == pytest.approx(0.1 + 0.09, abs=0.1)
+
+
+def test_plans_that_change_during_a_run_are_pooled_not_their_medians():
+    # One plan expects 40% of the instants to wait for an offload (0.34 s, else 0.1 s), the
+    # other 60%. Serving 60 and 40 of a run's skeletons, 48% wait: the run's median is 0.1 s;
+    # serving 40 and 60, 52% wait: 0.34 s.
+    def plan(held: float) -> list:
+        timing = replace(_timing(cams=1, device=0.1, edge=0.24, overhead=0.0),
+                         message_bytes=np.zeros(1), image_bytes=np.zeros(1))
+        return list(simulate(timing, [held], [1.0 - held], [np.inf], instants=4000)
+                    .released_quantiles_s)
+
+    few, many = plan(0.4), plan(0.6)
+    assert len(few) == len(QUANTILE_LEVELS) == 99
+    assert few[49] == pytest.approx(0.1) and many[49] == pytest.approx(0.34)
+    assert pooled_median([few] * 60 + [many] * 40) == pytest.approx(0.1)
+    assert pooled_median([few] * 40 + [many] * 60) == pytest.approx(0.34)
+    # 50 / 50: the pool's median lies between the modes, as a run's does.
+    assert 0.1 < pooled_median([few] * 50 + [many] * 50) < 0.34
+    assert math.isnan(pooled_median([]))
 
 
 def test_keypoints_only_is_model_time_plus_airtime():
@@ -99,6 +154,15 @@ def test_all_offloaded_the_edge_serves_the_instant_one_image_after_the_other():
     assert prediction.edge_utilisation == pytest.approx(2.0 * 4 * 0.05)
     # The views are done 1, 2, 3 and 4 services after they arrive: their median is 2.5.
     assert prediction.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 2.5 * 0.05)
+    # The edge batches two (its batch_size): the first pair is done together after 2 services,
+    # the second after 4: the median view 3 services, the instant still 4.
+    batched = simulate(replace(_timing(), edge_batch=2), [1.0] * 4, [0.0] * 4, [8e6] * 4)
+    assert batched.offload_view_p50_s == pytest.approx(0.1 + 0.01 + 3 * 0.05)
+    assert batched.complete_p50_s == pytest.approx(prediction.complete_p50_s)
+    # A batch holds what waits when the edge frees: one image at a time, none waits.
+    spread = np.array([0.0, 0.2, 0.4])
+    np.testing.assert_allclose(_fifo(spread, np.full(3, 0.05), batch=2), spread + 0.05)
+    np.testing.assert_allclose(_fifo(np.zeros(3), np.full(3, 0.05), batch=2), [0.1, 0.1, 0.15])
 
 
 def test_audits_of_kept_frames_load_the_edge_but_hold_no_instant():
@@ -300,6 +364,18 @@ def test_measured_frame_scores_and_audits_route_the_frames():
     assert held_probability(cam0, 0.2, 0.6) == pytest.approx(0.4 + 0.05 * 0.2)
     assert route_probabilities(cam1, 0.2, 0.6) == pytest.approx(
         route_probabilities(prior[1], 0.2, 0.6))
+    # cam0 also sends every second dropped frame no audit took as a search for people: the
+    # dropped 20% then go up at 0.05 + 0.95 * 0.5, the kept 40% still at 0.05.
+    for k in range(20):
+        calibration.searches['cam0'].add(float(k % 2))
+    cam0, _ = calibration.routed(prior)
+    assert cam0.search_share == 0.5
+    dropped = 0.05 + 0.95 * 0.5
+    assert route_probabilities(cam0, 0.2, 0.6) == pytest.approx(
+        (0.4 + 0.05 * 0.4 + dropped * 0.2, 0.4 * 0.95))
+    assert held_probability(cam0, 0.2, 0.6) == pytest.approx(0.4 + dropped * 0.2)
+    # Its one score of 0 (found nobody) is dropped at theta_low 0.2: searched like the others.
+    assert empty_probability(cam0, 0.2, 0.6) == pytest.approx(0.01 * dropped)
     # A plan is judged on those routes: score laws that expect offloads, cameras whose every
     # score is 1 (at or above any threshold), and a slow edge. On the laws' routes the
     # instants wait for the edge; on the measured scores only for the keypoints.

@@ -201,37 +201,52 @@ def test_online_update_and_late_nodes(harness):
     assert allocator.last.settings.params.device_inference_s == pytest.approx(0.1)
     # The edge's diagnostics say how long offloads took on the cameras (cam0: 0.3 s after
     # capture, 0.22 s more than its keypoints' 0.08 s); a value that is not a number is ignored.
+    # Six start-up offloads (2.5 s on the camera, at t = 1 s) are older than the edge's horizon
+    # at t = 45 s: they would be the median of the eleven.
     health = EdgeHealth(CAMERAS, 1.0, 0.0)
-    for age, link in ((0.35, 0.05), (0.32, 0.02), (0.31, 0.01), (0.4, 0.1), (0.3, 0.0)):
-        health.offload_arrived('cam0', age, SimpleNamespace(uplink_airtime_s=link / 2,
-                                                            uplink_queueing_s=link / 2))
+    for age, link, now in ((2.5, 0.0, 1.0),) * 6 + (
+            (0.35, 0.05, 40.0), (0.32, 0.02, 41.0), (0.31, 0.01, 42.0), (0.4, 0.1, 43.0),
+            (0.3, 0.0, 44.0)):
+        health.offload_arrived('cam0', age, SimpleNamespace(
+            uplink_airtime_s=link / 2, uplink_queueing_s=link / 2), now)
     fusion = SimpleNamespace(counts={c: {} for c in CAMERAS}, silent=set(), totals={},
                              sync_stats={})
-    diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 0.5, {}))
+    diag = DiagnosticArray(status=health.statuses(fusion, lambda _c: True, 45.0,
+                                                  {'batch_size': 2}))
     assert [kv.value for s in diag.status for kv in s.values if kv.key == 'offload_camera_s'] \
         == ['0.3', 'nan']
     diag.status[1].values[-1].value = 'garbage'
     diag_pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
     diag_pub.publish(diag)
     assert harness.wait_for(lambda: observer.calibration.offload_camera_s['cam0'] == 0.3)
+    # The edge's own status says its batch size: the replay batches as the edge does.
+    assert observer.calibration.timing(allocator.last.settings.params).edge_batch == 2
     assert math.isnan(observer.calibration.offload_camera_s['cam1'])
     assert observer.calibration.timing(allocator.last.settings.params).offload_extra_s \
         == pytest.approx([0.22, 0.0])
     # cam1 runs with theta_low 0.5 (its diagnostics say): an image it scored 0.1 is a search for
-    # people and counts with the audits among the images the thresholds did not send; one it
-    # scored 0.6 is a threshold offload.
+    # people, one of its dropped frames; one it scored 0.6 is a threshold offload.
     camera = diagnostic('mec_coop/camera/cam1', 'cam1', 0, 'ok', {'theta_low': 0.5})
     diag_pub.publish(DiagnosticArray(status=[camera]))
     assert harness.wait_for(lambda: observer._theta_low.get('cam1') == 0.5)
-    up = observer.calibration.audits['cam1']
-    before = up.samples().sum()
+    audits, searches = observer.calibration.audits['cam1'], observer.calibration.searches['cam1']
+    before = len(audits), audits.samples().sum(), len(searches), searches.samples().sum()
     for k, score in enumerate((0.1, 0.6)):
         result = PoseKeypoints2D(source=PoseKeypoints2D.SOURCE_EDGE, camera_confidence=score,
                                  inference_time_s=0.3)
         result.header.stamp = to_stamp(2000.0 + k)
         pubs['edge1'].publish(result)
-    assert harness.wait_for(lambda: observer.counts['searches'] == 1
-                            and up.samples().sum() == before + 1)
+    # The search is a frame the audit draw passed by (a 0 among the audits) and a 1 among the
+    # searches; the threshold offload is neither.
+    assert harness.wait_for(lambda: observer.counts['searches'] == 1 and len(searches) > before[2])
+    assert (len(audits), audits.samples().sum(), len(searches), searches.samples().sum()) == (
+        before[0] + 1, before[1], before[2] + 1, before[3] + 1)
+    # A drop notice is a dropped frame nobody searched: a 0 among cam0's searches.
+    notice = PoseKeypoints2D(route=PoseKeypoints2D.ROUTE_DROP, inference_time_s=0.08)
+    notice.header.stamp = to_stamp(2002.0)
+    pubs['kp0'].publish(notice)
+    assert harness.wait_for(lambda: len(observer.calibration.searches['cam0']) == 1)
+    assert observer.calibration.searches['cam0'].samples().tolist() == [0.0]
     # The log line sets the replay's offloaded-view median beside the measured one (the Pareto
     # benchmark reads it): cam1's audits took 0.3 s at the edge, none was timed from capture.
     assert re.search(r'offloaded view p50 predicted [0-9.]+ s, measured nan s',
@@ -243,6 +258,11 @@ def test_online_update_and_late_nodes(harness):
     # cam1 sends an image with every frame (its audits): it gets nearly all the airtime, cam0
     # (keypoints only) little more than the minimum share.
     assert states[-1].cameras[1].tdma_share > 0.95
+    # The calibrated replay's distribution goes out with the plan (99 quantiles, its median
+    # the predicted p50): the evaluator pools those of a run's plans.
+    quantiles = np.array(states[-1].predicted_delay_quantiles_s)
+    assert quantiles.size == 99 and np.all(np.diff(quantiles) >= 0.0)
+    assert quantiles[49] == pytest.approx(states[-1].predicted_delay_p50_s, rel=1e-5)
     uplink = harness.add(UplinkNode(context=harness.context, parameter_overrides=[
         Parameter('cameras', value=CAMERAS)]))
     assert harness.wait_for(

@@ -156,3 +156,55 @@ def test_bad_payloads_and_inputs_are_rejected_with_a_reason(scene):
         encode_regionwise(image, np.full(q.shape, 40.0))
     with pytest.raises(ValueError, match='mu must be in'):
         tables(0.0)
+
+
+def test_block_transform_is_the_orthonormal_dct():
+    from scipy.fft import dctn
+
+    from mec_coop.coop.regional import DCT64
+    block = np.random.default_rng(0).uniform(-128, 127, (8, 8))
+    np.testing.assert_allclose(DCT64 @ block.ravel(), dctn(block, norm='ortho').ravel(),
+                               atol=1e-3)
+    np.testing.assert_allclose(DCT64 @ DCT64.T, np.eye(64), atol=1e-5)
+
+
+def test_offload_importance_is_drawn_near_the_people_only():
+    kp = np.stack([standing_person(), standing_person(cx=520.0, top=60.0, height=120.0)])
+    conf = np.ones((2, 17))
+    conf[1, 9:] = 0.0                                     # legs unseen: the box still counts
+    boxes = np.array([[260, 110, 340, 330], [490, 50, 560, 200]], float)
+    full = pose_importance(480, 640, kp, conf, boxes)
+    near = pose_importance(480, 640, kp, conf, boxes, floor=0.1)
+    kept = full >= 0.1
+    assert 0.03 < kept.mean() < 0.3
+    np.testing.assert_array_equal(near[kept], full[kept])
+    assert (near[~kept] == 0).all()
+    np.testing.assert_array_equal(pose_block_mu(near, 0.2, 16.0), pose_block_mu(full, 0.2, 16.0))
+    with pytest.raises(ValueError, match='floor must be in'):
+        pose_importance(480, 640, kp, floor=1.0)
+
+
+def test_only_coarse_blocks_are_transformed_and_they_decode_as_coded_at_their_level(scene):
+    image, q = scene
+    mu = pose_block_mu(q, 0.5, 3.0)                       # a level that keeps some detail
+    stats = {}
+    data = encode_regionwise(image, mu, stats)
+    # Work avoided: the people's blocks (finest level) are left to the JPEG writer.
+    coarse = mu > 0.5
+    assert stats['luma_blocks'] == coarse.sum() < stats['luma_total'] == mu.size
+    chroma_coarse = mu.reshape(30, 2, 40, 2).min(axis=(1, 3)) > 0.5
+    assert stats['chroma_blocks'] == 2 * chroma_coarse.sum()
+    decoded = decode_checked(data, (480, 640))
+    # The background looks as if the whole frame were coded at its level (within 0.5 dB).
+    background = np.kron(mu == 3.0, np.ones((8, 8), bool))
+    coarse_ref = decode_checked(encode_unified(image, 3.0))
+    assert abs(psnr(image, decoded, background) - psnr(image, coarse_ref, background)) < 0.5
+
+
+def test_regionwise_handles_sizes_off_the_chroma_grid():
+    rng = np.random.default_rng(5)
+    image = cv2.GaussianBlur(rng.uniform(0, 255, (101, 203, 3)), (0, 0), 2).astype(np.uint8)
+    q = pose_importance(101, 203, standing_person(cx=100.0, top=10.0, height=80.0)[None])
+    data = encode_regionwise(image, pose_block_mu(q, 0.5, 8.0))
+    decoded = decode_checked(data, (101, 203))
+    assert psnr(image, decoded, np.kron(q >= 0.5, np.ones((8, 8), bool))[:101, :203]) > 35.0

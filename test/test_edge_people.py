@@ -149,7 +149,8 @@ def test_association_parameters_map_to_the_settings_and_bad_values_are_refused()
                               ('death_timeout_s', 0.0, 'death_timeout_s must be > 0'),
                               ('birth_instants', 0, 'birth_instants >= 1'),
                               ('min_joints', 18, 'min_joints'),
-                              ('firm_views', 1, 'firm_views 0 or >= 2')):
+                              ('firm_views', 1, 'firm_views 0 or >= 2'),
+                              ('young_instants', -1, 'young_instants >= 0')):
         with pytest.raises(ValueError, match=reason):
             fusion_settings(dict(values, **{f'association_{name}': bad}))
 

@@ -134,8 +134,9 @@ class CameraModel:
     the running graph (every frame, labelled or not): the routes (11) and (13) are then read
     from it directly rather than through ``pi`` and the class laws, which are learned from the
     labelled frames only. ``audit_share`` is the share of the frames the thresholds keep on the
-    camera that go up as images anyway: random audits, and full frames the camera sends to have
-    the edge search for people it lost (no route of the paper's; 0 there).
+    camera that go up as images anyway (random audits), ``search_share`` the share of the
+    dropped frames no audit took that go up whole to have the edge search for people the camera
+    lost (no routes of the paper's; 0 there).
     """
 
     x_pos: EmpiricalCdf
@@ -146,12 +147,14 @@ class CameraModel:
     gain_db: float = -100.0
     frame_scores: Optional[EmpiricalCdf] = None
     audit_share: float = 0.0
+    search_share: float = 0.0
 
     def __post_init__(self):
         if not 0.0 <= self.pi <= 1.0:
             raise ValueError(f'pi must be in [0, 1], got {self.pi}')
-        if not 0.0 <= self.audit_share <= 1.0:
-            raise ValueError(f'audit_share must be in [0, 1], got {self.audit_share}')
+        for name in ('audit_share', 'search_share'):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f'{name} must be in [0, 1], got {getattr(self, name)}')
         if not np.isfinite(self.gain_db):
             raise ValueError(f'gain_db must be finite, got {self.gain_db}')
 

@@ -12,7 +12,8 @@ and an instant is released when its last view is in or at the edge's deadline.
 
 :class:`Calibration` keeps robust running statistics (windowed medians and quantiles) of what
 the nodes report: camera model time, bytes per offload and per keypoint message, edge service
-time per image, and the time from the last report to the published skeleton.
+time per image, and the time from the last report to the published skeleton; samples older than
+a horizon are forgotten (:meth:`Calibration.expire`), so the start-up does not stay in them.
 :func:`simulate` replays the graph as a discrete-event model with those numbers for given
 routing probabilities and uplink rates and returns delay quantiles; :func:`md1_wait` is the
 closed-form M/D/1 waiting time it is checked against. :meth:`Calibration.params` maps the
@@ -40,31 +41,49 @@ from mec_coop.alloc.scores import CameraModel, EmpiricalCdf
 RELEASE_POLL_S = 0.01
 # Fewer samples than this and a quantity keeps its prior (the paper's or the user's constant).
 MIN_SAMPLES = 5
+# The quantile levels of the released delay a prediction carries (1%, 2%, ..., 99%): each
+# carries a hundredth of the mass, so a pool of them misplaces at most 1% per plan.
+QUANTILE_LEVELS = tuple(k / 100 for k in range(1, 100))
 
 
 class RunningStat:
-    """The newest ``window`` finite, non-negative samples of one quantity; medians on demand."""
+    """
+    The newest ``window`` finite, non-negative samples of one quantity; medians on demand.
+
+    Each sample keeps the time it was taken (``at``, any clock the caller keeps; an untimed
+    sample counts as the oldest), so :meth:`expire` can forget what an earlier state of the
+    graph measured: the start-up (models warming up: camera times of 2-3 s) or a load that
+    has gone.
+    """
 
     def __init__(self, window: int = 200) -> None:
         if window < 1:
             raise ValueError(f'window must be >= 1, got {window}')
-        self._samples: deque = deque(maxlen=int(window))
+        self._samples: deque = deque(maxlen=int(window))   # (at, value), oldest first
         self.rejected = 0
 
-    def add(self, value: float) -> bool:
-        """Keep ``value``; a NaN, infinite or negative one is counted in ``rejected``."""
+    def add(self, value: float, at: float = -math.inf) -> bool:
+        """Keep ``value``, taken at ``at``; a NaN, infinite or negative one counts as rejected."""
         value = float(value)
         if not (math.isfinite(value) and value >= 0.0):
             self.rejected += 1
             return False
-        self._samples.append(value)
+        self._samples.append((float(at), value))
         return True
+
+    def expire(self, before: float) -> int:
+        """Forget samples taken before ``before`` (the newest 5 stay); return how many."""
+        dropped = 0
+        while len(self._samples) > MIN_SAMPLES and self._samples[0][0] < before:
+            self._samples.popleft()
+            dropped += 1
+        return dropped
 
     def __len__(self) -> int:
         return len(self._samples)
 
     def samples(self) -> np.ndarray:
-        return np.fromiter(self._samples, dtype=float, count=len(self._samples))
+        return np.fromiter((v for _, v in self._samples), dtype=float, count=len(self._samples))
 
     def quantile(self, q: float, default: float) -> float:
         """Return quantile ``q`` of the window (``default`` below :data:`MIN_SAMPLES`)."""
@@ -97,7 +116,8 @@ class GraphTiming:
     1280x720 offload took about 0.1 s here), and ``device_s`` is measured on keypoint messages.
     ``empty_image_bytes`` (per camera; None: as ``image_bytes``) is the size of an image in
     which the camera found nobody: it goes up whole (at 8 cameras the median offload was
-    124 KB, not the 15 KB of a region-wise one).
+    124 KB, not the 15 KB of a region-wise one). ``edge_batch`` is the edge's ``batch_size``:
+    the images of a batch complete together (:func:`_fifo`).
     """
 
     frame_rate_hz: float
@@ -109,6 +129,7 @@ class GraphTiming:
     deadline_s: Optional[float] = None
     offload_extra_s: ArrayLike = 0.0
     empty_image_bytes: Optional[np.ndarray] = None
+    edge_batch: int = 1
 
 
 @dataclass(frozen=True)
@@ -126,6 +147,8 @@ class DelayPrediction:
     # Median time from capture to the edge's result of an offloaded view (NaN: no offload),
     # comparable with Calibration.offload_view_s: where the slow mode of the delay comes from.
     offload_view_p50_s: float = float('nan')
+    # The released delay at QUANTILE_LEVELS: pooled over the plans of a run by pooled_median.
+    released_quantiles_s: tuple = ()
 
     def quantile(self, q: float, complete: bool = False) -> float:
         """Return p50 or p95 (the two this model reports)."""
@@ -135,19 +158,44 @@ class DelayPrediction:
         return table[q][int(complete)]
 
 
+def pooled_median(quantile_rows: Sequence[Sequence[float]]) -> float:
+    """
+    Return the median of delay distributions at :data:`QUANTILE_LEVELS` pooled (NaN: none).
+
+    One row per skeleton, the plan's in effect. The delay is bimodal (keypoints only, about
+    0.1 s; an offloaded view, 0.3 s and more): the median of the plans' medians is one mode.
+    """
+    values = np.concatenate([np.asarray(row, dtype=float) for row in quantile_rows]) \
+        if len(quantile_rows) else np.empty(0)
+    return float(np.median(values)) if values.size else math.nan
+
+
 def md1_wait(arrival_rate: float, service_s: float) -> float:
     """Mean M/D/1 waiting time ``rho D / (2 (1 - rho))``; infinite at ``rho >= 1``."""
     rho = arrival_rate * service_s
     return math.inf if rho >= 1.0 else rho * service_s / (2.0 * (1.0 - rho))
 
 
-def _fifo(arrivals: np.ndarray, service: np.ndarray) -> np.ndarray:
-    """Return completion times of jobs served in arrival order (Lindley recursion)."""
+def _fifo(arrivals: np.ndarray, service: np.ndarray, batch: int = 1) -> np.ndarray:
+    """
+    Return completion times of jobs served in arrival order (Lindley recursion).
+
+    With ``batch`` > 1 the server takes up to that many jobs waiting when it frees (the edge's
+    ``batch_size``) and they complete together, after the sum of their service times (the edge
+    reports a batch's time divided among its images).
+    """
+    order = np.argsort(arrivals, kind='stable')
     done = np.empty_like(arrivals)
-    busy = -math.inf
-    for i in np.argsort(arrivals, kind='stable'):
-        busy = max(arrivals[i], busy) + service[i]
-        done[i] = busy
+    free, first = -math.inf, 0
+    while first < order.size:
+        start = max(free, arrivals[order[first]])
+        last = first + 1
+        while last < min(order.size, first + batch) and arrivals[order[last]] <= start:
+            last += 1
+        jobs = order[first:last]
+        free = start + float(service[jobs].sum())
+        done[jobs] = free
+        first = last
     return done
 
 
@@ -213,7 +261,7 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     services = np.atleast_1d(np.asarray(timing.edge_service_s, dtype=float))
     if offload.any():
         service = services[rng.integers(services.size, size=int(offload.sum()))]
-        edge_done[offload] = _fifo(sent[offload], service)
+        edge_done[offload] = _fifo(sent[offload], service, timing.edge_batch)
         final[held] = edge_done[held]
         wait = float(np.mean(edge_done[offload] - sent[offload] - service))
     complete = final.max(axis=1) - capture
@@ -233,7 +281,8 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         edge_wait_s=wait,
         uplink_utilisation=airtime_per_s,
         offload_view_p50_s=float(np.median((edge_done - capture[:, None])[skip:][offload[skip:]]))
-        if offload[skip:].any() else float('nan'))
+        if offload[skip:].any() else float('nan'),
+        released_quantiles_s=tuple(float(v) for v in np.quantile(released, QUANTILE_LEVELS)))
 
 
 class Calibration:
@@ -258,36 +307,59 @@ class Calibration:
         self.delay_s = RunningStat(window)
         # Capture to the edge's result of each offloaded view (checks the replay's slow mode).
         self.offload_view_s = RunningStat(window)
+        # The edge's batch_size, as its diagnostics say (1 until they do).
+        self.edge_batch = 1
         # Per camera: median time from capture until an offload left the camera, as the edge
         # measured it (NaN until it said); see GraphTiming.offload_extra_s.
         self.offload_camera_s = {c: math.nan for c in self.cameras}
         self.frame_scores = {c: RunningStat(window) for c in self.cameras}
-        # 1 for an image the thresholds did not send up (an audit, a search for people), 0 for
-        # a frame sent as keypoints or a drop notice.
+        # 1 for a random audit, 0 for a frame the thresholds did not send up as an image.
         self.audits = {c: RunningStat(window) for c in self.cameras}
+        # 1 for a search for people (a dropped frame sent up whole), 0 for a drop notice.
+        self.searches = {c: RunningStat(window) for c in self.cameras}
 
     def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:
         """
         Return ``models`` (one per camera, in order) with the measured routes.
 
-        A camera gets its window of frame scores once it has :data:`MIN_SAMPLES` of them, and
-        its share of audits among the frames its thresholds kept (0 until measured).
+        A camera gets its window of frame scores once it has :data:`MIN_SAMPLES` of them, its
+        share of audits among the frames its thresholds kept, and of searches among the dropped
+        frames no audit took (0 until measured).
         """
         out = []
         for cam, model in zip(self.cameras, models):
             scores = self.frame_scores[cam]
             out.append(replace(
                 model, audit_share=self.audits[cam].mean(0.0),
+                search_share=self.searches[cam].mean(0.0),
                 frame_scores=EmpiricalCdf(scores.samples()) if len(scores) >= MIN_SAMPLES
                 else model.frame_scores))
         return out
 
     def add_device(self, camera: str, stamp: float, seconds: float) -> None:
         """Record a camera's time from capture to its message for the instant ``stamp``."""
-        if self.device_s[camera].add(seconds):
+        if self.device_s[camera].add(seconds, at=stamp):
             self._instants.setdefault(stamp, {})[camera] = float(seconds)
             while len(self._instants) > self.window:
                 self._instants.popitem(last=False)
+
+    def expire(self, now: float, horizon_s: float) -> int:
+        """
+        Forget timing samples taken before ``now - horizon_s``; return how many went.
+
+        Each quantity keeps its newest :data:`MIN_SAMPLES`, so a rare one (the edge's time
+        when few frames are offloaded) still has a value. Without this, a 200-sample window
+        held the start-up's camera times of 2-3 s for 100 s of a run: 5% of the replay's rows,
+        its whole p95. Frame scores and audits are not timings and keep their windows.
+        """
+        before = now - horizon_s
+        stats = [*self.device_s.values(), *self.image_bytes.values(),
+                 *self.empty_image_bytes.values(), *self.message_bytes.values(),
+                 self.edge_service_s, self.overhead_s, self.delay_s, self.offload_view_s]
+        dropped = sum(stat.expire(before) for stat in stats)
+        while len(self._instants) > MIN_SAMPLES and next(iter(self._instants)) < before:
+            self._instants.popitem(last=False)
+        return dropped
 
     def device_rows(self, prior_s: float) -> np.ndarray:
         """
@@ -371,6 +443,7 @@ class Calibration:
             overhead_s=params.server_processing_s + params.bs_to_server_s + RELEASE_POLL_S / 2,
             deadline_s=deadline_s,
             offload_extra_s=self.offload_extra(params.device_inference_s),
+            edge_batch=self.edge_batch,
             empty_image_bytes=np.array([self.empty_image_bytes[c].quantile(
                 0.5, self.image_bytes[c].quantile(0.5, params.image_bytes))
                 for c in self.cameras]))

@@ -30,6 +30,8 @@ SIGMA_FRACTION = 0.08
 MIN_SIGMA_PX = 6.0
 # The rest of a person's box: context for the detector, but no joint lies there.
 BOX_WEIGHT = 0.35
+# Importance at which a block leaves the background, and at which it is coded as a joint or limb.
+LEVEL_THRESHOLDS = (0.1, 0.5)
 
 
 def block_grid(height: int, width: int, block: int = BLOCK) -> tuple[int, int]:
@@ -52,9 +54,25 @@ def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     return np.linalg.norm(points - (a + t[:, None] * ab), axis=1)
 
 
+def _window(box: np.ndarray, joints: np.ndarray, sigma: float, reach: float, rows: int,
+            cols: int, block: int) -> tuple[int, int, int, int]:
+    """Block rows ``r0:r1`` and columns ``c0:c1`` whose centres a person can mark."""
+    lo, hi = box[:2] - sigma, box[2:] + sigma
+    if not (np.isfinite(reach) and np.isfinite(box).all()):
+        return 0, rows, 0, cols
+    if len(joints):
+        lo = np.minimum(lo, joints.min(axis=0) - reach * sigma)
+        hi = np.maximum(hi, joints.max(axis=0) + reach * sigma)
+    # Centres at (i + 0.5) * block inside [lo, hi], one block of margin against rounding.
+    c0, r0 = np.maximum(np.floor(lo / block - 0.5).astype(int) - 1, 0)
+    c1, r1 = np.minimum(np.ceil(hi / block - 0.5).astype(int) + 2, (cols, rows))
+    return int(r0), int(r1), int(c0), int(c1)
+
+
 def pose_importance(height: int, width: int, keypoints: np.ndarray,
                     confidences: Optional[np.ndarray] = None, boxes: Optional[np.ndarray] = None,
-                    min_confidence: float = 0.2, block: int = BLOCK) -> np.ndarray:
+                    min_confidence: float = 0.2, block: int = BLOCK,
+                    floor: float = 0.0) -> np.ndarray:
     """
     Block importance in ``[0, 1]`` from people's 2D poses, ``(ceil(H/8), ceil(W/8))``.
 
@@ -66,14 +84,20 @@ def pose_importance(height: int, width: int, keypoints: np.ndarray,
     :param keypoints: ``(P, 17, 2)`` pixels (camera model, edge ROI prediction or ground truth).
     :param confidences: ``(P, 17)``; default all 1.
     :param boxes: ``(P, 4)`` x_min, y_min, x_max, y_max; default the joints' extent.
+    :param floor: importance below it is returned as 0. Above 0, each person is computed only
+        on the blocks near it where it can reach ``floor`` (the offload's levels only need their
+        thresholds: a few hundred blocks per person instead of the whole frame); the values
+        at or above ``floor`` are the same as with ``floor=0``.
     """
     kp = np.asarray(keypoints, dtype=np.float64).reshape(-1, NUM_JOINTS, 2)
     conf = (np.ones(kp.shape[:2]) if confidences is None
             else np.asarray(confidences, dtype=np.float64).reshape(kp.shape[:2]))
+    if not 0.0 <= floor < 1.0:
+        raise ValueError(f'importance floor must be in [0, 1), got {floor}')
     rows, cols = block_grid(height, width, block)
-    centres = np.stack(np.meshgrid((np.arange(cols) + 0.5) * block,
-                                   (np.arange(rows) + 0.5) * block), axis=-1).reshape(-1, 2)
-    out = np.zeros(rows * cols)
+    out = np.zeros((rows, cols))
+    # Beyond this many sigmas from every joint and limb a ridge is below ``floor``.
+    reach = np.sqrt(2.0 * np.log(1.0 / floor)) if floor > 0 else np.inf
     for p in range(len(kp)):
         ok = np.isfinite(kp[p]).all(axis=1) & (conf[p] >= min_confidence)
         if boxes is not None:
@@ -84,6 +108,11 @@ def pose_importance(height: int, width: int, keypoints: np.ndarray,
             continue
         size = max(box[2] - box[0], box[3] - box[1], 1.0)
         sigma = max(SIGMA_FRACTION * size, MIN_SIGMA_PX)
+        r0, r1, c0, c1 = _window(box, kp[p][ok], sigma, reach, rows, cols, block)
+        if r0 >= r1 or c0 >= c1:
+            continue
+        centres = np.stack(np.meshgrid((np.arange(c0, c1) + 0.5) * block,
+                                       (np.arange(r0, r1) + 0.5) * block), axis=-1).reshape(-1, 2)
         inside = ((centres[:, 0] >= box[0] - sigma) & (centres[:, 0] <= box[2] + sigma) &
                   (centres[:, 1] >= box[1] - sigma) & (centres[:, 1] <= box[3] + sigma))
         person = np.where(inside, BOX_WEIGHT, 0.0)
@@ -94,8 +123,11 @@ def pose_importance(height: int, width: int, keypoints: np.ndarray,
             if ok[a] and ok[b]:
                 distance = np.minimum(distance, _segment_distance(centres, kp[p, a], kp[p, b]))
         person = np.maximum(person, np.exp(-0.5 * (distance / sigma) ** 2))
-        out = np.maximum(out, person)
-    return out.reshape(rows, cols)
+        window = out[r0:r1, c0:c1]
+        np.maximum(window, person.reshape(window.shape), out=window)
+    if floor > 0:
+        out[out < floor] = 0.0
+    return out
 
 
 def solve_p3(levels: npt.ArrayLike, target: float, num_regions: int,
@@ -187,7 +219,7 @@ def paper_block_mu(block_importance: np.ndarray, mu: float) -> np.ndarray:
 
 
 def pose_block_mu(block_importance: np.ndarray, mu_roi: float, mu_background: float,
-                  thresholds: tuple[float, float] = (0.1, 0.5)) -> np.ndarray:
+                  thresholds: tuple[float, float] = LEVEL_THRESHOLDS) -> np.ndarray:
     """
     Return the pose-aware per-block multiplier (this project's choice; the paper's: below).
 

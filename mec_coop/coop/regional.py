@@ -11,7 +11,10 @@ would (JPEG's YCbCr, 4:2:0 chroma, 8x8 orthonormal DCT-II, blocks on the JPEG gr
 with the finest table ``mu_min K`` (Pillow/libjpeg with explicit tables and optimised Huffman
 codes). The final quantisation keeps what the coarse blocks kept (their coefficients are
 multiples of a coarser step, most of them zero), so those blocks cost few bits and look as if
-coded at ``mu_b``; ``cv2.imdecode`` and every other decoder read the file as usual.
+coded at ``mu_b``; ``cv2.imdecode`` and every other decoder read the file as usual. The
+writer gets the pixels in YCbCr (chroma as 2x2 means, which its 4:2:0 downsampling keeps), so
+nothing is converted twice, and blocks at ``mu_min`` are left to it untouched: the encode is on
+the camera, on an offloaded view's critical path (``benchmarks/encode_speed.py``).
 
 :func:`encode_unified` is Unified-IMCO (one ``mu`` per image, same tables and Huffman
 optimisation) and :func:`encode_regionwise` SpaT-IMCO on a per-block ``mu`` map (from
@@ -24,10 +27,10 @@ import io
 
 import cv2
 import numpy as np
-from scipy.fft import dctn, idctn
 
 from mec_coop.coop.codec import decode_compressed, encode_jpeg, ImageDecodeError
-from mec_coop.coop.importance import BLOCK, block_grid, pose_block_mu, pose_importance
+from mec_coop.coop.importance import (BLOCK, block_grid, LEVEL_THRESHOLDS, pose_block_mu,
+                                      pose_importance)
 
 # ITU-T T.81 Annex K tables (quality 50), the K_base of K = mu K_base; row-major (not zigzag).
 K_LUMA = np.array([
@@ -51,31 +54,20 @@ def tables(mu: float) -> tuple[np.ndarray, np.ndarray]:
     return (np.clip(np.round(mu * K_LUMA), 1, 255), np.clip(np.round(mu * K_CHROMA), 1, 255))
 
 
-# Float32 throughout the pixel path: a 1280x720 offload encodes in half the time of float64
-# (it is on the offload's critical path, on the camera), at errors far below one grey level.
-def _to_ycbcr(image_bgr):
-    b, g, r = (image_bgr[..., k].astype(np.float32) for k in range(3))
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    return y, 128.0 - 0.168736 * r - 0.331264 * g + 0.5 * b, \
-        128.0 + 0.5 * r - 0.418688 * g - 0.081312 * b
-
-
-def _to_bgr(y, cb, cr):
-    r = y + 1.402 * (cr - 128.0)
-    g = y - 0.344136 * (cb - 128.0) - 0.714136 * (cr - 128.0)
-    b = y + 1.772 * (cb - 128.0)
-    return np.clip(np.round(np.stack([b, g, r], axis=-1)), 0, 255).astype(np.uint8)
-
-
 def _write(image_bgr, mu):
+    """Baseline JPEG of a BGR image with tables ``mu K_base`` (libjpeg converts the colours)."""
+    return _save(np.ascontiguousarray(image_bgr[..., ::-1]), 'RGB', mu)
+
+
+def _save(pixels, mode, mu):
     from PIL import Image  # Pillow: the one common JPEG writer that takes explicit tables
 
     luma, chroma = tables(mu)
     # Pillow takes the tables in natural (row-major) order and writes them zigzagged.
     qtables = [[int(v) for v in t.ravel()] for t in (luma, chroma)]
     out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image_bgr[..., ::-1])).save(
-        out, format='JPEG', qtables=qtables, subsampling=2, optimize=True)
+    Image.fromarray(pixels, mode).save(out, format='JPEG', qtables=qtables, subsampling=2,
+                                       optimize=True)
     return out.getvalue()
 
 
@@ -91,27 +83,65 @@ def encode_unified(image_bgr: np.ndarray, mu: float) -> bytes:
     return _write(_checked(image_bgr), mu)
 
 
-def _prequantise(plane, block_mu, base):
-    """Quantise each 8x8 block of ``plane`` (level-shifted) with ``mu_b K`` and return pixels."""
+def _dct_matrix():
+    """``kron(C, C)`` of the orthonormal 8x8 DCT-II ``C``: one row-major block in, its DCT out."""
+    k = np.arange(BLOCK)
+    c = np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * BLOCK)) * np.sqrt(2.0 / BLOCK)
+    c[0] /= np.sqrt(2.0)
+    return np.kron(c, c).astype(np.float32)
+
+
+# Blocks as rows: the 2-D DCT of every coarse block is one matrix product (BLAS), far cheaper
+# than a separable FFT-based DCT over the whole plane.
+DCT64 = _dct_matrix()
+
+
+def _prequantise(plane, block_mu, table, mu_min):
+    """
+    Quantise, in place, the blocks of the uint8 ``plane`` coarser than ``mu_min`` (``mu_b K``).
+
+    Blocks at ``mu_min`` are left as they are: the encoder quantises them with that very
+    table. Returns the number of blocks quantised.
+    """
     rows, cols = block_mu.shape
-    h, w = plane.shape
-    p = np.pad(plane - np.float32(128), ((0, rows * BLOCK - h), (0, cols * BLOCK - w)),
-               mode='edge')
-    blocks = p.reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3)
-    coef = dctn(blocks, axes=(-2, -1), norm='ortho')
-    step = np.clip(np.round(block_mu[..., None, None] * base), 1, None).astype(np.float32)
-    coef = np.round(coef / step) * step
-    out = idctn(coef, axes=(-2, -1), norm='ortho').transpose(0, 2, 1, 3)
-    return out.reshape(rows * BLOCK, cols * BLOCK)[:h, :w] + np.float32(128)
+    coarse = block_mu > mu_min
+    levels, which = np.unique(block_mu[coarse], return_inverse=True)
+    # Blocks of one level next to each other: each level is quantised on a slice, in place
+    # (temporaries of a whole plane cost more than the arithmetic on this CPU).
+    order = np.argsort(which, kind='stable')
+    r, c = (i[order] for i in np.nonzero(coarse))
+    if not len(r):
+        return 0
+    view = plane.reshape(rows, BLOCK, cols, BLOCK)
+    x = view[r, :, c, :].reshape(len(r), BLOCK * BLOCK).astype(np.float32)
+    x -= np.float32(128)
+    coef = x @ DCT64.T
+    ends = np.cumsum(np.bincount(which, minlength=len(levels)))
+    for level, start, end in zip(levels, ends - np.bincount(which), ends):
+        step = np.clip(np.round(level * table.ravel()), 1, None).astype(np.float32)
+        part = coef[start:end]
+        part /= step
+        np.round(part, out=part)
+        part *= step
+    pix = coef @ DCT64
+    pix += np.float32(128)
+    np.clip(np.round(pix, out=pix), 0, 255, out=pix)
+    view[r, :, c, :] = pix.astype(np.uint8).reshape(len(r), BLOCK, BLOCK)
+    return len(r)
 
 
-def encode_regionwise(image_bgr: np.ndarray, block_mu: np.ndarray) -> bytes:
+def encode_regionwise(image_bgr: np.ndarray, block_mu: np.ndarray,
+                      stats: dict | None = None) -> bytes:
     """
     SpaT-IMCO: each 8x8 luma block quantised at its own ``mu``; one standard JPEG out.
 
     Chroma is 4:2:0, so a chroma block covers 2x2 luma blocks and takes their finest ``mu``.
+    The pixels go to the JPEG writer in YCbCr (JPEG's own colour space), chroma as 2x2 means
+    drawn at full size, which libjpeg's 4:2:0 downsampling returns unchanged: no colour
+    round trip, and only the blocks coarser than the finest ``mu`` are transformed.
 
     :param block_mu: ``(ceil(H/8), ceil(W/8))`` multipliers in :data:`MU_RANGE`.
+    :param stats: if given, receives the number of luma and chroma blocks quantised here.
     :raises ValueError: wrong map shape or a multiplier out of range (nothing is encoded).
     """
     image = _checked(image_bgr)
@@ -125,20 +155,30 @@ def encode_regionwise(image_bgr: np.ndarray, block_mu: np.ndarray) -> bytes:
     base = float(mu.min())
     if np.all(mu == base):
         return _write(image, base)
-    y, cb, cr = _to_ycbcr(image)
-    y = _prequantise(y, mu, K_LUMA)
-    # 4:2:0 chroma as libjpeg builds it (2x2 means); the finest mu of each 2x2 block group.
-    ch, cw = -(-h // 2), -(-w // 2)
-    rows, cols = block_grid(ch, cw)
-    mu_c = np.pad(mu, ((0, 2 * rows - mu.shape[0]), (0, 2 * cols - mu.shape[1])), mode='edge')
-    mu_c = mu_c.reshape(rows, 2, cols, 2).min(axis=(1, 3))
-    planes = []
-    for plane in (cb, cr):
-        padded = np.pad(plane, ((0, 2 * ch - h), (0, 2 * cw - w)), mode='edge')
-        small = _prequantise(cv2.resize(padded, (cw, ch), interpolation=cv2.INTER_AREA), mu_c,
-                             K_CHROMA)
-        planes.append(np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)[:h, :w])
-    return _write(_to_bgr(y, *planes), base)
+    # Planes of whole chroma blocks (16x16 pixels at 4:2:0), edges replicated.
+    rows, cols = block_grid(h, w, 2 * BLOCK)
+    ycrcb = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)
+    if ycrcb.shape[:2] != (2 * BLOCK * rows, 2 * BLOCK * cols):
+        ycrcb = cv2.copyMakeBorder(ycrcb, 0, 2 * BLOCK * rows - h, 0, 2 * BLOCK * cols - w,
+                                   cv2.BORDER_REPLICATE)
+    # 4:2:0 chroma as libjpeg builds it: rounded 2x2 means.
+    y, cr, cb = cv2.split(ycrcb)
+    cr, cb = (cv2.resize(p, (BLOCK * cols, BLOCK * rows), interpolation=cv2.INTER_AREA)
+              for p in (cr, cb))
+    mu_y = np.pad(mu, ((0, 2 * rows - mu.shape[0]), (0, 2 * cols - mu.shape[1])), mode='edge')
+    luma = _prequantise(y, mu_y, K_LUMA, base)
+    # The finest mu of each 2x2 luma block group (edge blocks padded as the image is).
+    mu_c = mu_y.reshape(rows, 2, cols, 2).min(axis=(1, 3))
+    chroma = _prequantise(cb, mu_c, K_CHROMA, base) + _prequantise(cr, mu_c, K_CHROMA, base)
+    if stats is not None:
+        stats.update(luma_blocks=luma, chroma_blocks=chroma, luma_total=mu.size,
+                     chroma_total=2 * mu_c.size)
+    # Chroma drawn back at full size (each value on its 2x2 pixels): libjpeg's 4:2:0
+    # downsampling returns it unchanged.
+    size = (y.shape[1], y.shape[0])
+    canvas = cv2.merge([y] + [cv2.resize(p, size, interpolation=cv2.INTER_NEAREST)
+                              for p in (cb, cr)])
+    return _save(np.ascontiguousarray(canvas[:h, :w]), 'YCbCr', base)
 
 
 def mu_for_quality(quality: int) -> float:
@@ -167,7 +207,8 @@ def encode_offload(image_bgr: np.ndarray, quality: int, codec: str = 'jpeg',
         return encode_jpeg(image_bgr, quality)
     h, w = image_bgr.shape[:2]
     mu = mu_for_quality(quality)
-    q = pose_importance(h, w, keypoints, confidences, boxes)
+    # Only the levels' thresholds matter here, so the map is drawn near the people only.
+    q = pose_importance(h, w, keypoints, confidences, boxes, floor=LEVEL_THRESHOLDS[0])
     return encode_regionwise(image_bgr, pose_block_mu(q, mu, max(BACKGROUND_MU, mu)))
 
 

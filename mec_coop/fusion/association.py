@@ -11,7 +11,8 @@ each camera found, COCO-17):
    detections on the confidence-weighted mean keypoint distance, in units of the track's projected
    size (so one gate fits near and far people). Pairs beyond ``match_gate`` stay unpaired; a
    pair another track may own as well is left out (``contested_views``, :func:`contested`), and
-   so is a doubtful one of a track with ``firm_views`` others (:func:`doubtful`).
+   so is a doubtful one of a track with ``firm_views`` others (:func:`doubtful`). A young track
+   (``young_instants``) checks its views against each other (:func:`young_claims`).
 2. **Triangulation** of each track's detections with the robust consensus triangulation
    (:mod:`mec_coop.geometry.triangulation`), all tracks in one batch. A detection the consensus
    mostly rejects (fewer than ``min_inlier_fraction`` of its joints used) was the wrong person:
@@ -52,8 +53,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, depths,
-                                      doubtful, duplicates, firm_only, keypoint_costs, project,
-                                      size_mismatch, skeleton_distance)
+                                      doubtful, duplicates, firm_only, keypoint_costs,
+                                      pair_costs, project, size_mismatch,
+                                      skeleton_distance, young_claims)
 from mec_coop.fusion.resolve import resolve
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
@@ -97,6 +99,8 @@ class AssociationSettings:
     :param firm_views: with ``contested_views``, a track with at least this many firm views
         (and ``min_views``) leaves out its doubtful ones (:func:`~mec_coop.fusion.grouping.
         doubtful`); 0: never.
+    :param young_instants: a track measured fewer times than this (no velocity yet) checks its
+        claims against each other (:func:`~mec_coop.fusion.grouping.young_claims`). 0: never.
     """
 
     match_gate: float = 0.5
@@ -115,6 +119,7 @@ class AssociationSettings:
     resolve_m: float = 0.3
     contested_views: bool = True
     firm_views: int = 2
+    young_instants: int = 3
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
@@ -131,9 +136,9 @@ class AssociationSettings:
             raise ValueError('min_confidence and min_inlier_fraction must be in [0, 1]')
         counts_ok = 1 <= self.min_joints <= 17 and 1 <= self.min_valid_joints <= 17
         if self.min_views < 2 or self.birth_instants < 1 or not counts_ok or \
-                self.firm_views == 1:
+                self.firm_views == 1 or self.young_instants < 0:
             raise ValueError('need min_views >= 2, birth_instants >= 1, 1 <= min_joints, '
-                             'min_valid_joints <= 17 and firm_views 0 or >= 2')
+                             'min_valid_joints <= 17, firm_views 0 or >= 2, young_instants >= 0')
         if self.triangulation not in METHODS:
             raise ValueError(f'triangulation must be one of {METHODS}, got {self.triangulation!r}')
 
@@ -182,6 +187,7 @@ class StepResult:
     resolved_joints: int = 0  # joints the views disagreed on, decided by the track
     contradicted: int = 0   # two-camera measurements or births other cameras spoke against
     contested_views: int = 0  # tracks' detections left out: another track may own them
+    outvoted_views: int = 0  # young tracks' claims their other views place elsewhere
 
 
 class _Person:
@@ -231,6 +237,9 @@ class Associator:
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
         claims, withheld = self._match_tracks(P, pred, ideal, ok, views)
         out.contested_views = sum(len(w) for w in withheld)
+        for r in (r for r, t in enumerate(self.tracks) if t.hits < s.young_instants):
+            out.outvoted_views += young_claims(P, ideal, ok, views, claims, withheld, r,
+                                               s.ambiguity_ratio, s.min_joints)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
             tri, n = resolve(P, *claimed_pixels(ideal, ok, views, claim), tri, pred[r],
@@ -380,14 +389,8 @@ class Associator:
         for a, b in itertools.combinations(range(len(views)), 2):
             if not len(free[a]) or not len(free[b]):
                 continue
-            E = epipolar.essential(views[a].camera, views[b].camera)
-            d = epipolar.symmetric_distance(E, norm[a][:, None], norm[b][None])    # (Na, Nb, J)
-            both = ok[a][free[a]][:, None] & ok[b][free[b]][None]
-            w = np.where(both, views[a].weights[free[a]][:, None]
-                         * views[b].weights[free[b]][None], 0.0)
-            with np.errstate(invalid='ignore', divide='ignore'):
-                c = np.sum(w * np.nan_to_num(d), -1) / w.sum(-1)
-            c = np.where(both.sum(-1) >= s.min_joints, c, np.inf)
+            c = pair_costs(views[a], views[b], norm[a], norm[b], ok[a][free[a]],
+                           ok[b][free[b]], free[a], free[b], s.min_joints)
             ia = [index[(a, n)] for n in free[a]]
             ib = [index[(b, n)] for n in free[b]]
             cost[np.ix_(ia, ib)] = c

@@ -7,9 +7,12 @@ Duplicates within a camera, cliques across cameras, tracks' keypoint costs and t
 another track contests. Helpers of :mod:`mec_coop.fusion.association`, on plain arrays.
 """
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
+
+from mec_coop.geometry import epipolar
+from mec_coop.geometry.triangulation import triangulate
 
 # Smallest projected person size used to normalise keypoint distances (pixels): a far person's
 # few pixels must not turn a small offset into a large relative cost.
@@ -278,3 +281,81 @@ def claimed_pixels(ideal: list, ok: list, views: Sequence,
         n = claim[v]
         x[v], w[v] = ideal[v][n], np.where(ok[v][n], views[v].weights[n], 0.0)
     return x, w
+
+
+def pair_costs(a: Any, b: Any, norm_a: np.ndarray, norm_b: np.ndarray, ok_a: np.ndarray,
+               ok_b: np.ndarray, n_a: np.ndarray, n_b: np.ndarray,
+               min_joints: int) -> np.ndarray:
+    """
+    Epipolar cost ``(Na, Nb)`` of detections ``n_a`` of view ``a`` against ``n_b`` of ``b``.
+
+    The symmetric epipolar distance of each joint both see (normalised coordinates ``norm_a
+    (Na, J, 3)``, confident joints ``ok_a (Na, J)``), weighted by the product of the two
+    confidences; inf with fewer than ``min_joints`` common joints. ``a``, ``b``: views with
+    ``camera`` and ``weights`` (``ViewDetections``).
+    """
+    E = epipolar.essential(a.camera, b.camera)
+    d = epipolar.symmetric_distance(E, norm_a[:, None], norm_b[None])            # (Na, Nb, J)
+    both = ok_a[:, None] & ok_b[None]
+    w = np.where(both, a.weights[n_a][:, None] * b.weights[n_b][None], 0.0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        c = np.sum(w * np.nan_to_num(d), -1) / w.sum(-1)
+    return np.where(both.sum(-1) >= min_joints, c, np.inf)
+
+
+def outvoted_view(P: np.ndarray, ideal: list, ok: list, views: Sequence, claim: np.ndarray,
+                  ratio: float, min_joints: int) -> tuple[int, int]:
+    """
+    Find the claimed view of one track that its other views place on another detection.
+
+    Return ``(view, detection)``: the view and the detection the other views place there, or
+    ``(-1, -1)``.
+
+    Each claimed view ``v`` (of at least three) is left out in turn, the others triangulated
+    (confidence-weighted DLT) and projected into ``v``: if another detection of ``v`` fits that
+    projection clearly better than the claimed one (claimed cost > best other / ``ratio``,
+    :func:`keypoint_costs`), ``v`` holds someone else. The most clearly outvoted view is
+    returned: a wrong view also spoils the projections for the right ones. (The epipolar
+    cost does not tell such views apart: on the crossing replay a young track's wrong view
+    paired with a right one at 0.008, within the births' gate; docs/people.md.)
+    """
+    used = np.flatnonzero(claim >= 0)
+    if len(used) < 3:
+        return -1, -1
+    x, w = claimed_pixels(ideal, ok, views, claim)
+    w = np.repeat(w[None], len(used), 0)
+    w[np.arange(len(used)), used] = 0.0
+    tri = triangulate(P, np.broadcast_to(x, w.shape + (2,)), w, method='dlt',
+                      ideal_pixels=True)
+    points = np.where(tri.valid[..., None], tri.points, np.nan)
+    worst, out = 1.0 / ratio, (-1, -1)
+    for i, v in enumerate(used):
+        cost = keypoint_costs(project(P[v:v + 1], points[i:i + 1])[:, 0], ideal[v], ok[v],
+                              views[v].weights, min_joints)[0]
+        mine, cost[claim[v]] = cost[claim[v]], np.inf
+        best = int(np.argmin(cost)) if len(cost) > 1 else -1
+        if best >= 0 and mine > worst * cost[best]:
+            worst, out = mine / cost[best], (int(v), best)
+    return out
+
+
+def young_claims(P: np.ndarray, ideal: list, ok: list, views: Sequence, claims: np.ndarray,
+                 withheld: list, r: int, ratio: float, min_joints: int) -> int:
+    """
+    Check the claims ``claims[r]`` of a young track against each other; return views changed.
+
+    A track measured once or twice has no velocity: its prediction stays where the person
+    was, and in a camera it may fit the detection of a person nobody tracks yet better than
+    its own person's (docs/people.md). While a view is outvoted (:func:`outvoted_view`, one
+    per pass: a wrong view spoils the others' projections), it takes the detection its other
+    views point at if no track holds or withheld it, else none. What a view gives up goes to
+    births (it may be a person nobody tracks yet).
+    """
+    changed = 0
+    for _ in range(claims.shape[1] - 2):
+        v, n = outvoted_view(P, ideal, ok, views, claims[r], ratio, min_joints)
+        if v < 0:
+            break
+        free = n not in claims[:, v] and n not in withheld[v]
+        claims[r, v], changed = n if free else -1, changed + 1
+    return changed

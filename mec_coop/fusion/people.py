@@ -34,7 +34,7 @@ class PeopleFusion:
         self.feedback = feedback
         self._smoothers: dict[int, SkeletonSmoother] = {}
         self.counts = {'born': 0, 'died': 0, 'released_detections': 0, 'resolved_joints': 0,
-                       'contested_views': 0}
+                       'contested_views': 0, 'outvoted_views': 0}
 
     def fuse(self, views: Sequence[tuple], make: Callable) -> list:
         """
@@ -55,6 +55,7 @@ class PeopleFusion:
         self.counts['released_detections'] += result.released_detections
         self.counts['resolved_joints'] += result.resolved_joints
         self.counts['contested_views'] += result.contested_views
+        self.counts['outvoted_views'] += result.outvoted_views
         for track_id in result.died:
             self._smoothers.pop(track_id, None)
         out = []

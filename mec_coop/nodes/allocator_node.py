@@ -146,13 +146,13 @@ class AllocatorNode(Node):
         # Only this thread touches the score laws, so the solver reads consistent CDFs.
         for source in LABEL_SOURCES:
             self.laws.add(source, self.observer.take(source))
-        calibration = self.observer.calibration if self.get_parameter('calibrate').value \
-            else None
+        calibration = self.observer.calibration if self.get_parameter('calibrate').value else None
         if calibration is not None:
-            margin = self.get_parameter('release_margin_s').value
-            deadline = settings.params.delay_req_s - margin if margin else None
-            settings = replace(settings, params=calibration.params(settings.params),
-                               timing=calibration.timing(settings.params, deadline))
+            margin, horizon = (self.get_parameter(n).value
+                               for n in ('release_margin_s', 'calibration_horizon_s'))
+            params, timing = self.observer.calibrated(
+                settings.params, settings.params.delay_req_s - margin if margin else None, horizon)
+            settings = replace(settings, params=params, timing=timing)
         values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate'))
         settings, uplink = self.tasks.uplink(values, settings, gains)
         used = self.get_parameter('score_labels').value

@@ -32,7 +32,7 @@ from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import (edge_result_msg, from_stamp, labels_only, people_arrays,
                                       people_markers, people_to_msg, person_arrays,
                                       selected_person, skeleton_markers, skeleton_to_msg)
-from mec_coop.ros.diagnostics import diagnostic_array, EdgeHealth, LogOnce
+from mec_coop.ros.diagnostics import BATCH_KEY, diagnostic_array, EdgeHealth, LogOnce
 from mec_coop.ros.fusion_params import (declare_fusion, FUSION_SETTINGS, fusion_settings,
                                         priors_to_msgs)
 from mec_coop.ros.inputs import declare_image_limits, image_limits, ReportGate
@@ -162,7 +162,8 @@ class EdgeNode(ManagedModelNode):
     def _on_offload(self, cam: str, msg) -> None:
         if not self._reports.admit(cam, msg):
             return
-        self._health.offload_arrived(cam, self._now() - from_stamp(msg.header.stamp), msg)
+        now = self._now()
+        self._health.offload_arrived(cam, now - from_stamp(msg.header.stamp), msg, now)
         if (person := selected_person(msg)) is not None:
             pixels, weights = person_arrays(person)
             self._add(cam, msg, Report(pixels, weights, 'camera', msg.device_inference_time_s,
@@ -225,7 +226,8 @@ class EdgeNode(ManagedModelNode):
         calibrated = self._calibration.calibrated if self._calibration else (lambda _c: False)
         self._pub_diag.publish(diagnostic_array(self, self._health.statuses(
             self.fusion, calibrated, self._now(),
-            {'queued_offloads': len(self._offloads or ()),
+            {'queued_offloads': len(self._offloads or ()), BATCH_KEY: self.get_parameter(
+                'batch_size').value,
              'service_time_s': f'{self.service_time_s:.4f}',
              'model': self._model.name if self._model else 'not loaded'})))
 

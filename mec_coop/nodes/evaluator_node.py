@@ -25,6 +25,7 @@ percentiles exact for the first 10,000 skeletons and within 0.5% after.
 
 import collections
 import json
+import math
 import os
 import pathlib
 import time
@@ -36,6 +37,7 @@ from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from visualization_msgs.msg import MarkerArray
 
+from mec_coop.alloc.timing import pooled_median
 from mec_coop.eval.evaluation import PipelineScore, ROUTES
 from mec_coop.eval.labels import DetectionLabels
 from mec_coop.eval.multi_person import MultiPersonScore
@@ -95,6 +97,7 @@ class EvaluatorNode(Node):
         # The allocator's predicted median delay in effect at each skeleton: plans change
         # during a run, so the run's measured median is set beside the median of these.
         self._predicted_p50 = collections.deque(maxlen=10_000)
+        self._predicted = collections.deque(maxlen=10_000)   # the quantiles in effect
         self.create_subscription(AllocationState, 'allocation', self._on_allocation, QOS_LATCHED)
         self.create_subscription(GroundTruth, 'ground_truth', self._on_truth, QOS_RELIABLE)
         self.create_subscription(Skeleton3D, 'skeleton', self._on_skeleton, QOS_RELIABLE)
@@ -125,6 +128,7 @@ class EvaluatorNode(Node):
                             'score_source': msg.score_source,
                             'predicted_delay_s': msg.predicted_delay_s,
                             'predicted_delay_p50_s': msg.predicted_delay_p50_s,
+                            'predicted_delay_quantiles_s': list(msg.predicted_delay_quantiles_s),
                             'predicted_accuracy': msg.predicted_accuracy,
                             'tdma_share': [c.tdma_share for c in msg.cameras],
                             'jpeg_quality': [c.jpeg_quality for c in msg.cameras]}
@@ -154,6 +158,7 @@ class EvaluatorNode(Node):
                                 msg.latency.end_to_end_s)
         if self._allocation is not None:
             self._predicted_p50.append(self._allocation['predicted_delay_p50_s'])
+            self._predicted.append(self._allocation['predicted_delay_quantiles_s'])
         self._record('/skeleton', msg)
 
     def _on_diagnostics(self, msg):
@@ -195,8 +200,10 @@ class EvaluatorNode(Node):
         requirement, owner = self.delay_requirement
         out = {**self.score.summary(requirement, last), 'delay_requirement_from': owner}
         if self._allocation:
+            pooled = pooled_median([q for q in self._predicted if q])
             out['allocation'] = {**self._allocation, 'predicted_delay_p50_s_over_skeletons': (
-                float(np.median(self._predicted_p50)) if self._predicted_p50 else None)}
+                float(np.median(self._predicted_p50)) if self._predicted_p50 else None),
+                'predicted_delay_p50_s_pooled': None if math.isnan(pooled) else pooled}
         if self.people.estimated:
             out['people'] = {**self.people.summary(last), **self.label_counts}
         return out

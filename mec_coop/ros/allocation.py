@@ -37,6 +37,9 @@ from mec_coop.ros.score_samples import GraphObserver, LABEL_SOURCES, SERVER_SAMP
 
 SCORE_LABELS = ('prior', *LABEL_SOURCES)
 _DEFAULTS = SystemParams()
+# Seconds of timing samples the plan uses: 60 instants at 2 fps; the start-up's (camera times
+# of 2-3 s while the models warm up) leave the replay 30 s after the first skeleton.
+CALIBRATION_HORIZON_S = 30.0
 # The uplink and action plans' parameters (validated together by task_problem).
 TASK_PARAMS = ('uplink_plan', 'min_jpeg_quality', 'fixed_jpeg_quality', 'camera_jpeg_quality',
                'upload_deadline_s', 'uplink_hold_margin', 'uplink_success_model',
@@ -71,6 +74,10 @@ def declare_allocator_params(node: Node) -> None:
     node.declare_parameter('calibrate', True, text_param(
         'Plan with the timings and sizes measured on the graph (the constants above are '
         'the priors until enough samples came)'))
+    node.declare_parameter('calibration_horizon_s', CALIBRATION_HORIZON_S, float_param(
+        'Timings measured longer ago than this are forgotten (each keeps its newest 5), so '
+        'the start-up and a load that has gone leave the plan (0: keep the whole windows)',
+        0.0, 3600.0))
     node.declare_parameter('delay_quantile', 0.95, float_param(
         'Delay quantile the calibrated model holds to the requirement (0.5 or 0.95)',
         0.5, 0.95))
@@ -371,6 +378,8 @@ class Solved:
             predicted_accuracy=a.accuracy, feasible=p.feasible, min_delay_s=a.min_delay_s,
             solver=a.solver, solve_time_s=a.solve_time_s, iterations=int(a.iterations),
             predicted_delay_p50_s=p.prediction.p50_s if p.prediction else p.delay_s,
+            predicted_delay_quantiles_s=list(p.prediction.released_quantiles_s)
+            if p.prediction else [],
             score_source=str(self.extra.get('score_labels', 'prior')))
         state.cameras = [
             CameraAllocation(camera_id=cam, tdma_share=float(share), theta_low=float(lo),

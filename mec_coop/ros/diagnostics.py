@@ -14,9 +14,14 @@ from mec_coop.coop.health import ERROR as ERROR_LEVEL, HealthWatch, WARN as WARN
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 # The edge's per-camera diagnostic key of offloads' time on the camera (see EdgeHealth).
 OFFLOAD_CAMERA_KEY = 'offload_camera_s'
-# Name prefixes of the edge's per-camera statuses and of the cameras' own.
+# Name prefixes of the edge's per-camera statuses and of the cameras' own; the edge's own status
+# and its key of the batch_size it runs (the allocator's replay batches as the edge does).
 EDGE_STATUS, CAMERA_STATUS = 'mec_coop/edge/', 'mec_coop/camera/'
+EDGE_NAME, BATCH_KEY = 'mec_coop/edge', 'batch_size'
 OFFLOAD_WINDOW = 50
+# ... of which those of the last 30 s (the newest 5 at least): with few offloads the window
+# otherwise held the start-up's, 2-3 s on the camera, for the whole of a 75 s run.
+OFFLOAD_HORIZON_S = 30.0
 
 
 def diagnostic(name: str, hardware_id: str, level: Union[bytes, int], message: str,
@@ -59,8 +64,9 @@ class EdgeHealth:
     edge's.
 
     Each camera's status also says how long its offloaded frames took on the camera:
-    ``offload_camera_s``, the median over the last :data:`OFFLOAD_WINDOW` offloads of their age on
-    arrival at the edge less the uplink's airtime and queueing (``nan`` before any). An offload
+    ``offload_camera_s``, the median over the last :data:`OFFLOAD_WINDOW` offloads (within
+    :data:`OFFLOAD_HORIZON_S`) of their age on arrival at the edge less the uplink's airtime and
+    queueing (``nan`` before any). An offload
     is encoded on the camera after its model ran, so it leaves later than the camera's keypoints
     do; the allocator's delay replay reads this value (nowhere else is it measured).
     """
@@ -71,14 +77,15 @@ class EdgeHealth:
         self._edge = HealthWatch('skeletons', 'skeletons', 2 * stall_s, now)
         self._offload_camera_s = {cam: RunningStat(OFFLOAD_WINDOW) for cam in self._cameras}
 
-    def offload_arrived(self, cam: str, age_s: float, msg: Any) -> None:
+    def offload_arrived(self, cam: str, age_s: float, msg: Any, now: float) -> None:
         """
-        Record an offload ``msg`` of ``cam`` that arrived ``age_s`` after its capture.
+        Record an offload ``msg`` of ``cam`` that arrived at ``now``, ``age_s`` after capture.
 
         Its time on the link (``uplink_airtime_s`` + ``uplink_queueing_s``) is subtracted; a
         negative rest (unsynchronised clocks) is not recorded.
         """
-        self._offload_camera_s[cam].add(age_s - msg.uplink_airtime_s - msg.uplink_queueing_s)
+        self._offload_camera_s[cam].add(
+            age_s - msg.uplink_airtime_s - msg.uplink_queueing_s, now)
 
     def statuses(self, fusion: Any, calibrated: Callable[[str], bool], now: float,
                  values: Mapping[str, Any]) -> list[DiagnosticStatus]:
@@ -91,6 +98,7 @@ class EdgeHealth:
                 level, text = ERROR_LEVEL, f'not publishing; {text}'
             if level:
                 worst.append((min(level, WARN_LEVEL), f'{cam}: {text}'))
+            self._offload_camera_s[cam].expire(now - OFFLOAD_HORIZON_S)
             statuses.append(diagnostic(f'{EDGE_STATUS}{cam}', cam, level, text, {
                 **counts, 'calibrated': calibrated(cam),
                 OFFLOAD_CAMERA_KEY: round(
@@ -99,6 +107,6 @@ class EdgeHealth:
         if worst and level < ERROR_LEVEL:
             level = max(level, max(lv for lv, _ in worst))
         text = '; '.join([text] + [t for _, t in worst])
-        statuses.append(diagnostic('mec_coop/edge', 'edge', level, text,
+        statuses.append(diagnostic(EDGE_NAME, 'edge', level, text,
                                    {**fusion.totals, **fusion.sync_stats, **values}))
         return statuses

@@ -33,12 +33,14 @@ from rclpy.serialization import serialize_message
 from std_msgs.msg import Float32
 
 from mec_coop.alloc.labels import AmbiguousShare, label_frame, LabelRule
+from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.online import StampJoin
-from mec_coop.alloc.timing import Calibration, RunningStat
+from mec_coop.alloc.timing import Calibration, GraphTiming, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
-from mec_coop.ros.diagnostics import CAMERA_STATUS, EDGE_STATUS, OFFLOAD_CAMERA_KEY
+from mec_coop.ros.diagnostics import (BATCH_KEY, CAMERA_STATUS, EDGE_NAME, EDGE_STATUS,
+                                      OFFLOAD_CAMERA_KEY)
 from mec_coop.ros.qos import QOS_RELIABLE
 
 LABEL_SOURCES = ('label_free', 'ground_truth')
@@ -102,6 +104,19 @@ class GraphObserver:
         self.counts[source] += len(taken)
         return taken
 
+    def calibrated(self, prior: SystemParams, deadline_s: Optional[float],
+                   horizon_s: float) -> tuple[SystemParams, GraphTiming]:
+        """
+        Return the measured constants and the replay's timing (priors where samples miss).
+
+        Timing samples older than ``horizon_s`` are forgotten first (0: the whole windows);
+        read under the lock, so the callbacks never change a window mid-read.
+        """
+        with self._lock:
+            if horizon_s > 0.0:
+                self.calibration.expire(self.now(), horizon_s)
+            return self.calibration.params(prior), self.calibration.timing(prior, deadline_s)
+
     def forget_offload_sizes(self, cam: str) -> None:
         """Drop ``cam``'s offload sizes (its JPEG quality changed: they describe the old one)."""
         with self._lock:
@@ -111,7 +126,7 @@ class GraphObserver:
     # -- callbacks -----------------------------------------------------------------------------
     def _on_score(self, cam: str, msg: Float32) -> None:
         with self._lock:
-            self.calibration.frame_scores[cam].add(msg.data)
+            self.calibration.frame_scores[cam].add(msg.data, self.now())
 
     def _on_camera(self, cam: str, msg: PoseKeypoints2D) -> None:
         # The camera's whole time from capture to its message (transport, decoding, the model,
@@ -120,30 +135,34 @@ class GraphObserver:
         stamp, age = from_stamp(msg.header.stamp), self._age(msg)
         with self._lock:
             self.calibration.add_device(cam, stamp, msg.inference_time_s if age is None else age)
-            self.calibration.message_bytes[cam].add(len(serialize_message(msg)))
-            self.calibration.audits[cam].add(0.0)   # kept on the camera by its thresholds
+            self.calibration.message_bytes[cam].add(len(serialize_message(msg)), self.now())
+            self.calibration.audits[cam].add(0.0, self.now())   # kept by its thresholds
+            if msg.route == PoseKeypoints2D.ROUTE_DROP:
+                self.calibration.searches[cam].add(0.0, self.now())
             self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
             self._label_pending(from_stamp(msg.header.stamp))
 
     def _on_edge(self, cam: str, msg: PoseKeypoints2D) -> None:
         age = self._age(msg)
         with self._lock:
-            self.calibration.edge_service_s.add(msg.inference_time_s)
+            self.calibration.edge_service_s.add(msg.inference_time_s, self.now())
             if age is not None:
-                self.calibration.offload_view_s.add(age)
+                self.calibration.offload_view_s.add(age, self.now())
             if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
                 # A frame the camera found nobody in (score 0) went up whole: sized apart.
                 sizes = self.calibration.empty_image_bytes if msg.camera_confidence == 0.0 \
                     else self.calibration.image_bytes
-                sizes[cam].add(msg.uplink_airtime_s * self.rate_of(cam) / 8.0)
+                sizes[cam].add(msg.uplink_airtime_s * self.rate_of(cam) / 8.0, self.now())
             # A frame its camera scored below theta_low and still sent is a search for people
-            # (coop/feedback.py RoiPolicy.search: a full frame): like an audit, an image the
-            # thresholds did not route up.
+            # (coop/feedback.py RoiPolicy.search: a full frame), one of its dropped frames; the
+            # audit draw passed it by.
             search = not msg.audit and msg.camera_confidence < self._theta_low.get(cam, -math.inf)
             self.counts['audits'] += int(msg.audit)
             self.counts['searches'] += int(search)
             if msg.audit or search:
-                self.calibration.audits[cam].add(1.0)
+                self.calibration.audits[cam].add(float(msg.audit), self.now())
+            if search:
+                self.calibration.searches[cam].add(1.0, self.now())
             frame = self._frame(msg, cam)
             frame.update(device=msg.camera_confidence, edge=msg.frame_confidence,
                          edge_people=_people(msg), audit=msg.audit)
@@ -153,8 +172,8 @@ class GraphObserver:
         joints = np.array([(j.position.x, j.position.y, j.position.z) if j.valid and
                            not j.predicted else (np.nan,) * 3 for j in msg.joints])
         with self._lock:
-            self.calibration.overhead_s.add(msg.latency.triangulation_s)
-            self.calibration.delay_s.add(msg.latency.end_to_end_s)
+            self.calibration.overhead_s.add(msg.latency.triangulation_s, self.now())
+            self.calibration.delay_s.add(msg.latency.end_to_end_s, self.now())
             stamp = from_stamp(msg.header.stamp)
             self._skeletons[stamp] = (joints, np.array([j.num_views for j in msg.joints]),
                                       set(msg.camera_ids))
@@ -164,8 +183,12 @@ class GraphObserver:
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         # The edge's per-camera statuses carry the offloads' time on the camera (EdgeHealth),
-        # the cameras' their thresholds.
+        # the cameras' their thresholds, the edge's own its batch size.
         for status in msg.status:
+            batch = [kv.value for kv in status.values if kv.key == BATCH_KEY]
+            if status.name == EDGE_NAME and batch and batch[0].isdigit() and int(batch[0]) >= 1:
+                with self._lock:
+                    self.calibration.edge_batch = int(batch[0])
             for prefix, key, into in ((EDGE_STATUS, OFFLOAD_CAMERA_KEY,
                                        self.calibration.offload_camera_s),
                                       (CAMERA_STATUS, 'theta_low', self._theta_low)):

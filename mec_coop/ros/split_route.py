@@ -131,7 +131,13 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
     (height, width), estimate)`` in job order. The model's freed buffers go back to the
     operating system after the batch (:func:`~mec_coop.pose.heap.release_free_heap`): the crop
     batches vary with the people reported and the edge would otherwise keep its largest one's.
+
+    Each estimate's ``inference_time_s`` is the whole batch's time (decoding, crops, the model,
+    returning the buffers) shared among its images: the edge's time per image, on which the
+    allocator's replay queues offloads. The model's time alone fell short of the edge's busy
+    time by 10% in the mean and 40% in ``E[S^2]`` at 8 cameras (a recorded run).
     """
+    start = time.perf_counter()
     images, done = [], {}
     for k, (cam, msg) in enumerate(jobs):
         if isinstance(msg, OffloadRequest):
@@ -155,4 +161,7 @@ def edge_estimates(model: PoseBackend, jobs: list, reject: Callable[[str, str, s
     done.update({k: (image.shape[:2], est) for (k, image), est in zip(images, estimates)})
     images.clear()              # the decoded frames' pages go back with the model's buffers
     release_free_heap()
+    per_image = (time.perf_counter() - start) / max(len(done), 1)
+    for _, estimate in done.values():
+        estimate.inference_time_s = per_image
     return [(jobs[k][0], jobs[k][1], *done[k]) for k in sorted(done)]
