@@ -419,8 +419,8 @@ def _graph_table(path):
              "(the plan's model of the link, mean success, planned on the size curve of the "
              "codec; paper D's model: the same plan under the paper's exp(-x^2/2)): the "
              'last plan of the run; t0 planned: the range of the upload deadlines the plans of '
-             'the run used. Predicted two views: the probability that at least two cameras\' '
-             'uploads succeed (independent), under the plan\'s model: an instant needs two '
+             "the run used. Predicted two views: the probability that at least two cameras' "
+             "uploads succeed (independent), under the plan's model: an instant needs two "
              'views. Load: the 1-minute load average of the machine (2 cores) '
              'before / after the run. Plans applied: how many different (qualities, shares) '
              'the allocator applied in turn (its log).', '', *_tightness(a),

@@ -58,7 +58,6 @@ def test_allocator_tunes_real_nodes_live(harness, small_model):
     from mec_coop.nodes.camera_node import CameraNode
     from mec_coop.nodes.edge_node import EdgeNode
     from mec_coop.nodes.uplink_node import UplinkNode
-    from mec_coop.ros.allocation import SIZE_SPREAD_PRIOR
     cameras = {cam: harness.add(CameraNode(pose_backend=small_model, context=harness.context,
                                            namespace=cam)) for cam in CAMERAS}
     listed = [Parameter('cameras', value=CAMERAS)]
