@@ -57,11 +57,11 @@ def test_each_codec_has_its_measured_curve():
     for codec, shape in RELATIVE_SIZE.items():
         got = dict(zip(measured[codec]['qualities'], measured[codec]['relative_size']))
         assert shape == pytest.approx(got, abs=1e-4), codec
-    # Region-wise: the background keeps its level, so quality 30 still costs 61% of quality
+    # Region-wise: the background keeps its level, so quality 30 still costs 62% of quality
     # 90 (plain JPEG: 25%). A plan on the JPEG curve would expect offloads 2.4x too small.
     jpeg, regional = (rate_curve(16_500, 90, codec=c) for c in ('jpeg', 'regionwise'))
-    assert regional.sizes[0] == pytest.approx(0.6066 * 16_500, rel=1e-4)
-    assert regional.sizes[0] / jpeg.sizes[0] == pytest.approx(0.6066 / 0.2489, rel=1e-3)
+    assert regional.sizes[0] == pytest.approx(0.6205 * 16_500, rel=1e-4)
+    assert regional.sizes[0] / jpeg.sizes[0] == pytest.approx(0.6205 / 0.2489, rel=1e-3)
     with pytest.raises(ValueError, match="no measured size curve for offload codec 'webp'"):
         rate_curve(16_500, 90, codec='webp')
 
@@ -248,12 +248,12 @@ def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     assert plan.qualities == expected.qualities and planner.waiting == []
     assert plan.sizes_bytes.tolist() == pytest.approx(expected.sizes_bytes.tolist())
     assert plan.shares.tolist() == pytest.approx(expected.shares.tolist())
-    assert plan.qualities == (70, 30) and plan.mean_success == pytest.approx(0.845, abs=0.005)
+    assert plan.qualities == (50, 30) and plan.mean_success == pytest.approx(0.847, abs=0.005)
     # The next periodic re-plan on the same inputs keeps the plan in place (held).
     again = planner.uplink(values, settings, gains)[1]
     assert again.held and again.shares.tolist() == plan.shares.tolist()
     # The plain-JPEG curve (the bug) expects 5.3 KB from cam1 at quality 50 and gives it a
-    # third of the airtime; the region-wise codec sends 11.2 KB there, which never makes t0.
+    # third of the airtime; the region-wise codec sends 11.4 KB there, which never makes t0.
     wrong = plan_uplink('cocrra', [rate_curve(16_500.0, 90)] * 2, link)
     true = rate_curve(16_500.0, 90, codec='regionwise')
     o = 1.0 - np.array([true.sizes[true.qualities.index(q)] for q in wrong.qualities]) * 8 / \
@@ -307,11 +307,11 @@ def test_four_camera_plans_against_brute_force(t0_s):
         assert paper.mean_success == pytest.approx(0.429, abs=0.005)
         assert sorted(paper.shares)[-2] > 0.4
     else:
-        # The mean serves all four at quality 30, the weakest with the most airtime (0.716;
-        # before the grid start: 0.650 with cam3 given up); two views alone make 0.979.
-        assert paper.mean_success == pytest.approx(0.716, abs=0.005)
+        # The mean serves all four at quality 30, the weakest with the most airtime (0.660);
+        # two views alone make 0.984.
+        assert paper.mean_success == pytest.approx(0.660, abs=0.005)
         assert paper.qualities == (30,) * 4 and np.all(np.diff(paper.shares) > 0)
-        assert views.views_success == pytest.approx(0.979, abs=0.005)
+        assert views.views_success == pytest.approx(0.984, abs=0.005)
 
 
 def test_a_plan_in_place_is_kept_unless_a_new_one_is_clearly_better():
@@ -328,7 +328,7 @@ def test_a_plan_in_place_is_kept_unless_a_new_one_is_clearly_better():
     assert again.held and again.shares.tolist() == first.shares.tolist()
     assert again.qualities == first.qualities == (70, 70, 30, 30)
     # The measured offload grows 3%: the solver moves a camera to quality 50 and every share by
-    # up to 0.016 for +0.005 of predicted success (measured here). The plan in place stays.
+    # up to 0.016 for +0.002 of predicted success (measured here). The plan in place stays.
     curves, link = four(0.45, 16_500)
     new = plan_uplink('cocrra', curves, link)
     assert new.qualities == (70, 50, 30, 30) and np.abs(new.shares - first.shares).max() > 0.01
@@ -338,8 +338,8 @@ def test_a_plan_in_place_is_kept_unless_a_new_one_is_clearly_better():
     old = judged(first, curves, link)   # judged on the new sizes, not the ones it was made on
     assert 0.0 < new.value - old.value < HOLD_MARGIN
     assert kept.success.tolist() == old.success.tolist()
-    assert kept.sizes_bytes.tolist() == pytest.approx([16_500 * r for r in (0.7337,) * 2
-                                                       + (0.6066,) * 2], rel=1e-4)
+    assert kept.sizes_bytes.tolist() == pytest.approx([16_500 * r for r in (0.7442,) * 2
+                                                       + (0.6205,) * 2], rel=1e-4)
     assert hold_plan(first, new, curves, link, margin=0.0) is new
     # t0 falls to 0.2 s: the plan in place makes nothing (success 0), the new one 0.23.
     curves, link = four(0.2, 16_500)
