@@ -269,24 +269,20 @@ def test_online_update_and_late_nodes(harness):
         and [uplink.get_parameter(f'tdma_share.{cam}').value for cam in CAMERAS]
         == pytest.approx([c.tdma_share for c in states[-1].cameras], abs=FLOAT32))
     assert states[-1].cameras[1].tdma_share > 0.95
-    # With the link known, an edge result's airtime gives the image's size: a frame cam0 found
-    # nobody in (score 0) went up whole and is sized apart from the others.
-    rate = observer.rate_of('cam0')
-    assert math.isfinite(rate)
+    # An edge result says the size of the offload it ran on (what the uplink charged): a frame
+    # cam0 found nobody in (score 0) went up whole and is sized apart from the others.
     edge0 = node.create_publisher(PoseKeypoints2D, '/cam0/edge_result', QOS_RELIABLE)
     assert harness.wait_for(lambda: edge0.get_subscription_count() > 0)
-    for score, airtime in ((0.0, 0.4), (0.8, 0.05)):
+    for k, (score, size) in enumerate(((0.0, 125_000), (0.8, 15_000))):
         result = PoseKeypoints2D(source=PoseKeypoints2D.SOURCE_EDGE, camera_confidence=score,
-                                 uplink_airtime_s=airtime, audit=True, inference_time_s=0.3)
-        result.header.stamp = to_stamp(3000.0 + airtime)
+                                 offload_bytes=size, audit=True, inference_time_s=0.3)
+        result.header.stamp = to_stamp(3000.0 + k)
         edge0.publish(result)
     calibration = observer.calibration
     assert harness.wait_for(lambda: len(calibration.empty_image_bytes['cam0']) == 1
                             and len(calibration.image_bytes['cam0']) == 1)
-    assert calibration.empty_image_bytes['cam0'].samples() == pytest.approx([0.4 * rate / 8],
-                                                                            rel=1e-3)
-    assert calibration.image_bytes['cam0'].samples() == pytest.approx([0.05 * rate / 8],
-                                                                      rel=1e-3)
+    assert calibration.empty_image_bytes['cam0'].samples().tolist() == [125_000]
+    assert calibration.image_bytes['cam0'].samples().tolist() == [15_000]
 
 
 @pytest.mark.model

@@ -244,6 +244,10 @@ def test_an_audit_of_a_kept_frame_is_final_on_arrival_and_its_edge_result_only_l
     assert sorted(skeletons[0].camera_ids) == ['cam0', 'cam1', 'cam2']
     assert all(j.num_views == 3 for j in skeletons[0].joints)
     assert results[0].audit and not results[0].people      # the edge's look: nobody
+    # It says the size of the offload it ran on, what the uplink charges (the allocator's
+    # offload sizes).
+    from rclpy.serialization import serialize_message
+    assert results[0].offload_bytes == len(serialize_message(audit))
     counts = node.fusion.counts['cam2']
     assert counts['edge_rejected'] == 1 and counts['late'] == 0 and counts['duplicate'] == 0
     assert counts['offload_late_camera_keypoints_used'] == 0

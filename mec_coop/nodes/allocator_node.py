@@ -37,8 +37,8 @@ from mec_coop.alloc.plan import accuracy_under, MODEL_PARAMS, plan, PlanSettings
 from mec_coop.alloc.scores import load_samples
 from mec_coop.alloc.split_plan import load_cut_costs
 from mec_coop.msg import AllocationState, LinkState
-from mec_coop.ros.allocation import (declare_allocator_params, link_key, link_rate_bps,
-                                     pushes, SCORE_LABELS, Solved, TASK_PARAMS, task_problem,
+from mec_coop.ros.allocation import (declare_allocator_params, link_key, pushes,
+                                     SCORE_LABELS, Solved, TASK_PARAMS, task_problem,
                                      TaskPlanner, with_link)
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
@@ -80,7 +80,6 @@ class AllocatorNode(Node):
         self.create_subscription(LinkState, 'uplink/link_state', self._on_link, QOS_LATCHED)
         self.observer = GraphObserver(
             self, self.cameras, RigCalibration(self, self.cameras, 'world', self._problems),
-            lambda cam: link_rate_bps(self._link, cam),
             self.get_parameter('server_samples').value)
         profile = self.get_parameter('split_profile').value
         self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher, ParameterReader(

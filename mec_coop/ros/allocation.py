@@ -294,14 +294,6 @@ def _budget(link: LinkState) -> LinkBudget:
                       link.fading or 'none')
 
 
-def link_rate_bps(link: Optional[LinkState], cam: str) -> float:
-    """Uplink rate of ``cam`` (its share of the Shannon rate); inf without an emulated link."""
-    if link is None or not link.enabled or cam not in link.camera_ids:
-        return math.inf
-    i = list(link.camera_ids).index(cam)
-    return link.tdma_share[i] * _budget(link).spectral_rate_bps(link.channel_gain_db[i])
-
-
 def with_link(settings: PlanSettings, link: Optional[LinkState],
               cameras: list) -> tuple[PlanSettings, list[float]]:
     """Return the settings with the uplink's link budget, and the gains (dB) per camera."""

@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 import numpy as np
+from rclpy.serialization import serialize_message
 from scipy.spatial.transform import Rotation
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
@@ -60,7 +61,8 @@ def edge_result_msg(request: OffloadRequest, estimate: PoseEstimate, image_size:
         frame_confidence=float(confidence), uplink_airtime_s=request.uplink_airtime_s,
         uplink_queueing_s=request.uplink_queueing_s,
         audit=bool(getattr(request, 'audit', False)),    # SplitTensor: never an audit
-        camera_confidence=request.camera_confidence)
+        camera_confidence=request.camera_confidence,
+        offload_bytes=len(serialize_message(request)))
 
 
 def person_arrays(person: Person2D) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ biased sample. The camera's score counts as "found nobody" at exactly 0 (every f
 from collections import OrderedDict
 import math
 import threading
-from typing import Callable, Optional
+from typing import Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
@@ -62,18 +62,17 @@ class GraphObserver:
     :param node: the allocator node.
     :param cameras: camera names.
     :param rig: calibration (CameraInfo + TF) of the cameras, for the label-free labels.
-    :param rate_of: camera -> its current uplink rate in bit/s (``inf`` without a link).
     :param server_samples: one of :data:`SERVER_SAMPLES`.
     """
 
     def __init__(self, node: Node, cameras: list, rig: RigCalibration,
-                 rate_of: Callable[[str], float], server_samples: str = 'audits',
+                 server_samples: str = 'audits',
                  rule: LabelRule = LabelRule()) -> None:
         self.now = lambda: node.get_clock().now().nanoseconds * 1e-9
         if server_samples not in SERVER_SAMPLES:
             raise ValueError(f'server_samples must be one of {SERVER_SAMPLES}, '
                              f'got {server_samples!r}')
-        self.cameras, self.rig, self.rate_of, self.rule = list(cameras), rig, rate_of, rule
+        self.cameras, self.rig, self.rule = list(cameras), rig, rule
         self.server_samples = server_samples
         self.calibration = Calibration(self.cameras)
         self.joins = {source: StampJoin(PENDING) for source in LABEL_SOURCES}
@@ -148,11 +147,11 @@ class GraphObserver:
             self.calibration.edge_service_s.add(msg.inference_time_s, self.now())
             if age is not None:
                 self.calibration.offload_view_s.add(age, self.now())
-            if msg.uplink_airtime_s > 0.0 and math.isfinite(self.rate_of(cam)):
+            if msg.offload_bytes:
                 # A frame the camera found nobody in (score 0) went up whole: sized apart.
                 sizes = self.calibration.empty_image_bytes if msg.camera_confidence == 0.0 \
                     else self.calibration.image_bytes
-                sizes[cam].add(msg.uplink_airtime_s * self.rate_of(cam) / 8.0, self.now())
+                sizes[cam].add(msg.offload_bytes, self.now())
             # A frame its camera scored below theta_low and still sent is a search for people
             # (coop/feedback.py RoiPolicy.search: a full frame), one of its dropped frames; the
             # audit draw passed it by.
