@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mec_coop.alloc.model import (empty_probability, held_probability, route_probabilities,
-                                  SystemParams)
+from mec_coop.alloc.model import (accuracy, confusion, empty_probability, held_probability,
+                                  on_time_accuracy, route_probabilities, SystemParams)
 from mec_coop.alloc.online import CameraScores
-from mec_coop.alloc.plan import plan, PlanSettings
+from mec_coop.alloc.plan import _evaluate, plan, PlanSettings
 from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
                                    pooled_median, QUANTILE_LEVELS, RunningStat, simulate)
 
@@ -91,6 +91,34 @@ def test_plans_that_change_during_a_run_are_pooled_not_their_medians():
     # 50 / 50: the pool's median lies between the modes, as a run's does.
     assert 0.1 < pooled_median([few] * 50 + [many] * 50) < 0.34
     assert math.isnan(pooled_median([]))
+
+
+def test_views_the_deadline_beats_are_lost_and_the_plan_offloads_less():
+    cameras = [CameraScores.assumed().camera_model(-100.0) for _ in range(4)]
+    params = SystemParams(delay_req_s=0.5, tx_model='per_frame', uplink_combine='max',
+                          image_bytes=16e3, device_inference_s=0.1, server_inference_s=0.1)
+    timing = _timing(device=0.1, image=16e3, message=900.0, edge=0.1, overhead=0.01)
+    # Waiting for every view, about half the frames go up (the edge's answers are better).
+    free = plan(cameras, PlanSettings(params=params, timing=timing))
+    assert free.prediction.late_views == (0.0,) * 4
+    offloads = [float(route_probabilities(c, lo, hi)[0]) for c, lo, hi in zip(
+        cameras, free.allocation.theta_low, free.allocation.theta_high)]
+    assert min(offloads) > 0.4
+    # An edge that releases the instant 0.2 s after capture: every offloaded view (0.1 s on
+    # the camera, 0.1 s at the edge, the airtime) comes after it. Such a plan is worth less
+    # than the cameras alone, which is the plan now.
+    late = plan(cameras, PlanSettings(params=params, timing=replace(timing, deadline_s=0.2)))
+    assert late.prediction.late_views == (0.0,) * 4
+    assert late.allocation.theta_low.tolist() == late.allocation.theta_high.tolist()
+    as_before = _evaluate(cameras, PlanSettings(params=params, timing=replace(
+        timing, deadline_s=0.2)), free.allocation, 1)
+    assert as_before.prediction.late_views == pytest.approx((1.0,) * 4)
+    assert as_before.allocation.accuracy < late.allocation.accuracy < free.allocation.accuracy
+    # Late = 0 is eq. (9); all late, the uncertain positives are lost and the negatives kept.
+    c, lo, hi, srv = cameras[0], 0.3, 0.8, 0.5
+    assert on_time_accuracy(c, lo, hi, srv, 0.0) == pytest.approx(accuracy(c, lo, hi, srv))
+    dev = confusion(c, lo, hi)
+    assert on_time_accuracy(c, lo, hi, srv, 1.0) == pytest.approx(dev.tp + dev.tn + dev.un)
 
 
 def test_keypoints_only_is_model_time_plus_airtime():

@@ -154,6 +154,19 @@ def accuracy(camera, theta_low, theta_high, theta_server):
     return dev.tp + dev.tn + dev.up * srv.tp + dev.un * srv.tn
 
 
+def on_time_accuracy(camera, theta_low, theta_high, theta_server, late):
+    """
+    Eq. (9) when a share ``late`` of the offloaded images misses the edge's deadline (ours).
+
+    The edge releases the instant without them: a late positive loses the view, a late negative
+    is as good as dropped (4 cameras, 0.3 s: views 0.27 s after capture, deadline 0.25 s).
+    """
+    dev = confusion(camera, theta_low, theta_high)
+    srv = server_confusion(camera, theta_server)
+    return dev.tp + dev.tn + dev.up * srv.tp * (1.0 - late) + dev.un * (
+        srv.tn * (1.0 - late) + late)
+
+
 def route_probabilities(camera, theta_low, theta_high):
     """
     Evaluate eqs. (11) and (13): the probabilities that a frame is uncertain / positive.
@@ -210,11 +223,9 @@ def _images(camera):
     Return the shares of kept and of dropped frames that still go up as images.
 
     A kept frame only as a random audit (``audit_share``); a dropped one as an audit, or else
-    as a search for the people the camera lost (``search_share``: ``coop/feedback.py``
-    ``RoiPolicy.search``, every few dropped frames while the edge tracks nobody there). One
-    share for both over-counted the images of kept frames and missed those of dropped ones: a
-    loaded run sent 46 searches against 28 audits, and the replay held half the measured
-    images.
+    as a search for the people the camera lost (``search_share``, ``coop/feedback.py``
+    ``RoiPolicy.search``). One share for both missed the held images (46 searches and 28 audits
+    in a loaded run: the replay held half the images measured).
     """
     audit = camera.audit_share
     return audit, audit + (1.0 - audit) * camera.search_share

@@ -50,10 +50,8 @@ class RunningStat:
     """
     The newest ``window`` finite, non-negative samples of one quantity; medians on demand.
 
-    Each sample keeps the time it was taken (``at``, any clock the caller keeps; an untimed
-    sample counts as the oldest), so :meth:`expire` can forget what an earlier state of the
-    graph measured: the start-up (models warming up: camera times of 2-3 s) or a load that
-    has gone.
+    Each sample keeps the time it was taken (``at``, any clock; untimed: the oldest), so
+    :meth:`expire` can forget the start-up's samples or a load that has gone.
     """
 
     def __init__(self, window: int = 200) -> None:
@@ -149,6 +147,8 @@ class DelayPrediction:
     offload_view_p50_s: float = float('nan')
     # The released delay at QUANTILE_LEVELS: pooled over the plans of a run by pooled_median.
     released_quantiles_s: tuple = ()
+    # Per camera, the share of its held images whose view the deadline released without.
+    late_views: tuple = ()
 
     def quantile(self, q: float, complete: bool = False) -> float:
         """Return p50 or p95 (the two this model reports)."""
@@ -181,8 +181,7 @@ def _fifo(arrivals: np.ndarray, service: np.ndarray, batch: int = 1) -> np.ndarr
     Return completion times of jobs served in arrival order (Lindley recursion).
 
     With ``batch`` > 1 the server takes up to that many jobs waiting when it frees (the edge's
-    ``batch_size``) and they complete together, after the sum of their service times (the edge
-    reports a batch's time divided among its images).
+    ``batch_size``); they complete together, after the sum of their service times.
     """
     order = np.argsort(arrivals, kind='stable')
     done = np.empty_like(arrivals)
@@ -269,20 +268,23 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         np.minimum(complete, timing.deadline_s)
     skip = instants // 10
     complete, released = complete[skip:] + timing.overhead_s, released[skip:] + timing.overhead_s
-    late = 0.0 if timing.deadline_s is None else float(np.mean(
-        final.max(axis=1)[skip:] - capture[skip:] > timing.deadline_s))
+    over = (final - capture[:, None])[skip:] > (timing.deadline_s or math.inf)
+    waited = held[skip:]
     airtime_per_s = timing.frame_rate_hz * 8.0 * (
         p_u * timing.image_bytes + (1.0 - p_u) * timing.message_bytes) / rates
     return DelayPrediction(
         p50_s=float(np.median(released)), p95_s=float(np.quantile(released, 0.95)),
         complete_p50_s=float(np.median(complete)),
-        complete_p95_s=float(np.quantile(complete, 0.95)), late_fraction=late,
+        complete_p95_s=float(np.quantile(complete, 0.95)),
+        late_fraction=float(np.mean(over.any(axis=1))),
         edge_utilisation=float(timing.frame_rate_hz * p_u.sum() * services.mean()),
         edge_wait_s=wait,
         uplink_utilisation=airtime_per_s,
         offload_view_p50_s=float(np.median((edge_done - capture[:, None])[skip:][offload[skip:]]))
         if offload[skip:].any() else float('nan'),
-        released_quantiles_s=tuple(float(v) for v in np.quantile(released, QUANTILE_LEVELS)))
+        released_quantiles_s=tuple(float(v) for v in np.quantile(released, QUANTILE_LEVELS)),
+        late_views=tuple(float(v) for v in (waited & over).sum(axis=0)
+                         / np.maximum(waited.sum(axis=0), 1)))
 
 
 class Calibration:
@@ -347,10 +349,9 @@ class Calibration:
         """
         Forget timing samples taken before ``now - horizon_s``; return how many went.
 
-        Each quantity keeps its newest :data:`MIN_SAMPLES`, so a rare one (the edge's time
-        when few frames are offloaded) still has a value. Without this, a 200-sample window
-        held the start-up's camera times of 2-3 s for 100 s of a run: 5% of the replay's rows,
-        its whole p95. Frame scores and audits are not timings and keep their windows.
+        Each quantity keeps its newest :data:`MIN_SAMPLES` (a rare one still has a value). A
+        200-sample window held the start-up's for 100 s: 5% of the replay's rows, its p95.
+        Frame scores and audits are not timings and keep their windows.
         """
         before = now - horizon_s
         stats = [*self.device_s.values(), *self.image_bytes.values(),
