@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mec_coop.alloc.model import (accuracy, confusion, empty_probability, held_probability,
-                                  on_time_accuracy, route_probabilities, SystemParams)
+                                  route_probabilities, server_confusion, SystemParams)
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import _evaluate, plan, PlanSettings
 from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
@@ -116,9 +116,10 @@ def test_views_the_deadline_beats_are_lost_and_the_plan_offloads_less():
     assert as_before.allocation.accuracy < late.allocation.accuracy < free.allocation.accuracy
     # Late = 0 is eq. (9); all late, the uncertain positives are lost and the negatives kept.
     c, lo, hi, srv = cameras[0], 0.3, 0.8, 0.5
-    assert on_time_accuracy(c, lo, hi, srv, 0.0) == pytest.approx(accuracy(c, lo, hi, srv))
-    dev = confusion(c, lo, hi)
-    assert on_time_accuracy(c, lo, hi, srv, 1.0) == pytest.approx(dev.tp + dev.tn + dev.un)
+    dev, edge = confusion(c, lo, hi), server_confusion(c, srv)
+    assert accuracy(c, lo, hi, srv, 0.0) == pytest.approx(
+        dev.tp + dev.tn + dev.up * edge.tp + dev.un * edge.tn)
+    assert accuracy(c, lo, hi, srv, 1.0) == pytest.approx(dev.tp + dev.tn + dev.un)
 
 
 def test_keypoints_only_is_model_time_plus_airtime():

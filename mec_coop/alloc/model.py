@@ -136,30 +136,24 @@ def server_confusion(camera, theta_server):
     return ServerConfusion(tp=1.0 - pos, fn=pos, fp=1.0 - neg, tn=neg)
 
 
-def accuracy(camera, theta_low, theta_high, theta_server):
+def accuracy(camera, theta_low, theta_high, theta_server, late=0.0):
     """
     Evaluate the inference accuracy ``A_n`` of eq. (9).
 
     Under the joint-probability convention the normaliser of (9) is identically 1, so it is
     left out; per-class-normalised entries correspond to ``camera.pi = 0.5``.
 
+    ``late`` (ours; 0: eq. (9)) is the share of the offloaded images that miss the edge's
+    deadline: the edge releases the instant without them, so a late positive loses the view
+    and a late negative is as good as dropped (4 cameras, 0.3 s: views 0.27 s after capture,
+    deadline 0.25 s).
+
     :param camera: :class:`CameraModel`.
     :param theta_low: device low threshold(s); the three thresholds broadcast together.
     :param theta_high: device high threshold(s).
     :param theta_server: server threshold(s).
+    :param late: share of the offloaded images the deadline beats, in [0, 1].
     :return: accuracy array with the broadcast shape.
-    """
-    dev = confusion(camera, theta_low, theta_high)
-    srv = server_confusion(camera, theta_server)
-    return dev.tp + dev.tn + dev.up * srv.tp + dev.un * srv.tn
-
-
-def on_time_accuracy(camera, theta_low, theta_high, theta_server, late):
-    """
-    Eq. (9) when a share ``late`` of the offloaded images misses the edge's deadline (ours).
-
-    The edge releases the instant without them: a late positive loses the view, a late negative
-    is as good as dropped (4 cameras, 0.3 s: views 0.27 s after capture, deadline 0.25 s).
     """
     dev = confusion(camera, theta_low, theta_high)
     srv = server_confusion(camera, theta_server)

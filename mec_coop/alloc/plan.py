@@ -36,8 +36,8 @@ import numpy as np
 
 from mec_coop.alloc import baselines, solvers
 from mec_coop.alloc.model import (accuracy, empty_probability, end_to_end_delay,
-                                  held_probability, on_time_accuracy, route_probabilities,
-                                  spectral_rates, SystemParams, uplink_bits_per_s)
+                                  held_probability, route_probabilities, spectral_rates,
+                                  SystemParams, uplink_bits_per_s)
 from mec_coop.alloc.scores import CameraModel
 from mec_coop.alloc.tables import Allocation, TOL
 from mec_coop.alloc.timing import DelayPrediction, GraphTiming, simulate
@@ -202,7 +202,7 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
             cameras, params, segments=settings.segments), best.solves + 1)
         best = fallback if _better(fallback, best) else best
     if best.feasible and best.prediction is not None and max(best.prediction.late_views) > 0:
-        # Views the edge's deadline beats are lost (on_time_accuracy), so a plan for a lower
+        # Views the edge's deadline beats are lost (model.accuracy's late), so a plan for a lower
         # target, with fewer offloads, can be the more accurate one: the targets below, on a
         # grid, and the cameras alone (the paper's fallback).
         solves = best.solves
@@ -300,7 +300,7 @@ def _evaluate(cameras: Sequence[CameraModel], settings: PlanSettings, allocation
                               p_empty=[empty_probability(*t) for t in thresholds])
         delay = prediction.quantile(settings.delay_quantile, complete=True)
         # The views the edge's deadline beats are lost: plans are compared on what arrives.
-        on_time = [on_time_accuracy(*t, srv, late) for t, srv, late in zip(
+        on_time = [accuracy(*t, srv, late) for t, srv, late in zip(
             thresholds, allocation.theta_server, prediction.late_views)]
         allocation = replace(allocation, accuracy=float(np.mean(on_time)))
     return Plan(allocation=allocation, shares=shares, delay_s=delay,
