@@ -187,9 +187,7 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
             low = max(met)
         else:
             low = best.allocation.min_delay_s + TOL
-            fastest = _evaluate(cameras, settings, SOLVERS[settings.solver](
-                cameras, replace(params, delay_req_s=low), segments=settings.segments),
-                best.solves + 1)
+            fastest = _solved_at(cameras, settings, low, best.solves + 1)
             best = fastest if _better(fastest, best) else replace(best, solves=fastest.solves)
         above = [t for t in missed if t > low]
         if above and best.feasible:
@@ -198,8 +196,7 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
     if not best.feasible and settings.solver in THRESHOLD_SOLVERS:
         # The paper's fallback (its Fig. 12): no offloads, the most accurate camera thresholds.
         # The corrections above end at the solver's fastest plan, which drops every frame.
-        fallback = _evaluate(cameras, settings, baselines.device_centric(
-            cameras, params, segments=settings.segments), best.solves + 1)
+        fallback = _cameras_alone(cameras, settings, best.solves + 1)
         best = fallback if _better(fallback, best) else best
     if best.feasible and best.prediction is not None and max(best.prediction.late_views) > 0:
         # Views the edge's deadline beats are lost (model.accuracy's late), so a plan for a lower
@@ -208,13 +205,11 @@ def plan(cameras: Sequence[CameraModel], settings: PlanSettings) -> Plan:
         solves = best.solves
         for low in np.linspace(best.allocation.min_delay_s + TOL, target, LATE_GRID)[:-1]:
             solves += 1
-            candidate = _evaluate(cameras, settings, SOLVERS[settings.solver](
-                cameras, replace(params, delay_req_s=low), segments=settings.segments), solves)
+            candidate = _solved_at(cameras, settings, low, solves)
             best = candidate if candidate.feasible and _better(candidate, best) else best
         if settings.solver in THRESHOLD_SOLVERS:
             solves += 1
-            alone = _evaluate(cameras, settings, baselines.device_centric(
-                cameras, params, segments=settings.segments), solves)
+            alone = _cameras_alone(cameras, settings, solves)
             best = alone if alone.feasible and _better(alone, best) else best
         best = replace(best, solves=solves)
     if settings.accuracy_tolerance > 0.0 and best.feasible:
@@ -239,9 +234,7 @@ def _bisect(cameras: Sequence[CameraModel], settings: PlanSettings, low: float, 
     for _ in range(TOLERANCE_STEPS):
         middle = 0.5 * (low + high)
         solves += 1
-        candidate = _evaluate(cameras, settings, SOLVERS[settings.solver](
-            cameras, replace(settings.params, delay_req_s=middle),
-            segments=settings.segments), solves)
+        candidate = _solved_at(cameras, settings, middle, solves)
         if good(candidate):
             chosen = candidate if better(candidate, chosen) else chosen
             low, high = (middle, high) if upward else (low, middle)
@@ -262,6 +255,20 @@ def with_shares(cameras: Sequence[CameraModel], settings: PlanSettings, result: 
                          f'{settings.min_share} or the airtime')
     tau = (shares - settings.min_share) / (1.0 - shares.size * settings.min_share)
     return _evaluate(cameras, settings, replace(result.allocation, tau=tau), result.solves)
+
+
+def _solved_at(cameras: Sequence[CameraModel], settings: PlanSettings, target: float,
+               solves: int) -> Plan:
+    """Solve for the delay target ``target`` and judge the result on the applied shares."""
+    return _evaluate(cameras, settings, SOLVERS[settings.solver](
+        cameras, replace(settings.params, delay_req_s=target), segments=settings.segments),
+        solves)
+
+
+def _cameras_alone(cameras: Sequence[CameraModel], settings: PlanSettings, solves: int) -> Plan:
+    """Judge the paper's fallback: no offloads, the most accurate camera thresholds."""
+    return _evaluate(cameras, settings, baselines.device_centric(
+        cameras, settings.params, segments=settings.segments), solves)
 
 
 def _better(candidate: Plan, best: Plan) -> bool:
