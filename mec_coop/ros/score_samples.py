@@ -131,27 +131,29 @@ class GraphObserver:
         # The camera's whole time from capture to its message (transport, decoding, the model,
         # waiting for the model) is what delays the skeleton, not the model time alone; the
         # model time stands in when the clocks disagree.
-        stamp, age = from_stamp(msg.header.stamp), self._age(msg)
+        now = self.now()
+        stamp, age = from_stamp(msg.header.stamp), self._age(msg, now)
         with self._lock:
             self.calibration.add_device(cam, stamp, msg.inference_time_s if age is None else age)
-            self.calibration.message_bytes[cam].add(len(serialize_message(msg)), self.now())
-            self.calibration.audits[cam].add(0.0, self.now())   # kept by its thresholds
+            self.calibration.message_bytes[cam].add(len(serialize_message(msg)), now)
+            self.calibration.audits[cam].add(0.0, now)   # kept by its thresholds
             if msg.route == PoseKeypoints2D.ROUTE_DROP:
-                self.calibration.searches[cam].add(0.0, self.now())
+                self.calibration.searches[cam].add(0.0, now)
             self._frame(msg, cam).update(device=msg.frame_confidence, device_people=_people(msg))
-            self._label_pending(from_stamp(msg.header.stamp))
+            self._label_pending(stamp)
 
     def _on_edge(self, cam: str, msg: PoseKeypoints2D) -> None:
-        age = self._age(msg)
+        now = self.now()
+        age = self._age(msg, now)
         with self._lock:
-            self.calibration.edge_service_s.add(msg.inference_time_s, self.now())
+            self.calibration.edge_service_s.add(msg.inference_time_s, now)
             if age is not None:
-                self.calibration.offload_view_s.add(age, self.now())
+                self.calibration.offload_view_s.add(age, now)
             if msg.offload_bytes:
                 # A frame the camera found nobody in (score 0) went up whole: sized apart.
                 sizes = self.calibration.empty_image_bytes if msg.camera_confidence == 0.0 \
                     else self.calibration.image_bytes
-                sizes[cam].add(msg.offload_bytes, self.now())
+                sizes[cam].add(msg.offload_bytes, now)
             # A frame its camera scored below theta_low and still sent is a search for people
             # (coop/feedback.py RoiPolicy.search: a full frame), one of its dropped frames; the
             # audit draw passed it by.
@@ -159,9 +161,9 @@ class GraphObserver:
             self.counts['audits'] += int(msg.audit)
             self.counts['searches'] += int(search)
             if msg.audit or search:
-                self.calibration.audits[cam].add(float(msg.audit), self.now())
+                self.calibration.audits[cam].add(float(msg.audit), now)
             if search:
-                self.calibration.searches[cam].add(1.0, self.now())
+                self.calibration.searches[cam].add(1.0, now)
             frame = self._frame(msg, cam)
             frame.update(device=msg.camera_confidence, edge=msg.frame_confidence,
                          edge_people=_people(msg), audit=msg.audit)
@@ -170,9 +172,10 @@ class GraphObserver:
     def _on_skeleton(self, msg: Skeleton3D) -> None:
         joints = np.array([(j.position.x, j.position.y, j.position.z) if j.valid and
                            not j.predicted else (np.nan,) * 3 for j in msg.joints])
+        now = self.now()
         with self._lock:
-            self.calibration.overhead_s.add(msg.latency.triangulation_s, self.now())
-            self.calibration.delay_s.add(msg.latency.end_to_end_s, self.now())
+            self.calibration.overhead_s.add(msg.latency.triangulation_s, now)
+            self.calibration.delay_s.add(msg.latency.end_to_end_s, now)
             stamp = from_stamp(msg.header.stamp)
             self._skeletons[stamp] = (joints, np.array([j.num_views for j in msg.joints]),
                                       set(msg.camera_ids))
@@ -184,8 +187,9 @@ class GraphObserver:
         # The edge's per-camera statuses carry the offloads' time on the camera (EdgeHealth),
         # the cameras' their thresholds, the edge's own its batch size.
         for status in msg.status:
-            batch = [kv.value for kv in status.values if kv.key == BATCH_KEY]
-            if status.name == EDGE_NAME and batch and batch[0].isdigit() and int(batch[0]) >= 1:
+            batch = [kv.value for kv in status.values if kv.key == BATCH_KEY] \
+                if status.name == EDGE_NAME else []
+            if batch and batch[0].isdigit() and int(batch[0]) >= 1:
                 with self._lock:
                     self.calibration.edge_batch = int(batch[0])
             for prefix, key, into in ((EDGE_STATUS, OFFLOAD_CAMERA_KEY,
@@ -212,9 +216,9 @@ class GraphObserver:
             self._labelled['ground_truth'] += self.joins['ground_truth'].add_labels(
                 from_stamp(msg.header.stamp), labels)
 
-    def _age(self, msg: PoseKeypoints2D) -> Optional[float]:
-        """Seconds from ``msg``'s capture to now; None when the clocks disagree."""
-        age = self.now() - from_stamp(msg.header.stamp)
+    def _age(self, msg: PoseKeypoints2D, now: float) -> Optional[float]:
+        """Seconds from ``msg``'s capture to ``now``; None when the clocks disagree."""
+        age = now - from_stamp(msg.header.stamp)
         return age if 0.0 <= age <= MAX_AGE_S else None
 
     # -- labelling (under the lock) ------------------------------------------------------------
