@@ -264,11 +264,11 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
         final[held] = edge_done[held]
         wait = float(np.mean(edge_done[offload] - sent[offload] - service))
     complete = final.max(axis=1) - capture
-    released = complete if timing.deadline_s is None else \
-        np.minimum(complete, timing.deadline_s)
+    deadline = math.inf if timing.deadline_s is None else timing.deadline_s
+    released = np.minimum(complete, deadline)
     skip = instants // 10
     complete, released = complete[skip:] + timing.overhead_s, released[skip:] + timing.overhead_s
-    over = (final - capture[:, None])[skip:] > (timing.deadline_s or math.inf)
+    over = (final - capture[:, None])[skip:] > deadline
     waited = held[skip:]
     airtime_per_s = timing.frame_rate_hz * 8.0 * (
         p_u * timing.image_bytes + (1.0 - p_u) * timing.message_bytes) / rates
