@@ -637,7 +637,12 @@ def _rate_lines(rates):
     """Describe the 3D model per skeleton rate (``rates_part``): m, thresholds, latency."""
     if not rates:
         return []
-    header = ('| fall F1 / latency (s) | jump | spread_arms | crouch |', '|---|---|---|---|')
+
+    def header(*first: str, scores: str = '') -> list:
+        # A table whose first columns are ``first``, then each action's F1 / latency.
+        cells = [*first, f'{scores}fall F1 / latency (s)', 'jump', 'spread_arms', 'crouch']
+        return ['| ' + ' | '.join(cells) + ' |', '|' + '---|' * len(cells)]
+
     lines = ['### 3D model per skeleton rate: m and thresholds picked on validation', '',
              'The graph delivers 5 Hz skeletons on a fast machine and 2 Hz on this CPU '
              "(`rig.fps: 2`). Per rate, on that rate's validation streams (seeds "
@@ -654,8 +659,7 @@ def _rate_lines(rates):
              'choice) with its own thresholds picked by the same rule, the shared thresholds '
              "(one set for all actions), the fastest rate's pick (what the node runs before it "
              "has measured the rate) and a model trained on that rate's streams alone.", '',
-             '| rate | model and detector | frame accuracy | ' + header[0][2:],
-             '|---|---|---|' + header[1][1:]]
+             *header('rate', 'model and detector', 'frame accuracy')]
     for r in rates:
         name = f'{r["rate_hz"]:g} Hz'
         if 'per_action' in r:
@@ -704,8 +708,7 @@ def _rate_lines(rates):
                   'of the m the allocator sets); the pick is made on the validation columns '
                   '(worst F1 of the four actions / worst mean latency), the test columns are '
                   'reported:', '',
-                  '| m | validation worst F1 / latency (s) | test: ' + header[0][2:],
-                  '|---|---|' + header[1][1:]]
+                  *header('m', 'validation worst F1 / latency (s)', scores='test: ')]
         for row in r['sweep']:
             v = row['validation'].values()
             picked = ' **(picked)**' if row['m'] == r['m'] else ''
