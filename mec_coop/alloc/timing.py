@@ -81,7 +81,8 @@ class RunningStat:
         return len(self._samples)
 
     def samples(self) -> np.ndarray:
-        return np.fromiter((v for _, v in self._samples), dtype=float, count=len(self._samples))
+        pairs = tuple(self._samples)   # one C-level copy: callbacks append while planners read
+        return np.fromiter((v for _, v in pairs), dtype=float, count=len(pairs))
 
     def quantile(self, q: float, default: float) -> float:
         """Return quantile ``q`` of the window (``default`` below :data:`MIN_SAMPLES`)."""
@@ -165,8 +166,7 @@ def pooled_median(quantile_rows: Sequence[Sequence[float]]) -> float:
     One row per skeleton, the plan's in effect. The delay is bimodal (keypoints only, about
     0.1 s; an offloaded view, 0.3 s and more): the median of the plans' medians is one mode.
     """
-    values = np.concatenate([np.asarray(row, dtype=float) for row in quantile_rows]) \
-        if len(quantile_rows) else np.empty(0)
+    values = np.concatenate([np.asarray(r, dtype=float) for r in quantile_rows] or [np.empty(0)])
     return float(np.median(values)) if values.size else math.nan
 
 
