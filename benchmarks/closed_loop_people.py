@@ -139,6 +139,7 @@ def run_rig(args, seed: int, mode: str, edge_crops: bool, camera_model, edge_mod
     summary['outcomes'] = dict(collections.Counter(
         o for r in rows for o in r['outcomes']))
     summary['parts'] = part_failures(rows)
+    summary['joints'] = joint_errors(rows)
     if args.joints:
         summary['invalid_joints'] = invalid_joints(rows, reports, rig.cameras, args)
     summary['camera_choices'] = dict(counts)
@@ -253,6 +254,14 @@ def part_failures(rows: list) -> dict:
                 part[verdict] += 1
     return {**counts, 'missing_joint_flags': dict(flags.most_common()),
             'by_part': {name: dict(c) for name, c in by_part.items()}}
+
+
+def joint_errors(rows: list) -> dict:
+    """Matched people's published joints: how many, and how many lie over 0.15 m from the truth."""
+    errors = np.array([p['skeleton']['errors_mm'] for row in rows for p in row['people']
+                       if p['skeleton'] is not None], dtype=float).reshape(-1)
+    published = errors[np.isfinite(errors)]
+    return {'published': int(published.size), 'over_150mm': int(np.sum(published > 150.0))}
 
 
 def invalid_joints(rows: list, reports: list, cameras: list, args) -> dict:

@@ -56,7 +56,8 @@ from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, 
                                       doubtful, duplicates, firm_only, keypoint_costs,
                                       pair_costs, project, size_mismatch,
                                       skeleton_distance, young_claims)
-from mec_coop.fusion.resolve import resolve
+from mec_coop.fusion.resolve import BONE_SAMPLES, resolve
+from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
@@ -199,6 +200,7 @@ class _Person:
         self.hits = 0
         self.last_seen = -np.inf
         self.points: Optional[np.ndarray] = None  # last measured skeleton (J, 3), NaN invalid
+        self.shape = PersonShape()
 
 
 class Associator:
@@ -243,7 +245,8 @@ class Associator:
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
             tri, n = resolve(P, *claimed_pixels(ideal, ok, views, claim), tri, pred[r],
-                             s.resolve_m, s.ambiguity_ratio, s.outlier_threshold_px)
+                             s.resolve_m, s.ambiguity_ratio, s.outlier_threshold_px,
+                             self.tracks[r].shape.reference(BONE_SAMPLES))
             measured[r], out.resolved_joints = (tri, claim), out.resolved_joints + n
         for r, (tri, claim) in list(measured.items()):
             # A confirmed track may lose a camera to occlusion: two must speak against it.
@@ -430,6 +433,7 @@ class Associator:
                 t.hits += 1
                 t.last_seen = stamp
                 t.points = tri.points
+                t.shape.learn(tri)
             if not t.track_id and t.hits >= s.birth_instants:
                 t.track_id = self._next_id
                 self._next_id += 1

@@ -22,18 +22,35 @@ from typing import Optional
 
 import numpy as np
 
+from mec_coop.geometry.skeleton import COCO_BONES, NUM_JOINTS
 from mec_coop.geometry.triangulation import (INVALIDATING, JointFlag, triangulate,
                                              Triangulation)
 
 # Invalid joints the prediction may decide: views that disagree, not too few or weak views.
 DISAGREEING = JointFlag.AMBIGUOUS | JointFlag.NO_CONSENSUS
+# The person's bones (measured on the crossing replay, docs/people.md): a candidate keeps each
+# body bone to a valid neighbour within a factor exp(0.15) (shape.MAX_MEDIAN_DEVIATION's); the
+# bones alone decide when at least two such pairs of views (three views), each meeting within
+# 15 px, lie within 0.1 m of their median.
+BONE_TOLERANCE = 0.15
+# Confident measurements of a bone (PersonShape.reference) before it judges: 2, not the shape
+# check's 5, else at 2 fps a person's first 2.5 s go without (fewer joints decided, docs/people.md).
+BONE_SAMPLES = 2
+MIN_PAIRS = 2
+MAX_PAIR_ERROR_PX = 15.0
+CLUSTER_M = 0.1
+# Each joint's bones (index into COCO_BONES) and the joint at their other end; the head's bones
+# (nose-eye, eye-ear: a few cm) say nothing.
+_NEIGHBOURS = [[(b, a + c - j) for b, (a, c) in enumerate(COCO_BONES)
+                if j in (a, c) and min(a, c) >= 5] for j in range(NUM_JOINTS)]
 # Valid joints needed to place the predicted skeleton on the instant's measurement.
 MIN_ANCHOR_JOINTS = 4
 
 
 def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
             predicted: np.ndarray, max_distance_m: float, ratio: float,
-            outlier_threshold_px: float) -> tuple[Triangulation, int]:
+            outlier_threshold_px: float, bones: Optional[np.ndarray] = None
+            ) -> tuple[Triangulation, int]:
     """
     Decide the disagreeing joints of one person with the track's prediction.
 
@@ -42,12 +59,15 @@ def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
     :param w: ``(V, J)`` their weights (0: not used).
     :param tri: the person's triangulation ``(J, ...)``.
     :param predicted: ``(J, 3)`` the track's joints at this instant, NaN where unknown.
+    :param bones: ``(B,)`` the person's bone lengths (:meth:`~mec_coop.fusion.shape.
+        PersonShape.reference`), NaN where unknown; None: the prediction alone decides.
     :return: the triangulation with the decided joints valid, and how many were decided.
     """
     predicted = anchored(predicted, tri)
     has = (w > 0) & np.isfinite(x).all(-1)                                        # (V, J)
-    joints = np.flatnonzero(~tri.valid & (tri.flags & DISAGREEING != 0)
-                            & np.isfinite(predicted).all(-1) & (has.sum(0) >= 2))
+    known = np.isfinite(predicted).all(-1) | (bones is not None)
+    joints = np.flatnonzero(~tri.valid & (tri.flags & DISAGREEING != 0) & known
+                            & (has.sum(0) >= 2))
     candidates = [(j, a, b) for j in joints
                   for a, b in itertools.combinations(np.flatnonzero(has[:, j]), 2)]
     if not candidates or max_distance_m <= 0:
@@ -63,13 +83,21 @@ def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
     good = pairs.valid[:, 0] & (pairs.reprojection_error[:, 0] <= outlier_threshold_px)
     out = {k: np.array(v, copy=True) for k, v in vars(tri).items()}
     decided = 0
-    for j in joints:
+    for j in joints:  # COCO order: shoulders and hips before elbows and knees before the ends
         rows = [i for i, c in enumerate(candidates) if c[0] == j and good[i]]
-        best = _choose(points[rows], predicted[j], max_distance_m, ratio) if rows else None
-        if best is None:
-            continue
-        point = points[rows[best]]
-        agree = _agreeing(P, x[:, j], has[:, j], point, outlier_threshold_px)
+        agree = None
+        if bones is not None:
+            # Judged against the neighbours as decided so far: an elbow decided here is the
+            # wrist's reference next.
+            keep = keeps_bones(points[rows], j, out['points'], out['valid'], bones)
+            rows = [i for i, k in zip(rows, keep if keep is not None else []) if k]
+            agree = _bone_consensus(candidates, rows, points, pairs.reprojection_error[:, 0], V)
+        if agree is None:
+            best = _choose(points[rows], predicted[j], max_distance_m, ratio) \
+                if rows and np.isfinite(predicted[j]).all() else None
+            if best is None:
+                continue
+            agree = _agreeing(P, x[:, j], has[:, j], points[rows[best]], outlier_threshold_px)
         one = triangulate(P, x[:, j][:, None], np.where(agree, w[:, j], 0.0)[:, None],
                           method='dlt', ideal_pixels=True)
         if not one.valid[0]:
@@ -81,6 +109,46 @@ def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
         out['flags'][j] &= ~int(INVALIDATING)
         decided += 1
     return Triangulation(**out), decided
+
+
+def keeps_bones(points: np.ndarray, j: int, joints: np.ndarray, valid: np.ndarray,
+                bones: np.ndarray) -> Optional[np.ndarray]:
+    """
+    Which candidate points ``(n, 3)`` of joint ``j`` keep the person's body bones to it.
+
+    Every valid neighbour (``joints (J, 3)``, ``valid (J,)``) whose bone has a known length
+    must lie within a factor ``exp(BONE_TOLERANCE)`` of it; None when no neighbour can judge.
+    """
+    kept = np.ones(len(points), dtype=bool)
+    checked = False
+    for b, n in _NEIGHBOURS[j]:
+        if not valid[n] or not bones[b] > 0:
+            continue
+        with np.errstate(divide='ignore'):
+            kept &= np.abs(np.log(np.linalg.norm(points - joints[n], axis=-1) / bones[b])) \
+                <= BONE_TOLERANCE
+        checked = True
+    return kept if checked else None
+
+
+def _bone_consensus(candidates: list, rows: list, points: np.ndarray, errors: np.ndarray,
+                    V: int) -> Optional[np.ndarray]:
+    """
+    The views ``(V,)`` of a joint's bone-keeping pairs when they confirm each other, else None.
+
+    At least ``MIN_PAIRS`` pairs, each meeting within ``MAX_PAIR_ERROR_PX``, and all of their
+    points within ``CLUSTER_M`` of their median: three or more views on one place that keeps
+    the person's bones.
+    """
+    rows = [i for i in rows if errors[i] <= MAX_PAIR_ERROR_PX]
+    if len(rows) < MIN_PAIRS:
+        return None
+    if np.linalg.norm(points[rows] - np.median(points[rows], 0), axis=-1).max() > CLUSTER_M:
+        return None
+    views = np.zeros(V, dtype=bool)
+    for i in rows:
+        views[list(candidates[i][1:])] = True
+    return views
 
 
 def anchored(predicted: np.ndarray, tri: Triangulation) -> np.ndarray:

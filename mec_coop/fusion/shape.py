@@ -70,9 +70,9 @@ class PersonShape:
         """Forget the person's measurements (a new person)."""
         self._samples: list[list[float]] = [[] for _ in COCO_BONES]
 
-    def reference(self) -> np.ndarray:
+    def reference(self, min_samples: int = MIN_SAMPLES) -> np.ndarray:
         """``(B,)`` the person's bone lengths (m, per ``COCO_BONES``); NaN until measured."""
-        return np.array([np.median(s[-WINDOW:]) if len(s) >= MIN_SAMPLES else np.nan
+        return np.array([np.median(s[-WINDOW:]) if len(s) >= min_samples else np.nan
                          for s in self._samples])
 
     def check(self, tri: Triangulation, counts: MutableMapping[str, int]) -> Triangulation:
