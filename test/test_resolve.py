@@ -5,13 +5,17 @@
 import numpy as np
 
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
-from mec_coop.fusion.resolve import anchored, DISAGREEING, resolve
+from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, resolve
+from mec_coop.fusion.shape import bone_lengths
 from mec_coop.geometry.triangulation import triangulate
 from mec_coop.rig.virtual import Humanoid, make_cameras
 
 CAMERAS = make_cameras(4)[:3]
 BODY = Humanoid(0, actions=('stand',), start=(0.0, 0.0), heading=0.0).pose(0.0).joints
 WRIST = 9
+ELBOW = 7
+BONES = bone_lengths(BODY)
+UNKNOWN = np.full((17, 3), np.nan)  # no prediction
 
 
 def views_with_a_wrong_wrist(rng, shift_px=(45.0, 0.0)):
@@ -85,3 +89,54 @@ def test_the_association_decides_a_tracked_persons_disagreeing_joint():
         if valid:
             assert np.linalg.norm(person.triangulation.points[WRIST] - BODY[WRIST]) < 0.03
     assert counts == {0.3: 1, 0.0: 0}
+
+
+def test_the_persons_bones_refuse_the_pair_a_misled_prediction_points_at():
+    x, P, w, tri = instant_with_a_wrong_wrist(1)
+    wrong = triangulate(P[1:], x[1:, WRIST][:, None], ideal_pixels=True, method='dlt').points[0]
+    misled = BODY.copy()
+    misled[WRIST] = wrong                       # the track's wrist swung the wrong way
+    assert np.linalg.norm(wrong - BODY[WRIST]) > 0.3
+    out, decided = resolve(P, x, w, tri, misled, 0.3, 0.5, 30.0)
+    assert decided == 1 and np.linalg.norm(out.points[WRIST] - BODY[WRIST]) > 0.3
+    # The forearm from the valid elbow to that point is twice the person's: not their wrist.
+    assert np.linalg.norm(wrong - BODY[ELBOW]) > 1.5 * BONES[6]
+    out, decided = resolve(P, x, w, tri, misled, 0.3, 0.5, 30.0, BONES)
+    assert decided == 0 and not out.valid[WRIST]
+    near = BODY + [0.12, -0.08, 0.05]
+    out, decided = resolve(P, x, w, tri, near, 0.3, 0.5, 30.0, BONES)
+    assert decided == 1 and np.linalg.norm(out.points[WRIST] - BODY[WRIST]) < 0.03
+
+
+def test_three_views_that_keep_the_bones_decide_without_a_prediction():
+    P = np.stack([cam.P for cam in CAMERAS])
+    w = np.full((3, 17), 0.9)
+    outcomes = {'right': 0, 'other person': 0, 'no bones': 0, 'far': 0}
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        x = np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0.0, 0.5, (3, 17, 2))
+        x[:, WRIST] += rng.normal(0.0, 2.0, (3, 2))  # the wrist's views spread beyond the rest
+        tri = triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True)
+        if tri.valid[WRIST]:
+            continue
+        out, decided = resolve(P, x, w, tri, UNKNOWN, 0.3, 0.5, 30.0, BONES)
+        if decided:
+            error = np.linalg.norm(out.points[WRIST] - BODY[WRIST])
+            outcomes['right' if error < 0.07 else 'far'] += 1
+            assert out.num_views[WRIST] == 3
+        # Another person's bones (30% longer), or none known: nothing decides it.
+        outcomes['other person'] += resolve(P, x, w, tri, UNKNOWN, 0.3, 0.5, 30.0,
+                                            1.3 * BONES)[1]
+        outcomes['no bones'] += resolve(P, x, w, tri, UNKNOWN, 0.3, 0.5, 30.0)[1]
+    assert outcomes == {'right': 14, 'other person': 0, 'no bones': 0, 'far': 0}
+
+
+def test_a_joint_without_a_measured_neighbour_is_not_judged_by_bones():
+    points = BODY[[WRIST]]
+    valid = np.ones(17, dtype=bool)
+    assert keeps_bones(points, WRIST, BODY, valid, BONES).tolist() == [True]
+    assert keeps_bones(points + [0.0, 0.0, 0.2], WRIST, BODY, valid, BONES).tolist() == [False]
+    valid[ELBOW] = False
+    assert keeps_bones(points, WRIST, BODY, valid, BONES) is None
+    assert keeps_bones(points, WRIST, BODY, np.ones(17, dtype=bool), np.full_like(BONES, np.nan)) \
+        is None
