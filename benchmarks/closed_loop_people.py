@@ -257,7 +257,7 @@ def part_failures(rows: list) -> dict:
 
 
 def joint_errors(rows: list) -> dict:
-    """Matched people's published joints: how many, and how many lie over 0.15 m from the truth."""
+    """Count matched people's published joints, and those over 0.15 m from the truth."""
     errors = np.array([p['skeleton']['errors_mm'] for row in rows for p in row['people']
                        if p['skeleton'] is not None], dtype=float).reshape(-1)
     published = errors[np.isfinite(errors)]

@@ -36,13 +36,12 @@ each camera found, COCO-17):
    than ``death_timeout_s`` continues that track (same id); any other starts a *tentative* track.
 4. **Identities.** A tentative track becomes confirmed, and gets the next id (1, 2, ...; 0 means
    "no identity" in ``Skeleton3D.track_id``), after ``birth_instants`` consecutive measured
-   instants; a tentative track that misses an instant is dropped, so a false detection that
-   happens to meet another camera's once never becomes a person. A confirmed track unmeasured
-   for ``death_timeout_s`` dies. Ids are never reused: a person who is away for longer than the
-   timeout comes back under a new id (no appearance re-identification); back within it, the
-   prediction or the 3D re-attachment finds them under the old id.
+   instants; a tentative track that misses an instant is dropped (a false detection meeting
+   another camera's once never becomes a person). A confirmed track unmeasured for
+   ``death_timeout_s`` dies. Ids are never reused: away longer than the timeout, a person comes
+   back under a new id (no re-identification); within it, under the old id.
 
-Each person's 3D filter is a :class:`~mec_coop.fusion.tracking.SkeletonTrack`.
+Each person has a :class:`~mec_coop.fusion.tracking.SkeletonTrack` and bone lengths (``shape``).
 """
 
 from dataclasses import dataclass, field
@@ -102,6 +101,7 @@ class AssociationSettings:
         doubtful`); 0: never.
     :param young_instants: a track measured fewer times than this (no velocity yet) checks its
         claims against each other (:func:`~mec_coop.fusion.grouping.young_claims`). 0: never.
+    :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (False: before).
     """
 
     match_gate: float = 0.5
@@ -121,6 +121,7 @@ class AssociationSettings:
     contested_views: bool = True
     firm_views: int = 2
     young_instants: int = 3
+    resolve_bones: bool = True
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
@@ -244,15 +245,14 @@ class Associator:
                                                s.ambiguity_ratio, s.min_joints)
         measured = self._triangulate(P, ideal, ok, views, claims, out)
         for r, (tri, claim) in measured.items():
+            bones = self.tracks[r].shape.reference(BONE_SAMPLES) if s.resolve_bones else None
             tri, n = resolve(P, *claimed_pixels(ideal, ok, views, claim), tri, pred[r],
-                             s.resolve_m, s.ambiguity_ratio, s.outlier_threshold_px,
-                             self.tracks[r].shape.reference(BONE_SAMPLES))
+                             s.resolve_m, s.ambiguity_ratio, s.outlier_threshold_px, bones)
             measured[r], out.resolved_joints = (tri, claim), out.resolved_joints + n
         for r, (tri, claim) in list(measured.items()):
             # A confirmed track may lose a camera to occlusion: two must speak against it.
             if (claim >= 0).sum() == 2 and self._contradicting(
-                    P, ideal, ok, views, tri.points, claim) >= (2 if self.tracks[r].track_id
-                                                                else 1):
+                    P, ideal, ok, views, tri.points, claim) >= 1 + bool(self.tracks[r].track_id):
                 del measured[r]
                 out.contradicted += 1
         free = []

@@ -34,7 +34,7 @@ DISAGREEING = JointFlag.AMBIGUOUS | JointFlag.NO_CONSENSUS
 # 15 px, lie within 0.1 m of their median.
 BONE_TOLERANCE = 0.15
 # Confident measurements of a bone (PersonShape.reference) before it judges: 2, not the shape
-# check's 5, else at 2 fps a person's first 2.5 s go without (fewer joints decided, docs/people.md).
+# check's 5, else at 2 fps a person's first 2.5 s go without (docs/people.md).
 BONE_SAMPLES = 2
 MIN_PAIRS = 2
 MAX_PAIR_ERROR_PX = 15.0
@@ -114,7 +114,7 @@ def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
 def keeps_bones(points: np.ndarray, j: int, joints: np.ndarray, valid: np.ndarray,
                 bones: np.ndarray) -> Optional[np.ndarray]:
     """
-    Which candidate points ``(n, 3)`` of joint ``j`` keep the person's body bones to it.
+    Tell which candidate points ``(n, 3)`` of joint ``j`` keep the person's body bones to it.
 
     Every valid neighbour (``joints (J, 3)``, ``valid (J,)``) whose bone has a known length
     must lie within a factor ``exp(BONE_TOLERANCE)`` of it; None when no neighbour can judge.
@@ -134,7 +134,7 @@ def keeps_bones(points: np.ndarray, j: int, joints: np.ndarray, valid: np.ndarra
 def _bone_consensus(candidates: list, rows: list, points: np.ndarray, errors: np.ndarray,
                     V: int) -> Optional[np.ndarray]:
     """
-    The views ``(V,)`` of a joint's bone-keeping pairs when they confirm each other, else None.
+    Return the views ``(V,)`` of a joint's bone-keeping pairs if they agree, else None.
 
     At least ``MIN_PAIRS`` pairs, each meeting within ``MAX_PAIR_ERROR_PX``, and all of their
     points within ``CLUSTER_M`` of their median: three or more views on one place that keeps
