@@ -226,7 +226,7 @@ GRAPH_PLANS = ('tdma', 'cocrra', 'fracr', 'fcrra')
 PREDICTED = re.compile(
     r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
     r'success ([0-9.]+)(?: \((\w+) model; paper D\'s model ([0-9.]+)\))?'
-    r'(?:, two views ([0-9.]+))?')
+    r'(?:, two views ([0-9.]+))?(?:, instant ([0-9.]+))?')
 
 
 def graph_runs(args):
@@ -267,6 +267,7 @@ def graph_runs(args):
                    predicted_success_paper=float(found[-1][6]) if found and found[-1][6]
                    else None,
                    predicted_two_views=float(found[-1][7]) if found and found[-1][7] else None,
+                   predicted_instant=float(found[-1][8]) if found and found[-1][8] else None,
                    t0_s=[min(float(f[3]) for f in found), max(float(f[3]) for f in found)]
                    if found else None,
                    plans_applied=_plans_applied(found),
@@ -420,15 +421,18 @@ def _graph_table(path):
              "codec; paper D's model: the same plan under the paper's exp(-x^2/2)): the "
              'last plan of the run; t0 planned: the range of the upload deadlines the plans of '
              "the run used. Predicted two views: the probability that at least two cameras' "
-             "uploads succeed (independent), under the plan's model: an instant needs two "
-             'views. Load: the 1-minute load average of the machine (2 cores) '
+             "uploads succeed (independent), under the plan's model. Predicted instant: the "
+             'probability that an instant has two views on time by any route, keypoints or '
+             "offload, at the cameras' measured routes (`mec_coop/alloc/instant.py`), what "
+             "`success` measures but for the MPJPE bound (n/a: not logged by that tree). "
+             'Load: the 1-minute load average of the machine (2 cores) '
              'before / after the run. Plans applied: how many different (qualities, shares) '
              'the allocator applied in turn (its log).', '', *_tightness(a),
              '| uplink plan | JPEG quality | shares | instants | success | predicted Phi | '
-             "paper D's model | predicted two views | "
+             "paper D's model | predicted two views | predicted instant | "
              'skeleton rate | delay p50 / p95 (s) | within D_req | MPJPE (mm) | offloaded | '
              't0 planned (s) | plans applied | load |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         alloc = r.get('allocation') or {}
         quality = alloc.get('jpeg_quality') or []
@@ -443,7 +447,8 @@ def _graph_table(path):
             f'{r["instants"]} | {r["success_rate"]:.3f} | '
             f'{fmt(r["predicted_success"], False)} | '
             f'{fmt(r.get("predicted_success_paper"), False)} | '
-            f'{fmt(r.get("predicted_two_views"), False)} | {r["skeleton_rate"]:.2f} | '
+            f'{fmt(r.get("predicted_two_views"), False)} | '
+            f'{fmt(r.get("predicted_instant"), False)} | {r["skeleton_rate"]:.2f} | '
             f'{fmt(r["delay_p50_s"], False)} / {fmt(r["delay_p95_s"], False)} | '
             f'{fmt(r["delay_within_requirement"])} | '
             f'{"n/a" if mpjpe is None or not np.isfinite(mpjpe) else f"{mpjpe:.1f}"} | '
@@ -465,12 +470,16 @@ def _graph_table(path):
                   'this run.']
     elif {'cocrra', 'fracr', 'fcrra'} <= set(by):
         held = by['cocrra'] > max(by['fracr'], by['fcrra'])
-        views = (f', cocrra_views {by["cocrra_views"]:.3f} (the product variant, not the '
-                 'paper method)' if 'cocrra_views' in by else '')
+        views = ''.join(f', {k} {by[k]:.3f} (the product variant, not the paper method)'
+                        for k in ('cocrra_views', 'cocrra_instant') if k in by)
         lines += ['', f'Acceptance (Co-CRRA raises the measured success over FRACR and FCRRA): '
                   f'**{"met" if held else "not met"}** in this run (Co-CRRA {by["cocrra"]:.3f}, '
                   f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}{views}); one short run per '
                   'plan, so differences of a few instants are within run-to-run noise.']
+        if 'cocrra_instant' in by:
+            ours = by['cocrra_instant'] > max(by['fracr'], by['fcrra'])
+            lines += ['', 'The instant-level plan (ours, `cocrra_instant`) above FRACR and FCRRA: '
+                      f'**{"yes" if ours else "no"}** in this run.']
     return lines + ['']
 
 

@@ -18,6 +18,7 @@ import pytest
 from mec_coop.alloc.action_plan import plan_actions, snap
 from mec_coop.alloc.cocrra import eta
 from mec_coop.alloc.cocrra_tdma import delivery, TdmaLink
+from mec_coop.alloc.instant import ViewRoutes
 from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.uplink_plan import (plan_uplink, rate_curve, RELATIVE_SIZE, relative_size,
                                         upload_deadline)
@@ -211,14 +212,18 @@ class _Observer:
 
 
 class _Reader:
-    """Each camera's ``offload_codec`` as the allocator read it (None: not answered yet)."""
+    """Each camera's ``offload_codec`` and thresholds as the allocator read them (None: not yet)."""
 
-    def __init__(self, codecs):
-        self.codecs = codecs
+    def __init__(self, codecs, thresholds=None):
+        self.codecs, self.thresholds = codecs, thresholds or {}
+        self.names = ('offload_codec',)
 
     def value(self, key, name):
-        assert name == 'offload_codec'
-        return self.codecs[key.split(':', 1)[1]]
+        assert name in self.names
+        cam = key.split(':', 1)[1]
+        if name == 'offload_codec':
+            return self.codecs[cam]
+        return self.thresholds.get(cam, {}).get(name)
 
 
 def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
@@ -282,7 +287,11 @@ def test_four_camera_plans_against_brute_force(t0_s):
     # Four region-wise cameras on a band too narrow for all of them (45 kHz).
     link = tight_link([-95.0, -100.0, -105.0, -110.0], bandwidth_hz=45e3, t0_s=t0_s)
     curves = [rate_curve(16_500, 90, codec='regionwise')] * 4
-    paper, views = (plan_uplink(m, curves, link) for m in ('cocrra', 'cocrra_views'))
+    # Cameras that offload every frame: the instant objective is "at least two offloads on
+    # time", the objective of the cocrra_views plan it replaced.
+    routes = ViewRoutes((1.0,) * 4, (0.0,) * 4, (2400.0,) * 4)
+    paper, views = (plan_uplink(m, curves, link, routes=routes)
+                    for m in ('cocrra', 'cocrra_instant'))
     # Brute force: every share split on a 0.02 grid. The mean and "at least two views" both
     # grow with each camera's success, so each camera takes its best quality for its share.
     steps = np.arange(0.02, 0.95, 0.02)
@@ -298,6 +307,7 @@ def test_four_camera_plans_against_brute_force(t0_s):
         dist[:, 0] *= 1 - phi[:, i]
     assert paper.mean_success >= 0.99 * phi.mean(axis=1).max()
     assert views.views_success >= 0.99 * dist[:, 2:].sum(axis=1).max()
+    assert views.instant == pytest.approx(views.views_success, abs=1e-9)
     # Each is best at its own objective.
     assert paper.mean_success >= views.mean_success - 1e-9
     assert views.views_success >= paper.views_success - 1e-9

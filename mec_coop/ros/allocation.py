@@ -21,9 +21,12 @@ from rclpy.parameter import Parameter
 from mec_coop.action.study import bundled_frame_counts
 from mec_coop.alloc.action_plan import ACTION_ALLOCATIONS, ActionPlan, plan_actions
 from mec_coop.alloc.cocrra_tdma import TdmaLink
-from mec_coop.alloc.model import spectral_rates, SystemParams, TX_MODELS, UPLINK_COMBINES
+from mec_coop.alloc.instant import ViewRoutes
+from mec_coop.alloc.model import (route_probabilities, spectral_rates, SystemParams, TX_MODELS,
+                                  UPLINK_COMBINES)
 from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
+from mec_coop.alloc.scores import CameraModel
 from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
 from mec_coop.alloc.uplink_plan import (HOLD_MARGIN, hold_plan, MIN_QUALITY, plan_uplink,
                                         QUALITIES, rate_curve, relative_size, UPLINK_PLANS,
@@ -175,7 +178,10 @@ class TaskPlanner:
     measured offload sizes and an offload per frame queued ahead (a camera offloads at most
     that often: the conservative case). Until every camera's codec is read the uplink plan
     waits (``waiting`` says for whom): planning on another codec's curve would size the
-    offloads wrongly. The codecs are read only
+    offloads wrongly. The cameras' thresholds are read beside their codec (the reader is
+    extended with them): with the measured frame scores they give each camera's routes, which
+    ``cocrra_instant`` waits for and every plan is judged with (``UplinkPlan.instant``). The
+    codecs are read only
     while an uplink plan is made (``tdma``, the default, needs none of it).
     A new uplink plan replaces the one in place only when it is clearly better on the same inputs
     (``uplink_hold_margin``, :func:`~mec_coop.alloc.uplink_plan.hold_plan`): the measured sizes
@@ -187,6 +193,7 @@ class TaskPlanner:
                  codecs: ParameterReader, cuts: Optional[list[CutCost]] = None) -> None:
         self.cameras, self.observer, self.pusher = cameras, observer, pusher
         self.codecs = codecs
+        codecs.names = tuple(dict.fromkeys((*codecs.names, 'theta_low', 'theta_high')))
         self.quality: dict = dict.fromkeys(cameras)
         self.cuts = cuts
         self.codec: dict = dict.fromkeys(cameras)
@@ -234,11 +241,28 @@ class TaskPlanner:
                            else SIZE_SPREAD_PRIOR)
         return max(spreads, default=SIZE_SPREAD_PRIOR)
 
+    def _routes(self, params: SystemParams, gains_db: list) -> Optional[ViewRoutes]:
+        """Each camera's routes at the thresholds it runs (None until every camera's are read)."""
+        thresholds = [[self.codecs.value(f'camera:{cam}', k) for k in ('theta_low', 'theta_high')]
+                      for cam in self.cameras]
+        if any(v is None for pair in thresholds for v in pair):
+            return None
+        calibration = self.observer.calibration
+        routes = [route_probabilities(model, lo, hi) for model, (lo, hi) in zip(
+            calibration.routed([CameraModel.assumed(g) for g in gains_db]), thresholds)]
+        return ViewRoutes(tuple(float(off) for off, _ in routes),
+                          tuple(float(kp) for _, kp in routes),
+                          tuple(8.0 * calibration.message_bytes[cam].quantile(
+                              0.5, params.message_bytes) for cam in self.cameras))
+
     def uplink(self, values: dict, settings: PlanSettings, gains_db: list
                ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
         """Solve the uplink plan; the settings then carry its offload sizes."""
         self.planning = values['uplink_plan'] != 'tdma'
         self.waiting = self._read_codecs() if self.planning else []
+        routes = self._routes(settings.params, gains_db) if self.planning else None
+        if values['uplink_plan'] == 'cocrra_instant' and routes is None:
+            self.waiting = self.waiting or list(self.cameras)
         if not self.planning or self.waiting:
             self.held = None
             return settings, None
@@ -253,12 +277,13 @@ class TaskPlanner:
                         dbm_to_watt(params.link.noise_dbm_per_hz),
                         tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share,
                         model, self._size_spread(), 1.0 / params.frame_rate_hz)
-        new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
+        new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'],
+                          routes)
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
                   settings.min_share, tuple(self.codec.values()), model)
         result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
-                                       curves, link, values['uplink_hold_margin'])
+                                       curves, link, values['uplink_hold_margin'], routes)
         self._chosen = chosen
         sizes = result.sizes_bytes
         timing = settings.timing and replace(settings.timing, image_bytes=sizes)
@@ -409,6 +434,8 @@ class Solved:
                            'uplink_success_model': u.model,
                            'uplink_success_paper_model': f'{u.mean_paper_success:.4f}',
                            'uplink_two_views': f'{u.views_success:.4f}',
+                           'uplink_instant_success': 'n/a' if u.instant is None
+                           else f'{u.instant:.4f}',
                            'uplink_plan_held': u.held,
                            'jpeg_quality': list(u.qualities)})
         if self.split is not None:
@@ -444,11 +471,13 @@ class Solved:
                    f'{p.prediction.offload_view_p50_s:.3f} s, measured '
                    f"{self.extra.get('measured_offload_view_p50_s', math.nan):.3f} s")
                 + ('' if 'uplink_waits_for_codec' not in self.extra else '; the uplink plan '
-                   f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
+                   'waits for the offload_codec (cocrra_instant: and thresholds) of '
+                   f"{self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
                    f'success {u.mean_success:.3f} ({u.model} model; paper D' + "'s model "
                    f'{u.mean_paper_success:.3f}), two views {u.views_success:.3f}'
+                   + ('' if u.instant is None else f', instant {u.instant:.3f}')
                    + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
