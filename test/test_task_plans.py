@@ -212,7 +212,7 @@ class _Observer:
 
 
 class _Reader:
-    """Each camera's ``offload_codec`` and thresholds as the allocator read them (None: not yet)."""
+    """Each camera's ``offload_codec`` and thresholds as the allocator read them (None: not)."""
 
     def __init__(self, codecs, thresholds=None):
         self.codecs, self.thresholds = codecs, thresholds or {}

@@ -1,7 +1,7 @@
 # Copyright 2026 mec_coop maintainers
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """
-The uplink plan's instant-level objective (ours): will an instant yield a skeleton in time?
+The uplink plan's instant-level objective (ours): does an instant yield a skeleton in time.
 
 Paper D ("Adaptive Compression Offloading and Resource Allocation for Edge Vision Computing",
 Xiao et al., IEEE TCCN 2024) scores each user's offload, ``Phi_i = eta(o_i) Pr(t_i <= t0)``
@@ -33,7 +33,8 @@ neither route is on time then.
 ``v_i``, so P1 is each camera's best ratio for its share (as in paper D) and the search runs over
 the shares alone, on a grid: exhaustively where the splits are few (four cameras at 0.01
 steps: 156,849), else by coordinate ascent (moves of airtime between two cameras) from the
-given starts (the baselines' shares) and the equal split. The starts evaluated at their own
+given starts (the baselines' shares), the equal split and the corners of
+:func:`~mec_coop.alloc.cocrra_tdma.share_starts`. The starts evaluated at their own
 shares are candidates too, so the result is never below them.
 """
 
@@ -45,7 +46,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from mec_coop.alloc.cocrra import eta
-from mec_coop.alloc.cocrra_tdma import at_least, delivery, TdmaLink
+from mec_coop.alloc.cocrra_tdma import at_least, delivery, share_starts, TdmaLink
 
 # A triangulation needs two views (the edge's min_views default).
 MIN_VIEWS = 2
@@ -62,8 +63,8 @@ class ViewRoutes:
     message_bits: tuple
 
     def __post_init__(self):
-        off, kp, bits = (np.asarray(v, dtype=float) for v in (self.offload, self.keypoints,
-                                                               self.message_bits))
+        off, kp, bits = (np.asarray(v, dtype=float)
+                         for v in (self.offload, self.keypoints, self.message_bits))
         if not (off.shape == kp.shape == bits.shape and off.ndim == 1):
             raise ValueError('one offload share, keypoint share and message size per camera')
         if not (np.all((off >= 0) & (kp >= 0) & (off + kp <= 1 + 1e-9)) and np.all(bits > 0)
@@ -189,8 +190,10 @@ def solve_instant(data_bits, link: TdmaLink, routes: ViewRoutes, grid,
         splits = _splits(units, u)
         found = [splits[int(np.argmax(at_least(value[cams, splits], min_views)))]]
     else:
+        # The corners too (groups of cameras alone): where every camera on an equal share
+        # fails, one move of airtime makes one view, not two, and the ascent would not start.
         found = [_ascend(value, _on_grid(s, link.min_share, step, units), min_views)
-                 for s in [np.full(u, 1.0 / u), *starts]]
+                 for s in [*share_starts(u, link.min_share), *starts]]
     candidates = [(ratio[cams, k], tau_grid[k]) for k in found]
     for tau in starts:   # each start at its own shares, each camera's best ratio there
         tau = np.asarray(tau, dtype=float)
