@@ -307,7 +307,8 @@ def graph_section(paths):
                                          'plans_applied' not in p.read_text(),
                                          'load_1min' not in p.read_text(), p.name))
     if any('"predicted_instant"' in p.read_text() for p in paths):
-        lines += INSTANT_NOTE
+        lines += INSTANT_NOTE + _instant_verdicts(
+            [p for p in paths if '"predicted_instant"' in p.read_text()])
     if any('"fading"' in p.read_text() for p in paths):
         lines += FADING_NOTE
     lines += _across_runs([p for p in paths if 'plans_applied' in p.read_text()])
@@ -348,6 +349,29 @@ FADING_NOTE = [
     'needs two views, and in cascade mode confident cameras send keypoints, not images). '
     'The tables with a `--fading` in their command are the runs of this tree; the others '
     'were made with the model of another link.', '']
+
+
+def _instant_verdicts(paths):
+    """One line per run of the instant tree: measured / predicted instant per plan, verdicts."""
+    lines = []
+    for path in paths:
+        rows = [r for r in json.loads(path.read_text())['rows'] if not r.get('failed')]
+        by = {r['plan']: r for r in rows}
+        if not {'cocrra', 'fracr', 'fcrra'} <= set(by):
+            continue
+        best = max(by['fracr']['success_rate'], by['fcrra']['success_rate'])
+        lines.append(
+            f'- `{path.name}`: measured (predicted instant) '
+            + ', '.join(f'{k} {r["success_rate"]:.3f} ({fmt(r.get("predicted_instant"), False)})'
+                        for k, r in by.items())
+            + '. Acceptance (Co-CRRA above FRACR and FCRRA): '
+            f'**{"met" if by["cocrra"]["success_rate"] > best else "not met"}**'
+            + ('' if 'cocrra_instant' not in by else '; the instant plan above both: **'
+               + ('yes' if by['cocrra_instant']['success_rate'] > best else 'no') + '**') + '.'
+            + ('' if not (none := [k for k, r in by.items() if r['skeleton_rate'] == 0.0]) else
+               f' No skeleton at all with {", ".join(none)} (the graph fell behind its frames, '
+               'see the load column): those runs compare no plans.'))
+    return lines + ['']
 
 
 def _across_runs(paths):
