@@ -226,7 +226,8 @@ GRAPH_PLANS = ('tdma', 'cocrra', 'fracr', 'fcrra')
 PREDICTED = re.compile(
     r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
     r'success ([0-9.]+)(?: \((\w+) model; paper D\'s model ([0-9.]+)\))?'
-    r'(?:, two views ([0-9.]+))?(?:, instant ([0-9.]+))?')
+    r'(?:, two views ([0-9.]+))?(?:, instant ([0-9.]+))?'
+    r'(?: \(routes: offload \[([0-9., ]+)\], keypoints \[([0-9., ]+)\]\))?')
 
 
 def graph_runs(args):
@@ -268,6 +269,9 @@ def graph_runs(args):
                    else None,
                    predicted_two_views=float(found[-1][7]) if found and found[-1][7] else None,
                    predicted_instant=float(found[-1][8]) if found and found[-1][8] else None,
+                   # The routes the last plan was judged with (p_off, p_kp per camera).
+                   routes=[[float(v) for v in found[-1][k].split(',')] for k in (9, 10)]
+                   if found and found[-1][9] else None,
                    t0_s=[min(float(f[3]) for f in found), max(float(f[3]) for f in found)]
                    if found else None,
                    plans_applied=_plans_applied(found),

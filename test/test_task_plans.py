@@ -398,3 +398,44 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
     state.fading = 'rayleigh'
     with pytest.raises(ValueError, match='fading must be one of'):
         with_link(PlanSettings(params=SystemParams()), state, cams)
+
+
+def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scores():
+    from mec_coop.alloc.plan import PlanSettings
+    from mec_coop.alloc.timing import Calibration
+    from mec_coop.ros.allocation import TaskPlanner
+
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    observer = type('Observer', (), {'calibration': Calibration(cams)})()
+    for k in range(200):   # frame scores spread evenly over [0, 1), 11 KB offloads
+        for cam in cams:
+            observer.calibration.frame_scores[cam].add((k + 0.5) / 200, 0.0)
+            observer.calibration.image_bytes[cam].add(11_000.0, 0.0)
+    reader = _Reader(dict.fromkeys(cams, 'regionwise'))
+    planner = TaskPlanner(cams, observer, type('Pusher', (), {
+        'applied': staticmethod(lambda k, n: None)})(), reader)
+    assert {'theta_low', 'theta_high'} <= set(reader.names)   # read beside the codec
+    values = {'uplink_plan': 'cocrra_instant', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
+              'camera_jpeg_quality': 30, 'upload_deadline_s': 0.3, 'image_bytes': 16_384.0,
+              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    params = SystemParams(link=LinkBudget(45e3, 30.0, -165.0, 'gaussian'), delay_req_s=1.0)
+    gains = [-95.0, -100.0, -105.0, -110.0]
+    # The thresholds are not read yet: the instant plan waits; Co-CRRA plans without routes.
+    assert planner.uplink(values, PlanSettings(params=params), gains)[1] is None
+    assert planner.waiting == cams
+    assert planner.uplink({**values, 'uplink_plan': 'cocrra'}, PlanSettings(params=params),
+                          gains)[1].instant is None
+    # Cascade on cam0-cam2 (offload below 0.7, keypoints above), most frames kept on cam3.
+    reader.thresholds = {cam: {'theta_low': 0.0, 'theta_high': 0.7} for cam in cams[:3]}
+    reader.thresholds['cam3'] = {'theta_low': 0.0, 'theta_high': 0.15}
+    plan = planner.uplink(values, PlanSettings(params=params), gains)[1]
+    assert planner.waiting == [] and plan.method == 'cocrra_instant'
+    assert plan.routes.offload == pytest.approx((0.7, 0.7, 0.7, 0.15))
+    assert plan.routes.keypoints == pytest.approx((0.3, 0.3, 0.3, 0.85))
+    # The keypoint message's size before any is measured: the model's prior (68 bytes).
+    assert plan.routes.message_bits == (8 * SystemParams().message_bytes,) * 4
+    # Judged with the same routes, no baseline is above it in its objective.
+    for method in ('cocrra', 'fracr', 'fcrra'):
+        other = planner.uplink({**values, 'uplink_plan': method}, PlanSettings(params=params),
+                               gains)[1]
+        assert other.instant <= plan.instant + 1e-12

@@ -135,6 +135,7 @@ class UplinkPlan:
     # The probability that an instant has MIN_VIEWS views on time by any route (None: the
     # cameras' routes were not known), :func:`~.instant.instant_success`.
     instant: Optional[float] = None
+    routes: Optional[ViewRoutes] = None   # the routes ``instant`` was judged with
 
     @property
     def mean_success(self) -> float:
@@ -224,7 +225,7 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
     success, paper = _successes(achieved, tau, d, link)
     return UplinkPlan(method, np.asarray(tau, dtype=float), qualities, achieved, sizes,
                       success, link.t0_s, paper_success=paper, model=link.model,
-                      instant=_instant(achieved, tau, d, link, routes))
+                      instant=_instant(achieved, tau, d, link, routes), routes=routes)
 
 
 def _instant(achieved, tau, d, link: TdmaLink, routes: Optional[ViewRoutes]) -> Optional[float]:
@@ -249,7 +250,7 @@ def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink,
     success, paper = _successes(achieved, plan.shares, d, link)
     return replace(plan, ratios=achieved, sizes_bytes=sizes, t0_s=link.t0_s, success=success,
                    paper_success=paper, model=link.model,
-                   instant=_instant(achieved, plan.shares, d, link, routes))
+                   instant=_instant(achieved, plan.shares, d, link, routes), routes=routes)
 
 
 def hold_plan(previous: Optional[UplinkPlan], new: UplinkPlan, curves: Sequence[RateCurve],

@@ -477,7 +477,10 @@ class Solved:
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
                    f'success {u.mean_success:.3f} ({u.model} model; paper D' + "'s model "
                    f'{u.mean_paper_success:.3f}), two views {u.views_success:.3f}'
-                   + ('' if u.instant is None else f', instant {u.instant:.3f}')
+                   + ('' if u.instant is None or u.routes is None else
+                      f', instant {u.instant:.3f} (routes: offload '
+                      f'{[round(v, 2) for v in u.routes.offload]}, keypoints '
+                      f'{[round(v, 2) for v in u.routes.keypoints]})')
                    + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
