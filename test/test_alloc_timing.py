@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mec_coop.alloc.calibration import Calibration
 from mec_coop.alloc.model import (accuracy, confusion, empty_probability, held_probability,
                                   route_probabilities, server_confusion, SystemParams)
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import _evaluate, plan, PlanSettings
-from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
-                                   pooled_median, QUANTILE_LEVELS, RunningStat, simulate)
+from mec_coop.alloc.timing import (_fifo, GraphTiming, md1_wait, MIN_SAMPLES, pooled_median,
+                                   QUANTILE_LEVELS, RunningStat, simulate)
 
 TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 

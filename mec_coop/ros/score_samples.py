@@ -32,10 +32,11 @@ from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Float32
 
+from mec_coop.alloc.calibration import Calibration
 from mec_coop.alloc.labels import AmbiguousShare, label_frame, LabelRule
 from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.online import StampJoin
-from mec_coop.alloc.timing import Calibration, GraphTiming, RunningStat
+from mec_coop.alloc.timing import GraphTiming, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
