@@ -41,16 +41,17 @@ class RunningStat:
     :meth:`expire` can forget the start-up's samples or a load that has gone.
     """
 
-    def __init__(self, window: int = 200) -> None:
+    def __init__(self, window: int = 200, signed: bool = False) -> None:
         if window < 1:
             raise ValueError(f'window must be >= 1, got {window}')
         self._samples: deque = deque(maxlen=int(window))   # (at, value), oldest first
         self.rejected = 0
+        self.signed = signed   # differences may be negative; times and sizes may not
 
     def add(self, value: float, at: float = -math.inf) -> bool:
         """Keep ``value``, taken at ``at``; a NaN, infinite or negative one counts as rejected."""
         value = float(value)
-        if not (math.isfinite(value) and value >= 0.0):
+        if not (math.isfinite(value) and (self.signed or value >= 0.0)):
             self.rejected += 1
             return False
         self._samples.append((float(at), value))
@@ -103,7 +104,10 @@ class GraphTiming:
     ``empty_image_bytes`` (per camera; None: as ``image_bytes``) is the size of an image in
     which the camera found nobody: it goes up whole (at 8 cameras the median offload was
     124 KB, not the 15 KB of a region-wise one). ``edge_batch`` is the edge's ``batch_size``:
-    the images of a batch complete together (:func:`_fifo`).
+    the images of a batch complete together (:func:`_fifo`). ``offload_residual_s`` is what
+    the replay misses on an offloaded view's path, measured online
+    (:meth:`~mec_coop.alloc.calibration.Calibration.offload_residual`): added to each offload's
+    completion, after the edge's queue (a delay, not load).
     """
 
     frame_rate_hz: float
@@ -116,6 +120,7 @@ class GraphTiming:
     offload_extra_s: ArrayLike = 0.0
     empty_image_bytes: Optional[np.ndarray] = None
     edge_batch: int = 1
+    offload_residual_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -247,9 +252,10 @@ def simulate(timing: GraphTiming, p_uncertain: ArrayLike, p_positive: ArrayLike,
     services = np.atleast_1d(np.asarray(timing.edge_service_s, dtype=float))
     if offload.any():
         service = services[rng.integers(services.size, size=int(offload.sum()))]
-        edge_done[offload] = _fifo(sent[offload], service, timing.edge_batch)
+        done = _fifo(sent[offload], service, timing.edge_batch)
+        wait = float(np.mean(done - sent[offload] - service))
+        edge_done[offload] = np.maximum(done + timing.offload_residual_s, sent[offload])
         final[held] = edge_done[held]
-        wait = float(np.mean(edge_done[offload] - sent[offload] - service))
     complete = final.max(axis=1) - capture
     deadline = math.inf if timing.deadline_s is None else timing.deadline_s
     released = np.minimum(complete, deadline)

@@ -117,6 +117,11 @@ class GraphObserver:
                 self.calibration.expire(self.now(), horizon_s)
             return self.calibration.params(prior), self.calibration.timing(prior, deadline_s)
 
+    def expect_offload_view(self, seconds: float) -> None:
+        """Set the replay's offloaded-view median (no residual) of the plan just applied."""
+        with self._lock:
+            self.calibration.predicted_view_s = float(seconds)
+
     def forget_offload_sizes(self, cam: str) -> None:
         """Drop ``cam``'s offload sizes (its JPEG quality changed: they describe the old one)."""
         with self._lock:
@@ -149,7 +154,7 @@ class GraphObserver:
         with self._lock:
             self.calibration.edge_service_s.add(msg.inference_time_s, now)
             if age is not None:
-                self.calibration.offload_view_s.add(age, now)
+                self.calibration.add_offload_view(age, now)
             if msg.offload_bytes:
                 # A frame the camera found nobody in (score 0) went up whole: sized apart.
                 sizes = self.calibration.empty_image_bytes if msg.camera_confidence == 0.0 \
