@@ -277,7 +277,7 @@ def test_calibration_from_a_recorded_trace():
     """
     Timings recorded from the running virtual rig (4 cameras, cooperative preset, 2 fps).
 
-    Recorded with ``python benchmarks/delay_model.py --modes cooperative --trace ...``.
+    Recorded with ``python benchmarks/delay_model.py --schemes cooperative --trace ...``.
     """
     trace = json.loads(TRACE.read_text())
     cameras = trace['cameras']
