@@ -476,6 +476,7 @@ def test_the_offload_paths_measured_shortfall_joins_the_replay():
     calibration.add_offload_view(0.5, now=4.0)
     assert calibration.offload_residual() == pytest.approx(0.2)
     assert calibration.timing(SystemParams()).offload_residual_s == pytest.approx(0.2)
+    assert calibration.timing(SystemParams(), residual=False).offload_residual_s == 0.0
     assert calibration.measured_p50()['offload_view_residual_s'] == pytest.approx(0.2)
     # A view faster than predicted is a negative gap, not a rejected sample.
     calibration.predicted_view_s = 1.0

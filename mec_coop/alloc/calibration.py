@@ -195,8 +195,13 @@ class Calibration:
             message_bytes=worst(self.message_bytes, prior.message_bytes),
             server_processing_s=self.overhead_s.quantile(0.5, prior.server_processing_s))
 
-    def timing(self, prior: SystemParams, deadline_s: Optional[float] = None) -> GraphTiming:
-        """Return the :class:`GraphTiming` of the measurements (priors where samples miss)."""
+    def timing(self, prior: SystemParams, deadline_s: Optional[float] = None,
+               residual: bool = True) -> GraphTiming:
+        """
+        Return the :class:`GraphTiming` of the measurements (priors where samples miss).
+
+        ``residual``: with the offload path's measured shortfall (:meth:`offload_residual`).
+        """
         params = self.params(prior)
         device = self.device_rows(params.device_inference_s + params.device_processing_s)
         return GraphTiming(
@@ -211,7 +216,8 @@ class Calibration:
             overhead_s=params.server_processing_s + params.bs_to_server_s + RELEASE_POLL_S / 2,
             deadline_s=deadline_s,
             offload_extra_s=self.offload_extra(params.device_inference_s),
-            edge_batch=self.edge_batch, offload_residual_s=self.offload_residual(),
+            edge_batch=self.edge_batch,
+            offload_residual_s=self.offload_residual() if residual else 0.0,
             empty_image_bytes=np.array([self.empty_image_bytes[c].quantile(
                 0.5, self.image_bytes[c].quantile(0.5, params.image_bytes))
                 for c in self.cameras]))

@@ -147,10 +147,11 @@ class AllocatorNode(Node):
             self.laws.add(source, self.observer.take(source))
         calibration = self.observer.calibration if self.get_parameter('calibrate').value else None
         if calibration is not None:
-            margin, horizon = (self.get_parameter(n).value
-                               for n in ('release_margin_s', 'calibration_horizon_s'))
+            margin, horizon, residual = (self.get_parameter(n).value for n in (
+                'release_margin_s', 'calibration_horizon_s', 'offload_residual'))
             params, timing = self.observer.calibrated(
-                settings.params, settings.params.delay_req_s - margin if margin else None, horizon)
+                settings.params, settings.params.delay_req_s - margin if margin else None, horizon,
+                residual)
             settings = replace(settings, params=params, timing=timing)
         values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate'))
         settings, uplink = self.tasks.uplink(values, settings, gains)

@@ -78,6 +78,9 @@ def declare_allocator_params(node: Node) -> None:
         'Timings measured longer ago than this are forgotten (each keeps its newest 5), so '
         'the start-up and a load that has gone leave the plan (0: keep the whole windows)',
         0.0, 3600.0))
+    node.declare_parameter('offload_residual', True, text_param(
+        "Add the offload path's measured shortfall (an offloaded view's measured time less "
+        'the replayed median, median over the horizon) to the replay; false: as modelled'))
     node.declare_parameter('delay_quantile', 0.95, float_param(
         'Delay quantile the calibrated model holds to the requirement (0.5 or 0.95)',
         0.5, 0.95))

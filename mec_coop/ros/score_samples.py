@@ -105,17 +105,19 @@ class GraphObserver:
         return taken
 
     def calibrated(self, prior: SystemParams, deadline_s: Optional[float],
-                   horizon_s: float) -> tuple[SystemParams, GraphTiming]:
+                   horizon_s: float, residual: bool = True) -> tuple[SystemParams, GraphTiming]:
         """
         Return the measured constants and the replay's timing (priors where samples miss).
 
         Timing samples older than ``horizon_s`` are forgotten first (0: the whole windows);
-        read under the lock, so the callbacks never change a window mid-read.
+        read under the lock, so the callbacks never change a window mid-read. ``residual``: add
+        the offload path's measured shortfall (:meth:`Calibration.offload_residual`).
         """
         with self._lock:
             if horizon_s > 0.0:
                 self.calibration.expire(self.now(), horizon_s)
-            return self.calibration.params(prior), self.calibration.timing(prior, deadline_s)
+            return self.calibration.params(prior), self.calibration.timing(prior, deadline_s,
+                                                                           residual)
 
     def expect_offload_view(self, seconds: float) -> None:
         """Set the replay's offloaded-view median (no residual) of the plan just applied."""
