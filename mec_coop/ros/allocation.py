@@ -81,6 +81,9 @@ def declare_allocator_params(node: Node) -> None:
         'Timings measured longer ago than this are forgotten (each keeps its newest 5), so '
         'the start-up and a load that has gone leave the plan (0: keep the whole windows)',
         0.0, 3600.0))
+    node.declare_parameter('offload_residual', True, text_param(
+        "Add the offload path's measured shortfall (an offloaded view's measured time less "
+        'the replayed median, median over the horizon) to the replay; false: as modelled'))
     node.declare_parameter('delay_quantile', 0.95, float_param(
         'Delay quantile the calibrated model holds to the requirement (0.5 or 0.95)',
         0.5, 0.95))
@@ -387,6 +390,12 @@ class Solved:
             return None
         return {cam: cut.dtype for cam, cut in zip(self.scores, self.split) if cut is not None}
 
+    def replayed_view_s(self) -> float:
+        """Return the predicted offloaded-view median without the measured residual (NaN: none)."""
+        if self.plan.prediction is None or self.settings.timing is None:
+            return math.nan
+        return self.plan.prediction.offload_view_p50_s - self.settings.timing.offload_residual_s
+
     def state(self) -> AllocationState:
         """Build the ``AllocationState`` of this plan (header left to the caller)."""
         p, a = self.plan, self.plan.allocation
@@ -469,7 +478,8 @@ class Solved:
                 + ('' if gap is None else f', label-free accuracy gap {gap:+.4f}')
                 + ('' if p.prediction is None else '; offloaded view p50 predicted '
                    f'{p.prediction.offload_view_p50_s:.3f} s, measured '
-                   f"{self.extra.get('measured_offload_view_p50_s', math.nan):.3f} s")
+                   f"{self.extra.get('measured_offload_view_p50_s', math.nan):.3f} s "
+                   f"(residual {self.extra.get('offload_view_residual_s', 0.0):+.3f} s)")
                 + ('' if 'uplink_waits_for_codec' not in self.extra else '; the uplink plan '
                    'waits for the offload_codec (cocrra_instant: and thresholds) of '
                    f"{self.extra['uplink_waits_for_codec']}")
@@ -484,6 +494,17 @@ class Solved:
                    + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
+
+
+def target_names(node: Node) -> dict[str, str]:
+    """Return the allocator's push targets (key -> node name) from its parameters."""
+    pattern = node.get_parameter('camera_node').value
+    names = {f'camera:{cam}': pattern.replace('{camera}', cam) if pattern else ''
+             for cam in node.get_parameter('cameras').value}
+    names.update(edge=node.get_parameter('edge_node').value,
+                 uplink=node.get_parameter('uplink_node').value,
+                 action=node.get_parameter('action_node').value)
+    return {key: name for key, name in names.items() if name}
 
 
 def link_key(msg: LinkState) -> tuple:
