@@ -402,7 +402,7 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
 
 def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scores():
     from mec_coop.alloc.plan import PlanSettings
-    from mec_coop.alloc.timing import Calibration
+    from mec_coop.alloc.calibration import Calibration
     from mec_coop.ros.allocation import TaskPlanner
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
