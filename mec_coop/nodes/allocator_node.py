@@ -84,7 +84,7 @@ class AllocatorNode(Node):
         profile = self.get_parameter('split_profile').value
         self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher, ParameterReader(
             self, {k: v for k, v in target_names(self).items() if k.startswith('camera:')},
-            ('offload_codec',), self._problems, self._request),
+            ('offload_codec', 'theta_low', 'theta_high'), self._problems, self._request),
             load_cut_costs(profile) if profile else None)
 
         self.last: Optional[Solved] = None

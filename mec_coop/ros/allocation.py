@@ -181,8 +181,8 @@ class TaskPlanner:
     measured offload sizes and an offload per frame queued ahead (a camera offloads at most
     that often: the conservative case). Until every camera's codec is read the uplink plan
     waits (``waiting`` says for whom): planning on another codec's curve would size the
-    offloads wrongly. The cameras' thresholds are read beside their codec (the reader is
-    extended with them): with the measured frame scores they give each camera's routes, which
+    offloads wrongly. The cameras' thresholds are read beside their codec (the node's reader
+    reads both): with the measured frame scores they give each camera's routes, which
     ``cocrra_instant`` waits for and every plan is judged with (``UplinkPlan.instant``). The
     codecs are read only
     while an uplink plan is made (``tdma``, the default, needs none of it).
@@ -196,7 +196,6 @@ class TaskPlanner:
                  codecs: ParameterReader, cuts: Optional[list[CutCost]] = None) -> None:
         self.cameras, self.observer, self.pusher = cameras, observer, pusher
         self.codecs = codecs
-        codecs.names = tuple(dict.fromkeys((*codecs.names, 'theta_low', 'theta_high')))
         self.quality: dict = dict.fromkeys(cameras)
         self.cuts = cuts
         self.codec: dict = dict.fromkeys(cameras)
