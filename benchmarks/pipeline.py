@@ -50,11 +50,14 @@ def run_one(cameras, fps, mode, duration, out, domain, feedback=True, overrides=
         else:
             during(graph, duration)
         failed = graph.failed()
-    if failed or not (out / 'summary.json').exists():
-        print(f'{mode} {cameras} cams {fps:g} fps: no result (failed nodes {failed}); '
-              f'logs in {out / "logs"}')
+    summary = json.loads((out / 'summary.json').read_text()) \
+        if (out / 'summary.json').exists() else {}
+    if failed or not summary.get('skeletons'):
+        # No skeleton at all: on a loaded CPU the nodes may still be importing torch when the
+        # run ends (an 8-camera graph at load 11 did); no row, rather than an empty one.
+        print(f'{mode} {cameras} cams {fps:g} fps: no result (failed nodes {failed}, '
+              f"{summary.get('skeletons', 'no')} skeletons); logs in {out / 'logs'}")
         return None
-    summary = json.loads((out / 'summary.json').read_text())
     delay = summary.get('delay_s', {})
     return {'cameras': cameras, 'fps': fps, 'mode': mode, 'feedback': feedback,
             'duration_s': duration, 'skeletons_per_s': summary['skeletons'] / duration,

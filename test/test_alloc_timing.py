@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mec_coop.alloc.calibration import Calibration
 from mec_coop.alloc.model import (accuracy, confusion, empty_probability, held_probability,
                                   route_probabilities, server_confusion, SystemParams)
 from mec_coop.alloc.online import CameraScores
 from mec_coop.alloc.plan import _evaluate, plan, PlanSettings
-from mec_coop.alloc.timing import (_fifo, Calibration, GraphTiming, md1_wait, MIN_SAMPLES,
-                                   pooled_median, QUANTILE_LEVELS, RunningStat, simulate)
+from mec_coop.alloc.timing import (_fifo, GraphTiming, md1_wait, MIN_SAMPLES, pooled_median,
+                                   QUANTILE_LEVELS, RunningStat, simulate)
 
 TRACE = Path(__file__).parent / 'data' / 'timing_trace.json'
 
@@ -140,6 +141,7 @@ def test_keypoints_only_is_model_time_plus_airtime():
         calibration.delay_s.add(value / 2)
     assert calibration.measured_p50() == {'measured_delay_p50_s': 0.2,
                                           'measured_offload_view_p50_s': 0.4,
+                                          'offload_view_residual_s': 0.0,
                                           'offload_extra_s': [0.0]}
 
 
@@ -275,7 +277,7 @@ def test_calibration_from_a_recorded_trace():
     """
     Timings recorded from the running virtual rig (4 cameras, cooperative preset, 2 fps).
 
-    Recorded with ``python benchmarks/delay_model.py --modes cooperative --trace ...``.
+    Recorded with ``python benchmarks/delay_model.py --schemes cooperative --trace ...``.
     """
     trace = json.loads(TRACE.read_text())
     cameras = trace['cameras']
@@ -459,3 +461,36 @@ def test_the_edge_queue_waits_longer_with_spread_service_times():
     prior = SystemParams()
     assert calibration.timing(prior).edge_service_s.tolist() == [0.1, 0.1, 0.1, 0.5, 0.9]
     assert calibration.params(prior).server_inference_s == 0.1
+
+
+def test_the_offload_paths_measured_shortfall_joins_the_replay():
+    # The edge's results of offloaded views come 0.2 s later than the plan in effect predicts
+    # (0.3 s): the median gap is the residual, and the replay's offloaded views move by it.
+    calibration = Calibration(['cam0'])
+    calibration.add_offload_view(0.9, now=0.0)        # no plan yet: no gap
+    assert len(calibration.offload_view_gap_s) == 0
+    calibration.predicted_view_s = 0.3
+    for k, seconds in enumerate((0.45, 0.5, 0.55, 0.5)):
+        calibration.add_offload_view(seconds, now=float(k))
+    assert calibration.offload_residual() == 0.0      # fewer than MIN_SAMPLES: no residual
+    calibration.add_offload_view(0.5, now=4.0)
+    assert calibration.offload_residual() == pytest.approx(0.2)
+    assert calibration.timing(SystemParams()).offload_residual_s == pytest.approx(0.2)
+    assert calibration.timing(SystemParams(), residual=False).offload_residual_s == 0.0
+    assert calibration.measured_p50()['offload_view_residual_s'] == pytest.approx(0.2)
+    # A view faster than predicted is a negative gap, not a rejected sample.
+    calibration.predicted_view_s = 1.0
+    for k in range(10):
+        calibration.add_offload_view(0.5, now=5.0 + k)
+    assert calibration.offload_residual() == pytest.approx(-0.5)
+
+    base = replace(_timing(cams=4, edge=0.1, deadline=None), overhead_s=0.0)
+    args = ([0.3] * 4, [0.7] * 4, [1e6] * 4)
+    plain = simulate(base, *args)
+    late = simulate(replace(base, offload_residual_s=0.2), *args)
+    assert late.offload_view_p50_s == pytest.approx(plain.offload_view_p50_s + 0.2)
+    assert late.edge_wait_s == pytest.approx(plain.edge_wait_s)   # a delay, not edge load
+    assert late.complete_p95_s > plain.complete_p95_s + 0.15
+    # Negative: no view completes before it reached the edge.
+    early = simulate(replace(base, offload_residual_s=-5.0), *args)
+    assert early.offload_view_p50_s == pytest.approx(0.1 + 8 * 10_000 / 1e6, abs=1e-9)

@@ -18,6 +18,7 @@ import pytest
 from mec_coop.alloc.action_plan import plan_actions, snap
 from mec_coop.alloc.cocrra import eta
 from mec_coop.alloc.cocrra_tdma import delivery, TdmaLink
+from mec_coop.alloc.instant import ViewRoutes
 from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.uplink_plan import (plan_uplink, rate_curve, RELATIVE_SIZE, relative_size,
                                         upload_deadline)
@@ -211,14 +212,19 @@ class _Observer:
 
 
 class _Reader:
-    """Each camera's ``offload_codec`` as the allocator read it (None: not answered yet)."""
+    """Each camera's ``offload_codec`` and thresholds as the allocator read them (None: not)."""
 
-    def __init__(self, codecs):
-        self.codecs = codecs
+    def __init__(self, codecs, thresholds=None):
+        self.codecs, self.thresholds = codecs, thresholds or {}
+        # What the allocator node reads on each camera.
+        self.names = ('offload_codec', 'theta_low', 'theta_high')
 
     def value(self, key, name):
-        assert name == 'offload_codec'
-        return self.codecs[key.split(':', 1)[1]]
+        assert name in self.names
+        cam = key.split(':', 1)[1]
+        if name == 'offload_codec':
+            return self.codecs[cam]
+        return self.thresholds.get(cam, {}).get(name)
 
 
 def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
@@ -282,7 +288,11 @@ def test_four_camera_plans_against_brute_force(t0_s):
     # Four region-wise cameras on a band too narrow for all of them (45 kHz).
     link = tight_link([-95.0, -100.0, -105.0, -110.0], bandwidth_hz=45e3, t0_s=t0_s)
     curves = [rate_curve(16_500, 90, codec='regionwise')] * 4
-    paper, views = (plan_uplink(m, curves, link) for m in ('cocrra', 'cocrra_views'))
+    # Cameras that offload every frame: the instant objective is "at least two offloads on
+    # time", the objective of the cocrra_views plan it replaced.
+    routes = ViewRoutes((1.0,) * 4, (0.0,) * 4, (2400.0,) * 4)
+    paper, views = (plan_uplink(m, curves, link, routes=routes)
+                    for m in ('cocrra', 'cocrra_instant'))
     # Brute force: every share split on a 0.02 grid. The mean and "at least two views" both
     # grow with each camera's success, so each camera takes its best quality for its share.
     steps = np.arange(0.02, 0.95, 0.02)
@@ -298,6 +308,7 @@ def test_four_camera_plans_against_brute_force(t0_s):
         dist[:, 0] *= 1 - phi[:, i]
     assert paper.mean_success >= 0.99 * phi.mean(axis=1).max()
     assert views.views_success >= 0.99 * dist[:, 2:].sum(axis=1).max()
+    assert views.instant == pytest.approx(views.views_success, abs=1e-9)
     # Each is best at its own objective.
     assert paper.mean_success >= views.mean_success - 1e-9
     assert views.views_success >= paper.views_success - 1e-9
@@ -388,3 +399,43 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
     state.fading = 'rayleigh'
     with pytest.raises(ValueError, match='fading must be one of'):
         with_link(PlanSettings(params=SystemParams()), state, cams)
+
+
+def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scores():
+    from mec_coop.alloc.plan import PlanSettings
+    from mec_coop.alloc.calibration import Calibration
+    from mec_coop.ros.allocation import TaskPlanner
+
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    observer = type('Observer', (), {'calibration': Calibration(cams)})()
+    for k in range(200):   # frame scores spread evenly over [0, 1), 11 KB offloads
+        for cam in cams:
+            observer.calibration.frame_scores[cam].add((k + 0.5) / 200, 0.0)
+            observer.calibration.image_bytes[cam].add(11_000.0, 0.0)
+    reader = _Reader(dict.fromkeys(cams, 'regionwise'))
+    planner = TaskPlanner(cams, observer, type('Pusher', (), {
+        'applied': staticmethod(lambda k, n: None)})(), reader)
+    values = {'uplink_plan': 'cocrra_instant', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
+              'camera_jpeg_quality': 30, 'upload_deadline_s': 0.3, 'image_bytes': 16_384.0,
+              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    params = SystemParams(link=LinkBudget(45e3, 30.0, -165.0, 'gaussian'), delay_req_s=1.0)
+    gains = [-95.0, -100.0, -105.0, -110.0]
+    # The thresholds are not read yet: the instant plan waits; Co-CRRA plans without routes.
+    assert planner.uplink(values, PlanSettings(params=params), gains)[1] is None
+    assert planner.waiting == cams
+    assert planner.uplink({**values, 'uplink_plan': 'cocrra'}, PlanSettings(params=params),
+                          gains)[1].instant is None
+    # Cascade on cam0-cam2 (offload below 0.7, keypoints above), most frames kept on cam3.
+    reader.thresholds = {cam: {'theta_low': 0.0, 'theta_high': 0.7} for cam in cams[:3]}
+    reader.thresholds['cam3'] = {'theta_low': 0.0, 'theta_high': 0.15}
+    plan = planner.uplink(values, PlanSettings(params=params), gains)[1]
+    assert planner.waiting == [] and plan.method == 'cocrra_instant'
+    assert plan.routes.offload == pytest.approx((0.7, 0.7, 0.7, 0.15))
+    assert plan.routes.keypoints == pytest.approx((0.3, 0.3, 0.3, 0.85))
+    # The keypoint message's size before any is measured: the model's prior (68 bytes).
+    assert plan.routes.message_bits == (8 * SystemParams().message_bytes,) * 4
+    # Judged with the same routes, no baseline is above it in its objective.
+    for method in ('cocrra', 'fracr', 'fcrra'):
+        other = planner.uplink({**values, 'uplink_plan': method}, PlanSettings(params=params),
+                               gains)[1]
+        assert other.instant <= plan.instant + 1e-12

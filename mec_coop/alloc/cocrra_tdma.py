@@ -15,12 +15,8 @@ ratio grid); P2 reduces to the shares, ``max sum_i eta(o_i) gamma_i(tau_i)`` wit
 starts. :class:`RateCurve` then turns a ratio into the camera's JPEG quality: the highest
 quality whose measured offload size fits ``D_i (1 - o_i)``.
 
-``min_views`` (this product's change, 0 keeps the paper's objective): paper D's users are
-independent, but a 3D instant needs at least two views. Maximising the mean ``Phi_i`` can give
-all airtime to one camera when the band is tight (seen in the graph: shares 0.97 / 0.01 / 0.01
-/ 0.01, no instant triangulated). With ``min_views = k`` P2 maximises the probability that at
-least ``k`` cameras succeed (:func:`at_least`, the ``Phi_i`` independent). That probability
-grows with every ``Phi_i``, so P1 (each camera's best ratio for its share) is unchanged.
+Paper D's users are independent, but a 3D instant needs at least two views: this product's
+objective of an instant is in :mod:`mec_coop.alloc.instant`.
 
 The delivery model (``TdmaLink.model``, :data:`DELIVERY_MODELS`) follows the link the plan
 runs on. ``'paper'``: paper D's optimisation form of (2), ``exp(-x^2 / 2)`` (the paper's
@@ -132,19 +128,22 @@ def _fits(bits, rate, link: TdmaLink) -> np.ndarray:
     return np.where(rho < 1.0, (1.0 - rho) * alone + rho * waited, 0.0)
 
 
-def at_least(phi, k: int) -> float:
-    """Probability that at least ``k`` of independent events with probabilities ``phi`` occur."""
-    dist = np.zeros(len(phi) + 1)
-    dist[0] = 1.0
-    for p in np.asarray(phi, dtype=np.float64):
-        dist[1:] = dist[1:] * (1.0 - p) + dist[:-1] * p
-        dist[0] *= 1.0 - p
-    return float(dist[k:].sum())
+def at_least(phi, k: int):
+    """
+    Probability that at least ``k`` of independent events with probabilities ``phi`` occur.
 
-
-def objective(phi, min_views: int = 0) -> float:
-    """P2's value of per-camera successes ``phi``: their sum (paper D) or :func:`at_least`."""
-    return at_least(phi, min_views) if min_views else float(np.sum(phi))
+    The events lie on the last axis; leading axes are separate cases (an array back), a 1-D
+    ``phi`` gives a float.
+    """
+    phi = np.asarray(phi, dtype=np.float64)
+    dist = np.zeros((*phi.shape[:-1], phi.shape[-1] + 1))
+    dist[..., 0] = 1.0
+    for i in range(phi.shape[-1]):
+        p = phi[..., i:i + 1]
+        dist[..., 1:] = dist[..., 1:] * (1.0 - p) + dist[..., :-1] * p
+        dist[..., :1] *= 1.0 - p
+    total = dist[..., k:].sum(axis=-1)
+    return float(total) if phi.ndim == 1 else total
 
 
 def share_starts(u: int, min_share: float) -> list[np.ndarray]:
@@ -204,12 +203,12 @@ def grid_shares(data_bits, link: TdmaLink, grid=O_GRID, step: float = 0.005) -> 
     return link.min_share + step * units_of
 
 
-def solve_shares(o, data_bits, link: TdmaLink, phi, start, min_views: int = 0) -> np.ndarray:
+def solve_shares(o, data_bits, link: TdmaLink, phi, start) -> np.ndarray:
     """P2 on the shares (ratios fixed): SLSQP from ``start``; never worse than ``start``."""
     u = len(link.gains)
 
     def neg(tau):
-        return -objective(phi * delivery(o, tau, data_bits, link), min_views)
+        return -float(np.sum(phi * delivery(o, tau, data_bits, link)))
     res = minimize(neg, start, method='SLSQP', bounds=[(link.min_share, 1.0)] * u,
                    constraints=[{'type': 'ineq', 'fun': lambda t: 1.0 - t.sum()}],
                    options={'ftol': 1e-12, 'maxiter': 200})
@@ -220,12 +219,12 @@ def solve_shares(o, data_bits, link: TdmaLink, phi, start, min_views: int = 0) -
 
 def co_crra_tdma(data_bits: Union[Sequence[float], np.ndarray], link: TdmaLink,
                  max_outer: int = 20, eps1: float = 1e-6,
-                 grid=O_GRID, min_views: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 grid=O_GRID) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     Algorithm 1 with the TDMA P2 from each of :func:`share_starts`: ``(o, tau, Phi)``.
 
     ``grid``: the ratios P1 chooses from (the paper's 0.01 steps, or the ratios a codec can
-    reach, e.g. those of a camera's JPEG qualities). ``min_views``: see the module docstring.
+    reach, e.g. those of a camera's JPEG qualities).
     """
     d = np.asarray(data_bits, dtype=np.float64)
     if len(d) != len(link.gains) or not np.all(d > 0):
@@ -235,14 +234,14 @@ def co_crra_tdma(data_bits: Union[Sequence[float], np.ndarray], link: TdmaLink,
         total = -np.inf
         for _ in range(max_outer):
             o = best_ratios(d, tau, link, grid)
-            tau = solve_shares(o, d, link, eta(o), tau, min_views)
-            new = objective(eta(o) * delivery(o, tau, d, link), min_views)
+            tau = solve_shares(o, d, link, eta(o), tau)
+            new = float(np.sum(eta(o) * delivery(o, tau, d, link)))
             if abs(new - total) < eps1:
                 break
             total = new
         o = best_ratios(d, tau, link, grid)
         phi = eta(o) * delivery(o, tau, d, link)
-        if best is None or objective(phi, min_views) > objective(best[2], min_views):
+        if best is None or phi.sum() > best[2].sum():
             best = (o, tau, phi)
     assert best is not None  # share_starts always yields the equal split
     return best

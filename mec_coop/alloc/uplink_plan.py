@@ -6,10 +6,13 @@ The allocator's uplink plan: TDMA shares and each camera's JPEG quality (paper D
 "Adaptive Compression Offloading and Resource Allocation for Edge Vision Computing" (Xiao et
 al., IEEE TCCN 2024), in its TDMA form (:mod:`.cocrra_tdma`): Co-CRRA (Algorithm 1) and the
 baselines of Sec. VI, FCRRA (a fixed ratio, shares from P2), FRACR (equal shares, ratios from
-P1) and MSVRA (a fixed ratio, shares that maximise the sum rate). ``cocrra_views`` is this
-product's Co-CRRA: P2 maximises the probability that at least :data:`MIN_VIEWS` cameras make
-``t0`` (:mod:`.cocrra_tdma`, ``min_views``), not their mean, so a tight band is never given to
-one camera alone. ``tdma`` leaves the uplink to
+P1) and MSVRA (a fixed ratio, shares that maximise the sum rate). ``cocrra_instant`` is this
+product's: the shares and qualities that maximise the probability that an instant has at least
+:data:`~.instant.MIN_VIEWS` views on time by any route, keypoints or offload (:mod:`.instant`),
+the quantity the graph measures; it replaced ``cocrra_views`` (at least two *offloads* on time),
+whose objective is its special case of cameras that offload every frame. Given the cameras'
+routes (:class:`~.instant.ViewRoutes`) every plan is also judged in that objective
+(``UplinkPlan.instant``). ``tdma`` leaves the uplink to
 the threshold plan of paper A (its shares, the cameras' own quality): no plan here.
 
 A camera compresses by choosing its JPEG quality, so P1 chooses among the ratios the qualities
@@ -31,12 +34,10 @@ import numpy as np
 from mec_coop.alloc.cocrra import eta
 from mec_coop.alloc.cocrra_tdma import (at_least, best_ratios, co_crra_tdma, delivery,
                                         RateCurve, share_starts, solve_shares, TdmaLink)
+from mec_coop.alloc.instant import instant_success, MIN_VIEWS, solve_instant, ViewRoutes
 from mec_coop.alloc.model import SystemParams
 
-UPLINK_PLANS = ('tdma', 'cocrra', 'cocrra_views', 'fcrra', 'fracr', 'msvra')
-# cocrra_views: P2 maximises the probability that this many cameras make t0 (a triangulation
-# needs two views; the edge's min_views default) instead of their mean success.
-MIN_VIEWS = 2
+UPLINK_PLANS = ('tdma', 'cocrra', 'cocrra_instant', 'fcrra', 'fracr', 'msvra')
 # The JPEG qualities whose offload sizes were measured, the ones a plan chooses from.
 QUALITIES = (4, 8, 15, 30, 50, 70, 90, 95)
 # Offload size per JPEG quality relative to quality 90, per offload codec (the camera's
@@ -131,6 +132,10 @@ class UplinkPlan:
     # ``success`` (the link's own model, :data:`~.cocrra_tdma.DELIVERY_MODELS`).
     paper_success: Optional[np.ndarray] = None
     model: str = 'paper'   # the delivery model ``success`` was computed with
+    # The probability that an instant has MIN_VIEWS views on time by any route (None: the
+    # cameras' routes were not known), :func:`~.instant.instant_success`.
+    instant: Optional[float] = None
+    routes: Optional[ViewRoutes] = None   # the routes ``instant`` was judged with
 
     @property
     def mean_success(self) -> float:
@@ -143,12 +148,15 @@ class UplinkPlan:
 
     @property
     def value(self) -> float:
-        """Return the objective of the plan's method: two-view success or mean success."""
-        return self.views_success if self.method == 'cocrra_views' else self.mean_success
+        """Return the objective of the plan's method: instant success or mean success."""
+        if self.method == 'cocrra_instant':
+            assert self.instant is not None   # plan_uplink needs the routes for it
+            return self.instant
+        return self.mean_success
 
     @property
     def views_success(self) -> float:
-        """Probability that at least :data:`MIN_VIEWS` cameras succeed (independently)."""
+        """Probability that at least two cameras' offloads succeed (independently)."""
         return at_least(self.success, MIN_VIEWS)
 
 
@@ -164,7 +172,7 @@ def _ratio(curve: RateCurve, quality: int) -> float:
 
 
 def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
-                fixed_quality: int = 90) -> UplinkPlan:
+                fixed_quality: int = 90, routes: Optional[ViewRoutes] = None) -> UplinkPlan:
     """
     Solve the uplink plan ``method`` (one of :data:`UPLINK_PLANS` but ``tdma``).
 
@@ -172,9 +180,13 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
     :param link: the band, power, gains, ``t0`` and the least share.
     :param fixed_quality: the quality of FCRRA and MSVRA (their fixed ratio); it must be one of
         every curve's qualities.
+    :param routes: the cameras' routes; ``cocrra_instant`` needs them, and with them every
+        plan carries its instant success.
     """
     if method not in UPLINK_PLANS or method == 'tdma':
         raise ValueError(f'uplink plan must be one of {UPLINK_PLANS[1:]}, got {method!r}')
+    if method == 'cocrra_instant' and routes is None:
+        raise ValueError("cocrra_instant needs the cameras' routes")
     if len(curves) != len(link.gains):
         raise ValueError(f'{len(curves)} rate curves for {len(link.gains)} cameras')
     d = np.array([c.full_bits for c in curves])
@@ -199,18 +211,29 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
     elif method == 'fracr':
         tau = np.full(u, 1.0 / u)
         o = best_ratios(d, tau, link, grid)
+    elif method == 'cocrra':
+        o, tau, _ = co_crra_tdma(d, link, grid=grid)
     else:
-        o, tau, _ = co_crra_tdma(d, link, grid=grid,
-                                 min_views=MIN_VIEWS if method == 'cocrra_views' else 0)
+        # Started from (and never below) the paper's plans and the baselines' shares.
+        assert routes is not None
+        starts = [plan_uplink(m, curves, link, fixed_quality).shares
+                  for m in ('cocrra', 'fracr', 'fcrra', 'msvra')]
+        o, tau, _ = solve_instant(d, link, routes, grid, starts)
     qualities = tuple(c.quality_for(r) for c, r in zip(curves, o))
     sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, qualities)])
     achieved = 1.0 - 8.0 * sizes / d
     success, paper = _successes(achieved, tau, d, link)
     return UplinkPlan(method, np.asarray(tau, dtype=float), qualities, achieved, sizes,
-                      success, link.t0_s, paper_success=paper, model=link.model)
+                      success, link.t0_s, paper_success=paper, model=link.model,
+                      instant=_instant(achieved, tau, d, link, routes), routes=routes)
 
 
-def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink) -> Optional[UplinkPlan]:
+def _instant(achieved, tau, d, link: TdmaLink, routes: Optional[ViewRoutes]) -> Optional[float]:
+    return None if routes is None else float(instant_success(achieved, tau, d, link, routes))
+
+
+def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink,
+           routes: Optional[ViewRoutes] = None) -> Optional[UplinkPlan]:
     """
     Return ``plan``'s shares and qualities with their success on other inputs.
 
@@ -226,22 +249,25 @@ def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink) -> Opt
     achieved = 1.0 - 8.0 * sizes / d
     success, paper = _successes(achieved, plan.shares, d, link)
     return replace(plan, ratios=achieved, sizes_bytes=sizes, t0_s=link.t0_s, success=success,
-                   paper_success=paper, model=link.model)
+                   paper_success=paper, model=link.model,
+                   instant=_instant(achieved, plan.shares, d, link, routes), routes=routes)
 
 
 def hold_plan(previous: Optional[UplinkPlan], new: UplinkPlan, curves: Sequence[RateCurve],
-              link: TdmaLink, margin: float = HOLD_MARGIN) -> UplinkPlan:
+              link: TdmaLink, margin: float = HOLD_MARGIN,
+              routes: Optional[ViewRoutes] = None) -> UplinkPlan:
     """
     Keep ``previous`` unless ``new`` is clearly better on the current inputs (hysteresis).
 
-    Both are judged on ``curves`` and ``link`` (``new`` was solved on them); ``new`` replaces
+    Both are judged on ``curves``, ``link`` and ``routes`` (``new`` was solved on them) in the
+    plan's own objective (:attr:`UplinkPlan.value`); ``new`` replaces
     the plan in place when its objective exceeds the old plan's by more than ``margin``, when
     the method changed or when the old plan cannot run on these inputs. With unchanged inputs
     the solver returns the same plan, so the shares stay as they are either way.
     """
     if previous is None or previous.method != new.method:
         return new
-    old = judged(previous, curves, link)
+    old = judged(previous, curves, link, routes)
     if old is None or new.value > old.value + margin:
         return new
     return replace(old, held=True)

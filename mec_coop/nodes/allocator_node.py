@@ -38,8 +38,8 @@ from mec_coop.alloc.scores import load_samples
 from mec_coop.alloc.split_plan import load_cut_costs
 from mec_coop.msg import AllocationState, LinkState
 from mec_coop.ros.allocation import (declare_allocator_params, link_key, pushes,
-                                     SCORE_LABELS, Solved, TASK_PARAMS, task_problem,
-                                     TaskPlanner, with_link)
+                                     SCORE_LABELS, Solved, target_names, TASK_PARAMS,
+                                     task_problem, TaskPlanner, with_link)
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.diagnostics import diagnostic, diagnostic_array, LogOnce, OK, WARN
 from mec_coop.ros.param_push import ParameterPusher
@@ -74,7 +74,7 @@ class AllocatorNode(Node):
             SCORE_LABELS)
         self._problems = LogOnce(self.get_logger())
         self._link: Optional[LinkState] = None
-        self.pusher = ParameterPusher(self, self._target_names(), self._problems)
+        self.pusher = ParameterPusher(self, target_names(self), self._problems)
         self._pub_state = self.create_publisher(AllocationState, 'allocation', QOS_LATCHED)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_subscription(LinkState, 'uplink/link_state', self._on_link, QOS_LATCHED)
@@ -83,8 +83,8 @@ class AllocatorNode(Node):
             self.get_parameter('server_samples').value)
         profile = self.get_parameter('split_profile').value
         self.tasks = TaskPlanner(self.cameras, self.observer, self.pusher, ParameterReader(
-            self, {k: v for k, v in self._target_names().items() if k.startswith('camera:')},
-            ('offload_codec',), self._problems, self._request),
+            self, {k: v for k, v in target_names(self).items() if k.startswith('camera:')},
+            ('offload_codec', 'theta_low', 'theta_high'), self._problems, self._request),
             load_cut_costs(profile) if profile else None)
 
         self.last: Optional[Solved] = None
@@ -147,10 +147,11 @@ class AllocatorNode(Node):
             self.laws.add(source, self.observer.take(source))
         calibration = self.observer.calibration if self.get_parameter('calibrate').value else None
         if calibration is not None:
-            margin, horizon = (self.get_parameter(n).value
-                               for n in ('release_margin_s', 'calibration_horizon_s'))
+            margin, horizon, residual = (self.get_parameter(n).value for n in (
+                'release_margin_s', 'calibration_horizon_s', 'offload_residual'))
             params, timing = self.observer.calibrated(
-                settings.params, settings.params.delay_req_s - margin if margin else None, horizon)
+                settings.params, settings.params.delay_req_s - margin if margin else None, horizon,
+                residual)
             settings = replace(settings, params=params, timing=timing)
         values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate'))
         settings, uplink = self.tasks.uplink(values, settings, gains)
@@ -209,15 +210,8 @@ class AllocatorNode(Node):
         self.pusher.push(pushes(state, self.get_parameter('release_margin_s').value,
                                 decisions=not solved.extra['warming_up'],
                                 split_dtypes=solved.split_dtypes()))
-
-    def _target_names(self) -> dict[str, str]:
-        pattern = self.get_parameter('camera_node').value
-        names = {f'camera:{cam}': pattern.replace('{camera}', cam) if pattern else ''
-                 for cam in self.cameras}
-        names.update(edge=self.get_parameter('edge_node').value,
-                     uplink=self.get_parameter('uplink_node').value,
-                     action=self.get_parameter('action_node').value)
-        return {key: name for key, name in names.items() if name}
+        if not solved.extra['warming_up']:   # the plan the cameras route by from now on
+            self.observer.expect_offload_view(solved.replayed_view_s())
 
     def _publish_diagnostics(self) -> None:
         link = 'uplink/link_state' if self._link else 'paper defaults (no uplink/link_state)'

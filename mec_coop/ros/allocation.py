@@ -21,9 +21,12 @@ from rclpy.parameter import Parameter
 from mec_coop.action.study import bundled_frame_counts
 from mec_coop.alloc.action_plan import ACTION_ALLOCATIONS, ActionPlan, plan_actions
 from mec_coop.alloc.cocrra_tdma import TdmaLink
-from mec_coop.alloc.model import spectral_rates, SystemParams, TX_MODELS, UPLINK_COMBINES
+from mec_coop.alloc.instant import ViewRoutes
+from mec_coop.alloc.model import (route_probabilities, spectral_rates, SystemParams, TX_MODELS,
+                                  UPLINK_COMBINES)
 from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
+from mec_coop.alloc.scores import CameraModel
 from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
 from mec_coop.alloc.uplink_plan import (HOLD_MARGIN, hold_plan, MIN_QUALITY, plan_uplink,
                                         QUALITIES, rate_curve, relative_size, UPLINK_PLANS,
@@ -78,6 +81,9 @@ def declare_allocator_params(node: Node) -> None:
         'Timings measured longer ago than this are forgotten (each keeps its newest 5), so '
         'the start-up and a load that has gone leave the plan (0: keep the whole windows)',
         0.0, 3600.0))
+    node.declare_parameter('offload_residual', True, text_param(
+        "Add the offload path's measured shortfall (an offloaded view's measured time less "
+        'the replayed median, median over the horizon) to the replay; false: as modelled'))
     node.declare_parameter('delay_quantile', 0.95, float_param(
         'Delay quantile the calibrated model holds to the requirement (0.5 or 0.95)',
         0.5, 0.95))
@@ -175,7 +181,10 @@ class TaskPlanner:
     measured offload sizes and an offload per frame queued ahead (a camera offloads at most
     that often: the conservative case). Until every camera's codec is read the uplink plan
     waits (``waiting`` says for whom): planning on another codec's curve would size the
-    offloads wrongly. The codecs are read only
+    offloads wrongly. The cameras' thresholds are read beside their codec (the node's reader
+    reads both): with the measured frame scores they give each camera's routes, which
+    ``cocrra_instant`` waits for and every plan is judged with (``UplinkPlan.instant``). The
+    codecs are read only
     while an uplink plan is made (``tdma``, the default, needs none of it).
     A new uplink plan replaces the one in place only when it is clearly better on the same inputs
     (``uplink_hold_margin``, :func:`~mec_coop.alloc.uplink_plan.hold_plan`): the measured sizes
@@ -234,11 +243,28 @@ class TaskPlanner:
                            else SIZE_SPREAD_PRIOR)
         return max(spreads, default=SIZE_SPREAD_PRIOR)
 
+    def _routes(self, params: SystemParams, gains_db: list) -> Optional[ViewRoutes]:
+        """Each camera's routes at the thresholds it runs (None until every camera's are read)."""
+        thresholds = [[self.codecs.value(f'camera:{cam}', k) for k in ('theta_low', 'theta_high')]
+                      for cam in self.cameras]
+        if any(v is None for pair in thresholds for v in pair):
+            return None
+        calibration = self.observer.calibration
+        routes = [route_probabilities(model, lo, hi) for model, (lo, hi) in zip(
+            calibration.routed([CameraModel.assumed(g) for g in gains_db]), thresholds)]
+        return ViewRoutes(tuple(float(off) for off, _ in routes),
+                          tuple(float(kp) for _, kp in routes),
+                          tuple(8.0 * calibration.message_bytes[cam].quantile(
+                              0.5, params.message_bytes) for cam in self.cameras))
+
     def uplink(self, values: dict, settings: PlanSettings, gains_db: list
                ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
         """Solve the uplink plan; the settings then carry its offload sizes."""
         self.planning = values['uplink_plan'] != 'tdma'
         self.waiting = self._read_codecs() if self.planning else []
+        routes = self._routes(settings.params, gains_db) if self.planning else None
+        if values['uplink_plan'] == 'cocrra_instant' and routes is None:
+            self.waiting = self.waiting or list(self.cameras)
         if not self.planning or self.waiting:
             self.held = None
             return settings, None
@@ -253,12 +279,13 @@ class TaskPlanner:
                         dbm_to_watt(params.link.noise_dbm_per_hz),
                         tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share,
                         model, self._size_spread(), 1.0 / params.frame_rate_hz)
-        new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'])
+        new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'],
+                          routes)
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
                   settings.min_share, tuple(self.codec.values()), model)
         result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
-                                       curves, link, values['uplink_hold_margin'])
+                                       curves, link, values['uplink_hold_margin'], routes)
         self._chosen = chosen
         sizes = result.sizes_bytes
         timing = settings.timing and replace(settings.timing, image_bytes=sizes)
@@ -362,6 +389,12 @@ class Solved:
             return None
         return {cam: cut.dtype for cam, cut in zip(self.scores, self.split) if cut is not None}
 
+    def replayed_view_s(self) -> float:
+        """Return the predicted offloaded-view median without the measured residual (NaN: none)."""
+        if self.plan.prediction is None or self.settings.timing is None:
+            return math.nan
+        return self.plan.prediction.offload_view_p50_s - self.settings.timing.offload_residual_s
+
     def state(self) -> AllocationState:
         """Build the ``AllocationState`` of this plan (header left to the caller)."""
         p, a = self.plan, self.plan.allocation
@@ -409,6 +442,8 @@ class Solved:
                            'uplink_success_model': u.model,
                            'uplink_success_paper_model': f'{u.mean_paper_success:.4f}',
                            'uplink_two_views': f'{u.views_success:.4f}',
+                           'uplink_instant_success': 'n/a' if u.instant is None
+                           else f'{u.instant:.4f}',
                            'uplink_plan_held': u.held,
                            'jpeg_quality': list(u.qualities)})
         if self.split is not None:
@@ -442,16 +477,33 @@ class Solved:
                 + ('' if gap is None else f', label-free accuracy gap {gap:+.4f}')
                 + ('' if p.prediction is None else '; offloaded view p50 predicted '
                    f'{p.prediction.offload_view_p50_s:.3f} s, measured '
-                   f"{self.extra.get('measured_offload_view_p50_s', math.nan):.3f} s")
+                   f"{self.extra.get('measured_offload_view_p50_s', math.nan):.3f} s "
+                   f"(residual {self.extra.get('offload_view_residual_s', 0.0):+.3f} s)")
                 + ('' if 'uplink_waits_for_codec' not in self.extra else '; the uplink plan '
-                   f"waits for the offload_codec of {self.extra['uplink_waits_for_codec']}")
+                   'waits for the offload_codec (cocrra_instant: and thresholds) of '
+                   f"{self.extra['uplink_waits_for_codec']}")
                 + ('' if u is None else f'; uplink {u.method}: jpeg_quality {list(u.qualities)}, '
                    f'shares {[round(float(v), 3) for v in u.shares]}, t0 {u.t0_s:.3f} s, '
                    f'success {u.mean_success:.3f} ({u.model} model; paper D' + "'s model "
                    f'{u.mean_paper_success:.3f}), two views {u.views_success:.3f}'
+                   + ('' if u.instant is None or u.routes is None else
+                      f', instant {u.instant:.3f} (routes: offload '
+                      f'{[round(v, 2) for v in u.routes.offload]}, keypoints '
+                      f'{[round(v, 2) for v in u.routes.keypoints]})')
                    + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
+
+
+def target_names(node: Node) -> dict[str, str]:
+    """Return the allocator's push targets (key -> node name) from its parameters."""
+    pattern = node.get_parameter('camera_node').value
+    names = {f'camera:{cam}': pattern.replace('{camera}', cam) if pattern else ''
+             for cam in node.get_parameter('cameras').value}
+    names.update(edge=node.get_parameter('edge_node').value,
+                 uplink=node.get_parameter('uplink_node').value,
+                 action=node.get_parameter('action_node').value)
+    return {key: name for key, name in names.items() if name}
 
 
 def link_key(msg: LinkState) -> tuple:

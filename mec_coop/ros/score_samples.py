@@ -32,10 +32,11 @@ from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Float32
 
+from mec_coop.alloc.calibration import Calibration
 from mec_coop.alloc.labels import AmbiguousShare, label_frame, LabelRule
 from mec_coop.alloc.model import SystemParams
 from mec_coop.alloc.online import StampJoin
-from mec_coop.alloc.timing import Calibration, GraphTiming, RunningStat
+from mec_coop.alloc.timing import GraphTiming, RunningStat
 from mec_coop.msg import GroundTruth, PoseKeypoints2D, Skeleton3D
 from mec_coop.ros.camera_info import RigCalibration
 from mec_coop.ros.conversions import from_stamp, person_arrays
@@ -104,17 +105,24 @@ class GraphObserver:
         return taken
 
     def calibrated(self, prior: SystemParams, deadline_s: Optional[float],
-                   horizon_s: float) -> tuple[SystemParams, GraphTiming]:
+                   horizon_s: float, residual: bool = True) -> tuple[SystemParams, GraphTiming]:
         """
         Return the measured constants and the replay's timing (priors where samples miss).
 
         Timing samples older than ``horizon_s`` are forgotten first (0: the whole windows);
-        read under the lock, so the callbacks never change a window mid-read.
+        read under the lock, so the callbacks never change a window mid-read. ``residual``: add
+        the offload path's measured shortfall (:meth:`Calibration.offload_residual`).
         """
         with self._lock:
             if horizon_s > 0.0:
                 self.calibration.expire(self.now(), horizon_s)
-            return self.calibration.params(prior), self.calibration.timing(prior, deadline_s)
+            return self.calibration.params(prior), self.calibration.timing(prior, deadline_s,
+                                                                           residual)
+
+    def expect_offload_view(self, seconds: float) -> None:
+        """Set the replay's offloaded-view median (no residual) of the plan just applied."""
+        with self._lock:
+            self.calibration.predicted_view_s = float(seconds)
 
     def forget_offload_sizes(self, cam: str) -> None:
         """Drop ``cam``'s offload sizes (its JPEG quality changed: they describe the old one)."""
@@ -148,7 +156,7 @@ class GraphObserver:
         with self._lock:
             self.calibration.edge_service_s.add(msg.inference_time_s, now)
             if age is not None:
-                self.calibration.offload_view_s.add(age, now)
+                self.calibration.add_offload_view(age, now)
             if msg.offload_bytes:
                 # A frame the camera found nobody in (score 0) went up whole: sized apart.
                 sizes = self.calibration.empty_image_bytes if msg.camera_confidence == 0.0 \
