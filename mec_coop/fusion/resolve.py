@@ -62,7 +62,7 @@ def resolve(P: np.ndarray, x: np.ndarray, w: np.ndarray, tri: Triangulation,
             outlier_threshold_px: float, bones: Optional[np.ndarray] = None
             ) -> tuple[Triangulation, int]:
     """
-    Decide the disagreeing joints of one person with the track's prediction.
+    Decide the disagreeing joints of one person with the track's prediction and bones.
 
     :param P: ``(V, 3, 4)`` projection matrices (ideal pixels).
     :param x: ``(V, J, 2)`` the person's ideal pixels in each view, NaN where none.
