@@ -140,12 +140,12 @@ def test_association_parameters_map_to_the_settings_and_bad_values_are_refused()
 
     values = dict(node.values, association_match_gate=0.8, association_birth_instants=4,
                   association_death_timeout_s=3.0, association_human_checks=False,
-                  association_contested_views=False, association_resolve_bones=False,
+                  association_contested_views=False, association_resolve_bones=True,
                   min_views=3, triangulation='dlt')
     people = fusion_settings(values).association_settings()
     assert (people.match_gate, people.birth_instants, people.death_timeout_s,
             people.human_checks, people.contested_views, people.resolve_bones) == (
-                0.8, 4, 3.0, False, False, False)
+                0.8, 4, 3.0, False, False, True)
     assert (people.min_views, people.triangulation) == (3, 'dlt')
     for name, bad, reason in (('match_gate', 0.0, 'match_gate must be > 0, got 0.0'),
                               ('death_timeout_s', 0.0, 'death_timeout_s must be > 0'),

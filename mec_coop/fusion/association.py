@@ -101,7 +101,8 @@ class AssociationSettings:
         doubtful`); 0: never.
     :param young_instants: a track measured fewer times than this (no velocity yet) checks its
         claims against each other (:func:`~mec_coop.fusion.grouping.young_claims`). 0: never.
-    :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (False: before).
+    :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (off: held out
+        it put more joints over 0.15 m off, docs/people.md).
     """
 
     match_gate: float = 0.5
@@ -121,7 +122,7 @@ class AssociationSettings:
     contested_views: bool = True
     firm_views: int = 2
     young_instants: int = 3
-    resolve_bones: bool = True
+    resolve_bones: bool = False
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
