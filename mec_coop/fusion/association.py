@@ -101,8 +101,7 @@ class AssociationSettings:
         doubtful`); 0: never.
     :param young_instants: a track measured fewer times than this (no velocity yet) checks its
         claims against each other (:func:`~mec_coop.fusion.grouping.young_claims`). 0: never.
-    :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (off: held out
-        it put more joints over 0.15 m off, docs/people.md).
+    :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (docs/people.md).
     """
 
     match_gate: float = 0.5
