@@ -469,7 +469,13 @@ def test_the_offload_paths_measured_shortfall_joins_the_replay():
     calibration = Calibration(['cam0'])
     calibration.add_offload_view(0.9, now=0.0)        # no plan yet: no gap
     assert len(calibration.offload_view_gap_s) == 0
-    calibration.predicted_view_s = 0.3
+    calibration.expect_offload_view(0.3)              # a plan on the priors: no expectation
+    assert math.isnan(calibration.predicted_view_s)
+    for k in range(MIN_SAMPLES):
+        calibration.add_device('cam0', float(k), 0.1)
+        calibration.edge_service_s.add(0.1, float(k))
+    calibration.expect_offload_view(0.3)              # calibrated: the plan's view is expected
+    assert calibration.predicted_view_s == 0.3
     for k, seconds in enumerate((0.45, 0.5, 0.55, 0.5)):
         calibration.add_offload_view(seconds, now=float(k))
     assert calibration.offload_residual() == 0.0      # fewer than MIN_SAMPLES: no residual

@@ -250,11 +250,11 @@ def test_online_update_and_late_nodes(harness):
     # benchmark reads it): cam1's audits took 0.3 s at the edge, none was timed from capture.
     assert re.search(r'offloaded view p50 predicted [0-9.]+ s, measured nan s',
                      allocator.last.summary())
-    # The plan applied sets the offloaded-view median its replay expects (without the residual):
-    # the offloaded views measured from now on are compared with it.
+    # The plan applied would set the offloaded-view median its replay expects, but cam1 sent no
+    # camera time: the calibration is not ready and nothing is expected (no gap measured).
     assert not allocator.last.extra['warming_up']
-    assert harness.wait_for(lambda: observer.calibration.predicted_view_s
-                            == pytest.approx(allocator.last.replayed_view_s()))
+    assert math.isfinite(allocator.last.replayed_view_s())
+    assert not observer.calibration.ready() and math.isnan(observer.calibration.predicted_view_s)
     assert allocator.last.values()['offload_view_residual_s'] == 0.0
 
     # The uplink starts late: the pending shares reach it (its link state also triggers a plan).

@@ -92,6 +92,16 @@ class Calibration:
             while len(self._instants) > self.window:
                 self._instants.popitem(last=False)
 
+    def expect_offload_view(self, seconds: float) -> None:
+        """
+        Set the replayed offloaded-view median (no residual) of the plan just applied.
+
+        Ignored until :meth:`ready`: a plan made on the priors predicts nothing measured, and
+        the start-up's views are slow (models warming up). At 8 cameras the start-up's gap
+        (+0.3 s), held for the horizon, pushed the plans to the cameras alone for 30 s.
+        """
+        self.predicted_view_s = float(seconds) if self.ready() else math.nan
+
     def add_offload_view(self, seconds: float, now: float) -> None:
         """Record an offloaded view's time from capture to the edge's result."""
         if self.offload_view_s.add(seconds, now) and math.isfinite(self.predicted_view_s):

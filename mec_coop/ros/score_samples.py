@@ -120,9 +120,9 @@ class GraphObserver:
                                                                            residual)
 
     def expect_offload_view(self, seconds: float) -> None:
-        """Set the replay's offloaded-view median (no residual) of the plan just applied."""
+        """Set the replayed offloaded-view median of the plan just applied (see Calibration)."""
         with self._lock:
-            self.calibration.predicted_view_s = float(seconds)
+            self.calibration.expect_offload_view(seconds)
 
     def forget_offload_sizes(self, cam: str) -> None:
         """Drop ``cam``'s offload sizes (its JPEG quality changed: they describe the old one)."""
