@@ -85,18 +85,27 @@ class TdmaLink:
         if self.t0_s <= 0 or self.bandwidth_hz <= 0 or self.power_w <= 0:
             raise ValueError('bandwidth, power and the deadline must be positive')
 
+    @property
+    def snr(self) -> np.ndarray:
+        """Per camera, ``P g_i / (N0 B)``: the SNR of the whole band (a TDMA slot has it)."""
+        return self.power_w * np.asarray(self.gains) / (self.n0_w_per_hz * self.bandwidth_hz)
+
+    @property
+    def rates_bps(self) -> np.ndarray:
+        """Per camera, ``B log2(1 + SNR)``: the rate with the whole airtime (``tau = 1``)."""
+        return self.bandwidth_hz * np.log2(1.0 + self.snr)
+
 
 def delivery(o, tau, data_bits, link: TdmaLink) -> np.ndarray:
     """``Pr(upload within t0)`` per camera under ``link.model`` (module docstring)."""
     tau = np.maximum(np.asarray(tau, dtype=np.float64), 1e-9)
     bits = np.asarray(data_bits, dtype=np.float64) * (1.0 - np.asarray(o))
-    snr = link.power_w * np.asarray(link.gains) / (link.n0_w_per_hz * link.bandwidth_hz)
     if link.model == 'none':
-        return _fits(bits, tau * link.bandwidth_hz * np.log2(1.0 + snr), link)
+        return _fits(bits, tau * link.rates_bps, link)
     with np.errstate(over='ignore'):
         # x: the gain the upload needs, in units of the camera's gain (b = tau B, p = tau P).
         x = (np.exp2(np.minimum(bits / (tau * link.bandwidth_hz * link.t0_s), 1000.0)) - 1.0) \
-            / snr
+            / link.snr
         if link.model == 'gaussian':
             return 2.0 * norm.sf(x)
         return np.exp(-0.5 * np.minimum(x, 1e150) ** 2)

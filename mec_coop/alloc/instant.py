@@ -99,8 +99,7 @@ def views(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes) -> np.ndarray:
             done = delivery(oi, ti, d[i], replace(mine, t0_s=link.t0_s + link.period_s,
                                                   period_s=0.0))
             s_kp = s_kp * (1.0 - p_off * (1.0 - done))
-            snr = link.power_w * link.gains[i] / (link.n0_w_per_hz * link.bandwidth_hz)
-            airtime = d[i] * (1.0 - oi) / (ti * link.bandwidth_hz * math.log2(1.0 + snr))
+            airtime = d[i] * (1.0 - oi) / (ti * mine.rates_bps[0])
             full = p_off * airtime >= link.period_s
         else:
             full = np.zeros(oi.shape, dtype=bool)
