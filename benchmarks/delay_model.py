@@ -35,7 +35,9 @@ from pareto import schemes
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from mec_coop.alloc.timing import GraphTiming, simulate
+from mec_coop.alloc.calibration import Calibration
+from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.timing import simulate
 from mec_coop.graph import build_graph, camera_names, load_config
 from mec_coop.msg import OffloadRequest, PoseKeypoints2D
 from mec_coop.ros.camera_info import RigCalibration
@@ -111,27 +113,33 @@ def _median(values, default=float('nan')):
 
 
 def replay_inputs(instants, cameras, fps, deadline_s, edge_batch):
-    """Return the replay's inputs measured on ``instants`` (see :func:`measured`)."""
+    """
+    Return the replay's inputs measured on ``instants`` (see :func:`measured`).
+
+    The timings go through the allocator's own :class:`Calibration`, holding the whole run
+    (no horizon, no residual): what the allocator would plan with, had it measured every
+    sample the probe saw.
+    """
     views = [[instants[s].get(c, {}) for c in cameras] for s in instants]
     offloads = [[v for row in views for v in [row[i]] if DELIVERED in v]
                 for i in range(len(cameras))]
     count = max(1, len(views))
-    device = np.array([[v.get(KEYPOINTS, np.nan) for v in row] for row in views])
-    medians = np.array([_median(device[:, i], 0.1) for i in range(len(cameras))])
-    device = np.where(np.isnan(device), medians, device)
-    full = [_median([v['bytes'] for v in off if not v['empty']], 15e3) for off in offloads]
-    timing = GraphTiming(
-        frame_rate_hz=fps, device_s=device, image_bytes=np.array(full),
-        message_bytes=np.full(len(cameras), 600.0),
-        edge_service_s=np.array([v['edge_s'] for row in views for v in row if 'edge_s' in v]
-                                or [0.1]),
-        overhead_s=0.005, deadline_s=deadline_s,
-        offload_extra_s=np.clip(np.nan_to_num(np.array(
-            [_median([v[SENT] for v in off if SENT in v]) for off in offloads]) - medians), 0,
-            None),
-        empty_image_bytes=np.array([_median([v['bytes'] for v in off if v['empty']], f)
-                                    for off, f in zip(offloads, full)]),
-        edge_batch=edge_batch)
+    calibration = Calibration(cameras, window=count + 1)
+    for stamp, row in zip(instants, views):
+        for cam, view in zip(cameras, row):
+            if KEYPOINTS in view:
+                calibration.add_device(cam, stamp, view[KEYPOINTS])
+            if DELIVERED in view:
+                sizes = calibration.empty_image_bytes if view['empty'] else calibration.image_bytes
+                sizes[cam].add(view['bytes'])
+            if 'edge_s' in view:
+                calibration.edge_service_s.add(view['edge_s'])
+    calibration.offload_camera_s = {cam: _median([v[SENT] for v in off if SENT in v])
+                                    for cam, off in zip(cameras, offloads)}
+    calibration.edge_batch = edge_batch
+    timing = dataclasses.replace(
+        calibration.timing(SystemParams(frame_rate_hz=fps), deadline_s, residual=False),
+        message_bytes=np.full(len(cameras), 600.0), overhead_s=0.005)
     shares = {
         'p_offload': np.array([len(off) / count for off in offloads]),
         'p_held': np.array([sum(not v['audit'] for v in off) / count for off in offloads]),
@@ -180,7 +188,8 @@ def compare(instants, cameras, fps, deadline_s, edge_batch, delay_s):
         'inputs': {k: v.round(3).tolist() for k, v in shares.items()} | {
             'uplink_rate_bps': rates.round(0).tolist(),
             'offload_extra_s': np.round(timing.offload_extra_s, 3).tolist(),
-            'edge_s_median': _median(timing.edge_service_s), 'edge_batch': edge_batch}}
+            'edge_s_median': _median(np.atleast_1d(timing.edge_service_s)),
+            'edge_batch': edge_batch}}
 
 
 def trace(probe, path):
