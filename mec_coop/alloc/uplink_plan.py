@@ -220,16 +220,20 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
                   for m in ('cocrra', 'fracr', 'fcrra', 'msvra')]
         o, tau, _ = solve_instant(d, link, routes, grid, starts)
     qualities = tuple(c.quality_for(r) for c, r in zip(curves, o))
+    tau = np.asarray(tau, dtype=float)
+    return UplinkPlan(method, tau, qualities, **_scored(qualities, tau, curves, link, routes))
+
+
+def _scored(qualities: tuple, tau: np.ndarray, curves: Sequence[RateCurve], link: TdmaLink,
+            routes: Optional[ViewRoutes]) -> dict:
+    """Return the :class:`UplinkPlan` fields that shares and qualities give on these inputs."""
+    d = np.array([c.full_bits for c in curves])
     sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, qualities)])
     achieved = 1.0 - 8.0 * sizes / d
     success, paper = _successes(achieved, tau, d, link)
-    return UplinkPlan(method, np.asarray(tau, dtype=float), qualities, achieved, sizes,
-                      success, link.t0_s, paper_success=paper, model=link.model,
-                      instant=_instant(achieved, tau, d, link, routes), routes=routes)
-
-
-def _instant(achieved, tau, d, link: TdmaLink, routes: Optional[ViewRoutes]) -> Optional[float]:
-    return None if routes is None else float(instant_success(achieved, tau, d, link, routes))
+    instant = None if routes is None else float(instant_success(achieved, tau, d, link, routes))
+    return {'ratios': achieved, 'sizes_bytes': sizes, 'success': success, 't0_s': link.t0_s,
+            'paper_success': paper, 'model': link.model, 'instant': instant, 'routes': routes}
 
 
 def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink,
@@ -244,13 +248,7 @@ def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink,
             q not in c.qualities for c, q in zip(curves, plan.qualities)) or np.any(
             plan.shares < link.min_share - 1e-12):
         return None
-    d = np.array([c.full_bits for c in curves])
-    sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, plan.qualities)])
-    achieved = 1.0 - 8.0 * sizes / d
-    success, paper = _successes(achieved, plan.shares, d, link)
-    return replace(plan, ratios=achieved, sizes_bytes=sizes, t0_s=link.t0_s, success=success,
-                   paper_success=paper, model=link.model,
-                   instant=_instant(achieved, plan.shares, d, link, routes), routes=routes)
+    return replace(plan, **_scored(plan.qualities, plan.shares, curves, link, routes))
 
 
 def hold_plan(previous: Optional[UplinkPlan], new: UplinkPlan, curves: Sequence[RateCurve],
