@@ -304,18 +304,17 @@ def graph_section(paths):
     lines = ['## In the running graph', '']
     if not paths:
         return lines + ['Not measured yet: `python benchmarks/compression_alloc.py --graph`.', '']
-    # The newest tree's measurements first: those that count the plans applied, then those with
-    # a load recorded, then the rest.
-    paths = sorted(paths, key=lambda p: ('"predicted_instant"' not in p.read_text(),
-                                         '"fading"' not in p.read_text(),
-                                         'plans_applied' not in p.read_text(),
-                                         'load_1min' not in p.read_text(), p.name))
-    if any('"predicted_instant"' in p.read_text() for p in paths):
-        lines += INSTANT_NOTE + _instant_verdicts(
-            [p for p in paths if '"predicted_instant"' in p.read_text()])
-    if any('"fading"' in p.read_text() for p in paths):
+    # The newest tree's measurements first: those that log the instant prediction, the fading,
+    # the plans applied, a load, then the rest.
+    text = {p: p.read_text() for p in paths}
+    marks = ('"predicted_instant"', '"fading"', 'plans_applied', 'load_1min')
+    paths = sorted(paths, key=lambda p: (*(m not in text[p] for m in marks), p.name))
+    instant = [p for p in paths if marks[0] in text[p]]
+    if instant:
+        lines += INSTANT_NOTE + _instant_verdicts(instant)
+    if any(marks[1] in text[p] for p in paths):
         lines += FADING_NOTE
-    lines += _across_runs([p for p in paths if 'plans_applied' in p.read_text()])
+    lines += _across_runs([p for p in paths if marks[2] in text[p]])
     for path in paths:
         lines += _graph_table(path)
     return lines
@@ -335,8 +334,8 @@ INSTANT_NOTE = [
     "the tables below (the prediction leaves out the MPJPE bound and the edge's own queue). "
     "Co-CRRA is still paper D's per-device objective, the paper's method. The prediction "
     'is that of the skeleton rate (two views on time); success also needs MPJPE <= 100 mm. '
-    'One run per plan and fading, on a 2-core machine shared with other engineers (load '
-    'column): differences of a few instants are noise.', '']
+    'One run per plan and fading per file, on this 2-core machine (the load column says how '
+    'busy it was): differences of a few instants are noise.', '']
 SETUP = ('codec', 'bandwidth', 'gains', 'delay_requirement', 'mode', 'min_share', 'duration',
          'upload_deadline', 'fading')
 FADING_NOTE = [
