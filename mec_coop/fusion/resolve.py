@@ -32,6 +32,7 @@ from typing import Optional
 
 import numpy as np
 
+from mec_coop.fusion.shape import BODY_BONES, MAX_MEDIAN_DEVIATION
 from mec_coop.geometry.skeleton import COCO_BONES, NUM_JOINTS
 from mec_coop.geometry.triangulation import (INVALIDATING, JointFlag, triangulate,
                                              Triangulation)
@@ -39,20 +40,20 @@ from mec_coop.geometry.triangulation import (INVALIDATING, JointFlag, triangulat
 # Invalid joints the prediction may decide: views that disagree, not too few or weak views.
 DISAGREEING = JointFlag.AMBIGUOUS | JointFlag.NO_CONSENSUS
 # The person's bones (measured on the crossing replay, docs/people.md): a candidate keeps each
-# body bone to a valid neighbour within a factor exp(0.15) (shape.MAX_MEDIAN_DEVIATION's); the
-# bones alone decide when at least two such pairs of views (three views), each meeting within
-# 15 px, lie within 0.1 m of their median.
-BONE_TOLERANCE = 0.15
+# body bone to a valid neighbour within the shape check's factor exp(0.15); the bones alone
+# decide when at least two such pairs of views (three views), each meeting within 15 px, lie
+# within 0.1 m of their median.
+BONE_TOLERANCE = MAX_MEDIAN_DEVIATION
 # Confident measurements of a bone (PersonShape.reference) before it judges: 2, not the shape
 # check's 5, else at 2 fps a person's first 2.5 s go without (docs/people.md).
 BONE_SAMPLES = 2
 MIN_PAIRS = 2
 MAX_PAIR_ERROR_PX = 15.0
 CLUSTER_M = 0.1
-# Each joint's bones (index into COCO_BONES) and the joint at their other end; the head's bones
-# (nose-eye, eye-ear: a few cm) say nothing.
+# Each joint's body bones (index into COCO_BONES) and the joint at their other end; the head's
+# bones (nose-eye, eye-ear: a few cm) say nothing.
 _NEIGHBOURS = [[(b, a + c - j) for b, (a, c) in enumerate(COCO_BONES)
-                if j in (a, c) and min(a, c) >= 5] for j in range(NUM_JOINTS)]
+                if j in (a, c) and BODY_BONES[b]] for j in range(NUM_JOINTS)]
 # Valid joints needed to place the predicted skeleton on the instant's measurement.
 MIN_ANCHOR_JOINTS = 4
 

@@ -38,7 +38,7 @@ from mec_coop.geometry.triangulation import JointFlag, Triangulation
 
 _BONES = np.array(COCO_BONES)
 # The head's bones (nose-eye, eye-ear) are 3-6 cm: pixel noise alone changes them by half.
-_BODY = np.array([min(b) >= 5 for b in COCO_BONES])
+BODY_BONES = np.array([min(b) >= 5 for b in COCO_BONES])
 _SHOULDERS = COCO_BONES.index((5, 6))
 _HIPS = COCO_BONES.index((11, 12))
 _ARMS = np.arange(5, 11)
@@ -129,7 +129,7 @@ def refuted(points: np.ndarray, valid: np.ndarray, reference: np.ndarray) -> np.
     with np.errstate(divide='ignore', invalid='ignore'):
         deviation = np.where(measured, np.log(bone_lengths(points) / reference), np.nan)
     flagged = np.zeros(NUM_JOINTS, dtype=bool)
-    body = measured & _BODY
+    body = measured & BODY_BONES
     if body.sum() >= MIN_BONES and np.median(np.abs(deviation[body])) > MAX_MEDIAN_DEVIATION:
         return valid.copy()
     for width, limbs in ((_SHOULDERS, _ARMS), (_HIPS, _LEGS)):
