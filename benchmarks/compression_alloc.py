@@ -232,25 +232,40 @@ PREDICTED = re.compile(
 
 def graph_runs(args):
     """Run the graph once per uplink plan; rows of measured and predicted numbers."""
-    from pipeline import run_one   # benchmarks/ is on sys.path when this runs as a script
+    # benchmarks/ is on sys.path when this runs as a script
+    from instant_probe import instant_records, InstantProbe
+    from pipeline import run_one
+
+    from mec_coop.alloc.instant_audit import decompose
+    from mec_coop.alloc.plan import RELEASE_MARGIN_S
     out = pathlib.Path(args.runs)
     requirement = args.delay_requirement
     gains = [f'uplink.channel_gain_db.cam{i}={float(g)}' for i, g in enumerate(args.gains)]
     rows = []
     domains = iter(range(100 + os.getpid() % 20, 150))
+    cameras = [f'cam{i}' for i in range(len(args.gains))]
     for name in args.plans:
         run_dir = out / name
         load = os.getloadavg()[0]
-        row = run_one(len(args.gains), 2.0, args.mode, args.duration, run_dir, next(domains),
-                      overrides=[
-                          'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
-                          f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
-                          f'allocator.uplink_plan={name}', 'allocator.warmup_samples=1000000',
-                          f'allocator.min_tdma_share={float(args.min_share)}',
-                          f'camera.offload_codec={args.codec}',
-                          f'allocator.upload_deadline_s={float(args.upload_deadline)}',
-                          f'uplink.bandwidth_hz={float(args.bandwidth)}',
-                          f'uplink.fading={args.fading}', *gains])
+        domain = next(domains)
+        probe = InstantProbe(domain, cameras)
+        try:
+            row = run_one(len(args.gains), 2.0, args.mode, args.duration, run_dir, domain,
+                          during=lambda _graph, seconds: probe.spin_for(seconds),
+                          overrides=[
+                              'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
+                              f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
+                              f'allocator.uplink_plan={name}', 'allocator.warmup_samples=1000000',
+                              f'allocator.min_tdma_share={float(args.min_share)}',
+                              f'camera.offload_codec={args.codec}',
+                              f'allocator.upload_deadline_s={float(args.upload_deadline)}',
+                              f'uplink.bandwidth_hz={float(args.bandwidth)}',
+                              f'uplink.fading={args.fading}', *gains])
+        finally:
+            probe.close()
+        records = instant_records(probe.rows, cameras)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / 'instants.json').write_text(json.dumps(records))
         if row is None:
             rows.append({'plan': name, 'failed': True})
             continue
@@ -276,6 +291,11 @@ def graph_runs(args):
                    if found else None,
                    plans_applied=_plans_applied(found),
                    load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
+        # Why the instants failed, beside the model's terms (t0: the last plan's).
+        row['audit'] = decompose(
+            records, cameras, requirement, requirement - RELEASE_MARGIN_S,
+            float(found[-1][3]) if found else 0.5,   # no plan logged: one frame period
+            summary['success_mpjpe_mm'], row['predicted_instant'])
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
