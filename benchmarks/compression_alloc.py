@@ -42,8 +42,11 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 # benchmarks/ is on sys.path when this runs as a script
 from encode_speed import markdown_section  # noqa: E402
 import numpy as np  # noqa: E402
+from served_model import audit_section, replayed, write_view_success  # noqa: E402
 
 from mec_coop.alloc.cocrra import co_crra, CoCrraProblem, fcrra, fracr, msvra  # noqa: E402
+from mec_coop.alloc.instant_audit import decompose  # noqa: E402
+from mec_coop.alloc.plan import RELEASE_MARGIN_S  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'
@@ -227,7 +230,8 @@ PREDICTED = re.compile(
     r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
     r'success ([0-9.]+)(?: \((\w+) model; paper D\'s model ([0-9.]+)\))?'
     r'(?:, two views ([0-9.]+))?(?:, instant ([0-9.]+))?'
-    r'(?: \(routes: offload \[([0-9., ]+)\], keypoints \[([0-9., ]+)\]\))?')
+    r'(?: \(routes: offload \[([0-9., ]+)\], keypoints \[([0-9., ]+)\]\))?'
+    r'(?:, served ([0-9.]+) \(release t0 ([0-9.]+) s, empty \[([0-9., ]*)\]\))?')
 
 
 def graph_runs(args):
@@ -236,8 +240,6 @@ def graph_runs(args):
     from instant_probe import instant_records, InstantProbe
     from pipeline import run_one
 
-    from mec_coop.alloc.instant_audit import decompose
-    from mec_coop.alloc.plan import RELEASE_MARGIN_S
     out = pathlib.Path(args.runs)
     requirement = args.delay_requirement
     gains = [f'uplink.channel_gain_db.cam{i}={float(g)}' for i, g in enumerate(args.gains)]
@@ -284,6 +286,8 @@ def graph_runs(args):
                    else None,
                    predicted_two_views=float(found[-1][7]) if found and found[-1][7] else None,
                    predicted_instant=float(found[-1][8]) if found and found[-1][8] else None,
+                   predicted_served=float(found[-1][11]) if found and found[-1][11] else None,
+                   release_t0_s=float(found[-1][12]) if found and found[-1][12] else None,
                    # The routes the last plan was judged with (p_off, p_kp per camera).
                    routes=[[float(v) for v in found[-1][k].split(',')] for k in (9, 10)]
                    if found and found[-1][9] else None,
@@ -291,15 +295,31 @@ def graph_runs(args):
                    if found else None,
                    plans_applied=_plans_applied(found),
                    load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
-        # Why the instants failed, beside the model's terms (t0: the last plan's).
-        row['audit'] = decompose(
-            records, cameras, requirement, requirement - RELEASE_MARGIN_S,
-            float(found[-1][3]) if found else 0.5,   # no plan logged: one frame period
-            summary['success_mpjpe_mm'], row['predicted_instant'])
+        audit(row, records, {k: v for k, v in vars(args).items() if k != 'runs'})
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
     return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows}
+
+
+def audit(row, records, args):
+    """Add why the instants failed (t0: the plans' largest) and the served model's replay."""
+    t0 = row['t0_s'][1] if row.get('t0_s') else 0.5   # no plan logged: one frame period
+    requirement = row['delay_requirement_s']
+    row['audit'] = decompose(records, [f'cam{i}' for i in range(len(args['gains']))],
+                             requirement, requirement - RELEASE_MARGIN_S, t0,
+                             row['success_mpjpe_mm'], row.get('predicted_instant'))
+    row['replayed'] = replayed(records, row, args)
+
+
+def reaudit(path, runs):
+    """Recompute the audit of a ``cocrra_graph_*.json`` from its runs' ``instants.json``."""
+    data = json.loads(path.read_text())
+    for row in data['rows']:
+        records = pathlib.Path(runs) / row['plan'] / 'instants.json'
+        if not row.get('failed') and records.exists():
+            audit(row, json.loads(records.read_text()), data['args'])
+    path.write_text(json.dumps(data, indent=1))
 
 
 def _plans_applied(found):
@@ -329,6 +349,9 @@ def graph_section(paths):
     text = {p: p.read_text() for p in paths}
     marks = ('"predicted_instant"', '"fading"', 'plans_applied', 'load_1min')
     paths = sorted(paths, key=lambda p: (*(m not in text[p] for m in marks), p.name))
+    audited = [p for p in paths if '"audit"' in text[p]]
+    if audited:
+        lines += AUDIT_NOTE + audit_section(audited)
     instant = [p for p in paths if marks[0] in text[p]]
     if instant:
         lines += INSTANT_NOTE + _instant_verdicts(instant)
@@ -356,6 +379,24 @@ INSTANT_NOTE = [
     'is that of the skeleton rate (two views on time); success also needs MPJPE <= 100 mm. '
     'One run per plan and fading per file, on this 2-core machine (the load column says how '
     'busy it was): differences of a few instants are noise.', '']
+AUDIT_NOTE = [
+    '### Why the instant model is optimistic: per-instant recordings', '',
+    'The runs of `--graph` record every instant (`benchmarks/instant_probe.py`: per camera the '
+    "route, when its view left the camera, reached the edge and got the edge's result; per "
+    "instant the skeleton's delay, views and MPJPE; `results/benchmarks/<runs>/<plan>/"
+    'instants.json`). `mec_coop/alloc/instant_audit.py` splits the counted instants (from the '
+    'first skeleton) by the first reason they failed: `few_views` (no skeleton, fewer than two '
+    "views with a person in by the edge's release, D_req - 0.05 s), `fused_none` (no skeleton "
+    "though two were in: the edge's checks), `late` (a skeleton after D_req), `inaccurate` "
+    '(MPJPE over the bound). Beside them: the share of instants with two views in by the '
+    "release, and the instant model's formula (cameras independent) on the measured per-camera "
+    'views by t0 and by the release; then the predictions: `predicted instant` (the instant '
+    'model, `mec_coop/alloc/instant.py`), `predicted served` (the served model, '
+    '`mec_coop/alloc/served.py`, logged by the allocator of the runs that have it) and `served '
+    "with the run's inputs` (the served model fed the run's own measured routes, images of "
+    'nobody, sizes and camera times: `benchmarks/served_model.py` `replayed`). The success '
+    "column is the evaluator's; the causes are over the probe's instants (a few differ at the "
+    'ends of a run).', '']
 SETUP = ('codec', 'bandwidth', 'gains', 'delay_requirement', 'mode', 'min_share', 'duration',
          'upload_deadline', 'fading')
 FADING_NOTE = [
@@ -679,7 +720,18 @@ def main():
     parser.add_argument('--codec', default='regionwise', choices=('jpeg', 'regionwise'),
                         help="the cameras' offload codec (camera.offload_codec)")
     parser.add_argument('--runs', default=str(ROOT / 'results' / 'benchmarks' / 'cocrra_graph'))
+    parser.add_argument('--view-success', nargs='+', metavar='RUNS',
+                        help="pool these --runs folders' per-instant records into "
+                        "docs/figures/view_success.json (the served model's VIEW_SUCCESS)")
+    parser.add_argument('--reaudit', nargs=2, metavar=('TAG', 'RUNS'),
+                        help='recompute the audit of cocrra_graph_TAG.json from the RUNS folder')
     args = parser.parse_args()
+    if args.view_success:
+        write_view_success(args.view_success, pathlib.Path(args.out) / 'view_success.json')
+        return
+    if args.reaudit:
+        reaudit(pathlib.Path(args.out) / f'cocrra_graph_{args.reaudit[0]}.json', args.reaudit[1])
+        args.markdown_only = True
     if args.graph:
         graph = graph_runs(args)
         out = pathlib.Path(args.out)

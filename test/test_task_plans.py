@@ -408,9 +408,10 @@ def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scor
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
     observer = type('Observer', (), {'calibration': Calibration(cams)})()
-    for k in range(200):   # frame scores spread evenly over [0, 1), 11 KB offloads
-        for cam in cams:
-            observer.calibration.frame_scores[cam].add((k + 0.5) / 200, 0.0)
+    for k in range(200):   # 11 KB offloads; a start-up's low frame scores, then the last
+        for cam in cams:   # 30 s (60 frames) spread evenly over [0, 1): the routes are theirs
+            observer.calibration.frame_scores[cam].add(0.05 if k < 140 else (k - 139.5) / 60,
+                                                       0.0)
             observer.calibration.image_bytes[cam].add(11_000.0, 0.0)
     reader = _Reader(dict.fromkeys(cams, 'regionwise'))
     planner = TaskPlanner(cams, observer, type('Pusher', (), {

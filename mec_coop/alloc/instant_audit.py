@@ -118,7 +118,8 @@ def decompose(records: Sequence[dict], cameras: Sequence[str], delay_req_s: floa
         'independent_t0': at_least([rates[c]['v_t0'] for c in cameras], min_views),
         'independent_release': at_least([rates[c]['v_release'] for c in cameras], min_views),
         'cameras': rates, 'predicted_instant': predicted,
-        'accuracy_by_views': accuracy_by_views(records, delay_req_s, bound_mm)}
+        'accuracy_by_views': accuracy_by_views(records, delay_req_s, bound_mm),
+        'success_by_views': success_by_views(records, delay_req_s, release_s, bound_mm)}
 
 
 def accuracy_by_views(records: Sequence[dict], delay_req_s: float, bound_mm: float) -> dict:
@@ -142,3 +143,27 @@ def accuracy_by_views(records: Sequence[dict], delay_req_s: float, bound_mm: flo
                     'within_bound': sum(e <= bound_mm for e in finite) / len(errors),
                     'mpjpe_median_mm': float(np.median(finite)) if finite else None}
     return out
+
+
+def view_counts(record: dict, release_s: float) -> tuple[int, int]:
+    """Count the views with a person in by ``release_s``: ``(keypoint messages, images)``."""
+    views = [v for v in record['cameras'].values() if view_in(v, release_s)]
+    images = sum(v.get('route') in IMAGE_ROUTES for v in views)
+    return len(views) - images, images
+
+
+def success_by_views(records: Sequence[dict], delay_req_s: float, release_s: float,
+                     bound_mm: float) -> dict:
+    """
+    ``'<keypoint views>k<image views>i' -> [successes, instants]`` over the counted instants.
+
+    What the edge makes of the views that reached it: the measured probability of a skeleton
+    within D_req and the bound given how many keypoint and image views were in by the release.
+    """
+    out: dict = {}
+    for r in counted(records):
+        kp, img = view_counts(r, release_s)
+        cell = out.setdefault(f'{kp}k{img}i', [0, 0])
+        cell[0] += cause(r, delay_req_s, release_s, bound_mm) == 'success'
+        cell[1] += 1
+    return dict(sorted(out.items()))
