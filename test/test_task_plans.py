@@ -440,3 +440,37 @@ def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scor
         other = planner.uplink({**values, 'uplink_plan': method}, PlanSettings(params=params),
                                gains)[1]
         assert other.instant <= plan.instant + 1e-12
+
+
+def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_release():
+    from mec_coop.alloc.plan import PlanSettings, RELEASE_MARGIN_S
+    from mec_coop.alloc.calibration import Calibration
+    from mec_coop.ros.allocation import TaskPlanner
+
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    observer = type('Observer', (), {'calibration': Calibration(cams)})()
+    for k in range(60):   # the last 30 s: one frame in ten of nobody (score 0), the rest spread
+        for cam in cams:
+            observer.calibration.frame_scores[cam].add(0.0 if k % 10 == 0 else k / 60, 0.0)
+            observer.calibration.image_bytes[cam].add(10_000.0, 0.0)
+    reader = _Reader(dict.fromkeys(cams, 'regionwise'),
+                     dict.fromkeys(cams, {'theta_low': 0.0, 'theta_high': 0.7}))
+    planner = TaskPlanner(cams, observer, type('Pusher', (), {
+        'applied': staticmethod(lambda k, n: None)})(), reader)
+    values = {'uplink_plan': 'cocrra_served', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
+              'camera_jpeg_quality': 30, 'upload_deadline_s': 0.0, 'image_bytes': 16_384.0,
+              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    params = SystemParams(link=LinkBudget(45e3, 30.0, -165.0, 'gaussian'), delay_req_s=1.0)
+    plan = planner.uplink(values, PlanSettings(params=params), [-95.0, -100.0, -105.0, -110.0])[1]
+    assert plan.method == 'cocrra_served' and plan.value == plan.served
+    # Scores below 0.7 are images (43 of 60), those of exactly 0 images of nobody (6 of 60).
+    assert plan.routes.offload == pytest.approx((43 / 60,) * 4)
+    assert plan.routes.empty == pytest.approx((0.1,) * 4)
+    # The budget: the edge's release less the camera's time (the priors here: 0.1 + 0.01 s);
+    # t0 of the other objectives stays at most one frame period.
+    assert plan.release_t0_s == pytest.approx(1.0 - RELEASE_MARGIN_S - 0.11)
+    assert plan.t0_s <= 0.5
+    for method in ('cocrra', 'fracr', 'fcrra', 'cocrra_instant'):
+        other = planner.uplink({**values, 'uplink_plan': method}, PlanSettings(params=params),
+                               [-95.0, -100.0, -105.0, -110.0])[1]
+        assert other.served <= plan.served + 1e-12

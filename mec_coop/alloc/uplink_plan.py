@@ -12,8 +12,12 @@ product's: the shares and qualities that maximise the probability that an instan
 the quantity the graph measures; it replaced ``cocrra_views`` (at least two *offloads* on time),
 whose objective is its special case of cameras that offload every frame. Given the cameras'
 routes (:class:`~.instant.ViewRoutes`) every plan is also judged in that objective
-(``UplinkPlan.instant``). ``tdma`` leaves the uplink to
-the threshold plan of paper A (its shares, the cameras' own quality): no plan here.
+(``UplinkPlan.instant``). ``cocrra_served`` (ours too) maximises what the recordings of the
+running graph showed the instant objective leaves out (:mod:`.served`): the upload budget up to
+the edge's release, no view from an image of nobody, and the measured success given how many
+keypoint and image views came; every plan is judged in it as well (``UplinkPlan.served``).
+``tdma`` leaves the uplink to the threshold plan of paper A (its shares, the cameras' own
+quality): no plan here.
 
 A camera compresses by choosing its JPEG quality, so P1 chooses among the ratios the qualities
 of its :class:`~.cocrra_tdma.RateCurve` reach, ``o = 1 - size(q) / size(q_max)``. The curve's
