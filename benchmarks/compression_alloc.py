@@ -42,7 +42,8 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 # benchmarks/ is on sys.path when this runs as a script
 from encode_speed import markdown_section  # noqa: E402
 import numpy as np  # noqa: E402
-from served_model import audit_section, replayed, write_view_success  # noqa: E402
+from served_model import (audit_section, replayed, SERVED_NOTE,  # noqa: E402
+                          write_view_success)
 
 from mec_coop.alloc.cocrra import co_crra, CoCrraProblem, fcrra, fracr, msvra  # noqa: E402
 from mec_coop.alloc.instant_audit import decompose  # noqa: E402
@@ -295,21 +296,33 @@ def graph_runs(args):
                    if found else None,
                    plans_applied=_plans_applied(found),
                    load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
-        audit(row, records, {k: v for k, v in vars(args).items() if k != 'runs'})
+        audit(row, records, {k: v for k, v in vars(args).items() if k != 'runs'}, found)
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
     return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows}
 
 
-def audit(row, records, args):
-    """Add why the instants failed (t0: the plans' largest) and the served model's replay."""
+def audit(row, records, args, found):
+    """
+    Add why the instants failed (t0: the plans' largest) and the predictions over the run.
+
+    A plan can change late in a run (FCRRA's P2 on a t0 that fell), so beside the last plan's
+    predictions the mean over every plan the allocator logged (one per re-plan, every 5 s) and
+    the served model's replay of the plan in effect longest.
+    """
     t0 = row['t0_s'][1] if row.get('t0_s') else 0.5   # no plan logged: one frame period
     requirement = row['delay_requirement_s']
     row['audit'] = decompose(records, [f'cam{i}' for i in range(len(args['gains']))],
                              requirement, requirement - RELEASE_MARGIN_S, t0,
                              row['success_mpjpe_mm'], row.get('predicted_instant'))
-    row['replayed'] = replayed(records, row, args)
+    for key, group in (('instant', 8), ('served', 11)):
+        values = [float(f[group]) for f in found if f[group]]
+        row[f'predicted_{key}_mean'] = float(np.mean(values)) if values else None
+    plans = [(tuple(int(q) for q in f[1].split(',')), tuple(float(s) for s in f[2].split(',')))
+             for f in found]
+    longest = max(set(plans), key=plans.count) if plans else None
+    row['replayed'] = replayed(records, row, args, longest)
 
 
 def reaudit(path, runs):
@@ -317,8 +330,10 @@ def reaudit(path, runs):
     data = json.loads(path.read_text())
     for row in data['rows']:
         records = pathlib.Path(runs) / row['plan'] / 'instants.json'
+        log = pathlib.Path(runs) / row['plan'] / 'logs' / 'allocator.log'
         if not row.get('failed') and records.exists():
-            audit(row, json.loads(records.read_text()), data['args'])
+            found = PREDICTED.findall(log.read_text()) if log.exists() else []
+            audit(row, json.loads(records.read_text()), data['args'], found)
     path.write_text(json.dumps(data, indent=1))
 
 
@@ -349,10 +364,13 @@ def graph_section(paths):
     text = {p: p.read_text() for p in paths}
     marks = ('"predicted_instant"', '"fading"', 'plans_applied', 'load_1min')
     paths = sorted(paths, key=lambda p: (*(m not in text[p] for m in marks), p.name))
+    served = [p for p in paths if '"cocrra_served"' in text[p]]
+    if served:
+        lines += SERVED_NOTE + _instant_verdicts(served)
     audited = [p for p in paths if '"audit"' in text[p]]
     if audited:
         lines += AUDIT_NOTE + audit_section(audited)
-    instant = [p for p in paths if marks[0] in text[p]]
+    instant = [p for p in paths if marks[0] in text[p] and p not in served]
     if instant:
         lines += INSTANT_NOTE + _instant_verdicts(instant)
     if any(marks[1] in text[p] for p in paths):
@@ -392,8 +410,10 @@ AUDIT_NOTE = [
     "release, and the instant model's formula (cameras independent) on the measured per-camera "
     'views by t0 and by the release; then the predictions: `predicted instant` (the instant '
     'model, `mec_coop/alloc/instant.py`), `predicted served` (the served model, '
-    '`mec_coop/alloc/served.py`, logged by the allocator of the runs that have it) and `served '
-    "with the run's inputs` (the served model fed the run's own measured routes, images of "
+    '`mec_coop/alloc/served.py`, logged by the allocator of the runs that have it), both the '
+    'mean over the plans the allocator logged in the run (a re-plan every 5 s; a plan can '
+    "change late in a run), and `served with the run's inputs` (the plan in effect longest, "
+    "the served model fed the run's own measured routes, images of "
     'nobody, sizes and camera times: `benchmarks/served_model.py` `replayed`). The success '
     "column is the evaluator's; the causes are over the probe's instants (a few differ at the "
     'ends of a run).', '']
@@ -427,14 +447,20 @@ def _instant_verdicts(paths):
         if not {'cocrra', 'fracr', 'fcrra'} <= set(by):
             continue
         best = max(by['fracr']['success_rate'], by['fcrra']['success_rate'])
+        served = any(r.get('predicted_served') is not None for r in rows)
         lines.append(
-            f'- `{path.name}`: success / skeleton rate (predicted instant) '
+            f'- `{path.name}`: success / skeleton rate (predicted instant'
+            + (', served' if served else '') + ') '
             + ', '.join(f'{k} {r["success_rate"]:.3f} / {r["skeleton_rate"]:.2f} '
-                        f'({fmt(r.get("predicted_instant"), False)})' for k, r in by.items())
+                        f'({fmt(r.get("predicted_instant"), False)}'
+                        + (f', {fmt(r.get("predicted_served"), False)}' if served else '') + ')'
+                        for k, r in by.items())
             + '. Acceptance (Co-CRRA above FRACR and FCRRA): '
             f'**{"met" if by["cocrra"]["success_rate"] > best else "not met"}**'
-            + ('' if 'cocrra_instant' not in by else '; the instant plan above both: **'
-               + ('yes' if by['cocrra_instant']['success_rate'] > best else 'no') + '**') + '.'
+            + ''.join(f'; the {what} plan above both: **'
+                      + ('yes' if by[plan]['success_rate'] > best else 'no') + '**'
+                      for plan, what in (('cocrra_instant', 'instant'),
+                                         ('cocrra_served', 'served')) if plan in by) + '.'
             + ('' if not (none := [k for k, r in by.items() if r['skeleton_rate'] == 0.0]) else
                f' No skeleton at all with {", ".join(none)} (the graph fell behind its frames, '
                'see the load column): those runs compare no plans.'))
@@ -583,11 +609,15 @@ def _graph_table(path):
     elif {'cocrra', 'fracr', 'fcrra'} <= set(by):
         held = by['cocrra'] > max(by['fracr'], by['fcrra'])
         views = ''.join(f', {k} {by[k]:.3f} (the product variant, not the paper method)'
-                        for k in ('cocrra_views', 'cocrra_instant') if k in by)
+                        for k in ('cocrra_views', 'cocrra_instant', 'cocrra_served') if k in by)
         lines += ['', f'Acceptance (Co-CRRA raises the measured success over FRACR and FCRRA): '
                   f'**{"met" if held else "not met"}** in this run (Co-CRRA {by["cocrra"]:.3f}, '
                   f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}{views}); one short run per '
                   'plan, so differences of a few instants are within run-to-run noise.']
+        if 'cocrra_served' in by:
+            ours = by['cocrra_served'] > max(by['fracr'], by['fcrra'])
+            lines += ['', 'The served plan (ours, `cocrra_served`) above FRACR and FCRRA: '
+                      f'**{"yes" if ours else "no"}** in this run.']
         if 'cocrra_instant' in by:
             ours = by['cocrra_instant'] > max(by['fracr'], by['fcrra'])
             lines += ['', 'The instant-level plan (ours, `cocrra_instant`) above FRACR and FCRRA: '

@@ -68,18 +68,18 @@ def _median(values, default):
     return float(np.median(values)) if values else default
 
 
-def replayed(records, row, args) -> dict:
+def replayed(records, row, args, plan=None) -> dict:
     """
     Return the served model's prediction with the run's own measured inputs.
 
     Routes, images of nobody and the sizes of images with a person are those the run sent (its
     counted instants); the upload budget is the release deadline less the median time an
-    image left its camera; shares and qualities those of the plan the run ended with.
+    image left its camera; ``plan``: ``(qualities, shares)``, else the plan the run ended with.
     """
     records = counted(records)
     cams = sorted(records[0]['cameras']) if records else []
     alloc = row.get('allocation') or {}
-    shares, qualities = alloc.get('tdma_share'), alloc.get('jpeg_quality')
+    qualities, shares = plan or (alloc.get('jpeg_quality'), alloc.get('tdma_share'))
     if not records or not shares or not all(qualities or ()):
         return {}
     n = len(records)
@@ -109,6 +109,25 @@ def replayed(records, row, args) -> dict:
                        'empty': routes.empty}}
 
 
+SERVED_NOTE = [
+    '### The served plan `cocrra_served` (ours): the model fixed with what the recordings showed',
+    '',
+    '`mec_coop/alloc/served.py`: a camera gives a keypoint view with `p_kp s_kp` and an image '
+    'view with `(p_off - p_empty) s_off` (images of nobody bring no view), both on the link '
+    "model with the upload budget up to the edge's release (D_req - 0.05 s less the camera's "
+    'time, where the instant model had t0 <= one frame period), and the instant succeeds with '
+    'the measured probability given the numbers of keypoint and image views in '
+    '(`VIEW_SUCCESS`, `docs/figures/view_success.json`, from the two audit runs above; two '
+    'keypoint views 0.92, one keypoint and one image view 0.45). The allocator takes the '
+    "cameras' routes from the frame scores of the last 30 s (the calibration horizon): the "
+    "plan in place's, not the start-up's. `cocrra_served` maximises it over the shares and "
+    "qualities (the search of `cocrra_instant`, never below the baselines' shares); every "
+    "plan is judged in it (`predicted served`). Co-CRRA is still paper D's per-device "
+    "objective, the paper's method. These runs are out of sample for `VIEW_SUCCESS` (measured "
+    'on the audit runs before them), one run per plan and fading, on a machine shared with '
+    'other engineers (load column).', '']
+
+
 def audit_section(paths) -> list:
     """Markdown: per run and plan the failure causes, and predicted beside measured success."""
     lines = []
@@ -121,8 +140,8 @@ def audit_section(paths) -> list:
                   f'{", ".join(r["plan"] for r in rows)}):', '',
                   '| uplink plan | instants | success (evaluator) | ' + ' | '.join(CAUSES)
                   + ' | two views in by the release | independent cameras, by t0 / by the '
-                  'release | predicted instant (logged) | predicted served (logged) | served '
-                  "with the run's inputs | offloaded |",
+                  'release | predicted instant (logged, mean over the plans) | predicted '
+                  "served (the same) | served with the run's inputs | offloaded |",
                   '|---|---|---|' + '---|' * len(CAUSES) + '---|---|---|---|---|---|']
         for r in rows:
             a, rep = r['audit'], r.get('replayed') or {}
@@ -130,11 +149,32 @@ def audit_section(paths) -> list:
                 f'| {r["plan"]} | {a["instants"]} | {r["success_rate"]:.3f} | '
                 + ' | '.join(f'{a["shares"][c]:.3f}' for c in CAUSES)
                 + f' | {a["two_views_release"]:.3f} | {a["independent_t0"]:.3f} / '
-                f'{a["independent_release"]:.3f} | {_fmt(r.get("predicted_instant"))} | '
-                f'{_fmt(r.get("predicted_served"))} | {_fmt(rep.get("served"))} | '
+                f'{a["independent_release"]:.3f} | {_fmt(r.get("predicted_instant_mean"))} | '
+                f'{_fmt(r.get("predicted_served_mean"))} | {_fmt(rep.get("served"))} | '
                 f'{r["offload_ratio"]:.0%} |')
-        lines.append('')
+        lines += ['', *_agreement(rows), '']
     return lines
+
+
+def _agreement(rows) -> list:
+    """How far each logged or replayed prediction is from the measured success, and its order."""
+    measured = {r['plan']: r['success_rate'] for r in rows}
+    order = ' > '.join(sorted(measured, key=measured.get, reverse=True))
+    out = [f'Measured order: {order}.']
+    for name, get in (('instant model (logged)', lambda r: r.get('predicted_instant_mean')),
+                      ('served model (logged)', lambda r: r.get('predicted_served_mean')),
+                      ("served model with the run's inputs",
+                       lambda r: (r.get('replayed') or {}).get('served'))):
+        pred = {r['plan']: get(r) for r in rows if get(r) is not None}
+        if len(pred) < len(rows):
+            continue
+        errors = [abs(pred[p] - measured[p]) for p in pred]
+        ranked = sorted(pred, key=pred.get, reverse=True)
+        same = ranked == sorted(measured, key=measured.get, reverse=True)
+        out.append(f'{name}: |predicted - measured| mean {np.mean(errors):.3f}, largest '
+                   f'{max(errors):.3f}; order ' + ' > '.join(ranked)
+                   + (' (the same)' if same else ' (not the same)') + '.')
+    return [' '.join(out)]
 
 
 def _fmt(x):
