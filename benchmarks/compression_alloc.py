@@ -452,8 +452,8 @@ def _instant_verdicts(paths):
             f'- `{path.name}`: success / skeleton rate (predicted instant'
             + (', served' if served else '') + ') '
             + ', '.join(f'{k} {r["success_rate"]:.3f} / {r["skeleton_rate"]:.2f} '
-                        f'({fmt(r.get("predicted_instant"), False)}'
-                        + (f', {fmt(r.get("predicted_served"), False)}' if served else '') + ')'
+                        f'({fmt(_mean(r, "instant"), False)}'
+                        + (f', {fmt(_mean(r, "served"), False)}' if served else '') + ')'
                         for k, r in by.items())
             + '. Acceptance (Co-CRRA above FRACR and FCRRA): '
             f'**{"met" if by["cocrra"]["success_rate"] > best else "not met"}**'
@@ -465,6 +465,12 @@ def _instant_verdicts(paths):
                f' No skeleton at all with {", ".join(none)} (the graph fell behind its frames, '
                'see the load column): those runs compare no plans.'))
     return lines + ['']
+
+
+def _mean(row, key):
+    """Return a run's prediction: the mean over its logged plans, else the last plan's."""
+    mean = row.get(f'predicted_{key}_mean')
+    return row.get(f'predicted_{key}') if mean is None else mean
 
 
 def _across_runs(paths):

@@ -130,12 +130,15 @@ SERVED_NOTE = [
 
 def audit_section(paths) -> list:
     """Markdown: per run and plan the failure causes, and predicted beside measured success."""
-    lines = []
+    lines, pooled = [], []
     for path in paths:
         data = json.loads(path.read_text())
         rows = [r for r in data['rows'] if not r.get('failed') and r.get('audit')]
         if not rows:
             continue
+        pooled += [(r['success_rate'], r['predicted_instant_mean'], r['predicted_served_mean'])
+                   for r in rows if r.get('predicted_instant_mean') is not None
+                   and r.get('predicted_served_mean') is not None]
         lines += [f'`{path.name}` (fading `{data["args"].get("fading")}`, run order '
                   f'{", ".join(r["plan"] for r in rows)}):', '',
                   '| uplink plan | instants | success (evaluator) | ' + ' | '.join(CAUSES)
@@ -153,6 +156,15 @@ def audit_section(paths) -> list:
                 f'{_fmt(r.get("predicted_served_mean"))} | {_fmt(rep.get("served"))} | '
                 f'{r["offload_ratio"]:.0%} |')
         lines += ['', *_agreement(rows), '']
+    if pooled:
+        measured, instant, served = np.array(pooled).T
+        gap_i, gap_s = abs(instant - measured), abs(served - measured)
+        lines += [f'Over the {len(pooled)} plan runs above whose allocator logged both '
+                  'predictions: |predicted - measured| mean / median, the instant model '
+                  f'{np.mean(gap_i):.3f} / {np.median(gap_i):.3f}, the served model '
+                  f'{np.mean(gap_s):.3f} / {np.median(gap_s):.3f}; predicted - measured mean, the '
+                  f'instant model {np.mean(instant - measured):+.3f}, the served model '
+                  f'{np.mean(served - measured):+.3f}.', '']
     return lines
 
 
