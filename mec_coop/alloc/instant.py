@@ -91,8 +91,8 @@ def _camera_link(link: TdmaLink, i: int, p_off: float) -> TdmaLink:
     return replace(link, gains=(link.gains[i],), period_s=period)
 
 
-def _parts(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def route_parts(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     Return per camera the keypoint view on time, the offload on time and the image share.
 
@@ -130,7 +130,7 @@ def views(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes) -> np.ndarray:
 
     ``o`` and ``tau`` broadcast together (e.g. a grid of ratios against a grid of shares).
     """
-    kp, off, _ = _parts(o, tau, data_bits, link, routes)
+    kp, off, _ = route_parts(o, tau, data_bits, link, routes)
     return kp + np.asarray(routes.offload) * eta(np.asarray(o, dtype=float)) * off
 
 

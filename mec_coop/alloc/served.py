@@ -4,7 +4,7 @@
 The uplink plan's served-instant objective (ours): what the edge makes of the views it gets.
 
 The instant model (:mod:`.instant`: at least two views on time, the cameras independent)
-predicted 0.93-1.00 for every plan in the running graph against measured success of 0.5-0.85
+predicted 0.92-0.99 for every plan of a run in the graph that measured 0.71-0.84
 (``docs/compression_results.md``, "Why the instant model is optimistic", from the per-instant
 recordings of ``benchmarks/compression_alloc.py --graph``). The recordings show what it leaves
 out, and this model puts each in as measured:
@@ -12,9 +12,9 @@ out, and this model puts each in as measured:
 1. **The edge's release.** The edge waits for an expected view until its release deadline,
    ``D_req`` less the release margin, not until ``t0`` (at most one frame period): an offload
    leaves its camera 0.15-0.5 s after capture (the camera's model, under load) and reached the
-   edge 0.55-0.98 s after capture, none of them within 0.5 s, yet 60-83% of a well-served
-   camera's images were in by the release. The upload budget here is the release deadline
-   less the camera's time (the caller's link ``t0``).
+   edge 0.54-0.98 s after capture, at most 11% of a camera's within 0.5 s, yet 60-83% of a
+   well-served camera's images were in by the release. The upload budget here is the release
+   deadline less the camera's time (the caller's link ``t0``).
 2. **Images of nobody.** A camera that found nobody sends its whole frame (30-125 KB where a
    region-wise image of a person is 10 KB); it brings the edge no keypoints of its own, and
    the edge's result of it came after the release. ``ViewRoutes.empty`` is their share: those
@@ -37,7 +37,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from mec_coop.alloc.cocrra_tdma import TdmaLink
-from mec_coop.alloc.instant import _parts, MIN_VIEWS, search_shares, ViewRoutes
+from mec_coop.alloc.instant import MIN_VIEWS, route_parts, search_shares, ViewRoutes
 
 # P(skeleton within D_req and MPJPE <= 100 mm | k keypoint views, i image views in by the
 # release), keyed (k, i): measured by `python benchmarks/compression_alloc.py --graph` (the
@@ -95,7 +95,7 @@ def served_probability(kp, image, matrix: np.ndarray) -> np.ndarray:
 
 def served_views(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes) -> np.ndarray:
     """Per camera (second-last axis) its keypoint view and its image view on time (last axis)."""
-    kp, off, image = _parts(o, tau, data_bits, link, routes)
+    kp, off, image = route_parts(o, tau, data_bits, link, routes)
     return np.stack([kp, image * off], axis=-1)
 
 
