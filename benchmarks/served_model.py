@@ -117,15 +117,16 @@ SERVED_NOTE = [
     "model with the upload budget up to the edge's release (D_req - 0.05 s less the camera's "
     'time, where the instant model had t0 <= one frame period), and the instant succeeds with '
     'the measured probability given the numbers of keypoint and image views in '
-    '(`VIEW_SUCCESS`, `docs/figures/view_success.json`, from the two audit runs above; two '
+    '(`VIEW_SUCCESS`, `docs/figures/view_success.json`, from the two audit runs below; two '
     'keypoint views 0.92, one keypoint and one image view 0.45). The allocator takes the '
     "cameras' routes from the frame scores of the last 30 s (the calibration horizon): the "
     "plan in place's, not the start-up's. `cocrra_served` maximises it over the shares and "
     "qualities (the search of `cocrra_instant`, never below the baselines' shares); every "
     "plan is judged in it (`predicted served`). Co-CRRA is still paper D's per-device "
     "objective, the paper's method. These runs are out of sample for `VIEW_SUCCESS` (measured "
-    'on the audit runs before them), one run per plan and fading, on a machine shared with '
-    'other engineers (load column).', '']
+    'on the audit runs before them), one run per plan and file, on a machine shared with '
+    'other engineers (load column); a file without a verdict lacks a plan that made no '
+    'skeleton (its table below says which).', '']
 
 
 def audit_section(paths) -> list:
