@@ -603,7 +603,7 @@ def _graph_table(path):
             + ' |')
     failed = [r['plan'] for r in data['rows'] if r.get('failed')]
     if failed:
-        lines.append(f'\nNo result (a node failed): {failed}.')
+        lines.append(f'\nNo result (a node failed, or no skeleton at all): {failed}.')
     by = {r['plan']: r['success_rate'] for r in rows}
     if by and max(by.values()) == 0.0:
         least = min(r['offload_ratio'] for r in rows)
