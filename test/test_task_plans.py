@@ -11,6 +11,7 @@ from dataclasses import replace
 import itertools
 import json
 import pathlib
+from typing import Any
 
 import numpy as np
 import pytest
@@ -227,16 +228,21 @@ class _Reader:
         return self.thresholds.get(cam, {}).get(name)
 
 
+def _planner(cams: list, observer: Any, reader: _Reader) -> Any:
+    """Return a TaskPlanner whose pushes go nowhere."""
+    from mec_coop.ros.allocation import TaskPlanner
+    pusher = type('Pusher', (), {'applied': staticmethod(lambda key, name: None)})()
+    return TaskPlanner(cams, observer, pusher, reader)
+
+
 def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     from mec_coop.alloc.plan import PlanSettings
-    from mec_coop.ros.allocation import TaskPlanner
 
     cams = ['cam0', 'cam1']
     # Region-wise offloads of 16.5 KB at quality 90 (measured), 0.03 MHz, cam1 15 dB weaker.
     reader = _Reader({'cam0': 'regionwise', 'cam1': None})
     observer = _Observer(cams, [16_500.0, 16_500.0])
-    pusher = type('Pusher', (), {'applied': staticmethod(lambda key, name: None)})()
-    planner = TaskPlanner(cams, observer, pusher, reader)
+    planner = _planner(cams, observer, reader)
     values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 90, 'upload_deadline_s': 0.45, 'image_bytes': 16_384.0,
               'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'paper'}
@@ -367,12 +373,11 @@ def test_a_plan_in_place_is_kept_unless_a_new_one_is_clearly_better():
 def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
     from mec_coop.alloc.plan import PlanSettings
     from mec_coop.msg import LinkState
-    from mec_coop.ros.allocation import link_key, TaskPlanner, with_link
+    from mec_coop.ros.allocation import link_key, with_link
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
-    planner = TaskPlanner(cams, _Observer(cams, [16_500.0] * 4),
-                          type('Pusher', (), {'applied': staticmethod(lambda k, n: None)})(),
-                          _Reader(dict.fromkeys(cams, 'regionwise')))
+    planner = _planner(cams, _Observer(cams, [16_500.0] * 4),
+                       _Reader(dict.fromkeys(cams, 'regionwise')))
     values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 90, 'upload_deadline_s': 0.5, 'image_bytes': 16_384.0,
               'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
@@ -404,7 +409,6 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
 def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scores():
     from mec_coop.alloc.plan import PlanSettings
     from mec_coop.alloc.calibration import Calibration
-    from mec_coop.ros.allocation import TaskPlanner
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
     observer = type('Observer', (), {'calibration': Calibration(cams)})()
@@ -414,8 +418,7 @@ def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scor
                                                        0.0)
             observer.calibration.image_bytes[cam].add(11_000.0, 0.0)
     reader = _Reader(dict.fromkeys(cams, 'regionwise'))
-    planner = TaskPlanner(cams, observer, type('Pusher', (), {
-        'applied': staticmethod(lambda k, n: None)})(), reader)
+    planner = _planner(cams, observer, reader)
     values = {'uplink_plan': 'cocrra_instant', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 30, 'upload_deadline_s': 0.3, 'image_bytes': 16_384.0,
               'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
@@ -445,7 +448,6 @@ def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scor
 def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_release():
     from mec_coop.alloc.plan import PlanSettings, RELEASE_MARGIN_S
     from mec_coop.alloc.calibration import Calibration
-    from mec_coop.ros.allocation import TaskPlanner
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
     observer = type('Observer', (), {'calibration': Calibration(cams)})()
@@ -455,8 +457,7 @@ def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_releas
             observer.calibration.image_bytes[cam].add(10_000.0, 0.0)
     reader = _Reader(dict.fromkeys(cams, 'regionwise'),
                      dict.fromkeys(cams, {'theta_low': 0.0, 'theta_high': 0.7}))
-    planner = TaskPlanner(cams, observer, type('Pusher', (), {
-        'applied': staticmethod(lambda k, n: None)})(), reader)
+    planner = _planner(cams, observer, reader)
     values = {'uplink_plan': 'cocrra_served', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 30, 'upload_deadline_s': 0.0, 'image_bytes': 16_384.0,
               'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
