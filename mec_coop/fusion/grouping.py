@@ -258,6 +258,31 @@ def firm_only(claims: np.ndarray, doubt: np.ndarray, min_views: int) -> np.ndarr
     return mine & doubt & enough[:, None]
 
 
+def contradicting(P: np.ndarray, ideal: list, ok: list, views: Sequence, points: np.ndarray,
+                  claim: np.ndarray, min_joints: int, gate: float) -> int:
+    """
+    Cameras without the person whose detections contradict a skeleton ``(J, 3)`` seen by two.
+
+    Two cameras always agree on a pair of rays that meet, also when the rays belong to two
+    people (a ghost). A camera that does not contribute (``claim (V,)`` -1) but sees
+    ``min_joints`` of the skeleton inside its image, and found people at this instant, none of
+    them within ``gate`` of where the skeleton projects, speaks against it. A camera that found
+    nobody says nothing (it may be failing or the person hidden).
+    """
+    px = project(P, points[None])[0]                                             # (V, J, 2)
+    count = 0
+    for v, view in enumerate(views):
+        if claim[v] >= 0 or not ok[v].any():
+            continue
+        inside = np.isfinite(px[v]).all(-1) & view.camera.in_image(np.nan_to_num(px[v]))
+        if inside.sum() < min_joints:
+            continue
+        cost = keypoint_costs(np.where(inside[:, None], px[v], np.nan)[None], ideal[v], ok[v],
+                              view.weights, min_joints)
+        count += bool(np.all(cost > gate))
+    return count
+
+
 def skeleton_distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:
     """Mean distance of the joints valid in both skeletons (inf if none)."""
     if b is None:
