@@ -5,8 +5,9 @@
 import numpy as np
 
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
-from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, resolve
+from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, published, resolve
 from mec_coop.fusion.shape import bone_lengths
+from mec_coop.fusion.smoothing import SkeletonSmoother
 from mec_coop.geometry.triangulation import triangulate
 from mec_coop.rig.virtual import Humanoid, make_cameras
 
@@ -89,6 +90,30 @@ def test_the_association_decides_a_tracked_persons_disagreeing_joint():
         if valid:
             assert np.linalg.norm(person.triangulation.points[WRIST] - BODY[WRIST]) < 0.03
     assert counts == {0.3: 1, 0.0: 0}
+
+
+def test_a_decided_joint_is_published_but_kept_out_of_the_track():
+    measured = {}
+    for publish_only in (False, True):
+        rng = np.random.default_rng(3)
+        associator = Associator(AssociationSettings(resolve_publish_only=publish_only))
+        for k in range(4):
+            x = views_with_a_wrong_wrist(rng) if k == 3 else \
+                np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0, 1, (3, 17, 2))
+            result = associator.step(float(k), [ViewDetections(cam, x[v][None], np.full(
+                (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+        (person,) = result.people
+        assert result.resolved_joints == 1 and person.triangulation.valid[WRIST]
+        measured[publish_only] = bool(person.update.measured[WRIST])
+        # The published skeleton shows the decided wrist as measured, at the views' point.
+        shown = SkeletonSmoother('none')(published(person.update, person.triangulation,
+                                                   person.resolved))
+        assert shown.valid[WRIST] and not shown.predicted[WRIST]
+        np.testing.assert_allclose(shown.points[WRIST], person.triangulation.points[WRIST])
+        assert np.linalg.norm(shown.points[WRIST] - BODY[WRIST]) < 0.03
+        assert (person.resolved is not None) == publish_only
+    # Fed to the track before; publish-only now: the track's update never measured it.
+    assert measured == {False: True, True: False}
 
 
 def test_the_persons_bones_refuse_the_pair_a_misled_prediction_points_at():

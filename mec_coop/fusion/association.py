@@ -53,13 +53,14 @@ from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, contradicting,
                                       depths, doubtful, duplicates, firm_only, keypoint_costs,
-                                      pair_costs, project, size_mismatch, skeleton_distance,
-                                      young_claims)
+                                      pair_costs, person_sizes, project, size_mismatch,
+                                      skeleton_distance, young_claims)
 from mec_coop.fusion.resolve import BONE_SAMPLES, measured_only, resolve
 from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.dlt import MIN_NOISE_PX
 from mec_coop.geometry.triangulation import METHODS, triangulate, Triangulation
 
 # Constant velocity: a walking body's translation dominates the matching cost, and at 2 fps the
@@ -102,6 +103,9 @@ class AssociationSettings:
     :param young_instants: a track measured fewer times than this (no velocity yet) checks its
         claims against each other (:func:`~mec_coop.fusion.grouping.young_claims`). 0: never.
     :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (docs/people.md).
+    :param noise_floor: the triangulation's keypoint noise estimate goes no lower than this
+        fraction of the person's size in pixels (:func:`~mec_coop.fusion.grouping.person_sizes`);
+        0: the geometry's fixed floor (``dlt.MIN_NOISE_PX``) alone.
     :param resolve_publish_only: joints ``resolve`` decided are published but kept out of the
         track's update and bone lengths (:func:`~mec_coop.fusion.resolve.measured_only`);
         False: they update the track like any measured joint.
@@ -126,6 +130,7 @@ class AssociationSettings:
     young_instants: int = 3
     resolve_bones: bool = False
     resolve_publish_only: bool = False
+    noise_floor: float = 0.0
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
@@ -136,6 +141,8 @@ class AssociationSettings:
                      'outlier_threshold_px', 'max_joint_std_m'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)}')
+        if not 0.0 <= self.noise_floor < 1.0:
+            raise ValueError(f'noise_floor must be in [0, 1), got {self.noise_floor}')
         if not 0.0 <= self.resolve_m < np.inf:
             raise ValueError(f'resolve_m must be finite and >= 0, got {self.resolve_m}')
         if not 0.0 <= self.min_confidence <= 1.0 or not 0.0 <= self.min_inlier_fraction <= 1.0:
@@ -342,7 +349,9 @@ class Associator:
             tri = triangulate(P, x, w, min_views=s.min_views, method=s.triangulation,
                               outlier_threshold_px=s.outlier_threshold_px,
                               max_std_m=s.max_joint_std_m, ideal_pixels=True,
-                              human_checks=s.human_checks and s.triangulation == 'robust')
+                              human_checks=s.human_checks and s.triangulation == 'robust',
+                              min_noise_px=np.fmax(s.noise_floor * person_sizes(x, w),
+                                                   MIN_NOISE_PX))
             had = w > 0
             used = tri.used & had
             wrong = had.any(-1) & (used.sum(-1) < s.min_inlier_fraction * had.sum(-1))

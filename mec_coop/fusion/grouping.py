@@ -147,6 +147,23 @@ def keypoint_costs(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray, weights: n
     return np.where(both.sum(-1) >= min_joints, cost, np.inf)
 
 
+def person_sizes(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """
+    Size in pixels ``(R,)`` of each person ``x (R, V, J, 2)`` (weights ``(R, V, J)``).
+
+    The median over the views with two or more joints of the longer side of the box of the
+    joints (a standing person's height); NaN without such a view.
+    """
+    seen = np.isfinite(x).all(-1) & (w > 0)
+    hi = np.max(np.where(seen[..., None], x, -np.inf), -2)
+    lo = np.min(np.where(seen[..., None], x, np.inf), -2)
+    side = np.where(seen.sum(-1) >= 2, np.max(hi - lo, -1), np.nan)                  # (R, V)
+    known = np.isfinite(side).any(-1)
+    out = np.full(len(x), np.nan)
+    out[known] = np.nanmedian(side[known], -1)
+    return out
+
+
 def size_mismatch(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """
     ``(T, N)`` |log| of each detection's size over each projected skeleton's; NaN: unknown.
