@@ -5,6 +5,7 @@
 import numpy as np
 
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
+from mec_coop.fusion.grouping import person_sizes
 from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, published, resolve
 from mec_coop.fusion.shape import bone_lengths
 from mec_coop.fusion.smoothing import SkeletonSmoother
@@ -165,3 +166,32 @@ def test_a_joint_without_a_measured_neighbour_is_not_judged_by_bones():
     assert keeps_bones(points, WRIST, BODY, valid, BONES) is None
     assert keeps_bones(points, WRIST, BODY, np.ones(17, dtype=bool), np.full_like(BONES, np.nan)) \
         is None
+
+
+def test_a_noise_floor_scaled_by_the_persons_size_admits_right_views_spread_beyond_it():
+    x0 = np.array([cam.project(BODY) for cam in CAMERAS])
+    size = person_sizes(x0[None], np.ones((1, 3, 17)))[0]
+    assert 130.0 < size < 150.0                  # the crossing replay's people: 100-150 px
+    kept, wrong = {}, {}
+    for floor in (0.0, 0.02):
+        kept[floor] = wrong[floor] = 0
+        for seed in range(20):
+            rng = np.random.default_rng(seed)
+            # The body within 0.7 px, the wrist's three views 4 px apart (3% of the size): all
+            # right, but beyond what the instant's estimate of ~0.8 px says a view may be off.
+            x = x0 + rng.normal(0.0, 0.7, x0.shape)
+            x[:, WRIST] += rng.normal(0.0, 4.0, (3, 2))
+            associator = Associator(AssociationSettings(noise_floor=floor, resolve_m=0.0))
+            for stamp in (0.0, 0.5):
+                result = associator.step(stamp, [ViewDetections(cam, x[v][None], np.full(
+                    (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+            tri = result.people[0].triangulation
+            if tri.valid[WRIST]:
+                kept[floor] += 1
+                wrong[floor] += np.linalg.norm(tri.points[WRIST] - BODY[WRIST]) > 0.15
+        # Another person's wrist 45 px off in one view stays out at the floor (~2.8 px here).
+        x, P, w, _ = instant_with_a_wrong_wrist(seed)
+        tri = triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True,
+                          min_noise_px=floor * size)
+        assert not tri.valid[WRIST]
+    assert kept == {0.0: 5, 0.02: 20} and wrong == {0.0: 0, 0.02: 0}

@@ -210,7 +210,7 @@ def _agreeing(P: np.ndarray, x: np.ndarray, has: np.ndarray, point: np.ndarray,
 
 
 def measured_only(tri: Triangulation, decided: Optional[np.ndarray]) -> Triangulation:
-    """The triangulation without the ``decided (J,)`` joints (None: as it is), for the track."""
+    """Return the triangulation without the ``decided (J,)`` joints (None: all), for the track."""
     if decided is None or not decided.any():
         return tri
     return replace(tri, valid=tri.valid & ~decided,
@@ -220,7 +220,7 @@ def measured_only(tri: Triangulation, decided: Optional[np.ndarray]) -> Triangul
 def published(update: TrackUpdate, tri: Triangulation,
               decided: Optional[np.ndarray]) -> TrackUpdate:
     """
-    The track's update with the ``decided (J,)`` joints of ``tri`` put back as measured.
+    Return the track's update with the ``decided (J,)`` joints of ``tri`` put back as measured.
 
     What the person's published skeleton smooths: the track never saw these joints, so without
     them they would be the track's prediction (flagged predicted) or missing.

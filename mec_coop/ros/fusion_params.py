@@ -64,8 +64,8 @@ ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
                   'joint within this distance (m; 0: never)'),
     'firm_views': (0.0, 64.0, 'With contested_views: a track with at least this many firm views '
                    'leaves out a view a hidden person may own (0: never; 1 is refused)'),
-    'noise_floor': (0.0, 0.99, "Floor of the keypoint noise estimate as a fraction of the person's "
-                    'size in pixels (0: the fixed 0.5 px)'),
+    'noise_floor': (0.0, 0.99, 'Floor of the keypoint noise estimate as a fraction of the '
+                    "person's size in pixels (0: the fixed 0.5 px)"),
     'young_instants': (0.0, 100.0, 'A track measured fewer times than this takes, in a view its '
                        'other views place on another detection, that one or none (0: never)'),
 }
