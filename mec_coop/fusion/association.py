@@ -128,8 +128,8 @@ class AssociationSettings:
     contested_views: bool = True
     firm_views: int = 2
     young_instants: int = 3
-    resolve_bones: bool = False
-    resolve_publish_only: bool = False
+    resolve_bones: bool = True
+    resolve_publish_only: bool = True
     noise_floor: float = 0.0
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
