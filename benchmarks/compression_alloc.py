@@ -42,8 +42,12 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 # benchmarks/ is on sys.path when this runs as a script
 from encode_speed import markdown_section  # noqa: E402
 import numpy as np  # noqa: E402
+from served_model import (audit_section, replayed, SERVED_NOTE,  # noqa: E402
+                          write_view_success)
 
 from mec_coop.alloc.cocrra import co_crra, CoCrraProblem, fcrra, fracr, msvra  # noqa: E402
+from mec_coop.alloc.instant_audit import decompose  # noqa: E402
+from mec_coop.alloc.plan import RELEASE_MARGIN_S  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIGURES = ROOT / 'docs' / 'figures'
@@ -227,30 +231,44 @@ PREDICTED = re.compile(
     r'uplink (\w+): jpeg_quality \[([0-9, ]+)\], shares \[([0-9., ]+)\], t0 ([0-9.]+) s, '
     r'success ([0-9.]+)(?: \((\w+) model; paper D\'s model ([0-9.]+)\))?'
     r'(?:, two views ([0-9.]+))?(?:, instant ([0-9.]+))?'
-    r'(?: \(routes: offload \[([0-9., ]+)\], keypoints \[([0-9., ]+)\]\))?')
+    r'(?: \(routes: offload \[([0-9., ]+)\], keypoints \[([0-9., ]+)\]\))?'
+    r'(?:, served ([0-9.]+) \(release t0 ([0-9.]+) s, empty \[([0-9., ]*)\]\))?')
 
 
 def graph_runs(args):
     """Run the graph once per uplink plan; rows of measured and predicted numbers."""
-    from pipeline import run_one   # benchmarks/ is on sys.path when this runs as a script
+    # benchmarks/ is on sys.path when this runs as a script
+    from instant_probe import instant_records, InstantProbe
+    from pipeline import run_one
+
     out = pathlib.Path(args.runs)
     requirement = args.delay_requirement
     gains = [f'uplink.channel_gain_db.cam{i}={float(g)}' for i, g in enumerate(args.gains)]
     rows = []
     domains = iter(range(100 + os.getpid() % 20, 150))
+    cameras = [f'cam{i}' for i in range(len(args.gains))]
     for name in args.plans:
         run_dir = out / name
         load = os.getloadavg()[0]
-        row = run_one(len(args.gains), 2.0, args.mode, args.duration, run_dir, next(domains),
-                      overrides=[
-                          'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
-                          f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
-                          f'allocator.uplink_plan={name}', 'allocator.warmup_samples=1000000',
-                          f'allocator.min_tdma_share={float(args.min_share)}',
-                          f'camera.offload_codec={args.codec}',
-                          f'allocator.upload_deadline_s={float(args.upload_deadline)}',
-                          f'uplink.bandwidth_hz={float(args.bandwidth)}',
-                          f'uplink.fading={args.fading}', *gains])
+        domain = next(domains)
+        probe = InstantProbe(domain, cameras)
+        try:
+            row = run_one(len(args.gains), 2.0, args.mode, args.duration, run_dir, domain,
+                          during=lambda _graph, seconds: probe.spin_for(seconds),
+                          overrides=[
+                              'graph.allocator=true', f'graph.delay_requirement_s={requirement}',
+                              f'edge.acquire_timeout_s={round(requirement - 0.05, 3)}',
+                              f'allocator.uplink_plan={name}', 'allocator.warmup_samples=1000000',
+                              f'allocator.min_tdma_share={float(args.min_share)}',
+                              f'camera.offload_codec={args.codec}',
+                              f'allocator.upload_deadline_s={float(args.upload_deadline)}',
+                              f'uplink.bandwidth_hz={float(args.bandwidth)}',
+                              f'uplink.fading={args.fading}', *gains])
+        finally:
+            probe.close()
+        records = instant_records(probe.rows, cameras)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / 'instants.json').write_text(json.dumps(records))
         if row is None:
             rows.append({'plan': name, 'failed': True})
             continue
@@ -269,6 +287,8 @@ def graph_runs(args):
                    else None,
                    predicted_two_views=float(found[-1][7]) if found and found[-1][7] else None,
                    predicted_instant=float(found[-1][8]) if found and found[-1][8] else None,
+                   predicted_served=float(found[-1][11]) if found and found[-1][11] else None,
+                   release_t0_s=float(found[-1][12]) if found and found[-1][12] else None,
                    # The routes the last plan was judged with (p_off, p_kp per camera).
                    routes=[[float(v) for v in found[-1][k].split(',')] for k in (9, 10)]
                    if found and found[-1][9] else None,
@@ -276,10 +296,45 @@ def graph_runs(args):
                    if found else None,
                    plans_applied=_plans_applied(found),
                    load_1min=[round(load, 1), round(os.getloadavg()[0], 1)])
+        audit(row, records, {k: v for k, v in vars(args).items() if k != 'runs'}, found)
         rows.append(row)
         print(f'{name}: success {row["success_rate"]:.3f}, rate {row["skeleton_rate"]:.2f}, '
               f'p95 {row["delay_p95_s"]}, MPJPE {row["mpjpe_mm"]:.1f} mm', flush=True)
     return {'args': {k: v for k, v in vars(args).items() if k != 'runs'}, 'rows': rows}
+
+
+def audit(row, records, args, found):
+    """
+    Add why the instants failed (t0: the plans' largest) and the predictions over the run.
+
+    A plan can change late in a run (FCRRA's P2 on a t0 that fell), so beside the last plan's
+    predictions the mean over every plan the allocator logged (one per re-plan, every 5 s) and
+    the served model's replay of the plan in effect longest.
+    """
+    t0 = row['t0_s'][1] if row.get('t0_s') else 0.5   # no plan logged: one frame period
+    requirement = row['delay_requirement_s']
+    row['audit'] = decompose(records, [f'cam{i}' for i in range(len(args['gains']))],
+                             requirement, requirement - RELEASE_MARGIN_S, t0,
+                             row['success_mpjpe_mm'], row.get('predicted_instant'))
+    for key, group in (('instant', 8), ('served', 11)):
+        values = [float(f[group]) for f in found if f[group]]
+        row[f'predicted_{key}_mean'] = float(np.mean(values)) if values else None
+    plans = [(tuple(int(q) for q in f[1].split(',')), tuple(float(s) for s in f[2].split(',')))
+             for f in found]
+    longest = max(set(plans), key=plans.count) if plans else None
+    row['replayed'] = replayed(records, row, args, longest)
+
+
+def reaudit(path, runs):
+    """Recompute the audit of a ``cocrra_graph_*.json`` from its runs' ``instants.json``."""
+    data = json.loads(path.read_text())
+    for row in data['rows']:
+        records = pathlib.Path(runs) / row['plan'] / 'instants.json'
+        log = pathlib.Path(runs) / row['plan'] / 'logs' / 'allocator.log'
+        if not row.get('failed') and records.exists():
+            found = PREDICTED.findall(log.read_text()) if log.exists() else []
+            audit(row, json.loads(records.read_text()), data['args'], found)
+    path.write_text(json.dumps(data, indent=1))
 
 
 def _plans_applied(found):
@@ -309,7 +364,13 @@ def graph_section(paths):
     text = {p: p.read_text() for p in paths}
     marks = ('"predicted_instant"', '"fading"', 'plans_applied', 'load_1min')
     paths = sorted(paths, key=lambda p: (*(m not in text[p] for m in marks), p.name))
-    instant = [p for p in paths if marks[0] in text[p]]
+    served = [p for p in paths if '"cocrra_served"' in text[p]]
+    if served:
+        lines += SERVED_NOTE + _instant_verdicts(served)
+    audited = [p for p in paths if '"audit"' in text[p]]
+    if audited:
+        lines += AUDIT_NOTE + audit_section(audited)
+    instant = [p for p in paths if marks[0] in text[p] and p not in served]
     if instant:
         lines += INSTANT_NOTE + _instant_verdicts(instant)
     if any(marks[1] in text[p] for p in paths):
@@ -336,6 +397,26 @@ INSTANT_NOTE = [
     'is that of the skeleton rate (two views on time); success also needs MPJPE <= 100 mm. '
     'One run per plan and fading per file, on this 2-core machine (the load column says how '
     'busy it was): differences of a few instants are noise.', '']
+AUDIT_NOTE = [
+    '### Why the instant model is optimistic: per-instant recordings', '',
+    'The runs of `--graph` record every instant (`benchmarks/instant_probe.py`: per camera the '
+    "route, when its view left the camera, reached the edge and got the edge's result; per "
+    "instant the skeleton's delay, views and MPJPE; `results/benchmarks/<runs>/<plan>/"
+    'instants.json`). `mec_coop/alloc/instant_audit.py` splits the counted instants (from the '
+    'first skeleton) by the first reason they failed: `few_views` (no skeleton, fewer than two '
+    "views with a person in by the edge's release, D_req - 0.05 s), `fused_none` (no skeleton "
+    "though two were in: the edge's checks), `late` (a skeleton after D_req), `inaccurate` "
+    '(MPJPE over the bound). Beside them: the share of instants with two views in by the '
+    "release, and the instant model's formula (cameras independent) on the measured per-camera "
+    'views by t0 and by the release; then the predictions: `predicted instant` (the instant '
+    'model, `mec_coop/alloc/instant.py`), `predicted served` (the served model, '
+    '`mec_coop/alloc/served.py`, logged by the allocator of the runs that have it), both the '
+    'mean over the plans the allocator logged in the run (a re-plan every 5 s; a plan can '
+    "change late in a run), and `served with the run's inputs` (the plan in effect longest, "
+    "the served model fed the run's own measured routes, images of "
+    'nobody, sizes and camera times: `benchmarks/served_model.py` `replayed`). The success '
+    "column is the evaluator's; the causes are over the probe's instants (a few differ at the "
+    'ends of a run).', '']
 SETUP = ('codec', 'bandwidth', 'gains', 'delay_requirement', 'mode', 'min_share', 'duration',
          'upload_deadline', 'fading')
 FADING_NOTE = [
@@ -366,18 +447,30 @@ def _instant_verdicts(paths):
         if not {'cocrra', 'fracr', 'fcrra'} <= set(by):
             continue
         best = max(by['fracr']['success_rate'], by['fcrra']['success_rate'])
+        served = any(r.get('predicted_served') is not None for r in rows)
         lines.append(
-            f'- `{path.name}`: success / skeleton rate (predicted instant) '
+            f'- `{path.name}`: success / skeleton rate (predicted instant'
+            + (', served' if served else '') + ') '
             + ', '.join(f'{k} {r["success_rate"]:.3f} / {r["skeleton_rate"]:.2f} '
-                        f'({fmt(r.get("predicted_instant"), False)})' for k, r in by.items())
+                        f'({fmt(_mean(r, "instant"), False)}'
+                        + (f', {fmt(_mean(r, "served"), False)}' if served else '') + ')'
+                        for k, r in by.items())
             + '. Acceptance (Co-CRRA above FRACR and FCRRA): '
             f'**{"met" if by["cocrra"]["success_rate"] > best else "not met"}**'
-            + ('' if 'cocrra_instant' not in by else '; the instant plan above both: **'
-               + ('yes' if by['cocrra_instant']['success_rate'] > best else 'no') + '**') + '.'
+            + ''.join(f'; the {what} plan above both: **'
+                      + ('yes' if by[plan]['success_rate'] > best else 'no') + '**'
+                      for plan, what in (('cocrra_instant', 'instant'),
+                                         ('cocrra_served', 'served')) if plan in by) + '.'
             + ('' if not (none := [k for k, r in by.items() if r['skeleton_rate'] == 0.0]) else
                f' No skeleton at all with {", ".join(none)} (the graph fell behind its frames, '
                'see the load column): those runs compare no plans.'))
     return lines + ['']
+
+
+def _mean(row, key):
+    """Return a run's prediction: the mean over its logged plans, else the last plan's."""
+    mean = row.get(f'predicted_{key}_mean')
+    return row.get(f'predicted_{key}') if mean is None else mean
 
 
 def _across_runs(paths):
@@ -510,7 +603,7 @@ def _graph_table(path):
             + ' |')
     failed = [r['plan'] for r in data['rows'] if r.get('failed')]
     if failed:
-        lines.append(f'\nNo result (a node failed): {failed}.')
+        lines.append(f'\nNo result (a node failed, or no skeleton at all): {failed}.')
     by = {r['plan']: r['success_rate'] for r in rows}
     if by and max(by.values()) == 0.0:
         least = min(r['offload_ratio'] for r in rows)
@@ -522,11 +615,15 @@ def _graph_table(path):
     elif {'cocrra', 'fracr', 'fcrra'} <= set(by):
         held = by['cocrra'] > max(by['fracr'], by['fcrra'])
         views = ''.join(f', {k} {by[k]:.3f} (the product variant, not the paper method)'
-                        for k in ('cocrra_views', 'cocrra_instant') if k in by)
+                        for k in ('cocrra_views', 'cocrra_instant', 'cocrra_served') if k in by)
         lines += ['', f'Acceptance (Co-CRRA raises the measured success over FRACR and FCRRA): '
                   f'**{"met" if held else "not met"}** in this run (Co-CRRA {by["cocrra"]:.3f}, '
                   f'FRACR {by["fracr"]:.3f}, FCRRA {by["fcrra"]:.3f}{views}); one short run per '
                   'plan, so differences of a few instants are within run-to-run noise.']
+        if 'cocrra_served' in by:
+            ours = by['cocrra_served'] > max(by['fracr'], by['fcrra'])
+            lines += ['', 'The served plan (ours, `cocrra_served`) above FRACR and FCRRA: '
+                      f'**{"yes" if ours else "no"}** in this run.']
         if 'cocrra_instant' in by:
             ours = by['cocrra_instant'] > max(by['fracr'], by['fcrra'])
             lines += ['', 'The instant-level plan (ours, `cocrra_instant`) above FRACR and FCRRA: '
@@ -659,7 +756,18 @@ def main():
     parser.add_argument('--codec', default='regionwise', choices=('jpeg', 'regionwise'),
                         help="the cameras' offload codec (camera.offload_codec)")
     parser.add_argument('--runs', default=str(ROOT / 'results' / 'benchmarks' / 'cocrra_graph'))
+    parser.add_argument('--view-success', nargs='+', metavar='RUNS',
+                        help="pool these --runs folders' per-instant records into "
+                        "docs/figures/view_success.json (the served model's VIEW_SUCCESS)")
+    parser.add_argument('--reaudit', nargs=2, metavar=('TAG', 'RUNS'),
+                        help='recompute the audit of cocrra_graph_TAG.json from the RUNS folder')
     args = parser.parse_args()
+    if args.view_success:
+        write_view_success(args.view_success, pathlib.Path(args.out) / 'view_success.json')
+        return
+    if args.reaudit:
+        reaudit(pathlib.Path(args.out) / f'cocrra_graph_{args.reaudit[0]}.json', args.reaudit[1])
+        args.markdown_only = True
     if args.graph:
         graph = graph_runs(args)
         out = pathlib.Path(args.out)

@@ -87,7 +87,12 @@ def run(cameras, requirement, name, mode, overrides, duration, out, domain):
                # Per instant, for paired comparisons of schemes on the same scripted scene.
                instants={'rig_time_s': [round(float(t), 3) for t in matched['rig_time']],
                          'mpjpe_mm': [round(1000.0 * float(v), 1) for v in instant_mpjpe(
-                             matched['estimate'], matched['truth'])]},
+                             matched['estimate'], matched['truth'])],
+                         # Cameras each skeleton used, and whether one was an edge result:
+                         # a view the deadline cut shows here, not as a miss.
+                         'views': [int(v) for v in matched['views']],
+                         'edge_view': [bool(v) for v in matched['edge']]},
+               views_per_skeleton=round(float(np.mean(matched['views'])), 2),
                # The median of the predicted distributions in effect at the run's skeletons,
                # pooled (plans change during a run), beside the run's measured median; the
                # median of the plans' medians, which a bimodal delay throws to one mode, beside.
@@ -198,7 +203,8 @@ def verdicts(rows, scheme='allocator_proposed'):
 def write_table(rows, path):
     """Write every point as a markdown table, then the allocator's verdicts."""
     lines = ['| cameras | D_req (s) | scheme | MPJPE mm [95% interval] | rate | p50 measured / '
-             'predicted (s) | p95 (s) | meets D_req | offloaded |', '|' + '---|' * 9]
+             'predicted (s) | p95 (s) | meets D_req | offloaded | views per skeleton |',
+             '|' + '---|' * 10]
     for r in sorted(rows, key=lambda r: (r['cameras'], r['delay_requirement_s'])):
         low, high = r['mpjpe_ci95_mm']
         lines.append(
@@ -206,7 +212,7 @@ def write_table(rows, path):
             f"{r['mpjpe_mm']:.1f} [{low:.1f}, {high:.1f}] | {r['skeleton_rate']:.2f} | "
             f"{_cell(r['delay_p50_s'])} / {_cell(r['predicted_delay_p50_s'])} | "
             f"{_cell(r['delay_p95_s'])} | {'yes' if r['meets_requirement'] else 'no'} | "
-            f"{100.0 * r['offload_ratio']:.0f}% |")
+            f"{100.0 * r['offload_ratio']:.0f}% | {_cell(r.get('views_per_skeleton'), 2)} |")
     lines += ['', '| cameras | D_req (s) | allocator p95 <= D_req | rate >= 0.95 | lowest MPJPE '
               'of the schemes that meet D_req (paired difference, mm, 95% interval) | '
               'p50 predicted / measured - 1 | offloaded view p50 predicted / measured (s) |',
@@ -268,6 +274,9 @@ def main():
                   f'{row["mpjpe_ci95_mm"]} mm, offload '
                   f'{row["offload_ratio"]:.3f}', flush=True)
             (out / 'pareto.json').write_text(json.dumps(rows, indent=2))
+    if not rows:
+        raise SystemExit(f'no run made a skeleton (logs under {out / "pareto_runs"}): a longer '
+                         f'--duration, or a less loaded CPU, lets the models load')
     plot(rows, out / 'pareto.png')
     write_table(rows, out / 'pareto.md')
     print(f'wrote {out / "pareto.json"}, {out / "pareto.png"} and {out / "pareto.md"}')

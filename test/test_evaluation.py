@@ -40,6 +40,18 @@ def test_summary_matches_by_stamp_and_ignores_instants_still_in_flight():
         score.add_route('teleport')
 
 
+def test_matched_instants_keep_their_views_settled_or_not():
+    score = PipelineScore(settle_s=1.0)
+    gt = np.zeros((17, 3))
+    skeletons = {0: {'views': 4}, 2: {}, 5: {'views': 2, 'edge': True}}   # {}: unknown
+    for k in range(6):
+        score.add_truth(k * 0.5, gt, rig_time=k * 0.5)
+        if k in skeletons:
+            score.add_skeleton(k * 0.5, gt, end_to_end_s=0.1, **skeletons[k])
+    rows = {stamp: (views, edge) for stamp, _, _, _, views, edge in score.matched()}
+    assert rows == {0.0: (4, False), 1.0: (0, False), 2.5: (2, True)}
+
+
 def test_missed_instants_hold_the_last_skeleton():
     score = PipelineScore()
     for k in range(4):
@@ -120,7 +132,7 @@ def test_settled_summary_equals_the_whole_run_computation():
     matched = window.matched()
     assert len(matched) == 50 and matched[-1][0] == max(round(round(s * 10) / 10, 3)
                                                         for s in skeletons)
-    assert all(rig == pytest.approx(100.0 + stamp) for stamp, _, _, rig in matched)
+    assert all(rig == pytest.approx(100.0 + stamp) for stamp, _, _, rig, _, _ in matched)
 
 
 def test_memory_stays_bounded_over_100k_instants():

@@ -11,6 +11,7 @@ from dataclasses import replace
 import itertools
 import json
 import pathlib
+from typing import Any
 
 import numpy as np
 import pytest
@@ -227,16 +228,21 @@ class _Reader:
         return self.thresholds.get(cam, {}).get(name)
 
 
+def _planner(cams: list, observer: Any, reader: _Reader) -> Any:
+    """Return a TaskPlanner whose pushes go nowhere."""
+    from mec_coop.ros.allocation import TaskPlanner
+    pusher = type('Pusher', (), {'applied': staticmethod(lambda key, name: None)})()
+    return TaskPlanner(cams, observer, pusher, reader)
+
+
 def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     from mec_coop.alloc.plan import PlanSettings
-    from mec_coop.ros.allocation import TaskPlanner
 
     cams = ['cam0', 'cam1']
     # Region-wise offloads of 16.5 KB at quality 90 (measured), 0.03 MHz, cam1 15 dB weaker.
     reader = _Reader({'cam0': 'regionwise', 'cam1': None})
     observer = _Observer(cams, [16_500.0, 16_500.0])
-    pusher = type('Pusher', (), {'applied': staticmethod(lambda key, name: None)})()
-    planner = TaskPlanner(cams, observer, pusher, reader)
+    planner = _planner(cams, observer, reader)
     values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 90, 'upload_deadline_s': 0.45, 'image_bytes': 16_384.0,
               'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'paper'}
@@ -367,12 +373,11 @@ def test_a_plan_in_place_is_kept_unless_a_new_one_is_clearly_better():
 def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
     from mec_coop.alloc.plan import PlanSettings
     from mec_coop.msg import LinkState
-    from mec_coop.ros.allocation import link_key, TaskPlanner, with_link
+    from mec_coop.ros.allocation import link_key, with_link
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
-    planner = TaskPlanner(cams, _Observer(cams, [16_500.0] * 4),
-                          type('Pusher', (), {'applied': staticmethod(lambda k, n: None)})(),
-                          _Reader(dict.fromkeys(cams, 'regionwise')))
+    planner = _planner(cams, _Observer(cams, [16_500.0] * 4),
+                       _Reader(dict.fromkeys(cams, 'regionwise')))
     values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 90, 'upload_deadline_s': 0.5, 'image_bytes': 16_384.0,
               'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
@@ -404,17 +409,16 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
 def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scores():
     from mec_coop.alloc.plan import PlanSettings
     from mec_coop.alloc.calibration import Calibration
-    from mec_coop.ros.allocation import TaskPlanner
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
     observer = type('Observer', (), {'calibration': Calibration(cams)})()
-    for k in range(200):   # frame scores spread evenly over [0, 1), 11 KB offloads
-        for cam in cams:
-            observer.calibration.frame_scores[cam].add((k + 0.5) / 200, 0.0)
+    for k in range(200):   # 11 KB offloads; a start-up's low frame scores, then the last
+        for cam in cams:   # 30 s (60 frames) spread evenly over [0, 1): the routes are theirs
+            observer.calibration.frame_scores[cam].add(0.05 if k < 140 else (k - 139.5) / 60,
+                                                       0.0)
             observer.calibration.image_bytes[cam].add(11_000.0, 0.0)
     reader = _Reader(dict.fromkeys(cams, 'regionwise'))
-    planner = TaskPlanner(cams, observer, type('Pusher', (), {
-        'applied': staticmethod(lambda k, n: None)})(), reader)
+    planner = _planner(cams, observer, reader)
     values = {'uplink_plan': 'cocrra_instant', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
               'camera_jpeg_quality': 30, 'upload_deadline_s': 0.3, 'image_bytes': 16_384.0,
               'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
@@ -439,3 +443,35 @@ def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scor
         other = planner.uplink({**values, 'uplink_plan': method}, PlanSettings(params=params),
                                gains)[1]
         assert other.instant <= plan.instant + 1e-12
+
+
+def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_release():
+    from mec_coop.alloc.plan import PlanSettings, RELEASE_MARGIN_S
+    from mec_coop.alloc.calibration import Calibration
+
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    observer = type('Observer', (), {'calibration': Calibration(cams)})()
+    for k in range(60):   # the last 30 s: one frame in ten of nobody (score 0), the rest spread
+        for cam in cams:
+            observer.calibration.frame_scores[cam].add(0.0 if k % 10 == 0 else k / 60, 0.0)
+            observer.calibration.image_bytes[cam].add(10_000.0, 0.0)
+    reader = _Reader(dict.fromkeys(cams, 'regionwise'),
+                     dict.fromkeys(cams, {'theta_low': 0.0, 'theta_high': 0.7}))
+    planner = _planner(cams, observer, reader)
+    values = {'uplink_plan': 'cocrra_served', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
+              'camera_jpeg_quality': 30, 'upload_deadline_s': 0.0, 'image_bytes': 16_384.0,
+              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    params = SystemParams(link=LinkBudget(45e3, 30.0, -165.0, 'gaussian'), delay_req_s=1.0)
+    plan = planner.uplink(values, PlanSettings(params=params), [-95.0, -100.0, -105.0, -110.0])[1]
+    assert plan.method == 'cocrra_served' and plan.value == plan.served
+    # Scores below 0.7 are images (43 of 60), those of exactly 0 images of nobody (6 of 60).
+    assert plan.routes.offload == pytest.approx((43 / 60,) * 4)
+    assert plan.routes.empty == pytest.approx((0.1,) * 4)
+    # The budget: the edge's release less the camera's time (the priors here: 0.1 + 0.01 s);
+    # t0 of the other objectives stays at most one frame period.
+    assert plan.release_t0_s == pytest.approx(1.0 - RELEASE_MARGIN_S - 0.11)
+    assert plan.t0_s <= 0.5
+    for method in ('cocrra', 'fracr', 'fcrra', 'cocrra_instant'):
+        other = planner.uplink({**values, 'uplink_plan': method}, PlanSettings(params=params),
+                               [-95.0, -100.0, -105.0, -110.0])[1]
+        assert other.served <= plan.served + 1e-12

@@ -41,7 +41,7 @@ shares are candidates too, so the result is never below them.
 from dataclasses import dataclass, replace
 import itertools
 import math
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -56,11 +56,17 @@ EXHAUSTIVE_SPLITS = 200_000
 
 @dataclass(frozen=True)
 class ViewRoutes:
-    """Per camera: the share of frames offloaded and sent as keypoints, the keypoint message."""
+    """
+    Per camera: the share of frames offloaded and sent as keypoints, the keypoint message.
+
+    ``empty``: the share of frames sent as images in which the camera found nobody (part of
+    ``offload``; () when not known): such an image brings the edge no keypoints of its own.
+    """
 
     offload: tuple
     keypoints: tuple
     message_bits: tuple
+    empty: tuple = ()
 
     def __post_init__(self):
         off, kp, bits = (np.asarray(v, dtype=float)
@@ -72,6 +78,11 @@ class ViewRoutes:
             raise ValueError(f'route shares must be in [0, 1] and sum to at most 1, message '
                              f'sizes positive: offload {self.offload}, keypoints '
                              f'{self.keypoints}, bits {self.message_bits}')
+        empty = np.asarray(self.empty, dtype=float)
+        if self.empty and not (empty.shape == off.shape and np.all(empty >= 0)
+                               and np.all(empty <= off + 1e-9)):
+            raise ValueError(f'empty image shares must be in [0, offload share] per camera: '
+                             f'empty {self.empty}, offload {self.offload}')
 
 
 def _camera_link(link: TdmaLink, i: int, p_off: float) -> TdmaLink:
@@ -80,14 +91,18 @@ def _camera_link(link: TdmaLink, i: int, p_off: float) -> TdmaLink:
     return replace(link, gains=(link.gains[i],), period_s=period)
 
 
-def views(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes) -> np.ndarray:
+def route_parts(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
-    ``v_i``: each camera's view on time (module docstring); cameras on the last axis.
+    Return per camera the keypoint view on time, the offload on time and the image share.
 
-    ``o`` and ``tau`` broadcast together (e.g. a grid of ratios against a grid of shares).
+    ``(p_kp s_kp, s_off, p_image)``, ``p_image`` the frames sent as images that a view can come
+    from (those of nobody left out). Zero where the camera's offloads alone fill its share
+    (its queue only grows). ``o`` and ``tau`` broadcast together (e.g. a grid of ratios
+    against a grid of shares).
     """
     o, tau = np.broadcast_arrays(np.asarray(o, dtype=float), np.asarray(tau, dtype=float))
-    out = np.empty(o.shape)
+    kp_on_time, off_on_time = np.empty(o.shape), np.empty(o.shape)
     d = np.asarray(data_bits, dtype=float)
     for i in range(len(link.gains)):
         p_off, p_kp = routes.offload[i], routes.keypoints[i]
@@ -103,24 +118,26 @@ def views(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes) -> np.ndarray:
             full = p_off * airtime >= link.period_s
         else:
             full = np.zeros(oi.shape, dtype=bool)
-        out[..., i] = np.where(full, 0.0, p_kp * s_kp + p_off * eta(oi) * off)
-    return out
+        kp_on_time[..., i] = np.where(full, 0.0, p_kp * s_kp)
+        off_on_time[..., i] = np.where(full, 0.0, off)
+    image = np.asarray(routes.offload, dtype=float) - np.asarray(routes.empty or 0.0)
+    return kp_on_time, off_on_time, image
+
+
+def views(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes) -> np.ndarray:
+    """
+    ``v_i``: each camera's view on time (module docstring); cameras on the last axis.
+
+    ``o`` and ``tau`` broadcast together (e.g. a grid of ratios against a grid of shares).
+    """
+    kp, off, _ = route_parts(o, tau, data_bits, link, routes)
+    return kp + np.asarray(routes.offload) * eta(np.asarray(o, dtype=float)) * off
 
 
 def instant_success(o, tau, data_bits, link: TdmaLink, routes: ViewRoutes,
                     min_views: int = MIN_VIEWS):
     """Probability that at least ``min_views`` views of an instant are on time."""
     return at_least(views(o, tau, data_bits, link, routes), min_views)
-
-
-def _table(data_bits, link, routes, grid, tau):
-    """Each camera's best ``v`` and ratio at each share of ``tau``: ``(value, ratio)``, (u, K)."""
-    g = np.asarray(grid, dtype=float)[:, None, None]
-    u = len(link.gains)
-    v = views(np.broadcast_to(g, (len(g), len(tau), u)), np.repeat(tau[None, :, None], u, 2),
-              data_bits, link, routes)
-    best = np.argmax(v, axis=0)
-    return v.max(axis=0).T, g[best, 0, 0].T
 
 
 def _splits(units: int, u: int) -> np.ndarray:
@@ -132,10 +149,10 @@ def _splits(units: int, u: int) -> np.ndarray:
     return np.diff(edges, axis=1) - 1
 
 
-def _ascend(value: np.ndarray, units_of: np.ndarray, min_views: int) -> np.ndarray:
+def _ascend(value: np.ndarray, units_of: np.ndarray, objective: Callable) -> np.ndarray:
     """Move airtime between pairs of cameras while the objective grows (largest moves first)."""
     u, cams = len(units_of), np.arange(len(units_of))
-    current = at_least(value[cams, units_of], min_views)
+    current = float(objective(value[cams, units_of][None])[0])
     step = max(1, int(units_of.sum()) // 2)
     while step >= 1:
         moved = False
@@ -145,7 +162,7 @@ def _ascend(value: np.ndarray, units_of: np.ndarray, min_views: int) -> np.ndarr
             trial = units_of.copy()
             trial[src] -= step
             trial[dst] += step
-            new = at_least(value[cams, trial], min_views)
+            new = float(objective(value[cams, trial][None])[0])
             if new > current + 1e-12:
                 units_of, current, moved = trial, new, True
         if not moved:
@@ -176,29 +193,53 @@ def solve_instant(data_bits, link: TdmaLink, routes: ViewRoutes, grid,
     :param exhaustive: search every split on the grid up to this many (default
         :data:`EXHAUSTIVE_SPLITS`; 0: always ascend).
     """
-    d = np.asarray(data_bits, dtype=float)
+    def value(o, tau):
+        return views(o, tau, data_bits, link, routes)[..., None]
+
+    return search_shares(value, lambda v: at_least(v[..., 0], min_views), len(data_bits),
+                         link, routes, grid, starts, step, exhaustive)
+
+
+def search_shares(value: Callable, objective: Callable, cameras: int, link: TdmaLink,
+                  routes: ViewRoutes, grid, starts: Sequence[np.ndarray] = (),
+                  step: float = 0.01, exhaustive: Optional[int] = None
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """
+    Shares and ratios that maximise ``objective``: ``(o, tau, objective)``.
+
+    ``value(o, tau)``: per camera (second-last axis) the terms the objective takes (last
+    axis), each camera's from its own share and ratio; each camera takes the ratio of the
+    largest sum of its terms at each share (P1). ``objective(values)``: one number per case
+    of the leading axes. The search is that of :func:`solve_instant` (module docstring).
+    """
     u = len(link.gains)
-    if len(d) != u or len(routes.offload) != u:
-        raise ValueError(f'{len(d)} data sizes and {len(routes.offload)} routes for {u} cameras')
+    if cameras != u or len(routes.offload) != u:
+        raise ValueError(f'{cameras} data sizes and {len(routes.offload)} routes for {u} '
+                         'cameras')
     units = int(math.floor((1.0 - u * link.min_share) / step + 1e-9))
     tau_grid = link.min_share + step * np.arange(units + 1)
-    value, ratio = _table(d, link, routes, grid, tau_grid)
+    g = np.asarray(grid, dtype=float)
+    # (ratios, shares, cameras, terms): each camera's best ratio per share.
+    terms = value(np.broadcast_to(g[:, None, None], (len(g), len(tau_grid), u)),
+                  np.repeat(tau_grid[None, :, None], u, 2))
+    best = np.argmax(terms.sum(axis=-1), axis=0)                       # (shares, cameras)
+    table = np.take_along_axis(terms, best[None, ..., None], 0)[0].transpose(1, 0, 2)
+    ratio = g[best].T                                                    # (cameras, shares)
     cams = np.arange(u)
     limit = EXHAUSTIVE_SPLITS if exhaustive is None else exhaustive
     if u > 1 and math.comb(units + u - 1, u - 1) <= limit:
         splits = _splits(units, u)
-        found = [splits[int(np.argmax(at_least(value[cams, splits], min_views)))]]
+        found = [splits[int(np.argmax(objective(table[cams, splits])))]]
     else:
         # The corners too (groups of cameras alone): where every camera on an equal share
         # fails, one move of airtime makes one view, not two, and the ascent would not start.
-        found = [_ascend(value, _on_grid(s, link.min_share, step, units), min_views)
+        found = [_ascend(table, _on_grid(s, link.min_share, step, units), objective)
                  for s in [*share_starts(u, link.min_share), *starts]]
     candidates = [(ratio[cams, k], tau_grid[k]) for k in found]
     for tau in starts:   # each start at its own shares, each camera's best ratio there
         tau = np.asarray(tau, dtype=float)
-        v = views(np.asarray(grid, dtype=float)[:, None], tau[None], d, link, routes)
-        candidates.append((np.asarray(grid, dtype=float)[np.argmax(v, axis=0)], tau))
-    scored = [(instant_success(o, tau, d, link, routes, min_views), o, tau)
-              for o, tau in candidates]
-    best = max(scored, key=lambda c: c[0])
-    return best[1], best[2], float(best[0])
+        v = value(g[:, None], tau[None])
+        candidates.append((g[np.argmax(v.sum(axis=-1), axis=0)], tau))
+    scored = [(float(objective(value(o, tau)[None])[0]), o, tau) for o, tau in candidates]
+    top = max(scored, key=lambda c: c[0])
+    return top[1], top[2], top[0]

@@ -12,8 +12,12 @@ product's: the shares and qualities that maximise the probability that an instan
 the quantity the graph measures; it replaced ``cocrra_views`` (at least two *offloads* on time),
 whose objective is its special case of cameras that offload every frame. Given the cameras'
 routes (:class:`~.instant.ViewRoutes`) every plan is also judged in that objective
-(``UplinkPlan.instant``). ``tdma`` leaves the uplink to
-the threshold plan of paper A (its shares, the cameras' own quality): no plan here.
+(``UplinkPlan.instant``). ``cocrra_served`` (ours too) maximises what the recordings of the
+running graph showed the instant objective leaves out (:mod:`.served`): the upload budget up to
+the edge's release, no view from an image of nobody, and the measured success given how many
+keypoint and image views came; every plan is judged in it as well (``UplinkPlan.served``).
+``tdma`` leaves the uplink to the threshold plan of paper A (its shares, the cameras' own
+quality): no plan here.
 
 A camera compresses by choosing its JPEG quality, so P1 chooses among the ratios the qualities
 of its :class:`~.cocrra_tdma.RateCurve` reach, ``o = 1 - size(q) / size(q_max)``. The curve's
@@ -36,8 +40,9 @@ from mec_coop.alloc.cocrra_tdma import (at_least, best_ratios, co_crra_tdma, del
                                         RateCurve, share_starts, solve_shares, TdmaLink)
 from mec_coop.alloc.instant import instant_success, MIN_VIEWS, solve_instant, ViewRoutes
 from mec_coop.alloc.model import SystemParams
+from mec_coop.alloc.served import served_success, solve_served
 
-UPLINK_PLANS = ('tdma', 'cocrra', 'cocrra_instant', 'fcrra', 'fracr', 'msvra')
+UPLINK_PLANS = ('tdma', 'cocrra', 'cocrra_instant', 'cocrra_served', 'fcrra', 'fracr', 'msvra')
 # The JPEG qualities whose offload sizes were measured, the ones a plan chooses from.
 QUALITIES = (4, 8, 15, 30, 50, 70, 90, 95)
 # Offload size per JPEG quality relative to quality 90, per offload codec (the camera's
@@ -136,6 +141,10 @@ class UplinkPlan:
     # cameras' routes were not known), :func:`~.instant.instant_success`.
     instant: Optional[float] = None
     routes: Optional[ViewRoutes] = None   # the routes ``instant`` was judged with
+    # The probability that an instant succeeds as the edge serves it (None: routes not known),
+    # :func:`~.served.served_success` with the upload budget up to the edge's release.
+    served: Optional[float] = None
+    release_t0_s: Optional[float] = None   # that budget (s)
 
     @property
     def mean_success(self) -> float:
@@ -152,6 +161,9 @@ class UplinkPlan:
         if self.method == 'cocrra_instant':
             assert self.instant is not None   # plan_uplink needs the routes for it
             return self.instant
+        if self.method == 'cocrra_served':
+            assert self.served is not None
+            return self.served
         return self.mean_success
 
     @property
@@ -172,7 +184,8 @@ def _ratio(curve: RateCurve, quality: int) -> float:
 
 
 def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
-                fixed_quality: int = 90, routes: Optional[ViewRoutes] = None) -> UplinkPlan:
+                fixed_quality: int = 90, routes: Optional[ViewRoutes] = None,
+                release_t0_s: Optional[float] = None) -> UplinkPlan:
     """
     Solve the uplink plan ``method`` (one of :data:`UPLINK_PLANS` but ``tdma``).
 
@@ -180,13 +193,15 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
     :param link: the band, power, gains, ``t0`` and the least share.
     :param fixed_quality: the quality of FCRRA and MSVRA (their fixed ratio); it must be one of
         every curve's qualities.
-    :param routes: the cameras' routes; ``cocrra_instant`` needs them, and with them every
-        plan carries its instant success.
+    :param routes: the cameras' routes; ``cocrra_instant`` and ``cocrra_served`` need them,
+        and with them every plan carries its instant and served success.
+    :param release_t0_s: the upload budget up to the edge's release (the served objective's
+        ``t0``; None: ``link.t0_s``).
     """
     if method not in UPLINK_PLANS or method == 'tdma':
         raise ValueError(f'uplink plan must be one of {UPLINK_PLANS[1:]}, got {method!r}')
-    if method == 'cocrra_instant' and routes is None:
-        raise ValueError("cocrra_instant needs the cameras' routes")
+    if method in ('cocrra_instant', 'cocrra_served') and routes is None:
+        raise ValueError(f"{method} needs the cameras' routes")
     if len(curves) != len(link.gains):
         raise ValueError(f'{len(curves)} rate curves for {len(link.gains)} cameras')
     d = np.array([c.full_bits for c in curves])
@@ -213,31 +228,51 @@ def plan_uplink(method: str, curves: Sequence[RateCurve], link: TdmaLink,
         o = best_ratios(d, tau, link, grid)
     elif method == 'cocrra':
         o, tau, _ = co_crra_tdma(d, link, grid=grid)
+    elif method == 'cocrra_served':
+        assert routes is not None
+        o, tau, _ = solve_served(d, _release_link(link, release_t0_s), routes, grid,
+                                 _baseline_shares(curves, link, fixed_quality))
     else:
         # Started from (and never below) the paper's plans and the baselines' shares.
         assert routes is not None
-        starts = [plan_uplink(m, curves, link, fixed_quality).shares
-                  for m in ('cocrra', 'fracr', 'fcrra', 'msvra')]
-        o, tau, _ = solve_instant(d, link, routes, grid, starts)
+        o, tau, _ = solve_instant(d, link, routes, grid,
+                                  _baseline_shares(curves, link, fixed_quality))
     qualities = tuple(c.quality_for(r) for c, r in zip(curves, o))
     tau = np.asarray(tau, dtype=float)
-    return UplinkPlan(method, tau, qualities, **_scored(qualities, tau, curves, link, routes))
+    return UplinkPlan(method, tau, qualities,
+                      **_scored(qualities, tau, curves, link, routes, release_t0_s))
+
+
+def _baseline_shares(curves: Sequence[RateCurve], link: TdmaLink, fixed_quality: int) -> list:
+    """List the shares of paper D's plans and baselines (the product's plans start from them)."""
+    return [plan_uplink(m, curves, link, fixed_quality).shares
+            for m in ('cocrra', 'fracr', 'fcrra', 'msvra')]
+
+
+def _release_link(link: TdmaLink, release_t0_s: Optional[float]) -> TdmaLink:
+    return link if release_t0_s is None else replace(link, t0_s=max(release_t0_s, 1e-3))
 
 
 def _scored(qualities: tuple, tau: np.ndarray, curves: Sequence[RateCurve], link: TdmaLink,
-            routes: Optional[ViewRoutes]) -> dict:
+            routes: Optional[ViewRoutes], release_t0_s: Optional[float] = None) -> dict:
     """Return the :class:`UplinkPlan` fields that shares and qualities give on these inputs."""
     d = np.array([c.full_bits for c in curves])
     sizes = np.array([c.sizes[c.qualities.index(q)] for c, q in zip(curves, qualities)])
     achieved = 1.0 - 8.0 * sizes / d
     success, paper = _successes(achieved, tau, d, link)
-    instant = None if routes is None else float(instant_success(achieved, tau, d, link, routes))
+    instant = served = None
+    if routes is not None:
+        instant = float(instant_success(achieved, tau, d, link, routes))
+        served = float(served_success(achieved, tau, d, _release_link(link, release_t0_s),
+                                      routes))
     return {'ratios': achieved, 'sizes_bytes': sizes, 'success': success, 't0_s': link.t0_s,
-            'paper_success': paper, 'model': link.model, 'instant': instant, 'routes': routes}
+            'paper_success': paper, 'model': link.model, 'instant': instant, 'routes': routes,
+            'served': served, 'release_t0_s': release_t0_s}
 
 
 def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink,
-           routes: Optional[ViewRoutes] = None) -> Optional[UplinkPlan]:
+           routes: Optional[ViewRoutes] = None,
+           release_t0_s: Optional[float] = None) -> Optional[UplinkPlan]:
     """
     Return ``plan``'s shares and qualities with their success on other inputs.
 
@@ -248,12 +283,14 @@ def judged(plan: UplinkPlan, curves: Sequence[RateCurve], link: TdmaLink,
             q not in c.qualities for c, q in zip(curves, plan.qualities)) or np.any(
             plan.shares < link.min_share - 1e-12):
         return None
-    return replace(plan, **_scored(plan.qualities, plan.shares, curves, link, routes))
+    return replace(plan, **_scored(plan.qualities, plan.shares, curves, link, routes,
+                                   release_t0_s))
 
 
 def hold_plan(previous: Optional[UplinkPlan], new: UplinkPlan, curves: Sequence[RateCurve],
               link: TdmaLink, margin: float = HOLD_MARGIN,
-              routes: Optional[ViewRoutes] = None) -> UplinkPlan:
+              routes: Optional[ViewRoutes] = None,
+              release_t0_s: Optional[float] = None) -> UplinkPlan:
     """
     Keep ``previous`` unless ``new`` is clearly better on the current inputs (hysteresis).
 
@@ -265,7 +302,7 @@ def hold_plan(previous: Optional[UplinkPlan], new: UplinkPlan, curves: Sequence[
     """
     if previous is None or previous.method != new.method:
         return new
-    old = judged(previous, curves, link, routes)
+    old = judged(previous, curves, link, routes, release_t0_s)
     if old is None or new.value > old.value + margin:
         return new
     return replace(old, held=True)

@@ -42,7 +42,7 @@ class _Totals:
         self.pairs: dict = {}       # unscored instant -> estimates matched to it, in stamp order
         self.held = None            # the skeleton a viewer sees (held over missed instants)
         self.tail: list = []        # the last two published skeletons (stamp, joints): jitter
-        self.pair_delays: dict = {}  # unscored instant -> the delays of its estimates
+        self.pair_meta: dict = {}   # unscored instant -> (delay, views, edge) of its estimates
         # Per counted instant with an estimate within the MPJPE bound: its smallest delay.
         self.success = DelayQuantiles()
 
@@ -50,7 +50,7 @@ class _Totals:
         out = copy.copy(self)
         out.sums = collections.Counter(self.sums)
         out.pairs = {k: list(v) for k, v in self.pairs.items()}
-        out.pair_delays = {k: list(v) for k, v in self.pair_delays.items()}
+        out.pair_meta = {k: list(v) for k, v in self.pair_meta.items()}
         out.tail = list(self.tail)
         out.success = copy.deepcopy(self.success)
         return out
@@ -75,11 +75,18 @@ class PipelineScore:
         """Ground truth ``(17, 3)`` (first person) of the instant ``stamp`` (seconds)."""
         self._window.add_truth(stamp, (np.asarray(joints, dtype=np.float64), float(rig_time)))
 
-    def add_skeleton(self, stamp, joints, end_to_end_s):
-        """Estimated joints ``(17, 3)`` (NaN where invalid) and the skeleton's measured delay."""
+    def add_skeleton(self, stamp: float, joints: np.ndarray, end_to_end_s: float,
+                     views: int = 0, edge: bool = False) -> None:
+        """
+        Estimated joints ``(17, 3)`` (NaN where invalid) and the skeleton's measured delay.
+
+        ``views``: cameras that contributed (0: unknown); ``edge``: whether one of them was
+        the edge model's result of an offloaded image. Kept beside each matched instant, so
+        an accuracy difference between schemes can be told apart from a view count one.
+        """
         self.delays.add(end_to_end_s)
         self._window.add_estimate(stamp, (np.asarray(joints, dtype=np.float64),
-                                          float(end_to_end_s)))
+                                          float(end_to_end_s), int(views), bool(edge)))
 
     def add_route(self, route):
         if route not in ROUTES:
@@ -87,12 +94,12 @@ class PipelineScore:
         self.routes[route] += 1
 
     def _match(self, totals, stamp, value):
-        joints, delay = value
+        joints, delay, views, edge = value
         totals.sums['skeletons'] += 1
         truth = nearest_stamp(self._window.truth, stamp, self.stamp_tolerance_s)
         if truth is not None:
             totals.pairs.setdefault(truth, []).append(joints)
-            totals.pair_delays.setdefault(truth, []).append(delay)
+            totals.pair_meta.setdefault(truth, []).append((delay, views, edge))
         totals.tail = totals.tail[-2:] + [(stamp, joints)]
         if len(totals.tail) == 3:
             stamps, points = zip(*totals.tail)
@@ -104,9 +111,11 @@ class PipelineScore:
     def _score(self, totals, stamp, value, last_truth_stamp=None, keep=True):
         truth, rig_time = value
         estimates = totals.pairs.pop(stamp, [])
-        delays = totals.pair_delays.pop(stamp, [])
+        meta = totals.pair_meta.pop(stamp, [])
+        delays = [delay for delay, _, _ in meta]
         if keep:
-            self._matched.extend((stamp, truth, est, rig_time) for est in estimates)
+            self._matched.extend((stamp, truth, est, rig_time, views, edge)
+                                 for est, (_, views, edge) in zip(estimates, meta))
         first = self._window.first_estimate
         if first is None:
             totals.sums['before_any_skeleton'] += 1
@@ -147,14 +156,16 @@ class PipelineScore:
         """
         List the newest ``matched_window`` matched instants.
 
-        Each is ``(truth stamp, ground truth (17, 3), estimate (17, 3), rig time)``.
+        Each is ``(truth stamp, ground truth (17, 3), estimate (17, 3), rig time, views,
+        edge)`` (see :meth:`add_skeleton`).
         """
         totals = self._totals.copy()
         for stamp in sorted(self._window.estimates):
             self._match(totals, stamp, self._window.estimates[stamp])
-        pending = [(s, *self._window.truth[s], est) for s in sorted(totals.pairs)
-                   for est in totals.pairs[s]]
-        out = list(self._matched) + [(s, truth, est, rig) for s, truth, rig, est in pending]
+        pending = [(s, *self._window.truth[s], est, m) for s in sorted(totals.pairs)
+                   for est, m in zip(totals.pairs[s], totals.pair_meta[s])]
+        out = list(self._matched) + [(s, truth, est, rig, views, edge)
+                                     for s, truth, rig, est, (_, views, edge) in pending]
         return out[-self._matched.maxlen:]
 
     def summary(self, delay_requirement_s=0.5, last_truth_stamp=None):

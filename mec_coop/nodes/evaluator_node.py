@@ -155,7 +155,8 @@ class EvaluatorNode(Node):
 
     def _on_skeleton(self, msg):
         self.score.add_skeleton(from_stamp(msg.header.stamp), skeleton_joints(msg),
-                                msg.latency.end_to_end_s)
+                                msg.latency.end_to_end_s, views=len(msg.camera_ids),
+                                edge=msg.latency.edge_inference_s > 0.0)
         if self._allocation is not None:
             self._predicted_p50.append(self._allocation['predicted_delay_p50_s'])
             self._predicted.append(self._allocation['predicted_delay_quantiles_s'])
@@ -229,9 +230,10 @@ class EvaluatorNode(Node):
         self._write_summary(self.summary())
         matched = self.score.matched()
         if matched:
-            _, truth, estimates, rig_time = zip(*matched)
+            _, truth, estimates, rig_time, views, edge = zip(*matched)
             np.savez(self.out_dir / 'matched.npz', truth=np.array(truth),
-                     estimate=np.array(estimates), rig_time=np.array(rig_time))
+                     estimate=np.array(estimates), rig_time=np.array(rig_time),
+                     views=np.array(views), edge=np.array(edge))
         if self.recorder is not None:
             self.recorder.close()
 

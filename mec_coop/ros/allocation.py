@@ -22,12 +22,13 @@ from mec_coop.action.study import bundled_frame_counts
 from mec_coop.alloc.action_plan import ACTION_ALLOCATIONS, ActionPlan, plan_actions
 from mec_coop.alloc.cocrra_tdma import TdmaLink
 from mec_coop.alloc.instant import ViewRoutes
-from mec_coop.alloc.model import (route_probabilities, spectral_rates, SystemParams, TX_MODELS,
-                                  UPLINK_COMBINES)
+from mec_coop.alloc.model import (empty_probability, route_probabilities, spectral_rates,
+                                  SystemParams, TX_MODELS, UPLINK_COMBINES)
 from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
-from mec_coop.alloc.scores import CameraModel
+from mec_coop.alloc.scores import CameraModel, EmpiricalCdf
 from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
+from mec_coop.alloc.timing import MIN_SAMPLES
 from mec_coop.alloc.uplink_plan import (HOLD_MARGIN, hold_plan, MIN_QUALITY, plan_uplink,
                                         QUALITIES, rate_curve, relative_size, UPLINK_PLANS,
                                         UplinkPlan, upload_deadline)
@@ -250,12 +251,24 @@ class TaskPlanner:
         if any(v is None for pair in thresholds for v in pair):
             return None
         calibration = self.observer.calibration
+        # The routes of the plan in place: the frame scores of the last horizon only (the
+        # calibration keeps 200 per camera, 100 s at 2 fps: a long start-up's scores, before the
+        # crops locked on, made offloads of 0.73-1.0 out of measured 0.18-0.82 in a 90 s run).
+        recent = max(MIN_SAMPLES, int(CALIBRATION_HORIZON_S * params.frame_rate_hz))
+        models = [replace(model, frame_scores=EmpiricalCdf(scores[-recent:]))
+                  if len(scores := calibration.frame_scores[cam].samples()) >= MIN_SAMPLES
+                  else model for cam, model in zip(self.cameras, calibration.routed(
+                      [CameraModel.assumed(g) for g in gains_db]))]
         routes = [route_probabilities(model, lo, hi) for model, (lo, hi) in zip(
-            calibration.routed([CameraModel.assumed(g) for g in gains_db]), thresholds)]
+            models, thresholds)]
+        # Images of nobody bring no view (alloc/served.py); never more than the images.
+        empty = [min(float(empty_probability(model, lo, hi)), float(off)) for model, (lo, hi),
+                 (off, _) in zip(models, thresholds, routes)]
         return ViewRoutes(tuple(float(off) for off, _ in routes),
                           tuple(float(kp) for _, kp in routes),
                           tuple(8.0 * calibration.message_bytes[cam].quantile(
-                              0.5, params.message_bytes) for cam in self.cameras))
+                              0.5, params.message_bytes) for cam in self.cameras),
+                          tuple(empty))
 
     def uplink(self, values: dict, settings: PlanSettings, gains_db: list
                ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
@@ -263,7 +276,7 @@ class TaskPlanner:
         self.planning = values['uplink_plan'] != 'tdma'
         self.waiting = self._read_codecs() if self.planning else []
         routes = self._routes(settings.params, gains_db) if self.planning else None
-        if values['uplink_plan'] == 'cocrra_instant' and routes is None:
+        if values['uplink_plan'] in ('cocrra_instant', 'cocrra_served') and routes is None:
             self.waiting = self.waiting or list(self.cameras)
         if not self.planning or self.waiting:
             self.held = None
@@ -279,13 +292,18 @@ class TaskPlanner:
                         dbm_to_watt(params.link.noise_dbm_per_hz),
                         tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share,
                         model, self._size_spread(), 1.0 / params.frame_rate_hz)
+        # The served objective's upload budget: up to the edge's release (at the default
+        # margin) less the camera's own time (alloc/served.py).
+        release_t0 = max(params.delay_req_s - RELEASE_MARGIN_S - params.device_inference_s
+                         - params.device_processing_s, 1e-3)
         new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'],
-                          routes)
+                          routes, release_t0)
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
                   settings.min_share, tuple(self.codec.values()), model)
         result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
-                                       curves, link, values['uplink_hold_margin'], routes)
+                                       curves, link, values['uplink_hold_margin'], routes,
+                                       release_t0)
         self._chosen = chosen
         sizes = result.sizes_bytes
         timing = settings.timing and replace(settings.timing, image_bytes=sizes)
@@ -444,6 +462,8 @@ class Solved:
                            'uplink_two_views': f'{u.views_success:.4f}',
                            'uplink_instant_success': 'n/a' if u.instant is None
                            else f'{u.instant:.4f}',
+                           'uplink_served_success': 'n/a' if u.served is None
+                           else f'{u.served:.4f}',
                            'uplink_plan_held': u.held,
                            'jpeg_quality': list(u.qualities)})
         if self.split is not None:
@@ -490,6 +510,9 @@ class Solved:
                       f', instant {u.instant:.3f} (routes: offload '
                       f'{[round(v, 2) for v in u.routes.offload]}, keypoints '
                       f'{[round(v, 2) for v in u.routes.keypoints]})')
+                   + ('' if u.served is None or u.release_t0_s is None else
+                      f', served {u.served:.3f} (release t0 {u.release_t0_s:.3f} s, empty '
+                      f'{[round(v, 2) for v in u.routes.empty] if u.routes else []})')
                    + (' (held: the new plan was not clearly better)' if u.held else ''))
                 + ('' if act is None else f'; actions {act.plan.scheme}: frames '
                    f'{act.node_frames} (per camera {list(act.frames)})'))
