@@ -202,7 +202,8 @@ def instant_row(stamp, people, truth, labels, names, visible_fraction) -> dict:
         skeletons.append({'id': p.track_id, 'indices': indices,
                           'labels': [labels[v][n] for v, n in enumerate(indices) if n >= 0],
                           'flags': p.triangulation.flags.tolist(),
-                          'views': p.triangulation.num_views.tolist()})
+                          'views': p.triangulation.num_views.tolist(),
+                          'noise_px': float(p.triangulation.noise_px)})
     estimates = np.array([joints(p) for p in people]).reshape(-1, 17, 3)
     matched = {g: (e, err) for g, e, err in match_people(truth, estimates)}
     outcomes, detail = [], []
@@ -274,8 +275,11 @@ def invalid_joints(rows: list, reports: list, cameras: list, args) -> dict:
     or more views, a per-joint view choice is tried: each pair of views triangulated (DLT),
     the pair whose rays meet best (largest reprojection error of the two) taken when it is at
     most half the next pair's, and its point compared with the truth (within 0.15 m or not).
+    Joints with two or more views, all right (``all_right``): the worst view's pixel offset
+    from the truth against the instant's noise estimate, by the person's size in pixels.
     """
     out: collections.Counter = collections.Counter()
+    all_right = []
     V = len(cameras)
     for row in rows:
         k = int(round((row['stamp'] - args.start) * args.fps))
@@ -293,10 +297,11 @@ def invalid_joints(rows: list, reports: list, cameras: list, args) -> dict:
                 views = [(v, people[v][0][n, j]) for v, n in enumerate(skeleton['indices'])
                          if n >= 0 and people[v][1][n, j] >= 0.3
                          and np.isfinite(people[v][0][n, j]).all()]
-                right = 0
+                right, worst, sizes = 0, 0.0, []
                 for v, px in views:
                     size = np.nanmax(np.ptp(projected[v, g], 0))
                     d = np.linalg.norm(projected[v, :, j] - px, axis=-1) / size
+                    worst, sizes = max(worst, d[g] * size), sizes + [size]
                     others = np.linalg.norm(np.delete(projected[v], g, 0) - px, axis=-1) / size
                     right += d[g] <= 0.08
                     out['wrong_views_on_another_person'] += bool(
@@ -304,11 +309,28 @@ def invalid_joints(rows: list, reports: list, cameras: list, args) -> dict:
                 out['wrong_views'] += len(views) - right
                 out[f'views_{len(views)}_right_{right}'] += 1
                 out['two_right_and_a_wrong'] += right >= 2 and right < len(views)
+                if right >= 2 and right == len(views):
+                    all_right.append((np.median(sizes), worst, skeleton.get('noise_px', np.nan)))
                 if len(views) >= 3:
                     out['three_or_more_views'] += 1
                     verdict = best_pair(views, cameras, truth[g, j])
                     out[f'best_pair_{verdict}'] += 1
-    return {key: int(n) for key, n in sorted(out.items())}
+    return {**{key: int(n) for key, n in sorted(out.items())},
+            'all_right': offsets_by_size(np.array(all_right).reshape(-1, 3))}
+
+
+def offsets_by_size(rows: np.ndarray) -> dict:
+    """10th / 50th / 90th percentiles of ``(size px, worst offset px, noise px)`` rows by size."""
+    out = {}
+    for lo, hi in ((0, 100), (100, 150), (150, 10000)):
+        part = rows[(rows[:, 0] >= lo) & (rows[:, 0] < hi)]
+        if len(part):
+            q = np.nanpercentile(part, [10, 50, 90], axis=0).round(1)
+            ratio = np.percentile(part[:, 1] / part[:, 0], [10, 50, 90]).round(3)
+            out[f'size_{lo}_{hi}px'] = {'joints': len(part), 'worst_offset_px': q[:, 1].tolist(),
+                                        'noise_px': q[:, 2].tolist(),
+                                        'offset_of_size': ratio.tolist()}
+    return out
 
 
 def best_pair(views: list, cameras: list, truth: np.ndarray) -> str:

@@ -135,17 +135,20 @@ def test_association_parameters_map_to_the_settings_and_bad_values_are_refused()
     for name in ASSOCIATION_NAMES:
         descriptor = node.descriptors[f'association_{name}']
         ranges = [*descriptor.floating_point_range, *descriptor.integer_range]
-        assert name in ('human_checks', 'contested_views', 'resolve_bones') or \
+        assert name in ('human_checks', 'contested_views', 'resolve_bones',
+                        'resolve_publish_only') or \
             ranges[0].from_value <= node.values[f'association_{name}'] <= ranges[0].to_value
 
     values = dict(node.values, association_match_gate=0.8, association_birth_instants=4,
                   association_death_timeout_s=3.0, association_human_checks=False,
                   association_contested_views=False, association_resolve_bones=True,
+                  association_resolve_publish_only=not AssociationSettings.resolve_publish_only,
                   min_views=3, triangulation='dlt')
     people = fusion_settings(values).association_settings()
     assert (people.match_gate, people.birth_instants, people.death_timeout_s,
-            people.human_checks, people.contested_views, people.resolve_bones) == (
-                0.8, 4, 3.0, False, False, True)
+            people.human_checks, people.contested_views, people.resolve_bones,
+            people.resolve_publish_only) == (0.8, 4, 3.0, False, False, True,
+                                             not AssociationSettings.resolve_publish_only)
     assert (people.min_views, people.triangulation) == (3, 'dlt')
     for name, bad, reason in (('match_gate', 0.0, 'match_gate must be > 0, got 0.0'),
                               ('death_timeout_s', 0.0, 'death_timeout_s must be > 0'),

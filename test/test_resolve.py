@@ -5,8 +5,10 @@
 import numpy as np
 
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
-from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, resolve
+from mec_coop.fusion.grouping import person_sizes
+from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, published, resolve
 from mec_coop.fusion.shape import bone_lengths
+from mec_coop.fusion.smoothing import SkeletonSmoother
 from mec_coop.geometry.triangulation import triangulate
 from mec_coop.rig.virtual import Humanoid, make_cameras
 
@@ -91,6 +93,30 @@ def test_the_association_decides_a_tracked_persons_disagreeing_joint():
     assert counts == {0.3: 1, 0.0: 0}
 
 
+def test_a_decided_joint_is_published_but_kept_out_of_the_track():
+    measured = {}
+    for publish_only in (False, True):
+        rng = np.random.default_rng(3)
+        associator = Associator(AssociationSettings(resolve_publish_only=publish_only))
+        for k in range(4):
+            x = views_with_a_wrong_wrist(rng) if k == 3 else \
+                np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0, 1, (3, 17, 2))
+            result = associator.step(float(k), [ViewDetections(cam, x[v][None], np.full(
+                (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+        (person,) = result.people
+        assert result.resolved_joints == 1 and person.triangulation.valid[WRIST]
+        measured[publish_only] = bool(person.update.measured[WRIST])
+        # The published skeleton shows the decided wrist as measured, at the views' point.
+        shown = SkeletonSmoother('none')(published(person.update, person.triangulation,
+                                                   person.resolved))
+        assert shown.valid[WRIST] and not shown.predicted[WRIST]
+        np.testing.assert_allclose(shown.points[WRIST], person.triangulation.points[WRIST])
+        assert np.linalg.norm(shown.points[WRIST] - BODY[WRIST]) < 0.03
+        assert (person.resolved is not None) == publish_only
+    # Fed to the track before; publish-only now: the track's update never measured it.
+    assert measured == {False: True, True: False}
+
+
 def test_the_persons_bones_refuse_the_pair_a_misled_prediction_points_at():
     x, P, w, tri = instant_with_a_wrong_wrist(1)
     wrong = triangulate(P[1:], x[1:, WRIST][:, None], ideal_pixels=True, method='dlt').points[0]
@@ -140,3 +166,32 @@ def test_a_joint_without_a_measured_neighbour_is_not_judged_by_bones():
     assert keeps_bones(points, WRIST, BODY, valid, BONES) is None
     assert keeps_bones(points, WRIST, BODY, np.ones(17, dtype=bool), np.full_like(BONES, np.nan)) \
         is None
+
+
+def test_a_noise_floor_scaled_by_the_persons_size_admits_right_views_spread_beyond_it():
+    x0 = np.array([cam.project(BODY) for cam in CAMERAS])
+    size = person_sizes(x0[None], np.ones((1, 3, 17)))[0]
+    assert 130.0 < size < 150.0                  # the crossing replay's people: 100-150 px
+    kept, wrong = {}, {}
+    for floor in (0.0, 0.02):
+        kept[floor] = wrong[floor] = 0
+        for seed in range(20):
+            rng = np.random.default_rng(seed)
+            # The body within 0.7 px, the wrist's three views 4 px apart (3% of the size): all
+            # right, but beyond what the instant's estimate of ~0.8 px says a view may be off.
+            x = x0 + rng.normal(0.0, 0.7, x0.shape)
+            x[:, WRIST] += rng.normal(0.0, 4.0, (3, 2))
+            associator = Associator(AssociationSettings(noise_floor=floor, resolve_m=0.0))
+            for stamp in (0.0, 0.5):
+                result = associator.step(stamp, [ViewDetections(cam, x[v][None], np.full(
+                    (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+            tri = result.people[0].triangulation
+            if tri.valid[WRIST]:
+                kept[floor] += 1
+                wrong[floor] += np.linalg.norm(tri.points[WRIST] - BODY[WRIST]) > 0.15
+        # Another person's wrist 45 px off in one view stays out at the floor (~2.8 px here).
+        x, P, w, _ = instant_with_a_wrong_wrist(seed)
+        tri = triangulate(P, x, w, ideal_pixels=True, max_std_m=0.12, human_checks=True,
+                          min_noise_px=floor * size)
+        assert not tri.valid[WRIST]
+    assert kept == {0.0: 5, 0.02: 20} and wrong == {0.0: 0, 0.02: 0}

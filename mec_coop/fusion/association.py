@@ -51,15 +51,16 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, depths,
-                                      doubtful, duplicates, firm_only, keypoint_costs,
-                                      pair_costs, project, size_mismatch,
+from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, contradicting,
+                                      depths, doubtful, duplicates, firm_only, keypoint_costs,
+                                      pair_costs, person_sizes, project, size_mismatch,
                                       skeleton_distance, young_claims)
-from mec_coop.fusion.resolve import BONE_SAMPLES, resolve
+from mec_coop.fusion.resolve import BONE_SAMPLES, measured_only, resolve
 from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
 from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
+from mec_coop.geometry.dlt import MIN_NOISE_PX
 from mec_coop.geometry.triangulation import METHODS, triangulate, Triangulation
 
 # Constant velocity: a walking body's translation dominates the matching cost, and at 2 fps the
@@ -102,6 +103,12 @@ class AssociationSettings:
     :param young_instants: a track measured fewer times than this (no velocity yet) checks its
         claims against each other (:func:`~mec_coop.fusion.grouping.young_claims`). 0: never.
     :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (docs/people.md).
+    :param noise_floor: the triangulation's keypoint noise estimate goes no lower than this
+        fraction of the person's size in pixels (:func:`~mec_coop.fusion.grouping.person_sizes`);
+        0: the geometry's fixed floor (``dlt.MIN_NOISE_PX``) alone.
+    :param resolve_publish_only: joints ``resolve`` decided are published but kept out of the
+        track's update and bone lengths (:func:`~mec_coop.fusion.resolve.measured_only`);
+        False: they update the track like any measured joint.
     """
 
     match_gate: float = 0.5
@@ -121,7 +128,9 @@ class AssociationSettings:
     contested_views: bool = True
     firm_views: int = 2
     young_instants: int = 3
-    resolve_bones: bool = False
+    resolve_bones: bool = True
+    resolve_publish_only: bool = True
+    noise_floor: float = 0.0
     triangulation: str = 'robust'
     outlier_threshold_px: float = 30.0
     max_joint_std_m: float = 0.12
@@ -132,6 +141,8 @@ class AssociationSettings:
                      'outlier_threshold_px', 'max_joint_std_m'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)}')
+        if not 0.0 <= self.noise_floor < 1.0:
+            raise ValueError(f'noise_floor must be in [0, 1), got {self.noise_floor}')
         if not 0.0 <= self.resolve_m < np.inf:
             raise ValueError(f'resolve_m must be finite and >= 0, got {self.resolve_m}')
         if not 0.0 <= self.min_confidence <= 1.0 or not 0.0 <= self.min_inlier_fraction <= 1.0:
@@ -175,6 +186,7 @@ class PersonEstimate:
     triangulation: Triangulation
     person_indices: np.ndarray
     update: Optional[TrackUpdate]  # None: the instant was older than the track
+    resolved: Optional[np.ndarray] = None  # (J,) joints decided by the track, publish-only
 
 
 @dataclass
@@ -231,7 +243,7 @@ class Associator:
                 out.died.append(t.track_id)
         V = len(views)
         if not V:
-            self._commit(stamp, {}, {}, out)
+            self._commit(stamp, {}, {}, {}, out)
             return out
         P = np.stack([v.camera.P for v in views])
         ideal, ok = self._prepare(views)
@@ -243,16 +255,19 @@ class Associator:
         for r in (r for r, t in enumerate(self.tracks) if t.hits < s.young_instants):
             out.outvoted_views += young_claims(P, ideal, ok, views, claims, withheld, r,
                                                s.ambiguity_ratio, s.min_joints)
-        measured = self._triangulate(P, ideal, ok, views, claims, out)
+        measured, resolved = self._triangulate(P, ideal, ok, views, claims, out), {}
         for r, (tri, claim) in measured.items():
             bones = self.tracks[r].shape.reference(BONE_SAMPLES) if s.resolve_bones else None
-            tri, n = resolve(P, *claimed_pixels(ideal, ok, views, claim), tri, pred[r],
+            new, n = resolve(P, *claimed_pixels(ideal, ok, views, claim), tri, pred[r],
                              s.resolve_m, s.ambiguity_ratio, s.outlier_threshold_px, bones)
-            measured[r], out.resolved_joints = (tri, claim), out.resolved_joints + n
+            measured[r], out.resolved_joints = (new, claim), out.resolved_joints + n
+            if s.resolve_publish_only:
+                resolved[r] = new.valid & ~tri.valid
         for r, (tri, claim) in list(measured.items()):
             # A confirmed track may lose a camera to occlusion: two must speak against it.
-            if (claim >= 0).sum() == 2 and self._contradicting(
-                    P, ideal, ok, views, tri.points, claim) >= 1 + bool(self.tracks[r].track_id):
+            if (claim >= 0).sum() == 2 and contradicting(
+                    P, ideal, ok, views, tri.points, claim, s.min_joints,
+                    s.match_gate) >= 1 + bool(self.tracks[r].track_id):
                 del measured[r]
                 out.contradicted += 1
         free = []
@@ -265,11 +280,11 @@ class Associator:
         group_claims = np.array([[g.get(v, -1) for v in range(V)] for g in births], dtype=int)
         born = self._triangulate(P, ideal, ok, views, group_claims.reshape(-1, V), out)
         for r, (tri, claim) in list(born.items()):
-            if (claim >= 0).sum() == 2 and self._contradicting(P, ideal, ok, views, tri.points,
-                                                               claim):
+            if (claim >= 0).sum() == 2 and contradicting(P, ideal, ok, views, tri.points,
+                                                         claim, s.min_joints, s.match_gate):
                 del born[r]
                 out.contradicted += 1
-        self._commit(stamp, measured, born, out)
+        self._commit(stamp, measured, born, resolved, out)
         return out
 
     # -- detections ------------------------------------------------------------------------
@@ -319,31 +334,6 @@ class Associator:
             withheld[v], claims[out[:, v], v] = np.append(withheld[v], claims[out[:, v], v]), -1
         return claims, withheld
 
-    def _contradicting(self, P: np.ndarray, ideal: list, ok: list,
-                       views: Sequence[ViewDetections], points: np.ndarray,
-                       claim: np.ndarray) -> int:
-        """
-        Cameras without the person whose detections contradict a skeleton seen by two.
-
-        Two cameras always agree on a pair of rays that meet, also when the rays belong to two
-        people (a ghost). A camera that does not contribute but sees ``min_joints`` of the
-        skeleton inside its image, and found people at this instant, none of them where the
-        skeleton projects, speaks against it. A camera that found nobody says nothing (it may
-        be failing or the person hidden).
-        """
-        px = project(P, points[None])[0]                                         # (V, J, 2)
-        count = 0
-        for v, view in enumerate(views):
-            if claim[v] >= 0 or not ok[v].any():
-                continue
-            inside = np.isfinite(px[v]).all(-1) & view.camera.in_image(np.nan_to_num(px[v]))
-            if inside.sum() < self.settings.min_joints:
-                continue
-            cost = keypoint_costs(np.where(inside[:, None], px[v], np.nan)[None], ideal[v],
-                                  ok[v], view.weights, self.settings.min_joints)
-            count += bool(np.all(cost > self.settings.match_gate))
-        return count
-
     # -- step 2: triangulation ---------------------------------------------------------------
     def _triangulate(self, P: np.ndarray, ideal: list, ok: list,
                      views: Sequence[ViewDetections], claims: np.ndarray,
@@ -359,7 +349,9 @@ class Associator:
             tri = triangulate(P, x, w, min_views=s.min_views, method=s.triangulation,
                               outlier_threshold_px=s.outlier_threshold_px,
                               max_std_m=s.max_joint_std_m, ideal_pixels=True,
-                              human_checks=s.human_checks and s.triangulation == 'robust')
+                              human_checks=s.human_checks and s.triangulation == 'robust',
+                              min_noise_px=np.fmax(s.noise_floor * person_sizes(x, w),
+                                                   MIN_NOISE_PX))
             had = w > 0
             used = tri.used & had
             wrong = had.any(-1) & (used.sum(-1) < s.min_inlier_fraction * had.sum(-1))
@@ -403,7 +395,9 @@ class Associator:
         return [{nodes[k][0]: nodes[k][1] for k in m} for m in groups if len(m) >= s.min_views]
 
     # -- step 4: identities ------------------------------------------------------------------
-    def _commit(self, stamp: float, measured: dict, born: dict, out: StepResult) -> None:
+    def _commit(self, stamp: float, measured: dict, born: dict, resolved: dict,
+                out: StepResult) -> None:
+        """Update, start, confirm and drop tracks; ``resolved``: row -> publish-only joints."""
         s = self.settings
         tracks = list(self.tracks)
         for _, (tri, claim) in sorted(born.items(), key=lambda item: item[0]):
@@ -427,19 +421,21 @@ class Associator:
                 continue
             kept.append(t)
             tri, claim = measured[k]
-            result = t.track.update(stamp, tri.points, tri.valid)
+            fed = measured_only(tri, resolved.get(k))
+            result = t.track.update(stamp, fed.points, fed.valid)
             update: Optional[TrackUpdate] = result if result.accepted else None
             if update is not None:
                 t.hits += 1
                 t.last_seen = stamp
-                t.points = tri.points
-                t.shape.learn(tri)
+                t.points = fed.points
+                t.shape.learn(fed)
             if not t.track_id and t.hits >= s.birth_instants:
                 t.track_id = self._next_id
                 self._next_id += 1
                 out.born.append(t.track_id)
             if t.track_id:
-                out.people.append(PersonEstimate(t.track_id, tri, claim, update))
+                out.people.append(PersonEstimate(t.track_id, tri, claim, update,
+                                                 resolved.get(k)))
         self.tracks = kept
         out.tentative = sum(1 for t in self.tracks if not t.track_id)
         out.people.sort(key=lambda p: p.track_id)

@@ -147,6 +147,23 @@ def keypoint_costs(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray, weights: n
     return np.where(both.sum(-1) >= min_joints, cost, np.inf)
 
 
+def person_sizes(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """
+    Size in pixels ``(R,)`` of each person ``x (R, V, J, 2)`` (weights ``(R, V, J)``).
+
+    The median over the views with two or more joints of the longer side of the box of the
+    joints (a standing person's height); NaN without such a view.
+    """
+    seen = np.isfinite(x).all(-1) & (w > 0)
+    hi = np.max(np.where(seen[..., None], x, -np.inf), -2)
+    lo = np.min(np.where(seen[..., None], x, np.inf), -2)
+    side = np.where(seen.sum(-1) >= 2, np.max(hi - lo, -1), np.nan)                  # (R, V)
+    known = np.isfinite(side).any(-1)
+    out = np.full(len(x), np.nan)
+    out[known] = np.nanmedian(side[known], -1)
+    return out
+
+
 def size_mismatch(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """
     ``(T, N)`` |log| of each detection's size over each projected skeleton's; NaN: unknown.
@@ -256,6 +273,31 @@ def firm_only(claims: np.ndarray, doubt: np.ndarray, min_views: int) -> np.ndarr
     mine = claims >= 0
     enough = (mine & ~doubt).sum(1) >= min_views
     return mine & doubt & enough[:, None]
+
+
+def contradicting(P: np.ndarray, ideal: list, ok: list, views: Sequence, points: np.ndarray,
+                  claim: np.ndarray, min_joints: int, gate: float) -> int:
+    """
+    Cameras without the person whose detections contradict a skeleton ``(J, 3)`` seen by two.
+
+    Two cameras always agree on a pair of rays that meet, also when the rays belong to two
+    people (a ghost). A camera that does not contribute (``claim (V,)`` -1) but sees
+    ``min_joints`` of the skeleton inside its image, and found people at this instant, none of
+    them within ``gate`` of where the skeleton projects, speaks against it. A camera that found
+    nobody says nothing (it may be failing or the person hidden).
+    """
+    px = project(P, points[None])[0]                                             # (V, J, 2)
+    count = 0
+    for v, view in enumerate(views):
+        if claim[v] >= 0 or not ok[v].any():
+            continue
+        inside = np.isfinite(px[v]).all(-1) & view.camera.in_image(np.nan_to_num(px[v]))
+        if inside.sum() < min_joints:
+            continue
+        cost = keypoint_costs(np.where(inside[:, None], px[v], np.nan)[None], ideal[v], ok[v],
+                              view.weights, min_joints)
+        count += bool(np.all(cost > gate))
+    return count
 
 
 def skeleton_distance(a: np.ndarray, b: Optional[np.ndarray]) -> float:

@@ -21,6 +21,7 @@ from typing import Callable, Optional, Sequence
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
 from mec_coop.fusion.feedback import (CameraPrior, DEFAULT_MAX_HORIZON_S, FeedbackSettings,
                                       track_prior)
+from mec_coop.fusion.resolve import published
 from mec_coop.fusion.smoothing import SkeletonSmoother
 from mec_coop.geometry.camera import PinholeCamera
 
@@ -67,7 +68,8 @@ class PeopleFusion:
             if person.update is not None and self.feedback is not None:
                 smoother = self._smoothers.setdefault(
                     person.track_id, SkeletonSmoother(self.feedback.smoothing))
-                fused.filtered = smoother(person.update)
+                fused.filtered = smoother(published(person.update, person.triangulation,
+                                                    person.resolved))
             out.append(fused)
         return out
 

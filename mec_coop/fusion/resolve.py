@@ -25,14 +25,22 @@ decided here judges the wrist next) within ``BONE_TOLERANCE`` (:func:`keeps_bone
 no neighbour can judge is not decided. Where at least ``MIN_PAIRS`` such pairs meet on one
 place (three views whose spread the instant's noise estimate refused) they decide it without
 the prediction; otherwise the prediction chooses among them as above.
+
+A decided joint is chosen with the track's help, so feeding it back into the track (its state,
+hence the next prediction and the crops, and its bone lengths) lets one wrong decision steer the
+next. With ``AssociationSettings.resolve_publish_only`` such joints are published only:
+:func:`measured_only` is what the track learns from, :func:`published` what the person's
+skeleton shows.
 """
 
+from dataclasses import replace
 import itertools
 from typing import Optional
 
 import numpy as np
 
 from mec_coop.fusion.shape import BODY_BONES, MAX_MEDIAN_DEVIATION
+from mec_coop.fusion.tracking import TrackUpdate
 from mec_coop.geometry.skeleton import COCO_BONES, NUM_JOINTS
 from mec_coop.geometry.triangulation import (INVALIDATING, JointFlag, triangulate,
                                              Triangulation)
@@ -199,3 +207,28 @@ def _agreeing(P: np.ndarray, x: np.ndarray, has: np.ndarray, point: np.ndarray,
     with np.errstate(invalid='ignore', divide='ignore'):
         pixels = proj[:, :2] / proj[:, 2:3]
         return has & (proj[:, 2] > 0) & (np.linalg.norm(pixels - x, axis=-1) <= threshold_px)
+
+
+def measured_only(tri: Triangulation, decided: Optional[np.ndarray]) -> Triangulation:
+    """Return the triangulation without the ``decided (J,)`` joints (None: all), for the track."""
+    if decided is None or not decided.any():
+        return tri
+    return replace(tri, valid=tri.valid & ~decided,
+                   points=np.where(decided[:, None], np.nan, tri.points))
+
+
+def published(update: TrackUpdate, tri: Triangulation,
+              decided: Optional[np.ndarray]) -> TrackUpdate:
+    """
+    Return the track's update with the ``decided (J,)`` joints of ``tri`` put back as measured.
+
+    What the person's published skeleton smooths: the track never saw these joints, so without
+    them they would be the track's prediction (flagged predicted) or missing.
+    """
+    if decided is None or not decided.any():
+        return update
+    d = decided & tri.valid
+    return replace(update, points=np.where(d[:, None], tri.points, update.points),
+                   measurement=np.where(d[:, None], tri.points, update.measurement),
+                   valid=update.valid | d, measured=update.measured | d,
+                   predicted=update.predicted & ~d)

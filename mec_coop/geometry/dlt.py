@@ -15,6 +15,7 @@ from closed-form 3x3 solves (:func:`null_vectors`), LAPACK only where those are 
 """
 
 import functools
+from typing import Union
 
 import numpy as np
 
@@ -249,7 +250,8 @@ def errors(P: np.ndarray, X: np.ndarray, x: np.ndarray, ok: np.ndarray,
     return np.sqrt(squared_errors(P, X[:, None, :], x, ok, in_front)[:, 0])
 
 
-def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: float) -> np.ndarray:
+def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: float,
+                   floor: Union[float, np.ndarray] = MIN_NOISE_PX) -> np.ndarray:
     """
     Per-frame keypoint noise ``sigma`` (px) from the residuals of the used views, ``(F,)``.
 
@@ -257,7 +259,8 @@ def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: flo
     triangulated point is ``sigma^2`` times a chi-square variable with ``2k - 3`` degrees of
     freedom. Each joint gives such a sum per degree of freedom, divided by the chi-square median
     (the Wilson-Hilferty approximation); the frame's estimate is the median over its joints,
-    robust to a minority of wrong inliers. Frames with fewer than 3 such joints get ``fallback``.
+    robust to a minority of wrong inliers. Frames with fewer than 3 such joints get ``fallback``;
+    none goes below ``floor`` (scalar or ``(F,)``).
     """
     k = used.sum(-1)
     dof = np.maximum(2 * k - 3, 1)
@@ -268,7 +271,7 @@ def estimate_noise(err: np.ndarray, used: np.ndarray, joints: int, fallback: flo
     lo = np.take_along_axis(stat, np.maximum(count - 1, 0)[:, None] // 2, -1)[:, 0]
     hi = np.take_along_axis(stat, np.minimum(count // 2, joints - 1)[:, None], -1)[:, 0]
     sigma = np.where(count >= 3, np.sqrt(np.abs(0.5 * (lo + hi))), fallback)
-    return np.maximum(sigma, MIN_NOISE_PX)
+    return np.maximum(sigma, floor)
 
 
 def _jacobians(P, X):

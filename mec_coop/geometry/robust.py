@@ -30,7 +30,7 @@ noise bound: two explanations, one view apart, neither of which can be trusted.
 
 from dataclasses import dataclass
 import functools
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -87,7 +87,8 @@ def view_pairs(num_views: int, max_pairs: int = MAX_PAIRS) -> np.ndarray:
 
 
 def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, joints: int,
-              gate_px: float, noise_px: Optional[float], fallback_noise_px: float) -> Consensus:
+              gate_px: float, noise_px: Optional[float], fallback_noise_px: float,
+              min_noise_px: Union[float, np.ndarray] = MIN_NOISE_PX) -> Consensus:
     """
     Consensus triangulation of ``n = F * joints`` points.
 
@@ -99,13 +100,16 @@ def consensus(P: np.ndarray, x: np.ndarray, w: np.ndarray, ok: np.ndarray, joint
     :param gate_px: largest reprojection error of an inlier; also the gate of the first scoring.
     :param noise_px: keypoint noise sigma, or None to estimate it per frame.
     :param fallback_noise_px: sigma of frames without enough views to estimate it.
+    :param min_noise_px: the estimate's floor, scalar or one per frame ``(F,)``.
     """
     n, V = ok.shape
     pairs = view_pairs(V)
     frames = n // joints
     step = max(1, _CHUNK // max(joints * len(pairs) * V, 1))
+    floor = np.broadcast_to(np.asarray(min_noise_px, dtype=np.float64), (frames,))
     parts = [_chunk(P, x[s:s + step * joints], w[s:s + step * joints], ok[s:s + step * joints],
-                    joints, pairs, gate_px, noise_px, fallback_noise_px)
+                    joints, pairs, gate_px, noise_px, fallback_noise_px,
+                    floor[s // joints:s // joints + step])
              for s in range(0, frames * joints, step * joints)]
     return Consensus(*(np.concatenate(field) for field in zip(*parts)))
 
@@ -213,12 +217,13 @@ def _own_residuals(P, x, ok, pairs):
     return np.where(good, total, np.inf)
 
 
-def _chunk(P, x, w, ok, joints, pairs, gate_px, noise_px, fallback_noise_px):
+def _chunk(P, x, w, ok, joints, pairs, gate_px, noise_px, fallback_noise_px, floor):
     n, V = ok.shape
     if noise_px is None:
         # A fixed subset of at most _PILOT_PAIRS pairs gives hundreds of samples per frame.
         sample = pairs[np.unique(np.linspace(0, len(pairs) - 1, _PILOT_PAIRS).astype(int))]
-        pilot = _pilot_noise(_epipolar_errors(P, x, ok, sample), joints, fallback_noise_px)
+        pilot = _pilot_noise(_epipolar_errors(P, x, ok, sample), joints, fallback_noise_px,
+                             floor)
     else:
         pilot = np.full(n // joints, float(noise_px))
     pilot_var = np.repeat(pilot, joints)[:, None] ** 2
@@ -245,7 +250,7 @@ def _chunk(P, x, w, ok, joints, pairs, gate_px, noise_px, fallback_noise_px):
         s2, r2 = fit[:2]
     for _ in range(_LOCAL_STEPS):
         if noise_px is None:
-            sigma = estimate_noise(np.sqrt(r2), used, joints, fallback_noise_px)
+            sigma = estimate_noise(np.sqrt(r2), used, joints, fallback_noise_px, floor)
         else:
             sigma = np.full(n // joints, float(noise_px))
         var = np.repeat(sigma, joints)[:, None] ** 2
@@ -275,7 +280,7 @@ def _update(P, x, w, ok, used, X, degenerate, fit, rows, start):
     return X, degenerate, fit
 
 
-def _pilot_noise(own, joints, fallback):
+def _pilot_noise(own, joints, fallback, floor):
     """
     Per-frame noise ``(F,)`` from the pairs' Sampson errors ``(n, H)``, before any view is trusted.
 
@@ -289,4 +294,4 @@ def _pilot_noise(own, joints, fallback):
     count = np.isfinite(own).sum(-1)
     q = np.take_along_axis(own, (count // 4)[:, None].clip(max=own.shape[1] - 1), -1)[:, 0]
     sigma = np.where(count >= 3, np.sqrt(q / _CHI2_1DOF_Q25), fallback)
-    return np.maximum(sigma, MIN_NOISE_PX)
+    return np.maximum(sigma, floor)

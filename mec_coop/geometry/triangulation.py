@@ -134,7 +134,7 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
                 refine: bool = True, *, method: str = 'robust',
                 noise_px: Optional[float] = None, max_std_m: float = 0.05,
                 human_checks: bool = False, ideal_pixels: Optional[bool] = None,
-                ) -> Triangulation:
+                min_noise_px: Union[float, np.ndarray] = dlt.MIN_NOISE_PX) -> Triangulation:
     """
     Triangulate all joints of one or many frames.
 
@@ -162,6 +162,8 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
     :param human_checks: the joints are COCO-17 (:mod:`mec_coop.geometry.skeleton`) of one
         person per frame: with ``'robust'``, drop left/right-swapped views and flag joints with
         implausible bone lengths.
+    :param min_noise_px: ``'robust'``: the floor of the estimated noise, scalar or one per frame
+        (shape ``...``), e.g. scaled by each person's size in pixels.
     :param ideal_pixels: ``points`` are ideal pixels (see :func:`to_ideal_pixels`): required with
         projection matrices, and skips the undistortion with cameras.
     :return: :class:`Triangulation`. Joints without enough agreeing views are flagged, never
@@ -191,8 +193,9 @@ def triangulate(views: Views, points: np.ndarray, weights: Optional[np.ndarray] 
     fallback = (outlier_threshold_px or 30.0) / GATE_SIGMAS
 
     if method == 'robust' and outlier_threshold_px is not None:
+        floor = np.broadcast_to(np.asarray(min_noise_px, dtype=np.float64), lead).reshape(-1)
         out = _robust(P, x, w, ok, J, outlier_threshold_px, noise_px, fallback,
-                      max_std_m, human_checks, min_views)
+                      max_std_m, human_checks, min_views, floor)
     elif method == 'dlt':
         # Literal eqs. (1)-(2): rows weighted by confidence only.
         Xh, degenerate = dlt.null_vectors(dlt.normal_matrices(P, x, w[..., None]))
@@ -213,8 +216,8 @@ def triangulate_cameras(cameras: Sequence[PinholeCamera], pixels: np.ndarray,
 
 
 def _robust(P, x, w, ok, J, gate_px, noise_px, fallback, max_std_m, check_human,
-            min_views):
-    res = consensus(P, x, w, ok, J, gate_px, noise_px, fallback)
+            min_views, floor):
+    res = consensus(P, x, w, ok, J, gate_px, noise_px, fallback, floor)
     X, used, degenerate, sigma = res.points, res.used, res.degenerate, res.noise_px
     swapped = np.zeros(len(X), dtype=bool)
     fit = res.errors, res.information

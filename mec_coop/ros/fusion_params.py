@@ -64,10 +64,13 @@ ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
                   'joint within this distance (m; 0: never)'),
     'firm_views': (0.0, 64.0, 'With contested_views: a track with at least this many firm views '
                    'leaves out a view a hidden person may own (0: never; 1 is refused)'),
+    'noise_floor': (0.0, 0.99, 'Floor of the keypoint noise estimate as a fraction of the '
+                    "person's size in pixels (0: the fixed 0.5 px)"),
     'young_instants': (0.0, 100.0, 'A track measured fewer times than this takes, in a view its '
                        'other views place on another detection, that one or none (0: never)'),
 }
-ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks', 'contested_views', 'resolve_bones')
+ASSOCIATION_NAMES = (*ASSOCIATION_PARAMS, 'human_checks', 'contested_views', 'resolve_bones',
+                     'resolve_publish_only')
 FEEDBACK_PARAMS = ('feedback', 'smoothing', 'roi_margin', 'roi_min_size', 'roi_max_horizon_s',
                    'roi_search_horizon_s', 'shape_check')
 FUSION_SETTINGS = ('min_views', 'triangulation', 'association', *FUSION_PARAMS,
@@ -97,6 +100,10 @@ def declare_fusion(node: Node) -> None:
     node.declare_parameter('association_resolve_bones', _PEOPLE.resolve_bones, text_param(
         "With resolve_m: a joint whose views disagree must keep the person's measured bone "
         'lengths, and three views that do decide it alone; false: the prediction alone'))
+    node.declare_parameter('association_resolve_publish_only', _PEOPLE.resolve_publish_only,
+                           text_param('Joints decided with resolve_m are published but kept out '
+                                      "of the person's track and bone lengths; false: they "
+                                      'update the track'))
     node.declare_parameter('feedback', True, text_param(
         'Track the person, filter the skeleton and publish <cam>/roi crops for the cameras'))
     node.declare_parameter('smoothing', _DEFAULTS.smoothing, text_param(
