@@ -51,10 +51,10 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, depths,
-                                      doubtful, duplicates, firm_only, keypoint_costs,
-                                      padded, pair_costs, project, size_mismatch,
-                                      skeleton_distance, young_claims)
+from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, confident, contested,
+                                      depths, doubtful, firm_only, keypoint_costs, padded,
+                                      pair_costs, project, size_mismatch, skeleton_distance,
+                                      young_claims)
 from mec_coop.fusion.resolve import BONE_SAMPLES, resolve
 from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
@@ -234,7 +234,7 @@ class Associator:
             self._commit(stamp, {}, {}, out)
             return out
         P = np.stack([v.camera.P for v in views])
-        ideal, ok = self._prepare(views)
+        ideal, ok = confident(views, s.min_confidence, s.duplicate_fraction)
         pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
                          for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
@@ -271,20 +271,6 @@ class Associator:
                 out.contradicted += 1
         self._commit(stamp, measured, born, out)
         return out
-
-    # -- detections ------------------------------------------------------------------------
-    def _prepare(self, views: Sequence[ViewDetections]) -> tuple:
-        """Ideal pixels ``(V, N_v, J, 2)`` and confident-joint masks, one array per view."""
-        pixels = [v.camera.undistort_pixels(v.pixels) if v.camera.has_distortion else v.pixels
-                  for v in views]
-        ok = [np.isfinite(px).all(-1) & np.isfinite(v.weights)
-              & (v.weights >= self.settings.min_confidence) for px, v in zip(pixels, views)]
-        # Every view in one call (numpy's per-call overhead dominated).
-        repeated = duplicates(*padded(pixels, ok, [v.weights for v in views]),
-                              self.settings.duplicate_fraction)
-        for v, good in enumerate(ok):
-            good &= ~repeated[v, :len(good), None]
-        return [np.where(good[..., None], px, np.nan) for px, good in zip(pixels, ok)], ok
 
     # -- step 1: tracks ----------------------------------------------------------------------
     def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
