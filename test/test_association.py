@@ -230,6 +230,36 @@ def test_size_mismatch_is_the_log_ratio_of_the_common_joints_boxes():
     assert np.isnan(size_mismatch(px[None], ideal, ok)[0, 1])
 
 
+def test_every_camera_in_one_call_equals_one_call_per_camera():
+    from mec_coop.fusion.grouping import (depths, duplicates, keypoint_costs, padded,
+                                          project, size_mismatch)
+    rng = np.random.default_rng(3)
+    P = np.stack([c.P for c in CAMERAS])
+    tracks = TEMPLATE + rng.normal(0.0, 0.3, (3, 1, 3)) * [1.0, 1.0, 0.0]
+    px = project(P, tracks).swapaxes(0, 1)                                     # (V, T, J, 2)
+    ideal, ok, weights = [], [], []
+    for v, n in enumerate((3, 0, 1, 5)):            # one count per camera
+        found = px[v, rng.integers(0, 3, n)] + rng.normal(0.0, 4.0, (n, 17, 2))
+        if n > 1:
+            found[1] = found[0] + 1.0        # a repeat of the first detection
+        ideal.append(found)
+        ok.append(rng.random((n, 17)) > 0.2)
+        weights.append(rng.uniform(0.3, 1.0, (n, 17)))
+    pad = padded(ideal, ok, weights)
+    costs, sizes, repeats = (keypoint_costs(px, *pad, 5), size_mismatch(px, *pad[:2]),
+                             duplicates(*pad, 0.1))
+    for v, n in enumerate(len(i) for i in ideal):
+        assert np.array_equal(costs[v, :, :n], keypoint_costs(px[v], ideal[v], ok[v],
+                                                              weights[v], 5))
+        assert np.isinf(costs[v, :, n:]).all()
+        assert np.array_equal(sizes[v, :, :n], size_mismatch(px[v], ideal[v], ok[v]),
+                              equal_nan=True)
+        assert np.array_equal(repeats[v, :n], duplicates(ideal[v], ok[v], weights[v], 0.1))
+        assert not repeats[v, n:].any()
+        assert depths(P, tracks)[v] == pytest.approx(depths(P[v], tracks))
+    assert repeats.sum() >= 2      # the planted repeats were found
+
+
 def slowing_crossing(t: float) -> np.ndarray:
     """Two people 0.5 m apart who slow to 0.3 m/s where they pass (t = 1.5-2.5 s)."""
     x = t - 0.7 * np.clip(t - 1.5, 0.0, 1.0)

@@ -51,10 +51,10 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, contradicting,
-                                      depths, doubtful, duplicates, firm_only, keypoint_costs,
-                                      pair_costs, person_sizes, project, size_mismatch,
-                                      skeleton_distance, young_claims)
+from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, confident, contested,
+                                      contradicting, depths, doubtful, firm_only,
+                                      keypoint_costs, padded, pair_costs, person_sizes, project,
+                                      size_mismatch, skeleton_distance, young_claims)
 from mec_coop.fusion.resolve import BONE_SAMPLES, measured_only, resolve
 from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
@@ -246,7 +246,7 @@ class Associator:
             self._commit(stamp, {}, {}, {}, out)
             return out
         P = np.stack([v.camera.P for v in views])
-        ideal, ok = self._prepare(views)
+        ideal, ok = confident(views, s.min_confidence, s.duplicate_fraction)
         pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
                          for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
@@ -287,19 +287,6 @@ class Associator:
         self._commit(stamp, measured, born, resolved, out)
         return out
 
-    # -- detections ------------------------------------------------------------------------
-    def _prepare(self, views: Sequence[ViewDetections]) -> tuple:
-        """Ideal pixels ``(V, N_v, J, 2)`` and confident-joint masks, one array per view."""
-        ideal, ok = [], []
-        for v in views:
-            px = v.camera.undistort_pixels(v.pixels) if v.camera.has_distortion else v.pixels
-            good = np.isfinite(px).all(-1) & np.isfinite(v.weights) & \
-                (v.weights >= self.settings.min_confidence)
-            good &= ~duplicates(px, good, v.weights, self.settings.duplicate_fraction)[:, None]
-            ideal.append(np.where(good[..., None], px, np.nan))
-            ok.append(good)
-        return ideal, ok
-
     # -- step 1: tracks ----------------------------------------------------------------------
     def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
                       views: Sequence[ViewDetections]) -> tuple[np.ndarray, list]:
@@ -311,21 +298,27 @@ class Associator:
         (:func:`~mec_coop.fusion.grouping.contested`).
         """
         s = self.settings
-        px = project(P, pred)                                                    # (T, V, J, 2)
         claims = np.full((len(self.tracks), len(views)), -1)
         withheld = [np.zeros(0, dtype=int)] * len(views)
         doubt = claims >= 0
+        if len(pred):
+            # Every camera at once (numpy's per-call overhead, not arithmetic, dominated).
+            px = project(P, pred).swapaxes(0, 1)                                 # (V, T, J, 2)
+            pad = padded(ideal, ok, [v.weights for v in views])
+            costs = keypoint_costs(px, *pad, s.min_joints)                       # (V, T, N)
+            if s.contested_views:
+                depth, sizes = depths(P, pred), size_mismatch(px, *pad[:2])
         for v in range(len(views) if len(pred) else 0):
             if not len(ideal[v]):
                 continue
-            cost = keypoint_costs(px[:, v], ideal[v], ok[v], views[v].weights, s.min_joints)
+            cost = costs[v, :, :len(ideal[v])]
             gated = np.where(cost <= s.match_gate, cost, 1e6)
             rows, cols = linear_sum_assignment(gated)
             keep = gated[rows, cols] <= s.match_gate
             claims[rows[keep], v] = cols[keep]
             if s.contested_views:
-                hard = contested(claims[:, v], cost, depths(P[v], pred), size_mismatch(
-                    px[:, v], ideal[v], ok[v]), s.match_gate, s.ambiguity_ratio)
+                hard = contested(claims[:, v], cost, depth[v], sizes[v, :, :len(ideal[v])],
+                                 s.match_gate, s.ambiguity_ratio)
                 withheld[v], claims[hard, v] = claims[hard, v], -1
                 doubt[:, v] = doubtful(claims[:, v], cost, s.match_gate, s.ambiguity_ratio)
         firm = max(s.firm_views, s.min_views) if s.firm_views else len(views) + 1

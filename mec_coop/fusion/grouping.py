@@ -81,41 +81,72 @@ def clique_groups(cost: np.ndarray, view: np.ndarray, gate: float, ratio: float)
 def duplicates(px: np.ndarray, good: np.ndarray, weights: np.ndarray,
                fraction: float) -> np.ndarray:
     """
-    Flag the detections ``(N,)`` that repeat a more confident one of the same view.
+    Flag the detections ``(..., N)`` that repeat a more confident one of the same view.
 
     A detector at a low threshold reports one person twice (overlapping boxes that survive
     non-maximum suppression); the copies would compete for the person's track and make every
     two-camera birth look ambiguous. Two detections are one person when the median distance of
-    their common joints is below ``fraction`` of the larger one's extent.
+    their common joints is below ``fraction`` of the larger one's extent. ``px (..., N, J,
+    2)``: leading axes are views (:func:`padded`), each judged on its own.
     """
-    n = len(px)
-    drop = np.zeros(n, dtype=bool)
+    n = px.shape[-3]
+    drop = np.zeros(px.shape[:-2], dtype=bool)
     if n < 2:
         return drop
-    both = good[:, None] & good[None]                                           # (N, N, J)
-    d = np.sort(np.where(both, np.linalg.norm(px[:, None] - px[None], axis=-1), np.inf), -1)
+    both = good[..., :, None, :] & good[..., None, :, :]                    # (..., N, N, J)
+    d = np.sort(np.where(both, np.hypot(px[..., :, None, :, 0] - px[..., None, :, :, 0],
+                                        px[..., :, None, :, 1] - px[..., None, :, :, 1]),
+                         np.inf), -1)
     count = both.sum(-1)
     # Lower median of the common joints' distances (inf without any).
     median = np.take_along_axis(d, np.maximum(count - 1, 0)[..., None] // 2, -1)[..., 0]
-    hi = np.max(np.where(good[..., None], px, -np.inf), 1)
-    lo = np.min(np.where(good[..., None], px, np.inf), 1)
-    seen = np.any(good, axis=-1)
-    extent = np.linalg.norm(np.where(seen[:, None], hi - lo, 0.0), axis=-1)
-    same = (count > 0) & (median < fraction * np.maximum(extent[:, None], extent[None]))
+    extent = np.where(np.any(good, axis=-1), _box_diagonal(good, px), 0.0)
+    same = (count > 0) & (median < fraction * np.maximum(extent[..., :, None],
+                                                         extent[..., None, :]))
     strength = np.where(good, weights, 0.0).sum(-1)
-    for i in np.argsort(-strength):
-        if not drop[i]:
-            drop |= same[i] & (np.arange(n) != i) & (strength <= strength[i])
+    order = np.argsort(-strength, axis=-1, kind='stable')
+    # Strongest first; a detection already dropped drops nobody. Views step together.
+    for k in range(n):
+        i = order[..., k, None]                                                 # (..., 1)
+        keeps = ~np.take_along_axis(drop, i, -1)
+        repeats = np.take_along_axis(same, i[..., None], -2)[..., 0, :]         # (..., N)
+        drop |= keeps & repeats & (np.arange(n) != i) & (
+            strength <= np.take_along_axis(strength, i, -1))
     return drop
 
 
+def confident(views: Sequence, min_confidence: float,
+              duplicate_fraction: float) -> tuple[list, list]:
+    """
+    Per view, ideal pixels ``(N_v, J, 2)`` (NaN elsewhere) and masks of the confident joints.
+
+    Joints below ``min_confidence`` or not finite take no part, nor do detections that repeat
+    a more confident one (:func:`duplicates`, every view in one call: numpy's per-call
+    overhead dominated). ``views``: ``ViewDetections``.
+    """
+    pixels = [v.camera.undistort_pixels(v.pixels) if v.camera.has_distortion else v.pixels
+              for v in views]
+    ok = [np.isfinite(px).all(-1) & np.isfinite(v.weights) & (v.weights >= min_confidence)
+          for px, v in zip(pixels, views)]
+    repeated = duplicates(*padded(pixels, ok, [v.weights for v in views]), duplicate_fraction)
+    for v, good in enumerate(ok):
+        good &= ~repeated[v, :len(good), None]
+    return [np.where(good[..., None], px, np.nan) for px, good in zip(pixels, ok)], ok
+
+
 def depths(P: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Median depth ``(T,)`` of skeletons ``points (T, J, 3)`` in camera ``P`` (NaN: none)."""
-    z = points @ P[2, :3] + P[2, 3]
-    known = np.isfinite(z).sum(-1)[:, None]
+    """
+    Median depth ``(..., T)`` of skeletons ``points (T, J, 3)`` in cameras ``P (..., 3, 4)``.
+
+    NaN: no joint known. One call for every camera of an instant (a call per camera cost more
+    in numpy's per-call overhead than in arithmetic).
+    """
+    z = np.einsum('...k,tjk->...tj', P[..., 2, :3], points) + P[..., 2, 3, None, None]
+    known = np.isfinite(z).sum(-1)[..., None]
     z = np.sort(np.where(np.isfinite(z), z, np.inf), -1)
-    middle = np.take_along_axis(z, np.maximum(np.hstack([known - 1, known]) // 2, 0), -1)
-    return np.where(known[:, 0] > 0, middle.mean(-1), np.nan)
+    middle = np.take_along_axis(z, np.maximum(np.concatenate([known - 1, known], -1) // 2, 0),
+                                -1)
+    return np.where(known[..., 0] > 0, middle.mean(-1), np.nan)
 
 
 def project(P: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -133,17 +164,18 @@ def keypoint_costs(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray, weights: n
 
     The confidence-weighted mean keypoint distance over the joints both have (``ok (N, J)``
     confident detection joints at ``ideal (N, J, 2)``), in units of the projected skeleton's
-    size; inf with fewer than ``min_joints`` such joints.
+    size; inf with fewer than ``min_joints`` such joints. Leading axes broadcast (``px (V, T,
+    J, 2)`` against :func:`padded` views: ``(V, T, N)``, every camera in one call).
     """
-    seen = np.isfinite(px).all(-1)                                                # (T, J)
-    extent = np.linalg.norm(np.max(np.where(seen[..., None], px, -np.inf), 1)
-                            - np.min(np.where(seen[..., None], px, np.inf), 1), axis=-1)
+    seen = np.isfinite(px).all(-1)                                              # (..., T, J)
+    extent = _box_diagonal(seen, px)
     scale = np.maximum(np.where(np.isfinite(extent), extent, 0.0), MIN_SCALE_PX)
-    both = seen[:, None] & ok[None]                                               # (T, N, J)
-    w = np.where(both, weights[None], 0.0)
-    dist = np.linalg.norm(px[:, None] - ideal[None], axis=-1)
+    both = seen[..., :, None, :] & ok[..., None, :, :]                       # (..., T, N, J)
+    w = np.where(both, weights[..., None, :, :], 0.0)
+    dist = np.hypot(px[..., :, None, :, 0] - ideal[..., None, :, :, 0],
+                    px[..., :, None, :, 1] - ideal[..., None, :, :, 1])
     with np.errstate(invalid='ignore', divide='ignore'):
-        cost = np.sum(w * np.nan_to_num(dist), -1) / w.sum(-1) / scale[:, None]
+        cost = np.sum(w * np.nan_to_num(dist), -1) / w.sum(-1) / scale[..., None]
     return np.where(both.sum(-1) >= min_joints, cost, np.inf)
 
 
@@ -170,18 +202,38 @@ def size_mismatch(px: np.ndarray, ideal: np.ndarray, ok: np.ndarray) -> np.ndarr
 
     Sizes are the diagonals of the boxes of the joints both have (at least two). A person 2 m
     behind another at 7 m looks a quarter smaller, which the keypoint cost, relative to the
-    projected size, does not tell where the two overlap.
+    projected size, does not tell where the two overlap. Leading axes broadcast as in
+    :func:`keypoint_costs`.
     """
-    both = np.isfinite(px).all(-1)[:, None] & ok[None]                             # (T, N, J)
-
-    def diagonal(points: np.ndarray) -> np.ndarray:
-        hi = np.max(np.where(both[..., None], points, -np.inf), -2)
-        lo = np.min(np.where(both[..., None], points, np.inf), -2)
-        with np.errstate(invalid='ignore'):
-            return np.linalg.norm(hi - lo, axis=-1)
+    both = np.isfinite(px).all(-1)[..., :, None, :] & ok[..., None, :, :]    # (..., T, N, J)
     with np.errstate(invalid='ignore', divide='ignore'):
-        out = np.abs(np.log(diagonal(ideal[None]) / diagonal(px[:, None])))
+        out = np.abs(np.log(_box_diagonal(both, ideal[..., None, :, :, :])
+                            / _box_diagonal(both, px[..., :, None, :, :])))
     return np.where(both.sum(-1) >= 2, out, np.nan)
+
+
+def _box_diagonal(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Diagonal ``(...)`` of the box of ``points (..., J, 2)`` where ``mask (..., J)``."""
+    # x and y apart: reductions over a trailing axis of 2 were 3/4 of the time.
+    span = [np.max(np.where(mask, points[..., c], -np.inf), -1)
+            - np.min(np.where(mask, points[..., c], np.inf), -1) for c in (0, 1)]
+    with np.errstate(invalid='ignore'):
+        return np.hypot(*span)
+
+
+def padded(ideal: list, ok: list, weights: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    Stack per-view detections ``(N_v, J, ...)`` into ``(V, max N_v, J, ...)`` arrays.
+
+    Padding rows have no confident joint (``ok`` False, NaN pixels, zero weights), so every
+    cost against them is inf and every size NaN.
+    """
+    V, J = len(ideal), ok[0].shape[-1] if ok else 0
+    N = max((len(x) for x in ideal), default=0)
+    x, good, w = np.full((V, N, J, 2), np.nan), np.zeros((V, N, J), bool), np.zeros((V, N, J))
+    for v, n in enumerate(len(a) for a in ideal):
+        x[v, :n], good[v, :n], w[v, :n] = ideal[v], ok[v], weights[v]
+    return x, good, w
 
 
 def contested(claims: np.ndarray, cost: np.ndarray, depth: np.ndarray, size: np.ndarray,
