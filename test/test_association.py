@@ -179,7 +179,7 @@ def test_two_camera_groups_need_a_clear_partner_and_cliques_need_every_pair():
 
 
 def test_a_person_reported_twice_by_one_camera_counts_once():
-    from mec_coop.fusion.grouping import duplicates
+    from mec_coop.fusion.detections import duplicates
     px = CAMERAS[0].project(TEMPLATE)
     people = np.stack([px, px + 2.0, px + [300.0, 0.0]])
     good = np.ones((3, 17), dtype=bool)
@@ -218,7 +218,7 @@ def test_a_claim_another_track_may_own_is_contested():
 
 
 def test_size_mismatch_is_the_log_ratio_of_the_common_joints_boxes():
-    from mec_coop.fusion.grouping import size_mismatch
+    from mec_coop.fusion.detections import size_mismatch
     px = CAMERAS[0].project(TEMPLATE)
     centre = px.mean(0)
     ideal = np.stack([px, centre + 0.75 * (px - centre)])
@@ -231,8 +231,8 @@ def test_size_mismatch_is_the_log_ratio_of_the_common_joints_boxes():
 
 
 def test_every_camera_in_one_call_equals_one_call_per_camera():
-    from mec_coop.fusion.grouping import (depths, duplicates, keypoint_costs, padded,
-                                          project, size_mismatch)
+    from mec_coop.fusion.detections import (depths, duplicates, keypoint_costs, padded,
+                                            project, size_mismatch)
     rng = np.random.default_rng(3)
     P = np.stack([c.P for c in CAMERAS])
     tracks = TEMPLATE + rng.normal(0.0, 0.3, (3, 1, 3)) * [1.0, 1.0, 0.0]

@@ -5,7 +5,7 @@
 import numpy as np
 
 from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
-from mec_coop.fusion.grouping import person_sizes
+from mec_coop.fusion.detections import person_sizes
 from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, published, resolve
 from mec_coop.fusion.shape import bone_lengths
 from mec_coop.fusion.smoothing import SkeletonSmoother

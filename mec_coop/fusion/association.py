@@ -51,10 +51,11 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, confident, contested,
-                                      contradicting, depths, doubtful, firm_only,
-                                      keypoint_costs, padded, pair_costs, person_sizes, project,
-                                      size_mismatch, skeleton_distance, young_claims)
+from mec_coop.fusion.detections import (confident, depths, keypoint_costs, padded,
+                                        person_sizes, project, size_mismatch)
+from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, contradicting,
+                                      doubtful, firm_only, pair_costs, skeleton_distance,
+                                      young_claims)
 from mec_coop.fusion.resolve import BONE_SAMPLES, measured_only, resolve
 from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
@@ -104,7 +105,7 @@ class AssociationSettings:
         claims against each other (:func:`~mec_coop.fusion.grouping.young_claims`). 0: never.
     :param resolve_bones: with ``resolve_m``, the track's bone lengths judge too (docs/people.md).
     :param noise_floor: the triangulation's keypoint noise estimate goes no lower than this
-        fraction of the person's size in pixels (:func:`~mec_coop.fusion.grouping.person_sizes`);
+        fraction of the person's size in pixels (:func:`~mec_coop.fusion.detections.person_sizes`);
         0: the geometry's fixed floor (``dlt.MIN_NOISE_PX``) alone.
     :param resolve_publish_only: joints ``resolve`` decided are published but kept out of the
         track's update and bone lengths (:func:`~mec_coop.fusion.resolve.measured_only`);
