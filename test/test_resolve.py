@@ -4,7 +4,8 @@
 
 import numpy as np
 
-from mec_coop.fusion.association import AssociationSettings, Associator, ViewDetections
+from mec_coop.fusion.association import (AssociationSettings, Associator, StepResult,
+                                         ViewDetections)
 from mec_coop.fusion.detections import person_sizes
 from mec_coop.fusion.resolve import anchored, DISAGREEING, keeps_bones, published, resolve
 from mec_coop.fusion.shape import bone_lengths
@@ -74,16 +75,23 @@ def test_a_prediction_between_two_pairs_decides_nothing():
     assert decided == 0 and not out.valid[WRIST]
 
 
+def three_instants_then_a_wrong_wrist(associator: Associator,
+                                      rng: np.random.Generator) -> StepResult:
+    """Step the associator through three clean instants and one with a wrong wrist view."""
+    for k in range(4):
+        x = views_with_a_wrong_wrist(rng) if k == 3 else \
+            np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0, 1, (3, 17, 2))
+        result = associator.step(float(k), [ViewDetections(cam, x[v][None], np.full(
+            (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+    return result
+
+
 def test_the_association_decides_a_tracked_persons_disagreeing_joint():
     rng = np.random.default_rng(3)
     counts = {}
     for resolve_m in (0.3, 0.0):
         associator = Associator(AssociationSettings(resolve_m=resolve_m))
-        for k in range(4):
-            x = views_with_a_wrong_wrist(rng) if k == 3 else \
-                np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0, 1, (3, 17, 2))
-            result = associator.step(float(k), [ViewDetections(cam, x[v][None], np.full(
-                (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+        result = three_instants_then_a_wrong_wrist(associator, rng)
         (person,) = result.people
         counts[resolve_m] = result.resolved_joints
         valid = person.triangulation.valid[WRIST]
@@ -98,11 +106,7 @@ def test_a_decided_joint_is_published_but_kept_out_of_the_track():
     for publish_only in (False, True):
         rng = np.random.default_rng(3)
         associator = Associator(AssociationSettings(resolve_publish_only=publish_only))
-        for k in range(4):
-            x = views_with_a_wrong_wrist(rng) if k == 3 else \
-                np.array([cam.project(BODY) for cam in CAMERAS]) + rng.normal(0, 1, (3, 17, 2))
-            result = associator.step(float(k), [ViewDetections(cam, x[v][None], np.full(
-                (1, 17), 0.9)) for v, cam in enumerate(CAMERAS)])
+        result = three_instants_then_a_wrong_wrist(associator, rng)
         (person,) = result.people
         assert result.resolved_joints == 1 and person.triangulation.valid[WRIST]
         measured[publish_only] = bool(person.update.measured[WRIST])

@@ -345,7 +345,8 @@ class Associator:
                               max_std_m=s.max_joint_std_m, ideal_pixels=True,
                               human_checks=s.human_checks and s.triangulation == 'robust',
                               min_noise_px=np.fmax(s.noise_floor * person_sizes(x, w),
-                                                   MIN_NOISE_PX))
+                                                   MIN_NOISE_PX) if s.noise_floor else
+                              MIN_NOISE_PX)
             had = w > 0
             used = tri.used & had
             wrong = had.any(-1) & (used.sum(-1) < s.min_inlier_fraction * had.sum(-1))
