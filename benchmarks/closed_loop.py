@@ -37,6 +37,7 @@ import numpy as np
 
 from mec_coop.action.features import torso_inclination
 from mec_coop.coop.feedback import RoiPolicy
+from mec_coop.coop.regional import decode_checked, encode_offload, OFFLOAD_CODECS
 from mec_coop.coop.routing import Route, Thresholds
 from mec_coop.fusion.edge import EdgeFusion, FusionSettings, Report
 from mec_coop.fusion.feedback import FeedbackSettings
@@ -53,7 +54,7 @@ WRONG_MM = 150.0
 
 
 def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, score, counts,
-                  edge_crops, per_person=True):
+                  edge_crops, per_person=True, offload_codec=None):
     """
     One camera's frame as the graph handles it: a :class:`Report`.
 
@@ -61,6 +62,8 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
     reports do; the fusion without association uses only the selected one. ``per_person``: the
     camera node's routing rule with several tracked people (those below ``theta_low`` left out,
     :func:`~mec_coop.pose.frame_score.frame_score`); False: the least confident of all decides.
+    ``offload_codec``: ``(codec, quality)`` the offloads go through as the camera node encodes
+    them (:func:`~mec_coop.coop.regional.encode_offload`) before the edge's model; None: raw.
     """
     estimate, predicted, choice = policy.infer(camera_model, image, stamp, counts)
     counts[choice.value] += 1
@@ -73,6 +76,11 @@ def camera_report(camera_model, edge_model, image, policy, stamp, thresholds, sc
         return Report(estimate.keypoints[i], estimate.confidences[i], 'camera',
                       people=estimate.keypoints, people_weights=estimate.confidences)
     if route is Route.OFFLOAD or search:
+        if offload_codec is not None:
+            people = (estimate.keypoints, estimate.confidences, estimate.boxes) \
+                if estimate.num_people else ()
+            image = decode_checked(encode_offload(image, offload_codec[1], offload_codec[0],
+                                                  *people))
         result = edge_model.predict_around(image, estimate.keypoints) \
             if edge_crops and not search else None
         if result is None:
@@ -106,7 +114,9 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
         clock[0] = stamp
         for v, name in enumerate(names):
             report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
-                                   stamp, thresholds, args.score, counts, args.edge_crops)
+                                   stamp, thresholds, args.score, counts, args.edge_crops,
+                                   offload_codec=None if args.offload_codec == 'raw' else (
+                                       args.offload_codec, args.offload_quality))
             fusion.add(name, stamp, report)
         before = collections.Counter(fusion.totals)
         clock[0] = stamp + fusion.settings.acquire_timeout_s + 0.01
@@ -223,6 +233,11 @@ def main() -> None:
     parser.add_argument('--edge-full-frame', dest='edge_crops', action='store_false',
                         help="the edge's model on the whole offloaded frame (the paper), not "
                         "on crops around the camera's people (edge.offload_crops)")
+    parser.add_argument('--offload-codec', default='raw', choices=('raw', *OFFLOAD_CODECS),
+                        help="what the edge's model sees of an offload: the raw frame, or the "
+                        "frame through the camera node's encoder and back (camera.offload_codec)")
+    parser.add_argument('--offload-quality', type=int, default=90,
+                        help='JPEG quality of the offloads (camera.jpeg_quality)')
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop.json'))
     args = parser.parse_args()
     camera_model, edge_model = models(args)
