@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 from mec_coop.action.features import torso_inclination
+from mec_coop.coop.codec import encode_jpeg
 from mec_coop.coop.feedback import RoiPolicy
 from mec_coop.coop.regional import decode_checked, encode_offload, OFFLOAD_CODECS
 from mec_coop.coop.routing import Route, Thresholds
@@ -113,7 +114,10 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
         frame = rig.frame(stamp)
         clock[0] = stamp
         for v, name in enumerate(names):
-            report = camera_report(camera_model, edge_model, frame.image(v), policies[name],
+            # The rig node publishes its frames as JPEG (rig.jpeg_quality); 0: raw renders.
+            image = frame.image(v) if not args.camera_jpeg else decode_checked(
+                encode_jpeg(frame.image(v), args.camera_jpeg))
+            report = camera_report(camera_model, edge_model, image, policies[name],
                                    stamp, thresholds, args.score, counts, args.edge_crops,
                                    offload_codec=None if args.offload_codec == 'raw' else (
                                        args.offload_codec, args.offload_quality))
@@ -238,6 +242,9 @@ def main() -> None:
                         "frame through the camera node's encoder and back (camera.offload_codec)")
     parser.add_argument('--offload-quality', type=int, default=90,
                         help='JPEG quality of the offloads (camera.jpeg_quality)')
+    parser.add_argument('--camera-jpeg', type=int, default=0,
+                        help='JPEG quality of the frames the cameras get, as the rig node '
+                        'publishes them (rig.jpeg_quality, 90); 0: the raw renders')
     parser.add_argument('--out', default=str(FIGURES / 'closed_loop.json'))
     args = parser.parse_args()
     camera_model, edge_model = models(args)
