@@ -67,13 +67,14 @@ class Calibration:
         # 1 for a search for people (a dropped frame sent up whole), 0 for a drop notice.
         self.searches = {c: RunningStat(window) for c in self.cameras}
 
-    def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:
+    def routed(self, models: Sequence[CameraModel],
+               newest: Optional[int] = None) -> list[CameraModel]:
         """
         Return ``models`` (one per camera, in order) with the measured routes.
 
-        A camera gets its window of frame scores once it has :data:`MIN_SAMPLES` of them, its
-        share of audits among the frames its thresholds kept, and of searches among the dropped
-        frames no audit took (0 until measured).
+        A camera gets its window of frame scores (its ``newest`` ones only, when given) once it
+        has :data:`MIN_SAMPLES` of them, its share of audits among the frames its thresholds
+        kept, and of searches among the dropped frames no audit took (0 until measured).
         """
         out = []
         for cam, model in zip(self.cameras, models):
@@ -81,8 +82,8 @@ class Calibration:
             out.append(replace(
                 model, audit_share=self.audits[cam].mean(0.0),
                 search_share=self.searches[cam].mean(0.0),
-                frame_scores=EmpiricalCdf(scores.samples()) if len(scores) >= MIN_SAMPLES
-                else model.frame_scores))
+                frame_scores=EmpiricalCdf(scores.samples()[-newest if newest else 0:])
+                if len(scores) >= MIN_SAMPLES else model.frame_scores))
         return out
 
     def add_device(self, camera: str, stamp: float, seconds: float) -> None:

@@ -26,7 +26,7 @@ from mec_coop.alloc.model import (empty_probability, route_probabilities, spectr
                                   SystemParams, TX_MODELS, UPLINK_COMBINES)
 from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
-from mec_coop.alloc.scores import CameraModel, EmpiricalCdf
+from mec_coop.alloc.scores import CameraModel
 from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
 from mec_coop.alloc.timing import MIN_SAMPLES
 from mec_coop.alloc.uplink_plan import (HOLD_MARGIN, hold_plan, MIN_QUALITY, plan_uplink,
@@ -254,11 +254,8 @@ class TaskPlanner:
         # The routes of the plan in place: the frame scores of the last horizon only (the
         # calibration keeps 200 per camera, 100 s at 2 fps: a long start-up's scores, before the
         # crops locked on, made offloads of 0.73-1.0 out of measured 0.18-0.82 in a 90 s run).
-        recent = max(MIN_SAMPLES, int(CALIBRATION_HORIZON_S * params.frame_rate_hz))
-        models = [replace(model, frame_scores=EmpiricalCdf(scores[-recent:]))
-                  if len(scores := calibration.frame_scores[cam].samples()) >= MIN_SAMPLES
-                  else model for cam, model in zip(self.cameras, calibration.routed(
-                      [CameraModel.assumed(g) for g in gains_db]))]
+        models = calibration.routed([CameraModel.assumed(g) for g in gains_db], newest=max(
+            MIN_SAMPLES, int(CALIBRATION_HORIZON_S * params.frame_rate_hz)))
         routes = [route_probabilities(model, lo, hi) for model, (lo, hi) in zip(
             models, thresholds)]
         # Images of nobody bring no view (alloc/served.py); never more than the images.
