@@ -27,11 +27,10 @@ from mec_coop.alloc.plan import RELEASE_MARGIN_S
 from mec_coop.alloc.served import served_success
 from mec_coop.alloc.uplink_plan import rate_curve
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt
+from mec_coop.ros.allocation import SIZE_SPREAD_PRIOR
 
 # The keypoint message the replay charges (bytes): a person's 17 keypoints and the header.
 MESSAGE_BYTES = 300.0
-# The replay's std of the log offload size (the allocator's prior, ros/allocation.py).
-SIZE_SPREAD = 0.15
 
 
 def pool_view_success(run_dirs, delay_req_s, bound_mm):
@@ -100,7 +99,7 @@ def replayed(records, row, args, plan=None) -> dict:
                   for c, q in zip(curves, qualities)])
     link = TdmaLink(args['bandwidth'], dbm_to_watt(30.0), dbm_to_watt(-165.0),
                     tuple(db_to_linear(g) for g in args['gains']), max(release - sent, 1e-3),
-                    args['min_share'], args.get('fading') or 'none', SIZE_SPREAD, 0.5)
+                    args['min_share'], args.get('fading') or 'none', SIZE_SPREAD_PRIOR, 0.5)
     tau = np.asarray(shares, dtype=float)
     return {'served': float(served_success(o, tau, d, link, routes)),
             'two_views': float(served_success(o, tau, d, link, routes, table={})),
