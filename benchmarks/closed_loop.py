@@ -107,6 +107,7 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
     checked = watch_shape_check(fusion)
     policies = {name: RoiPolicy(search_every=3 if args.feedback else 0) for name in names}
     thresholds = Thresholds(args.theta_low, args.theta_high)
+    offload = None if args.offload_codec == 'raw' else (args.offload_codec, args.offload_quality)
     counts: collections.Counter = collections.Counter()
     rows = []
     for k in range(int(round(args.duration * args.fps))):
@@ -119,8 +120,7 @@ def run_rig(args, seed, num_cameras, camera_model, edge_model):
                 encode_jpeg(frame.image(v), args.camera_jpeg))
             report = camera_report(camera_model, edge_model, image, policies[name],
                                    stamp, thresholds, args.score, counts, args.edge_crops,
-                                   offload_codec=None if args.offload_codec == 'raw' else (
-                                       args.offload_codec, args.offload_quality))
+                                   offload_codec=offload)
             fusion.add(name, stamp, report)
         before = collections.Counter(fusion.totals)
         clock[0] = stamp + fusion.settings.acquire_timeout_s + 0.01
