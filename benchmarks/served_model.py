@@ -118,7 +118,7 @@ SERVED_NOTE = [
     'the measured probability given the numbers of keypoint and image views in '
     '(`VIEW_SUCCESS`, `docs/figures/view_success.json`, from the two audit runs below; two '
     'keypoint views 0.92, one keypoint and one image view 0.45). The allocator takes the '
-    "cameras' routes from the frame scores of the last 30 s (the calibration horizon): the "
+    "cameras' routes from the frame scores of the last `calibration_horizon_s` (30 s): the "
     "plan in place's, not the start-up's. `cocrra_served` maximises it over the shares and "
     "qualities (the search of `cocrra_instant`, never below the baselines' shares); every "
     "plan is judged in it (`predicted served`). Co-CRRA is still paper D's per-device "

@@ -228,6 +228,11 @@ class _Reader:
         return self.thresholds.get(cam, {}).get(name)
 
 
+# The allocator's parameters a TaskPlanner reads, at their defaults (a test sets the rest).
+_TASK_VALUES = {'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90, 'image_bytes': 16_384.0,
+                'calibrate': True, 'uplink_hold_margin': 0.05, 'calibration_horizon_s': 30.0}
+
+
 def _planner(cams: list, observer: Any, reader: _Reader) -> Any:
     """Return a TaskPlanner whose pushes go nowhere."""
     from mec_coop.ros.allocation import TaskPlanner
@@ -243,9 +248,8 @@ def test_the_uplink_plan_sizes_offloads_with_each_cameras_codec():
     reader = _Reader({'cam0': 'regionwise', 'cam1': None})
     observer = _Observer(cams, [16_500.0, 16_500.0])
     planner = _planner(cams, observer, reader)
-    values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
-              'camera_jpeg_quality': 90, 'upload_deadline_s': 0.45, 'image_bytes': 16_384.0,
-              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'paper'}
+    values = {**_TASK_VALUES, 'uplink_plan': 'cocrra', 'camera_jpeg_quality': 90,
+              'upload_deadline_s': 0.45, 'uplink_success_model': 'paper'}
     params = SystemParams(link=LinkBudget(3e4, 30.0, -165.0))
     settings = PlanSettings(params=params)
     gains = [-95.0, -110.0]
@@ -378,9 +382,8 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
     planner = _planner(cams, _Observer(cams, [16_500.0] * 4),
                        _Reader(dict.fromkeys(cams, 'regionwise')))
-    values = {'uplink_plan': 'cocrra', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
-              'camera_jpeg_quality': 90, 'upload_deadline_s': 0.5, 'image_bytes': 16_384.0,
-              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    values = {**_TASK_VALUES, 'uplink_plan': 'cocrra', 'camera_jpeg_quality': 90,
+              'upload_deadline_s': 0.5, 'uplink_success_model': 'link'}
     plans = {}
     for fading in ('none', 'gaussian'):
         # The link state as the uplink publishes it (the scenario of compression_results.md).
@@ -406,22 +409,28 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
         with_link(PlanSettings(params=SystemParams()), state, cams)
 
 
-def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scores():
-    from mec_coop.alloc.plan import PlanSettings
+def _start_up_then_spread(cams: list) -> Any:
+    """Return an observer of 200 frames a camera: 140 start-up ones scored 0.05, 60 spread."""
     from mec_coop.alloc.calibration import Calibration
 
-    cams = ['cam0', 'cam1', 'cam2', 'cam3']
     observer = type('Observer', (), {'calibration': Calibration(cams)})()
     for k in range(200):   # 11 KB offloads; a start-up's low frame scores, then the last
-        for cam in cams:   # 30 s (60 frames) spread evenly over [0, 1): the routes are theirs
+        for cam in cams:   # 30 s (60 frames) spread evenly over [0, 1)
             observer.calibration.frame_scores[cam].add(0.05 if k < 140 else (k - 139.5) / 60,
                                                        0.0)
             observer.calibration.image_bytes[cam].add(11_000.0, 0.0)
+    return observer
+
+
+def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scores():
+    from mec_coop.alloc.plan import PlanSettings
+
+    cams = ['cam0', 'cam1', 'cam2', 'cam3']
+    observer = _start_up_then_spread(cams)   # the routes are those of the last 30 s
     reader = _Reader(dict.fromkeys(cams, 'regionwise'))
     planner = _planner(cams, observer, reader)
-    values = {'uplink_plan': 'cocrra_instant', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
-              'camera_jpeg_quality': 30, 'upload_deadline_s': 0.3, 'image_bytes': 16_384.0,
-              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    values = {**_TASK_VALUES, 'uplink_plan': 'cocrra_instant', 'camera_jpeg_quality': 30,
+              'upload_deadline_s': 0.3, 'uplink_success_model': 'link'}
     params = SystemParams(link=LinkBudget(45e3, 30.0, -165.0, 'gaussian'), delay_req_s=1.0)
     gains = [-95.0, -100.0, -105.0, -110.0]
     # The thresholds are not read yet: the instant plan waits; Co-CRRA plans without routes.
@@ -445,6 +454,27 @@ def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scor
         assert other.instant <= plan.instant + 1e-12
 
 
+def test_the_routes_come_from_the_frame_scores_of_the_users_calibration_horizon():
+    from mec_coop.alloc.plan import PlanSettings
+
+    cams = ['cam0', 'cam1']
+    planner = _planner(cams, _start_up_then_spread(cams), _Reader(
+        dict.fromkeys(cams, 'regionwise'), dict.fromkeys(cams, {'theta_low': 0.0,
+                                                                'theta_high': 0.7})))
+    values = {**_TASK_VALUES, 'uplink_plan': 'cocrra_instant', 'camera_jpeg_quality': 30,
+              'upload_deadline_s': 0.3, 'uplink_success_model': 'link'}
+    settings = PlanSettings(params=SystemParams(link=LinkBudget(45e3, 30.0, -165.0)))
+    # Offloads below theta_high 0.7: at 2 fps the last 30 s are the 60 spread frames (42 of
+    # them), 60 s add 60 start-up frames, and 0 (the whole window) all 140.
+    for horizon, offload in ((30.0, 42 / 60), (60.0, 102 / 120), (0.0, 182 / 200)):
+        plan = planner.uplink({**values, 'calibration_horizon_s': horizon}, settings,
+                              [-95.0, -100.0])[1]
+        assert plan.routes.offload == pytest.approx((offload,) * 2, abs=1e-9)
+    # Under the newest MIN_SAMPLES (5) frames the horizon keeps those: here 0.93-0.99, no offload.
+    plan = planner.uplink({**values, 'calibration_horizon_s': 1.0}, settings, [-95.0, -100.0])[1]
+    assert plan.routes.offload == pytest.approx((0.0, 0.0), abs=1e-9)
+
+
 def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_release():
     from mec_coop.alloc.plan import PlanSettings, RELEASE_MARGIN_S
     from mec_coop.alloc.calibration import Calibration
@@ -458,9 +488,8 @@ def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_releas
     reader = _Reader(dict.fromkeys(cams, 'regionwise'),
                      dict.fromkeys(cams, {'theta_low': 0.0, 'theta_high': 0.7}))
     planner = _planner(cams, observer, reader)
-    values = {'uplink_plan': 'cocrra_served', 'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90,
-              'camera_jpeg_quality': 30, 'upload_deadline_s': 0.0, 'image_bytes': 16_384.0,
-              'calibrate': True, 'uplink_hold_margin': 0.05, 'uplink_success_model': 'link'}
+    values = {**_TASK_VALUES, 'uplink_plan': 'cocrra_served', 'camera_jpeg_quality': 30,
+              'upload_deadline_s': 0.0, 'uplink_success_model': 'link'}
     params = SystemParams(link=LinkBudget(45e3, 30.0, -165.0, 'gaussian'), delay_req_s=1.0)
     plan = planner.uplink(values, PlanSettings(params=params), [-95.0, -100.0, -105.0, -110.0])[1]
     assert plan.method == 'cocrra_served' and plan.value == plan.served

@@ -145,15 +145,17 @@ class AllocatorNode(Node):
         # Only this thread touches the score laws, so the solver reads consistent CDFs.
         for source in LABEL_SOURCES:
             self.laws.add(source, self.observer.take(source))
-        calibration = self.observer.calibration if self.get_parameter('calibrate').value else None
+        # Read once: the timings and the uplink plan's routes forget samples over one horizon.
+        values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate',
+                                            'calibration_horizon_s'))
+        calibration = self.observer.calibration if values['calibrate'] else None
         if calibration is not None:
-            margin, horizon, residual = (self.get_parameter(n).value for n in (
-                'release_margin_s', 'calibration_horizon_s', 'offload_residual'))
+            margin, residual = (self.get_parameter(n).value for n in (
+                'release_margin_s', 'offload_residual'))
             params, timing = self.observer.calibrated(
-                settings.params, settings.params.delay_req_s - margin if margin else None, horizon,
-                residual)
+                settings.params, settings.params.delay_req_s - margin if margin else None,
+                values['calibration_horizon_s'], residual)
             settings = replace(settings, params=params, timing=timing)
-        values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate'))
         settings, uplink = self.tasks.uplink(values, settings, gains)
         used = self.get_parameter('score_labels').value
 

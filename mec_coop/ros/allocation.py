@@ -41,8 +41,9 @@ from mec_coop.ros.score_samples import GraphObserver, LABEL_SOURCES, SERVER_SAMP
 
 SCORE_LABELS = ('prior', *LABEL_SOURCES)
 _DEFAULTS = SystemParams()
-# Seconds of timing samples the plan uses: 60 instants at 2 fps; the start-up's (camera times
-# of 2-3 s while the models warm up) leave the replay 30 s after the first skeleton.
+# The default of ``calibration_horizon_s``, seconds of samples the plan uses: 60 instants at
+# 2 fps; the start-up's (camera times of 2-3 s while the models warm up) leave the replay 30 s
+# after the first skeleton.
 CALIBRATION_HORIZON_S = 30.0
 # The uplink and action plans' parameters (validated together by task_problem).
 TASK_PARAMS = ('uplink_plan', 'min_jpeg_quality', 'fixed_jpeg_quality', 'camera_jpeg_quality',
@@ -244,8 +245,13 @@ class TaskPlanner:
                            else SIZE_SPREAD_PRIOR)
         return max(spreads, default=SIZE_SPREAD_PRIOR)
 
-    def _routes(self, params: SystemParams, gains_db: list) -> Optional[ViewRoutes]:
-        """Each camera's routes at the thresholds it runs (None until every camera's are read)."""
+    def _routes(self, params: SystemParams, gains_db: list,
+                horizon_s: float) -> Optional[ViewRoutes]:
+        """
+        Each camera's routes at the thresholds it runs (None until every camera's are read).
+
+        ``horizon_s``: the frame scores of the last this many seconds (0: the whole window).
+        """
         thresholds = [[self.codecs.value(f'camera:{cam}', k) for k in ('theta_low', 'theta_high')]
                       for cam in self.cameras]
         if any(v is None for pair in thresholds for v in pair):
@@ -254,8 +260,8 @@ class TaskPlanner:
         # The routes of the plan in place: the frame scores of the last horizon only (the
         # calibration keeps 200 per camera, 100 s at 2 fps: a long start-up's scores, before the
         # crops locked on, made offloads of 0.73-1.0 out of measured 0.18-0.82 in a 90 s run).
-        models = calibration.routed([CameraModel.assumed(g) for g in gains_db], newest=max(
-            MIN_SAMPLES, int(CALIBRATION_HORIZON_S * params.frame_rate_hz)))
+        newest = max(MIN_SAMPLES, int(horizon_s * params.frame_rate_hz)) if horizon_s else None
+        models = calibration.routed([CameraModel.assumed(g) for g in gains_db], newest=newest)
         routes = [route_probabilities(model, lo, hi) for model, (lo, hi) in zip(
             models, thresholds)]
         # Images of nobody bring no view (alloc/served.py); never more than the images.
@@ -269,10 +275,16 @@ class TaskPlanner:
 
     def uplink(self, values: dict, settings: PlanSettings, gains_db: list
                ) -> tuple[PlanSettings, Optional[UplinkPlan]]:
-        """Solve the uplink plan; the settings then carry its offload sizes."""
+        """
+        Solve the uplink plan; the settings then carry its offload sizes.
+
+        ``values``: the :data:`TASK_PARAMS`, ``image_bytes``, ``calibrate`` and
+        ``calibration_horizon_s`` (the frame scores the cameras' routes come from).
+        """
         self.planning = values['uplink_plan'] != 'tdma'
         self.waiting = self._read_codecs() if self.planning else []
-        routes = self._routes(settings.params, gains_db) if self.planning else None
+        routes = self._routes(settings.params, gains_db, values['calibration_horizon_s']) \
+            if self.planning else None
         if values['uplink_plan'] in ('cocrra_instant', 'cocrra_served') and routes is None:
             self.waiting = self.waiting or list(self.cameras)
         if not self.planning or self.waiting:
@@ -297,7 +309,8 @@ class TaskPlanner:
                           routes, release_t0)
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
-                  settings.min_share, tuple(self.codec.values()), model)
+                  values['calibration_horizon_s'], settings.min_share,
+                  tuple(self.codec.values()), model)
         result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
                                        curves, link, values['uplink_hold_margin'], routes,
                                        release_t0)
