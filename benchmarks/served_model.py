@@ -113,8 +113,9 @@ SERVED_NOTE = [
     '',
     '`mec_coop/alloc/served.py`: a camera gives a keypoint view with `p_kp s_kp` and an image '
     'view with `(p_off - p_empty) s_off` (images of nobody bring no view), both on the link '
-    "model with the upload budget up to the edge's release (D_req - 0.05 s less the camera's "
-    'time, where the instant model had t0 <= one frame period), and the instant succeeds with '
+    "model with the upload budget up to the edge's release (D_req - `release_margin_s`, "
+    "0.05 s, less the camera's time, where the instant model had t0 <= one frame period), and "
+    'the instant succeeds with '
     'the measured probability given the numbers of keypoint and image views in '
     '(`VIEW_SUCCESS`, `docs/figures/view_success.json`, from the two audit runs below; two '
     'keypoint views 0.92, one keypoint and one image view 0.45). The allocator takes the '

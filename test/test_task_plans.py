@@ -21,11 +21,12 @@ from mec_coop.alloc.cocrra import eta
 from mec_coop.alloc.cocrra_tdma import delivery, TdmaLink
 from mec_coop.alloc.instant import ViewRoutes
 from mec_coop.alloc.model import SystemParams
-from mec_coop.alloc.uplink_plan import (plan_uplink, rate_curve, RELATIVE_SIZE, relative_size,
-                                        upload_deadline)
+from mec_coop.alloc.plan import RELEASE_MARGIN_S
+from mec_coop.alloc.uplink_plan import (HOLD_MARGIN, MIN_QUALITY, plan_uplink, rate_curve,
+                                        RELATIVE_SIZE, relative_size, upload_deadline)
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt, LinkBudget
 from mec_coop.msg import AllocationState, CameraAllocation
-from mec_coop.ros.allocation import pushes, task_problem
+from mec_coop.ros.allocation import CALIBRATION_HORIZON_S, pushes, task_problem
 
 BUNDLED = (1, 2, 3, 4, 6, 8, 12, 16)
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -229,8 +230,10 @@ class _Reader:
 
 
 # The allocator's parameters a TaskPlanner reads, at their defaults (a test sets the rest).
-_TASK_VALUES = {'min_jpeg_quality': 30, 'fixed_jpeg_quality': 90, 'image_bytes': 16_384.0,
-                'calibrate': True, 'uplink_hold_margin': 0.05, 'calibration_horizon_s': 30.0}
+_TASK_VALUES = {'min_jpeg_quality': MIN_QUALITY, 'fixed_jpeg_quality': 90,
+                'image_bytes': 16_384.0, 'calibrate': True, 'uplink_hold_margin': HOLD_MARGIN,
+                'calibration_horizon_s': CALIBRATION_HORIZON_S,
+                'release_margin_s': RELEASE_MARGIN_S}
 
 
 def _planner(cams: list, observer: Any, reader: _Reader) -> Any:
@@ -476,7 +479,7 @@ def test_the_routes_come_from_the_frame_scores_of_the_users_calibration_horizon(
 
 
 def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_release():
-    from mec_coop.alloc.plan import PlanSettings, RELEASE_MARGIN_S
+    from mec_coop.alloc.plan import PlanSettings
     from mec_coop.alloc.calibration import Calibration
 
     cams = ['cam0', 'cam1', 'cam2', 'cam3']
@@ -504,3 +507,14 @@ def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_releas
         other = planner.uplink({**values, 'uplink_plan': method}, PlanSettings(params=params),
                                [-95.0, -100.0, -105.0, -110.0])[1]
         assert other.served <= plan.served + 1e-12
+    # The user's release_margin_s moves the release, so the budget (0: up to D_req itself).
+    plans = {margin: planner.uplink({**values, 'release_margin_s': margin},
+                                    PlanSettings(params=params),
+                                    [-95.0, -100.0, -105.0, -110.0])[1] for margin in (0.3, 0.0)}
+    assert plans[0.3].release_t0_s == pytest.approx(1.0 - 0.3 - 0.11)
+    assert plans[0.0].release_t0_s == pytest.approx(1.0 - 0.11)
+    # A changed margin takes the new plan at once; less time for the uploads, less success
+    # (0.735 at 0.59 s against 0.817 at the default 0.84 s).
+    assert not plans[0.3].held and not plans[0.0].held
+    assert plans[0.3].served == pytest.approx(0.735, abs=0.01)
+    assert plans[0.0].served >= plan.served - 1e-9

@@ -145,16 +145,15 @@ class AllocatorNode(Node):
         # Only this thread touches the score laws, so the solver reads consistent CDFs.
         for source in LABEL_SOURCES:
             self.laws.add(source, self.observer.take(source))
-        # Read once: the timings and the uplink plan's routes forget samples over one horizon.
+        # Read once: the replay and the uplink plan take the same horizon and release margin.
         values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate',
-                                            'calibration_horizon_s'))
+                                            'calibration_horizon_s', 'release_margin_s'))
         calibration = self.observer.calibration if values['calibrate'] else None
         if calibration is not None:
-            margin, residual = (self.get_parameter(n).value for n in (
-                'release_margin_s', 'offload_residual'))
+            margin = values['release_margin_s']
             params, timing = self.observer.calibrated(
                 settings.params, settings.params.delay_req_s - margin if margin else None,
-                values['calibration_horizon_s'], residual)
+                values['calibration_horizon_s'], self.get_parameter('offload_residual').value)
             settings = replace(settings, params=params, timing=timing)
         settings, uplink = self.tasks.uplink(values, settings, gains)
         used = self.get_parameter('score_labels').value

@@ -278,8 +278,9 @@ class TaskPlanner:
         """
         Solve the uplink plan; the settings then carry its offload sizes.
 
-        ``values``: the :data:`TASK_PARAMS`, ``image_bytes``, ``calibrate`` and
-        ``calibration_horizon_s`` (the frame scores the cameras' routes come from).
+        ``values``: the :data:`TASK_PARAMS`, ``image_bytes``, ``calibrate``,
+        ``calibration_horizon_s`` (the frame scores the cameras' routes come from) and
+        ``release_margin_s`` (the served objective's budget ends at the edge's release).
         """
         self.planning = values['uplink_plan'] != 'tdma'
         self.waiting = self._read_codecs() if self.planning else []
@@ -301,16 +302,17 @@ class TaskPlanner:
                         dbm_to_watt(params.link.noise_dbm_per_hz),
                         tuple(db_to_linear(g) for g in gains_db), t0, settings.min_share,
                         model, self._size_spread(), 1.0 / params.frame_rate_hz)
-        # The served objective's upload budget: up to the edge's release (at the default
-        # margin) less the camera's own time (alloc/served.py).
-        release_t0 = max(params.delay_req_s - RELEASE_MARGIN_S - params.device_inference_s
-                         - params.device_processing_s, 1e-3)
+        # The served objective's upload budget: up to the edge's release less the camera's own
+        # time (alloc/served.py). Margin 0 leaves the edge its own deadline, unknown here: the
+        # budget runs to D_req, after which no view makes a skeleton in time anyway.
+        release_t0 = max(params.delay_req_s - values['release_margin_s']
+                         - params.device_inference_s - params.device_processing_s, 1e-3)
         new = plan_uplink(values['uplink_plan'], curves, link, values['fixed_jpeg_quality'],
                           routes, release_t0)
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
-                  values['calibration_horizon_s'], settings.min_share,
-                  tuple(self.codec.values()), model)
+                  values['calibration_horizon_s'], values['release_margin_s'],
+                  settings.min_share, tuple(self.codec.values()), model)
         result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
                                        curves, link, values['uplink_hold_margin'], routes,
                                        release_t0)
