@@ -22,10 +22,11 @@ import numpy as np
 
 from mec_coop.alloc.cocrra_tdma import TdmaLink
 from mec_coop.alloc.instant import ViewRoutes
-from mec_coop.alloc.instant_audit import CAUSES, counted, IMAGE_ROUTES, success_by_views
+from mec_coop.alloc.instant_audit import CAUSES, counted, success_by_views
 from mec_coop.alloc.plan import RELEASE_MARGIN_S
 from mec_coop.alloc.served import served_success
 from mec_coop.alloc.uplink_plan import rate_curve
+from mec_coop.coop.routing import IMAGE_ROUTES
 from mec_coop.coop.uplink import db_to_linear, dbm_to_watt
 from mec_coop.ros.allocation import SIZE_SPREAD_PRIOR
 

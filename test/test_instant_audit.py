@@ -4,7 +4,8 @@
 
 import pytest
 
-from mec_coop.alloc.instant_audit import accuracy_by_views, camera_rates, cause, decompose
+from mec_coop.alloc.instant_audit import (accuracy_by_views, camera_rates, cause, decompose,
+                                          view_counts)
 
 CAMERAS = ['cam0', 'cam1', 'cam2']
 D_REQ, RELEASE, T0, BOUND = 1.0, 0.95, 0.5, 100.0
@@ -87,3 +88,14 @@ def test_accuracy_by_views_keys_on_views_and_images():
 def test_camera_rates_without_frames():
     rates = camera_rates([], CAMERAS, T0, RELEASE)
     assert rates['cam0']['p_kp'] == 0.0 and rates['cam0']['kp_in_t0'] is None
+
+
+def test_a_search_is_an_image_view():
+    # A search: a frame its camera dropped, sent whole (no person of the camera's own), so the
+    # edge's accepted result in time is its view, an image view as an offload's or an audit's.
+    search = {**image(person=False, result=0.8, accepted=True), 'route': 'search'}
+    r = record([kp(), search, kp(arrived=None)], (0.9, CAMERAS[:2], 60.0))
+    assert view_counts(r, RELEASE) == (1, 1)
+    assert view_counts(r, 0.7) == (1, 0)   # its result came after this release
+    assert camera_rates([r], CAMERAS, T0, RELEASE)['cam1']['p_off'] == 1.0
+    assert list(accuracy_by_views([r], D_REQ, BOUND)) == ['2v1i']

@@ -17,7 +17,8 @@ the skeleton's delay, views and MPJPE) are split by the first reason an instant 
 - ``inaccurate``: a skeleton in time with an MPJPE over the bound (or no valid joint).
 
 Per camera it measures what the model takes as inputs: the share of frames sent as keypoints
-(``p_kp``) and as images (``p_off``), and how often each route's view with a person is at the
+(``p_kp``) and as images (``p_off``: :data:`~mec_coop.coop.routing.IMAGE_ROUTES`, offloads,
+audits and searches), and how often each route's view with a person is at the
 edge by ``t0`` and by the release deadline. Like the evaluator, instants before the first
 skeleton are the start-up and not counted.
 """
@@ -27,9 +28,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from mec_coop.alloc.cocrra_tdma import at_least
+from mec_coop.coop.routing import IMAGE_ROUTES
 
 CAUSES = ('success', 'few_views', 'fused_none', 'late', 'inaccurate')
-IMAGE_ROUTES = ('offload', 'audit')
 
 
 def view_in(view: dict, deadline_s: float) -> bool:

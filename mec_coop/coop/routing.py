@@ -27,6 +27,15 @@ class Route(enum.Enum):
     DROP = 'drop'
 
 
+# What a frame became, by name (a camera's counts, the evaluator's routes, a recorded run's
+# views): its route, or an offload the thresholds did not ask for, a random audit (the
+# allocator's unbiased sample) or a search (a dropped frame sent whole while the camera holds
+# no crop, for the edge to look for people).
+ROUTES = (*(route.value for route in Route), 'audit', 'search')
+# Those sent up as an image: the edge runs its model on each, so each is an image view there.
+IMAGE_ROUTES = (Route.OFFLOAD.value, 'audit', 'search')
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Camera thresholds ``theta_low <= theta_high`` and the edge threshold, all in [0, 1]."""

@@ -21,14 +21,11 @@ import copy
 
 import numpy as np
 
+from mec_coop.coop.routing import IMAGE_ROUTES, ROUTES
 from mec_coop.eval.streaming import (add_pair, DelayQuantiles, nearest_stamp, pair_metrics,
                                      SettlingWindow)
 from mec_coop.geometry import metrics
 
-# Camera frames by what they became: audits and searches are offloads the thresholds did not ask
-# for (the allocator's random audits; a camera without a crop asking the edge to look).
-ROUTES = ('keypoints', 'offload', 'drop', 'audit', 'search')
-IMAGE_ROUTES = ('offload', 'audit', 'search')
 # An instant succeeds when a skeleton of it came within the delay requirement with at most this
 # MPJPE (a bound for a person-sized error: the graph's matched MPJPE is ~50-60 mm here).
 SUCCESS_MPJPE_MM = 100.0

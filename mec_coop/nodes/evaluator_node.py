@@ -38,7 +38,8 @@ from rclpy.serialization import serialize_message
 from visualization_msgs.msg import MarkerArray
 
 from mec_coop.alloc.timing import pooled_median
-from mec_coop.eval.evaluation import PipelineScore, ROUTES
+from mec_coop.coop.routing import ROUTES
+from mec_coop.eval.evaluation import PipelineScore
 from mec_coop.eval.labels import DetectionLabels
 from mec_coop.eval.multi_person import MultiPersonScore
 from mec_coop.eval.recording import McapRecorder
