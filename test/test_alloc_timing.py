@@ -426,6 +426,30 @@ def test_measured_frame_scores_and_audits_route_the_frames():
     assert measured.prediction.p50_s == pytest.approx(0.1 + 0.01, abs=0.005)
 
 
+def test_frame_scores_audits_and_searches_leave_after_the_horizon():
+    # 100 s at 2 fps: a 70 s start-up scored 0.05 (the crops not locked on yet) and searched
+    # every frame, then 30 s of scores spread over [0, 1) and no search; one frame in 20 audited.
+    calibration = Calibration(['cam0'])
+    for k in range(200):
+        start_up, at = k < 140, 0.5 * k
+        calibration.frame_scores['cam0'].add(0.05 if start_up else (k - 139.5) / 60, at)
+        calibration.searches['cam0'].add(float(start_up), at)
+        calibration.audits['cam0'].add(float(k % 20 == 0), at)
+    prior = [CameraScores.assumed(num_points=256).camera_model(-100.0)]
+    (whole,) = calibration.routed(prior)
+    # The whole window: 76% of the frames dropped (below 0.2) and 70% of those searched.
+    assert whole.search_share == pytest.approx(0.7)
+    assert route_probabilities(whole, 0.2, 0.6)[0] == pytest.approx(
+        0.12 + 0.05 * 0.12 + (0.05 + 0.95 * 0.7) * 0.76)
+    assert calibration.expire(now=100.0, horizon_s=30.0) == 3 * 140
+    # The last 30 s: 40% in [0.2, 0.6), 40% above, 5% audits, no search; the threshold plan
+    # routes candidate thresholds with these, as the uplink plan does.
+    (recent,) = calibration.routed(prior)
+    assert (recent.audit_share, recent.search_share) == pytest.approx((0.05, 0.0))
+    assert route_probabilities(recent, 0.2, 0.6) == pytest.approx((0.4 + 0.05 * 0.6,
+                                                                   0.4 * 0.95))
+
+
 def test_an_unreachable_requirement_falls_back_to_a_plan_that_still_measures():
     # Cameras slower than the requirement (a loaded machine): no plan meets it. The fastest
     # plan of eq. (14) drops every frame, which on the graph is no faster than sending the

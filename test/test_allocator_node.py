@@ -361,6 +361,25 @@ def test_cocrra_plan_sets_jpeg_quality_on_real_cameras(harness, small_model):
                                     == 90 for cam in CAMERAS))
 
 
+def test_the_horizon_forgets_old_frame_scores_also_without_calibrate(harness):
+    # calibrate false plans thresholds with the constants, but an uplink plan still routes with
+    # the measured frame scores: each plan forgets those older than calibration_horizon_s.
+    states = harness.collect(AllocationState, '/allocation', QOS_LATCHED)
+    allocator = make_allocator(harness, calibrate=False, score_labels='prior', edge_node='',
+                               uplink_node='', camera_node='')
+    assert harness.wait_for(lambda: states)
+    observer = allocator.observer
+    scores = observer.calibration.frame_scores['cam0']
+    now = observer.now()
+    for k in range(60):   # the last 30 s at 2 fps
+        scores.add(0.5, now - 29.75 + 0.5 * k)
+    assert allocator.set_parameters([Parameter('calibration_horizon_s', value=10.0)])[0] \
+        .successful
+    # The re-plan it makes keeps the last 10 s: 20 frames, less those that aged meanwhile.
+    assert harness.wait_for(lambda: len(scores) <= 20)
+    assert len(scores) >= 15
+
+
 def test_action_allocation_sets_the_action_nodes_frames(harness):
     from mec_coop.nodes.action_node import ActionNode
     action = harness.add(ActionNode(context=harness.context))

@@ -232,7 +232,6 @@ class _Reader:
 # The allocator's parameters a TaskPlanner reads, at their defaults (a test sets the rest).
 _TASK_VALUES = {'min_jpeg_quality': MIN_QUALITY, 'fixed_jpeg_quality': 90,
                 'image_bytes': 16_384.0, 'calibrate': True, 'uplink_hold_margin': HOLD_MARGIN,
-                'calibration_horizon_s': CALIBRATION_HORIZON_S,
                 'release_margin_s': RELEASE_MARGIN_S}
 
 
@@ -412,16 +411,23 @@ def test_the_uplinks_fading_changes_the_plan_through_the_link_reader():
         with_link(PlanSettings(params=SystemParams()), state, cams)
 
 
-def _start_up_then_spread(cams: list) -> Any:
-    """Return an observer of 200 frames a camera: 140 start-up ones scored 0.05, 60 spread."""
+def _start_up_then_spread(cams: list, horizon_s: float = CALIBRATION_HORIZON_S) -> Any:
+    """
+    Return an observer of 200 frames a camera at 2 fps: 140 start-up ones, then 60 spread.
+
+    The start-up's frames score 0.05, the last 30 s's evenly over [0, 1); at 100 s the samples
+    older than ``horizon_s`` are forgotten (0: none), as the allocator does before it plans.
+    """
     from mec_coop.alloc.calibration import Calibration
 
     observer = type('Observer', (), {'calibration': Calibration(cams)})()
-    for k in range(200):   # 11 KB offloads; a start-up's low frame scores, then the last
-        for cam in cams:   # 30 s (60 frames) spread evenly over [0, 1)
+    for k in range(200):   # 11 KB offloads
+        for cam in cams:
             observer.calibration.frame_scores[cam].add(0.05 if k < 140 else (k - 139.5) / 60,
-                                                       0.0)
-            observer.calibration.image_bytes[cam].add(11_000.0, 0.0)
+                                                       0.5 * k)
+            observer.calibration.image_bytes[cam].add(11_000.0, 0.5 * k)
+    if horizon_s:
+        observer.calibration.expire(100.0, horizon_s)
     return observer
 
 
@@ -457,25 +463,22 @@ def test_the_instant_plan_takes_each_cameras_routes_from_its_thresholds_and_scor
         assert other.instant <= plan.instant + 1e-12
 
 
-def test_the_routes_come_from_the_frame_scores_of_the_users_calibration_horizon():
+def test_the_routes_come_from_the_frame_scores_of_the_calibration_horizon():
     from mec_coop.alloc.plan import PlanSettings
 
     cams = ['cam0', 'cam1']
-    planner = _planner(cams, _start_up_then_spread(cams), _Reader(
-        dict.fromkeys(cams, 'regionwise'), dict.fromkeys(cams, {'theta_low': 0.0,
-                                                                'theta_high': 0.7})))
     values = {**_TASK_VALUES, 'uplink_plan': 'cocrra_instant', 'camera_jpeg_quality': 30,
               'upload_deadline_s': 0.3, 'uplink_success_model': 'link'}
     settings = PlanSettings(params=SystemParams(link=LinkBudget(45e3, 30.0, -165.0)))
-    # Offloads below theta_high 0.7: at 2 fps the last 30 s are the 60 spread frames (42 of
-    # them), 60 s add 60 start-up frames, and 0 (the whole window) all 140.
-    for horizon, offload in ((30.0, 42 / 60), (60.0, 102 / 120), (0.0, 182 / 200)):
-        plan = planner.uplink({**values, 'calibration_horizon_s': horizon}, settings,
-                              [-95.0, -100.0])[1]
+    # Offloads below theta_high 0.7: the last 30 s are the 60 spread frames (42 of them), 60 s
+    # add 60 start-up frames, 0 (the whole window) all 140, and under the newest MIN_SAMPLES
+    # (5) frames the horizon keeps those, 0.93-0.99: no offload.
+    for horizon, offload in ((30.0, 42 / 60), (60.0, 102 / 120), (0.0, 182 / 200), (1.0, 0.0)):
+        planner = _planner(cams, _start_up_then_spread(cams, horizon), _Reader(
+            dict.fromkeys(cams, 'regionwise'), dict.fromkeys(cams, {'theta_low': 0.0,
+                                                                    'theta_high': 0.7})))
+        plan = planner.uplink(values, settings, [-95.0, -100.0])[1]
         assert plan.routes.offload == pytest.approx((offload,) * 2, abs=1e-9)
-    # Under the newest MIN_SAMPLES (5) frames the horizon keeps those: here 0.93-0.99, no offload.
-    plan = planner.uplink({**values, 'calibration_horizon_s': 1.0}, settings, [-95.0, -100.0])[1]
-    assert plan.routes.offload == pytest.approx((0.0, 0.0), abs=1e-9)
 
 
 def test_the_served_plan_counts_images_of_nobody_and_budgets_to_the_edges_release():

@@ -67,13 +67,12 @@ class Calibration:
         # 1 for a search for people (a dropped frame sent up whole), 0 for a drop notice.
         self.searches = {c: RunningStat(window) for c in self.cameras}
 
-    def routed(self, models: Sequence[CameraModel],
-               newest: Optional[int] = None) -> list[CameraModel]:
+    def routed(self, models: Sequence[CameraModel]) -> list[CameraModel]:
         """
         Return ``models`` (one per camera, in order) with the measured routes.
 
-        A camera gets its window of frame scores (its ``newest`` ones only, when given) once it
-        has :data:`MIN_SAMPLES` of them, its share of audits among the frames its thresholds
+        A camera gets its window of frame scores (the horizon's, :meth:`expire`) once it has
+        :data:`MIN_SAMPLES` of them, its share of audits among the frames its thresholds
         kept, and of searches among the dropped frames no audit took (0 until measured).
         """
         out = []
@@ -82,7 +81,7 @@ class Calibration:
             out.append(replace(
                 model, audit_share=self.audits[cam].mean(0.0),
                 search_share=self.searches[cam].mean(0.0),
-                frame_scores=EmpiricalCdf(scores.samples()[-newest if newest else 0:])
+                frame_scores=EmpiricalCdf(scores.samples())
                 if len(scores) >= MIN_SAMPLES else model.frame_scores))
         return out
 
@@ -124,17 +123,22 @@ class Calibration:
 
     def expire(self, now: float, horizon_s: float) -> int:
         """
-        Forget timing samples taken before ``now - horizon_s``; return how many went.
+        Forget samples taken before ``now - horizon_s``; return how many went.
 
         Each quantity keeps its newest :data:`MIN_SAMPLES` (a rare one still has a value). A
-        200-sample window held the start-up's for 100 s: 5% of the replay's rows, its p95.
-        Frame scores and audits are not timings and keep their windows.
+        200-sample window held the start-up's timings for 100 s: 5% of the replay's rows, its
+        p95. The frame scores and the shares of audits and searches go too: they are the
+        routes of the plan in place and of the cameras' tracking (a long start-up's scores,
+        before the crops locked on, made offloads of 0.73-1.0 against measured 0.18-0.82 in a
+        90 s run, and a camera without a crop searches), and both the threshold plan and the
+        uplink plan route with them.
         """
         before = now - horizon_s
         stats = [*self.device_s.values(), *self.image_bytes.values(),
                  *self.empty_image_bytes.values(), *self.message_bytes.values(),
                  self.edge_service_s, self.overhead_s, self.delay_s, self.offload_view_s,
-                 self.offload_view_gap_s]
+                 self.offload_view_gap_s, *self.frame_scores.values(), *self.audits.values(),
+                 *self.searches.values()]
         dropped = sum(stat.expire(before) for stat in stats)
         while len(self._instants) > MIN_SAMPLES and next(iter(self._instants)) < before:
             self._instants.popitem(last=False)

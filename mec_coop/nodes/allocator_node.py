@@ -145,15 +145,17 @@ class AllocatorNode(Node):
         # Only this thread touches the score laws, so the solver reads consistent CDFs.
         for source in LABEL_SOURCES:
             self.laws.add(source, self.observer.take(source))
-        # Read once: the replay and the uplink plan take the same horizon and release margin.
+        # Read once: the replay and the uplink plan take the same release margin.
         values = proposed_values(self, [], (*TASK_PARAMS, 'image_bytes', 'calibrate',
                                             'calibration_horizon_s', 'release_margin_s'))
+        # Also without calibrate: the uplink plan routes with the measured frame scores.
+        self.observer.expire(values['calibration_horizon_s'])
         calibration = self.observer.calibration if values['calibrate'] else None
         if calibration is not None:
             margin = values['release_margin_s']
             params, timing = self.observer.calibrated(
                 settings.params, settings.params.delay_req_s - margin if margin else None,
-                values['calibration_horizon_s'], self.get_parameter('offload_residual').value)
+                self.get_parameter('offload_residual').value)
             settings = replace(settings, params=params, timing=timing)
         settings, uplink = self.tasks.uplink(values, settings, gains)
         used = self.get_parameter('score_labels').value

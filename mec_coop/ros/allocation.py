@@ -28,7 +28,6 @@ from mec_coop.alloc.online import PRIOR_SAMPLES
 from mec_coop.alloc.plan import MODEL_PARAMS, Plan, PlanSettings, RELEASE_MARGIN_S, SOLVERS
 from mec_coop.alloc.scores import CameraModel
 from mec_coop.alloc.split_plan import choose_cuts, CutCost, partition_points
-from mec_coop.alloc.timing import MIN_SAMPLES
 from mec_coop.alloc.uplink_plan import (HOLD_MARGIN, hold_plan, MIN_QUALITY, plan_uplink,
                                         QUALITIES, rate_curve, relative_size, UPLINK_PLANS,
                                         UplinkPlan, upload_deadline)
@@ -80,8 +79,9 @@ def declare_allocator_params(node: Node) -> None:
         'Plan with the timings and sizes measured on the graph (the constants above are '
         'the priors until enough samples came)'))
     node.declare_parameter('calibration_horizon_s', CALIBRATION_HORIZON_S, float_param(
-        'Timings measured longer ago than this are forgotten (each keeps its newest 5), so '
-        'the start-up and a load that has gone leave the plan (0: keep the whole windows)',
+        'Timings, frame scores and audit and search shares measured longer ago than this are '
+        'forgotten (each keeps its newest 5), so the start-up and a load that has gone leave '
+        'the plans (0: keep the whole windows)',
         0.0, 3600.0))
     node.declare_parameter('offload_residual', True, text_param(
         "Add the offload path's measured shortfall (an offloaded view's measured time less "
@@ -245,23 +245,16 @@ class TaskPlanner:
                            else SIZE_SPREAD_PRIOR)
         return max(spreads, default=SIZE_SPREAD_PRIOR)
 
-    def _routes(self, params: SystemParams, gains_db: list,
-                horizon_s: float) -> Optional[ViewRoutes]:
-        """
-        Each camera's routes at the thresholds it runs (None until every camera's are read).
-
-        ``horizon_s``: the frame scores of the last this many seconds (0: the whole window).
-        """
+    def _routes(self, params: SystemParams, gains_db: list) -> Optional[ViewRoutes]:
+        """Each camera's routes at the thresholds it runs (None until every camera's are read)."""
         thresholds = [[self.codecs.value(f'camera:{cam}', k) for k in ('theta_low', 'theta_high')]
                       for cam in self.cameras]
         if any(v is None for pair in thresholds for v in pair):
             return None
         calibration = self.observer.calibration
-        # The routes of the plan in place: the frame scores of the last horizon only (the
-        # calibration keeps 200 per camera, 100 s at 2 fps: a long start-up's scores, before the
-        # crops locked on, made offloads of 0.73-1.0 out of measured 0.18-0.82 in a 90 s run).
-        newest = max(MIN_SAMPLES, int(horizon_s * params.frame_rate_hz)) if horizon_s else None
-        models = calibration.routed([CameraModel.assumed(g) for g in gains_db], newest=newest)
+        # The routes of the plan in place: the calibration holds the last horizon's frame
+        # scores (Calibration.expire).
+        models = calibration.routed([CameraModel.assumed(g) for g in gains_db])
         routes = [route_probabilities(model, lo, hi) for model, (lo, hi) in zip(
             models, thresholds)]
         # Images of nobody bring no view (alloc/served.py); never more than the images.
@@ -278,14 +271,12 @@ class TaskPlanner:
         """
         Solve the uplink plan; the settings then carry its offload sizes.
 
-        ``values``: the :data:`TASK_PARAMS`, ``image_bytes``, ``calibrate``,
-        ``calibration_horizon_s`` (the frame scores the cameras' routes come from) and
+        ``values``: the :data:`TASK_PARAMS`, ``image_bytes``, ``calibrate`` and
         ``release_margin_s`` (the served objective's budget ends at the edge's release).
         """
         self.planning = values['uplink_plan'] != 'tdma'
         self.waiting = self._read_codecs() if self.planning else []
-        routes = self._routes(settings.params, gains_db, values['calibration_horizon_s']) \
-            if self.planning else None
+        routes = self._routes(settings.params, gains_db) if self.planning else None
         if values['uplink_plan'] in ('cocrra_instant', 'cocrra_served') and routes is None:
             self.waiting = self.waiting or list(self.cameras)
         if not self.planning or self.waiting:
@@ -311,8 +302,8 @@ class TaskPlanner:
                           routes, release_t0)
         # What a user or a camera chose (not what is measured): a change takes the new plan.
         chosen = (*(values[k] for k in TASK_PARAMS if k != 'action_allocation'),
-                  values['calibration_horizon_s'], values['release_margin_s'],
-                  settings.min_share, tuple(self.codec.values()), model)
+                  values['release_margin_s'], settings.min_share, tuple(self.codec.values()),
+                  model)
         result = self.held = hold_plan(self.held if chosen == self._chosen else None, new,
                                        curves, link, values['uplink_hold_margin'], routes,
                                        release_t0)

@@ -104,18 +104,21 @@ class GraphObserver:
         self.counts[source] += len(taken)
         return taken
 
+    def expire(self, horizon_s: float) -> None:
+        """Forget the samples older than ``horizon_s`` (0: keep the whole windows)."""
+        if horizon_s > 0.0:
+            with self._lock:
+                self.calibration.expire(self.now(), horizon_s)
+
     def calibrated(self, prior: SystemParams, deadline_s: Optional[float],
-                   horizon_s: float, residual: bool = True) -> tuple[SystemParams, GraphTiming]:
+                   residual: bool = True) -> tuple[SystemParams, GraphTiming]:
         """
         Return the measured constants and the replay's timing (priors where samples miss).
 
-        Timing samples older than ``horizon_s`` are forgotten first (0: the whole windows);
-        read under the lock, so the callbacks never change a window mid-read. ``residual``: add
+        Read under the lock, so the callbacks never change a window mid-read. ``residual``: add
         the offload path's measured shortfall (:meth:`Calibration.offload_residual`).
         """
         with self._lock:
-            if horizon_s > 0.0:
-                self.calibration.expire(self.now(), horizon_s)
             return self.calibration.params(prior), self.calibration.timing(prior, deadline_s,
                                                                            residual)
 
