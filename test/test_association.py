@@ -25,13 +25,13 @@ def crossing(t: float) -> np.ndarray:
 
 
 def run(scenario, seconds, model=DetectorModel(), hidden=None, seed=0,
-        settings=AssociationSettings()):
+        settings=AssociationSettings(), rate_hz=RATE_HZ):
     """Per instant: (ground truth, views, result); ``hidden(t) -> (V, P)`` or None."""
     rng = np.random.default_rng(seed)
     associator = Associator(settings)
     out = []
-    for k in range(int(seconds * RATE_HZ)):
-        t = k / RATE_HZ
+    for k in range(int(seconds * rate_hz)):
+        t = k / rate_hz
         truth = scenario(t)
         views = detect(CAMERAS, truth, model, rng, None if hidden is None else hidden(t))
         result = associator.step(t, [ViewDetections(v.camera, v.pixels, v.weights)
@@ -126,6 +126,50 @@ def test_leaving_and_reentering(away_s, same_id):
     assert died == ([] if same_id else [1])
 
 
+def walking_apart(t: float) -> np.ndarray:
+    """Two people 3 m apart walking at 1.2 m/s, one along x, the other back along y."""
+    a = TEMPLATE + [-2.5 + 1.2 * t, -1.5, 0.0]
+    b = TEMPLATE + [1.5, 2.5 - 1.2 * t, 0.0]
+    return np.stack([a, b])
+
+
+@pytest.mark.parametrize('max_speed_mps,confirmed', [(1.5, True), (1e-3, False)])
+def test_at_one_instant_per_second_walkers_are_confirmed_and_keep_their_ids(max_speed_mps,
+                                                                             confirmed):
+    """
+    At 1 fps a person walks 1.2 m between instants: a track measured once (no velocity) must
+    reach that far to be confirmed at the second instant and keep its person
+    (``max_speed_mps``); without, the two were confirmed late and swapped ids.
+    """
+    steps = run(walking_apart, 4.0, DetectorModel(noise_px=2.0), rate_hz=1.0,
+                settings=AssociationSettings(max_speed_mps=max_speed_mps))
+    published = [[(identity(truth, p)[0], p.track_id) for p in r.people]
+                 for truth, _, r in steps]
+    # Both published from the second instant on, one id per person throughout.
+    stable = [len(p) for p in published] == [0, 2, 2, 2] and \
+        len({pair for instant in published for pair in instant}) == 2
+    assert stable == confirmed
+
+
+@pytest.mark.parametrize('death_instants,same_id', [(3, True), (0, False)])
+def test_at_one_instant_per_second_a_missed_instant_keeps_the_id(death_instants, same_id):
+    """
+    Hidden from every camera at one instant (1 fps), a walker keeps the id with
+    ``death_instants`` 3: the timeout alone (1.5 s) ended the track before the next instant,
+    where the track's gate, widened by 2 s of walking, takes the person back.
+    """
+    def hidden(t):
+        return np.full((4, 2), t == 3.0)
+
+    steps = run(walking_apart, 6.0, DetectorModel(noise_px=2.0), hidden=hidden, rate_hz=1.0,
+                settings=AssociationSettings(death_instants=death_instants))
+    ids = [{identity(truth, p)[0]: p.track_id for p in r.people} for truth, _, r in steps]
+    assert ids[3] == {}
+    assert ids[2] == {0: 1, 1: 2} or ids[2] == {0: 2, 1: 1}
+    assert (ids[5] == ids[2]) == same_id
+    assert sum(len(r.died) for _, _, r in steps) == (0 if same_id else 2)
+
+
 def test_birth_needs_k_consistent_instants():
     steps = run(crossing, 0.5, settings=AssociationSettings(birth_instants=3))
     assert [len(r.people) for _, _, r in steps] == [0, 0, 2, 2, 2]
@@ -139,6 +183,10 @@ def test_bad_input_is_refused():
         Associator().step(float('nan'), [])
     with pytest.raises(ValueError, match='match_gate'):
         AssociationSettings(match_gate=0.0)
+    with pytest.raises(ValueError, match='max_speed_mps'):
+        AssociationSettings(max_speed_mps=0.0)
+    with pytest.raises(ValueError, match='death_instants >= 0'):
+        AssociationSettings(death_instants=-1)
 
 
 def test_crossing_scenario_paths_are_clear_and_people_meet():

@@ -19,33 +19,32 @@ each camera found, COCO-17):
    it is released and the track re-triangulated without it. A track needs ``min_views`` views
    and ``min_valid_joints`` valid joints to be measured; a track seen by one camera only is not
    triangulated (it coasts on its prediction) and its detection is not offered to anyone else.
-3. **Births** from the detections left over: every pair of cameras scores every pair of their
-   detections by the symmetric epipolar distance in normalised coordinates
-   (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both see. Groups are
-   grown greedily from the most consistent pair, and two groups merge only if every cross pair
-   of their detections is consistent and no camera appears twice: each group is a clique, so the
-   grouping is cycle-consistent (A~B and B~C never put A with C unless A~C). A group of two
-   cameras is ambiguous (two people near one epipolar line: the pair may be a ghost) unless each
-   detection's partner costs less than ``ambiguity_ratio`` times its next consistent candidate
-   in the other camera; it then waits for a third camera or for the people to move. Groups of
-   at least ``min_views`` cameras are triangulated like tracks. A group of two cameras that
-   other cameras speak against (they see people, none where the skeleton projects) is a ghost
-   and dropped, as is a tentative track measured by two such cameras (a confirmed one needs two
-   cameras against it: one may just not see the person). A group whose skeleton lies on a track
-   measured at this instant is a duplicate and dropped; one that lies on a track lost for less
-   than ``death_timeout_s`` continues that track (same id); any other starts a *tentative* track.
+3. **Births** from the detections left over (:func:`~mec_coop.fusion.grouping.birth_groups`):
+   camera pairs score their detections by the symmetric epipolar distance in normalised
+   coordinates (:mod:`mec_coop.geometry.epipolar`), confidence-weighted over the joints both
+   see; groups grow from the most consistent pair and merge only if every cross pair is
+   consistent and no camera appears twice (cliques: cycle-consistent). A group of two cameras
+   is ambiguous (two people near one epipolar line) unless each detection's partner costs less
+   than ``ambiguity_ratio`` times its next candidate in the other camera. Groups of at least
+   ``min_views`` cameras are triangulated like tracks. A group of two cameras that other
+   cameras speak against (they see people, none where the skeleton projects) is a ghost and
+   dropped, as is a tentative track measured by two such cameras (a confirmed one needs two).
+   A group on a track measured at this instant is a duplicate and dropped; one on a lost
+   track's prediction continues that track (same id; ``reattach_m``, for a track measured
+   once plus ``max_speed_mps`` times the time since); any other starts a *tentative* track.
 4. **Identities.** A tentative track becomes confirmed, and gets the next id (1, 2, ...; 0 means
    "no identity" in ``Skeleton3D.track_id``), after ``birth_instants`` consecutive measured
    instants; a tentative track that misses an instant is dropped (a false detection meeting
    another camera's once never becomes a person). A confirmed track unmeasured for
-   ``death_timeout_s`` dies. Ids are never reused: away longer than the timeout, a person comes
-   back under a new id (no re-identification); within it, under the old id.
+   ``death_timeout_s`` and ``death_instants`` instants in a row dies. Ids are never reused:
+   away longer, a person comes back under a new id (no re-identification); within, the old id.
+   Low instant rates: each track's match gate widens with the time since its last measurement
+   (``max_speed_mps``), as a walker's prediction 1 s ahead is ~0.8 m off.
 
 Each person has a :class:`~mec_coop.fusion.tracking.SkeletonTrack` and bone lengths (``shape``).
 """
 
 from dataclasses import dataclass, field
-import itertools
 from typing import Optional, Sequence
 
 import numpy as np
@@ -53,13 +52,11 @@ from scipy.optimize import linear_sum_assignment
 
 from mec_coop.fusion.detections import (confident, depths, keypoint_costs, padded,
                                         person_sizes, project, size_mismatch)
-from mec_coop.fusion.grouping import (claimed_pixels, clique_groups, contested, contradicting,
-                                      doubtful, firm_only, pair_costs, skeleton_distance,
-                                      young_claims)
+from mec_coop.fusion.grouping import (birth_groups, claimed_pixels, contested, contradicting,
+                                      doubtful, firm_only, skeleton_distance, young_claims)
 from mec_coop.fusion.resolve import BONE_SAMPLES, measured_only, resolve
 from mec_coop.fusion.shape import PersonShape
 from mec_coop.fusion.tracking import SkeletonTrack, TrackConfig, TrackUpdate
-from mec_coop.geometry import epipolar
 from mec_coop.geometry.camera import PinholeCamera
 from mec_coop.geometry.dlt import MIN_NOISE_PX
 from mec_coop.geometry.triangulation import METHODS, triangulate, Triangulation
@@ -90,9 +87,15 @@ class AssociationSettings:
         implausible bone lengths (a group mixing two people at different depths has them).
     :param duplicate_fraction: two detections of one camera whose joints lie within this
         fraction of the person's extent (median) are one person; the weaker is ignored.
-    :param death_timeout_s: a confirmed track unmeasured for this long dies [s].
-    :param reattach_m: mean joint distance under which a new group continues a lost track, or
-        duplicates a measured one [m].
+    :param death_timeout_s: a confirmed track unmeasured for this long, and for
+        ``death_instants`` instants in a row, dies [s].
+    :param death_instants: at a low instant rate the timeout alone would end a track at its
+        first missed instant (1 fps, 1.5 s); it also needs this many in a row.
+    :param reattach_m: mean joint distance under which a new group continues a lost track (at
+        its prediction), or duplicates a measured one [m].
+    :param max_speed_mps: how fast people walk: a track's match gate widens by the distance
+        since its last measurement (relative to its size), and a track measured once (no
+        velocity) continues a new group up to ``reattach_m`` plus that distance [m/s].
     :param resolve_m: a joint whose views disagree is decided by the track's prediction within
         this distance (:mod:`mec_coop.fusion.resolve`; 0: never) [m].
     :param contested_views: a track's detection that another track may own as well (two
@@ -124,7 +127,9 @@ class AssociationSettings:
     human_checks: bool = True
     ambiguity_ratio: float = 0.5
     death_timeout_s: float = 1.5
+    death_instants: int = 3
     reattach_m: float = 0.5
+    max_speed_mps: float = 1.5
     resolve_m: float = 0.3
     contested_views: bool = True
     firm_views: int = 2
@@ -139,7 +144,7 @@ class AssociationSettings:
 
     def __post_init__(self) -> None:
         for name in ('match_gate', 'epipolar_gate', 'death_timeout_s', 'reattach_m',
-                     'outlier_threshold_px', 'max_joint_std_m'):
+                     'outlier_threshold_px', 'max_joint_std_m', 'max_speed_mps'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'{name} must be > 0, got {getattr(self, name)}')
         if not 0.0 <= self.noise_floor < 1.0:
@@ -150,9 +155,10 @@ class AssociationSettings:
             raise ValueError('min_confidence and min_inlier_fraction must be in [0, 1]')
         counts_ok = 1 <= self.min_joints <= 17 and 1 <= self.min_valid_joints <= 17
         if self.min_views < 2 or self.birth_instants < 1 or not counts_ok or \
-                self.firm_views == 1 or self.young_instants < 0:
+                self.firm_views == 1 or min(self.young_instants, self.death_instants) < 0:
             raise ValueError('need min_views >= 2, birth_instants >= 1, 1 <= min_joints, '
-                             'min_valid_joints <= 17, firm_views 0 or >= 2, young_instants >= 0')
+                             'min_valid_joints <= 17, firm_views 0 or >= 2, young_instants >= 0, '
+                             'death_instants >= 0')
         if self.triangulation not in METHODS:
             raise ValueError(f'triangulation must be one of {METHODS}, got {self.triangulation!r}')
 
@@ -212,6 +218,7 @@ class _Person:
         self.track = SkeletonTrack(config)
         self.track_id = 0
         self.hits = 0
+        self.misses = 0  # consecutive instants unmeasured
         self.last_seen = -np.inf
         self.points: Optional[np.ndarray] = None  # last measured skeleton (J, 3), NaN invalid
         self.shape = PersonShape()
@@ -239,19 +246,21 @@ class Associator:
         if not np.isfinite(stamp):
             raise ValueError(f'stamp must be finite, got {stamp}')
         for t in list(self.tracks):
-            if t.track_id and stamp - t.last_seen > s.death_timeout_s:
+            if t.track_id and stamp - t.last_seen > s.death_timeout_s and \
+                    t.misses >= s.death_instants:
                 self.tracks.remove(t)
                 out.died.append(t.track_id)
         V = len(views)
         if not V:
-            self._commit(stamp, {}, {}, {}, out)
+            self._commit(stamp, {}, {}, {}, out, None)
             return out
         P = np.stack([v.camera.P for v in views])
         ideal, ok = confident(views, s.min_confidence, s.duplicate_fraction)
-        pred = np.array([t.track.predict(max(stamp, t.last_seen), s.death_timeout_s).points
+        pred = np.array([t.track.predict(max(stamp, t.last_seen), max(
+            s.death_timeout_s, stamp - t.last_seen)).points
                          for t in self.tracks]).reshape(len(self.tracks), -1, 3) \
             if self.tracks else np.zeros((0, views[0].pixels.shape[1], 3))
-        claims, withheld = self._match_tracks(P, pred, ideal, ok, views)
+        claims, withheld = self._match_tracks(P, pred, ideal, ok, views, self._gates(stamp, pred))
         out.contested_views = sum(len(w) for w in withheld)
         for r in (r for r, t in enumerate(self.tracks) if t.hits < s.young_instants):
             out.outvoted_views += young_claims(P, ideal, ok, views, claims, withheld, r,
@@ -271,13 +280,18 @@ class Associator:
                     s.match_gate) >= 1 + bool(self.tracks[r].track_id):
                 del measured[r]
                 out.contradicted += 1
+        # A track measured once has no velocity: a lone view it claims is likely a stranger's
+        # (at 1 fps the person walked 1-1.5 m); it goes to births, which may continue the track.
+        young = np.array([t.hits < 2 for t in self.tracks], dtype=bool)
+        claims[young & ((claims >= 0).sum(-1) < s.min_views)] = -1
         free = []
         for v in range(V):
             unclaimed = ok[v].sum(-1) >= s.min_joints
             unclaimed[claims[:, v][claims[:, v] >= 0]] = False
             unclaimed[withheld[v]] = False
             free.append(np.flatnonzero(unclaimed))
-        births = self._births(views, ideal, ok, free)
+        births = birth_groups(views, ideal, ok, free, s.min_joints, s.epipolar_gate,
+                              s.ambiguity_ratio, s.min_views)
         group_claims = np.array([[g.get(v, -1) for v in range(V)] for g in births], dtype=int)
         born = self._triangulate(P, ideal, ok, views, group_claims.reshape(-1, V), out)
         for r, (tri, claim) in list(born.items()):
@@ -285,12 +299,24 @@ class Associator:
                                                          claim, s.min_joints, s.match_gate):
                 del born[r]
                 out.contradicted += 1
-        self._commit(stamp, measured, born, resolved, out)
+        self._commit(stamp, measured, born, resolved, out, pred)
         return out
 
     # -- step 1: tracks ----------------------------------------------------------------------
+    def _gates(self, stamp: float, pred: np.ndarray) -> np.ndarray:
+        """
+        Return the match gates ``(T,)``: ``match_gate`` plus how far a walker got since the
+        last measurement, in the cost's unit (the skeleton's size, its 3D box diagonal here).
+        """
+        s = self.settings
+        with np.errstate(invalid='ignore'):
+            size = np.linalg.norm(np.nanmax(pred, 1) - np.nanmin(pred, 1), axis=-1)
+        since = np.array([stamp - t.last_seen for t in self.tracks]).reshape(-1)
+        return s.match_gate + s.max_speed_mps * since / np.where(size > 0.5, size, np.inf)
+
     def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
-                      views: Sequence[ViewDetections]) -> tuple[np.ndarray, list]:
+                      views: Sequence[ViewDetections], gates: np.ndarray
+                      ) -> tuple[np.ndarray, list]:
         """
         Pair tracks and detections per camera.
 
@@ -313,9 +339,9 @@ class Associator:
             if not len(ideal[v]):
                 continue
             cost = costs[v, :, :len(ideal[v])]
-            gated = np.where(cost <= s.match_gate, cost, 1e6)
+            gated = np.where(cost <= gates[:, None], cost, 1e6)
             rows, cols = linear_sum_assignment(gated)
-            keep = gated[rows, cols] <= s.match_gate
+            keep = gated[rows, cols] < 1e6
             claims[rows[keep], v] = cols[keep]
             if s.contested_views:
                 hard = contested(claims[:, v], cost, depth[v], sizes[v, :, :len(ideal[v])],
@@ -364,47 +390,28 @@ class Associator:
             rows = np.array(again, dtype=int)
         return results
 
-    # -- step 3: births ----------------------------------------------------------------------
-    def _births(self, views: Sequence[ViewDetections], ideal: list, ok: list,
-                free: list) -> list[dict]:
-        """Cycle-consistent groups ``{view: detection}`` of the free detections."""
-        s = self.settings
-        nodes = [(v, n) for v in range(len(views)) for n in free[v]]
-        if len(nodes) < 2:
-            return []
-        index = {node: i for i, node in enumerate(nodes)}
-        cost = np.full((len(nodes), len(nodes)), np.inf)
-        norm = [epipolar.normalised(views[v].camera, np.nan_to_num(ideal[v][free[v]]))
-                for v in range(len(views))]
-        for a, b in itertools.combinations(range(len(views)), 2):
-            if not len(free[a]) or not len(free[b]):
-                continue
-            c = pair_costs(views[a], views[b], norm[a], norm[b], ok[a][free[a]],
-                           ok[b][free[b]], free[a], free[b], s.min_joints)
-            ia = [index[(a, n)] for n in free[a]]
-            ib = [index[(b, n)] for n in free[b]]
-            cost[np.ix_(ia, ib)] = c
-            cost[np.ix_(ib, ia)] = c.T
-        groups = clique_groups(cost, np.array([v for v, _ in nodes]), s.epipolar_gate,
-                               s.ambiguity_ratio)
-        return [{nodes[k][0]: nodes[k][1] for k in m} for m in groups if len(m) >= s.min_views]
-
     # -- step 4: identities ------------------------------------------------------------------
     def _commit(self, stamp: float, measured: dict, born: dict, resolved: dict,
-                out: StepResult) -> None:
-        """Update, start, confirm and drop tracks; ``resolved``: row -> publish-only joints."""
+                out: StepResult, pred: Optional[np.ndarray]) -> None:
+        """
+        Update, start, confirm and drop tracks.
+
+        ``resolved``: row -> publish-only joints; ``pred (T, J, 3)``: the tracks at ``stamp``.
+        """
         s = self.settings
         tracks = list(self.tracks)
         for _, (tri, claim) in sorted(born.items(), key=lambda item: item[0]):
-            # Measured tracks are compared at this instant, lost ones at their last measurement.
+            # Lost tracks are compared at their prediction; one measured once has no velocity:
+            # it reaches as far as a walker goes (at 1 fps, 1-1.5 m beyond reattach_m).
             near = {k: skeleton_distance(tri.points, measured[k][0].points if k in measured
-                                         else t.points)
-                    for k, t in enumerate(tracks) if k in measured or t.points is not None}
-            dup = [k for k, d in near.items() if d < s.reattach_m]
-            if any(k in measured for k in dup):
+                                         else pred[k]) for k in range(len(tracks))}
+            reach = {k: s.reattach_m + s.max_speed_mps * (stamp - t.last_seen) * (t.hits < 2)
+                     for k, t in enumerate(tracks) if k not in measured}
+            if any(d < s.reattach_m for k, d in near.items() if k in measured):
                 continue  # the same person, already measured through the tracks
-            if dup:
-                measured[min(dup, key=near.__getitem__)] = (tri, claim)
+            lost = [k for k, r in reach.items() if near[k] < r]
+            if lost:
+                measured[min(lost, key=near.__getitem__)] = (tri, claim)
                 continue
             tracks.append(_Person(s.track))
             measured[len(tracks) - 1] = (tri, claim)
@@ -413,6 +420,7 @@ class Associator:
             if k not in measured:
                 if t.track_id or not t.hits:  # a tentative track must be seen every instant
                     kept.append(t)
+                    t.misses += 1
                 continue
             kept.append(t)
             tri, claim = measured[k]
@@ -420,7 +428,7 @@ class Associator:
             result = t.track.update(stamp, fed.points, fed.valid)
             update: Optional[TrackUpdate] = result if result.accepted else None
             if update is not None:
-                t.hits += 1
+                t.hits, t.misses = t.hits + 1, 0
                 t.last_seen = stamp
                 t.points = fed.points
                 t.shape.learn(fed)

@@ -8,6 +8,7 @@ Cliques across cameras and the claims that another track contests, on the costs
 plain arrays.
 """
 
+import itertools
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -295,3 +296,32 @@ def young_claims(P: np.ndarray, ideal: list, ok: list, views: Sequence, claims: 
         free = n not in claims[:, v] and n not in withheld[v]
         claims[r, v], changed = n if free else -1, changed + 1
     return changed
+
+
+def birth_groups(views: Sequence[Any], ideal: list, ok: list, free: list, min_joints: int,
+                 gate: float, ratio: float, min_views: int) -> list[dict]:
+    """
+    Cycle-consistent groups ``{view: detection}`` of the free detections (``free``: per view).
+
+    Every camera pair scores its free detections by :func:`pair_costs`; :func:`clique_groups`
+    groups them (``gate``, ``ratio``); groups of at least ``min_views`` cameras are returned.
+    ``views`` carry ``camera`` (``ViewDetections``).
+    """
+    nodes = [(v, n) for v in range(len(views)) for n in free[v]]
+    if len(nodes) < 2:
+        return []
+    index = {node: i for i, node in enumerate(nodes)}
+    cost = np.full((len(nodes), len(nodes)), np.inf)
+    norm = [epipolar.normalised(views[v].camera, np.nan_to_num(ideal[v][free[v]]))
+            for v in range(len(views))]
+    for a, b in itertools.combinations(range(len(views)), 2):
+        if not len(free[a]) or not len(free[b]):
+            continue
+        c = pair_costs(views[a], views[b], norm[a], norm[b], ok[a][free[a]], ok[b][free[b]],
+                       free[a], free[b], min_joints)
+        ia = [index[(a, n)] for n in free[a]]
+        ib = [index[(b, n)] for n in free[b]]
+        cost[np.ix_(ia, ib)] = c
+        cost[np.ix_(ib, ia)] = c.T
+    groups = clique_groups(cost, np.array([v for v, _ in nodes]), gate, ratio)
+    return [{nodes[k][0]: nodes[k][1] for k in m} for m in groups if len(m) >= min_views]
