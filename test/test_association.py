@@ -134,12 +134,12 @@ def walking_apart(t: float) -> np.ndarray:
 
 
 @pytest.mark.parametrize('max_speed_mps,confirmed', [(1.5, True), (1e-3, False)])
-def test_at_one_instant_per_second_walkers_are_confirmed_and_keep_their_ids(max_speed_mps,
-                                                                             confirmed):
+def test_at_one_instant_per_second_walkers_are_confirmed_and_keep_their_ids(
+        max_speed_mps, confirmed):
     """
-    At 1 fps a person walks 1.2 m between instants: a track measured once (no velocity) must
-    reach that far to be confirmed at the second instant and keep its person
-    (``max_speed_mps``); without, the two were confirmed late and swapped ids.
+    At 1 fps a track measured once reaches a walker 1.2 m on (``max_speed_mps``).
+
+    Without, the two were confirmed late and swapped ids.
     """
     steps = run(walking_apart, 4.0, DetectorModel(noise_px=2.0), rate_hz=1.0,
                 settings=AssociationSettings(max_speed_mps=max_speed_mps))
@@ -154,9 +154,10 @@ def test_at_one_instant_per_second_walkers_are_confirmed_and_keep_their_ids(max_
 @pytest.mark.parametrize('death_instants,same_id', [(3, True), (0, False)])
 def test_at_one_instant_per_second_a_missed_instant_keeps_the_id(death_instants, same_id):
     """
-    Hidden from every camera at one instant (1 fps), a walker keeps the id with
-    ``death_instants`` 3: the timeout alone (1.5 s) ended the track before the next instant,
-    where the track's gate, widened by 2 s of walking, takes the person back.
+    Hidden from every camera at one instant (1 fps), a walker keeps the id.
+
+    With ``death_instants`` 0 the timeout alone (1.5 s) ended the track before the next
+    instant, where the track's gate, widened by 2 s of walking, takes the person back.
     """
     def hidden(t):
         return np.full((4, 2), t == 3.0)

@@ -304,10 +304,8 @@ class Associator:
 
     # -- step 1: tracks ----------------------------------------------------------------------
     def _gates(self, stamp: float, pred: np.ndarray) -> np.ndarray:
-        """
-        Return the match gates ``(T,)``: ``match_gate`` plus how far a walker got since the
-        last measurement, in the cost's unit (the skeleton's size, its 3D box diagonal here).
-        """
+        """Return each track's match gate ``(T,)``, widened by its walk since last measured."""
+        # The walk (max_speed_mps x the time since) in the cost's unit: the skeleton's size.
         s = self.settings
         with np.errstate(invalid='ignore'):
             size = np.linalg.norm(np.nanmax(pred, 1) - np.nanmin(pred, 1), axis=-1)
