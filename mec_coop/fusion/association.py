@@ -252,7 +252,7 @@ class Associator:
                 out.died.append(t.track_id)
         V = len(views)
         if not V:
-            self._commit(stamp, {}, {}, {}, out, None)
+            self._commit(stamp, {}, {}, {}, out, np.empty((0, 0, 3)))
             return out
         P = np.stack([v.camera.P for v in views])
         ideal, ok = confident(views, s.min_confidence, s.duplicate_fraction)
@@ -390,7 +390,7 @@ class Associator:
 
     # -- step 4: identities ------------------------------------------------------------------
     def _commit(self, stamp: float, measured: dict, born: dict, resolved: dict,
-                out: StepResult, pred: Optional[np.ndarray]) -> None:
+                out: StepResult, pred: np.ndarray) -> None:
         """
         Update, start, confirm and drop tracks.
 
