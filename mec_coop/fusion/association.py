@@ -38,8 +38,8 @@ each camera found, COCO-17):
    another camera's once never becomes a person). A confirmed track unmeasured for
    ``death_timeout_s`` and ``death_instants`` instants in a row dies. Ids are never reused:
    away longer, a person comes back under a new id (no re-identification); within, the old id.
-   Low instant rates: each track's match gate widens with the time since its last measurement
-   (``max_speed_mps``), as a walker's prediction 1 s ahead is ~0.8 m off.
+   Low instant rates: after a missed instant a track's match gate widens by the walk since its
+   last measurement (``max_speed_mps``): a walker's prediction 2 s ahead is metres off.
 
 Each person has a :class:`~mec_coop.fusion.tracking.SkeletonTrack` and bone lengths (``shape``).
 """
@@ -93,9 +93,9 @@ class AssociationSettings:
         first missed instant (1 fps, 1.5 s); it also needs this many in a row.
     :param reattach_m: mean joint distance under which a new group continues a lost track (at
         its prediction), or duplicates a measured one [m].
-    :param max_speed_mps: how fast people walk: a track's match gate widens by the distance
-        since its last measurement (relative to its size), and a track measured once (no
-        velocity) continues a new group up to ``reattach_m`` plus that distance [m/s].
+    :param max_speed_mps: how fast people walk: after a missed instant a track's match gate
+        widens by the distance since its last measurement (relative to its size), and a track
+        measured once continues a new group up to ``reattach_m`` plus that distance [m/s].
     :param resolve_m: a joint whose views disagree is decided by the track's prediction within
         this distance (:mod:`mec_coop.fusion.resolve`; 0: never) [m].
     :param contested_views: a track's detection that another track may own as well (two
@@ -219,6 +219,7 @@ class _Person:
         self.track_id = 0
         self.hits = 0
         self.misses = 0  # consecutive instants unmeasured
+        self.gap = False  # the last measurement came after a missed instant
         self.last_seen = -np.inf
         self.points: Optional[np.ndarray] = None  # last measured skeleton (J, 3), NaN invalid
         self.shape = PersonShape()
@@ -309,7 +310,8 @@ class Associator:
         s = self.settings
         with np.errstate(invalid='ignore'):
             size = np.linalg.norm(np.nanmax(pred, 1) - np.nanmin(pred, 1), axis=-1)
-        since = np.array([stamp - t.last_seen for t in self.tracks]).reshape(-1)
+        # Only after a miss (the velocity restarts): always wide took slow people's detections.
+        since = np.array([(stamp - t.last_seen) * (t.misses > 0 or t.gap) for t in self.tracks])
         return s.match_gate + s.max_speed_mps * since / np.where(size > 0.5, size, np.inf)
 
     def _match_tracks(self, P: np.ndarray, pred: np.ndarray, ideal: list, ok: list,
@@ -399,10 +401,11 @@ class Associator:
         s = self.settings
         tracks = list(self.tracks)
         for _, (tri, claim) in sorted(born.items(), key=lambda item: item[0]):
-            # Lost tracks are compared at their prediction; one measured once has no velocity:
-            # it reaches as far as a walker goes (at 1 fps, 1-1.5 m beyond reattach_m).
-            near = {k: skeleton_distance(tri.points, measured[k][0].points if k in measured
-                                         else pred[k]) for k in range(len(tracks))}
+            # A lost person is where the track heads or was last seen; a young one reaches far.
+            near = {k: skeleton_distance(tri.points, measured[k][0].points) if k in measured
+                    else min(skeleton_distance(tri.points, pred[k]),
+                             skeleton_distance(tri.points, t.points))
+                    for k, t in enumerate(tracks)}
             reach = {k: s.reattach_m + s.max_speed_mps * (stamp - t.last_seen) * (t.hits < 2)
                      for k, t in enumerate(tracks) if k not in measured}
             if any(d < s.reattach_m for k, d in near.items() if k in measured):
@@ -426,7 +429,7 @@ class Associator:
             result = t.track.update(stamp, fed.points, fed.valid)
             update: Optional[TrackUpdate] = result if result.accepted else None
             if update is not None:
-                t.hits, t.misses = t.hits + 1, 0
+                t.hits, t.misses, t.gap = t.hits + 1, 0, t.misses > 0
                 t.last_seen = stamp
                 t.points = fed.points
                 t.shape.learn(fed)

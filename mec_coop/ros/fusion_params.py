@@ -56,9 +56,9 @@ ASSOCIATION_PARAMS: dict[str, tuple[float, float, str]] = {
                         'instants) loses the track; back later, they get a new id (s, > 0)'),
     'death_instants': (0.0, 100.0, 'A person also needs this many unmeasured instants in a row '
                        'to lose the track (low instant rates; 0: the timeout alone)'),
-    'max_speed_mps': (0.0, 20.0, "How fast people walk: a track's match gate widens by the "
-                      'distance since its last measurement; a track measured once continues a '
-                      'new group that far beyond reattach_m (m/s, > 0)'),
+    'max_speed_mps': (0.0, 20.0, "How fast people walk: after a missed instant a track's match "
+                      'gate widens by the distance since its last measurement; a track measured '
+                      'once continues a new group that far beyond reattach_m (m/s, > 0)'),
     'reattach_m': (0.0, 10.0, 'Mean joint distance under which a new group continues a lost '
                    'track or duplicates a measured one (m, > 0)'),
     'ambiguity_ratio': (0.0, 1.0, 'A two-camera birth needs its pair cost below this fraction '
